@@ -1,0 +1,23 @@
+"""Tuning Studio's engine: see what full fine-tuning, LoRA and prompt tuning do to FLAN-T5.
+
+Use it from Python (`studio.config`, `studio.data`, `studio.training`, ...) or as
+`python -m studio --help`. Nothing in here imports gradio; the UI lives in `studio.ui`.
+"""
+
+
+def quiet_libraries() -> None:
+    """Keep the console for our own messages: no per-file progress bars or tying notices."""
+    import os
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        import datasets
+
+        datasets.utils.logging.set_verbosity_error()
+        datasets.disable_progress_bars()
+    except ImportError:
+        pass
