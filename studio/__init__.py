@@ -8,7 +8,10 @@ Use it from Python (`studio.config`, `studio.data`, `studio.training`, ...) or a
 def quiet_libraries() -> None:
     """Keep the console for our own messages: no per-file progress bars or tying notices."""
     import os
+    import warnings
 
+    # PEFT calls a transformers API that transformers 5 deprecates; nothing for our users to act on.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\.")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import transformers
 

@@ -49,6 +49,7 @@ class Settings:
     # silently swapped for the offline stand-in.
     base_model_explicit: bool = False
     data: str = DEFAULT_DATA
+    data_explicit: bool = False     # as for the base model: a named dataset is never swapped
     runs_dir: Path = field(default_factory=_default_runs_dir)
     cache_dir: Path = field(default_factory=_default_cache_dir)
     # None: probe the network once; True/False: decided by whoever runs us.
@@ -68,6 +69,7 @@ class Settings:
             values["base_model_explicit"] = True
         if env.get("STUDIO_DATA"):
             values["data"] = env["STUDIO_DATA"]
+            values["data_explicit"] = True
         if env.get("STUDIO_RUNS_DIR"):
             values["runs_dir"] = Path(env["STUDIO_RUNS_DIR"])
         if env.get("STUDIO_CACHE_DIR"):
@@ -82,8 +84,8 @@ class Settings:
         for key, value in flags.items():
             if value is None:
                 continue
-            if key == "base_model":
-                values["base_model_explicit"] = True
+            if key in ("base_model", "data"):
+                values[f"{key}_explicit"] = True
             if key in ("runs_dir", "cache_dir"):
                 value = Path(value)
             values[key] = value

@@ -85,6 +85,21 @@ def load_data(source: str = DEFAULT_DATA, offline: bool = False) -> DialogData:
     return _load_hub(source, offline)
 
 
+def resolve_data(source: str, explicit: bool, offline: bool) -> tuple[DialogData, str | None]:
+    """Load `source`; when the default dataset cannot be had, the bundled sample and a notice.
+
+    A source somebody named explicitly is never swapped: its DataError propagates.
+    """
+    try:
+        return load_data(source, offline=offline), None
+    except DataError as exc:
+        if explicit:
+            raise
+        notice = (f"The DialogSum dataset is not available ({exc}). Using the bundled sample dialogues "
+                  "instead; run `python -m studio prefetch` while online to cache it.")
+        return load_bundled(), notice
+
+
 def load_bundled() -> DialogData:
     rows = [json.loads(line) for line in BUNDLED_PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
     splits: dict[str, list[Example]] = {name: [] for name in SPLITS}

@@ -1,0 +1,332 @@
+"""Command line: `python -m studio COMMAND ...`; every command takes --json for one JSON object on stdout.
+
+    python -m studio data --data bundled --json
+    python -m studio train --method lora --steps 30 --json
+    python -m studio evaluate --models original lora-2026... --limit 50 --json
+    python -m studio summarize --model original --text "#Person1#: Hi ..."
+    python -m studio score --predictions preds.txt --references refs1.txt refs2.txt --json
+    python -m studio runs --json
+    python -m studio prepare        # train the three methods with default presets, for a demo
+    python -m studio prefetch       # while online: cache the base model and dataset
+    python -m studio bench          # speed and memory against the course recipe
+
+Bad input ends with one line `error: ...` on stderr and exit status 2.
+Scores in JSON are fractions (0.42), not percent.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .config import METHODS, TrainConfig
+
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    pass
+
+
+def _add_common(parser: argparse.ArgumentParser, model: bool = True) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--data", help="hub id, local folder, CSV/JSONL file, or 'bundled'")
+    parser.add_argument("--runs-dir", help="where runs are stored (default ./runs or /data/runs)")
+    if model:
+        parser.add_argument("--base-model", help="hub id or local model folder")
+        parser.add_argument("--offline", action="store_true", default=None,
+                            help="never touch the network (same as HF_HUB_OFFLINE=1)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m studio", description="Tuning Studio engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("data", help="splits, examples and references of a data source")
+    _add_common(p, model=False)
+
+    p = sub.add_parser("train", help="train one run")
+    _add_common(p)
+    p.add_argument("--method", required=True, choices=METHODS)
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int)
+    budget.add_argument("--epochs", type=float)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--train-size", type=int)
+    p.add_argument("--lr", type=float, help="learning rate (default: the method's own)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--name", default="")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    p.add_argument("--lora-r", type=int)
+    p.add_argument("--lora-alpha", type=int)
+    p.add_argument("--lora-dropout", type=float)
+    p.add_argument("--lora-targets", help="comma-separated module names, e.g. q,v")
+    p.add_argument("--virtual-tokens", type=int)
+    p.add_argument("--prompt-init", choices=("text", "random"))
+
+    p = sub.add_parser("evaluate", help="ROUGE of models on a split")
+    _add_common(p)
+    p.add_argument("--models", nargs="+", required=True, help="'original' and/or run ids")
+    p.add_argument("--split", default="test")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=16)
+
+    p = sub.add_parser("summarize", help="summarize one dialogue")
+    _add_common(p)
+    p.add_argument("--model", required=True, help="'original' or a run id")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text")
+    src.add_argument("--file")
+    p.add_argument("--max-new-tokens", type=int, default=64)
+
+    p = sub.add_parser("score", help="ROUGE of prediction lines against reference lines")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--predictions", required=True)
+    p.add_argument("--references", nargs="+", required=True)
+
+    p = sub.add_parser("runs", help="list saved runs")
+    _add_common(p, model=False)
+
+    p = sub.add_parser("prepare", help="train the three methods with default presets")
+    _add_common(p)
+    p.add_argument("--steps", type=int)
+    p.add_argument("--force", action="store_true", help="train even where a completed run exists")
+
+    p = sub.add_parser("prefetch", help="cache the base model and dataset while online")
+    _add_common(p)
+
+    p = sub.add_parser("bench", help="speed and memory benchmark against the course recipe")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--out", default="bench/results/latest.json")
+    p.add_argument("--quick", action="store_true", help="fewer steps and dialogues (a smoke run)")
+    return parser
+
+
+def _settings(args):
+    from .config import Settings
+
+    return Settings.from_env(base_model=getattr(args, "base_model", None), data=args.data,
+                             runs_dir=args.runs_dir, offline=getattr(args, "offline", None))
+
+
+def _studio(args):
+    from .engine import Studio
+
+    return Studio(_settings(args))
+
+
+def _say(args, text: str) -> None:
+    """Human progress: stderr when stdout is reserved for JSON."""
+    print(text, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+
+def cmd_data(args) -> dict:
+    from .data import resolve_data
+    from .offline import is_offline
+
+    settings = _settings(args)
+    data, notice = resolve_data(settings.data, settings.data_explicit, is_offline(settings))
+    if notice:
+        _say(args, f"note: {notice}")
+    out = data.summary()
+    out["source"] = data.description
+    if not args.json:
+        for name, info in out["splits"].items():
+            print(f"{name:<11} {info['examples']:>6} examples  {info['references']:>6} references")
+    return out
+
+
+def _train_config(args) -> TrainConfig:
+    cfg = TrainConfig()
+    if args.steps is not None or getattr(args, "epochs", None) is not None:
+        cfg.steps, cfg.epochs = args.steps, getattr(args, "epochs", None)
+    for field, value in (("batch_size", getattr(args, "batch_size", None)),
+                         ("train_size", getattr(args, "train_size", None)),
+                         ("learning_rate", getattr(args, "lr", None)), ("seed", getattr(args, "seed", None))):
+        if value is not None:
+            setattr(cfg, field, value)
+    return cfg.validate()
+
+
+def _run_training(studio, args, method: str, cfg: TrainConfig, overrides: dict, name: str = "") -> dict:
+    job = studio.submit_training(method, cfg, overrides, owner="cli", name=name,
+                                 precision=getattr(args, "precision", "auto"))
+    seen = 0
+    try:
+        while job.status in ("queued", "running"):
+            time.sleep(0.2)
+            for event in job.events[seen:]:
+                if event.get("type") == "step" and (event["step"] % 10 == 0 or event["step"] == 1):
+                    _say(args, f"  step {event['step']}/{event['max_steps']}  loss {event['loss']:.4f}")
+                elif event.get("type") == "status":
+                    _say(args, f"  {event['message']}")
+            seen = len(job.events)
+    except KeyboardInterrupt:
+        _say(args, "  stopping after this step ...")
+        studio.jobs.stop(job.job_id, "cli")
+        studio.jobs.wait(job.job_id)
+    record = job.record or studio.store.get(job.run_id)
+    return {"run_id": record["run_id"], "method": method, "status": record["status"],
+            "trainable_params": record.get("trainable_params"), "total_params": record.get("total_params"),
+            "train_seconds": record.get("train_seconds"), "samples_per_second": record.get("samples_per_second"),
+            "final_loss": record.get("final_loss"), "run_dir": str(studio.store.path(record["run_id"])),
+            **({"error": record["error"]} if record.get("error") else {})}
+
+
+def cmd_train(args) -> dict:
+    overrides = {"r": args.lora_r, "alpha": args.lora_alpha, "dropout": args.lora_dropout,
+                 "target_modules": args.lora_targets, "num_virtual_tokens": args.virtual_tokens,
+                 "init": args.prompt_init}
+    cfg = _train_config(args)
+    studio = _studio(args)
+    for notice in studio.notices:
+        _say(args, f"note: {notice}")
+    out = _run_training(studio, args, args.method, cfg, overrides, args.name)
+    if out["status"] == "failed":
+        raise CliError(f"training failed: {out.get('error')}")
+    if not args.json:
+        print(f"{out['run_id']}: {out['status']}, {out['trainable_params']:,} trainable parameters, "
+              f"final loss {out['final_loss']:.4f}, {out['train_seconds']:.1f} s")
+    return out
+
+
+def cmd_prepare(args) -> dict:
+    studio = _studio(args)
+    cfg = TrainConfig()
+    if args.steps is not None:
+        cfg.steps = args.steps
+    out = {}
+    for method in METHODS:
+        existing = [r for r in studio.loadable_runs(method) if r.get("status") == "completed"]
+        if existing and not args.force:
+            _say(args, f"{method}: keeping {existing[0]['run_id']} (use --force to train anew)")
+            out[method] = {"run_id": existing[0]["run_id"], "status": "kept"}
+            continue
+        _say(args, f"{method}: training {cfg.steps} steps ...")
+        out[method] = _run_training(studio, args, method, cfg, {}, name=f"{method} (prepared)")
+    return {"runs": out}
+
+
+def _generation(args):
+    from .inference import GenerationSettings
+
+    return GenerationSettings(max_new_tokens=args.max_new_tokens,
+                              batch_size=getattr(args, "batch_size", 16)).validate()
+
+
+def cmd_evaluate(args) -> dict:
+    studio = _studio(args)
+    result = studio.evaluate(args.models, limit=args.limit, split=args.split, settings=_generation(args))
+    out = result.to_json()
+    out["split"] = args.split
+    if not args.json:
+        print(f"{result.examples} dialogues, {result.seconds:.1f} s ({result.examples_per_second:.2f}/s)")
+        for ref in result.models:
+            s = result.scores[ref]
+            print(f"{result.labels[ref]:<40} " + "  ".join(
+                f"{m} {100 * s[m]['mean']:.2f} [{100 * s[m]['low']:.2f}, {100 * s[m]['high']:.2f}]"
+                for m in ("rouge1", "rouge2", "rougeL")))
+    return out
+
+
+def cmd_summarize(args) -> dict:
+    text = args.text if args.text is not None else _read_text(args.file)
+    studio = _studio(args)
+    summary = studio.summarize([args.model], text, _generation(args))[0]
+    if not args.json:
+        print(summary.text)
+    return {"model": summary.model, "summary": summary.text, "seconds": round(summary.seconds, 3)}
+
+
+def cmd_score(args) -> dict:
+    from .evaluation import METRICS, rouge_summary, rouge_table
+
+    predictions = _read_lines(args.predictions)
+    reference_sets = [_read_lines(path) for path in args.references]
+    for path, refs in zip(args.references, reference_sets):
+        if len(refs) != len(predictions):
+            raise CliError(f"{path} has {len(refs)} lines but {args.predictions} has {len(predictions)}.")
+    if not predictions:
+        raise CliError(f"{args.predictions} has no lines.")
+    table = rouge_table(predictions, [list(refs) for refs in zip(*reference_sets)])
+    summary = rouge_summary(table)
+    out = {m: summary[m]["mean"] for m in METRICS}
+    out["n"] = len(predictions)
+    out["intervals"] = {m: [summary[m]["low"], summary[m]["high"]] for m in METRICS}
+    if not args.json:
+        for m in METRICS:
+            print(f"{m:<10} {100 * out[m]:6.2f}  [{100 * summary[m]['low']:.2f}, {100 * summary[m]['high']:.2f}]")
+    return out
+
+
+def cmd_runs(args) -> dict:
+    from .config import Settings
+    from .runs import RunStore
+
+    store = RunStore(Settings.from_env(runs_dir=args.runs_dir).runs_dir)
+    runs = store.list()
+    if not args.json:
+        for r in runs:
+            loss = f"{r['final_loss']:.4f}" if r.get("final_loss") is not None else "-"
+            print(f"{r['run_id']:<36} {r['method']:<7} {r['status']:<11} loss {loss}")
+    return {"runs": runs}
+
+
+def cmd_prefetch(args) -> dict:
+    from .data import load_data
+    from .offline import is_offline, load_base
+
+    settings = _settings(args)
+    if is_offline(settings):
+        raise CliError("prefetch needs the network, and there is none (or HF_HUB_OFFLINE is set).")
+    _say(args, f"caching {settings.base_model} ...")
+    load_base(settings.base_model)
+    _say(args, f"caching {settings.data} ...")
+    data = load_data(settings.data)
+    return {"base_model": settings.base_model, "data": data.summary()}
+
+
+def cmd_bench(args) -> dict:
+    from .bench import run_benchmark
+
+    return run_benchmark(out_path=Path(args.out), quick=args.quick, say=lambda t: _say(args, t))
+
+
+COMMANDS = {"data": cmd_data, "train": cmd_train, "evaluate": cmd_evaluate, "summarize": cmd_summarize,
+            "score": cmd_score, "runs": cmd_runs, "prepare": cmd_prepare, "prefetch": cmd_prefetch,
+            "bench": cmd_bench}
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CliError(f"{path} is not UTF-8 text.") from None
+
+
+def _read_lines(path: str) -> list[str]:
+    return [line.strip() for line in _read_text(path).splitlines()]
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from . import quiet_libraries
+    from .data import DataError
+    from .jobs import QueueFull
+    from .offline import ModelUnavailable
+    from .runs import RunNotFound
+
+    quiet_libraries()
+    try:
+        out = COMMANDS[args.command](args)
+    except (CliError, ValueError, DataError, ModelUnavailable, RunNotFound, PermissionError, QueueFull,
+            FileNotFoundError, IsADirectoryError) as exc:
+        message = str(exc) if not isinstance(exc, FileNotFoundError) else f"no such file: {exc.filename}"
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(out, default=str))
+    return 0

@@ -1,0 +1,150 @@
+"""The studio's one application context: settings, data, run store, model pool and training queue.
+
+    studio = Studio(Settings.from_env())
+    job = studio.submit_training("lora", TrainConfig(steps=30), {"r": 8}, owner=session_token)
+    summaries = studio.summarize(["original", run_id], "Anna: Hi!\\nBen: Hello.")
+    result = studio.evaluate(["original", run_id], limit=50)
+
+The UI and the CLI both drive the engine through this object; it holds all
+shared mutable state, so nothing else needs a global.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+
+import torch
+
+from . import quiet_libraries
+from .config import (MAX_DIALOGUE_CHARS, MAX_EVAL_EXAMPLES, METHOD_LABELS, METHODS, Settings, TrainConfig,
+                     method_settings)
+from .data import DialogData, normalize_dialogue, resolve_data
+from .evaluation import EvaluationResult, evaluate_models, rouge_table
+from .inference import ORIGINAL, GenerationSettings, ModelPool
+from .jobs import Job, JobQueue
+from .offline import is_offline, resolve_base_model
+from .runs import RunNotFound, RunStore
+from .training import TrainSpec, train_run
+
+
+def owner_hash(owner: str) -> str:
+    """What run.json keeps of a session's token: enough to match it, useless to steal."""
+    return hashlib.sha256(owner.encode()).hexdigest()[:24] if owner else ""
+
+
+@dataclass
+class Summary:
+    model: str
+    label: str
+    text: str
+    seconds: float
+
+
+class Studio:
+    def __init__(self, settings: Settings, data: DialogData | None = None):
+        quiet_libraries()
+        if settings.torch_threads:
+            torch.set_num_threads(settings.torch_threads)
+        self.settings = settings
+        self.offline = is_offline(settings)
+        self.notices: list[str] = []
+        self.base = resolve_base_model(settings)
+        if self.base.notice:
+            self.notices.append(self.base.notice)
+        if data is None:
+            data, notice = resolve_data(settings.data, settings.data_explicit, self.offline)
+            if notice:
+                self.notices.append(notice)
+        self.data = data
+        self.store = RunStore(settings.runs_dir)
+        self.interrupted = self.store.sweep()
+        self.pool = ModelPool(self.base, self.store)
+        self.jobs = JobQueue(self._run_job)
+        self._metrics_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ runs
+    def label(self, ref: str) -> str:
+        if ref == ORIGINAL:
+            return "Original"
+        record = self.store.get(ref)
+        return f"{METHOD_LABELS.get(record['method'], record['method'])}: {record.get('name') or ref}"
+
+    def loadable_runs(self, method: str | None = None) -> list[dict]:
+        return self.store.list(method=method, loadable_only=True)
+
+    def delete_run(self, run_id: str, owner: str | None) -> None:
+        """Delete a run; a UI session (owner given) may delete only runs it started."""
+        record = self.store.get(run_id)
+        if owner is not None and record.get("owner_hash") != owner_hash(owner):
+            raise PermissionError("Only the session that trained this run can delete it.")
+        self.store.delete(run_id)
+        self.pool.forget(run_id)
+
+    # ------------------------------------------------------------------ training
+    def make_spec(self, method: str, train: TrainConfig, overrides: dict | None = None, name: str = "",
+                  precision: str = "auto") -> TrainSpec:
+        if method not in METHODS:
+            raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ValueError("Precision must be auto, fp32 or bf16.")
+        train.validate()
+        return TrainSpec(method, train, method_settings(method, overrides), name=" ".join(name.split())[:80],
+                         precision=precision)
+
+    def submit_training(self, method: str, train: TrainConfig, overrides: dict | None = None, owner: str = "",
+                        name: str = "", precision: str = "auto") -> Job:
+        spec = self.make_spec(method, train, overrides, name, precision)
+        spec.owner_hash = owner_hash(owner)
+        return self.jobs.submit(spec, owner)
+
+    def _run_job(self, spec: TrainSpec, listener, stop_event, run_id) -> dict:
+        record = train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id)
+        if getattr(spec, "owner_hash", ""):
+            record = self.store.update(record["run_id"], owner_hash=spec.owner_hash)
+        return record
+
+    # ------------------------------------------------------------------ summarizing
+    def summarize(self, refs: list[str], dialogue: str, settings: GenerationSettings | None = None) -> list[Summary]:
+        if not isinstance(dialogue, str) or not dialogue.strip():
+            raise ValueError("Paste a dialogue first: the box is empty.")
+        if len(dialogue) > MAX_DIALOGUE_CHARS:
+            raise ValueError(f"The dialogue has {len(dialogue):,} characters; the limit is {MAX_DIALOGUE_CHARS:,}.")
+        normalized = normalize_dialogue(dialogue)
+        for ref in refs:
+            if ref != ORIGINAL:
+                self.store.require_loadable(ref)
+        results = self.pool.summarize(refs, [normalized.text], settings)
+        return [Summary(ref, self.label(ref), normalized.restore_names(results[ref].summaries[0]),
+                        results[ref].seconds) for ref in refs]
+
+    # ------------------------------------------------------------------ evaluating
+    def evaluate(self, refs: list[str], limit: int = 50, split: str = "test",
+                 settings: GenerationSettings | None = None, progress=None) -> EvaluationResult:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_EVAL_EXAMPLES:
+            raise ValueError(f"The number of dialogues must be a whole number from 1 to {MAX_EVAL_EXAMPLES}.")
+        refs = list(dict.fromkeys(refs))  # a model chosen twice is scored once
+        for ref in refs:
+            if ref != ORIGINAL:
+                self.store.require_loadable(ref)
+        labels = {ref: self.label(ref) for ref in refs}
+        result = evaluate_models(self.pool, self.data, refs, split=split, limit=limit, settings=settings,
+                                 labels=labels, progress=progress)
+        self._remember_metrics(result, split)
+        return result
+
+    def _remember_metrics(self, result: EvaluationResult, split: str) -> None:
+        """Keep each run's latest ROUGE in its run.json, for the Runs tab and its chart."""
+        with self._metrics_lock:
+            for ref in result.models:
+                if ref == ORIGINAL:
+                    continue
+                metrics = {m: round(v["mean"], 5) for m, v in result.scores[ref].items()}
+                metrics.update(split=split, examples=result.examples)
+                try:
+                    self.store.update(ref, metrics=metrics)
+                except RunNotFound:
+                    pass  # deleted while we evaluated
+
+
+__all__ = ["Studio", "Summary", "owner_hash", "rouge_table", "GenerationSettings", "ORIGINAL"]

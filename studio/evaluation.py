@@ -1,0 +1,144 @@
+"""ROUGE with honest error bars: per-example F1 from rouge_score, means, bootstrap intervals.
+
+    per_example = rouge_table(predictions, references)          # one row per example
+    rouge_summary(per_example)   # {"rouge1": {"mean": .., "low": .., "high": ..}, ...}
+    paired_difference(a_scores, b_scores)   # is model B really better than A?
+    result = evaluate_models(pool, data, ["original", run_id], limit=50)
+
+Why not `evaluate.load("rouge")`: it downloads its script from the hub and fails
+offline. rouge_score is what it wraps; with the stemmer, F1 per example, and the
+plain mean, the numbers equal evaluate's `use_aggregator=False` averaged. With
+several references, an example scores its best reference (rouge_score's
+score_multi), as in the DialogSum paper's multi-reference test set.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from rouge_score import rouge_scorer
+
+METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+BOOTSTRAP_SAMPLES = 1000
+
+_scorer = None
+
+
+def scorer() -> rouge_scorer.RougeScorer:
+    global _scorer  # one scorer: building it loads the stemmer; it is read-only afterwards
+    if _scorer is None:
+        _scorer = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
+    return _scorer
+
+
+def rouge_table(predictions: list[str], references: list[list[str]]) -> pd.DataFrame:
+    """Per-example ROUGE F1, each example scored against its best-matching reference."""
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions but {len(references)} reference sets.")
+    rows = []
+    for prediction, refs in zip(predictions, references):
+        refs = [r for r in refs if r and r.strip()]
+        if not refs:
+            raise ValueError("Every example needs at least one non-empty reference.")
+        scores = scorer().score_multi(refs, prediction)
+        rows.append({m: scores[m].fmeasure for m in METRICS})
+    return pd.DataFrame(rows, columns=list(METRICS))
+
+
+def bootstrap_interval(values, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of the mean, from a seeded resample of the examples."""
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def rouge_summary(table: pd.DataFrame, seed: int = 0) -> dict:
+    out = {}
+    for metric in METRICS:
+        low, high = bootstrap_interval(table[metric], seed=seed)
+        out[metric] = {"mean": float(table[metric].mean()), "low": low, "high": high}
+    return out
+
+
+def paired_difference(a, b, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> dict:
+    """Mean of b - a over the same examples, its 95% interval, and how often b wins a resample."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError("A paired comparison needs scores on the same examples.")
+    diff = b - a
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), size=(samples, len(diff)))].mean(axis=1)
+    return {"difference": float(diff.mean()), "low": float(np.percentile(means, 2.5)),
+            "high": float(np.percentile(means, 97.5)), "share_b_better": float((means > 0).mean())}
+
+
+@dataclass
+class EvaluationResult:
+    models: list[str]
+    labels: dict[str, str]
+    scores: dict[str, dict]                 # model -> rouge_summary()
+    per_example: pd.DataFrame               # id, topic, reference, and per model: prediction + scores
+    gains: pd.DataFrame                     # each model against the original
+    per_topic: pd.DataFrame
+    examples: int
+    seconds: float                          # generation time, all models
+    generation_seconds: dict = field(default_factory=dict)
+
+    @property
+    def examples_per_second(self) -> float:
+        return self.examples * len(self.models) / self.seconds if self.seconds else 0.0
+
+    def to_json(self) -> dict:
+        return {"examples": self.examples, "seconds": round(self.seconds, 3),
+                "examples_per_second": round(self.examples_per_second, 3),
+                "models": {m: {"label": self.labels[m], **{k: v for k, v in self.scores[m].items()},
+                               "generation_seconds": round(self.generation_seconds.get(m, 0.0), 3)}
+                           for m in self.models}}
+
+
+def evaluate_models(pool, data, models: list[str], split: str = "test", limit: int | None = 50,
+                    settings=None, labels: dict | None = None, progress=None, seed: int = 0) -> EvaluationResult:
+    """Generate with every model on the first `limit` dialogues of `split` and score them."""
+    from .inference import ORIGINAL
+
+    if not models:
+        raise ValueError("Choose at least one model to evaluate.")
+    examples = data.split(split)[: limit or None]
+    if not examples:
+        raise ValueError(f"The {split} split has no examples.")
+    labels = labels or {m: m for m in models}
+    started = time.perf_counter()
+    results = pool.summarize(models, [ex.dialogue for ex in examples], settings, progress=progress)
+    seconds = time.perf_counter() - started
+    references = [ex.references for ex in examples]
+    per_example = pd.DataFrame({"id": [ex.id for ex in examples], "topic": [ex.topic for ex in examples],
+                                "reference": [ex.references[0] for ex in examples]})
+    scores, tables = {}, {}
+    for model in models:
+        table = rouge_table(results[model].summaries, references)
+        tables[model] = table
+        scores[model] = rouge_summary(table, seed=seed)
+        per_example[f"{labels[model]}: summary"] = results[model].summaries
+        for metric in METRICS:
+            per_example[f"{labels[model]}: {metric}"] = table[metric].round(4)
+    gain_rows = []
+    baseline = ORIGINAL if ORIGINAL in models else models[0]
+    for model in models:
+        for metric in ("rouge1", "rouge2", "rougeL"):
+            diff = paired_difference(tables[baseline][metric], tables[model][metric], seed=seed)
+            gain_rows.append({"model": labels[model], "metric": metric, "score": scores[model][metric]["mean"],
+                              "gain": diff["difference"], "gain_low": diff["low"], "gain_high": diff["high"]})
+    topic_rows = []
+    for model in models:
+        frame = pd.DataFrame({"topic": per_example["topic"], "rougeL": tables[model]["rougeL"]})
+        for topic, group in frame.groupby("topic"):
+            topic_rows.append({"model": labels[model], "topic": topic, "examples": len(group),
+                               "rougeL": float(group["rougeL"].mean())})
+    return EvaluationResult(models, labels, scores, per_example, pd.DataFrame(gain_rows),
+                            pd.DataFrame(topic_rows), len(examples), seconds,
+                            {m: results[m].seconds for m in models})

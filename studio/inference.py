@@ -1,0 +1,200 @@
+"""The model pool: every model a user can summarize with, from one copy of the base weights.
+
+    pool = ModelPool(base_choice, store)
+    results = pool.summarize(["original", lora_run_id], dialogues, GenerationSettings(max_new_tokens=64))
+    results[lora_run_id].summaries, results[lora_run_id].seconds
+
+Layout in memory: the base model is loaded once. LoRA runs are adapters in one
+PeftModel over it; prompt-tuning runs are adapters in a second PeftModel over the
+same module (a PeftModel holds adapters of one type). LoRA injects layers into
+the shared base, so "original" and prompt-tuned generation run inside the LoRA
+wrapper's disable_adapter(): nothing LoRA does leaks into them. Only fully
+tuned runs hold their own weights, and at most `max_full` of them stay loaded.
+
+All generation is serialised by one lock: adapters are switched by mutating
+shared modules, and two generations at once would only split the same cores.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch
+
+from .config import MAX_NEW_TOKENS
+from .data import make_prompt
+from .offline import BaseModelChoice, load_base
+from .runs import RunStore
+
+ORIGINAL = "original"
+
+
+@dataclass
+class GenerationSettings:
+    max_new_tokens: int = 64      # DialogSum summaries are ~30 tokens; 64 leaves room without waste
+    num_beams: int = 1            # greedy: fastest, and beams gain little ROUGE on DialogSum
+    batch_size: int = 16          # dialogues per generate() call, after sorting by length
+    max_source_tokens: int = 512
+
+    def validate(self) -> "GenerationSettings":
+        for name, value, high in (("max new tokens", self.max_new_tokens, MAX_NEW_TOKENS),
+                                  ("number of beams", self.num_beams, 8),
+                                  ("batch size", self.batch_size, 64)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+                raise ValueError(f"The {name} must be a whole number from 1 to {high}, not {value!r}.")
+        return self
+
+
+@dataclass
+class SummaryResult:
+    model: str
+    summaries: list[str]
+    seconds: float
+
+
+class ModelPool:
+    def __init__(self, base: BaseModelChoice, store: RunStore, max_full: int = 2, device: str | None = None):
+        self.base_choice = base
+        self.store = store
+        self.max_full = max_full
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self._lock = threading.RLock()
+        self._base = None
+        self.tokenizer = None
+        self._lora = None          # PeftModel holding every loaded LoRA adapter
+        self._prompt = None        # PeftModel holding every loaded prompt-tuning adapter
+        self._full: OrderedDict[str, tuple] = OrderedDict()  # run_id -> (model, tokenizer), LRU
+
+    # ------------------------------------------------------------------ loading
+    def base(self):
+        with self._lock:
+            if self._base is None:
+                self._base, self.tokenizer = load_base(self.base_choice.path, device=self.device)
+                for param in self._base.parameters():
+                    param.requires_grad_(False)
+            return self._base
+
+    def loaded(self) -> dict:
+        """What is in memory now (for the UI and the memory benchmark)."""
+        return {"base": self._base is not None,
+                "lora": sorted(self._lora.peft_config) if self._lora is not None else [],
+                "prompt": sorted(self._prompt.peft_config) if self._prompt is not None else [],
+                "full": list(self._full)}
+
+    def _check_base(self, record: dict) -> None:
+        if record.get("base_model_path") != self.base_choice.path and record.get("base_model") != self.base_choice.name:
+            raise ValueError(f"Run {record['run_id']} was trained on {record.get('base_model')}, but the "
+                             f"studio now runs {self.base_choice.name}; its adapter does not fit.")
+
+    def _adapter_wrapper(self, record: dict):
+        """The PeftModel holding this run's adapter, loading it on first use."""
+        from peft import PeftModel
+
+        run_id, method = record["run_id"], record["method"]
+        self._check_base(record)
+        folder = str(self.store.model_dir(run_id))
+        attr = "_lora" if method == "lora" else "_prompt"
+        wrapper = getattr(self, attr)
+        if wrapper is None:
+            wrapper = PeftModel.from_pretrained(self.base(), folder, adapter_name=run_id, is_trainable=False)
+            wrapper.eval()
+            setattr(self, attr, wrapper)
+        elif run_id not in wrapper.peft_config:
+            wrapper.load_adapter(folder, adapter_name=run_id, is_trainable=False)
+        return wrapper
+
+    def _full_model(self, record: dict):
+        run_id = record["run_id"]
+        if run_id in self._full:
+            self._full.move_to_end(run_id)
+            return self._full[run_id]
+        model, tokenizer = load_base(str(self.store.model_dir(run_id)), device=self.device)
+        self._full[run_id] = (model, tokenizer)
+        while len(self._full) > self.max_full:
+            self._full.popitem(last=False)  # least recently used goes; its memory is freed
+        return model, tokenizer
+
+    def forget(self, run_id: str) -> None:
+        """Drop a (deleted) run from memory."""
+        with self._lock:
+            self._full.pop(run_id, None)
+            for wrapper in (self._lora, self._prompt):
+                if wrapper is not None and run_id in wrapper.peft_config and len(wrapper.peft_config) > 1:
+                    if wrapper.active_adapter == run_id:
+                        wrapper.set_adapter(next(a for a in wrapper.peft_config if a != run_id))
+                    wrapper.delete_adapter(run_id)
+
+    @contextlib.contextmanager
+    def _generator(self, ref: str):
+        """Yield (model, tokenizer) to generate `ref`'s summaries with, set up correctly."""
+        self.base()
+        lora_off = self._lora.disable_adapter() if self._lora is not None else contextlib.nullcontext()
+        if ref == ORIGINAL:
+            with lora_off:
+                yield self._base, self.tokenizer
+            return
+        record = self.store.require_loadable(ref)
+        method = record["method"]
+        if method == "full":
+            yield self._full_model(record)
+        elif method == "lora":
+            wrapper = self._adapter_wrapper(record)
+            wrapper.set_adapter(ref)
+            yield wrapper, self.tokenizer
+        elif method == "prompt":
+            wrapper = self._adapter_wrapper(record)
+            wrapper.set_adapter(ref)
+            # Re-read: loading the first prompt adapter may come after the LoRA wrapper exists.
+            lora_off = self._lora.disable_adapter() if self._lora is not None else contextlib.nullcontext()
+            with lora_off:
+                yield wrapper, self.tokenizer
+        else:
+            raise ValueError(f"Run {ref} has an unknown method {method!r}.")
+
+    # ------------------------------------------------------------------ generating
+    def summarize(self, refs: list[str], dialogues: list[str], settings: GenerationSettings | None = None,
+                  progress=None) -> dict[str, SummaryResult]:
+        """Summaries of every dialogue by every model in `refs`, in input order.
+
+        `progress(done, total)` is called after each batch, if given.
+        """
+        settings = (settings or GenerationSettings()).validate()
+        if not dialogues:
+            return {ref: SummaryResult(ref, [], 0.0) for ref in refs}
+        prompts = [make_prompt(d) for d in dialogues]
+        total = len(refs) * len(prompts)
+        done = 0
+        results = {}
+        with self._lock:
+            for ref in refs:
+                started = time.perf_counter()
+                with self._generator(ref) as (model, tokenizer):
+                    outputs = self._generate_sorted(model, tokenizer, prompts, settings,
+                                                    lambda n: progress and progress(done + n, total))
+                results[ref] = SummaryResult(ref, outputs, time.perf_counter() - started)
+                done += len(prompts)
+        return results
+
+    def _generate_sorted(self, model, tokenizer, prompts, settings, on_batch):
+        # Longest first, so batches hold similar lengths (little padding) and any
+        # memory trouble shows on the first batch rather than the last.
+        lengths = [len(ids) for ids in tokenizer(prompts, truncation=True,
+                                                 max_length=settings.max_source_tokens)["input_ids"]]
+        order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
+        outputs: list[str] = [""] * len(prompts)
+        with torch.inference_mode():
+            for start in range(0, len(order), settings.batch_size):
+                batch_idx = order[start:start + settings.batch_size]
+                enc = tokenizer([prompts[i] for i in batch_idx], return_tensors="pt", padding=True,
+                                truncation=True, max_length=settings.max_source_tokens).to(self.device)
+                generated = model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                                           max_new_tokens=settings.max_new_tokens, num_beams=settings.num_beams,
+                                           do_sample=False)
+                texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
+                for i, text in zip(batch_idx, texts):
+                    outputs[i] = text.strip()
+                on_batch(start + len(batch_idx))
+        return outputs
