@@ -29,10 +29,9 @@ MAX_EVAL_EXAMPLES = 1500
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
-def _default_runs_dir() -> Path:
+def _default_runs_dir(data: Path = Path("/data")) -> Path:
     # Hugging Face Spaces with persistent storage mount it at /data; runs kept
     # there survive a restart of the Space.
-    data = Path("/data")
     if data.is_dir() and os.access(data, os.W_OK):
         return data / "runs"
     return Path("runs")

@@ -21,7 +21,8 @@ import traceback
 from dataclasses import dataclass, field
 
 import torch
-from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+from transformers import (DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments,
+                          set_seed)
 
 from .config import LoraSettings, PromptSettings, FullSettings, TrainConfig, to_jsonable
 from .data import DialogData, make_prompt
@@ -137,6 +138,7 @@ def train_run(spec: TrainSpec, store: RunStore, base: BaseModelChoice, data: Dia
     started = time.perf_counter()
     try:
         model, tokenizer = load_base(base.path, device=device)
+        set_seed(cfg.seed)  # LoRA and random prompts draw their initial values here, before the Trainer seeds
         model = build_method_model(spec.method, model, spec.settings, tokenizer_path=base.path)
         params = parameter_report(model)
         store.update(run_id, **params)

@@ -1,0 +1,66 @@
+"""Parameter counts on FLAN-T5-small's real architecture, and the prompt-tuning trap."""
+import pytest
+import torch
+from peft import get_peft_model
+
+from studio.config import FullSettings, LoraSettings, PromptSettings
+from studio.methods import build_method_model, parameter_report, prompt_config
+from studio.offline import STANDIN_NAME, build_flan_t5_small_random, load_base
+
+
+@pytest.fixture(scope="module")
+def flan_small():
+    return build_flan_t5_small_random
+
+
+def test_full_model_matches_flan_t5_small_count(flan_small):
+    report = parameter_report(build_method_model("full", flan_small(), FullSettings()))
+    assert report["trainable_params"] == report["total_params"] == 76_961_152
+
+
+def test_lora_r16_on_q_v_matches_design_figures(flan_small):
+    report = parameter_report(build_method_model("lora", flan_small(), LoraSettings()))
+    assert (report["trainable_params"], report["total_params"]) == (688_128, 77_649_280)
+    assert round(100 * report["trainable_share"], 2) == 0.89
+
+
+def test_prompt_tuning_trains_20_x_512_on_the_encoder_only(flan_small):
+    report = parameter_report(build_method_model("prompt", flan_small(), PromptSettings(init="random")))
+    assert report["trainable_params"] == 20 * 512
+    assert report["total_params"] == 76_961_152 + 20 * 512
+
+
+def test_prompt_config_uses_one_transformer_submodule():
+    config = prompt_config(PromptSettings(init="random"), None)
+    assert config.num_transformer_submodules == 1
+    with pytest.raises(ValueError, match="tokenizer"):
+        prompt_config(PromptSettings(init="text"), None)
+
+
+def test_prompt_generation_uses_exactly_what_training_feeds(cache_dir):
+    """The trained soft prompt must be what generate() prepends, and nothing on the decoder."""
+    folder = str(cache_dir / STANDIN_NAME)
+    model, tokenizer = load_base(folder)
+    peft_model = build_method_model("prompt", model, PromptSettings(num_virtual_tokens=5), folder)
+    with torch.no_grad():  # make the prompt clearly non-trivial, as training would
+        peft_model.prompt_encoder["default"].embedding.weight.normal_(0, 3)
+    enc = tokenizer(["Summarize the following conversation.\n\n#Person1#: Hi.\n\nSummary: "], return_tensors="pt")
+    labels = tokenizer(text_target=["#Person1# says hi."], return_tensors="pt")["input_ids"]
+    peft_model.eval()
+    with torch.no_grad():
+        trained_loss = peft_model(**enc, labels=labels).loss
+        # The same computation by hand: soft prompt + input embeddings on the encoder, plain decoder.
+        prompt = peft_model.get_prompt(batch_size=1)
+        assert prompt.shape[1] == 5  # no decoder half
+        embeds = torch.cat([prompt, peft_model.word_embeddings(enc["input_ids"])], dim=1)
+        mask = torch.cat([torch.ones(1, 5, dtype=enc["attention_mask"].dtype), enc["attention_mask"]], dim=1)
+        manual_loss = model(inputs_embeds=embeds, attention_mask=mask, labels=labels).loss
+        assert torch.allclose(trained_loss, manual_loss)
+        generated = peft_model.generate(**enc, max_new_tokens=8, do_sample=False)
+        manual = model.generate(inputs_embeds=embeds, attention_mask=mask, max_new_tokens=8, do_sample=False)
+    assert generated.tolist() == manual.tolist()
+
+
+def test_build_rejects_unknown_method(flan_small):
+    with pytest.raises(ValueError, match="Unknown method"):
+        build_method_model("adapter", None, None)

@@ -1,0 +1,106 @@
+import json
+import math
+import threading
+
+import pytest
+import torch
+from transformers import DataCollatorForSeq2Seq
+
+from studio.config import TrainConfig, method_settings
+from studio.data import load_bundled
+from studio.offline import load_base
+from studio.runs import RunStore
+from studio.training import TrainSpec, tokenize_pairs, train_run
+from tests.conftest import TINY_TRAIN
+
+
+def _spec(method, steps=3, **overrides):
+    return TrainSpec(method, TrainConfig(steps=steps, **TINY_TRAIN), method_settings(method, overrides))
+
+
+def test_labels_are_padded_with_minus_100_and_batches_padded_dynamically(studio):
+    model, tokenizer = load_base(studio.base.path)
+    dataset = tokenize_pairs(tokenizer, load_bundled().split("train"), TrainConfig(train_size=8), seed=0)
+    rows = [dataset[i] for i in range(4)]
+    batch = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100)(rows)
+    longest = max(len(r["input_ids"]) for r in rows)
+    assert batch["input_ids"].shape[1] == longest < 512  # padded to the batch, not to 512
+    for row, labels in zip(rows, batch["labels"]):
+        n = len(row["labels"])
+        assert labels[:n].tolist() == row["labels"]
+        assert (labels[n:] == -100).all()
+    assert (batch["labels"] == -100).any()  # summaries differ in length, so some padding happened
+
+
+def test_training_subset_is_seeded(studio):
+    _, tokenizer = load_base(studio.base.path)
+    train = load_bundled().split("train")
+    a = tokenize_pairs(tokenizer, train, TrainConfig(train_size=10), seed=1)["labels"]
+    b = tokenize_pairs(tokenizer, train, TrainConfig(train_size=10), seed=1)["labels"]
+    c = tokenize_pairs(tokenizer, train, TrainConfig(train_size=10), seed=2)["labels"]
+    assert a == b and a != c and len(a) == 10
+
+
+@pytest.mark.parametrize("method", ["full", "lora", "prompt"])
+def test_each_method_trains_saves_and_records(studio, method):
+    events = []
+    record = train_run(_spec(method), studio.store, studio.base, studio.data, listener=events.append)
+    assert record["status"] == "completed", record.get("error")
+    steps = [e for e in events if e["type"] == "step"]
+    assert [e["step"] for e in steps] == [1, 2, 3]
+    for e in steps:
+        assert math.isfinite(e["loss"]) and e["samples_per_second"] > 0 and e["elapsed"] > 0
+        assert {"learning_rate", "epoch", "max_steps"} <= e.keys()
+    folder = studio.store.path(record["run_id"])
+    on_disk = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    assert [e for e in on_disk if e["type"] == "step"] == steps
+    saved = {p.name for p in (folder / "model").iterdir()}
+    if method == "full":
+        assert "model.safetensors" in saved and "tokenizer.json" in saved
+    else:
+        assert {"adapter_model.safetensors", "adapter_config.json"} <= saved
+    assert not any(name.endswith((".bin", ".pt", ".pth")) for name in saved)
+    for key in ("trainable_params", "total_params", "train_seconds", "samples_per_second", "final_loss",
+                "size_bytes", "hyperparameters", "base_model", "steps"):
+        assert record.get(key) is not None, key
+    assert record["steps"] == 3
+    assert record["hyperparameters"]["learning_rate"] == method_settings(method).learning_rate
+
+
+def test_stop_takes_effect_within_one_step_and_is_recorded_as_stopped(studio):
+    stop = threading.Event()
+    steps_seen = []
+
+    def listener(event):
+        if event["type"] == "step":
+            steps_seen.append(event["step"])
+            if event["step"] == 2:
+                stop.set()
+
+    record = train_run(_spec("lora", steps=50), studio.store, studio.base, studio.data, listener, stop)
+    assert record["status"] == "stopped"
+    assert record["steps"] <= 3 and max(steps_seen) <= 3
+    assert studio.store.is_loadable(record)  # what was learned so far is kept
+
+
+def test_a_failure_is_recorded_and_the_error_explained(studio, monkeypatch):
+    import studio.training as training
+
+    def boom(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+
+    monkeypatch.setattr(training.Trainer, "train", boom)
+    record = train_run(_spec("full"), studio.store, studio.base, studio.data)
+    assert record["status"] == "failed" and "smaller batch size" in record["error"]
+    assert not studio.store.is_loadable(record)
+    assert studio.store.get(record["run_id"])["status"] == "failed"
+
+
+def test_equal_seeds_give_equal_losses_in_fp32(studio):
+    spec = _spec("lora")
+    spec.precision = "fp32"  # bf16 autocast reorders sums between runs; fp32 on a CPU repeats exactly
+    a = train_run(spec, studio.store, studio.base, studio.data)
+    b = train_run(spec, studio.store, studio.base, studio.data)
+    assert a["hyperparameters"]["precision"] == "fp32"
+    losses = lambda r: [e["loss"] for e in studio.store.events(r["run_id"]) if e["type"] == "step"]  # noqa: E731
+    assert losses(a) == pytest.approx(losses(b), rel=1e-5)
