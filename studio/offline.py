@@ -4,7 +4,7 @@
     choice = resolve_base_model(settings)      # hub id, local folder, or the tiny stand-in
     model, tokenizer = load_base(choice.path)
 
-A hub call that cannot connect retries for close to a minute; one short socket
+A hub call that cannot connect retries for close to a minute; one short HTTPS
 probe answers in about two seconds instead. When the default FLAN-T5 is not
 cached and there is no network, a tiny T5 (same architecture family, ~1M
 parameters) with a tokenizer trained on the bundled dialogues stands in, so every
@@ -14,11 +14,11 @@ explicitly is never replaced: failing to load it is an error.
 from __future__ import annotations
 
 import os
-import socket
 import threading
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from .config import DEFAULT_BASE_MODEL, Settings
 
@@ -34,15 +34,22 @@ class ModelUnavailable(RuntimeError):
 
 
 def network_available(timeout: float = 2.0) -> bool:
-    """True when the hub's host accepts a TCP connection within `timeout` seconds."""
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    """True when the hub answers one HTTPS request within `timeout` seconds.
+
+    A real request with certificate checks, not a bare TCP connect: some closed
+    networks accept any connection through an intercepting proxy.
+    """
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
     result = {"ok": False}
 
     def probe():
         try:
-            with socket.create_connection((host, 443), timeout=timeout):
-                result["ok"] = True
-        except OSError:
+            urllib.request.urlopen(urllib.request.Request(endpoint + "/api/health", method="HEAD"),
+                                   timeout=timeout).close()
+            result["ok"] = True
+        except urllib.error.HTTPError:
+            result["ok"] = True  # any HTTP answer from the hub means it is reachable
+        except (OSError, ValueError):
             pass
 
     # DNS look-ups ignore the socket timeout, so the probe runs in a thread we stop waiting for.

@@ -1,0 +1,101 @@
+"""`python -m studio` end to end, offline, in subprocesses like a user would run it."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def cli(tmp_path, cache_dir):
+    env = dict(os.environ, HF_HUB_OFFLINE="1", STUDIO_RUNS_DIR=str(tmp_path / "runs"),
+               STUDIO_CACHE_DIR=str(cache_dir), STUDIO_DATA="bundled")
+    env.pop("STUDIO_BASE_MODEL", None)
+
+    def run(*args, ok=True):
+        proc = subprocess.run([sys.executable, "-m", "studio", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=300)
+        if ok:
+            assert proc.returncode == 0, proc.stderr
+        return proc
+
+    return run
+
+
+def as_json(proc):
+    return json.loads(proc.stdout)
+
+
+def test_data_reports_examples_and_references(cli):
+    out = as_json(cli("data", "--json"))
+    assert out["splits"]["test"] == {"examples": 16, "references": 37}
+    assert out["splits"]["train"]["examples"] == out["splits"]["train"]["references"] == 48
+
+
+def test_train_all_methods_then_evaluate_summarize_and_list(cli):
+    run_ids = {}
+    for method in ("full", "lora", "prompt"):
+        out = as_json(cli("train", "--method", method, "--steps", "4", "--batch-size", "4", "--train-size", "16",
+                          "--seed", "3", "--json"))
+        assert out["status"] == "completed" and out["method"] == method
+        assert 0 < out["trainable_params"] <= out["total_params"] and out["final_loss"] > 0
+        assert Path(out["run_dir"], "model").is_dir()
+        run_ids[method] = out["run_id"]
+    assert run_ids["full"] != run_ids["lora"]
+
+    evaluation = as_json(cli("evaluate", "--models", "original", *run_ids.values(), "--limit", "4",
+                             "--max-new-tokens", "8", "--json"))
+    assert evaluation["examples"] == 4 and evaluation["seconds"] > 0 and evaluation["examples_per_second"] > 0
+    assert set(evaluation["models"]) == {"original", *run_ids.values()}
+    for scores in evaluation["models"].values():
+        for metric in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
+            assert 0 <= scores[metric]["low"] <= scores[metric]["mean"] <= scores[metric]["high"] <= 1
+
+    summary = as_json(cli("summarize", "--model", run_ids["lora"], "--text", "Anna: Hi Ben!\nBen: Hi Anna.",
+                          "--max-new-tokens", "8", "--json"))
+    assert summary["model"] == run_ids["lora"] and isinstance(summary["summary"], str)
+
+    runs = as_json(cli("runs", "--json"))["runs"]
+    listed = {r["run_id"]: r for r in runs}
+    assert set(listed) == set(run_ids.values())
+    assert all(r["status"] == "completed" and "metrics" in r for r in listed.values())
+
+
+def test_score_matches_reference_files(cli, tmp_path):
+    (tmp_path / "p.txt").write_text("the cat sat\nhello world\n")
+    (tmp_path / "r1.txt").write_text("the cat sat\ngoodbye\n")
+    (tmp_path / "r2.txt").write_text("a dog\nhello world\n")
+    out = as_json(cli("score", "--predictions", str(tmp_path / "p.txt"), "--references", str(tmp_path / "r1.txt"),
+                      str(tmp_path / "r2.txt"), "--json"))
+    assert out["n"] == 2 and out["rouge1"] == 1.0 and out["intervals"]["rouge1"] == [1.0, 1.0]
+    single = as_json(cli("score", "--predictions", str(tmp_path / "p.txt"), "--references",
+                         str(tmp_path / "r1.txt"), "--json"))
+    assert single["rouge1"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("train", "--method", "lora", "--steps", "0"), "steps"),
+    (("train", "--method", "lora", "--steps", "5", "--batch-size", "-2"), "batch size"),
+    (("train", "--method", "prompt", "--lr", "nan", "--steps", "3"), "Learning rate"),
+    (("summarize", "--model", "../../etc", "--text", "hi"), "not a valid run id"),
+    (("summarize", "--model", "lora-missing", "--text", "hi"), "No run"),
+    (("summarize", "--model", "original", "--text", "   "), "empty"),
+    (("evaluate", "--models", "original", "--limit", "0"), "number of dialogues"),
+    (("score", "--predictions", "/nonexistent.txt", "--references", "/nonexistent.txt"), "no such file"),
+    (("data", "--data", "./missing.csv"), "No data file"),
+])
+def test_bad_input_gives_one_line_error_and_exit_2(cli, args, message):
+    proc = cli(*args, ok=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert message.lower() in proc.stderr.lower()
+    assert "Traceback" not in proc.stderr
+
+
+def test_explicit_uncached_base_model_is_an_error(cli):
+    proc = cli("train", "--method", "lora", "--steps", "1", "--base-model", "google/flan-t5-large", ok=False)
+    assert proc.returncode == 2 and "not in the local cache" in proc.stderr

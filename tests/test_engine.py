@@ -1,0 +1,66 @@
+"""The Studio context: what the UI and CLI rely on."""
+import pytest
+
+from studio.config import TrainConfig
+from studio.engine import owner_hash
+from studio.inference import ORIGINAL, GenerationSettings
+from studio.jobs import QueueFull
+from tests.conftest import TINY_TRAIN
+
+GEN = GenerationSettings(max_new_tokens=8)
+
+
+def test_offline_studio_uses_standin_and_says_so(studio):
+    assert studio.offline and studio.base.is_standin
+    assert any("stand-in" in n for n in studio.notices)
+
+
+def test_summarize_restores_speaker_names_and_rejects_bad_text(trained):
+    studio, runs = trained
+    out = studio.summarize([ORIGINAL, runs["lora"]], "Anna: Are you free at 5?\nBen: Yes.", GEN)
+    assert [s.model for s in out] == [ORIGINAL, runs["lora"]]
+    assert all("#Person" not in s.text for s in out)
+    for bad in ("", "   ", None, "x" * 20_001):
+        with pytest.raises(ValueError):
+            studio.summarize([ORIGINAL], bad, GEN)
+
+
+def test_weird_but_valid_text_is_summarized_as_text(trained):
+    studio, _ = trained
+    text = "#Person1#: <script>alert(1)</script> 😀 \u202eabc\x00\n#Person2#: مرحبا"
+    (summary,) = studio.summarize([ORIGINAL], text, GEN)
+    assert isinstance(summary.text, str)
+
+
+def test_evaluate_records_metrics_on_runs(trained):
+    studio, runs = trained
+    result = studio.evaluate([ORIGINAL, runs["prompt"], runs["prompt"]], limit=3, settings=GEN)
+    assert result.models == [ORIGINAL, runs["prompt"]] and result.examples == 3
+    assert set(result.gains["model"]) == {"Original", studio.label(runs["prompt"])}
+    assert len(result.per_example) == 3 and f"{studio.label(runs['prompt'])}: summary" in result.per_example
+    assert studio.store.get(runs["prompt"])["metrics"]["examples"] == 3
+    for bad in (0, -1, 10**6, 2.5, True):
+        with pytest.raises(ValueError):
+            studio.evaluate([ORIGINAL], limit=bad)
+
+
+def test_only_the_training_session_may_delete_its_run(studio):
+    job = studio.submit_training("lora", TrainConfig(steps=1, **TINY_TRAIN), owner="alice")
+    studio.jobs.wait(job.job_id, timeout=120)
+    record = studio.store.get(job.run_id)
+    assert record["owner_hash"] == owner_hash("alice") != "alice"
+    with pytest.raises(PermissionError):
+        studio.delete_run(job.run_id, owner="mallory")
+    assert studio.store.get(job.run_id)["status"] == "completed"
+    studio.delete_run(job.run_id, owner="alice")
+    assert studio.store.list() == []
+
+
+def test_submit_validates_before_queueing(studio):
+    with pytest.raises(ValueError):
+        studio.submit_training("lora", TrainConfig(steps=-1), owner="a")
+    with pytest.raises(ValueError):
+        studio.submit_training("dreambooth", TrainConfig(), owner="a")
+    with pytest.raises(ValueError):
+        studio.submit_training("lora", TrainConfig(steps=1), {"r": 0}, owner="a")
+    assert studio.jobs.jobs_of("a") == []

@@ -1,0 +1,110 @@
+"""The model pool: one base, adapters that never leak into each other, right model for each run."""
+import pytest
+from peft import PeftModel
+
+from studio.inference import ORIGINAL, GenerationSettings, ModelPool
+from studio.offline import load_base
+from studio.runs import RunNotFound
+
+GEN = GenerationSettings(max_new_tokens=12)
+
+
+@pytest.fixture(scope="module")
+def dialogues(trained):
+    studio, _ = trained
+    return [ex.dialogue for ex in studio.data.split("test")[:4]]
+
+
+def fresh_pool(studio):
+    return ModelPool(studio.base, studio.store)
+
+
+def test_three_methods_differ_from_each_other_and_the_original(trained, dialogues):
+    studio, runs = trained
+    refs = [ORIGINAL, runs["full"], runs["lora"], runs["prompt"]]
+    out = fresh_pool(studio).summarize(refs, dialogues, GEN)
+    outputs = {ref: tuple(out[ref].summaries) for ref in refs}
+    assert len(set(outputs.values())) == 4, outputs
+    assert all(len(out[ref].summaries) == len(dialogues) and out[ref].seconds > 0 for ref in refs)
+
+
+def test_each_output_matches_a_model_loaded_on_its_own(trained, dialogues):
+    """Whatever was loaded before, every ref generates exactly what its model alone generates."""
+    studio, runs = trained
+    shared = fresh_pool(studio).summarize([runs["lora"], runs["prompt"], ORIGINAL, runs["full"], runs["lora"]],
+                                          dialogues, GEN)
+    for ref in (ORIGINAL, runs["lora"], runs["prompt"], runs["full"]):
+        alone = fresh_pool(studio).summarize([ref], dialogues, GEN)[ref].summaries
+        assert shared[ref].summaries == alone, ref
+
+
+def test_order_of_loading_does_not_change_outputs(trained, dialogues):
+    studio, runs = trained
+    a = fresh_pool(studio).summarize([ORIGINAL, runs["prompt"], runs["lora"]], dialogues, GEN)
+    b = fresh_pool(studio).summarize([runs["lora"], runs["prompt"], ORIGINAL], dialogues, GEN)
+    for ref in a:
+        assert a[ref].summaries == b[ref].summaries
+
+
+def test_one_copy_of_the_base_weights(trained, dialogues):
+    studio, runs = trained
+    pool = fresh_pool(studio)
+    pool.summarize([ORIGINAL, runs["lora"], runs["prompt"]], dialogues[:1], GEN)
+    base = pool.base()
+    lora_base = pool._lora.get_base_model()
+    prompt_base = pool._prompt.get_base_model()
+    assert lora_base is base and prompt_base is base
+    assert pool.loaded()["lora"] == [runs["lora"]] and pool.loaded()["prompt"] == [runs["prompt"]]
+
+
+def test_adapter_folders_load_with_plain_peft(trained, dialogues):
+    studio, runs = trained
+    for method in ("lora", "prompt"):
+        model, tokenizer = load_base(studio.base.path)
+        peft_model = PeftModel.from_pretrained(model, str(studio.store.model_dir(runs[method])))
+        enc = tokenizer(["Summarize the following conversation.\n\n" + dialogues[0] + "\n\nSummary: "],
+                        return_tensors="pt")
+        direct = tokenizer.batch_decode(peft_model.generate(**enc, max_new_tokens=12, do_sample=False),
+                                        skip_special_tokens=True)[0].strip()
+        assert direct == fresh_pool(studio).summarize([runs[method]], dialogues[:1], GEN)[runs[method]].summaries[0]
+
+
+def test_batching_and_sorting_keep_input_order(trained, dialogues):
+    studio, runs = trained
+    pool = fresh_pool(studio)
+    batched = pool.summarize([runs["lora"]], dialogues, GenerationSettings(max_new_tokens=12, batch_size=3))
+    single = [pool.summarize([runs["lora"]], [d], GEN)[runs["lora"]].summaries[0] for d in dialogues]
+    assert batched[runs["lora"]].summaries == single
+
+
+def test_full_runs_are_capped_least_recently_used(trained, dialogues):
+    from studio.config import TrainConfig, method_settings
+    from studio.training import TrainSpec, train_run
+
+    studio, runs = trained
+    second = train_run(TrainSpec("full", TrainConfig(steps=1, batch_size=2, train_size=2),
+                                 method_settings("full")), studio.store, studio.base, studio.data)["run_id"]
+    try:
+        pool = ModelPool(studio.base, studio.store, max_full=1)
+        pool.summarize([runs["full"]], dialogues[:1], GEN)
+        assert pool.loaded()["full"] == [runs["full"]]
+        pool.summarize([second], dialogues[:1], GEN)
+        assert pool.loaded()["full"] == [second]
+    finally:
+        studio.store.delete(second)
+
+
+def test_unknown_and_path_like_refs_are_refused(trained, dialogues):
+    studio, _ = trained
+    pool = fresh_pool(studio)
+    for bad in ("lora-does-not-exist", "../../etc", "/etc/passwd"):
+        with pytest.raises(RunNotFound):
+            pool.summarize([bad], dialogues[:1], GEN)
+
+
+@pytest.mark.parametrize("settings", [GenerationSettings(max_new_tokens=0), GenerationSettings(max_new_tokens=10**6),
+                                      GenerationSettings(num_beams=-1), GenerationSettings(batch_size=0)])
+def test_bad_generation_settings_are_refused(trained, dialogues, settings):
+    studio, _ = trained
+    with pytest.raises(ValueError):
+        fresh_pool(studio).summarize([ORIGINAL], dialogues[:1], settings)
