@@ -1,0 +1,19 @@
+"""Tuning Studio's entry point: `python app.py` (also what Hugging Face Spaces runs).
+
+    GRADIO_SERVER_PORT=7860 GRADIO_SERVER_NAME=0.0.0.0 python app.py
+
+Settings come from the environment (STUDIO_BASE_MODEL, STUDIO_DATA, STUDIO_RUNS_DIR,
+HF_HUB_OFFLINE, ...; see studio/config.py). `demo` is module-level so `gradio app.py`
+and tests can import it.
+"""
+import os
+
+from studio.config import Settings
+from studio.ui import build_app, launch_options
+
+demo = build_app(Settings.from_env())
+
+if __name__ == "__main__":
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME") or None,
+                server_port=int(os.environ.get("GRADIO_SERVER_PORT") or 7860),
+                **launch_options())

@@ -1,0 +1,144 @@
+"""The Gradio app: header, notices, five tabs and the queue settings.
+
+    demo = build_app(Settings.from_env())          # or build_app(studio)
+    demo.launch(**launch_options())                # css and theme go to launch() since Gradio 6
+
+Each tab is built by one function taking a UiContext: the Studio plus the few
+components tabs share (the Compare dialogue box, the "runs changed" counter).
+Handlers live in handlers.py; `guarded` turns the engine's user-facing errors
+into a warning toast and leaves every output as it was.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import logging
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from ..config import Settings
+from ..engine import Studio
+from ..jobs import QueueFull
+from ..offline import ModelUnavailable
+from ..runs import RunNotFound
+
+log = logging.getLogger("studio.ui")
+CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "style.css"
+# Errors with a message meant for the user; anything else is a bug and is logged.
+USER_ERRORS = (ValueError, PermissionError, RunNotFound, QueueFull, ModelUnavailable, TimeoutError)
+# A 2-core machine: generation runs one request at a time (the model pool serialises it
+# anyway); a Gradio queue in front of it shows people their place instead of a frozen page.
+GENERATE = "generate"
+
+
+@dataclass
+class UiContext:
+    studio: Studio
+    demo: gr.Blocks
+    owner: gr.State            # this session's token: who may stop / delete / rename what
+    tabs: gr.Tabs
+    runs_version: gr.State     # bumped when a run appears, ends, is renamed or deleted
+    dialogue: gr.Textbox       # Compare's "Dialogue" box, filled from the Dataset tab
+    sent_example: gr.State     # {"dialogue", "references"} last sent from the Dataset tab
+    scratch: Path              # temporary downloads (CSV, zips)
+
+
+def guarded(n_outputs: int):
+    """Decorator: show user errors as a warning and change nothing; hide stack traces from users."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except USER_ERRORS as exc:
+                gr.Warning(_message(exc))
+            except gr.Error:
+                raise
+            except Exception as exc:  # a bug: the log gets the traceback, the user a short line
+                log.exception("UI handler %s failed", fn.__name__)
+                raise gr.Error(f"Something went wrong ({type(exc).__name__}); the details are in the "
+                               "server log.", print_exception=False) from None
+            skipped = tuple(gr.skip() for _ in range(n_outputs))
+            return skipped[0] if n_outputs == 1 else skipped
+        return run
+    return wrap
+
+
+def _message(exc: Exception) -> str:
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return html.escape(text or type(exc).__name__)  # toasts render HTML; messages may echo user text
+
+
+def launch_options() -> dict:
+    """Arguments for demo.launch(): Gradio 6 takes css and theme there, not in Blocks()."""
+    # Soft's colours with a plainer, more legible font than its default Montserrat; both fonts
+    # ship with Gradio, so nothing is fetched from the internet.
+    font = (gr.themes.LocalFont("Source Sans Pro", weights=(400, 600)), "ui-sans-serif", "system-ui", "sans-serif")
+    return {"css_paths": [CSS_PATH], "theme": gr.themes.Soft(primary_hue="blue", font=font),
+            "footer_links": ["api", "gradio"]}
+
+
+def header_markdown(studio: Studio) -> str:
+    base = studio.base.name + (" (offline stand-in)" if studio.base.is_standin else "")
+    return ("# Tuning Studio\n"
+            f"Full fine-tuning, LoRA and prompt tuning of **{base}** on "
+            f"{studio.data.description or studio.data.source}, side by side.")
+
+
+def notices_markdown(studio: Studio) -> str:
+    notes = list(studio.notices)
+    if studio.interrupted:
+        notes.append(f"{len(studio.interrupted)} run(s) were interrupted when the studio last stopped; "
+                     "they are listed in the Runs tab.")
+    return "\n".join(f"⚠️ {note}" for note in notes)
+
+
+def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
+    from . import tab_compare, tab_dataset, tab_evaluate, tab_runs, tab_train  # here: they import this module
+
+    studio = settings if isinstance(settings, Studio) else Studio(settings or Settings.from_env())
+    scratch = Path(tempfile.gettempdir()) / f"tuning-studio-ui-{os.getpid()}"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with gr.Blocks(title="Tuning Studio", analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
+        # Set on page load: the browser's saved token, or a fresh random one it then keeps,
+        # so a reload re-attaches to the same trainings. One load event sets it (a callable
+        # State default would be a second load event racing this one).
+        owner = gr.State("")
+        saved_owner = gr.BrowserState(None, storage_key="tuning-studio-owner")
+        runs_version = gr.State(0)
+        sent_example = gr.State(None)
+        gr.Markdown(header_markdown(studio), elem_id="studio-header")
+        notices = notices_markdown(studio)
+        gr.Markdown(notices, visible=bool(notices), elem_classes=["studio-notice"])
+        dialogue = gr.Textbox(label="Dialogue", lines=10, max_lines=24, max_length=20_000, render=False,
+                              placeholder="Paste a dialogue, one turn per line: \"#Person1#: Hi\", "
+                                          "\"Anna: Hi\", or just the lines.", elem_id="compare-dialogue")
+        with gr.Tabs() as tabs:
+            ctx = UiContext(studio, demo, owner, tabs, runs_version, dialogue, sent_example, scratch)
+            with gr.Tab("Dataset", id="dataset"):
+                tab_dataset.build(ctx)
+            with gr.Tab("Train", id="train"):
+                tab_train.build(ctx)
+            with gr.Tab("Compare", id="compare") as compare_tab:
+                tab_compare.build(ctx, compare_tab)
+            with gr.Tab("Evaluate", id="evaluate") as evaluate_tab:
+                tab_evaluate.build(ctx, evaluate_tab)
+            with gr.Tab("Runs", id="runs") as runs_tab:
+                tab_runs.build(ctx, runs_tab)
+
+        def restore_owner(saved):
+            valid = isinstance(saved, str) and len(saved) == 32 and all(c in "0123456789abcdef" for c in saved)
+            token = saved if valid else secrets.token_hex(16)
+            return token, token
+
+        # Queued, not queue=False: only then does the State's .change fire (the Train tab listens to it).
+        demo.load(restore_owner, saved_owner, [saved_owner, owner], api_visibility="private",
+                  show_progress="hidden")
+    # Cheap events (browsing, refreshing lists) may run side by side; generation has its own limit.
+    demo.queue(default_concurrency_limit=4, max_size=200)
+    return demo
