@@ -401,12 +401,12 @@ def compare(studio, dialogue: str, picks: dict[str, str | None], gen: Generation
             columns.append(Column(title, "", notes.get(key, "")))
             continue
         summary = summaries[ref]
-        info = [f"{fmt_seconds(summary.seconds)}"]
-        if ref != ORIGINAL:
-            info.insert(0, plain(studio.store.get(ref).get("name") or ref))
+        info = f"{fmt_seconds(summary.seconds)}"
         if ref in scores:
-            info.append(f"**ROUGE-L {fmt_score(scores[ref])}**")
-        columns.append(Column(title, summary.text, " · ".join(info)))
+            info = f"**ROUGE-L {fmt_score(scores[ref])}** · {info}"
+        if ref != ORIGINAL:  # which run wrote it, on its own line
+            info += f"  \n{plain(studio.store.get(ref).get('name') or ref)}"
+        columns.append(Column(title, summary.text, info))
     return columns
 
 
@@ -685,4 +685,8 @@ def zip_run(studio, run_id: str | None, scratch: Path) -> Path:
 
 
 def efficiency_view(studio):
-    return efficiency_figure(studio.store.list())
+    figure = projector(efficiency_figure(studio.store.list()))
+    for trace in figure.data:  # the engine names traces by method key; people read labels
+        trace.name = METHOD_LABELS.get(trace.name, trace.name)
+    figure.update_traces(cliponaxis=False)  # point labels near the edge stay readable
+    return figure

@@ -68,8 +68,9 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
 
     ctx.sent_example.change(show_reference, [ctx.dialogue, ctx.sent_example], reference,
                             api_visibility="private", show_progress="hidden")
-    ctx.dialogue.input(show_reference, [ctx.dialogue, ctx.sent_example], reference, api_visibility="private",
-                       show_progress="hidden", trigger_mode="always_last")
+    # .change, not .input: picking a sample dialogue must hide a reference that no longer applies.
+    ctx.dialogue.change(show_reference, [ctx.dialogue, ctx.sent_example], reference, api_visibility="private",
+                        show_progress="hidden", trigger_mode="always_last")
 
     def picks_now(current) -> dict[str, tuple[list, str]]:
         """Per method: fresh choices, and the current pick if still there, else the newest run."""

@@ -45,7 +45,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
                                 progress=lambda done, total: progress((done, total), desc="Summarizing",
                                                                       unit="summaries"))
         return (view.summary, view.figure, gr.Dataframe(view.gains, visible=True), view.per_topic,
-                gr.Accordion(visible=len(view.per_topic) > 0), gr.Dataframe(view.per_example, visible=True),
+                gr.Accordion(visible=len(view.per_topic) > 0), gr.Dataframe(view.per_example, visible=True, column_widths=_widths(view.per_example)),
                 gr.DownloadButton(value=str(view.csv_path), visible=True))
 
     run_btn.click(run, [models, count, max_tokens],
@@ -65,3 +65,9 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     ctx.runs_version.change(refresh, [models, known], [models, known], **quiet)
     tab.select(refresh, [models, known], [models, known], **quiet)
     ctx.demo.load(lambda: refresh([], []), None, [models, known], **quiet)  # a new page starts from the defaults
+
+
+def _widths(table) -> list[str]:
+    """Room for text columns, narrow score columns: otherwise long headers wrap into a tall header row."""
+    fixed = {"id": "130px", "topic": "130px", "reference": "320px"}
+    return [fixed.get(c, "100px" if c.endswith("ROUGE-L") else "280px") for c in table.columns]
