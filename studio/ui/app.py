@@ -109,7 +109,9 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
         # so a reload re-attaches to the same trainings. One load event sets it (a callable
         # State default would be a second load event racing this one).
         owner = gr.State("")
-        saved_owner = gr.BrowserState(None, storage_key="tuning-studio-owner")
+        # The "secret" only obfuscates localStorage (the browser must know it to decrypt), so a
+        # fixed one costs nothing and lets the token survive a restart of the app (Spaces sleep).
+        saved_owner = gr.BrowserState(None, storage_key="tuning-studio-owner", secret="tuning-studio-owner-v1")
         runs_version = gr.State(0)
         sent_example = gr.State(None)
         gr.Markdown(header_markdown(studio), elem_id="studio-header")
