@@ -39,7 +39,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     reference = gr.Textbox(label="Reference summary from the dataset (ROUGE-L below is measured against it)",
                            visible=False, interactive=False, lines=2, elem_classes=["reference-text"])
     texts, infos = [], []
-    with gr.Row(equal_height=True, elem_classes=["summary-columns"]):
+    with gr.Row(elem_classes=["summary-columns"]):  # fixed-height boxes keep the columns level
         for key in h.COLUMNS:
             title = "Original" if key == "original" else METHOD_LABELS[key]
             with gr.Column(scale=1, min_width=220, elem_classes=["summary-col", f"col-{key}"]):
