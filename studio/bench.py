@@ -102,15 +102,19 @@ def measure_training(model_path: str, method: str, recipe: str, steps: int, pair
     from transformers import PrinterCallback
 
     from .methods import build_method_model
-    from .training import build_trainer, tokenize_pairs
+    from .training import build_trainer, prepare_model, tokenize_pairs
 
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
     settings = method_settings(method)
     cfg = TrainConfig(steps=steps, batch_size=BATCH_SIZE, train_size=None, seed=seed)
     course = recipe == "course"
-    model = AutoModelForSeq2SeqLM.from_pretrained(model_path, dtype=torch.bfloat16 if course else torch.float32)
-    set_seed(seed)
-    model = build_method_model(method, model, settings, tokenizer_path=model_path)
+    bf16 = recipe in ("studio", "studio-bf16-random-order")
+    if course:  # the notebooks load the whole model in bf16, trainable weights included
+        tokenizer = AutoTokenizer.from_pretrained(model_path)
+        model = AutoModelForSeq2SeqLM.from_pretrained(model_path, dtype=torch.bfloat16)
+        set_seed(seed)
+        model = build_method_model(method, model, settings, tokenizer_path=model_path)
+    else:
+        model, tokenizer = prepare_model(model_path, method, settings, bf16, "cpu", seed)
     clock = StepClock()
     out_dir = tempfile.mkdtemp(prefix="bench-trainer-")
     try:
@@ -126,7 +130,7 @@ def measure_training(model_path: str, method: str, recipe: str, steps: int, pair
         else:
             train_set = tokenize_pairs(tokenizer, pairs_source, cfg, seed)
             trainer = build_trainer(model, tokenizer, train_set, cfg, settings.learning_rate,
-                                    bf16=recipe in ("studio", "studio-bf16-random-order"), device="cpu",
+                                    bf16=bf16, device="cpu",
                                     output_dir=out_dir, callbacks=[clock],
                                     group_by_length=recipe in ("studio", "studio-fp32"))
         trainer.train()

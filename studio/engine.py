@@ -25,7 +25,6 @@ from .inference import ORIGINAL, GenerationSettings, ModelPool
 from .jobs import Job, JobQueue
 from .offline import is_offline, resolve_base_model
 from .runs import RunNotFound, RunStore
-from .training import TrainSpec, train_run
 
 
 def owner_hash(owner: str) -> str:
@@ -73,17 +72,27 @@ class Studio:
     def loadable_runs(self, method: str | None = None) -> list[dict]:
         return self.store.list(method=method, loadable_only=True)
 
-    def delete_run(self, run_id: str, owner: str | None) -> None:
-        """Delete a run; a UI session (owner given) may delete only runs it started."""
+    def _require_owner(self, run_id: str, owner: str | None, action: str) -> dict:
+        """A UI session (owner given) may change only runs it started; the CLI (None) any."""
         record = self.store.get(run_id)
-        if owner is not None and record.get("owner_hash") != owner_hash(owner):
-            raise PermissionError("Only the session that trained this run can delete it.")
+        if owner is not None and (not owner or record.get("owner_hash") != owner_hash(owner)):
+            raise PermissionError(f"Only the session that trained this run can {action} it.")
+        return record
+
+    def rename_run(self, run_id: str, name: str, owner: str | None) -> dict:
+        self._require_owner(run_id, owner, "rename")
+        return self.store.rename(run_id, name)
+
+    def delete_run(self, run_id: str, owner: str | None) -> None:
+        self._require_owner(run_id, owner, "delete")
         self.store.delete(run_id)
         self.pool.forget(run_id)
 
     # ------------------------------------------------------------------ training
     def make_spec(self, method: str, train: TrainConfig, overrides: dict | None = None, name: str = "",
-                  precision: str = "auto") -> TrainSpec:
+                  precision: str = "auto"):
+        from .training import TrainSpec  # imported on first use: the Trainer stack costs seconds at start-up
+
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
         if precision not in ("auto", "fp32", "bf16"):
@@ -98,7 +107,9 @@ class Studio:
         spec.owner_hash = owner_hash(owner)
         return self.jobs.submit(spec, owner)
 
-    def _run_job(self, spec: TrainSpec, listener, stop_event, run_id) -> dict:
+    def _run_job(self, spec, listener, stop_event, run_id) -> dict:
+        from .training import train_run
+
         record = train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id)
         if getattr(spec, "owner_hash", ""):
             record = self.store.update(record["run_id"], owner_hash=spec.owner_hash)

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from .config import METHOD_LABELS
+
 METHOD_COLORS = {"original": "#7f7f7f", "full": "#d62728", "lora": "#1f77b4", "prompt": "#2ca02c"}
-_LAYOUT = dict(template="plotly_white", font=dict(size=16), margin=dict(l=60, r=20, t=60, b=50),
+# The title gets its own line above a horizontal legend: with a short top margin they overlap.
+_LAYOUT = dict(template="plotly_white", font=dict(size=16), margin=dict(l=60, r=20, t=110, b=50),
                legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+_TITLE = dict(y=0.97, yanchor="top")
 
 
 def _empty(title: str, message: str) -> go.Figure:
     fig = go.Figure()
-    fig.update_layout(title=title, **_LAYOUT)
+    fig.update_layout(title=dict(text=title, **_TITLE), **_LAYOUT)
     fig.add_annotation(text=message, showarrow=False, font=dict(size=18, color="#888"),
                        xref="paper", yref="paper", x=0.5, y=0.5)
     fig.update_xaxes(visible=False)
@@ -36,7 +40,9 @@ def loss_figure(curves: dict[str, tuple[str, list[dict]]], title: str = "Trainin
                                  line=dict(color=METHOD_COLORS.get(method, "#9467bd"),
                                            width=4 if index == 0 else 2, dash="solid" if index == 0 else "dot"),
                                  opacity=1.0 if index == 0 else 0.6))
-    fig.update_layout(title=title, xaxis_title="Step", yaxis_title="Loss (summary tokens only)", **_LAYOUT)
+    # showlegend: Plotly hides a lone curve's legend, but it says which run this is.
+    fig.update_layout(title=dict(text=title, **_TITLE), xaxis_title="Step",
+                      yaxis_title="Loss (summary tokens only)", showlegend=True, **_LAYOUT)
     return fig
 
 
@@ -56,7 +62,7 @@ def rouge_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[
                          array=[100 * summary[m]["high"] - v for m, v in zip(metrics, means)],
                          arrayminus=[v - 100 * summary[m]["low"] for m, v in zip(metrics, means)]),
             text=[f"{v:.1f}" for v in means], textposition="outside"))
-    fig.update_layout(title="ROUGE F1 with 95% bootstrap intervals", barmode="group",
+    fig.update_layout(title=dict(text="ROUGE F1 with 95% bootstrap intervals", **_TITLE), barmode="group",
                       yaxis_title="ROUGE F1 (×100)", **_LAYOUT)
     return fig
 
@@ -72,9 +78,10 @@ def efficiency_figure(runs: list[dict]) -> go.Figure:
         if mine:
             fig.add_trace(go.Scatter(
                 x=[r["trainable_params"] for r in mine], y=[100 * r["metrics"]["rougeL"] for r in mine],
-                mode="markers+text", name=method, text=[r.get("name", r["run_id"])[:18] for r in mine],
-                textposition="top center", marker=dict(size=16, color=METHOD_COLORS[method])))
-    fig.update_layout(title="Quality against trainable parameters", xaxis_type="log",
+                mode="markers+text", name=METHOD_LABELS[method], text=[r.get("name", r["run_id"])[:18] for r in mine],
+                textposition="top center", marker=dict(size=16, color=METHOD_COLORS[method]),
+                cliponaxis=False))  # point labels near the edge stay readable
+    fig.update_layout(title=dict(text="Quality against trainable parameters", **_TITLE), xaxis_type="log",
                       xaxis_title="Trainable parameters (log scale)", yaxis_title="ROUGE-L (×100)", **_LAYOUT)
     return fig
 
@@ -85,7 +92,7 @@ def length_figure(table, unit: str = "tokens") -> go.Figure:
     fig = go.Figure()
     fig.add_trace(go.Histogram(x=table["dialogue_length"], name="Dialogue", opacity=0.75, marker_color="#1f77b4"))
     fig.add_trace(go.Histogram(x=table["summary_length"], name="Summary", opacity=0.75, marker_color="#ff7f0e"))
-    fig.update_layout(title=f"Length in {unit}", barmode="overlay", xaxis_title=unit.capitalize(),
+    fig.update_layout(title=dict(text=f"Length in {unit}", **_TITLE), barmode="overlay", xaxis_title=unit.capitalize(),
                       yaxis_title="Examples", **_LAYOUT)
     return fig
 
@@ -95,5 +102,5 @@ def topic_figure(table, top: int = 20) -> go.Figure:
         return _empty("Topics", "No examples match")
     counts = table["topic"].replace("", "(none)").value_counts().head(top)[::-1]
     fig = go.Figure(go.Bar(x=counts.values, y=counts.index, orientation="h", marker_color="#2ca02c"))
-    fig.update_layout(title=f"Top {min(top, len(counts))} topics", xaxis_title="Examples", **_LAYOUT)
+    fig.update_layout(title=dict(text=f"Top {min(top, len(counts))} topics", **_TITLE), xaxis_title="Examples", **_LAYOUT)
     return fig

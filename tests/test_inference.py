@@ -108,3 +108,31 @@ def test_bad_generation_settings_are_refused(trained, dialogues, settings):
     studio, _ = trained
     with pytest.raises(ValueError):
         fresh_pool(studio).summarize([ORIGINAL], dialogues[:1], settings)
+
+
+def test_concurrent_requests_get_their_own_results(trained, dialogues):
+    """Two users summarizing with different models at once never see each other's outputs."""
+    import threading
+
+    studio, runs = trained
+    pool = fresh_pool(studio)
+    expected = {ref: fresh_pool(studio).summarize([ref], dialogues, GEN)[ref].summaries
+                for ref in (ORIGINAL, runs["lora"], runs["prompt"])}
+    results, errors = {}, []
+
+    def worker(ref, key):
+        try:
+            results[key] = pool.summarize([ref], dialogues, GEN)[ref].summaries
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(ref, (ref, i)))
+               for i in range(2) for ref in expected]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors
+    for (ref, _), summaries in results.items():
+        assert summaries == expected[ref], ref
+    assert len(results) == 6

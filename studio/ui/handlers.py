@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..config import MAX_EVAL_EXAMPLES, MAX_NEW_TOKENS, METHOD_LABELS, METHODS, PRESETS, TrainConfig, method_settings
 from ..data import DialogData, Example, browse, length_table
-from ..engine import ORIGINAL, GenerationSettings, owner_hash
+from ..engine import ORIGINAL, GenerationSettings
 from ..evaluation import rouge_table
 from ..plots import efficiency_figure, length_figure, loss_figure, rouge_figure, topic_figure
 from ..runs import RunNotFound
@@ -129,13 +129,6 @@ def run_label(record: dict) -> str:
     if record.get("status") == "stopped":
         bits.append("stopped early")
     return f"{name} ({', '.join(bits)})" if bits else name
-
-
-def projector(fig):
-    """Give a figure's title its own line above the legend (they overlap in a short top margin)."""
-    fig.update_layout(margin=dict(t=110), title=dict(y=0.97, yanchor="top"),
-                      legend=dict(y=1.02, yanchor="bottom"))
-    return fig
 
 
 # ------------------------------------------------------------------ Train tab
@@ -307,7 +300,7 @@ def loss_view(studio, job=None):
             except RunNotFound:
                 continue
             curves[f"{METHOD_LABELS[method]}: {record.get('name') or record['run_id']}"[:48]] = (method, events)
-    figure = projector(loss_figure(curves, title="Training loss" if job is not None
+    figure = (loss_figure(curves, title="Training loss" if job is not None
                                    else "Training loss of earlier runs"))
     if figure.data:
         figure.update_layout(showlegend=True)  # Plotly hides a lone curve's legend; it says which run this is
@@ -524,7 +517,7 @@ class DatasetStats:
         if topic or (query or "").strip():
             rows, _ = browse(self.data, split, topic, (query or "")[:200], 0, 10**9)
             table = table[table["id"].isin({ex.id for ex in rows})]
-        return projector(length_figure(table, unit=self.unit)), topic_figure(table)
+        return length_figure(table, unit=self.unit), topic_figure(table)
 
 
 # ------------------------------------------------------------------ Evaluate tab
@@ -555,7 +548,7 @@ def run_evaluation(studio, refs: list[str], count, max_new_tokens, scratch: Path
     result = studio.evaluate(list(refs), limit=limit, settings=gen, progress=progress)
     methods = {ref: (ORIGINAL if ref == ORIGINAL else studio.store.get(ref).get("method", ref))
                for ref in result.models}
-    figure = projector(rouge_figure(result.scores, {r: short_label(studio, r) for r in result.models}, methods))
+    figure = (rouge_figure(result.scores, {r: short_label(studio, r) for r in result.models}, methods))
     baseline = result.labels[ORIGINAL] if ORIGINAL in result.models else result.labels[result.models[0]]
     csv_path = write_scratch(scratch, "evaluation", ".csv", result.per_example.to_csv(index=False))
     # On screen: short column names (the CSV keeps the full labels and every metric).
@@ -646,19 +639,11 @@ def run_dropdown(records: list[dict]) -> list[tuple[str, str]]:
              r["run_id"]) for r in records]
 
 
-def _require_owner(studio, run_id: str, owner: str, action: str) -> dict:
-    record = studio.store.get(run_id)
-    if not owner or record.get("owner_hash") != owner_hash(owner):
-        raise PermissionError(f"Only the session that trained this run can {action} it.")
-    return record
-
-
 def rename_run(studio, run_id: str | None, name: str, owner: str) -> str:
     """Rename one of this session's runs (others' runs are theirs to name)."""
     if not run_id:
         raise ValueError("Pick a run first.")
-    _require_owner(studio, run_id, owner, "rename")
-    record = studio.store.rename(run_id, name)
+    record = studio.rename_run(run_id, name, owner)
     return f"Renamed to **{plain(record['name'])}**."
 
 
@@ -685,8 +670,4 @@ def zip_run(studio, run_id: str | None, scratch: Path) -> Path:
 
 
 def efficiency_view(studio):
-    figure = projector(efficiency_figure(studio.store.list()))
-    for trace in figure.data:  # the engine names traces by method key; people read labels
-        trace.name = METHOD_LABELS.get(trace.name, trace.name)
-    figure.update_traces(cliponaxis=False)  # point labels near the edge stay readable
-    return figure
+    return efficiency_figure(studio.store.list())
