@@ -168,7 +168,9 @@ def studio_eval(model_path: str, examples, max_new_tokens: int, runs_dir: Path) 
     from .offline import BaseModelChoice
     from .runs import RunStore
 
-    pool = ModelPool(BaseModelChoice(model_path, model_path), RunStore(runs_dir))
+    from .engine import inference_dtype
+
+    pool = ModelPool(BaseModelChoice(model_path, model_path), RunStore(runs_dir), dtype=inference_dtype("auto"))
     pool.base()  # loading is not part of evaluation throughput, as in the course loop above
     settings = GenerationSettings(max_new_tokens=max_new_tokens, batch_size=16)
     started = time.perf_counter()
@@ -186,7 +188,8 @@ from studio.offline import BaseModelChoice
 from studio.runs import RunStore
 model_path, runs_dir, refs = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
 rss = lambda: psutil.Process().memory_info().rss
-pool = ModelPool(BaseModelChoice(model_path, model_path), RunStore(runs_dir))
+from studio.engine import inference_dtype
+pool = ModelPool(BaseModelChoice(model_path, model_path), RunStore(runs_dir), dtype=inference_dtype("auto"))
 gc.collect(); before = rss()
 pool.summarize(refs, ["#Person1#: Hello.\n#Person2#: Hi, how are you?"], GenerationSettings(max_new_tokens=4))
 gc.collect()
@@ -270,7 +273,7 @@ def run_benchmark(out_path: Path, quick: bool = False, say=print) -> dict:
     data = load_bundled()
     train_examples = data.split("train")
     test_examples = data.split("test")
-    course_steps, studio_steps = (3, 6) if quick else (6, 16)
+    course_steps, studio_steps = (3, 6) if quick else (5, 12)
     results: dict = {"machine": machine(), "model": model_path if real else
                      "random weights, FLAN-T5-small architecture (76,961,152 parameters)",
                      "batch_size": BATCH_SIZE, "quick": quick, "training": [], "ablation": []}

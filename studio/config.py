@@ -57,6 +57,9 @@ class Settings:
     allowed_base_models: tuple[str, ...] = ()
     # torch intra-op threads for training and generation (0 = torch's default).
     torch_threads: int = 0
+    # "auto": bf16 where the hardware runs it natively (CUDA with bf16, CPUs with AVX-512 BF16
+    # or AMX), else fp32. Never fp16: T5's activations overflow to NaN.
+    precision: str = "auto"
 
     @classmethod
     def from_env(cls, env: dict | None = None, **flags) -> "Settings":
@@ -78,6 +81,8 @@ class Settings:
         if env.get("STUDIO_ALLOWED_MODELS"):
             values["allowed_base_models"] = tuple(
                 m.strip() for m in env["STUDIO_ALLOWED_MODELS"].split(",") if m.strip())
+        if env.get("STUDIO_PRECISION"):
+            values["precision"] = env["STUDIO_PRECISION"]
         if env.get("STUDIO_TORCH_THREADS"):
             values["torch_threads"] = int(env["STUDIO_TORCH_THREADS"])
         for key, value in flags.items():

@@ -21,10 +21,18 @@ from .config import (MAX_DIALOGUE_CHARS, MAX_EVAL_EXAMPLES, METHOD_LABELS, METHO
                      method_settings)
 from .data import DialogData, normalize_dialogue, resolve_data
 from .evaluation import EvaluationResult, evaluate_models, rouge_table
+from .hardware import pick_device, use_bf16
 from .inference import ORIGINAL, GenerationSettings, ModelPool
 from .jobs import Job, JobQueue
 from .offline import is_offline, resolve_base_model
 from .runs import RunNotFound, RunStore
+
+
+def inference_dtype(precision: str):
+    """bf16 weights for generation where the hardware runs bf16 natively (as the course notebooks do)."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"Precision must be auto, fp32 or bf16, not {precision!r}.")
+    return torch.bfloat16 if use_bf16(precision, pick_device()) else None
 
 
 def owner_hash(owner: str) -> str:
@@ -58,7 +66,7 @@ class Studio:
         self.data = data
         self.store = RunStore(settings.runs_dir)
         self.interrupted = self.store.sweep()
-        self.pool = ModelPool(self.base, self.store)
+        self.pool = ModelPool(self.base, self.store, dtype=inference_dtype(settings.precision))
         self.jobs = JobQueue(self._run_job)
         self._metrics_lock = threading.Lock()
 
@@ -103,6 +111,8 @@ class Studio:
 
     def submit_training(self, method: str, train: TrainConfig, overrides: dict | None = None, owner: str = "",
                         name: str = "", precision: str = "auto") -> Job:
+        if precision == "auto":
+            precision = self.settings.precision
         spec = self.make_spec(method, train, overrides, name, precision)
         spec.owner_hash = owner_hash(owner)
         return self.jobs.submit(spec, owner)

@@ -56,8 +56,10 @@ class SummaryResult:
 
 
 class ModelPool:
-    def __init__(self, base: BaseModelChoice, store: RunStore, max_full: int = 2, device: str | None = None):
+    def __init__(self, base: BaseModelChoice, store: RunStore, max_full: int = 2, device: str | None = None,
+                 dtype: torch.dtype | None = None):
         self.base_choice = base
+        self.dtype = dtype  # None = as saved (fp32); bf16 halves memory and is faster on bf16 hardware
         self.store = store
         self.max_full = max_full
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -72,7 +74,7 @@ class ModelPool:
     def base(self):
         with self._lock:
             if self._base is None:
-                self._base, self.tokenizer = load_base(self.base_choice.path, device=self.device)
+                self._base, self.tokenizer = load_base(self.base_choice.path, device=self.device, dtype=self.dtype)
                 for param in self._base.parameters():
                     param.requires_grad_(False)
             return self._base
@@ -111,7 +113,7 @@ class ModelPool:
         if run_id in self._full:
             self._full.move_to_end(run_id)
             return self._full[run_id]
-        model, tokenizer = load_base(str(self.store.model_dir(run_id)), device=self.device)
+        model, tokenizer = load_base(str(self.store.model_dir(run_id)), device=self.device, dtype=self.dtype)
         self._full[run_id] = (model, tokenizer)
         while len(self._full) > self.max_full:
             self._full.popitem(last=False)  # least recently used goes; its memory is freed

@@ -27,6 +27,7 @@ from transformers import (DataCollatorForSeq2Seq, PrinterCallback, Trainer, Trai
 from .config import LoraSettings, PromptSettings, FullSettings, TrainConfig, to_jsonable
 from .data import DialogData, make_prompt
 from .methods import build_method_model, parameter_report
+from .hardware import pick_device, use_bf16
 from .offline import BaseModelChoice, load_base
 from .runs import RunStore, new_run_id
 
@@ -42,30 +43,6 @@ class TrainSpec:
     @property
     def learning_rate(self) -> float:
         return self.train.learning_rate or self.settings.learning_rate
-
-
-def pick_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def use_bf16(precision: str, device: str) -> bool:
-    """bf16 autocast where the hardware runs it natively; never fp16 (T5 overflows to NaN)."""
-    if precision == "fp32":
-        return False
-    if precision == "bf16":
-        return True
-    if device == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return cpu_has_fast_bf16()
-
-
-def cpu_has_fast_bf16() -> bool:
-    """AVX-512 BF16 or AMX: the CPU multiplies bf16 matrices natively."""
-    try:
-        flags = open("/proc/cpuinfo", encoding="ascii", errors="ignore").read()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def tokenize_pairs(tokenizer, examples, cfg: TrainConfig, seed: int):

@@ -1,0 +1,32 @@
+"""What the hardware offers: the device, and whether bf16 runs natively on it.
+
+    device = pick_device()                 # "cuda" or "cpu"
+    bf16 = use_bf16("auto", device)        # the studio's precision rule, in one place
+"""
+from __future__ import annotations
+
+import torch
+
+
+def pick_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def use_bf16(precision: str, device: str) -> bool:
+    """bf16 autocast where the hardware runs it natively; never fp16 (T5 overflows to NaN)."""
+    if precision == "fp32":
+        return False
+    if precision == "bf16":
+        return True
+    if device == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_fast_bf16()
+
+
+def cpu_has_fast_bf16() -> bool:
+    """AVX-512 BF16 or AMX: the CPU multiplies bf16 matrices natively."""
+    try:
+        flags = open("/proc/cpuinfo", encoding="ascii", errors="ignore").read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
