@@ -35,6 +35,7 @@ import torch
 
 from .config import DEFAULT_BASE_MODEL, Settings, TrainConfig, method_settings
 from .data import load_bundled, make_prompt
+from .engine import inference_dtype
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH_SIZE = 8
@@ -168,8 +169,6 @@ def studio_eval(model_path: str, examples, max_new_tokens: int, runs_dir: Path) 
     from .offline import BaseModelChoice
     from .runs import RunStore
 
-    from .engine import inference_dtype
-
     pool = ModelPool(BaseModelChoice(model_path, model_path), RunStore(runs_dir), dtype=inference_dtype("auto"))
     pool.base()  # loading is not part of evaluation throughput, as in the course loop above
     settings = GenerationSettings(max_new_tokens=max_new_tokens, batch_size=16)
@@ -261,11 +260,16 @@ def machine() -> dict:
 
 def run_benchmark(out_path: Path, quick: bool = False, say=print) -> dict:
     from . import quiet_libraries
+    from .offline import BaseModelChoice
     from .runs import RunStore
     from .training import TrainSpec, train_run
-    from .offline import BaseModelChoice
 
     quiet_libraries()
+
+    def save_partial():  # a long run that dies late still leaves what it measured
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.with_suffix(".partial.json").write_text(json.dumps(results, indent=2))
+
     settings = Settings.from_env()
     cache_dir = settings.cache_dir
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -288,6 +292,7 @@ def run_benchmark(out_path: Path, quick: bool = False, say=print) -> dict:
         for recipe in ("studio-fp32-random-order", "studio-bf16-random-order"):
             say(f"ablation full   {recipe} ...")
             results["ablation"].append(measure_training(model_path, "full", recipe, studio_steps, train_examples))
+    save_partial()
 
     # 2. Evaluation throughput and ROUGE, same generation budget.
     eval_examples = test_examples[:8] if quick else test_examples
@@ -303,6 +308,7 @@ def run_benchmark(out_path: Path, quick: bool = False, say=print) -> dict:
                    **mean_rouge(course_out, refs)},
         "studio": {"seconds": studio_s, "dialogues_per_second": len(eval_examples) / studio_s,
                    **mean_rouge(studio_out, refs)}}
+    save_partial()
 
     # 3. Memory: one model alone vs the pool with original + full + LoRA + prompt.
     say("memory: training one tiny run of each method for the pool ...")
@@ -330,6 +336,7 @@ def run_benchmark(out_path: Path, quick: bool = False, say=print) -> dict:
     results["summary"] = summarize_results(results)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(results, indent=2))
+    out_path.with_suffix(".partial.json").unlink(missing_ok=True)
     say(format_table(results))
     say(f"results written to {out_path}")
     return results
