@@ -97,6 +97,18 @@ def _course_dataset(tokenizer, pairs):
                               "labels": tgt["input_ids"]})
 
 
+# The studio's recipe and its fp32 twin, then the ablation chain from the course recipe to the
+# studio's, one change at a time: (bf16 autocast, length-grouped batches, base dropout).
+RECIPES = {
+    "studio": (True, True, 0.0),
+    "studio-fp32": (False, True, 0.0),
+    "1 dynamic padding, -100 labels (fp32)": (False, False, None),
+    "2 + length-grouped batches": (False, True, None),
+    "3 + bf16 autocast": (True, True, None),
+    "4 + dropout off (= studio)": (True, True, 0.0),
+}
+
+
 def measure_training(model_path: str, method: str, recipe: str, steps: int, pairs_source, seed: int = 42) -> dict:
     """Train `steps` steps with one recipe; samples/s over all steps after the first (warm-up)."""
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, Trainer, TrainingArguments, set_seed
@@ -108,14 +120,14 @@ def measure_training(model_path: str, method: str, recipe: str, steps: int, pair
     settings = method_settings(method)
     cfg = TrainConfig(steps=steps, batch_size=BATCH_SIZE, train_size=None, seed=seed)
     course = recipe == "course"
-    bf16 = recipe in ("studio", "studio-bf16-random-order")
+    bf16, grouped, dropout = RECIPES.get(recipe, (False, False, None))
     if course:  # the notebooks load the whole model in bf16, trainable weights included
         tokenizer = AutoTokenizer.from_pretrained(model_path)
         model = AutoModelForSeq2SeqLM.from_pretrained(model_path, dtype=torch.bfloat16)
         set_seed(seed)
         model = build_method_model(method, model, settings, tokenizer_path=model_path)
     else:
-        model, tokenizer = prepare_model(model_path, method, settings, bf16, "cpu", seed)
+        model, tokenizer = prepare_model(model_path, method, settings, bf16, "cpu", seed, dropout)
     clock = StepClock()
     out_dir = tempfile.mkdtemp(prefix="bench-trainer-")
     try:
@@ -131,9 +143,8 @@ def measure_training(model_path: str, method: str, recipe: str, steps: int, pair
         else:
             train_set = tokenize_pairs(tokenizer, pairs_source, cfg, seed)
             trainer = build_trainer(model, tokenizer, train_set, cfg, settings.learning_rate,
-                                    bf16=bf16, device="cpu",
-                                    output_dir=out_dir, callbacks=[clock],
-                                    group_by_length=recipe in ("studio", "studio-fp32"))
+                                    bf16=bf16, device="cpu", output_dir=out_dir, callbacks=[clock],
+                                    group_by_length=grouped)
         trainer.train()
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
@@ -289,7 +300,7 @@ def run_benchmark(out_path: Path, quick: bool = False, say=print) -> dict:
             say(f"training {method:<6} {recipe:<12} {steps} steps ...")
             results["training"].append(measure_training(model_path, method, recipe, steps, train_examples))
     if not quick:  # which change bought what, on full fine-tuning
-        for recipe in ("studio-fp32-random-order", "studio-bf16-random-order"):
+        for recipe in [r for r in RECIPES if r[0].isdigit()]:
             say(f"ablation full   {recipe} ...")
             results["ablation"].append(measure_training(model_path, "full", recipe, studio_steps, train_examples))
     save_partial()
@@ -359,9 +370,9 @@ def summarize_results(results: dict) -> dict:
 
 
 def format_table(results: dict) -> str:
-    lines = [f"{'method':<8}{'recipe':<26}{'samples/s':>10}{'s/step':>9}{'loss(last 3)':>14}"]
+    lines = [f"{'method':<8}{'recipe':<40}{'samples/s':>10}{'s/step':>9}{'loss(last 3)':>14}"]
     for r in results["training"] + results["ablation"]:
-        lines.append(f"{r['method']:<8}{r['recipe']:<26}{r['samples_per_second']:>10.2f}"
+        lines.append(f"{r['method']:<8}{r['recipe']:<40}{r['samples_per_second']:>10.2f}"
                      f"{r['seconds_per_step']:>9.2f}{r['final_loss']:>14.4f}")
     s = results["summary"]
     for method in ("full", "lora", "prompt"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -110,6 +111,10 @@ class TrainConfig:
     seed: int = 42
     max_source_tokens: int = 512     # T5's trained context; DialogSum dialogues are ~190 tokens on average
     max_target_tokens: int = 128     # DialogSum summaries are ~30 tokens; 128 leaves room
+    # The base model's dropout during training (None = its own 0.1). Off by default: the
+    # studio's runs see each example about once, so there is nothing to regularise, and on a
+    # CPU drawing the random masks takes about a fifth of a bf16 step (docs/benchmark.md).
+    dropout: float | None = 0.0
     weight_decay: float = 0.0
 
     def validate(self) -> "TrainConfig":
@@ -126,6 +131,8 @@ class TrainConfig:
                 not _finite(self.learning_rate) or not 0 < self.learning_rate <= 10):
             raise ValueError("Learning rate must be a number above 0 and at most 10.")
         _check_int("seed", self.seed, 0, 2**32 - 1)
+        if self.dropout is not None and (not _finite(self.dropout) or not 0 <= self.dropout < 1):
+            raise ValueError("Dropout must be at least 0 and below 1.")
         return self
 
 
@@ -151,6 +158,9 @@ class LoraSettings:
             raise ValueError("LoRA dropout must be at least 0 and below 1.")
         if not self.target_modules:
             raise ValueError("LoRA needs at least one target module.")
+        for name in self.target_modules:  # module names only: PEFT reads other strings as patterns
+            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,63}", name):
+                raise ValueError(f"{str(name)[:40]!r} is not a LoRA target module name (e.g. q, v, wi_0).")
         return self
 
 

@@ -87,13 +87,19 @@ class EventCallback(TrainerCallback):
             control.should_training_stop = True
 
 
-def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str, seed: int):
-    """The base model wrapped for `method`, in the precision training will use."""
+def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str, seed: int,
+                  dropout: float | None = None):
+    """The base model wrapped for `method`, in the precision and dropout training will use."""
     # LoRA and prompt tuning never update the base, so with bf16 on they load it in bf16:
     # autocast re-casts frozen fp32 weights at every use, which costs more than it saves.
     # Trainable values stay fp32 (PEFT keeps adapters in fp32 over a bf16 base).
     frozen_bf16 = bf16 and method != "full"
     model, tokenizer = load_base(base_path, device=device, dtype=torch.bfloat16 if frozen_bf16 else None)
+    if dropout is not None:  # the base's own dropout layers; LoRA's dropout is its own setting
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = dropout
+        model.config.dropout_rate = dropout
     set_seed(seed)  # LoRA and random prompts draw their initial values here, before the Trainer seeds
     model = build_method_model(method, model, settings, tokenizer_path=base_path)
     for param in model.parameters():
@@ -157,7 +163,8 @@ def train_run(spec: TrainSpec, store: RunStore, base: BaseModelChoice, data: Dia
     output_dir = tempfile.mkdtemp(prefix="studio-trainer-")
     started = time.perf_counter()
     try:
-        model, tokenizer = prepare_model(base.path, spec.method, spec.settings, bf16, device, cfg.seed)
+        model, tokenizer = prepare_model(base.path, spec.method, spec.settings, bf16, device, cfg.seed,
+                                         cfg.dropout)
         params = parameter_report(model)
         store.update(run_id, **params)
         emit({"type": "params", **params})

@@ -104,3 +104,24 @@ def test_equal_seeds_give_equal_losses_in_fp32(studio):
     assert a["hyperparameters"]["precision"] == "fp32"
     losses = lambda r: [e["loss"] for e in studio.store.events(r["run_id"]) if e["type"] == "step"]  # noqa: E731
     assert losses(a) == pytest.approx(losses(b), rel=1e-5)
+
+
+def test_base_dropout_is_set_and_lora_keeps_its_own(studio):
+    from studio.training import prepare_model
+
+    model, _ = prepare_model(studio.base.path, "lora", method_settings("lora"), False, "cpu", 0, dropout=0.0)
+    base_p = {m.p for name, m in model.named_modules() if isinstance(m, torch.nn.Dropout) and "lora" not in name}
+    lora_p = {m.p for name, m in model.named_modules() if isinstance(m, torch.nn.Dropout) and "lora" in name}
+    assert base_p == {0.0} and lora_p == {0.05}
+    kept, _ = prepare_model(studio.base.path, "full", method_settings("full"), False, "cpu", 0, dropout=None)
+    assert {m.p for m in kept.modules() if isinstance(m, torch.nn.Dropout)} == {0.1}
+
+
+def test_benchmark_course_recipe_pads_everything_to_512(studio):
+    """The baseline the benchmark races is the notebooks' recipe, not a straw man or a copy of ours."""
+    from studio.bench import _course_dataset
+
+    _, tokenizer = load_base(studio.base.path)
+    rows = _course_dataset(tokenizer, [("Summarize: #Person1#: Hi.", "They greet.")])
+    assert len(rows[0]["input_ids"]) == len(rows[0]["labels"]) == 512
+    assert rows[0]["labels"][-1] == tokenizer.pad_token_id  # pad ids left in the labels, counted by the loss
