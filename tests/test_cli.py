@@ -99,3 +99,12 @@ def test_bad_input_gives_one_line_error_and_exit_2(cli, args, message):
 def test_explicit_uncached_base_model_is_an_error(cli):
     proc = cli("train", "--method", "lora", "--steps", "1", "--base-model", "google/flan-t5-large", ok=False)
     assert proc.returncode == 2 and "not in the local cache" in proc.stderr
+
+
+def test_prepare_trains_each_method_once_and_keeps_them(cli):
+    first = as_json(cli("prepare", "--steps", "2", "--json"))["runs"]
+    assert set(first) == {"full", "lora", "prompt"}
+    assert all(run["status"] == "completed" for run in first.values())
+    again = as_json(cli("prepare", "--steps", "2", "--json"))["runs"]
+    assert {m: r["run_id"] for m, r in again.items()} == {m: r["run_id"] for m, r in first.items()}
+    assert all(run["status"] == "kept" for run in again.values())
