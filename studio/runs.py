@@ -25,6 +25,7 @@ import re
 import shutil
 import socket
 import threading
+import unicodedata
 from pathlib import Path
 
 import psutil
@@ -33,6 +34,8 @@ RUN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 FINAL_STATUSES = ("completed", "stopped", "failed", "interrupted")
 LOADABLE_STATUSES = ("completed", "stopped")
 MAX_NAME_CHARS = 80
+# Weight formats that unpickle on load (and so can run code): a model folder holding one is never loaded.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
 class RunNotFound(KeyError):
@@ -47,6 +50,25 @@ def now_iso() -> str:
 def new_run_id(method: str) -> str:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return f"{method}-{stamp}-{os.urandom(2).hex()}"
+
+
+def clean_name(name) -> str:
+    """A run name as shown everywhere: one line, no control or direction-override characters, capped.
+
+    Control characters garble tables and logs, and bidi overrides can make one name look
+    like another; letters of any script and emoji (joiners included) stay.
+    """
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" or ch == "\u200d" else " " for ch in str(name))
+    return " ".join(text.split())[:MAX_NAME_CHARS]
+
+
+def has_safe_weights(model_dir: Path) -> bool:
+    """True when the folder holds safetensors weights and nothing that unpickles."""
+    try:
+        files = [f.name.lower() for f in model_dir.iterdir() if f.is_file()]
+    except OSError:
+        return False
+    return any(f.endswith(".safetensors") for f in files) and not any(f.endswith(PICKLE_SUFFIXES) for f in files)
 
 
 def folder_size(path: Path) -> int:
@@ -109,7 +131,8 @@ class RunStore:
         return sorted(records, key=lambda r: r.get("created_at", ""), reverse=True)
 
     def is_loadable(self, record: dict) -> bool:
-        return record.get("status") in LOADABLE_STATUSES and (self.model_dir(record["run_id"])).is_dir()
+        """Finished, with a complete model folder in safetensors (only those are ever loaded)."""
+        return record.get("status") in LOADABLE_STATUSES and has_safe_weights(self.model_dir(record["run_id"]))
 
     def events(self, run_id: str) -> list[dict]:
         path = self.path(run_id) / "events.jsonl"
@@ -168,11 +191,13 @@ class RunStore:
         return self.update(run_id, status=status, finished_at=now_iso(), **fields)
 
     def rename(self, run_id: str, name: str) -> dict:
-        name = " ".join(str(name).split())
+        if not isinstance(name, str):
+            raise ValueError("A run's name must be text.")
+        if len(" ".join(name.split())) > MAX_NAME_CHARS:
+            raise ValueError(f"A run's name is at most {MAX_NAME_CHARS} characters.")
+        name = clean_name(name)
         if not name:
             raise ValueError("A run's name cannot be empty.")
-        if len(name) > MAX_NAME_CHARS:
-            raise ValueError(f"A run's name is at most {MAX_NAME_CHARS} characters.")
         return self.update(run_id, name=name)
 
     def delete(self, run_id: str) -> None:
