@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -24,8 +25,8 @@ from .evaluation import EvaluationResult, evaluate_models, rouge_table
 from .hardware import pick_device, use_bf16
 from .inference import ORIGINAL, GenerationSettings, ModelPool
 from .jobs import Job, JobQueue
-from .offline import is_offline, resolve_base_model
-from .runs import RunNotFound, RunStore
+from .offline import ModelUnavailable, is_offline, resolve_base_model
+from .runs import RunNotFound, RunStore, clean_name
 
 
 def inference_dtype(precision: str):
@@ -33,6 +34,25 @@ def inference_dtype(precision: str):
     if precision not in ("auto", "fp32", "bf16"):
         raise ValueError(f"Precision must be auto, fp32 or bf16, not {precision!r}.")
     return torch.bfloat16 if use_bf16(precision, pick_device()) else None
+
+
+def require_allowed_base(settings: Settings) -> None:
+    """Only base models on the operator's allow-list (STUDIO_ALLOWED_MODELS) may load at all.
+
+    A base model is code and weights from somewhere else; whoever runs the app decides
+    which ones, and a flag or a request cannot widen that.
+    """
+    allowed = settings.allowed_base_models
+    if allowed and not any(_same_model(settings.base_model, entry) for entry in allowed):
+        raise ModelUnavailable(f"The base model {settings.base_model!r} is not on this studio's allow-list "
+                               f"(STUDIO_ALLOWED_MODELS: {', '.join(allowed)}).")
+
+
+def _same_model(name: str, entry: str) -> bool:
+    if name == entry:
+        return True
+    first, second = Path(name).expanduser(), Path(entry).expanduser()
+    return first.is_dir() and second.is_dir() and first.resolve() == second.resolve()
 
 
 def owner_hash(owner: str) -> str:
@@ -54,6 +74,7 @@ class Studio:
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
         self.settings = settings
+        require_allowed_base(settings)
         self.offline = is_offline(settings)
         self.notices: list[str] = []
         self.base = resolve_base_model(settings)
@@ -106,16 +127,17 @@ class Studio:
         if precision not in ("auto", "fp32", "bf16"):
             raise ValueError("Precision must be auto, fp32 or bf16.")
         train.validate()
-        return TrainSpec(method, train, method_settings(method, overrides), name=" ".join(name.split())[:80],
+        return TrainSpec(method, train, method_settings(method, overrides), name=clean_name(name or ""),
                          precision=precision)
 
     def submit_training(self, method: str, train: TrainConfig, overrides: dict | None = None, owner: str = "",
-                        name: str = "", precision: str = "auto") -> Job:
+                        name: str = "", precision: str = "auto", max_active: int | None = None) -> Job:
+        """Queue a training; `max_active` caps this owner's queued-or-running jobs (default: the queue's)."""
         if precision == "auto":
             precision = self.settings.precision
         spec = self.make_spec(method, train, overrides, name, precision)
         spec.owner_hash = owner_hash(owner)
-        return self.jobs.submit(spec, owner)
+        return self.jobs.submit(spec, owner, limit=max_active)
 
     def _run_job(self, spec, listener, stop_event, run_id) -> dict:
         from .training import train_run
@@ -127,7 +149,9 @@ class Studio:
 
     # ------------------------------------------------------------------ summarizing
     def summarize(self, refs: list[str], dialogue: str, settings: GenerationSettings | None = None) -> list[Summary]:
-        if not isinstance(dialogue, str) or not dialogue.strip():
+        if not isinstance(dialogue, str):
+            raise ValueError("The dialogue must be text.")
+        if not dialogue.strip():
             raise ValueError("Paste a dialogue first: the box is empty.")
         if len(dialogue) > MAX_DIALOGUE_CHARS:
             raise ValueError(f"The dialogue has {len(dialogue):,} characters; the limit is {MAX_DIALOGUE_CHARS:,}.")

@@ -63,13 +63,18 @@ class JobQueue:
         self._worker.start()
 
     # ------------------------------------------------------------------ public
-    def submit(self, spec, owner: str) -> Job:
+    def submit(self, spec, owner: str, limit: int | None = None) -> Job:
+        """Queue a job; `limit` caps the owner's queued-or-running jobs (checked under the lock,
+        so two presses of one button at the same moment cannot both get through)."""
         if not owner:
             raise ValueError("A job needs an owner token.")
+        limit = MAX_QUEUED_PER_OWNER if limit is None else limit
         with self._lock:
             mine = sum(1 for j in self._jobs.values() if j.owner == owner and j.status in ACTIVE)
-            if mine >= MAX_QUEUED_PER_OWNER:
-                raise QueueFull(f"You already have {mine} trainings queued or running; wait for one to finish.")
+            if mine >= limit:
+                raise QueueFull("You already have a training queued or running; wait for it to finish or stop it."
+                                if mine == 1 else
+                                f"You already have {mine} trainings queued or running; wait for one to finish.")
             if len(self._waiting) >= MAX_QUEUE:
                 raise QueueFull("The training queue is full; try again in a few minutes.")
             job = Job(secrets.token_hex(8), new_run_id(spec.method), owner, spec)

@@ -227,7 +227,7 @@ def load_base(path: str, device: str = "cpu", dtype=None):
 
     offline = os.environ.get("HF_HUB_OFFLINE") == "1"
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=offline)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=offline, trust_remote_code=False)
         model = AutoModelForSeq2SeqLM.from_pretrained(path, local_files_only=offline, use_safetensors=True,
                                                       trust_remote_code=False, dtype=dtype)
     except OSError as exc:
