@@ -11,9 +11,10 @@ import os
 from studio.config import Settings
 from studio.ui import build_app, launch_options
 
-demo = build_app(Settings.from_env())
+settings = Settings.from_env()
+demo = build_app(settings)
 
 if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME") or None,
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT") or 7860),
-                **launch_options())
+                **launch_options(settings))

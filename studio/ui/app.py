@@ -21,14 +21,16 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..config import Settings
+from ..config import MAX_UPLOAD_BYTES, Settings
 from ..engine import Studio
 from ..jobs import QueueFull
 from ..offline import ModelUnavailable
 from ..runs import RunNotFound
 
 log = logging.getLogger("studio.ui")
-CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "style.css"
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+CSS_PATH = SOURCE_ROOT / "assets" / "style.css"
+MAX_MESSAGE_CHARS = 400  # messages may quote what a user sent; a megabyte of it helps nobody
 # Errors with a message meant for the user; anything else is a bug and is logged.
 USER_ERRORS = (ValueError, PermissionError, RunNotFound, QueueFull, ModelUnavailable, TimeoutError)
 # A 2-core machine: generation runs one request at a time (the model pool serialises it
@@ -56,6 +58,9 @@ def guarded(n_outputs: int):
             try:
                 return fn(*args, **kwargs)
             except USER_ERRORS as exc:
+                if _from_script():
+                    # A script gets an error it can catch instead of a silently unchanged result.
+                    raise gr.Error(_message(exc), print_exception=False) from None
                 gr.Warning(_message(exc))
             except gr.Error:
                 raise
@@ -71,16 +76,52 @@ def guarded(n_outputs: int):
 
 def _message(exc: Exception) -> str:
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    text = text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "…"
     return html.escape(text or type(exc).__name__)  # toasts render HTML; messages may echo user text
 
 
-def launch_options() -> dict:
-    """Arguments for demo.launch(): Gradio 6 takes css and theme there, not in Blocks()."""
+def _from_script() -> bool:
+    """True when the running event came from gradio_client or plain HTTP, not from the page.
+
+    The page marks its calls with the header x-gradio-user: app; gradio_client sends "api".
+    """
+    from gradio.context import LocalContext
+
+    request = LocalContext.request.get(None)
+    return request is not None and (request.headers or {}).get("x-gradio-user") != "app"
+
+
+def launch_options(settings: Settings | None = None) -> dict:
+    """Arguments for demo.launch(): look (Gradio 6 takes css and theme here) and file-access limits."""
     # Soft's colours with a plainer, more legible font than its default Montserrat; both fonts
     # ship with Gradio, so nothing is fetched from the internet.
     font = (gr.themes.LocalFont("Source Sans Pro", weights=(400, 600)), "ui-sans-serif", "system-ui", "sans-serif")
-    return {"css_paths": [CSS_PATH], "theme": gr.themes.Soft(primary_hue="blue", font=font),
-            "footer_links": ["api", "gradio"]}
+    options = {"css_paths": [CSS_PATH], "theme": gr.themes.Soft(primary_hue="blue", font=font),
+               "footer_links": ["api", "gradio"],
+               # The app takes no uploads, but Gradio's upload route is open to anyone: cap it.
+               "max_file_size": MAX_UPLOAD_BYTES}
+    # No allowed_paths: Gradio then serves only files the app itself returned (copied into
+    # its cache). Blocking these as well keeps them out even if someone adds allowed_paths later.
+    if settings is not None:
+        options["blocked_paths"] = blocked_paths(settings)
+    return options
+
+
+def blocked_paths(settings: Settings) -> list[str]:
+    """The runs, the model cache, the source tree and the Hugging Face home (tokens live there)."""
+    from gradio.utils import get_upload_folder
+    from huggingface_hub import constants
+
+    # Where Gradio keeps the files the app returns (CSV, zips): never block that. (The app caches
+    # no examples, so Gradio's examples cache under the working directory may be blocked.)
+    served = [Path(get_upload_folder()).resolve()]
+    candidates = [settings.runs_dir, settings.cache_dir, SOURCE_ROOT, Path(constants.HF_HOME)]
+    paths = []
+    for path in candidates:
+        path = Path(path).expanduser().resolve()
+        if not any(path == folder or path in folder.parents for folder in served):
+            paths.append(str(path))
+    return paths
 
 
 def header_markdown(studio: Studio) -> str:

@@ -29,7 +29,7 @@ from ..data import DialogData, Example, browse, length_table
 from ..engine import ORIGINAL, GenerationSettings
 from ..evaluation import rouge_table
 from ..plots import efficiency_figure, length_figure, loss_figure, rouge_figure, topic_figure
-from ..runs import RunNotFound
+from ..runs import RUN_ID_PATTERN, RunNotFound
 
 NONE = "none"                 # the run-dropdown value meaning "no run for this method"
 ALL_TOPICS = "All topics"
@@ -50,32 +50,75 @@ LORA_TARGETS = ("q", "k", "v", "o", "wi_0", "wi_1", "wo")  # T5's attention and 
 
 # ------------------------------------------------------------------ numbers and formatting
 
+# Events reach the handlers unprocessed (preprocess=False in the tabs): whatever a script
+# sends, these functions are what checks it, with one message per problem.
+
+def shown(value, limit: int = 40) -> str:
+    """A value quoted in a message, cut short: messages may quote a megabyte a client sent."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def whole(name: str, value, low: int, high: int) -> int:
     """A form value as an int, or a ValueError saying what is wrong with it."""
     if value is None or value == "":
         raise ValueError(f"Fill in the {name}.")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"The {name} must be a number, not {shown(value)}.")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"The {name} must be a number, not {value!r}.") from None
-    if isinstance(value, bool) or not math.isfinite(number) or number != int(number):
-        raise ValueError(f"The {name} must be a whole number, not {value!r}.")
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"The {name} must be a number, not {shown(value)}.") from None
+    if not math.isfinite(number) or number != int(number):
+        raise ValueError(f"The {name} must be a whole number, not {shown(value)}.")
     if not low <= number <= high:
-        raise ValueError(f"The {name} must be between {low:,} and {high:,}, not {int(number):,}.")
+        raise ValueError(f"The {name} must be between {low:,} and {high:,}, not {shown(value)}.")
     return int(number)
 
 
 def fraction(name: str, value, low: float, high: float, blank=None):
     """A form value as a float in [low, high]; blank (None or "") gives `blank`."""
-    if value is None or value == "":
+    if value is None or (isinstance(value, str) and not value.strip()):
         return blank
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"The {name} must be a number, not {shown(value)}.")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"The {name} must be a number, not {value!r}.") from None
-    if isinstance(value, bool) or not math.isfinite(number) or not low <= number <= high:
-        raise ValueError(f"The {name} must be a number from {low:g} to {high:g}, not {value!r}.")
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"The {name} must be a number, not {shown(value)}.") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"The {name} must be a number from {low:g} to {high:g}, not {shown(value)}.")
     return number
+
+
+def one_of(name: str, value, options) -> str:
+    """A value that must be one of `options` (a radio button's or dropdown's values)."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"The {name} must be one of {', '.join(options)}, not {shown(value)}.")
+    return value
+
+
+def some_of(name: str, values, options) -> list[str]:
+    """Values that must all be among `options` (a checkbox group's)."""
+    if values is None:
+        return []
+    if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"The {name} must be a list of names from {', '.join(options)}.")
+    unknown = [v for v in values if v not in options]
+    if unknown:
+        raise ValueError(f"Unknown {name}: {shown(unknown[0])}; choose from {', '.join(options)}.")
+    return list(dict.fromkeys(values))
+
+
+def text(name: str, value, limit: int) -> str:
+    """Free text from a box: None counts as empty; anything not text, or too long, is refused."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"The {name} must be text, not {shown(value)}.")
+    if len(value) > limit:
+        raise ValueError(f"The {name} has {len(value):,} characters; the limit is {limit:,}.")
+    return value
 
 
 def plain(text) -> str:
@@ -169,8 +212,9 @@ def learning_rate_hint(method: str) -> str:
 
 def train_request(form: TrainForm) -> tuple[TrainConfig, dict]:
     """Check the form and turn it into the engine's TrainConfig plus method overrides."""
-    if form.method not in METHODS:
-        raise ValueError(f"Choose a method: {', '.join(METHOD_LABELS.values())}.")
+    if not isinstance(form.method, str) or form.method not in METHODS:
+        raise ValueError(f"Choose a method: {', '.join(METHOD_LABELS.values())} "
+                         f"({', '.join(METHODS)}), not {shown(form.method)}.")
     cfg = TrainConfig(
         steps=whole("number of steps", form.steps, 1, 5000),
         batch_size=whole("batch size", form.batch_size, 1, 64),
@@ -181,7 +225,7 @@ def train_request(form: TrainForm) -> tuple[TrainConfig, dict]:
     cfg.validate()
     overrides: dict = {}
     if form.method == "lora":
-        targets = [t for t in (form.lora_targets or []) if t in LORA_TARGETS]
+        targets = some_of("LoRA target modules", form.lora_targets, LORA_TARGETS)
         if not targets:
             raise ValueError("Tick at least one LoRA target module (q and v are the usual choice).")
         overrides = {"r": whole("LoRA rank", form.lora_r, 1, 512),
@@ -190,9 +234,10 @@ def train_request(form: TrainForm) -> tuple[TrainConfig, dict]:
                      "target_modules": tuple(targets)}
     elif form.method == "prompt":
         overrides = {"num_virtual_tokens": whole("number of virtual tokens", form.prompt_tokens, 1, 200),
-                     "init": form.prompt_init if form.prompt_init in ("text", "random") else "text"}
-        if (form.prompt_init_text or "").strip():
-            overrides["init_text"] = form.prompt_init_text.strip()[:500]
+                     "init": one_of("prompt start", form.prompt_init or "text", ("text", "random"))}
+        init_text = text("initial prompt text", form.prompt_init_text, 500).strip()
+        if init_text:
+            overrides["init_text"] = init_text
     method_settings(form.method, overrides)  # raises now, not in the background worker
     return cfg, overrides
 
@@ -202,7 +247,9 @@ def start_training(studio, owner: str, form: TrainForm):
     if not owner:
         raise ValueError("The page has not finished loading; try again in a moment.")
     cfg, overrides = train_request(form)
-    return studio.submit_training(form.method, cfg, overrides, owner=owner, name=(form.name or "").strip())
+    name = text("run name", form.name, 1000)  # longer names are cut to 80 characters, not refused
+    # One at a time per session: the tab follows one job, and a double click must not queue two.
+    return studio.submit_training(form.method, cfg, overrides, owner=owner, name=name, max_active=1)
 
 
 def stop_training(studio, job_id: str | None, owner: str) -> str:
@@ -277,6 +324,8 @@ def job_view(studio, job, now: float | None = None) -> JobView:
                   "and shows up in the other tabs.")
     elif job.status == "failed":
         status = f"**Failed:** {plain(job.error or 'unknown error')}"
+        if "No space left" in (job.error or ""):
+            status += " The disk is full: delete runs you no longer need (Runs tab), then train again."
     else:
         status = f"**{job.status.capitalize()}:** {plain(job.error or '')}"
     return JobView(status, progress, params_text, job.status not in ("queued", "running"), len(steps))
@@ -376,7 +425,9 @@ def compare(studio, dialogue: str, picks: dict[str, str | None], gen: Generation
         try:
             record = studio.store.require_loadable(run_id)
         except RunNotFound:
-            notes[method] = "That run is gone (deleted?). Pick another one above."
+            notes[method] = ("That run is gone (deleted?). Pick another one above."
+                             if isinstance(run_id, str) and RUN_ID_PATTERN.match(run_id)
+                             else f"{plain(shown(run_id))} is not a run. Pick one above.")
             continue
         if record.get("method") != method:
             notes[method] = f"That run is not a {METHOD_LABELS[method]} run."
@@ -542,6 +593,8 @@ def short_label(studio, ref: str) -> str:
 def run_evaluation(studio, refs: list[str], count, max_new_tokens, scratch: Path, progress=None) -> EvaluationView:
     if not refs:
         raise ValueError("Tick at least one model to evaluate.")
+    if not isinstance(refs, (list, tuple)) or not all(isinstance(r, str) for r in refs):
+        raise ValueError("The models must be a list of names: 'original' and run ids.")
     test_size = len(studio.data.split("test"))
     limit = whole("number of test dialogues", count, 1, min(MAX_EVAL_EXAMPLES, test_size))
     gen = GenerationSettings(max_new_tokens=whole("max new tokens", max_new_tokens, 1, MAX_NEW_TOKENS)).validate()
@@ -650,7 +703,7 @@ def rename_run(studio, run_id: str | None, name: str, owner: str) -> str:
 def delete_run(studio, run_id: str | None, owner: str, confirmed: bool) -> str:
     if not run_id:
         raise ValueError("Pick a run first.")
-    if not confirmed:
+    if confirmed is not True:
         raise ValueError("Tick “I'm sure” first: deleting a run cannot be undone.")
     name = studio.store.get(run_id).get("name") or run_id
     studio.delete_run(run_id, owner)

@@ -61,7 +61,10 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
 
     summarize.click(run, [ctx.dialogue, *picker_list, max_tokens, beams, ctx.sent_example],
                     [*texts, *infos, reference], api_name="summarize", concurrency_id=GENERATE,
-                    concurrency_limit=1)
+                    concurrency_limit=1,
+                    # The handlers check raw values against the runs on disk now: the dropdowns'
+                    # choices are fixed when a session starts, and scripts never refresh them.
+                    preprocess=False)
 
     def show_reference(dialogue, sent):
         return _reference_update(h.references_for(dialogue, sent))

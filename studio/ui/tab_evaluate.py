@@ -50,7 +50,8 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
 
     run_btn.click(run, [models, count, max_tokens],
                   [summary, plot, gains, per_topic, topic_box, per_example, download],
-                  api_name="evaluate", concurrency_id=GENERATE, concurrency_limit=1)
+                  api_name="evaluate", concurrency_id=GENERATE, concurrency_limit=1,
+                  preprocess=False)  # checked by the handler against the runs on disk now
 
     known = gr.State([])  # run ids already offered: a run new since then is ticked if it is a default
 

@@ -35,11 +35,13 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     def listing(current=None):
         records = studio.store.list()
         choices = h.run_dropdown(records)
-        value = current if current in {v for _, v in choices} else None
+        value = current if isinstance(current, str) and current in {v for _, v in choices} else None
         return h.runs_table(records), gr.Dropdown(choices=choices, value=value), h.efficiency_view(studio)
 
     listed = [table, picked, chart]
-    refresh_btn.click(listing, picked, listed, api_name="list_runs")
+    # preprocess=False here and below: the handlers check run ids against the disk, so a script
+    # can act on a run made after its session began (the dropdown's choices are fixed per session).
+    refresh_btn.click(listing, picked, listed, api_name="list_runs", preprocess=False)
     quiet = dict(api_visibility="private", show_progress="hidden")
     ctx.runs_version.change(listing, picked, listed, **quiet)
     tab.select(listing, picked, listed, **quiet)
@@ -51,7 +53,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
         return text, "", (version or 0) + 1
 
     rename_btn.click(rename, [picked, new_name, ctx.owner, ctx.runs_version], [message, new_name, ctx.runs_version],
-                     api_name="rename_run")
+                     api_name="rename_run", preprocess=False)
 
     @guarded(3)
     def delete(run_id, confirmed, owner, version):
@@ -59,13 +61,13 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
         return text, False, (version or 0) + 1
 
     delete_btn.click(delete, [picked, sure, ctx.owner, ctx.runs_version], [message, sure, ctx.runs_version],
-                     api_name="delete_run")
+                     api_name="delete_run", preprocess=False)
 
     @guarded(1)
     def make_zip(run_id):
         path = h.zip_run(studio, run_id, ctx.scratch)
         return gr.DownloadButton(f"Download {path.name}", value=str(path), visible=True)
 
-    zip_btn.click(make_zip, picked, zip_file, api_name="download_run")
+    zip_btn.click(make_zip, picked, zip_file, api_name="download_run", preprocess=False)
     # A zip of another run must not linger next to a new choice.
     picked.change(lambda _: gr.DownloadButton(value=None, visible=False), picked, zip_file, **quiet)

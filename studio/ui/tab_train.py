@@ -101,7 +101,10 @@ def build(ctx: UiContext) -> None:
                                    train_size=train_size, learning_rate=learning_rate, seed=seed, name=name,
                                    lora_r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
                                    lora_targets=lora_targets, prompt_tokens=prompt_tokens,
-                                   prompt_init=prompt_init, prompt_init_text=prompt_init_text))
+                                   prompt_init=prompt_init, prompt_init_text=prompt_init_text),
+                # Raw values reach the handler, which checks each one and says what is wrong with it
+                # (Gradio's own checks answer a script's "ten steps" with a bare error).
+                preprocess=False)
 
     @guarded(1)
     def stop_training(current, owner):
