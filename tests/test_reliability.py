@@ -379,7 +379,10 @@ def test_sigkill_mid_training_loses_no_earlier_run(settings, cache_dir, tmp_path
     killed = _new_run_dir(runs_dir, known).name
     assert json.loads((runs_dir / killed / "run.json").read_text())["status"] == "running"
 
+    started = time.perf_counter()
     restarted = Studio(settings)  # the next start
+    print(f"\nkill -9 after step {len(restarted.store.events(killed)) and restarted.store.events(killed)[-1].get('step')}"
+          f" of 2000; next start swept in {time.perf_counter() - started:.2f} s")
     assert restarted.interrupted == [killed]
     record = restarted.store.get(killed)
     assert record["status"] == "interrupted" and "ended before it finished" in record["error"]
