@@ -101,6 +101,8 @@ class ModelPool:
         attr = "_lora" if method == "lora" else "_prompt"
         wrapper = getattr(self, attr)
         if wrapper is None:
+            # PEFT prefers adapter_model.safetensors; the run store only calls a folder loadable
+            # when it holds safetensors and no pickle files, so nothing here can unpickle.
             wrapper = PeftModel.from_pretrained(self.base(), folder, adapter_name=run_id, is_trainable=False)
             wrapper.eval()
             setattr(self, attr, wrapper)

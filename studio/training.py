@@ -11,6 +11,7 @@ and checks the stop flag after every optimizer step.
 """
 from __future__ import annotations
 
+import errno
 import math
 import random
 import shutil
@@ -203,6 +204,8 @@ def train_run(spec: TrainSpec, store: RunStore, base: BaseModelChoice, data: Dia
         message = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
             message = "Out of memory: try a smaller batch size. " + message
+        elif isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            message = "The disk is full: delete runs you no longer need. " + message
         record = store.finish(run_id, "failed", error=message, traceback=traceback.format_exc()[-4000:],
                               train_seconds=round(time.perf_counter() - started, 3))
         emit({"type": "status", "status": "failed", "message": message})

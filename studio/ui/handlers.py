@@ -310,7 +310,8 @@ def job_view(studio, job, now: float | None = None) -> JobView:
         status = f"**Queued.** You are #{position} in the queue.{ahead}"
     elif job.status == "running":
         note = next((e for e in reversed(events) if e.get("type") == "status"), None)
-        doing = "training" if last else (note or {}).get("message", "starting").lower()
+        # Before the first step the worker loads the model and tokenizes; after, it trains.
+        doing = "training" if last or (note or {}).get("status") == "training" else "getting ready"
         status = f"**{label} is {doing}** ({fmt_seconds(now - (job.started_at or now))} so far)."
         if job.stop_event.is_set():
             status = f"**Stopping {label}** after the current step…"
@@ -349,11 +350,7 @@ def loss_view(studio, job=None):
             except RunNotFound:
                 continue
             curves[f"{METHOD_LABELS[method]}: {record.get('name') or record['run_id']}"[:48]] = (method, events)
-    figure = (loss_figure(curves, title="Training loss" if job is not None
-                                   else "Training loss of earlier runs"))
-    if figure.data:
-        figure.update_layout(showlegend=True)  # Plotly hides a lone curve's legend; it says which run this is
-    return figure
+    return loss_figure(curves, title="Training loss" if job is not None else "Training loss of earlier runs")
 
 
 # ------------------------------------------------------------------ run choices (Compare / Evaluate)
@@ -601,7 +598,7 @@ def run_evaluation(studio, refs: list[str], count, max_new_tokens, scratch: Path
     result = studio.evaluate(list(refs), limit=limit, settings=gen, progress=progress)
     methods = {ref: (ORIGINAL if ref == ORIGINAL else studio.store.get(ref).get("method", ref))
                for ref in result.models}
-    figure = (rouge_figure(result.scores, {r: short_label(studio, r) for r in result.models}, methods))
+    figure = rouge_figure(result.scores, {r: short_label(studio, r) for r in result.models}, methods)
     baseline = result.labels[ORIGINAL] if ORIGINAL in result.models else result.labels[result.models[0]]
     csv_path = write_scratch(scratch, "evaluation", ".csv", result.per_example.to_csv(index=False))
     # On screen: short column names (the CSV keeps the full labels and every metric).
