@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.app_server import running_app
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -37,46 +39,13 @@ def _need_browser():
                     "(or set STUDIO_SKIP_BROWSER=1).", pytrace=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _need_browser()
     tmp = tmp_path_factory.mktemp("browser")
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "STUDIO_DATA": "bundled", "STUDIO_RUNS_DIR": str(tmp / "runs"),
-           "STUDIO_CACHE_DIR": str(tmp / "cache"), "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = open(tmp / "server.log", "w")
-    started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None:
-                pytest.fail(f"app.py exited with {process.returncode}:\n{(tmp / 'server.log').read_text()[-3000:]}")
-            if time.monotonic() - started > STARTUP_LIMIT:
-                pytest.fail(f"app.py did not serve within {STARTUP_LIMIT:.0f} s:\n"
-                            f"{(tmp / 'server.log').read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield {"url": url, "startup": time.monotonic() - started, "tmp": tmp, "log": tmp / "server.log"}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(tmp / "cache")}
+    with running_app(tmp, env, STARTUP_LIMIT) as app:
+        yield {**app, "tmp": tmp}
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.app_server import running_app
+
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_TOKEN = "hf_multiUserApiTestTokenDoNotUse987654321"
 TINY = dict(steps=3, batch_size=4, train_size=16)
@@ -35,12 +37,6 @@ DIALOGUES = {
     "B": "Anna: Shall we book the train to Lyon for Friday?\nBen: Yes, the 9 o'clock one, I'll pay.",
     "C": "#Person1#: My laptop screen is cracked.\n#Person2#: Bring it in tomorrow; the repair takes a week.",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _prepare_runs(runs_dir: Path, cache_dir: Path) -> dict[str, str]:
@@ -62,39 +58,11 @@ def _prepare_runs(runs_dir: Path, cache_dir: Path) -> dict[str, str]:
 def server(tmp_path_factory, cache_dir):
     tmp = tmp_path_factory.mktemp("multiuser")
     runs = _prepare_runs(tmp / "runs", cache_dir)
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "STUDIO_DATA": "bundled", "STUDIO_RUNS_DIR": str(tmp / "runs"),
-           "STUDIO_CACHE_DIR": str(cache_dir), "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GRADIO_ANALYTICS_ENABLED": "False", "HF_TOKEN": FAKE_TOKEN}
-    for name in ("STUDIO_BASE_MODEL", "STUDIO_ALLOWED_MODELS"):
-        env.pop(name, None)
-    log_path = tmp / "server.log"
-    log = open(log_path, "w")
-    started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(cache_dir), "HF_TOKEN": FAKE_TOKEN}
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None:
-                pytest.fail(f"app.py exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-            if time.monotonic() - started > STARTUP_LIMIT:
-                pytest.fail(f"app.py did not serve within {STARTUP_LIMIT:.0f} s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield {"url": url, "runs_dir": tmp / "runs", "runs": runs, "log": log_path, "cache_dir": cache_dir,
-               "process": process}
+        with running_app(tmp, env, STARTUP_LIMIT) as app:
+            yield {**app, "runs_dir": tmp / "runs", "runs": runs, "cache_dir": cache_dir}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
         if LATENCIES:
             print("\nAPI latencies (s): " + ", ".join(
                 f"{api} n={len(v)} median={sorted(v)[len(v) // 2]:.2f} max={max(v):.2f}"

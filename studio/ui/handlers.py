@@ -59,16 +59,21 @@ def shown(value, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def _as_number(name: str, value) -> float:
+    """Numbers and numeric text as a float; anything else (bools, lists, words) is refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"The {name} must be a number, not {shown(value)}.")
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"The {name} must be a number, not {shown(value)}.") from None
+
+
 def whole(name: str, value, low: int, high: int) -> int:
     """A form value as an int, or a ValueError saying what is wrong with it."""
     if value is None or value == "":
         raise ValueError(f"Fill in the {name}.")
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"The {name} must be a number, not {shown(value)}.")
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"The {name} must be a number, not {shown(value)}.") from None
+    number = _as_number(name, value)
     if not math.isfinite(number) or number != int(number):
         raise ValueError(f"The {name} must be a whole number, not {shown(value)}.")
     if not low <= number <= high:
@@ -80,12 +85,7 @@ def fraction(name: str, value, low: float, high: float, blank=None):
     """A form value as a float in [low, high]; blank (None or "") gives `blank`."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return blank
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"The {name} must be a number, not {shown(value)}.")
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"The {name} must be a number, not {shown(value)}.") from None
+    number = _as_number(name, value)
     if not math.isfinite(number) or not low <= number <= high:
         raise ValueError(f"The {name} must be a number from {low:g} to {high:g}, not {shown(value)}.")
     return number
