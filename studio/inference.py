@@ -26,6 +26,7 @@ import torch
 
 from .config import MAX_NEW_TOKENS
 from .data import make_prompt
+from .decoding import greedy_decode, is_plain_greedy, use_fast_attention_for
 from .offline import BaseModelChoice, load_base
 from .runs import RunStore
 
@@ -75,6 +76,7 @@ class ModelPool:
         with self._lock:
             if self._base is None:
                 self._base, self.tokenizer = load_base(self.base_choice.path, device=self.device, dtype=self.dtype)
+                use_fast_attention_for(self._base, self.device)
                 for param in self._base.parameters():
                     param.requires_grad_(False)
             return self._base
@@ -116,6 +118,7 @@ class ModelPool:
             self._full.move_to_end(run_id)
             return self._full[run_id]
         model, tokenizer = load_base(str(self.store.model_dir(run_id)), device=self.device, dtype=self.dtype)
+        use_fast_attention_for(model, self.device)
         self._full[run_id] = (model, tokenizer)
         while len(self._full) > self.max_full:
             self._full.popitem(last=False)  # least recently used goes; its memory is freed
@@ -194,9 +197,13 @@ class ModelPool:
                 batch_idx = order[start:start + settings.batch_size]
                 enc = tokenizer([prompts[i] for i in batch_idx], return_tensors="pt", padding=True,
                                 truncation=True, max_length=settings.max_source_tokens).to(self.device)
-                generated = model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
-                                           max_new_tokens=settings.max_new_tokens, num_beams=settings.num_beams,
-                                           do_sample=False)
+                if is_plain_greedy(model, settings.num_beams):
+                    # Same tokens as generate(), but finished summaries leave the batch.
+                    generated = greedy_decode(model, enc["input_ids"], enc["attention_mask"], settings.max_new_tokens)
+                else:
+                    generated = model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                                               max_new_tokens=settings.max_new_tokens,
+                                               num_beams=settings.num_beams, do_sample=False)
                 texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
                 for i, text in zip(batch_idx, texts):
                     outputs[i] = text.strip()
