@@ -188,6 +188,33 @@ def studio_eval(model_path: str, examples, max_new_tokens: int, runs_dir: Path) 
     return out, time.perf_counter() - started
 
 
+# Which change bought what in evaluation, each step adding one change to the one before.
+EVAL_STEPS = (("1 batches of 16, sorted by length, generate()", dict(shrink=False, eager=False)),
+              ("2 + finished summaries leave the batch", dict(shrink=True, eager=False)),
+              ("3 + eager attention (the studio's pool)", dict(shrink=True, eager=True)))
+
+
+def eval_ablation_step(model_path: str, examples, max_new_tokens: int, shrink: bool, eager: bool) -> float:
+    """Seconds to summarize `examples` with the pool's batching, one optimisation switched on at a time."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    from .decoding import greedy_decode
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    model = AutoModelForSeq2SeqLM.from_pretrained(model_path, dtype=inference_dtype("auto"),
+                                                  attn_implementation="eager" if eager else "sdpa").eval()
+    prompts = sorted((make_prompt(ex.dialogue) for ex in examples), key=lambda p: -len(tokenizer(p).input_ids))
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for start in range(0, len(prompts), 16):
+            enc = tokenizer(prompts[start:start + 16], return_tensors="pt", padding=True)
+            if shrink:
+                greedy_decode(model, enc["input_ids"], enc["attention_mask"], max_new_tokens)
+            else:
+                model.generate(**enc, max_new_tokens=max_new_tokens, num_beams=1, do_sample=False)
+    return time.perf_counter() - started
+
+
 # --------------------------------------------------------------------------- memory (in a fresh process)
 
 MEMORY_SCRIPT = r"""
@@ -333,6 +360,12 @@ def run_benchmark(out_path: Path, quick: bool = False, say=print) -> dict:
                    **mean_rouge(course_out, refs)},
         "studio": {"seconds": studio_s, "dialogues_per_second": len(eval_examples) / studio_s,
                    **mean_rouge(studio_out, refs)}}
+    results["evaluation_ablation"] = []
+    for name, switches in EVAL_STEPS:
+        say(f"evaluation ablation: {name} ...")
+        seconds = eval_ablation_step(eval_model, eval_examples, COURSE_MAX_NEW_TOKENS, **switches)
+        results["evaluation_ablation"].append({"step": name, "seconds": seconds,
+                                               "dialogues_per_second": len(eval_examples) / seconds})
     save_partial()
 
     # 3. Memory: one model alone vs the pool with original + full + LoRA + prompt.
@@ -397,6 +430,8 @@ def format_table(results: dict) -> str:
                  f"{ev['studio']['dialogues_per_second']:.2f}/s ({s['evaluation_speedup']:.1f}x); ROUGE-L "
                  f"{100 * ev['course']['rougeL']:.2f} vs {100 * ev['studio']['rougeL']:.2f}; "
                  f"{ev['identical_summaries']} of {ev['dialogues']} summaries identical")
+    for step in results.get("evaluation_ablation", []):
+        lines.append(f"  evaluation {step['step']:<48}{step['dialogues_per_second']:>6.2f} dialogues/s")
     lines.append(f"memory: four models / one model = {s['memory_ratio']:.2f}x")
     lines.append(f"start-up: {s['startup_seconds']}")
     return "\n".join(lines)

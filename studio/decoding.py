@@ -103,8 +103,9 @@ def use_fast_attention_for(model, device: str) -> None:
 
     T5 adds its relative position bias to every attention score, which SDPA gets
     as a dense float mask; on a CPU that path measured ~30% slower per decoding
-    step than the eager implementation for 16 dialogues (same tokens out; see
-    docs/benchmark.md). GPUs keep SDPA.
+    step than the eager implementation with 16 rows (same tokens out). Once
+    finished rows leave the batch the gain is small (see docs/benchmark.md).
+    GPUs keep SDPA.
     """
     if device == "cpu" and getattr(model.config, "_attn_implementation", None) == "sdpa":
         model.set_attn_implementation("eager")
