@@ -28,6 +28,7 @@ _PLAIN_VALUES = {
     "forced_eos_token_id": (None,), "suppress_tokens": (None,), "begin_suppress_tokens": (None,),
     "sequence_bias": (None,), "exponential_decay_length_penalty": (None,), "renormalize_logits": (False, None),
     "diversity_penalty": (0.0, None), "guidance_scale": (None, 1.0), "watermarking_config": (None,),
+    "stop_strings": (None,), "penalty_alpha": (None, 0.0), "dola_layers": (None,),
 }
 
 
