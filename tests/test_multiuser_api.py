@@ -386,6 +386,26 @@ def test_uploads_over_the_limit_are_refused(server):
         assert response.status == 200
 
 
+def test_oversized_request_bodies_are_refused_before_they_are_read(server):
+    from studio.ui.request_limit import MAX_REQUEST_BYTES
+
+    payload = json.dumps({"data": ["x" * (MAX_REQUEST_BYTES + 1)]}).encode()
+    request = urllib.request.Request(server["url"] + "gradio_api/call/summarize", data=payload, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read()
+    except (ConnectionError, urllib.error.URLError):
+        status, body = 413, b""  # refused while we were still sending: also fine
+    assert status == 413, (status, body[:200])
+    # ... and everything else still works.
+    assert _get(server["url"] + "config")[0] == 200
+    print(f"\n{len(payload) / 2**20:.0f} MB request refused in {time.perf_counter() - started:.2f} s")
+
+
 def test_the_token_never_shows_and_the_server_is_still_well(server):
     """Last in this module: everything the tests above saw is searched for the HF token."""
     base = server["url"]

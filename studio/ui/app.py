@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from ..config import MAX_UPLOAD_BYTES, Settings
 from ..engine import Studio
 from ..jobs import QueueFull
 from ..offline import ModelUnavailable
 from ..runs import RunNotFound
+from .request_limit import MAX_REQUEST_BYTES, RequestSizeLimit
 
 log = logging.getLogger("studio.ui")
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +101,9 @@ def launch_options(settings: Settings | None = None) -> dict:
     options = {"css_paths": [CSS_PATH], "theme": gr.themes.Soft(primary_hue="blue", font=font),
                "footer_links": ["api", "gradio"],
                # The app takes no uploads, but Gradio's upload route is open to anyone: cap it.
-               "max_file_size": MAX_UPLOAD_BYTES}
+               "max_file_size": MAX_UPLOAD_BYTES,
+               # Every other request body is capped before Gradio reads it.
+               "app_kwargs": {"middleware": [Middleware(RequestSizeLimit, max_bytes=MAX_REQUEST_BYTES)]}}
     # No allowed_paths: Gradio then serves only files the app itself returned (copied into
     # its cache). Blocking these as well keeps them out even if someone adds allowed_paths later.
     if settings is not None:
