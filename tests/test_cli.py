@@ -108,3 +108,24 @@ def test_prepare_trains_each_method_once_and_keeps_them(cli):
     again = as_json(cli("prepare", "--steps", "2", "--json"))["runs"]
     assert {m: r["run_id"] for m, r in again.items()} == {m: r["run_id"] for m, r in first.items()}
     assert all(run["status"] == "kept" for run in again.values())
+
+
+def test_prefetch_offline_says_it_needs_the_network(cli):
+    proc = cli("prefetch", ok=False)
+    assert proc.returncode == 2 and proc.stderr.strip().startswith("error: prefetch needs the network")
+
+
+def test_prefetch_online_caches_the_configured_model_and_dataset(monkeypatch, capsys):
+    """With a network, prefetch loads (and so caches) exactly what the studio will use later."""
+    from studio import cli, data, offline
+
+    loaded = []
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(offline, "is_offline", lambda settings: False)
+    monkeypatch.setattr(offline, "load_base", lambda path, **kw: loaded.append(("model", path)))
+    monkeypatch.setattr(data, "load_data", lambda source: loaded.append(("data", source)) or data.load_bundled())
+    code = cli.main(["prefetch", "--base-model", "google/flan-t5-small", "--data", "knkarthick/dialogsum",
+                     "--json"])
+    assert code == 0
+    assert loaded == [("model", "google/flan-t5-small"), ("data", "knkarthick/dialogsum")]
+    assert json.loads(capsys.readouterr().out)["base_model"] == "google/flan-t5-small"
