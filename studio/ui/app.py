@@ -5,7 +5,7 @@
 
 Each tab is built by one function taking a UiContext: the Studio plus the few
 components tabs share (the Compare dialogue box, the "runs changed" counter).
-Handlers live in handlers.py; `guarded` turns the engine's user-facing errors
+Handlers live in the handlers package; `guarded` turns the engine's user-facing errors
 into a warning toast and leaves every output as it was.
 """
 from __future__ import annotations

@@ -1,0 +1,152 @@
+"""Constants, number checks and formatting shared by every tab."""
+from __future__ import annotations
+
+import html
+import math
+import re
+
+from ...config import METHODS
+from ...engine import ORIGINAL
+
+
+NONE = "none"                 # the run-dropdown value meaning "no run for this method"
+ALL_TOPICS = "All topics"
+PAGE_SIZE = 5                 # dialogues per Dataset page: long texts, so few at a time
+COLUMNS = (ORIGINAL, *METHODS)
+MISSING_HINT = "No {label} run yet. Train one in the Train tab, or run `python -m studio prepare`."
+
+METHOD_HELP = {
+    "full": "**Full fine-tuning** updates every weight of the model. It can learn the most, but each run "
+            "stores a complete copy of the model and needs the most memory while training.",
+    "lora": "**LoRA** freezes the model and learns small low-rank matrices added to the attention "
+            "projections (under 1% of the weights). Runs are tiny on disk and train nearly as well.",
+    "prompt": "**Prompt tuning** freezes the whole model and learns only a few *virtual tokens* placed "
+              "before the input. It trains the fewest values and needs a much higher learning rate.",
+}
+LORA_TARGETS = ("q", "k", "v", "o", "wi_0", "wi_1", "wo")  # T5's attention and feed-forward projections
+
+
+
+
+# Events reach the handlers unprocessed (preprocess=False in the tabs): whatever a script
+# sends, these functions are what checks it, with one message per problem.
+
+def shown(value, limit: int = 40) -> str:
+    """A value quoted in a message, cut short: messages may quote a megabyte a client sent."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _as_number(name: str, value) -> float:
+    """Numbers and numeric text as a float; anything else (bools, lists, words) is refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"The {name} must be a number, not {shown(value)}.")
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"The {name} must be a number, not {shown(value)}.") from None
+
+
+def whole(name: str, value, low: int, high: int) -> int:
+    """A form value as an int, or a ValueError saying what is wrong with it."""
+    if value is None or value == "":
+        raise ValueError(f"Fill in the {name}.")
+    number = _as_number(name, value)
+    if not math.isfinite(number) or number != int(number):
+        raise ValueError(f"The {name} must be a whole number, not {shown(value)}.")
+    if not low <= number <= high:
+        raise ValueError(f"The {name} must be between {low:,} and {high:,}, not {shown(value)}.")
+    return int(number)
+
+
+def fraction(name: str, value, low: float, high: float, blank=None):
+    """A form value as a float in [low, high]; blank (None or "") gives `blank`."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return blank
+    number = _as_number(name, value)
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"The {name} must be a number from {low:g} to {high:g}, not {shown(value)}.")
+    return number
+
+
+def one_of(name: str, value, options) -> str:
+    """A value that must be one of `options` (a radio button's or dropdown's values)."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"The {name} must be one of {', '.join(options)}, not {shown(value)}.")
+    return value
+
+
+def some_of(name: str, values, options) -> list[str]:
+    """Values that must all be among `options` (a checkbox group's)."""
+    if values is None:
+        return []
+    if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"The {name} must be a list of names from {', '.join(options)}.")
+    unknown = [v for v in values if v not in options]
+    if unknown:
+        raise ValueError(f"Unknown {name}: {shown(unknown[0])}; choose from {', '.join(options)}.")
+    return list(dict.fromkeys(values))
+
+
+def text(name: str, value, limit: int) -> str:
+    """Free text from a box: None counts as empty; anything not text, or too long, is refused."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"The {name} must be text, not {shown(value)}.")
+    if len(value) > limit:
+        raise ValueError(f"The {name} has {len(value):,} characters; the limit is {limit:,}.")
+    return value
+
+
+def plain(text) -> str:
+    """User-supplied text (run names, topics, errors) made inert inside Markdown."""
+    text = html.escape(str(text), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#|~])", r"\\\1", text)  # inline markup only: names sit mid-line
+
+
+def fmt_seconds(seconds) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    seconds = max(0.0, float(seconds))
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def fmt_bytes(size) -> str:
+    if not size:
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+def fmt_params(trainable, share=None) -> str:
+    if not trainable:
+        return ""
+    text = f"{int(trainable):,}"
+    return f"{text} ({100 * share:.2f}%)" if share is not None else text
+
+
+def fmt_score(value) -> str:
+    return "" if value is None or not math.isfinite(value) else f"{100 * value:.1f}"
+
+
+def run_label(record: dict) -> str:
+    """How a run reads in a dropdown: its name, size of training, and ROUGE-L when known."""
+    name = record.get("name") or record["run_id"]
+    bits = [f"{record['steps']} steps"] if record.get("steps") else []
+    rouge_l = (record.get("metrics") or {}).get("rougeL")
+    if rouge_l is not None:
+        bits.append(f"ROUGE-L {fmt_score(rouge_l)}")
+    if record.get("status") == "stopped":
+        bits.append("stopped early")
+    return f"{name} ({', '.join(bits)})" if bits else name

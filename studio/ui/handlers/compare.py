@@ -1,0 +1,106 @@
+"""The Compare tab: four columns of summaries for one dialogue."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ...config import MAX_NEW_TOKENS, METHOD_LABELS, METHODS
+from ...data import DialogData
+from ...engine import ORIGINAL, GenerationSettings
+from ...evaluation import rouge_table
+from ...runs import RUN_ID_PATTERN, RunNotFound
+from .common import COLUMNS, MISSING_HINT, NONE, fmt_score, fmt_seconds, plain, shown, whole
+
+
+@dataclass
+class Column:
+    title: str
+    text: str      # the summary, shown as plain text
+    info: str      # markdown: which run, time taken, ROUGE-L, or how to get a run
+
+
+def generation_settings(max_new_tokens, num_beams) -> GenerationSettings:
+    return GenerationSettings(max_new_tokens=whole("max new tokens", max_new_tokens, 1, MAX_NEW_TOKENS),
+                              num_beams=whole("number of beams", num_beams, 1, 8)).validate()
+
+
+def references_for(dialogue: str, sent: dict | None) -> list[str] | None:
+    """The dataset references, if the dialogue is still the one sent from the Dataset tab."""
+    if not sent or not isinstance(dialogue, str) or dialogue.strip() != str(sent.get("dialogue", "")).strip():
+        return None
+    return list(sent.get("references") or []) or None
+
+
+def compare(studio, dialogue: str, picks: dict[str, str | None], gen: GenerationSettings | None = None,
+            references: list[str] | None = None) -> list[Column]:
+    """Four columns (Original, Full, LoRA, Prompt), each with its summary or a hint how to get one."""
+    refs, notes = [ORIGINAL], {}
+    for method in METHODS:
+        run_id = picks.get(method)
+        if not run_id or run_id == NONE:
+            has_runs = bool(studio.loadable_runs(method))
+            notes[method] = ("Skipped: pick a run above to include it." if has_runs
+                             else MISSING_HINT.format(label=METHOD_LABELS[method]))
+            continue
+        try:
+            record = studio.store.require_loadable(run_id)
+        except RunNotFound:
+            notes[method] = ("That run is gone (deleted?). Pick another one above."
+                             if isinstance(run_id, str) and RUN_ID_PATTERN.match(run_id)
+                             else f"{plain(shown(run_id))} is not a run. Pick one above.")
+            continue
+        if record.get("method") != method:
+            notes[method] = f"That run is not a {METHOD_LABELS[method]} run."
+            continue
+        refs.append(run_id)
+    summaries = {s.model: s for s in studio.summarize(refs, dialogue, gen)}
+    scores = {}
+    if references:
+        table = rouge_table([summaries[r].text for r in refs], [references] * len(refs))
+        scores = dict(zip(refs, table["rougeL"]))
+    columns = []
+    for key, ref in zip(COLUMNS, [ORIGINAL, *(picks.get(m) for m in METHODS)]):
+        title = "Original" if key == ORIGINAL else METHOD_LABELS[key]
+        if key in notes or ref not in summaries:
+            columns.append(Column(title, "", notes.get(key, "")))
+            continue
+        summary = summaries[ref]
+        info = f"{fmt_seconds(summary.seconds)}"
+        if ref in scores:
+            info = f"**ROUGE-L {fmt_score(scores[ref])}** · {info}"
+        if ref != ORIGINAL:  # which run wrote it, on its own line
+            info += f"  \n{plain(studio.store.get(ref).get('name') or ref)}"
+        columns.append(Column(title, summary.text, info))
+    return columns
+
+
+def column_notes(studio, picks: dict[str, str | None]) -> list[str]:
+    """Before any summary: what each column will use, or how to get a run for it."""
+    notes = [""]
+    for method in METHODS:
+        run_id = picks.get(method)
+        if run_id and run_id != NONE:
+            notes.append("")
+        elif studio.loadable_runs(method):
+            notes.append("Skipped: pick a run above to include it.")
+        else:
+            notes.append(MISSING_HINT.format(label=METHOD_LABELS[method]))
+    return notes
+
+
+def example_dialogues(data: DialogData, count: int = 3) -> list[tuple[str, str]]:
+    """(label, text) samples from the test split in the formats people paste: names, plain lines, tags."""
+    rows = (data.splits.get("test") or data.splits.get("validation") or data.splits.get("train") or [])[:count]
+    names = {"#Person1#": "Anna", "#Person2#": "Ben", "#Person3#": "Chris"}
+    out = []
+    for index, ex in enumerate(rows):
+        if index == 0:
+            text = re.sub(r"#Person\d+#", lambda m: names.get(m.group(0), "Dana"), ex.dialogue)
+            style = "names"
+        elif index == 1:
+            text = "\n".join(re.sub(r"^#Person\d+#:\s*", "", line) for line in ex.dialogue.splitlines())
+            style = "plain lines"
+        else:
+            text, style = ex.dialogue, "#Person#: tags"
+        out.append((f"{ex.topic or ex.id} ({style})", text))
+    return out

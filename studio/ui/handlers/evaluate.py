@@ -1,0 +1,104 @@
+"""The Evaluate tab: ROUGE for several models on test dialogues, and its downloads."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ...config import MAX_EVAL_EXAMPLES, MAX_NEW_TOKENS, METHOD_LABELS
+from ...engine import ORIGINAL, GenerationSettings
+from ...plots import rouge_figure
+from .common import fmt_seconds, whole
+
+
+@dataclass
+class EvaluationView:
+    figure: object
+    gains: pd.DataFrame
+    per_example: pd.DataFrame     # what the page shows: summaries and ROUGE-L
+    per_topic: pd.DataFrame
+    csv_path: Path                # every column, for download
+    summary: str
+
+
+def short_label(studio, ref: str) -> str:
+    if ref == ORIGINAL:
+        return "Original"
+    record = studio.store.get(ref)
+    return f"{METHOD_LABELS.get(record['method'], record['method'])}: {(record.get('name') or ref)[:40]}"
+
+
+def run_evaluation(studio, refs: list[str], count, max_new_tokens, scratch: Path, progress=None) -> EvaluationView:
+    if not refs:
+        raise ValueError("Tick at least one model to evaluate.")
+    if not isinstance(refs, (list, tuple)) or not all(isinstance(r, str) for r in refs):
+        raise ValueError("The models must be a list of names: 'original' and run ids.")
+    test_size = len(studio.data.split("test"))
+    limit = whole("number of test dialogues", count, 1, min(MAX_EVAL_EXAMPLES, test_size))
+    gen = GenerationSettings(max_new_tokens=whole("max new tokens", max_new_tokens, 1, MAX_NEW_TOKENS)).validate()
+    result = studio.evaluate(list(refs), limit=limit, settings=gen, progress=progress)
+    methods = {ref: (ORIGINAL if ref == ORIGINAL else studio.store.get(ref).get("method", ref))
+               for ref in result.models}
+    figure = rouge_figure(result.scores, {r: short_label(studio, r) for r in result.models}, methods)
+    baseline = result.labels[ORIGINAL] if ORIGINAL in result.models else result.labels[result.models[0]]
+    csv_path = write_scratch(scratch, "evaluation", ".csv", result.per_example.to_csv(index=False))
+    # On screen: short column names (the CSV keeps the full labels and every metric).
+    short = column_names(studio, result.models)
+    shown = result.per_example[["id", "topic", "reference"]].copy()
+    for ref in result.models:
+        shown[short[ref]] = result.per_example[f"{result.labels[ref]}: summary"]
+        shown[f"{short[ref]} ROUGE-L"] = (100 * result.per_example[f"{result.labels[ref]}: rougeL"]).round(1)
+    per_topic = (result.per_topic.pivot_table(index="topic", columns="model", values="rougeL")
+                 .mul(100).round(1).reset_index() if len(result.per_topic) else result.per_topic)
+    summary = (f"Scored **{result.examples}** test dialogues with {len(result.models)} model(s) in "
+               f"{fmt_seconds(result.seconds)}. Gains are against **{baseline}**, on the same dialogues; "
+               "an interval that includes 0 means the difference may be chance.")
+    return EvaluationView(figure, gains_table(result.gains), shown, per_topic, csv_path, summary)
+
+
+def column_names(studio, refs: list[str]) -> dict[str, str]:
+    """Method names as column headers; the run name is added only where a method appears twice."""
+    methods = {ref: ORIGINAL if ref == ORIGINAL else studio.store.get(ref).get("method", "") for ref in refs}
+    names = {}
+    for ref, method in methods.items():
+        name = "Original" if method == ORIGINAL else METHOD_LABELS.get(method, method)
+        if list(methods.values()).count(method) > 1 and ref != ORIGINAL:
+            name = f"{name} ({(studio.store.get(ref).get('name') or ref)[:24]})"
+        names[ref] = name
+    return names
+
+
+def gains_table(gains: pd.DataFrame) -> pd.DataFrame:
+    """One row per model: each metric's score and its gain with a 95% interval, in ROUGE points."""
+    rows = {}
+    for record in gains.to_dict("records"):
+        row = rows.setdefault(record["model"], {"Model": record["model"]})
+        name = record["metric"].replace("rouge", "ROUGE-")
+        row[name] = round(100 * record["score"], 1)
+        row[f"{name} gain"] = (f"{100 * record['gain']:+.1f} "
+                               f"[{100 * record['gain_low']:+.1f}, {100 * record['gain_high']:+.1f}]")
+    return pd.DataFrame(list(rows.values()))
+
+
+def write_scratch(scratch: Path, stem: str, suffix: str, text: str) -> Path:
+    """A fresh file in the app's scratch folder; files older than an hour are cleared first."""
+    prune_scratch(scratch)
+    folder = Path(tempfile.mkdtemp(prefix=f"{stem}-", dir=scratch))
+    path = folder / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}{suffix}"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def prune_scratch(scratch: Path, max_age: float = 3600) -> None:
+    scratch.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - max_age
+    for entry in scratch.iterdir():
+        try:
+            if entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
+        except OSError:
+            pass  # another request is clearing it too

@@ -1,0 +1,75 @@
+"""The Runs tab: the table, rename, delete, download, quality against size."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from ...config import METHOD_LABELS
+from ...plots import efficiency_figure
+from .common import fmt_bytes, fmt_params, fmt_score, fmt_seconds, plain
+from .evaluate import prune_scratch
+
+
+RUN_COLUMNS = ["Name", "Method", "Status", "Steps", "Time", "Trainable params", "Size on disk",
+               "Final loss", "ROUGE-L", "Run id"]
+
+
+def runs_table(records: list[dict]) -> pd.DataFrame:
+    rows = []
+    for r in records:
+        loss = r.get("final_loss")
+        rows.append({
+            "Name": r.get("name") or r["run_id"],
+            "Method": METHOD_LABELS.get(r.get("method"), r.get("method", "")),
+            "Status": r.get("status", ""),
+            "Steps": r.get("steps") if r.get("steps") is not None else "",
+            "Time": fmt_seconds(r.get("train_seconds")),
+            "Trainable params": fmt_params(r.get("trainable_params"), r.get("trainable_share")),
+            "Size on disk": fmt_bytes(r.get("size_bytes")),
+            "Final loss": f"{loss:.3f}" if isinstance(loss, (int, float)) else "",
+            "ROUGE-L": fmt_score((r.get("metrics") or {}).get("rougeL")),
+            "Run id": r["run_id"],
+        })
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+def run_dropdown(records: list[dict]) -> list[tuple[str, str]]:
+    return [(f"{METHOD_LABELS.get(r.get('method'), '?')}: {r.get('name') or r['run_id']} ({r.get('status')})",
+             r["run_id"]) for r in records]
+
+
+def rename_run(studio, run_id: str | None, name: str, owner: str) -> str:
+    """Rename one of this session's runs (others' runs are theirs to name)."""
+    if not run_id:
+        raise ValueError("Pick a run first.")
+    record = studio.rename_run(run_id, name, owner)
+    return f"Renamed to **{plain(record['name'])}**."
+
+
+def delete_run(studio, run_id: str | None, owner: str, confirmed: bool) -> str:
+    if not run_id:
+        raise ValueError("Pick a run first.")
+    if confirmed is not True:
+        raise ValueError("Tick “I'm sure” first: deleting a run cannot be undone.")
+    name = studio.store.get(run_id).get("name") or run_id
+    studio.delete_run(run_id, owner)
+    return f"Deleted **{plain(name)}**."
+
+
+def zip_run(studio, run_id: str | None, scratch: Path) -> Path:
+    """The run's folder (model, run.json, loss curve) as a zip in the scratch folder."""
+    if not run_id:
+        raise ValueError("Pick a run first.")
+    record = studio.store.get(run_id)
+    if not studio.store.model_dir(run_id).is_dir():
+        raise ValueError(f"Run {record.get('name') or run_id} has no saved model (status: {record.get('status')}).")
+    prune_scratch(scratch)
+    folder = Path(tempfile.mkdtemp(prefix="zip-", dir=scratch))
+    return Path(shutil.make_archive(str(folder / run_id), "zip", root_dir=studio.store.path(run_id)))
+
+
+def efficiency_view(studio):
+    return efficiency_figure(studio.store.list())
