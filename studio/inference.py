@@ -192,13 +192,14 @@ class ModelPool:
                                                  max_length=settings.max_source_tokens)["input_ids"]]
         order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
         outputs: list[str] = [""] * len(prompts)
+        # Same tokens as generate(), but finished summaries leave the batch (studio/decoding.py).
+        shrinking = is_plain_greedy(model, settings.num_beams)
         with torch.inference_mode():
             for start in range(0, len(order), settings.batch_size):
                 batch_idx = order[start:start + settings.batch_size]
                 enc = tokenizer([prompts[i] for i in batch_idx], return_tensors="pt", padding=True,
                                 truncation=True, max_length=settings.max_source_tokens).to(self.device)
-                if is_plain_greedy(model, settings.num_beams):
-                    # Same tokens as generate(), but finished summaries leave the batch.
+                if shrinking:
                     generated = greedy_decode(model, enc["input_ids"], enc["attention_mask"], settings.max_new_tokens)
                 else:
                     generated = model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
