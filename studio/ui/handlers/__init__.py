@@ -1,24 +1,27 @@
 """What the tabs do, as plain Python: typed values in, text, tables and figures out.
 
     cfg, overrides = train_request(TrainForm(method="lora", steps=30))
-    view = job_view(studio, studio.jobs.get(job_id))         # the Train tab's status lines
+    view = job_view(studio, studio.job(job_id))              # the Train tab's status lines
     columns = compare(studio, dialogue, {"full": None, "lora": run_id, "prompt": None}, gen)
-    table = runs_table(studio.store.list())
+    table = runs_table(studio.runs())
 
-Nothing here imports gradio, so every rule a user meets (the queue message, a
-missing method's hint, the number checks) is tested without a browser. Handlers
+Nothing here imports gradio or torch (the Studio is only named for type checks),
+so every rule a user meets (the queue message, a missing method's hint, the
+number checks) is tested without a browser, in milliseconds. Handlers talk to
+the Studio only, never to its store, queue or pool. Handlers
 raise ValueError, PermissionError, RunNotFound or QueueFull with a message a
 user can act on; the tab modules turn those into on-screen warnings.
 
-One module per tab (train, compare, dataset, evaluate, runs), plus `common` (number
-checks, formatting) and `choices` (which runs a dropdown offers); everything is
+One module per tab (train, compare, dataset, evaluate, runs), plus `common` (text and
+choice checks, formatting) and `choices` (which runs a dropdown offers); everything is
 imported here, so `from studio.ui import handlers as h; h.compare(...)` works.
 """
+from ...config import LORA_TARGETS  # noqa: F401
+from ...declare import parse, shown  # noqa: F401
 from .common import (  # noqa: F401
     NONE, ALL_TOPICS, PAGE_SIZE, COLUMNS, MISSING_HINT,
-    METHOD_HELP, LORA_TARGETS, shown, whole, fraction,
-    one_of, some_of, text, plain, fmt_seconds,
-    fmt_bytes, fmt_params, fmt_score, run_label,
+    METHOD_HELP, one_of, some_of, text, plain, fmt_seconds,
+    fmt_bytes, fmt_params, fmt_score,
 )
 from .train import (  # noqa: F401
     TrainForm, preset_values, default_learning_rate, learning_rate_hint, train_request,
@@ -33,7 +36,7 @@ from .compare import (  # noqa: F401
     example_dialogues,
 )
 from .dataset import (  # noqa: F401
-    DatasetPage, dataset_page, example_title, references_text, find_example,
+    DatasetPage, PageRequest, dataset_page, example_title, references_text, find_example,
     DatasetStats,
 )
 from .evaluate import (  # noqa: F401
