@@ -212,6 +212,9 @@ class EvaluationSettings:
     limit: int = setting(50, "how many dialogues of the split to score", name="number of dialogues",
                          label="Test dialogues", low=1, high=1500)
 
+    def validate(self) -> "EvaluationSettings":
+        return validate_fields(self)
+
 
 METHOD_SETTINGS = {"full": FullSettings, "lora": LoraSettings, "prompt": PromptSettings}
 

@@ -191,16 +191,22 @@ def flag_of(s: Spec, prefix: str = "") -> str:
     return s.flag or "--" + (f"{prefix}-" if prefix else "") + s.field.replace("_", "-")
 
 
-def add_flags(parser: argparse.ArgumentParser, cls, prefix: str = "") -> None:
-    """One flag per declared field (and its aliases); every default is None, so an unset flag
-    leaves the dataclass's (or the method's) own default in charge. Read them with `flag_values`."""
+def add_flags(parser: argparse.ArgumentParser, cls, prefix: str = "", title: str | None = None) -> None:
+    """One flag per declared field (and its aliases), listed under `title` in --help.
+
+    Every default is None, so an unset flag leaves the dataclass's (or the method's) own
+    default in charge. Read them back with `flag_values`.
+    """
+    section = parser.add_argument_group(title) if title else parser
     groups: dict[str, argparse._MutuallyExclusiveGroup] = {}
     for s in specs(cls).values():
         if not s.cli:
             continue
-        target = parser
+        target = section
         if s.group:
-            target = groups.setdefault(s.group, parser.add_mutually_exclusive_group())
+            if s.group not in groups:  # one per group name: an empty group breaks argparse's usage line
+                groups[s.group] = section.add_mutually_exclusive_group()
+            target = groups[s.group]
         options = dict(dest=_dest(cls, s), default=None, help=_flag_help(s))
         if s.kind is bool:
             options["action"] = argparse.BooleanOptionalAction

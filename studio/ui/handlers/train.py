@@ -164,11 +164,11 @@ def _job_progress(job: Job, last: dict | None) -> str:
 
 def _job_status(studio: Studio, job: Job, events: list[dict], steps: list[dict], now: float) -> str:
     """The one-line headline for the job's state."""
-    label = studio.method_label(job.spec.method)
+    label = METHOD_LABELS.get(job.spec.method, job.spec.method)
     last = steps[-1] if steps else None
     if job.status == "queued":
         running = studio.running_job()
-        ahead = f" Another {studio.method_label(running.spec.method)} training is running now." if running else ""
+        ahead = f" Another {METHOD_LABELS.get(running.spec.method, '')} training is running now." if running else ""
         return f"**Queued.** You are #{studio.queue_position(job.job_id)} in the queue.{ahead}"
     if job.status == "running":
         if job.stop_event.is_set():
@@ -200,7 +200,7 @@ def loss_view(studio: Studio, job: Job | None = None):
     current_method = job.spec.method if job is not None else None
     if job is not None:
         steps = [e for e in list(job.events) if e.get("type") == "step"]
-        curves[f"{studio.method_label(current_method)} (this run)"] = (current_method, steps)
+        curves[f"{METHOD_LABELS[current_method]} (this run)"] = (current_method, steps)
     for method in METHODS:
         earlier = [r for r in studio.loadable_runs(method) if r.get("status") == "completed"]
         if method == current_method or not earlier:
