@@ -126,13 +126,14 @@ def parse(cls, field_name: str, raw, *, blank=REQUIRED, high=None, name: str | N
         if blank is REQUIRED:
             raise ValueError(f"Fill in the {name or s.name}.")
         return blank
-    value = raw
+    value, quoted = raw, shown(raw)
     if s.kind in (int, float) and isinstance(raw, str):
         try:
             value = float(raw)
         except ValueError:
             raise ValueError(f"The {name or s.name} must be a number, not {shown(raw)}.") from None
-    return _check(s, name, value, high, shown(raw))  # messages quote what was sent, not the float it became
+        quoted = shown(raw.strip()).strip("'")  # numeric text reads as the number it is
+    return _check(s, name, value, high, quoted)  # messages quote what was sent, not the float it became
 
 
 def _check(s: Spec, name: str | None, value, high, quoted: str):
