@@ -21,8 +21,15 @@ import sys
 import time
 from pathlib import Path
 
-from .config import (METHOD_SETTINGS, METHODS, PRECISIONS, EvaluationSettings, GenerationSettings, Settings,
-                     TrainConfig)
+from .config import (
+    METHOD_SETTINGS,
+    METHODS,
+    PRECISIONS,
+    EvaluationSettings,
+    GenerationSettings,
+    Settings,
+    TrainConfig,
+)
 from .declare import add_flags, flag_values
 
 EXIT_BAD_INPUT = 2

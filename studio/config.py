@@ -63,7 +63,7 @@ class Settings:
     precision: str = "auto"
 
     @classmethod
-    def from_env(cls, env: dict | None = None, **flags) -> "Settings":
+    def from_env(cls, env: dict | None = None, **flags) -> Settings:
         """Environment first, then any non-None keyword flag on top."""
         env = os.environ if env is None else env
         values: dict = {}
@@ -127,7 +127,7 @@ class TrainConfig:
     dropout: float | None = setting(0.0, "the base model's dropout while training", low=0, high=0.95)
     weight_decay: float = setting(0.0, "AdamW weight decay", low=0, high=1)
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         if self.steps is None and self.epochs is None:
             raise ValueError("Give a number of steps or of epochs.")
         return validate_fields(self)
@@ -139,7 +139,7 @@ class FullSettings:
     # on short runs (1e-3 is unstable, 5e-5 barely moves in 60 steps).
     learning_rate: float = setting(3e-4, "default learning rate", above=0, high=10, cli=False)
 
-    def validate(self) -> "FullSettings":
+    def validate(self) -> FullSettings:
         return validate_fields(self)
 
 
@@ -160,7 +160,7 @@ class LoraSettings:
         info="q, k, v, o: attention projections; wi_0, wi_1, wo: feed-forward")
     learning_rate: float = setting(1e-3, "default learning rate", above=0, high=10, cli=False)  # ~3x full tuning's
 
-    def validate(self) -> "LoraSettings":
+    def validate(self) -> LoraSettings:
         if not self.target_modules:
             raise ValueError("LoRA needs at least one target module.")
         for name in self.target_modules:  # module names only: PEFT reads other strings as patterns
@@ -185,7 +185,7 @@ class PromptSettings:
     # Soft prompts need a very high rate (Lester et al. used 0.3).
     learning_rate: float = setting(0.3, "default learning rate", above=0, high=10, cli=False)
 
-    def validate(self) -> "PromptSettings":
+    def validate(self) -> PromptSettings:
         validate_fields(self)
         if self.init == "text" and not self.init_text.strip():
             raise ValueError("The initial prompt text is empty.")
@@ -203,7 +203,7 @@ class GenerationSettings:
     batch_size: int = setting(16, "dialogues per generate() call", low=1, high=64)
     max_source_tokens: int = setting(512, "dialogue tokens kept (longer ones are cut)", low=16, high=2048)
 
-    def validate(self) -> "GenerationSettings":
+    def validate(self) -> GenerationSettings:
         return validate_fields(self)
 
 
@@ -212,7 +212,7 @@ class EvaluationSettings:
     limit: int = setting(50, "how many dialogues of the split to score", name="number of dialogues",
                          label="Test dialogues", low=1, high=1500)
 
-    def validate(self) -> "EvaluationSettings":
+    def validate(self) -> EvaluationSettings:
         return validate_fields(self)
 
 

@@ -37,9 +37,9 @@ def setting(default=MISSING, help: str = "", *, name: str = "", label: str = "",
     spellings that keep working; cli=False keeps a field off the command line; group: flags of one
     group exclude each other (steps or epochs); info: the UI's hint under the widget.
     """
-    metadata = dict(help=help, name=name, label=label, low=low, high=high, above=above, choices=choices,
-                    options=options, chars=chars, flag=flag, aliases=tuple(aliases), cli=cli, group=group,
-                    info=info)
+    metadata = {"help": help, "name": name, "label": label, "low": low, "high": high, "above": above,
+                "choices": choices, "options": options, "chars": chars, "flag": flag, "aliases": tuple(aliases),
+                "cli": cli, "group": group, "info": info}
     if default_factory is not MISSING:
         return field(default_factory=default_factory, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -208,7 +208,7 @@ def add_flags(parser: argparse.ArgumentParser, cls, prefix: str = "", title: str
             if s.group not in groups:  # one per group name: an empty group breaks argparse's usage line
                 groups[s.group] = section.add_mutually_exclusive_group()
             target = groups[s.group]
-        options = dict(dest=_dest(cls, s), default=None, help=_flag_help(s))
+        options = {"dest": _dest(cls, s), "default": None, "help": _flag_help(s)}
         if s.kind is bool:
             options["action"] = argparse.BooleanOptionalAction
         else:

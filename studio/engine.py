@@ -20,8 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import quiet_libraries
-from .config import (MAX_DIALOGUE_CHARS, METHOD_LABELS, METHODS, ORIGINAL, PRECISIONS, EvaluationSettings,
-                     GenerationSettings, Settings, TrainConfig, method_settings)
+from .config import (
+    MAX_DIALOGUE_CHARS,
+    METHOD_LABELS,
+    METHODS,
+    ORIGINAL,
+    PRECISIONS,
+    EvaluationSettings,
+    GenerationSettings,
+    Settings,
+    TrainConfig,
+    method_settings,
+)
 from .data import DialogData, normalize_dialogue, resolve_data
 from .declare import check
 from .evaluation import EvaluationResult, evaluate_models, rouge_table
@@ -80,7 +90,9 @@ class Studio:
     def __init__(self, settings: Settings, data: DialogData | None = None):
         import torch
 
-        from .inference import ModelPool  # torch and transformers load here, not on import
+        from .inference import (
+            ModelPool,  # torch and transformers load here, not on import
+        )
 
         quiet_libraries()
         if settings.torch_threads:
@@ -195,7 +207,9 @@ class Studio:
     # ------------------------------------------------------------------ training
     def make_spec(self, method: str, train: TrainConfig, overrides: dict | None = None, name: str = "",
                   precision: str = "auto"):
-        from .training import TrainSpec  # imported on first use: the Trainer stack costs seconds at start-up
+        from .training import (
+            TrainSpec,  # imported on first use: the Trainer stack costs seconds at start-up
+        )
 
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
@@ -287,4 +301,4 @@ class Studio:
                     pass  # deleted while we evaluated
 
 
-__all__ = ["Studio", "Summary", "owner_hash", "rouge_table", "GenerationSettings", "ORIGINAL", "USER_ERRORS"]
+__all__ = ["ORIGINAL", "USER_ERRORS", "GenerationSettings", "Studio", "Summary", "owner_hash", "rouge_table"]

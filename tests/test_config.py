@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-import studio.config as config
+from studio import config
 from studio.config import LoraSettings, Settings, TrainConfig, method_settings
 
 
@@ -54,12 +54,12 @@ def test_bad_lora_settings_are_refused(overrides):
 
 # ------------------------------------------------------------------ settings declared once
 
-import argparse  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+import argparse
+from dataclasses import dataclass
 
-from studio import cli  # noqa: E402
-from studio.config import GenerationSettings, PromptSettings  # noqa: E402
-from studio.declare import add_flags, check, flag_values, parse, setting, spec  # noqa: E402
+from studio import cli
+from studio.config import GenerationSettings, PromptSettings
+from studio.declare import add_flags, check, flag_values, parse, setting, spec
 
 
 def test_every_old_train_flag_still_parses_to_its_field():
@@ -103,7 +103,7 @@ def test_cli_and_form_refuse_the_same_values_with_the_same_message(field, value)
         cli._train_config(args)
     with pytest.raises(ValueError) as from_form:
         parse(TrainConfig, field, str(value), blank=None)
-    rule = lambda exc: str(exc.value).rsplit(", not ", 1)[0]  # noqa: E731  (0 arrives as 0 or 0.0)
+    rule = lambda exc: str(exc.value).rsplit(", not ", 1)[0]
     assert rule(from_cli) == rule(from_form) and field.replace("_", " ") in str(from_cli.value)
     s = spec(TrainConfig, field)
     edge = s.high if s.high is not None else s.low

@@ -12,7 +12,15 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from ..config import LORA_TARGETS, METHOD_LABELS, PRESETS, PROMPT_INIT_TEXT, LoraSettings, PromptSettings, TrainConfig
+from ..config import (
+    LORA_TARGETS,
+    METHOD_LABELS,
+    PRESETS,
+    PROMPT_INIT_TEXT,
+    LoraSettings,
+    PromptSettings,
+    TrainConfig,
+)
 from ..declare import spec
 from . import handlers as h
 from .context import QUIET, UiContext

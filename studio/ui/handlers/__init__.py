@@ -18,32 +18,73 @@ imported here, so `from studio.ui import handlers as h; h.compare(...)` works.
 """
 from ...config import LORA_TARGETS  # noqa: F401
 from ...declare import parse, shown  # noqa: F401
-from .common import (  # noqa: F401
-    NONE, ALL_TOPICS, PAGE_SIZE, COLUMNS, MISSING_HINT,
-    METHOD_HELP, one_of, some_of, text, plain, fmt_seconds,
-    fmt_bytes, fmt_params, fmt_score,
-)
-from .train import (  # noqa: F401
-    TrainForm, preset_values, default_learning_rate, learning_rate_hint, train_request,
-    start_training, stop_training, active_job_id, JobView, job_view,
-    loss_view,
-)
 from .choices import (  # noqa: F401
-    run_choices, keep_or_newest, model_choices, default_models,
+    default_models,
+    keep_or_newest,
+    model_choices,
+    run_choices,
+)
+from .common import (  # noqa: F401
+    ALL_TOPICS,
+    COLUMNS,
+    METHOD_HELP,
+    MISSING_HINT,
+    NONE,
+    PAGE_SIZE,
+    fmt_bytes,
+    fmt_params,
+    fmt_score,
+    fmt_seconds,
+    one_of,
+    plain,
+    some_of,
+    text,
 )
 from .compare import (  # noqa: F401
-    Column, generation_settings, references_for, compare, column_notes,
+    Column,
+    column_notes,
+    compare,
     example_dialogues,
+    generation_settings,
+    references_for,
 )
 from .dataset import (  # noqa: F401
-    DatasetPage, PageRequest, dataset_page, example_title, references_text, find_example,
+    DatasetPage,
     DatasetStats,
+    PageRequest,
+    dataset_page,
+    example_title,
+    find_example,
+    references_text,
 )
 from .evaluate import (  # noqa: F401
-    EvaluationView, short_label, run_evaluation, column_names, gains_table,
-    write_scratch, prune_scratch,
+    EvaluationView,
+    column_names,
+    gains_table,
+    prune_scratch,
+    run_evaluation,
+    short_label,
+    write_scratch,
 )
 from .runs import (  # noqa: F401
-    RUN_COLUMNS, runs_table, run_dropdown, rename_run, delete_run,
-    zip_run, efficiency_view,
+    RUN_COLUMNS,
+    delete_run,
+    efficiency_view,
+    rename_run,
+    run_dropdown,
+    runs_table,
+    zip_run,
+)
+from .train import (  # noqa: F401
+    JobView,
+    TrainForm,
+    active_job_id,
+    default_learning_rate,
+    job_view,
+    learning_rate_hint,
+    loss_view,
+    preset_values,
+    start_training,
+    stop_training,
+    train_request,
 )

@@ -12,7 +12,6 @@ import re
 from ...config import METHODS, ORIGINAL
 from ...declare import shown
 
-
 NONE = "none"                 # the run-dropdown value meaning "no run for this method"
 ALL_TOPICS = "All topics"
 PAGE_SIZE = 5                 # dialogues per Dataset page: long texts, so few at a time

@@ -6,10 +6,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-
-from typing import TYPE_CHECKING
 
 from ...config import ORIGINAL, EvaluationSettings, GenerationSettings
 from ...declare import parse, spec

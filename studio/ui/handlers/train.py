@@ -5,8 +5,16 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ...config import (LORA_TARGETS, METHOD_LABELS, METHODS, PRESETS, LoraSettings, PromptSettings, TrainConfig,
-                       method_settings)
+from ...config import (
+    LORA_TARGETS,
+    METHOD_LABELS,
+    METHODS,
+    PRESETS,
+    LoraSettings,
+    PromptSettings,
+    TrainConfig,
+    method_settings,
+)
 from ...declare import parse
 from ...plots import loss_figure
 from ...runs import RunNotFound
