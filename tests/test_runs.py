@@ -1,5 +1,7 @@
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -47,25 +49,37 @@ def test_crash_during_save_keeps_earlier_runs_and_leaves_no_model(tmp_path):
     assert store.is_loadable(store.get("lora-good"))
 
 
+def dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
 def test_sweep_marks_orphans_interrupted_and_removes_leftovers(tmp_path):
     store = RunStore(tmp_path)
+    gone = dead_pid()
     _finished_run(store, "lora-done")
     store.create("full-orphan", {"method": "full"})
     record = json.loads((tmp_path / "full-orphan" / "run.json").read_text())
-    record["owner"]["pid"] = 999_999_999  # a process that no longer exists
+    record["process"]["pid"] = 999_999_999  # a process that no longer exists
     (tmp_path / "full-orphan" / "run.json").write_text(json.dumps(record))
-    (tmp_path / "full-orphan" / "model.tmp-123").mkdir()
-    (tmp_path / ".deleting-x-1").mkdir()
+    (tmp_path / "full-orphan" / f"model.tmp-{gone}").mkdir()
+    (tmp_path / f".deleting-x-{gone}").mkdir()
     (tmp_path / "no-record").mkdir()  # a folder without run.json is never a run
-    (tmp_path / "lora-done" / ".run.json.tmp-5-6").write_text("{")
+    (tmp_path / "lora-done" / f".run.json.tmp-{gone}-6").write_text("{")
+    (tmp_path / "lora-done" / f".run.json.tmp-{os.getpid()}-6").write_text("{")  # a live writer's: kept
     store.create("prompt-live", {"method": "prompt"})  # this process is alive: leave it running
+    (tmp_path / "prompt-live" / f"model.tmp-{os.getpid()}").mkdir()  # ... and what it is saving
 
     assert store.sweep() == ["full-orphan"]
     assert store.get("full-orphan")["status"] == "interrupted"
     assert store.get("prompt-live")["status"] == "running"
-    assert not (tmp_path / "full-orphan" / "model.tmp-123").exists()
-    assert not (tmp_path / ".deleting-x-1").exists()
-    assert not (tmp_path / "lora-done" / ".run.json.tmp-5-6").exists()
+    assert not (tmp_path / "full-orphan" / f"model.tmp-{gone}").exists()
+    assert not (tmp_path / f".deleting-x-{gone}").exists()
+    assert not (tmp_path / "lora-done" / f".run.json.tmp-{gone}-6").exists()
+    assert (tmp_path / "lora-done" / f".run.json.tmp-{os.getpid()}-6").exists()
+    assert (tmp_path / "prompt-live" / f"model.tmp-{os.getpid()}").is_dir()
     assert {r["run_id"] for r in store.list()} == {"lora-done", "full-orphan", "prompt-live"}
 
 
