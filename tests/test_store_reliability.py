@@ -119,7 +119,7 @@ def test_an_interrupted_run_can_be_deleted_by_its_session_only(studio):
 
 def test_a_full_disk_while_recording_leaves_the_run_failed_not_running(studio, monkeypatch):
     """Reproduces 13.5: ENOSPC on every write of the final record, then space again."""
-    import studio.runs as runs
+    from studio import runs
 
     real_write, refused = runs.write_json_atomic, []
 
@@ -157,7 +157,7 @@ def test_a_cli_command_while_the_app_saves_leaves_the_save_alone(studio, cache_d
     env = _cli_env(studio.settings.runs_dir, cache_dir)
     proc = subprocess.run([sys.executable, "-m", "studio", "summarize", "--model", "original", "--text",
                            "Anna: hi\nBen: hello", "--max-new-tokens", "4", "--json"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert (saving / "model.safetensors").read_bytes() == b"\0" * 1024
     assert studio.store.get("full-saving")["status"] == "running"
@@ -224,13 +224,13 @@ def test_a_killed_training_lists_as_interrupted_and_listing_writes_nothing(tmp_p
     assert json.loads(before[0])["status"] == "running"
 
     listing = subprocess.run([sys.executable, "-m", "studio", "runs", "--json"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
+                             capture_output=True, text=True, timeout=120, check=False)
     assert listing.returncode == 0, listing.stderr
     (run,) = json.loads(listing.stdout)["runs"]
     assert run["status"] == "interrupted" and "ended before it finished" in run["error"]
     assert (record_path.read_bytes(), record_path.stat().st_mtime_ns) == before  # listing changed nothing
     plain = subprocess.run([sys.executable, "-m", "studio", "runs"], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=120)
+                           text=True, timeout=120, check=False)
     assert "interrupted" in plain.stdout and "running" not in plain.stdout
 
 
@@ -240,9 +240,7 @@ def test_a_killed_training_lists_as_interrupted_and_listing_writes_nothing(tmp_p
                                   ("summarize", "--model", "original", "--file", "/dev/urandom"),
                                   ("score", "--predictions", "/dev/zero", "--references", "/dev/zero")])
 def test_endless_files_are_read_only_to_the_limit_and_refused(run_cli, argv):
-    if not Path(argv[-1]).exists():
-        pytest.skip(f"{argv[-1]} does not exist on this system")
-    code, out, err = run_cli(*argv)
+    code, _, err = run_cli(*argv)
     assert code == 2, err
     assert err.strip().splitlines()[-1].startswith("error: ") and "the limit is 50 MB" in err
     assert "Traceback" not in err
@@ -281,7 +279,7 @@ def test_the_app_with_a_runs_folder_that_is_a_file_says_why_without_a_traceback(
     blocker.write_text("x")
     env = _cli_env(blocker / "runs", cache_dir)
     proc = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, check=False)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and f"error: The runs folder {blocker}" in proc.stderr
 
