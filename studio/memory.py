@@ -38,9 +38,10 @@ class T5Shape:
 
     @classmethod
     def from_config(cls, config) -> "T5Shape":
+        # The head counts as separate, as in FLAN-T5's checkpoints: transformers 5 reports configs built
+        # in code as tied, and the studio unties them (offline.untie_lm_head).
         return cls(config.d_model, config.d_ff, config.num_layers, config.num_heads, config.d_kv,
-                   config.vocab_size, config.relative_attention_num_buckets,
-                   bool(getattr(config, "tie_word_embeddings", False)))
+                   config.vocab_size, config.relative_attention_num_buckets)
 
     @property
     def inner(self) -> int:
