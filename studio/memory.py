@@ -37,7 +37,7 @@ class T5Shape:
     tied_lm_head: bool = False  # FLAN-T5 keeps a separate output projection
 
     @classmethod
-    def from_config(cls, config) -> "T5Shape":
+    def from_config(cls, config) -> T5Shape:
         # The head counts as separate, as in FLAN-T5's checkpoints: transformers 5 reports configs built
         # in code as tied, and the studio unties them (offline.untie_lm_head).
         return cls(config.d_model, config.d_ff, config.num_layers, config.num_heads, config.d_kv,
@@ -100,8 +100,10 @@ ACT_D_TENSORS = 12
 ACT_FF_TENSORS = 4
 ACT_SCORE_TENSORS = 3
 LOGIT_COPIES = 3
-# Allocator slack, temporary copies during optimizer steps and the tokenizer's share.
+# Allocator slack and temporary copies during optimizer steps, as a share and a fixed amount
+# (autograd bookkeeping, allocator arenas): the fixed part matters only for tiny models.
 OVERHEAD = 1.15
+FIXED_OVERHEAD_BYTES = 64 * 2**20
 
 
 def training_memory(base, method: str, batch_size: int = 8, source_tokens: int = 256, target_tokens: int = 64,
@@ -131,7 +133,7 @@ def training_memory(base, method: str, batch_size: int = 8, source_tokens: int =
         per_token_layer * 1.5 + ACT_SCORE_TENSORS * shape.num_heads * (target_tokens + source_tokens))
     logits = batch_size * target_tokens * shape.vocab_size * LOGIT_COPIES * 4  # the loss runs in fp32
     activation_bytes = (encoder + decoder) * act_bytes + logits
-    peak = (weight_bytes + optimizer_bytes + activation_bytes) * OVERHEAD
+    peak = (weight_bytes + optimizer_bytes + activation_bytes) * OVERHEAD + FIXED_OVERHEAD_BYTES
     gb = peak / GB
     return {"base_model": base if isinstance(base, str) else "custom", "method": method, "batch_size": batch_size,
             "total_params": total, "trainable_params": trainable,

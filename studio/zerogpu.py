@@ -84,7 +84,7 @@ class CostModel:
     scale: float = 1.0                # model size relative to FLAN-T5-small
 
     @classmethod
-    def for_base(cls, total_params: int | None) -> "CostModel":
+    def for_base(cls, total_params: int | None) -> CostModel:
         from .memory import FLAN_T5_PARAMS
 
         small = FLAN_T5_PARAMS["google/flan-t5-small"]
@@ -224,7 +224,7 @@ def train_on_gpu(request: TrainRequest) -> Iterator[dict]:
     def work() -> None:
         try:
             outcome["record"] = train_run(spec, store, request.base, request.data, events.put, stop, run_id)
-        except BaseException as exc:  # handed to the caller below, not lost in the thread
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below, not lost in the thread
             outcome["error"] = exc
         finally:
             events.put(None)

@@ -4,8 +4,15 @@ import torch
 from transformers import T5Config, T5ForConditionalGeneration
 
 from studio.config import method_settings
-from studio.memory import (FLAN_T5_PARAMS, FLAN_T5_SHAPES, T5Shape, measure_training_peak, t5_parameter_count,
-                           trainable_parameter_count, training_memory)
+from studio.memory import (
+    FLAN_T5_PARAMS,
+    FLAN_T5_SHAPES,
+    T5Shape,
+    measure_training_peak,
+    t5_parameter_count,
+    trainable_parameter_count,
+    training_memory,
+)
 from studio.methods import build_method_model
 from studio.offline import tiny_t5_config
 

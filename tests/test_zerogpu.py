@@ -10,9 +10,21 @@ import pytest
 from studio.config import TrainConfig
 from studio.inference import GenerationSettings
 from studio.runs import RunStore
-from studio.zerogpu import (BudgetError, CostModel, EvaluateRequest, GenerateRequest, TrainRequest,
-                            check_generation_budget, check_training_budget, evaluate_on_gpu, gpu, run_training,
-                            summarize_on_gpu, train_on_gpu, training_duration)
+from studio.zerogpu import (
+    BudgetError,
+    CostModel,
+    EvaluateRequest,
+    GenerateRequest,
+    TrainRequest,
+    check_generation_budget,
+    check_training_budget,
+    evaluate_on_gpu,
+    gpu,
+    run_training,
+    summarize_on_gpu,
+    train_on_gpu,
+    training_duration,
+)
 from tests.conftest import TINY_TRAIN
 
 
@@ -117,7 +129,7 @@ def test_gpu_decorator_is_a_no_op_off_zerogpu_and_asks_spaces_for_the_dynamic_du
     seen = {}
     fake = types.ModuleType("spaces")
 
-    def GPU(duration=None):  # noqa: N802 - the real decorator's name
+    def GPU(duration=None):
         def wrap(function):
             seen["duration"] = duration
             seen["function"] = function
