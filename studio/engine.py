@@ -13,7 +13,6 @@ is built), so the gradio-free handlers can name its types.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from .declare import check
 from .evaluation import EvaluationResult, evaluate_models, rouge_table
 from .jobs import Job, JobQueue, QueueFull
 from .offline import ModelUnavailable, is_offline, resolve_base_model
+from .processes import TRAINER_SCRATCH, remove_dead_scratch
 from .runs import RunNotFound, RunStore, clean_name
 
 # Errors whose message is meant for the person who caused them; anything else is a bug.
@@ -111,6 +111,10 @@ class Studio:
         self.data = data
         self.store = RunStore(settings.runs_dir)
         self.interrupted = self.store.sweep()
+        remove_dead_scratch(Path(tempfile.gettempdir()), TRAINER_SCRATCH)  # Trainer folders of killed processes
+        if self.store.problems:
+            self.notices.append(f"{len(self.store.problems)} run file(s) could not be read and are left out: "
+                                + "; ".join(f"{p['run_id']}/{p['file']}" for p in self.store.problems[:5]))
         self.pool = ModelPool(self.base, self.store, dtype=inference_dtype(settings.precision))
         self.jobs = JobQueue(self._run_job)
         self._metrics_lock = threading.Lock()
@@ -181,12 +185,27 @@ class Studio:
             raise ValueError(f"Run {self.run_label(record, method=False)} has no saved model "
                              f"(status: {record.get('status')}).")
         target = Path(tempfile.mkdtemp(prefix="zip-", dir=folder))
-        return Path(shutil.make_archive(str(target / run_id), "zip", root_dir=self.store.path(run_id)))
+        return self.store.export_zip(run_id, target)  # without the server's paths, host name or pid
+
+    # The CLI's runs / delete / rename need only the disk: no model is resolved or loaded, and
+    # the CLI acts as the operator, so no owner check applies.
+    @staticmethod
+    def saved_runs(settings: Settings) -> tuple[list[dict], list[dict]]:
+        """The run records, and the files skipped as unreadable (run id, file, reason)."""
+        store = RunStore(settings.runs_dir)
+        return store.list(), store.problems
 
     @staticmethod
-    def saved_runs(settings: Settings) -> list[dict]:
-        """The runs on disk without starting a studio (no model is resolved or loaded)."""
-        return RunStore(settings.runs_dir).list()
+    def delete_saved_run(settings: Settings, run_id: str) -> dict:
+        """Delete a run (not one that is still training); returns the record it had."""
+        store = RunStore(settings.runs_dir)
+        record = store.get(run_id)
+        store.delete(run_id)
+        return record
+
+    @staticmethod
+    def rename_saved_run(settings: Settings, run_id: str, name: str) -> dict:
+        return RunStore(settings.runs_dir).rename(run_id, name)
 
     def _require_owner(self, run_id: str, owner: str | None, action: str) -> dict:
         """A UI session (owner given) may change only runs it started; the CLI (None) any."""
@@ -225,7 +244,7 @@ class Studio:
         if precision == "auto":
             precision = self.settings.precision
         spec = self.make_spec(method, train, overrides, name, precision)
-        spec.owner_hash = owner_hash(owner)
+        spec.owner_hash = owner_hash(owner)  # written with the run's first record
         return self.jobs.submit(spec, owner, limit=max_active)
 
     def job(self, job_id: str | None) -> Job | None:
@@ -251,10 +270,7 @@ class Studio:
     def _run_job(self, spec, listener, stop_event, run_id) -> dict:
         from .training import train_run
 
-        record = train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id)
-        if getattr(spec, "owner_hash", ""):
-            record = self.store.update(record["run_id"], owner_hash=spec.owner_hash)
-        return record
+        return train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id)
 
     # ------------------------------------------------------------------ summarizing
     def summarize(self, model_ids: list[str], dialogue: str,

@@ -147,15 +147,17 @@ class ModelPool:
 
     # ------------------------------------------------------------------ generating
     def summarize(self, model_ids: list[str], dialogues: list[str], settings: GenerationSettings | None = None,
-                  progress=None) -> dict[str, SummaryResult]:
+                  progress=None, template: bool = True) -> dict[str, SummaryResult]:
         """Summaries of every dialogue by every model in `model_ids`, in input order.
 
-        `progress(done, total)` is called after each batch, if given.
+        `progress(done, total)` is called after each batch, if given. With template=False the
+        texts go to the models as they are, not wrapped in the summarization prompt (the
+        forgetting probe's instructions).
         """
         settings = (settings or GenerationSettings()).validate()
         if not dialogues:
             return {model_id: SummaryResult(model_id, [], 0.0) for model_id in model_ids}
-        prompts = [make_prompt(d) for d in dialogues]
+        prompts = [make_prompt(d) for d in dialogues] if template else list(dialogues)
         total = len(model_ids) * len(prompts)
         done = 0
         results = {}

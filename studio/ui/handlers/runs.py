@@ -61,7 +61,7 @@ def delete_run(studio: Studio, run_id: str | None, owner: str, confirmed: bool) 
 
 
 def zip_run(studio: Studio, run_id: str | None, scratch: Path) -> Path:
-    """The run's folder (model, run.json, loss curve) as a zip in the scratch folder."""
+    """The run's model, run.json and loss curve as a zip in the scratch folder, fit to share."""
     if not run_id:
         raise ValueError("Pick a run first.")
     studio.run(run_id)  # an unknown or malformed id is refused before the scratch folder is touched
