@@ -7,6 +7,8 @@
     python -m studio score --predictions preds.txt --references refs1.txt refs2.txt --json
     python -m studio runs --json                  # "skipped": run files that could not be read
     python -m studio rename RUN_ID "a better name"; python -m studio delete RUN_ID
+    python -m studio push RUN_ID --repo me/flan-lora [--private] [--dry-run] --json
+    python -m studio pull me/flan-lora --json     # or a local run / PEFT adapter folder
     python -m studio prepare        # train the three methods with default presets, for a demo
     python -m studio prefetch       # while online: cache the base model and dataset
     python -m studio bench          # speed and memory against the course recipe
@@ -89,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list saved runs")
     _add_common(p, model=False)
     _add_run_commands(sub)
+    _add_hub_commands(sub)
 
     p = sub.add_parser("prepare", help="train the three methods with default presets")
     _add_common(p)
@@ -114,6 +117,52 @@ def _add_run_commands(sub) -> None:
     p.add_argument("run_id")
     p.add_argument("name")
     _add_common(p, model=False)
+
+
+def _add_hub_commands(sub) -> None:
+    """push / pull: a run to a Hub model repo and back (hub.py)."""
+    p = sub.add_parser("push", help="upload a finished run to a Hugging Face model repo")
+    p.add_argument("run_id")
+    p.add_argument("--repo", required=True, help="OWNER/NAME of the model repo")
+    p.add_argument("--private", action="store_true", help="create the repo as private")
+    p.add_argument("--dry-run", action="store_true", help="only write the folder that would be uploaded")
+    p.add_argument("--out", help="with --dry-run: the (new or empty) folder to write")
+    _add_common(p, model=False)
+    p = sub.add_parser("pull", help="import a pushed run or a PEFT adapter folder into the run store")
+    p.add_argument("source", help="OWNER/NAME on the Hub, or a local folder")
+    _add_common(p)
+
+
+# The Hub client builder push/pull use; tests replace it with a fake that records what would be sent.
+HUB_CLIENT_FACTORY = None
+
+
+def cmd_push(args) -> dict:
+    from .engine import Studio
+
+    if args.out and not args.dry_run:
+        raise CliError("--out goes with --dry-run (an upload uses a temporary folder).")
+    out = Studio.push_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id, args.repo,
+                                private=args.private, dry_run=args.dry_run,
+                                folder=Path(args.out) if args.out else None, client_factory=HUB_CLIENT_FACTORY)
+    if not args.json:
+        if args.dry_run:
+            print(f"would upload {len(out['files'])} files from {out['folder']}:")
+            for name in out["files"]:
+                print(f"  {name}")
+        else:
+            print(f"pushed {args.run_id} to {out.get('repo_url') or args.repo}")
+    return out
+
+
+def cmd_pull(args) -> dict:
+    studio = _studio(args)
+    record = studio.pull_run(args.source, client_factory=HUB_CLIENT_FACTORY)
+    if not args.json:
+        print(f"imported {args.source} as {record['run_id']} ({studio.run_label(record)})")
+    return {"run_id": record["run_id"], "method": record["method"], "name": record.get("name"),
+            "status": record["status"], "pulled_from": record.get("pulled_from"),
+            "run_dir": str(studio.run_dir(record["run_id"]))}
 
 
 def _settings(args) -> Settings:
@@ -181,9 +230,13 @@ def _run_training(studio, args, method: str, cfg: TrainConfig, overrides: dict, 
             **({"error": record["error"]} if record.get("error") else {})}
 
 
-def cmd_train(args) -> dict:
+def cmd_train(args) -> dict | None:
+    from .distributed import current_world
+
     overrides = flag_values(args, METHOD_SETTINGS[args.method])
     cfg = _train_config(args)
+    if not current_world().is_main:  # torchrun / accelerate launch: rank 0 alone records and reports
+        return _train_follower(args, cfg, overrides)
     studio = _studio(args)
     for notice in studio.notices:
         _say(args, f"note: {notice}")
@@ -194,6 +247,23 @@ def cmd_train(args) -> dict:
         print(f"{out['run_id']}: {out['status']}, {out['trainable_params']:,} trainable parameters, "
               f"final loss {out['final_loss']:.4f}, {out['train_seconds']:.1f} s")
     return out
+
+
+def _train_follower(args, cfg: TrainConfig, overrides: dict) -> None:
+    """Another rank of a distributed training: the same base model and data, no Studio, no store, no output."""
+    from .config import method_settings
+    from .data import resolve_data
+    from .engine import require_allowed_base
+    from .offline import is_offline, resolve_base_model
+    from .training import TrainSpec, train_as_follower
+
+    settings = _settings(args)
+    require_allowed_base(settings)
+    base = resolve_base_model(settings)
+    data, _ = resolve_data(settings.data, settings.data_explicit, is_offline(settings))
+    precision = settings.precision if args.precision == "auto" else args.precision
+    spec = TrainSpec(args.method, cfg, method_settings(args.method, overrides), precision=precision)
+    train_as_follower(spec, base, data)
 
 
 def cmd_prepare(args) -> dict:
@@ -317,7 +387,8 @@ def cmd_bench(args) -> dict:
 
 COMMANDS = {"data": cmd_data, "train": cmd_train, "evaluate": cmd_evaluate, "summarize": cmd_summarize,
             "score": cmd_score, "runs": cmd_runs, "prepare": cmd_prepare, "prefetch": cmd_prefetch,
-            "bench": cmd_bench, "delete": cmd_delete, "rename": cmd_rename}
+            "bench": cmd_bench, "delete": cmd_delete, "rename": cmd_rename,
+            "push": cmd_push, "pull": cmd_pull}
 
 
 def _read_text(path: str) -> str:
@@ -364,6 +435,6 @@ def main(argv=None) -> int:
         message = str(exc) if not isinstance(exc, FileNotFoundError) else f"no such file: {exc.filename}"
         print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.json:
+    if args.json and out is not None:  # None: a distributed rank other than 0, which stays silent
         print(json.dumps(out, default=str))
     return 0

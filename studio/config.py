@@ -61,6 +61,9 @@ class Settings:
     # "auto": bf16 where the hardware runs it natively (CUDA with bf16, CPUs with AVX-512 BF16
     # or AMX), else fp32. Never fp16: T5's activations overflow to NaN.
     precision: str = "auto"
+    # Whether the operator configured a Hub token (HF_TOKEN): only then does the UI offer to push.
+    # The token itself is never kept here; hub.py reads it when a push needs it.
+    hub_token_configured: bool = False
 
     @classmethod
     def from_env(cls, env: dict | None = None, **flags) -> Settings:
@@ -84,6 +87,7 @@ class Settings:
                 m.strip() for m in env["STUDIO_ALLOWED_MODELS"].split(",") if m.strip())
         if env.get("STUDIO_PRECISION"):
             values["precision"] = env["STUDIO_PRECISION"]
+        values["hub_token_configured"] = bool(env.get("HF_TOKEN", "").strip())
         if env.get("STUDIO_TORCH_THREADS"):
             values["torch_threads"] = int(env["STUDIO_TORCH_THREADS"])
         for key, value in flags.items():

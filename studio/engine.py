@@ -223,6 +223,42 @@ class Studio:
         self.store.delete(run_id)
         self.pool.forget(run_id)
 
+    # ------------------------------------------------------------------ the Hub (hub.py)
+    @property
+    def can_push(self) -> bool:
+        """Pushing is offered only where the operator configured a token (HF_TOKEN); the token stays in hub.py."""
+        return self.settings.hub_token_configured
+
+    def push_run(self, run_id: str, repo_id: str, private: bool = False, dry_run: bool = False,
+                 folder: Path | None = None, client_factory=None, owner: str | None = None) -> dict:
+        """Upload a finished run as a model repo (dry_run: only write the folder that would go).
+
+        A UI session (owner given) may push only its own runs: the upload uses the operator's token.
+        """
+        if owner is not None:
+            if not self.can_push:
+                raise PermissionError("Pushing to the Hub is not set up here (the operator sets HF_TOKEN).")
+            self._require_owner(run_id, owner, "push")
+        return Studio.push_saved_run(self.settings, run_id, repo_id, private, dry_run, folder, client_factory)
+
+    @staticmethod
+    def push_saved_run(settings: Settings, run_id: str, repo_id: str, private: bool = False,
+                       dry_run: bool = False, folder: Path | None = None, client_factory=None) -> dict:
+        from .hub import default_client_factory, push
+
+        return push(RunStore(settings.runs_dir), run_id, repo_id, private=private, dry_run=dry_run, folder=folder,
+                    client_factory=client_factory or default_client_factory)
+
+    def pull_run(self, source: str, client_factory=None) -> dict:
+        """Import a pushed run or a PEFT adapter folder for this base model; returns the new run's record."""
+        from .hub import default_client_factory, pull
+
+        return pull(source, self.store, self.base, client_factory=client_factory or default_client_factory)
+
+    def pulled_sources(self) -> set[str]:
+        """Where the runs in the store were pulled from (so a preload does not import them twice)."""
+        return {r["pulled_from"] for r in self.store.list() if r.get("pulled_from")}
+
     # ------------------------------------------------------------------ training
     def make_spec(self, method: str, train: TrainConfig, overrides: dict | None = None, name: str = "",
                   precision: str = "auto"):
