@@ -23,6 +23,7 @@ from ..config import (
 )
 from ..declare import spec
 from . import handlers as h
+from . import section_command
 from .context import QUIET, UiContext
 from .errors import guarded
 from .widgets import number, widget_args
@@ -35,13 +36,15 @@ def build(ctx: UiContext) -> None:
     ui = _layout(ctx)
     _wire_form(ui)
     _wire_job(ctx, ui)
+    with ui.form_column:
+        section_command.build(ui)
 
 
 def _layout(ctx: UiContext) -> SimpleNamespace:
     ui = SimpleNamespace(job_id=gr.State(None), timer=gr.Timer(POLL_SECONDS, active=False),
                          steps_seen=gr.State(-1))  # loss points on the plot: redrawn only when they change
     with gr.Row():
-        with gr.Column(scale=2, min_width=360):
+        with gr.Column(scale=2, min_width=360) as ui.form_column:
             _form(ui)
             with gr.Row():
                 ui.start = gr.Button("Start training", variant="primary")
