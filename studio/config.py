@@ -64,6 +64,11 @@ class Settings:
     # Whether the operator configured a Hub token (HF_TOKEN): only then does the UI offer to push.
     # The token itself is never kept here; hub.py reads it when a push needs it.
     hub_token_configured: bool = False
+    # Demo-ready after a restart (a Space's disk is wiped unless /data is mounted): runs pulled from the
+    # Hub at start (STUDIO_PRELOAD_RUNS=owner/a,owner/b), and the default three trained where a method
+    # has no completed run (STUDIO_PREPARE=1); both in the background, so the app serves at once.
+    preload_runs: tuple[str, ...] = ()
+    prepare: bool = False
 
     @classmethod
     def from_env(cls, env: dict | None = None, **flags) -> Settings:
@@ -88,6 +93,10 @@ class Settings:
         if env.get("STUDIO_PRECISION"):
             values["precision"] = env["STUDIO_PRECISION"]
         values["hub_token_configured"] = bool(env.get("HF_TOKEN", "").strip())
+        if env.get("STUDIO_PRELOAD_RUNS"):
+            values["preload_runs"] = tuple(r.strip() for r in env["STUDIO_PRELOAD_RUNS"].split(",") if r.strip())
+        if env.get("STUDIO_PREPARE", "").strip().lower() in ("1", "true", "yes", "on"):
+            values["prepare"] = True
         if env.get("STUDIO_TORCH_THREADS"):
             values["torch_threads"] = int(env["STUDIO_TORCH_THREADS"])
         for key, value in flags.items():

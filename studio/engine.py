@@ -39,6 +39,8 @@ from .offline import ModelUnavailable, is_offline, resolve_base_model
 from .processes import TRAINER_SCRATCH, remove_dead_scratch
 from .runs import RunNotFound, RunStore, clean_name
 
+# The job owner of the runs STUDIO_PREPARE trains: no browser session holds it, so none may delete them.
+PREPARE_OWNER = "studio-prepare"
 # Errors whose message is meant for the person who caused them; anything else is a bug.
 USER_ERRORS = (ValueError, PermissionError, RunNotFound, QueueFull, ModelUnavailable, TimeoutError)
 
@@ -258,6 +260,56 @@ class Studio:
     def pulled_sources(self) -> set[str]:
         """Where the runs in the store were pulled from (so a preload does not import them twice)."""
         return {r["pulled_from"] for r in self.store.list() if r.get("pulled_from")}
+
+    # ------------------------------------------------------------------ demo-ready at start
+    def prepare_in_background(self, train: TrainConfig | None = None, client_factory=None):
+        """Pull STUDIO_PRELOAD_RUNS, then (STUDIO_PREPARE) train each method that has no completed run.
+
+        Runs in a thread so the app serves at once; preparation_status() says how far it got.
+        Returns the thread, or None when there is nothing to do.
+        """
+        if not (self.settings.preload_runs or self.settings.prepare):
+            return None
+        self._preparing = {"running": True, "lines": []}
+        thread = threading.Thread(target=self._prepare, args=(train or TrainConfig(), client_factory),
+                                  name="studio-prepare", daemon=True)
+        thread.start()
+        return thread
+
+    def preparation_status(self) -> dict:
+        """{"running": bool, "lines": ["me/a: imported as ...", "lora: training ...", ...]}; empty if none."""
+        state = getattr(self, "_preparing", None)
+        return {"running": state["running"], "lines": list(state["lines"])} if state else \
+            {"running": False, "lines": []}
+
+    def _prepare(self, train: TrainConfig, client_factory) -> None:
+        lines = self._preparing["lines"]
+        try:
+            pulled = self.pulled_sources()
+            for repo in self.settings.preload_runs:
+                if repo in pulled:
+                    lines.append(f"{repo}: already here")
+                    continue
+                lines.append(f"{repo}: importing …")
+                try:
+                    record = self.pull_run(repo, client_factory=client_factory)
+                    lines[-1] = f"{repo}: imported as {self.run_label(record)}"
+                except (*USER_ERRORS, OSError) as exc:  # one bad name must not stop the others
+                    lines[-1] = f"{repo}: not imported ({exc})"
+            if self.settings.prepare:
+                for method in METHODS:
+                    if any(r.get("status") == "completed" for r in self.loadable_runs(method)):
+                        continue
+                    lines.append(f"{self.method_label(method)}: training {train.steps} steps …")
+                    job = self.submit_training(method, train, owner=PREPARE_OWNER, name=f"{method} (prepared)",
+                                               max_active=1)
+                    self.wait_job(job.job_id)
+                    lines[-1] = f"{self.method_label(method)}: {job.status}" + (f" ({job.error})" if job.error
+                                                                                 else "")
+        except Exception as exc:  # noqa: BLE001 - the app keeps serving; the header says what stopped
+            lines.append(f"Preparation stopped: {type(exc).__name__}: {exc}")
+        finally:
+            self._preparing["running"] = False
 
     # ------------------------------------------------------------------ training
     def make_spec(self, method: str, train: TrainConfig, overrides: dict | None = None, name: str = "",

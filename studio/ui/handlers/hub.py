@@ -22,6 +22,8 @@ def push_run(studio: Studio, run_id: str | None, repo: str, private: bool, owner
     repo = text("repository", repo, 200).strip()
     try:
         result = studio.push_run(run_id, repo, private=private is True, owner=owner, client_factory=client_factory)
+    except PermissionError:  # ours (not this session's run): its message says why
+        raise
     except OSError as exc:  # the network or the Hub said no: say so, without a traceback
         raise ValueError(f"The Hub did not accept the upload: {type(exc).__name__}.") from None
     visibility = "private" if result["private"] else "public"
@@ -36,7 +38,9 @@ def import_from_hub(studio: Studio, repo: str, client_factory=None) -> str:
     repo = check_repo_id(text("repository", repo, 200).strip())  # never a folder on the server
     try:
         record = studio.pull_run(repo, client_factory=client_factory)
-    except OSError as exc:
+    except PermissionError:
+        raise
+    except OSError as exc:  # unreachable, unknown or private repo
         raise ValueError(f"Could not fetch {repo} from the Hub ({type(exc).__name__}): is it public, "
                          "spelled right, and is this studio online?") from None
     return f"Imported {plain(repo)} as **{plain(studio.run_label(record))}**."
@@ -64,3 +68,12 @@ def import_files(studio: Studio, paths: list[str] | None, scratch: Path) -> str:
     finally:
         shutil.rmtree(holder, ignore_errors=True)
     return f"Imported the uploaded files as **{plain(studio.run_label(record))}**."
+
+
+def preparation_text(status: dict) -> str:
+    """The header's progress note while STUDIO_PRELOAD_RUNS / STUDIO_PREPARE get the demo ready."""
+    if not status["lines"] and not status["running"]:
+        return ""
+    head = ("⏳ Getting the demo ready in the background (the app works meanwhile):" if status["running"]
+            else "✅ Demo ready:")
+    return head + "\n" + "\n".join(f"- {plain(line)}" for line in status["lines"])
