@@ -126,6 +126,7 @@ def loss_figure(curves: dict[str, tuple[str, list[dict]]], title: str = "Trainin
     # showlegend: Plotly hides a lone curve's legend, but it says which run this is.
     fig.update_layout(title=_title(title, subtitle), xaxis_title="Step", yaxis_title="Loss", showlegend=True,
                       **_LAYOUT)
+    fig.update_yaxes(type="linear")
     if log_scale:
         ticks = log_ticks([loss for _, events in curves.values() for loss in step_losses(events)[1]])
         fig.update_yaxes(type="log", title_text="Loss (log scale)", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
