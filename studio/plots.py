@@ -46,7 +46,8 @@ def wrap(text: str, width: int = NARROW_CHARS) -> str:
 
 
 def _title(text: str, subtitle: str | None = None) -> dict:
-    title = {"text": text, "x": 0.02, "xref": "container", "xanchor": "left", "y": 0.98, "yref": "container", "yanchor": "top",
+    title = {"text": text, "x": 0.02, "xref": "container", "xanchor": "left",
+             "y": 0.98, "yref": "container", "yanchor": "top",
                  "font": {"size": FONT_SIZE + 4}}
     if subtitle:
         title["subtitle"] = {"text": subtitle, "font": {"size": FONT_SIZE - 2, "color": "#555"}}
@@ -189,7 +190,8 @@ def rouge_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[
             text=[score_text(summary[m]["mean"]) for m in metrics], textposition="middle right",
             textfont={"size": LABEL_FONT_SIZE}))
     count = len(scores)
-    fig.update_layout(title=_title("ROUGE F1, mean of the dialogues", "whisker: 95% bootstrap interval"), barmode="group",
+    fig.update_layout(title=_title("ROUGE F1, mean of the dialogues", "whisker: 95% bootstrap interval"),
+                      barmode="group",
                       scattermode="group", xaxis_title="ROUGE F1 (×100)", legend_traceorder="normal",
                       height=max(420, 200 + 24 * count * len(metrics)), **_LAYOUT)
     # Room on the right for the labels beyond the longest whisker ("00.0" is about 12% of the axis).

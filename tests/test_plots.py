@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from studio import plots
-from studio.formatting import count_text, gain_text, interval_text, points, score_text, score_with_interval
+from studio.formatting import (
+    count_text,
+    gain_text,
+    interval_text,
+    points,
+    score_text,
+    score_with_interval,
+)
 
 
 def _summary(mean, low, high):

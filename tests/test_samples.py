@@ -32,7 +32,7 @@ def test_the_sample_buttons_have_distinct_topics():
 def test_the_dialogue_shown_with_stand_in_names_names_nobody_itself():
     # "Ben: My name is Priya Shah" came from naming speakers in a dialogue that already names them.
     dialogue = load_bundled().split("test")[0].dialogue
-    assert not re.search(r"\bmy name is\b|\bthis is [A-Z]|\bI'm [A-Z][a-z]+\b(?! sorry)", dialogue, re.I)
+    assert not re.search(r"(?i:\bmy name is\b)|\bthis is [A-Z][a-z]+|\bI'm [A-Z][a-z]+", dialogue)
     assert not any(re.search(rf"\b{name}\b", dialogue) for name in STAND_IN_NAMES)
     assert not re.search(r"\b(Mr|Mrs|Ms|Dr)\.", dialogue)
 
