@@ -26,12 +26,16 @@ FONT_SIZE = 16
 LABEL_FONT_SIZE = 15
 # A phone shows about this many characters of a title or message at FONT_SIZE; longer text wraps.
 NARROW_CHARS = 30
+TOOLBAR_PX = 34  # height of Plotly's toolbar row, top right of every chart
 
-# The legend sits under the x axis: at the top it wraps into the title on a phone, and Plotly's
-# toolbar appears over the top right corner. Legends outside the plot area grow the margin themselves.
-_LEGEND = {"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0, "xanchor": "left"}
-_LAYOUT = {"template": "plotly_white", "font": {"size": FONT_SIZE}, "margin": {"l": 60, "r": 20, "t": 90, "b": 60},
-               "legend": _LEGEND}
+# The legend sits at the bottom of the figure: at the top it wraps into the title on a phone, and
+# Plotly's toolbar appears over the top right corner. Placed against the container (not the plot
+# area, whose height varies), it stays clear of the x-axis title, and Plotly grows the bottom
+# margin to fit however many lines it wraps to.
+_LEGEND = {"orientation": "h", "xref": "container", "x": 0.02, "xanchor": "left",
+           "yref": "container", "y": 0.01, "yanchor": "bottom"}
+_LAYOUT = {"template": "plotly_white", "font": {"size": FONT_SIZE},
+           "margin": {"l": 60, "r": 20, "t": 50 + TOOLBAR_PX, "b": 50}, "legend": _LEGEND}
 
 
 def wrap(text: str, width: int = NARROW_CHARS) -> str:
@@ -46,9 +50,11 @@ def wrap(text: str, width: int = NARROW_CHARS) -> str:
 
 
 def _title(text: str, subtitle: str | None = None) -> dict:
+    # y=1 with a top pad: the title starts below the row where Plotly's toolbar appears, so on a
+    # phone the toolbar never sits on the title's words.
     title = {"text": text, "x": 0.02, "xref": "container", "xanchor": "left",
-             "y": 0.98, "yref": "container", "yanchor": "top",
-                 "font": {"size": FONT_SIZE + 4}}
+             "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": TOOLBAR_PX},
+             "font": {"size": FONT_SIZE + 4}, "automargin": True}
     if subtitle:
         title["subtitle"] = {"text": subtitle, "font": {"size": FONT_SIZE - 2, "color": "#555"}}
     return title
@@ -190,7 +196,7 @@ def rouge_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[
             text=[score_text(summary[m]["mean"]) for m in metrics], textposition="middle right",
             textfont={"size": LABEL_FONT_SIZE}))
     count = len(scores)
-    fig.update_layout(title=_title("ROUGE F1, mean of the dialogues", "whisker: 95% bootstrap interval"),
+    fig.update_layout(title=_title("Mean ROUGE F1", "whisker: 95% bootstrap interval"),
                       barmode="group",
                       scattermode="group", xaxis_title="ROUGE F1 (×100)", legend_traceorder="normal",
                       height=max(420, 200 + 24 * count * len(metrics)), **_LAYOUT)
