@@ -188,3 +188,26 @@ def test_topic_figure_carries_counts_intervals_and_fades_small_topics():
     assert original.customdata[0] == "30.0 (25.0–36.0), 12 dialogues"
     assert original.customdata[1] == "20.0, 1 dialogue"
     assert lora.marker.color == plots.METHOD_COLORS["lora"]
+
+
+def test_topic_groups_from_studio_topics_feed_the_figure_and_the_table():
+    from studio.topics import per_group_scores
+
+    topics = ["job interview"] * 4 + ["buy a car"]
+    tables = {"original": {"rougeL": [0.2, 0.3, 0.4, 0.3, 0.5]}, "run-a": {"rougeL": [0.3, 0.3, 0.5, 0.4, 0.1]}}
+    groups = per_group_scores(topics, tables, metrics=("rougeL",), min_examples=3)
+    fig = plots.topic_rouge_figure(groups, methods=METHODS, labels=LABELS)
+    by_name = {trace.name: trace for trace in fig.data}
+    assert set(by_name) == {"Original", "LoRA: a"}
+    lora = by_name["LoRA: a"]
+    assert lora.marker.color == plots.METHOD_COLORS["lora"]
+    assert [y.rsplit(" (n=", 1)[1] for y in lora.y] == ["4)", "1)"]  # counts in the labels, largest first
+    assert list(lora.marker.opacity) == [1.0, 0.4]  # the one-dialogue group is marked too few
+    assert lora.x[0] == pytest.approx(37.5)
+
+    table = plots.topic_table(groups, LABELS)
+    assert list(table.columns) == ["Topic group", "Dialogues", "Original ROUGE-L (95% interval)",
+                                   "LoRA: a ROUGE-L (95% interval)"]
+    assert list(table["Dialogues"]) == [4, 1]
+    assert re.fullmatch(r"37\.5 \(\d+\.\d–\d+\.\d\)", table.iloc[0]["LoRA: a ROUGE-L (95% interval)"])
+    assert table.iloc[1]["LoRA: a ROUGE-L (95% interval)"] == "too few (10.0)"
