@@ -162,13 +162,22 @@ def metric_name(metric: str) -> str:
     return metric.replace("rouge", "ROUGE-")
 
 
+BAR_GAP = 0.2  # between metric groups, as a fraction of a category's slot (Plotly's default, made explicit)
+
+
+def bar_centre(category: int, index: int, count: int) -> float:
+    """Where bar `index` of `count` grouped bars sits on a category axis (category k spans k +- 0.5)."""
+    width = (1 - BAR_GAP) / count
+    return category - (1 - BAR_GAP) / 2 + (index + 0.5) * width
+
+
 def rouge_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[str, str] | None = None,
                  metrics=("rouge1", "rouge2", "rougeL")) -> go.Figure:
     """Grouped horizontal bars: one group per metric, one bar per model, 95% bootstrap error bars.
 
-    Horizontal, so every bar has a row of its own: each value is written to the right of its
-    whisker's end (a text trace in the bar's slot) and never touches the whisker or a neighbour's
-    label, on a projector or a phone. The hover gives the interval as well.
+    Horizontal, so every bar has a row of its own: each value is written just right of its
+    whisker's end (an annotation at the bar's centre line) and never touches the whisker or a
+    neighbour's label, on a projector or a phone. The hover gives the interval as well.
     """
     if not scores:
         return _empty("ROUGE", "Run an evaluation to see scores here")
@@ -177,7 +186,7 @@ def rouge_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[
     top = max(points(summary[m]["high"]) or 0.0 for summary in scores.values() for m in metrics)
     gap = max(top, 1.0) * 0.02  # between the whisker's end and the label
     fig = go.Figure()
-    for model, summary in scores.items():
+    for index, (model, summary) in enumerate(scores.items()):
         label = labels.get(model, model)
         color = METHOD_COLORS.get(methods.get(model, model), None)
         means = [points(summary[m]["mean"]) for m in metrics]
@@ -185,24 +194,23 @@ def rouge_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[
         lows = [points(summary[m]["low"]) for m in metrics]
         texts = [score_with_interval(summary[m]["mean"], summary[m]["low"], summary[m]["high"]) for m in metrics]
         fig.add_trace(go.Bar(
-            name=label, y=names, x=means, orientation="h", marker_color=color, offsetgroup=model,
-            legendgroup=model,
+            name=label, y=names, x=means, orientation="h", marker_color=color,
             error_x={"type": "data", "symmetric": False, "array": [h - v for h, v in zip(highs, means)],
-                         "arrayminus": [v - lo for v, lo in zip(means, lows)], "thickness": 2, "width": 5},
+                     "arrayminus": [v - lo for v, lo in zip(means, lows)], "thickness": 2, "width": 5},
             customdata=texts, hovertemplate="%{y}: %{customdata}<extra>" + label + "</extra>"))
-        fig.add_trace(go.Scatter(
-            name=f"{label} values", y=names, x=[h + gap for h in highs], orientation="h", mode="text",
-            offsetgroup=model, legendgroup=model, showlegend=False, hoverinfo="skip", cliponaxis=False,
-            text=[score_text(summary[m]["mean"]) for m in metrics], textposition="middle right",
-            textfont={"size": LABEL_FONT_SIZE}))
-    count = len(scores)
+        for category, metric in enumerate(metrics):
+            fig.add_annotation(x=highs[category] + gap, y=bar_centre(category, index, len(scores)),
+                               text=score_text(summary[metric]["mean"]), showarrow=False, xanchor="left",
+                               yanchor="middle", font={"size": LABEL_FONT_SIZE}, name=f"value {model} {metric}")
     fig.update_layout(title=_title("Mean ROUGE F1", "whisker: 95% bootstrap interval"),
-                      barmode="group",
-                      scattermode="group", xaxis_title="ROUGE F1 (×100)", legend_traceorder="normal",
-                      height=max(420, 200 + 24 * count * len(metrics)), **_LAYOUT)
+                      barmode="group", bargap=BAR_GAP, bargroupgap=0, xaxis_title="ROUGE F1 (×100)",
+                      legend_traceorder="normal", height=max(420, 200 + 24 * len(scores) * len(metrics)),
+                      **_LAYOUT)
     # Room on the right for the labels beyond the longest whisker ("00.0" is about 12% of the axis).
     fig.update_xaxes(range=[0, top * 1.15 + 2 * gap])
-    fig.update_yaxes(autorange="reversed", ticksuffix=" ")  # ROUGE-1 on top, models in legend order within a group
+    # ROUGE-1 on top and models in legend order within a group; the numeric range pins each
+    # category k to k +- 0.5, which is what bar_centre assumes.
+    fig.update_yaxes(range=[len(metrics) - 0.5, -0.5], ticksuffix=" ")
     return fig
 
 

@@ -224,7 +224,7 @@ def _labels_clear_of_whiskers(chart):
     """Each value label's box starts to the right of every whisker cap in its row: nothing overlaps."""
     boxes = chart.evaluate("""el => {
         const rect = n => { const r = n.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; };
-        return { labels: [...el.querySelectorAll('.scatterlayer .textpoint text')].map(rect),
+        return { labels: [...el.querySelectorAll('.annotation .annotation-text')].map(rect),
                  whiskers: [...el.querySelectorAll('.errorbar path')].map(rect) }; }""")
     assert boxes["labels"] and boxes["whiskers"]
     for left, right, top, bottom in boxes["labels"]:

@@ -58,32 +58,33 @@ def test_scores_are_points_with_one_decimal_everywhere():
 def test_every_number_a_figure_writes_has_one_decimal():
     one_decimal = re.compile(r"^-?\d+\.\d$")
     fig = plots.rouge_figure(SCORES, LABELS, METHODS)
-    texts = [t for trace in fig.data if trace.type == "scatter" for t in trace.text]
+    texts = [a.text for a in fig.layout.annotations]
     assert len(texts) == 6 and all(one_decimal.match(t) for t in texts), texts
-    hovers = [c for trace in fig.data if trace.type == "bar" for c in trace.customdata]
+    hovers = [c for trace in fig.data for c in trace.customdata]
     assert all(re.fullmatch(r"\d+\.\d \(\d+\.\d–\d+\.\d\)", h) for h in hovers), hovers
 
 
 # --- ROUGE bars ---------------------------------------------------------------------------------
 
-def test_value_labels_sit_beyond_the_whisker_ends_in_their_own_bar_slot():
+def test_value_labels_sit_beyond_the_whisker_ends_on_their_bars_centre_line():
     fig = plots.rouge_figure(SCORES, LABELS, METHODS)
-    bars = [t for t in fig.data if t.type == "bar"]
-    labels = [t for t in fig.data if t.type == "scatter"]
-    assert len(bars) == len(labels) == 2
+    bars = list(fig.data)
+    assert [bar.type for bar in bars] == ["bar", "bar"]  # labels are annotations, not extra traces
+    assert fig.layout.barmode == "group" and fig.layout.bargap == plots.BAR_GAP and fig.layout.bargroupgap == 0
+    assert list(fig.layout.yaxis.range) == [2.5, -0.5]  # categories at 0, 1, 2; ROUGE-1 on top
+    notes = list(fig.layout.annotations)
     axis_max = fig.layout.xaxis.range[1]
-    for bar, label in zip(bars, labels):
-        assert bar.orientation == label.orientation == "h"
-        assert label.offsetgroup == bar.offsetgroup  # drawn in the same slot as its bar, not between bars
-        assert label.textposition == "middle right"  # the text starts at x and runs away from the whisker
-        assert list(label.y) == list(bar.y)
+    for index, bar in enumerate(bars):
+        assert bar.orientation == "h"
         whisker_ends = [mean + plus for mean, plus in zip(bar.x, bar.error_x.array)]
-        for x, end in zip(label.x, whisker_ends):
-            assert x > end, (x, end)
-        # the label text itself is the bar's mean, and the axis leaves room for it after the longest whisker
-        assert [float(t) for t in label.text] == pytest.approx(list(bar.x))
-        assert axis_max > max(label.x) * 1.08
-    assert fig.layout.scattermode == "group" and fig.layout.barmode == "group"
+        for category, (mean, end) in enumerate(zip(bar.x, whisker_ends)):
+            centre = plots.bar_centre(category, index, len(bars))
+            note = next(n for n in notes if n.y == pytest.approx(centre))
+            assert note.xanchor == "left" and note.x > end, (note.x, end)  # text runs away from the whisker
+            assert float(note.text) == pytest.approx(mean)
+            assert axis_max > note.x * 1.08
+    # two bars per category: centres a bar's width apart, inside the category's slot
+    assert plots.bar_centre(0, 0, 2) == pytest.approx(-0.2) and plots.bar_centre(0, 1, 2) == pytest.approx(0.2)
 
 
 def test_whiskers_span_the_bootstrap_interval():
