@@ -311,6 +311,53 @@ class Studio:
         finally:
             self._preparing["running"] = False
 
+    # ------------------------------------------------------------------ base models (the operator's allow-list)
+    def base_choices(self) -> list[str]:
+        """The base models this studio may switch between (STUDIO_ALLOWED_MODELS), the loaded one first."""
+        current = self.settings.base_model
+        return [current] + [m for m in self.settings.allowed_base_models if not _same_model(m, current)]
+
+    def switch_base(self, name: str) -> str:
+        """Load another allowed base model instead of the current one, freeing the old one's models.
+
+        One base model at a time: summaries, evaluations and trainings use the new one from now
+        on. Refused while any training is queued or running (it was asked for on the old one).
+        """
+        if not isinstance(name, str) or not any(_same_model(name, m) for m in self.settings.allowed_base_models):
+            raise ValueError(f"{str(name)[:100]!r} is not on this studio's list of base models "
+                             f"({', '.join(self.settings.allowed_base_models)}).")
+        if _same_model(name, self.settings.base_model):
+            return f"{self.base.name} is already loaded."
+        if self.jobs.active():
+            raise ValueError("A training is queued or running on the current base model; switch when it ends.")
+        import dataclasses
+        import gc
+
+        from .inference import ModelPool
+
+        settings = dataclasses.replace(self.settings, base_model=name, base_model_explicit=True)
+        base = resolve_base_model(settings)  # raises ModelUnavailable (nothing changed) if it cannot load
+        old = self.pool
+        self.pool = ModelPool(base, self.store, dtype=inference_dtype(settings.precision))
+        self.settings, self.base = settings, base
+        del old  # the pool held the only references to the old base and its adapters
+        gc.collect()
+        return f"Loaded {base.name}; the previous base model was freed."
+
+    def memory_estimate(self, method: str, batch_size: int) -> dict:
+        """studio.memory's estimate of training `method` on the loaded base model ("needs about N GB")."""
+        from transformers import AutoConfig
+
+        from .memory import FLAN_T5_SHAPES, T5Shape, training_memory
+
+        if method not in METHODS:
+            raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
+        shape = FLAN_T5_SHAPES.get(self.base.name)
+        if shape is None:
+            config = AutoConfig.from_pretrained(self.base.path, local_files_only=self.offline)
+            shape = T5Shape.from_config(config)
+        return training_memory(shape, method, batch_size=check(TrainConfig, "batch_size", batch_size))
+
     # ------------------------------------------------------------------ training
     def make_spec(self, method: str, train: TrainConfig, overrides: dict | None = None, name: str = "",
                   precision: str = "auto"):

@@ -23,7 +23,7 @@ from ..config import (
 )
 from ..declare import spec
 from . import handlers as h
-from . import section_command
+from . import section_base, section_command
 from .context import QUIET, UiContext
 from .errors import guarded
 from .widgets import number, widget_args
@@ -37,6 +37,7 @@ def build(ctx: UiContext) -> None:
     _wire_form(ui)
     _wire_job(ctx, ui)
     with ui.form_column:
+        section_base.build(ctx, ui)
         section_command.build(ui)
 
 
