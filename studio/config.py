@@ -24,6 +24,7 @@ METHODS = ("full", "lora", "prompt")
 METHOD_LABELS = {"full": "Full fine-tuning", "lora": "LoRA", "prompt": "Prompt tuning"}
 ORIGINAL = "original"     # the untuned base model, wherever a run id could stand
 PRECISIONS = ("auto", "fp32", "bf16")
+EXECUTION_MODES = ("queue", "zerogpu")
 
 # Server-side limits on inputs that are not hyperparameters (those carry their bounds below).
 MAX_DIALOGUE_CHARS = 20_000
@@ -69,6 +70,10 @@ class Settings:
     # has no completed run (STUDIO_PREPARE=1); both in the background, so the app serves at once.
     preload_runs: tuple[str, ...] = ()
     prepare: bool = False
+    # "queue": trainings run in the background queue (jobs.py). "zerogpu": the Train event itself trains
+    # inside zerogpu.train_on_gpu, yielding loss points, and generation goes through zerogpu's functions,
+    # as ZeroGPU requires (GPU work only inside a @spaces.GPU call). Automatic where SPACES_ZERO_GPU is set.
+    execution: str = "queue"
 
     @classmethod
     def from_env(cls, env: dict | None = None, **flags) -> Settings:
@@ -97,6 +102,12 @@ class Settings:
             values["preload_runs"] = tuple(r.strip() for r in env["STUDIO_PRELOAD_RUNS"].split(",") if r.strip())
         if env.get("STUDIO_PREPARE", "").strip().lower() in ("1", "true", "yes", "on"):
             values["prepare"] = True
+        if env.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true"):
+            values["execution"] = "zerogpu"
+        if env.get("STUDIO_EXECUTION"):
+            values["execution"] = env["STUDIO_EXECUTION"].strip().lower()
+        if values.get("execution", "queue") not in EXECUTION_MODES:
+            raise ValueError(f"STUDIO_EXECUTION must be {' or '.join(EXECUTION_MODES)}, not {values['execution']!r}.")
         if env.get("STUDIO_TORCH_THREADS"):
             values["torch_threads"] = int(env["STUDIO_TORCH_THREADS"])
         for key, value in flags.items():

@@ -17,6 +17,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from . import quiet_libraries
 from .config import (
@@ -407,6 +408,50 @@ class Studio:
 
         return train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id)
 
+    # ------------------------------------------------------------------ ZeroGPU execution (zerogpu.py)
+    @property
+    def on_zerogpu(self) -> bool:
+        return self.settings.execution == "zerogpu"
+
+    def train_streaming(self, method: str, train: TrainConfig, overrides: dict | None = None, owner: str = "",
+                        name: str = "", precision: str = "auto"):
+        """Train inside the calling event (ZeroGPU): yields step events, then {"type": "done", "record"}.
+
+        The run is on disk, complete, before the last yield; the budget check refuses, before
+        anything is written, a run that cannot finish within one GPU call.
+        """
+        from .runs import new_run_id
+        from .zerogpu import TrainRequest, check_training_budget, train_on_gpu
+
+        if not owner:
+            raise ValueError("The page has not finished loading; try again in a moment.")
+        spec = self.make_spec(method, train, overrides, name, precision)  # the same checks as the queue's
+        request = TrainRequest(method, spec.train, str(self.store.root), self.base, self.data,
+                               overrides=dict(overrides or {}), name=spec.name,
+                               precision=self.settings.precision if precision == "auto" else precision,
+                               run_id=new_run_id(method))
+        check_training_budget(request)
+        for event in train_on_gpu(request):
+            if event["type"] == "done":  # the session that trained it may rename and delete it
+                event["record"] = self.store.update(request.run_id, owner_hash=owner_hash(owner))
+            yield event
+
+    def _summarize_on_gpu(self, model_ids: list[str], dialogues: list[str], settings) -> dict:
+        import time
+
+        from .zerogpu import GenerateRequest, summarize_on_gpu
+
+        started = time.perf_counter()
+        out = summarize_on_gpu(GenerateRequest(model_ids, dialogues, str(self.store.root), self.base, settings))
+        seconds = time.perf_counter() - started
+        return {ref: SimpleNamespace(summaries=summaries, seconds=seconds) for ref, summaries in out.items()}
+
+    def _evaluate_on_gpu(self, model_ids, limit, split, settings) -> EvaluationResult:
+        from .zerogpu import EvaluateRequest, evaluate_on_gpu
+
+        return evaluate_on_gpu(EvaluateRequest(model_ids, str(self.store.root), self.base, self.data, limit=limit,
+                                               split=split, settings=settings))
+
     # ------------------------------------------------------------------ summarizing
     def summarize(self, model_ids: list[str], dialogue: str,
                   settings: GenerationSettings | None = None) -> list[Summary]:
@@ -420,7 +465,8 @@ class Studio:
         for model_id in model_ids:
             if model_id != ORIGINAL:
                 self.store.require_loadable(model_id)
-        results = self.pool.summarize(model_ids, [normalized.text], settings)
+        results = (self._summarize_on_gpu(model_ids, [normalized.text], settings) if self.on_zerogpu
+                   else self.pool.summarize(model_ids, [normalized.text], settings))
         return [Summary(model_id, self.label(model_id), normalized.restore_names(results[model_id].summaries[0]),
                         results[model_id].seconds) for model_id in model_ids]
 
@@ -433,8 +479,12 @@ class Studio:
             if model_id != ORIGINAL:
                 self.store.require_loadable(model_id)
         labels = {model_id: self.label(model_id) for model_id in model_ids}
-        result = evaluate_models(self.pool, self.data, model_ids, split=split, limit=limit, settings=settings,
-                                 labels=labels, progress=progress)
+        if self.on_zerogpu:
+            result = self._evaluate_on_gpu(model_ids, limit, split, settings)
+            result.labels = labels
+        else:
+            result = evaluate_models(self.pool, self.data, model_ids, split=split, limit=limit, settings=settings,
+                                     labels=labels, progress=progress)
         self._remember_metrics(result, split)
         return result
 
