@@ -53,3 +53,30 @@ def trained(tmp_path_factory, cache_dir):
         assert job.status == "completed", job.error
         run_ids[method] = job.run_id
     return studio, run_ids
+
+
+@pytest.fixture
+def run_cli(monkeypatch, tmp_path, cache_dir, capsys):
+    """`python -m studio ARGS` run in this process: returns (exit code, stdout, stderr).
+
+    The environment is the one a user's shell would give the CLI (offline, runs under tmp_path, the
+    session's stand-in model); argparse's own refusals (SystemExit) become exit codes too.
+    """
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("STUDIO_CACHE_DIR", str(cache_dir))
+    monkeypatch.setenv("STUDIO_DATA", "bundled")
+    for name in ("STUDIO_BASE_MODEL", "STUDIO_ALLOWED_MODELS"):
+        monkeypatch.delenv(name, raising=False)
+    from studio import cli
+
+    def run(*argv):
+        capsys.readouterr()  # what came before is not this command's output
+        try:
+            code = cli.main(list(argv))
+        except SystemExit as exc:
+            code = exc.code
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
