@@ -1,6 +1,6 @@
 """Start `python app.py` offline on a free port for a test, and stop it afterwards.
 
-    with running_app(tmp, {"STUDIO_RUNS_DIR": ...}, startup_limit=15) as app:
+    with running_app(tmp, {"STUDIO_RUNS_DIR": ...}) as app:
         app["url"], app["startup"], app["process"], app["log"]
 """
 from __future__ import annotations
@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# How long to wait for a first page before giving up: generous, since a busy machine must not fail a test
+# (how fast the app starts is the benchmark's business, not the tests').
+STARTUP_WAIT = 600.0
 
 
 def free_port() -> int:
@@ -26,7 +29,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(tmp: Path, env: dict, startup_limit: float):
+def running_app(tmp: Path, env: dict, startup_limit: float = STARTUP_WAIT):
     """Fails the test (with the server's log) if app.py exits or serves nothing within the limit."""
     port = free_port()
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "STUDIO_DATA": "bundled", "GRADIO_SERVER_PORT": str(port),

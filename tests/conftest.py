@@ -12,6 +12,16 @@ from studio.config import Settings, TrainConfig  # noqa: E402
 
 quiet_libraries()
 
+
+def pytest_collection_modifyitems(items):
+    """Every test in a test_browser*.py file drives a real browser, so it carries the `browser` marker
+    (and `slow`: each starts the app)."""
+    for item in items:
+        if item.path.name.startswith("test_browser"):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+
+
 TINY_TRAIN = dict(batch_size=4, train_size=24)
 
 

@@ -33,6 +33,7 @@ def test_data_reports_examples_and_references(cli):
     assert out["splits"]["train"]["examples"] == out["splits"]["train"]["references"] == 48
 
 
+@pytest.mark.slow  # three trainings and an evaluation
 def test_train_all_methods_then_evaluate_summarize_and_list(cli):
     run_ids = {}
     for method in ("full", "lora", "prompt"):
@@ -98,6 +99,7 @@ def test_explicit_uncached_base_model_is_an_error(cli):
     assert proc.returncode == 2 and "not in the local cache" in proc.stderr
 
 
+@pytest.mark.slow  # three trainings
 def test_prepare_trains_each_method_once_and_keeps_them(cli):
     first = as_json(cli("prepare", "--steps", "2", "--json"))["runs"]
     assert set(first) == {"full", "lora", "prompt"}

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from studio import cli
 from studio.config import MAX_DIALOGUE_CHARS, MAX_UPLOAD_BYTES, Settings, TrainConfig
 from studio.engine import Studio
 from studio.inference import ORIGINAL, GenerationSettings
@@ -254,24 +253,7 @@ def test_a_double_click_queues_one_training(studio):
 
 # ------------------------------------------------------------------ 1. bad input through the CLI
 
-@pytest.fixture
-def run_cli(monkeypatch, tmp_path, cache_dir, capsys):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv("STUDIO_CACHE_DIR", str(cache_dir))
-    monkeypatch.setenv("STUDIO_DATA", "bundled")
-    for name in ("STUDIO_BASE_MODEL", "STUDIO_ALLOWED_MODELS"):
-        monkeypatch.delenv(name, raising=False)
-
-    def run(*argv):
-        try:
-            code = cli.main(list(argv))
-        except SystemExit as exc:  # argparse's own refusals
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
+# run_cli (conftest.py) runs `python -m studio ...` in this process.
 
 
 def _files(tmp_path) -> dict[str, Path]:
@@ -354,6 +336,7 @@ def _kill(process: subprocess.Popen) -> None:
     process.wait(timeout=30)  # reaped: a zombie would still look alive to the start-up sweep
 
 
+@pytest.mark.slow
 def test_sigkill_mid_training_loses_no_earlier_run(settings, cache_dir, tmp_path):
     studio = Studio(settings)
     earlier = studio.submit_training("prompt", TrainConfig(**TINY), owner="alice")
@@ -419,6 +402,7 @@ SLOW_SAVE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_kill_during_the_save_leaves_nothing_half_written(settings, cache_dir, tmp_path):
     studio = Studio(settings)
     earlier = studio.submit_training("lora", TrainConfig(**TINY), owner="alice")
@@ -636,6 +620,7 @@ def test_the_engine_never_unpickles_or_trusts_remote_code():
         assert "torch.load(" not in source and "pickle.load" not in source, path
 
 
+@pytest.mark.slow  # the one true `python -m studio train --json` subprocess
 def test_tokens_never_reach_run_records_or_cli_output(tmp_path, cache_dir):
     runs_dir = tmp_path / "runs"
     env = _cli_env(runs_dir, cache_dir, HF_TOKEN=FAKE_TOKEN, HUGGING_FACE_HUB_TOKEN=FAKE_TOKEN)
