@@ -30,7 +30,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_app(tmp: Path, env: dict, startup_limit: float = STARTUP_WAIT):
-    """Fails the test (with the server's log) if app.py exits or serves nothing within the limit."""
+    """Fails the test (with the server's log) if app.py exits, or serves nothing in `startup_limit` seconds."""
     port = free_port()
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "STUDIO_DATA": "bundled", "GRADIO_SERVER_PORT": str(port),
                 "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False", **env}
@@ -38,10 +38,10 @@ def running_app(tmp: Path, env: dict, startup_limit: float = STARTUP_WAIT):
         if name not in env:
             full_env.pop(name, None)
     log_path = tmp / "server.log"
-    log = open(log_path, "w")
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log,
-                               stderr=subprocess.STDOUT)
+    with open(log_path, "w") as log:  # the server keeps its own copy of the handle
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log,
+                                   stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         while True:
@@ -63,4 +63,3 @@ def running_app(tmp: Path, env: dict, startup_limit: float = STARTUP_WAIT):
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
-        log.close()

@@ -5,10 +5,10 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
-import pytest  # noqa: E402
+import pytest
 
-from studio import quiet_libraries  # noqa: E402
-from studio.config import Settings, TrainConfig  # noqa: E402
+from studio import quiet_libraries
+from studio.config import Settings, TrainConfig
 
 quiet_libraries()
 
@@ -22,7 +22,7 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
-TINY_TRAIN = dict(batch_size=4, train_size=24)
+TINY_TRAIN = {"batch_size": 4, "train_size": 24}
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +59,7 @@ def trained(tmp_path_factory, cache_dir):
     run_ids = {}
     for method in ("full", "lora", "prompt"):
         job = studio.submit_training(method, TrainConfig(steps=12, **TINY_TRAIN), owner="tests")
-        studio.jobs.wait(job.job_id, timeout=300)
+        studio.jobs.wait(job.job_id, timeout=600)
         assert job.status == "completed", job.error
         run_ids[method] = job.run_id
     return studio, run_ids

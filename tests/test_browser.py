@@ -7,10 +7,6 @@ land in test-artifacts/screenshots/ for a human to look at.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -21,7 +17,7 @@ from tests.app_server import running_app
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-TINY = dict(steps=3, batch_size=4, train_size=16)
+TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 COLUMNS = ("original", "full", "lora", "prompt")
 
 
@@ -72,7 +68,7 @@ def _prepare_other_runs(server):
     studio = Studio(Settings(offline=True, runs_dir=tmp / "runs", cache_dir=tmp / "cache", data="bundled"))
     for method in ("full", "prompt"):
         job = studio.submit_training(method, TrainConfig(**TINY), owner="presenter")
-        studio.jobs.wait(job.job_id, timeout=120)
+        studio.jobs.wait(job.job_id, timeout=600)
         assert job.status == "completed", job.error
 
 

@@ -25,7 +25,7 @@ def make_queue(log, gate=None):
     return JobQueue(run)
 
 
-def wait_until(predicate, timeout=120.0):
+def wait_until(predicate, timeout=600.0):
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
@@ -42,7 +42,7 @@ def test_jobs_run_one_at_a_time_in_submission_order():
     assert [queue.position(j.job_id) for j in jobs] == [0, 1, 2]
     gate.set()
     for job in jobs:
-        queue.wait(job.job_id, timeout=120)
+        queue.wait(job.job_id, timeout=600)
     assert [j.status for j in jobs] == ["completed"] * 3
     assert [run_id for _, run_id in log] == [j.run_id for j in jobs]
     assert jobs[0].events == [{"type": "step", "step": 1}]
@@ -61,7 +61,7 @@ def test_only_the_owner_can_stop_a_job():
     assert queue.stop(waiting.job_id, owner="bob") is True  # cancels it before it starts
     assert waiting.status == "stopped" and queue.position(waiting.job_id) == 0
     assert queue.stop(running.job_id, owner="alice") is True
-    queue.wait(running.job_id, timeout=120)
+    queue.wait(running.job_id, timeout=600)
     assert running.status == "stopped"
 
 
@@ -76,7 +76,7 @@ def test_a_crashing_job_fails_and_the_worker_goes_on():
     good_spec = FakeSpec()
     good_spec.method = "full"
     good = queue.submit(good_spec, owner="b")
-    queue.wait(good.job_id, timeout=120)
+    queue.wait(good.job_id, timeout=600)
     assert bad.status == "failed" and "boom" in bad.error
     assert good.status == "completed"
 

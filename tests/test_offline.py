@@ -3,7 +3,13 @@ import time
 import pytest
 
 from studio.config import Settings
-from studio.offline import (STANDIN_NAME, ModelUnavailable, build_standin, network_available, resolve_base_model)
+from studio.offline import (
+    STANDIN_NAME,
+    ModelUnavailable,
+    build_standin,
+    network_available,
+    resolve_base_model,
+)
 
 
 def test_no_network_is_detected_without_waiting_for_the_connection_to_time_out(monkeypatch):

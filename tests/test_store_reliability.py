@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(steps=3, **TINY_TRAIN)
 
 
-def wait_until(predicate, timeout=180.0, step=0.05):
+def wait_until(predicate, timeout=600.0, step=0.05):
     event = threading.Event()
     deadline_steps = int(timeout / step)
     for _ in range(deadline_steps):
@@ -80,7 +80,7 @@ def test_the_owner_is_recorded_before_training_and_may_rename_while_it_trains(st
             studio.delete_run(job.run_id, owner="alice")
     finally:
         studio.jobs.stop(job.job_id, "alice")
-        studio.jobs.wait(job.job_id, timeout=300)
+        studio.jobs.wait(job.job_id, timeout=600)
     assert seen["status"] == "running" and seen["owner"] == owner_hash("alice")
     assert seen["process"]["pid"] == os.getpid() and "owner" not in on_disk
     record = studio.store.get(job.run_id)
@@ -113,7 +113,7 @@ def test_a_full_disk_while_recording_leaves_the_run_failed_not_running(studio, m
 
     monkeypatch.setattr(runs, "write_json_atomic", disk_full_at_the_end)
     job = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))
-    studio.jobs.wait(job.job_id, timeout=300)
+    studio.jobs.wait(job.job_id, timeout=600)
     assert job.status == "failed" and "disk is full" in job.error and "No space left" in job.error
     with pytest.raises(ValueError, match="already ended"):
         h.stop_training(studio, job.job_id, "alice")
@@ -202,7 +202,7 @@ def test_a_killed_training_lists_as_interrupted_and_listing_writes_nothing(tmp_p
             wait_until(first_event_written)
         finally:
             process.send_signal(signal.SIGKILL)
-            process.wait(timeout=60)
+            process.wait(timeout=600)
     record_path = next(runs_dir.glob("*/run.json"))
     before = record_path.read_bytes(), record_path.stat().st_mtime_ns
     assert json.loads(before[0])["status"] == "running"

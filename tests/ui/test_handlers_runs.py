@@ -6,7 +6,7 @@ import pytest
 from studio.runs import RunNotFound
 from studio.ui import handlers as h
 
-TINY = dict(steps=3, batch_size=4, train_size=16)
+TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 
 
 def test_runs_table_formatting():
@@ -25,7 +25,7 @@ def test_runs_table_formatting():
 
 def test_rename_and_delete_only_for_the_owner(studio):
     job = h.start_training(studio, "alice", h.TrainForm(method="prompt", **TINY))
-    studio.jobs.wait(job.job_id, timeout=120)
+    studio.jobs.wait(job.job_id, timeout=600)
     run_id = job.run_id
     with pytest.raises(PermissionError):
         h.rename_run(studio, run_id, "mine now", "bob")

@@ -10,10 +10,10 @@ from studio.config import PRESETS, TrainConfig
 from studio.jobs import Job
 from studio.ui import handlers as h
 
-TINY = dict(steps=3, batch_size=4, train_size=16)
+TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 
 
-def wait_until(predicate, timeout=60.0):
+def wait_until(predicate, timeout=600.0):
     deadline = time.time() + timeout
     while not predicate():
         assert time.time() < deadline, "timed out"
@@ -44,9 +44,9 @@ def test_train_request_builds_engine_config():
     assert overrides == {"num_virtual_tokens": 8, "init": "random"}
 
 
-@pytest.mark.parametrize("change", [dict(steps=None), dict(steps=2.5), dict(batch_size=0), dict(seed=-1),
-                                    dict(learning_rate="quick"), dict(lora_targets=[]), dict(method="qlora"),
-                                    dict(lora_dropout=1.5)])
+@pytest.mark.parametrize("change", [{"steps": None}, {"steps": 2.5}, {"batch_size": 0}, {"seed": -1},
+                                    {"learning_rate": "quick"}, {"lora_targets": []}, {"method": "qlora"},
+                                    {"lora_dropout": 1.5}])
 def test_bad_input_changes_nothing(studio, change):
     form = h.TrainForm(**{**dict(method="lora", **TINY), **change})
     with pytest.raises(ValueError):
@@ -122,7 +122,7 @@ def test_only_the_owner_can_stop_and_a_stopped_run_is_kept(studio):
         h.stop_training(studio, None, "alice")
     wait_until(lambda: job.latest("step") is not None)
     assert "Stopping" in h.stop_training(studio, job.job_id, "alice")
-    studio.jobs.wait(job.job_id, timeout=60)
+    studio.jobs.wait(job.job_id, timeout=600)
     assert job.status == "stopped" and job.record["steps"] < 400
     assert "Stopped" in h.job_view(studio, job).status
     with pytest.raises(ValueError, match="already ended"):
