@@ -66,7 +66,7 @@ def test_the_train_tab_offers_the_switch_only_with_several_bases_and_shows_the_e
     from studio.ui.app import build_app
     from studio.ui.handlers import base as hb
 
-    several, first, second = two_bases
+    several, _, second = two_bases
     page = str(build_app(several).get_config_file())
     assert "base-switch" in page and "needs about" in page
     assert "base-switch" not in str(build_app(studio).get_config_file())

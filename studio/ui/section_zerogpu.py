@@ -4,8 +4,6 @@ from __future__ import annotations
 import secrets
 from types import SimpleNamespace
 
-import gradio as gr
-
 from .context import UiContext
 from .errors import guarded
 from .handlers import TrainForm
