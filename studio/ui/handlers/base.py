@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...config import METHODS, TrainConfig
+from ...config import METHOD_LABELS, METHODS, TrainConfig
 from ...declare import parse
 from .common import one_of, plain
 
@@ -16,12 +16,12 @@ def switch_base(studio: Studio, name) -> str:
 
 
 def memory_text(studio: Studio, method, batch_size) -> str:
-    """"LoRA at batch size 8 on google/flan-t5-base needs about 2.1 GB", or why there is no estimate."""
+    """Training memory: needs about 2.1 GB (LoRA, batch size 8, on google/flan-t5-base; ...)"."""
     method = one_of("method", method, METHODS)
     try:
         batch = parse(TrainConfig, "batch_size", batch_size)
     except ValueError:
         return ""  # the form shows its own message for a bad batch size when Start is pressed
     estimate = studio.memory_estimate(method, batch)
-    return (f"Training memory: {estimate['text']} ({method}, batch size {batch}, on "
+    return (f"Training memory: {estimate['text']} ({METHOD_LABELS[method]}, batch size {batch}, on "
             f"{plain(studio.base.name)}; an estimate from the model's shape).")
