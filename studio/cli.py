@@ -125,7 +125,7 @@ def _say(args, text: str) -> None:
 
 def cmd_data(args) -> dict:
     from .data import resolve_data
-    from .offline import is_offline
+    from .network import is_offline
 
     settings = _settings(args)
     data, notice = resolve_data(settings.data, settings.data_explicit, is_offline(settings))
@@ -277,7 +277,8 @@ def cmd_runs(args) -> dict:
 
 def cmd_prefetch(args) -> dict:
     from .data import load_data
-    from .offline import is_offline, load_base
+    from .base_model import load_base
+    from .network import is_offline
 
     settings = _settings(args)
     if is_offline(settings):
@@ -289,9 +290,23 @@ def cmd_prefetch(args) -> dict:
     return {"base_model": settings.base_model, "data": data.summary()}
 
 
-def cmd_bench(args) -> dict:
-    from .bench import run_benchmark
+def _load_benchmark():
+    """The benchmark lives beside the package in a source checkout (bench/); an installed studio has none."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "bench" / "__init__.py").is_file() and str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))  # so `tuning-studio bench` finds it from any directory
+    try:
+        from bench import run_benchmark
+    except ModuleNotFoundError as exc:
+        if exc.name != "bench":
+            raise
+        raise CliError("the benchmark is not installed with the studio: run `python -m studio bench` "
+                       "from a source checkout (it lives in bench/ beside studio/).") from None
+    return run_benchmark
 
+
+def cmd_bench(args) -> dict:
+    run_benchmark = _load_benchmark()
     return run_benchmark(out_path=Path(args.out), quick=args.quick, say=lambda t: _say(args, t))
 
 
@@ -321,7 +336,7 @@ def main(argv=None) -> int:
     from . import quiet_libraries
     from .data import DataError
     from .jobs import QueueFull
-    from .offline import ModelUnavailable
+    from .base_model import ModelUnavailable
     from .runs import RunNotFound
 
     quiet_libraries()

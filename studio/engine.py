@@ -25,7 +25,8 @@ from .evaluation import EvaluationResult, evaluate_models, rouge_table
 from .hardware import pick_device, use_bf16
 from .inference import ORIGINAL, GenerationSettings, ModelPool
 from .jobs import Job, JobQueue
-from .offline import ModelUnavailable, is_offline, resolve_base_model
+from .base_model import ModelUnavailable, resolve_base_model
+from .network import is_offline
 from .runs import RunNotFound, RunStore, clean_name
 
 

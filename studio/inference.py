@@ -27,7 +27,7 @@ import torch
 from .config import MAX_NEW_TOKENS
 from .data import make_prompt
 from .decoding import greedy_decode, is_plain_greedy, use_fast_attention_for
-from .offline import BaseModelChoice, load_base
+from .base_model import BaseModelChoice, load_base
 from .runs import RunStore
 
 ORIGINAL = "original"

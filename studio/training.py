@@ -29,7 +29,7 @@ from .config import LoraSettings, PromptSettings, FullSettings, TrainConfig, to_
 from .data import DialogData, make_prompt
 from .methods import build_method_model, parameter_report
 from .hardware import pick_device, use_bf16
-from .offline import BaseModelChoice, load_base
+from .base_model import BaseModelChoice, load_base
 from .runs import RunStore, new_run_id
 
 

@@ -7,7 +7,7 @@ from peft import PeftModel
 
 from studio.data import make_prompt
 from studio.decoding import greedy_decode, is_plain_greedy, use_fast_attention_for
-from studio.offline import load_base
+from studio.base_model import load_base
 
 NEW_TOKENS = 16
 

@@ -3,7 +3,7 @@ import pytest
 from peft import PeftModel
 
 from studio.inference import ORIGINAL, GenerationSettings, ModelPool
-from studio.offline import load_base
+from studio.base_model import load_base
 from studio.runs import RunNotFound
 
 GEN = GenerationSettings(max_new_tokens=12)

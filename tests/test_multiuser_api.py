@@ -29,7 +29,6 @@ from tests.app_server import running_app
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_TOKEN = "hf_multiUserApiTestTokenDoNotUse987654321"
 TINY = dict(steps=3, batch_size=4, train_size=16)
-STARTUP_LIMIT = 60.0
 CALL_TIMEOUT = 180
 SEEN: list[str] = []   # every API output, searched for the token at the end
 LATENCIES: dict[str, list[float]] = {}
@@ -60,7 +59,7 @@ def server(tmp_path_factory, cache_dir):
     runs = _prepare_runs(tmp / "runs", cache_dir)
     env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(cache_dir), "HF_TOKEN": FAKE_TOKEN}
     try:
-        with running_app(tmp, env, STARTUP_LIMIT) as app:
+        with running_app(tmp, env) as app:
             yield {**app, "runs_dir": tmp / "runs", "runs": runs, "cache_dir": cache_dir}
     finally:
         if LATENCIES:

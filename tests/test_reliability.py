@@ -24,7 +24,7 @@ from studio.config import MAX_DIALOGUE_CHARS, MAX_UPLOAD_BYTES, Settings, TrainC
 from studio.engine import Studio
 from studio.inference import ORIGINAL, GenerationSettings
 from studio.jobs import QueueFull
-from studio.offline import ModelUnavailable
+from studio.base_model import ModelUnavailable
 from studio.runs import RunNotFound, RunStore, clean_name
 from studio.ui import handlers as h
 
