@@ -276,8 +276,8 @@ def cmd_runs(args) -> dict:
 
 
 def cmd_prefetch(args) -> dict:
-    from .data import load_data
     from .base_model import load_base
+    from .data import load_data
     from .network import is_offline
 
     settings = _settings(args)
@@ -334,9 +334,9 @@ def _read_lines(path: str) -> list[str]:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from . import quiet_libraries
+    from .base_model import ModelUnavailable
     from .data import DataError
     from .jobs import QueueFull
-    from .base_model import ModelUnavailable
     from .runs import RunNotFound
 
     quiet_libraries()

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from . import quiet_libraries
+from .base_model import ModelUnavailable, resolve_base_model
 from .config import (MAX_DIALOGUE_CHARS, MAX_EVAL_EXAMPLES, METHOD_LABELS, METHODS, Settings, TrainConfig,
                      method_settings)
 from .data import DialogData, normalize_dialogue, resolve_data
@@ -25,7 +26,6 @@ from .evaluation import EvaluationResult, evaluate_models, rouge_table
 from .hardware import pick_device, use_bf16
 from .inference import ORIGINAL, GenerationSettings, ModelPool
 from .jobs import Job, JobQueue
-from .base_model import ModelUnavailable, resolve_base_model
 from .network import is_offline
 from .runs import RunNotFound, RunStore, clean_name
 

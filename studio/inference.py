@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import torch
 
+from .base_model import BaseModelChoice, load_base
 from .config import MAX_NEW_TOKENS
 from .data import make_prompt
 from .decoding import greedy_decode, is_plain_greedy, use_fast_attention_for
-from .base_model import BaseModelChoice, load_base
 from .runs import RunStore
 
 ORIGINAL = "original"

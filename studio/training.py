@@ -25,11 +25,11 @@ import torch
 from transformers import (DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments,
                           set_seed)
 
+from .base_model import BaseModelChoice, load_base
 from .config import LoraSettings, PromptSettings, FullSettings, TrainConfig, to_jsonable
 from .data import DialogData, make_prompt
 from .methods import build_method_model, parameter_report
 from .hardware import pick_device, use_bf16
-from .base_model import BaseModelChoice, load_base
 from .runs import RunStore, new_run_id
 
 

@@ -7,11 +7,6 @@ land in test-artifacts/screenshots/ for a human to look at.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest

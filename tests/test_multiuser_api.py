@@ -11,10 +11,6 @@ Latencies are printed (pytest -s) and quoted in docs/reliability.md.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error

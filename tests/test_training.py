@@ -6,9 +6,9 @@ import pytest
 import torch
 from transformers import DataCollatorForSeq2Seq
 
+from studio.base_model import load_base
 from studio.config import TrainConfig, method_settings
 from studio.data import load_bundled
-from studio.base_model import load_base
 from studio.runs import RunStore
 from studio.training import TrainSpec, tokenize_pairs, train_run
 from tests.conftest import TINY_TRAIN

@@ -23,10 +23,10 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from .. import assets
+from ..base_model import ModelUnavailable
 from ..config import MAX_UPLOAD_BYTES, Settings
 from ..engine import Studio
 from ..jobs import QueueFull
-from ..base_model import ModelUnavailable
 from ..runs import RunNotFound
 from .request_limit import MAX_REQUEST_BYTES, RequestSizeLimit
 
