@@ -119,7 +119,7 @@ def test_base_dropout_is_set_and_lora_keeps_its_own(studio):
 
 def test_benchmark_course_recipe_pads_everything_to_512(studio):
     """The baseline the benchmark races is the notebooks' recipe, not a straw man or a copy of ours."""
-    from studio.bench import _course_dataset
+    from bench.train_speed import _course_dataset
 
     _, tokenizer = load_base(studio.base.path)
     rows = _course_dataset(tokenizer, [("Summarize: #Person1#: Hi.", "They greet.")])
