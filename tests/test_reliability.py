@@ -514,6 +514,8 @@ def test_a_full_disk_while_recording_the_run_leaves_a_readable_unloadable_run(st
     record = json.loads((studio.store.path(job.run_id) / "run.json").read_text())  # still whole JSON
     assert record["status"] == "running"  # never claims completion it could not record
     assert not studio.store.is_loadable(studio.store.get(job.run_id))
+    assert studio.store.get(job.run_id)["status"] == "failed"  # the final state: kept in memory, then written
+    assert json.loads((studio.store.path(job.run_id) / "run.json").read_text())["status"] == "failed"
 
 
 def test_out_of_memory_says_why_and_the_app_goes_on(studio, monkeypatch):

@@ -1,0 +1,27 @@
+"""What every tab builder receives: the Studio and the few components tabs share."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from ..engine import Studio
+
+# A 2-core machine: generation runs one request at a time (the model pool serialises it
+# anyway); a Gradio queue in front of it shows people their place instead of a frozen page.
+GENERATE = "generate"
+# Events that only refresh what is shown: no API endpoint, no spinner.
+QUIET = {"api_visibility": "private", "show_progress": "hidden"}
+
+
+@dataclass
+class UiContext:
+    studio: Studio
+    demo: gr.Blocks
+    owner: gr.State            # this session's token: who may stop / delete / rename what
+    tabs: gr.Tabs
+    runs_version: gr.State     # bumped when a run appears, ends, is renamed or deleted
+    dialogue: gr.Textbox       # Compare's "Dialogue" box, filled from the Dataset tab
+    sent_example: gr.State     # {"dialogue", "references"} last sent from the Dataset tab
+    scratch: Path              # temporary downloads (CSV, zips)
