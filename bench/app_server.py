@@ -35,7 +35,9 @@ def free_port() -> int:
 
 def _serves(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        # A busy machine can take a while to answer the first request: a short timeout here would
+        # only turn a slow answer into another retry.
+        with urllib.request.urlopen(url, timeout=30) as response:
             return response.status == 200
     except OSError:
         return False
@@ -69,7 +71,7 @@ def running_app(log_path: Path, env: dict[str, str | None] | None = None,
         finally:
             process.terminate()
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

@@ -1,7 +1,6 @@
 """Parameter counts on FLAN-T5-small's real architecture, and the prompt-tuning trap."""
 import pytest
 import torch
-from peft import get_peft_model
 
 from bench.model import build_flan_t5_small_random
 from studio.base_model import load_base
