@@ -31,7 +31,9 @@ def build(ctx: UiContext, models: gr.CheckboxGroup) -> None:
         view = h.forgetting_view(ctx.studio, model_ids,
                                  progress=lambda done, total: progress((done, total), desc="Answering",
                                                                        unit="answers"))
-        return {summary: view.summary, plot: view.figure, table: gr.Dataframe(view.table, visible=True)}
+        widths = ["220px", "100px"] + ["170px"] * (len(view.table.columns) - 2)  # model names wrap, numbers don't
+        return {summary: view.summary, plot: view.figure,
+                table: gr.Dataframe(view.table, visible=True, column_widths=widths)}
 
     probe.click(run, models, [summary, plot, table], api_name="forgetting", concurrency_id=GENERATE,
                 concurrency_limit=1, preprocess=False)

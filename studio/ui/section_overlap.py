@@ -47,12 +47,12 @@ def _layout() -> SimpleNamespace:
                 title = "Original" if key == ORIGINAL else METHOD_LABELS[key]
                 with gr.Column(scale=1, min_width=220, elem_classes=["summary-col", "overlap-col"]):
                     ui.marks.append(gr.HighlightedText(label=f"{title}: shared with the reference",
-                                                       color_map=h.OVERLAP_COLORS, show_legend=True,
+                                                       color_map=h.view_colors("unigram"), show_legend=True,
                                                        visible=False, elem_id=f"overlap-{key}",
                                                        elem_classes=["overlap-text"]))
                     ui.scores.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"overlap-score-{key}"))
                     ui.copied.append(gr.HighlightedText(label=f"{title}: copied from the dialogue or new",
-                                                        color_map=h.OVERLAP_COLORS, show_legend=True,
+                                                        color_map=h.COPIED_COLORS, show_legend=True,
                                                         visible=False, elem_id=f"copied-{key}",
                                                         elem_classes=["overlap-text"]))
                     ui.novelty.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"novelty-{key}"))
@@ -71,7 +71,8 @@ def _wire(ctx: UiContext, ui: SimpleNamespace, reference: gr.Textbox, summaries:
         out = {ui.section: gr.Column(visible=any_summary), ui.view: gr.Radio(visible=has_reference),
                ui.source: dialogue}
         for column, marks, score, copied, novelty in zip(columns, ui.marks, ui.scores, ui.copied, ui.novelty):
-            out[marks] = gr.HighlightedText(column.spans, visible=column.spans is not None)
+            out[marks] = gr.HighlightedText(column.spans, color_map=h.view_colors(view),
+                                            visible=column.spans is not None)
             out[score] = column.score
             out[copied] = gr.HighlightedText(column.copied, visible=column.copied is not None)
             out[novelty] = column.novelty

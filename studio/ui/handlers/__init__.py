@@ -69,6 +69,7 @@ from .evaluate import (  # noqa: F401
 )
 from .forgetting import ForgettingView, forgetting_view  # noqa: F401
 from .overlap import (  # noqa: F401
+    COPIED_COLORS,
     OVERLAP_COLORS,
     VIEW_CHOICES,
     OverlapColumn,
@@ -76,6 +77,7 @@ from .overlap import (  # noqa: F401
     parse_references,
     reference_after_dialogue_change,
     reference_text,
+    view_colors,
 )
 from .readout import CAVEAT_LINE, DEFAULT_TOP_K, prompt_run_choices, readout_table  # noqa: F401
 from .runs import (  # noqa: F401

@@ -78,7 +78,7 @@ def _summary(result: dict, labels: dict, seconds: str) -> str:
     lines = []
     for model, change in result["change"].items():
         points = 100 * change["overall"]["exact_match"]
-        verdict = "kept everything" if round(points) == 0 else (
+        verdict = "shows no change" if round(points) == 0 else (
             f"lost {-points:.0f} points" if points < 0 else f"gained {points:.0f} points")
         lines.append(f"- **{plain(labels[model])}** {verdict} overall.")
     return text + ("\n\n" + "\n".join(lines) if lines else "")

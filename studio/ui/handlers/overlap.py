@@ -26,6 +26,7 @@ VIEW_CHOICES = [("Shared words (ROUGE-1)", "unigram"), ("Shared word pairs (ROUG
 OVERLAP_COLORS = {LEGEND["unigram"]: "#7bd389", LEGEND["bigram"]: "#f7c948", LEGEND["lcs"]: "#8ecae6",
           LEGEND["copied"]: "#d9d9d9", LEGEND["new"]: "#f4a261"}
 MAX_REFERENCES = 10
+COPIED_COLORS = {LEGEND[k]: OVERLAP_COLORS[LEGEND[k]] for k in ("copied", "new")}
 _METRIC = {"unigram": ("rouge1", "ROUGE-1"), "bigram": ("rouge2", "ROUGE-2"), "lcs": ("rougeL", "ROUGE-L")}
 
 
@@ -35,6 +36,12 @@ class OverlapColumn:
     score: str            # markdown: the three ROUGE F1 and what the marks add up to
     copied: list | None   # the summary with copied / new words marked (None: no summary or no dialogue)
     novelty: str          # markdown: the share of new words
+
+
+def view_colors(view: str) -> dict[str, str]:
+    """The legend for one highlight: only the label that view marks (a legend of five would mislead)."""
+    label = LEGEND[_view(view)]
+    return {label: OVERLAP_COLORS[label]}
 
 
 def parse_references(value) -> list[str]:
