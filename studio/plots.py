@@ -352,7 +352,7 @@ def topic_figure(table, top: int = 20) -> go.Figure:
 def forgetting_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[str, str] | None = None,
                       metric: str = "exact_match") -> go.Figure:
     """Grouped bars: one group per probe task, one bar per model; `scores` is run_probe()'s "scores"."""
-    title = "What each model still knows (forgetting probe)"
+    title = "What each model still knows"
     if not scores:
         return _empty(title, "Run the forgetting probe to see what each model kept")
     methods = methods or {}
@@ -364,6 +364,7 @@ def forgetting_figure(scores: dict[str, dict], labels: dict[str, str], methods: 
                              marker_color=METHOD_COLORS.get(methods.get(model, model), None),
                              text=[f"{v:.0f}" for v in values], textposition="outside", cliponaxis=False))
     name = "exact match" if metric == "exact_match" else "word F1"
-    fig.update_layout(title=dict(text=title, **_TITLE), barmode="group", yaxis_title=f"% right ({name})",
-                      yaxis_range=[0, 110], **_LAYOUT)
+    fig.update_layout(title=_title(title, f"forgetting probe: % answered right ({name}) per task"),
+                      barmode="group", yaxis_title=f"% right ({name})", yaxis_range=[0, 110], showlegend=True,
+                      **_LAYOUT)
     return fig
