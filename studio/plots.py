@@ -365,6 +365,6 @@ def forgetting_figure(scores: dict[str, dict], labels: dict[str, str], methods: 
                              text=[f"{v:.0f}" for v in values], textposition="outside", cliponaxis=False))
     name = "exact match" if metric == "exact_match" else "word F1"
     fig.update_layout(title=_title(title, f"forgetting probe: % answered right ({name}) per task"),
-                      barmode="group", yaxis_title=f"% right ({name})", yaxis_range=[0, 110], showlegend=True,
+                      barmode="group", yaxis_range=[0, 110], showlegend=True,  # the subtitle names the axis
                       **_LAYOUT)
     return fig
