@@ -58,10 +58,10 @@ def running_app(tmp: Path, env: dict, startup_limit: float = STARTUP_GIVE_UP):
         if name not in env:
             full_env.pop(name, None)
     log_path = tmp / "server.log"
-    log = open(log_path, "w")
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log,
-                               stderr=subprocess.STDOUT)
+    with open(log_path, "w") as log:  # the server keeps its own copy of the handle
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log,
+                                   stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         while not _serves(url):
@@ -77,4 +77,3 @@ def running_app(tmp: Path, env: dict, startup_limit: float = STARTUP_GIVE_UP):
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
-        log.close()

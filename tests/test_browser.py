@@ -11,6 +11,7 @@ catches a hang. How fast the app is belongs to the benchmark, not here.
 from __future__ import annotations
 
 import os
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,8 @@ def _shoot(page, name):
 
 def test_page_serves_offline(server):
     # Serving at all is the check; how fast belongs to the benchmark (`python -m studio bench`).
+    with urllib.request.urlopen(server["url"] + "config", timeout=120) as response:
+        assert response.status == 200 and b"Tuning Studio" in response.read()
     assert server["process"].poll() is None and server["startup"] > 0
 
 
