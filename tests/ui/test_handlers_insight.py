@@ -77,7 +77,7 @@ def test_reference_box_follows_the_sent_dialogue_but_keeps_typed_text():
 # ------------------------------------------------------------------ prompt readout (Runs)
 
 def test_readout_table_lists_each_virtual_token(trained):
-    studio, run_ids = trained
+    studio, run_ids = trained.studio, trained.runs
     assert run_ids["prompt"] in [v for _, v in h.prompt_run_choices(studio)]
     assert run_ids["lora"] not in [v for _, v in h.prompt_run_choices(studio)]
     table = h.readout_table(studio, run_ids["prompt"], 3)
@@ -96,13 +96,13 @@ def test_readout_table_lists_each_virtual_token(trained):
     ("lora", 5, "only prompt-tuning runs"),
 ])
 def test_readout_refuses_bad_picks(trained, run, top_k, message):
-    studio, run_ids = trained
+    studio, run_ids = trained.studio, trained.runs
     with pytest.raises(ValueError, match=message):
         h.readout_table(studio, run_ids.get(run, run), top_k)
 
 
 def test_readout_of_a_missing_run_is_a_run_not_found(trained):
-    studio, _ = trained
+    studio = trained.studio
     with pytest.raises(RunNotFound):
         h.readout_table(studio, "prompt-20990101-000000-gone", 5)
 
@@ -110,7 +110,7 @@ def test_readout_of_a_missing_run_is_a_run_not_found(trained):
 # ------------------------------------------------------------------ forgetting (Evaluate)
 
 def test_forgetting_view_table_and_figure(trained):
-    studio, run_ids = trained
+    studio, run_ids = trained.studio, trained.runs
     view = h.forgetting_view(studio, ["original", run_ids["lora"], run_ids["full"]])
     probe = load_probe()
     tasks = sorted({item["task"] for item in probe})
@@ -129,7 +129,7 @@ def test_forgetting_view_table_and_figure(trained):
 
 
 def test_forgetting_change_agrees_with_the_scores(trained):
-    studio, run_ids = trained
+    studio, run_ids = trained.studio, trained.runs
     result = studio.forgetting(["original", run_ids["prompt"]])
     change = result["change"][run_ids["prompt"]]["overall"]["exact_match"]
     assert change == pytest.approx(result["scores"][run_ids["prompt"]]["overall"]["exact_match"]
@@ -137,7 +137,7 @@ def test_forgetting_change_agrees_with_the_scores(trained):
 
 
 def test_forgetting_refuses_nothing_ticked_and_gone_runs(trained):
-    studio, _ = trained
+    studio = trained.studio
     with pytest.raises(ValueError, match="Tick at least one"):
         h.forgetting_view(studio, [], None)
     with pytest.raises(RunNotFound):
@@ -147,7 +147,7 @@ def test_forgetting_refuses_nothing_ticked_and_gone_runs(trained):
 # ------------------------------------------------------------------ topic groups (Evaluate)
 
 def test_evaluation_shows_rouge_per_topic_group(trained, tmp_path):
-    studio, run_ids = trained
+    studio, run_ids = trained.studio, trained.runs
     view = h.run_evaluation(studio, ["original", run_ids["lora"]], 8, 8, tmp_path)
     table, too_few = view.per_topic, view.per_topic_too_few
     assert sum(table["Dialogues"]) == 8 and len(too_few) == len(table)
