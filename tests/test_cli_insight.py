@@ -8,7 +8,7 @@ from studio import cli
 from studio.config import PromptSettings
 from studio.evaluation import scorer
 from studio.forgetting import load_probe
-from studio.offline import load_base
+from studio.base_model import load_base
 from studio.topics import group_counts, topic_group
 
 
