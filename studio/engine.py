@@ -20,6 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from . import quiet_libraries
+from .base_model import ModelUnavailable, resolve_base_model
 from .config import (
     MAX_DIALOGUE_CHARS,
     METHOD_LABELS,
@@ -36,7 +37,7 @@ from .data import DialogData, normalize_dialogue, resolve_data
 from .declare import check
 from .evaluation import EvaluationResult, evaluate_models, rouge_table
 from .jobs import Job, JobQueue, QueueFull
-from .offline import ModelUnavailable, is_offline, resolve_base_model
+from .network import is_offline
 from .processes import TRAINER_SCRATCH, remove_dead_scratch
 from .runs import RunNotFound, RunStore, clean_name
 
@@ -501,5 +502,57 @@ class Studio:
                 except RunNotFound:
                     pass  # deleted while we evaluated
 
+    # ------------------------------------------------------------------ insight views (issue 11)
+    @staticmethod
+    def overlap(summary: str, references: list[str]) -> dict:
+        """Which summary words ROUGE counted against its best reference (studio.overlap.overlap)."""
+        from .overlap import overlap
+
+        return overlap(summary, references)
+
+    @staticmethod
+    def copied_words(summary: str, dialogue: str) -> dict:
+        """Which summary words come from the dialogue, and the share of new ones."""
+        from .overlap import copied_words
+
+        return copied_words(summary, dialogue)
+
+    def prompt_readout(self, run_id: str, top_k: int = 5) -> dict:
+        """A prompt-tuning run's virtual tokens and their nearest vocabulary tokens (cosine)."""
+        from .prompt_readout import _check_top_k, readout_run
+
+        _check_top_k(top_k)  # before the base model loads
+        record = self.store.require_loadable(run_id)
+        if record.get("method") != "prompt":
+            raise ValueError(f"Run {self.run_label(record, method=False)} is a "
+                             f"{self.method_label(record.get('method'))} run; only prompt-tuning runs have "
+                             "virtual tokens to read.")
+        base = self.pool.base()
+        return readout_run(self.store, run_id, base, self.pool.tokenizer, top_k)
+
+    def forgetting(self, model_ids: list[str], progress=None) -> dict:
+        """The forgetting probe's scores for 'original' and/or runs, and each run's change from the original."""
+        from .forgetting import pool_generator, run_probe
+
+        if not isinstance(model_ids, (list, tuple)) or not all(isinstance(m, str) for m in model_ids):
+            raise ValueError("The models must be a list of names: 'original' and run ids.")
+        model_ids = list(dict.fromkeys(model_ids))
+        for model_id in model_ids:
+            if model_id != ORIGINAL:
+                self.store.require_loadable(model_id)
+        return run_probe(pool_generator(self.pool), model_ids, progress=progress)
+
+    def topic_groups(self) -> dict[str, dict[str, int]]:
+        """Dialogues per topic group, for every split of the loaded data."""
+        from .topics import group_counts
+
+        return {split: group_counts(self.data, split) for split in self.data.splits}
+
+    @staticmethod
+    def per_topic(result: EvaluationResult, min_examples: int | None = None) -> list[dict]:
+        """An evaluation's ROUGE per topic group, with counts, intervals and a too-few flag."""
+        from .topics import DEFAULT_MIN_EXAMPLES, per_topic
+
+        return per_topic(result, min_examples=min_examples or DEFAULT_MIN_EXAMPLES)
 
 __all__ = ["ORIGINAL", "USER_ERRORS", "GenerationSettings", "Studio", "Summary", "owner_hash", "rouge_table"]

@@ -24,12 +24,12 @@ import torch
 from transformers import (DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments,
                           set_seed)
 
+from .base_model import BaseModelChoice, load_base
 from .config import FullSettings, LoraSettings, PromptSettings, TrainConfig, to_jsonable
 from .data import DialogData, make_prompt
 from .distributed import batch_fields, current_world
 from .hardware import pick_device, use_bf16
 from .methods import build_method_model, parameter_report
-from .offline import BaseModelChoice, load_base
 from .processes import TRAINER_SCRATCH, owned_scratch_dir
 from .runs import RunStore, new_run_id
 

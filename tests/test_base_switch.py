@@ -7,7 +7,7 @@ import pytest
 
 from studio.config import Settings, TrainConfig
 from studio.engine import Studio
-from studio.offline import STANDIN_NAME
+from studio.standin import STANDIN_NAME
 
 
 @pytest.fixture
