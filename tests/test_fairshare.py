@@ -45,9 +45,9 @@ def test_the_gate_refuses_a_clients_extra_requests_at_once():
         second.start()
         while gate.waiting() < 1:
             pass
-        with pytest.raises(QueueFull, match="2 summaries waiting or running; this studio takes at most 2"):
-            with gate.turn("flooder"):
-                pass
+        with pytest.raises(QueueFull, match="2 summaries waiting or running; this studio takes at most 2"), \
+                gate.turn("flooder"):
+            pass
         assert gate.in_flight("flooder") == 2
     second.join(30)
     assert gate.in_flight("flooder") == 0
