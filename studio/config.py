@@ -61,6 +61,16 @@ class Settings:
     # "auto": bf16 where the hardware runs it natively (CUDA with bf16, CPUs with AVX-512 BF16
     # or AMX), else fp32. Never fp16: T5's activations overflow to NaN.
     precision: str = "auto"
+    # Fair sharing between the people of one studio (docs/reliability.md, "Sharing fairly").
+    max_steps_per_run: int = MAX_STEPS                      # STUDIO_MAX_STEPS_PER_RUN: one training's budget
+    # STUDIO_MAX_GENERATION_COST: beams x new tokens x dialogue characters one summary may ask for.
+    max_generation_cost: int = 8 * MAX_NEW_TOKENS * MAX_DIALOGUE_CHARS
+    max_generations_per_client: int = 4                     # STUDIO_MAX_GENERATIONS_PER_CLIENT, waiting or running
+    max_trainings_per_client: int = 3                       # STUDIO_MAX_TRAININGS_PER_CLIENT, queued or running
+    # STUDIO_PROXY_HOPS: proxies in front of the app that append to X-Forwarded-For (Spaces: 1);
+    # 0 trusts no header and takes the connection's address.
+    proxy_hops: int = 0
+    secret: str = ""        # STUDIO_SECRET: signs owner tokens; empty: a generated one kept in the runs folder
 
     @classmethod
     def from_env(cls, env: dict | None = None, **flags) -> "Settings":
@@ -86,6 +96,7 @@ class Settings:
             values["precision"] = env["STUDIO_PRECISION"]
         if env.get("STUDIO_TORCH_THREADS"):
             values["torch_threads"] = int(env["STUDIO_TORCH_THREADS"])
+        values.update(_fair_share_env(env))
         for key, value in flags.items():
             if value is None:
                 continue
@@ -98,6 +109,29 @@ class Settings:
         if not settings.allowed_base_models:
             settings.allowed_base_models = (settings.base_model,)
         return settings
+
+
+FAIR_SHARE_ENV = {"STUDIO_MAX_STEPS_PER_RUN": "max_steps_per_run", "STUDIO_MAX_GENERATION_COST": "max_generation_cost",
+                  "STUDIO_MAX_GENERATIONS_PER_CLIENT": "max_generations_per_client",
+                  "STUDIO_MAX_TRAININGS_PER_CLIENT": "max_trainings_per_client", "STUDIO_PROXY_HOPS": "proxy_hops"}
+
+
+def _fair_share_env(env) -> dict:
+    """The fair-sharing settings from the environment, each a whole number (proxy hops may be 0)."""
+    values: dict = {}
+    for name, key in FAIR_SHARE_ENV.items():
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
+        lowest = 0 if key == "proxy_hops" else 1
+        if not raw.isdigit() or int(raw) < lowest:
+            raise ValueError(f"{name} must be a whole number of at least {lowest}, not {raw!r}.")
+        values[key] = int(raw)
+    if "proxy_hops" not in values and env.get("SPACE_ID"):
+        values["proxy_hops"] = 1   # on Hugging Face Spaces one proxy adds the visitor's address
+    if env.get("STUDIO_SECRET"):
+        values["secret"] = env["STUDIO_SECRET"]
+    return values
 
 
 @dataclass

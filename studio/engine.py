@@ -18,15 +18,18 @@ from pathlib import Path
 import torch
 
 from . import quiet_libraries
+from .budgets import check_generation_budget, check_training_budget
 from .config import (MAX_DIALOGUE_CHARS, MAX_EVAL_EXAMPLES, METHOD_LABELS, METHODS, Settings, TrainConfig,
                      method_settings)
 from .data import DialogData, normalize_dialogue, resolve_data
 from .evaluation import EvaluationResult, evaluate_models, rouge_table
+from .fairshare import FairGate
 from .hardware import pick_device, use_bf16
 from .inference import ORIGINAL, GenerationSettings, ModelPool
 from .jobs import Job, JobQueue
 from .offline import ModelUnavailable, is_offline, resolve_base_model
 from .runs import RunNotFound, RunStore, clean_name
+from .tokens import OwnerTokens
 
 
 def inference_dtype(precision: str):
@@ -89,6 +92,9 @@ class Studio:
         self.interrupted = self.store.sweep()
         self.pool = ModelPool(self.base, self.store, dtype=inference_dtype(settings.precision))
         self.jobs = JobQueue(self._run_job)
+        # Web requests that generate take turns per client through this gate (the UI holds the turn).
+        self.generation_gate = FairGate(settings.max_generations_per_client, what="summaries or evaluations")
+        self.tokens = OwnerTokens.for_settings(settings)
         self._metrics_lock = threading.Lock()
 
     # ------------------------------------------------------------------ runs
@@ -131,13 +137,17 @@ class Studio:
                          precision=precision)
 
     def submit_training(self, method: str, train: TrainConfig, overrides: dict | None = None, owner: str = "",
-                        name: str = "", precision: str = "auto", max_active: int | None = None) -> Job:
-        """Queue a training; `max_active` caps this owner's queued-or-running jobs (default: the queue's)."""
+                        name: str = "", precision: str = "auto", max_active: int | None = None,
+                        client: str | None = None) -> Job:
+        """Queue a training; `max_active` caps this owner's queued-or-running jobs (default: the queue's),
+        and the operator's limit caps a `client`'s (an address; the UI passes it)."""
         if precision == "auto":
             precision = self.settings.precision
         spec = self.make_spec(method, train, overrides, name, precision)
+        check_training_budget(self.settings, train, len(self.data.splits.get("train") or []))
         spec.owner_hash = owner_hash(owner)
-        return self.jobs.submit(spec, owner, limit=max_active)
+        return self.jobs.submit(spec, owner, limit=max_active, client=client,
+                                client_limit=self.settings.max_trainings_per_client)
 
     def _run_job(self, spec, listener, stop_event, run_id) -> dict:
         from .training import train_run
@@ -155,6 +165,7 @@ class Studio:
             raise ValueError("Paste a dialogue first: the box is empty.")
         if len(dialogue) > MAX_DIALOGUE_CHARS:
             raise ValueError(f"The dialogue has {len(dialogue):,} characters; the limit is {MAX_DIALOGUE_CHARS:,}.")
+        check_generation_budget(self.settings, settings or GenerationSettings(), len(dialogue))
         normalized = normalize_dialogue(dialogue)
         for ref in refs:
             if ref != ORIGINAL:

@@ -14,7 +14,6 @@ import functools
 import html
 import logging
 import os
-import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +35,11 @@ MAX_MESSAGE_CHARS = 400  # messages may quote what a user sent; a megabyte of it
 # Errors with a message meant for the user; anything else is a bug and is logged.
 USER_ERRORS = (ValueError, PermissionError, RunNotFound, QueueFull, ModelUnavailable, TimeoutError)
 # A 2-core machine: generation runs one request at a time (the model pool serialises it
-# anyway); a Gradio queue in front of it shows people their place instead of a frozen page.
+# anyway). Gradio's queue is first come, first served, so it lets this many generation
+# events in at once; they then wait at the studio's gate, which takes clients in turn and
+# refuses a client's requests beyond its share at once (studio/ui/turns.py).
 GENERATE = "generate"
+GENERATE_WORKERS = 16
 
 
 @dataclass
@@ -61,9 +63,10 @@ def guarded(n_outputs: int):
                 return fn(*args, **kwargs)
             except USER_ERRORS as exc:
                 if _from_script():
-                    # A script gets an error it can catch instead of a silently unchanged result.
+                    # A script gets an error it can catch instead of a silently unchanged result,
+                    # in plain text: only the page renders HTML.
                     raise gr.Error(_message(exc), print_exception=False) from None
-                gr.Warning(_message(exc))
+                gr.Warning(html.escape(_message(exc)))  # toasts render HTML; messages may echo user text
             except gr.Error:
                 raise
             except Exception as exc:  # a bug: the log gets the traceback, the user a short line
@@ -79,7 +82,7 @@ def guarded(n_outputs: int):
 def _message(exc: Exception) -> str:
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     text = text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "…"
-    return html.escape(text or type(exc).__name__)  # toasts render HTML; messages may echo user text
+    return text or type(exc).__name__
 
 
 def _from_script() -> bool:
@@ -150,7 +153,7 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
     scratch = Path(tempfile.gettempdir()) / f"tuning-studio-ui-{os.getpid()}"
     scratch.mkdir(parents=True, exist_ok=True)
     with gr.Blocks(title="Tuning Studio", analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
-        # Set on page load: the browser's saved token, or a fresh random one it then keeps,
+        # Set on page load: the browser's saved token, or a fresh signed one it then keeps,
         # so a reload re-attaches to the same trainings. One load event sets it (a callable
         # State default would be a second load event racing this one).
         owner = gr.State("")
@@ -179,8 +182,9 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
                 tab_runs.build(ctx, runs_tab)
 
         def restore_owner(saved):
-            valid = isinstance(saved, str) and len(saved) == 32 and all(c in "0123456789abcdef" for c in saved)
-            token = saved if valid else secrets.token_hex(16)
+            # Only a token this studio signed is adopted (docs/reliability.md, "Owner tokens"):
+            # anything else, a forged or pre-signature token included, gets a fresh one.
+            token = saved if studio.tokens.valid(saved) else studio.tokens.issue()
             return token, token
 
         # Queued, not queue=False: only then does the State's .change fire (the Train tab listens to it).

@@ -11,7 +11,8 @@ import gradio as gr
 from ..config import METHOD_LABELS, METHODS, MAX_NEW_TOKENS
 from ..inference import GenerationSettings
 from . import handlers as h
-from .app import GENERATE, UiContext, guarded
+from .app import GENERATE, GENERATE_WORKERS, UiContext, guarded
+from .turns import takes_turn
 
 
 def build(ctx: UiContext, tab: gr.Tab) -> None:
@@ -52,6 +53,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     picker_list = [pickers[m] for m in METHODS]
 
     @guarded(9)
+    @takes_turn(studio)
     def run(dialogue, full_run, lora_run, prompt_run, max_new_tokens, num_beams, sent):
         gen = h.generation_settings(max_new_tokens, num_beams)
         refs = h.references_for(dialogue, sent)
@@ -61,7 +63,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
 
     summarize.click(run, [ctx.dialogue, *picker_list, max_tokens, beams, ctx.sent_example],
                     [*texts, *infos, reference], api_name="summarize", concurrency_id=GENERATE,
-                    concurrency_limit=1,
+                    concurrency_limit=GENERATE_WORKERS,
                     # The handlers check raw values against the runs on disk now: the dropdowns'
                     # choices are fixed when a session starts, and scripts never refresh them.
                     preprocess=False)

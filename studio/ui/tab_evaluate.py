@@ -7,7 +7,8 @@ from ..config import MAX_EVAL_EXAMPLES, MAX_NEW_TOKENS
 from ..inference import GenerationSettings
 from ..plots import rouge_figure
 from . import handlers as h
-from .app import GENERATE, UiContext, guarded
+from .app import GENERATE, GENERATE_WORKERS, UiContext, guarded
+from .turns import takes_turn
 
 DEFAULT_COUNT = 20
 
@@ -39,6 +40,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     download = gr.DownloadButton("Download all outputs (CSV)", visible=False)
 
     @guarded(7)
+    @takes_turn(studio)
     def run(refs, n, max_new_tokens, progress=gr.Progress()):
         progress((0, None), desc="Loading models")
         view = h.run_evaluation(studio, refs, n, max_new_tokens, ctx.scratch,
@@ -50,7 +52,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
 
     run_btn.click(run, [models, count, max_tokens],
                   [summary, plot, gains, per_topic, topic_box, per_example, download],
-                  api_name="evaluate", concurrency_id=GENERATE, concurrency_limit=1,
+                  api_name="evaluate", concurrency_id=GENERATE, concurrency_limit=GENERATE_WORKERS,
                   preprocess=False)  # checked by the handler against the runs on disk now
 
     known = gr.State([])  # run ids already offered: a run new since then is ticked if it is a default

@@ -6,13 +6,12 @@ other tabs list the new run without a reload.
 """
 from __future__ import annotations
 
-import secrets
-
 import gradio as gr
 
 from ..config import METHOD_LABELS, PRESETS, PROMPT_INIT_TEXT, LoraSettings, PromptSettings
 from . import handlers as h
 from .app import UiContext, guarded
+from .turns import current_client
 
 POLL_SECONDS = 1.5
 DEFAULT_METHOD = "lora"
@@ -90,8 +89,9 @@ def build(ctx: UiContext) -> None:
     @guarded(7)
     def start_training(owner, **fields):
         # API clients never run the page's load event: give their session a token here.
-        owner = owner or secrets.token_hex(16)
-        job = h.start_training(studio, owner, h.TrainForm(**fields))
+        owner = owner or studio.tokens.issue()
+        job = h.start_training(studio, owner, h.TrainForm(**fields),
+                               client=current_client(studio.settings.proxy_hops))
         view = h.job_view(studio, job)
         return (owner, job.job_id, gr.Timer(active=True), view.status, view.progress, view.params,
                 h.loss_view(studio, job))

@@ -76,14 +76,14 @@ def train_request(form: TrainForm) -> tuple[TrainConfig, dict]:
     return cfg, overrides
 
 
-def start_training(studio, owner: str, form: TrainForm):
-    """Queue a training job for this session; returns the Job."""
+def start_training(studio, owner: str, form: TrainForm, client: str | None = None):
+    """Queue a training job for this session (sent from `client`, an address); returns the Job."""
     if not owner:
         raise ValueError("The page has not finished loading; try again in a moment.")
     cfg, overrides = train_request(form)
     name = text("run name", form.name, 1000)  # longer names are cut to 80 characters, not refused
     # One at a time per session: the tab follows one job, and a double click must not queue two.
-    return studio.submit_training(form.method, cfg, overrides, owner=owner, name=name, max_active=1)
+    return studio.submit_training(form.method, cfg, overrides, owner=owner, name=name, max_active=1, client=client)
 
 
 def stop_training(studio, job_id: str | None, owner: str) -> str:
