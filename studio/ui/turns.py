@@ -18,17 +18,21 @@ import functools
 UNKNOWN = "unknown"
 
 
-def client_address(request, proxy_hops: int = 0) -> str:
+def address_from(host: str | None, forwarded_for: str | None, proxy_hops: int = 0) -> str:
     """The address to charge a request to: the connection's, or the one the trusted proxies recorded."""
-    if request is None:
-        return UNKNOWN
     if proxy_hops > 0:
-        headers = request.headers or {}
-        forwarded = [part.strip() for part in (headers.get("x-forwarded-for") or "").split(",") if part.strip()]
+        forwarded = [part.strip() for part in (forwarded_for or "").split(",") if part.strip()]
         if forwarded:
             return forwarded[-min(proxy_hops, len(forwarded))]
+    return host or UNKNOWN
+
+
+def client_address(request, proxy_hops: int = 0) -> str:
+    """address_from() for a gr.Request (None: an event with no request, e.g. a test calling directly)."""
+    if request is None:
+        return UNKNOWN
     client = getattr(request, "client", None)
-    return getattr(client, "host", None) or UNKNOWN
+    return address_from(getattr(client, "host", None), (request.headers or {}).get("x-forwarded-for"), proxy_hops)
 
 
 def current_client(proxy_hops: int = 0) -> str:
