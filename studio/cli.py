@@ -306,7 +306,7 @@ def _read_text(path: str) -> str:
 
     size = Path(path).stat().st_size
     if size > MAX_UPLOAD_BYTES:  # checked before reading: a stray disk image must not fill the memory
-        raise CliError(f"{path} is {size / 2**20:.0f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
+        raise CliError(f"{path} is {size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes ({MAX_UPLOAD_BYTES // 2**20} MB).")
     try:
         return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError:
