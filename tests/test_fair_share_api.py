@@ -13,6 +13,7 @@ and quoted in docs/reliability.md.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -116,7 +117,7 @@ def test_a_flooding_client_cannot_delay_another_persons_summary(server):
     # In turn: the newcomer goes right after whatever the flooder was running, not after its whole share.
     before_victim = sum(call.done_at < victim.done_at for call in served)
     assert before_victim <= 1, before_victim
-    heavy = [served[0].done_at - served[0].sent] + [b.done_at - a.done_at for a, b in zip(served, served[1:])]
+    heavy = [served[0].done_at - served[0].sent] + [b.done_at - a.done_at for a, b in itertools.pairwise(served)]
     print(f"\nVictim's summary: normal {sorted(normal)[1]:.2f} s (median of 3), under a {FLOOD}-request flood "
           f"{victim.done_at - victim.sent:.2f} s; flooder: {len(refused)} refused at once, {len(served)} served, "
           f"one heavy summary ~{sorted(heavy)[len(heavy) // 2]:.1f} s")
