@@ -35,7 +35,7 @@ def server(tmp_path_factory, cache_dir):
     tmp = tmp_path_factory.mktemp("fairshare")
     env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(cache_dir), "STUDIO_PROXY_HOPS": "1",
            "STUDIO_MAX_GENERATIONS_PER_CLIENT": str(SHARE)}
-    with running_app(tmp, env, startup_limit=60) as app:
+    with running_app(tmp, env, startup_limit=300) as app:
         yield app
 
 
