@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import threading
 import time
 import urllib.error
@@ -36,7 +37,7 @@ def server(tmp_path_factory, cache_dir):
     env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(cache_dir), "STUDIO_PROXY_HOPS": "1",
            "STUDIO_MAX_GENERATIONS_PER_CLIENT": str(SHARE)}
     with running_app(tmp, env, startup_limit=300) as app:
-        yield app
+        yield {**app, "runs_dir": tmp / "runs"}
 
 
 def post(url: str, payload: bytes, headers: dict, timeout: float = 60):
@@ -90,6 +91,10 @@ def _collect(calls: list[Call]) -> list[threading.Thread]:
 
 def test_a_flooding_client_cannot_delay_another_persons_summary(server):
     base = server["url"]
+    # A fresh server's first 8-beam generation is several times slower than later ones (new
+    # tensor shapes); one from a third address first, so the figures show the steady state.
+    warm = Call(base, "203.0.113.99", HEAVY, 256, 8).result()
+    assert warm.outcome == "complete", warm.message
     normal = []
     for _ in range(3):
         call = Call(base, "203.0.113.2", LIGHT, 16, 1).result()
@@ -117,6 +122,11 @@ def test_a_flooding_client_cannot_delay_another_persons_summary(server):
     # In turn: the newcomer goes right after whatever the flooder was running, not after its whole share.
     before_victim = sum(call.done_at < victim.done_at for call in served)
     assert before_victim <= 1, before_victim
+    start = flood[0].sent
+    print(f"\nOne heavy summary alone: {warm.done_at - warm.sent:.1f} s")
+    print("Completed (s after the flood began): " + ", ".join(
+        f"{'victim' if call is victim else 'flooder'} {call.done_at - start:.1f}"
+        for call in sorted([*served, victim], key=lambda call: call.done_at)))
     heavy = [served[0].done_at - served[0].sent] + [b.done_at - a.done_at for a, b in itertools.pairwise(served)]
     print(f"\nVictim's summary: normal {sorted(normal)[1]:.2f} s (median of 3), under a {FLOOD}-request flood "
           f"{victim.done_at - victim.sent:.2f} s; flooder: {len(refused)} refused at once, {len(served)} served, "
@@ -145,22 +155,33 @@ def test_one_upload_request_of_many_files_is_capped_as_a_whole(server):
     assert status == 413 and (not message or b"all files together" in message), (status, message[:200])
 
 
-def test_a_session_gets_a_signed_token_and_a_forged_one_is_not_adopted(server, tmp_path):
-    from gradio_client import Client
+def _call_private(base: str, fn_index: int, data: list):
+    """Call an event the page uses but the API does not list, over raw HTTP as a script could."""
+    session = secrets.token_hex(8)
+    payload = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session}).encode()
+    status, body = post(base + "gradio_api/queue/join", payload, {"Content-Type": "application/json"})
+    assert status == 200, body[:300]
+    with urllib.request.urlopen(f"{base}gradio_api/queue/data?session_hash={session}", timeout=120) as stream:
+        for raw in stream:
+            line = raw.decode().strip()
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    assert message.get("success"), message
+                    return message["output"]["data"]
+    raise AssertionError("the event never completed")
 
+
+def test_a_forged_owner_token_is_not_adopted_and_a_signed_one_is(server):
     from studio.tokens import SECRET_FILE, OwnerTokens
 
-    client = Client(server["url"], verbose=False, analytics_enabled=False, download_files=False)
-    config = client.config
-    restore = next(i for i, dep in enumerate(config["dependencies"]) if dep.get("api_name") in (None, False)
-                   and dep.get("targets") and dep["targets"][0][1] == "load" and len(dep["inputs"]) == 1
-                   and len(dep["outputs"]) == 2)
-    tokens = OwnerTokens((server["log"].parent / "runs" / SECRET_FILE).read_text().strip())
-    for saved in ("0" * 32, "a" * 32 + "." + "b" * 32, None):
-        job = client.submit(saved, fn_index=restore)
-        adopted = job.result(timeout=60)
-        token = adopted[0] if isinstance(adopted, (list, tuple)) else adopted
-        assert token != saved and tokens.valid(token), (saved, adopted)
+    base = server["url"]
+    with urllib.request.urlopen(base + "config", timeout=60) as response:
+        config = json.loads(response.read())
+    restore = next(dep["id"] for dep in config["dependencies"] if dep.get("api_name") == "restore_owner")
+    tokens = OwnerTokens((server["runs_dir"] / SECRET_FILE).read_text().strip())
+    for saved in ("0" * 32, "a" * 32 + "." + "b" * 32, OwnerTokens("not-the-secret").issue(), None):
+        given = _call_private(base, restore, [saved])[0]   # the browser's copy; the session's stays server-side
+        assert given != saved and tokens.valid(given), (saved, given)
     good = tokens.issue()
-    adopted = client.submit(good, fn_index=restore).result(timeout=60)
-    assert (adopted[0] if isinstance(adopted, (list, tuple)) else adopted) == good
+    assert _call_private(base, restore, [good])[0] == good
