@@ -7,12 +7,18 @@ HF_HUB_OFFLINE, ...; see studio/config.py). `demo` is module-level so `gradio ap
 and tests can import it.
 """
 import os
+import sys
 
 from studio.config import Settings
+from studio.runs import RunsDirUnusable
 from studio.ui import build_app, launch_options
 
 settings = Settings.from_env()
-demo = build_app(settings)
+try:
+    demo = build_app(settings)
+except RunsDirUnusable as exc:  # an operator's setting: say which, without a traceback
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(2)
 
 if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME") or None,

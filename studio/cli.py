@@ -5,7 +5,8 @@
     python -m studio evaluate --models original lora-2026... --limit 50 --json
     python -m studio summarize --model original --text "#Person1#: Hi ..."
     python -m studio score --predictions preds.txt --references refs1.txt refs2.txt --json
-    python -m studio runs --json
+    python -m studio runs --json                  # "skipped": run files that could not be read
+    python -m studio rename RUN_ID "a better name"; python -m studio delete RUN_ID
     python -m studio prepare        # train the three methods with default presets, for a demo
     python -m studio prefetch       # while online: cache the base model and dataset
     python -m studio bench          # speed and memory against the course recipe
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("runs", help="list saved runs")
     _add_common(p, model=False)
+    _add_run_commands(sub)
 
     p = sub.add_parser("prepare", help="train the three methods with default presets")
     _add_common(p)
@@ -102,6 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="bench/results/latest.json")
     p.add_argument("--quick", action="store_true", help="fewer steps and dialogues (a smoke run)")
     return parser
+
+
+def _add_run_commands(sub) -> None:
+    """delete / rename: the CLI may change any run (it runs as the operator, not as a session)."""
+    p = sub.add_parser("delete", help="delete a run (not one that is still training)")
+    p.add_argument("run_id")
+    _add_common(p, model=False)
+    p = sub.add_parser("rename", help="give a run a new name")
+    p.add_argument("run_id")
+    p.add_argument("name")
+    _add_common(p, model=False)
 
 
 def _settings(args):
@@ -263,17 +276,40 @@ def cmd_score(args) -> dict:
     return out
 
 
-def cmd_runs(args) -> dict:
+def _store(args):
+    """The run store alone (no model, no sweep): listing, renaming and deleting need nothing else."""
     from .config import Settings
     from .runs import RunStore
 
-    store = RunStore(Settings.from_env(runs_dir=args.runs_dir).runs_dir)
+    return RunStore(Settings.from_env(runs_dir=args.runs_dir).runs_dir)
+
+
+def cmd_runs(args) -> dict:
+    store = _store(args)
     runs = store.list()
     if not args.json:
         for r in runs:
             loss = f"{r['final_loss']:.4f}" if r.get("final_loss") is not None else "-"
             print(f"{r['run_id']:<36} {r['method']:<7} {r['status']:<11} loss {loss}")
-    return {"runs": runs}
+    for problem in store.problems:
+        _say(args, f"skipped: {problem['run_id']}/{problem['file']}: {problem['reason']}")
+    return {"runs": runs, "skipped": store.problems}
+
+
+def cmd_delete(args) -> dict:
+    store = _store(args)
+    record = store.get(args.run_id)
+    store.delete(args.run_id)
+    if not args.json:
+        print(f"deleted {args.run_id} ({record.get('name') or args.run_id})")
+    return {"run_id": args.run_id, "deleted": True}
+
+
+def cmd_rename(args) -> dict:
+    record = _store(args).rename(args.run_id, args.name)
+    if not args.json:
+        print(f"{args.run_id} is now named {record['name']!r}")
+    return {"run_id": args.run_id, "name": record["name"]}
 
 
 def cmd_prefetch(args) -> dict:
@@ -298,19 +334,34 @@ def cmd_bench(args) -> dict:
 
 COMMANDS = {"data": cmd_data, "train": cmd_train, "evaluate": cmd_evaluate, "summarize": cmd_summarize,
             "score": cmd_score, "runs": cmd_runs, "prepare": cmd_prepare, "prefetch": cmd_prefetch,
-            "bench": cmd_bench}
+            "bench": cmd_bench, "delete": cmd_delete, "rename": cmd_rename}
 
 
 def _read_text(path: str) -> str:
+    """A text file of at most the upload limit; reads one byte past it, never more.
+
+    The size on disk says nothing for /dev/zero, a pipe or /proc files (all size 0),
+    so the read itself is capped.
+    """
     from .config import MAX_UPLOAD_BYTES
 
+    limit_mb = MAX_UPLOAD_BYTES // 2**20
     size = Path(path).stat().st_size
-    if size > MAX_UPLOAD_BYTES:  # checked before reading: a stray disk image must not fill the memory
-        raise CliError(f"{path} is {size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes ({MAX_UPLOAD_BYTES // 2**20} MB).")
+    limit = f"the limit is {limit_mb} MB ({MAX_UPLOAD_BYTES:,} bytes)"
+    if size > MAX_UPLOAD_BYTES:  # a stray disk image is refused before any read
+        raise CliError(f"{path} is {size:,} bytes; {limit}.")
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_UPLOAD_BYTES + 1)
+    except PermissionError:
+        raise CliError(f"{path} cannot be read (permission denied).") from None
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise CliError(f"{path} holds more than {MAX_UPLOAD_BYTES:,} bytes; {limit}.")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise CliError(f"{path} is not UTF-8 text.") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as reading in text mode would
 
 
 def _read_lines(path: str) -> list[str]:

@@ -11,6 +11,7 @@ shared mutable state, so nothing else needs a global.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from .hardware import pick_device, use_bf16
 from .inference import ORIGINAL, GenerationSettings, ModelPool
 from .jobs import Job, JobQueue
 from .offline import ModelUnavailable, is_offline, resolve_base_model
+from .processes import TRAINER_SCRATCH, remove_dead_scratch
 from .runs import RunNotFound, RunStore, clean_name
 from .tokens import OwnerTokens
 
@@ -90,6 +92,10 @@ class Studio:
         self.data = data
         self.store = RunStore(settings.runs_dir)
         self.interrupted = self.store.sweep()
+        remove_dead_scratch(Path(tempfile.gettempdir()), TRAINER_SCRATCH)  # Trainer folders of killed processes
+        if self.store.problems:
+            self.notices.append(f"{len(self.store.problems)} run file(s) could not be read and are left out: "
+                                + "; ".join(f"{p['run_id']}/{p['file']}" for p in self.store.problems[:5]))
         self.pool = ModelPool(self.base, self.store, dtype=inference_dtype(settings.precision))
         self.jobs = JobQueue(self._run_job)
         # Web requests that generate take turns per client through this gate (the UI holds the turn).
@@ -145,17 +151,14 @@ class Studio:
             precision = self.settings.precision
         spec = self.make_spec(method, train, overrides, name, precision)
         check_training_budget(self.settings, train, len(self.data.splits.get("train") or []))
-        spec.owner_hash = owner_hash(owner)
+        spec.owner_hash = owner_hash(owner)  # written with the run's first record
         return self.jobs.submit(spec, owner, limit=max_active, client=client,
                                 client_limit=self.settings.max_trainings_per_client)
 
     def _run_job(self, spec, listener, stop_event, run_id) -> dict:
         from .training import train_run
 
-        record = train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id)
-        if getattr(spec, "owner_hash", ""):
-            record = self.store.update(record["run_id"], owner_hash=spec.owner_hash)
-        return record
+        return train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id)
 
     # ------------------------------------------------------------------ summarizing
     def summarize(self, refs: list[str], dialogue: str, settings: GenerationSettings | None = None) -> list[Summary]:

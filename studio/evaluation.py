@@ -3,6 +3,8 @@
     per_example = rouge_table(predictions, references)          # one row per example
     rouge_summary(per_example)   # {"rouge1": {"mean": .., "low": .., "high": ..}, ...}
     paired_difference(a_scores, b_scores)   # is model B really better than A?
+    describe_difference("Full", "LoRA", "rougeL", diff)   # the same, as one plain sentence
+    pairwise_differences(result)  # every pair of evaluated models: [{a, b, metric, difference, low, high}]
     result = evaluate_models(pool, data, ["original", run_id], limit=50)
 
 Why not `evaluate.load("rouge")`: it downloads its script from the hub and fails
@@ -88,6 +90,7 @@ class EvaluationResult:
     examples: int
     seconds: float                          # generation time, all models
     generation_seconds: dict = field(default_factory=dict)
+    per_model: dict = field(default_factory=dict)   # model -> rouge_table() (unrounded per-example scores)
 
     @property
     def examples_per_second(self) -> float:
@@ -141,4 +144,48 @@ def evaluate_models(pool, data, models: list[str], split: str = "test", limit: i
                                "rougeL": float(group["rougeL"].mean())})
     return EvaluationResult(models, labels, scores, per_example, pd.DataFrame(gain_rows),
                             pd.DataFrame(topic_rows), len(examples), seconds,
-                            {m: results[m].seconds for m in models})
+                            {m: results[m].seconds for m in models}, tables)
+
+
+METRIC_NAMES = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "rougeLsum": "ROUGE-Lsum"}
+PAIRED_METRICS = ("rouge1", "rouge2", "rougeL")
+
+
+def _points(x: float) -> str:
+    # ROUGE points are F1 x 100; a typographic minus reads better than a hyphen on a slide.
+    return f"{100 * x:.1f}".replace("-", "\u2212")
+
+
+def describe_difference(a: str, b: str, metric: str, diff: dict) -> str:
+    """One sentence for a paired difference of b minus a (paired_difference's result), in ROUGE points.
+
+    A winner is named only when the whole 95% interval is on one side of zero.
+    """
+    name = METRIC_NAMES.get(metric, metric)
+    difference, low, high = diff["difference"], diff["low"], diff["high"]
+    if low > 0:
+        return f"{b} beats {a} on {name} by {_points(difference)} points ({_points(low)} to {_points(high)})"
+    if high < 0:
+        return f"{a} beats {b} on {name} by {_points(-difference)} points ({_points(-high)} to {_points(-low)})"
+    return f"No clear difference between {a} and {b} on {name} ({_points(low)} to {_points(high)})"
+
+
+def pairwise_differences(result: EvaluationResult, metrics=PAIRED_METRICS, seed: int = 0) -> list[dict]:
+    """Every pair of evaluated models (a before b in result.models), b minus a, with its paired interval.
+
+    Each entry: {a, b, metric, difference, low, high, sentence}; differences are in F1 units
+    (0.021 = 2.1 ROUGE points), the sentence uses the models' labels.
+    """
+    tables = result.per_model
+    if not tables:
+        raise ValueError("This evaluation kept no per-example scores to pair.")
+    out = []
+    for i, a in enumerate(result.models):
+        for b in result.models[i + 1:]:
+            for metric in metrics:
+                diff = paired_difference(tables[a][metric], tables[b][metric], seed=seed)
+                out.append({"a": a, "b": b, "metric": metric, "difference": diff["difference"],
+                            "low": diff["low"], "high": diff["high"],
+                            "sentence": describe_difference(result.labels.get(a, a), result.labels.get(b, b),
+                                                            metric, diff)})
+    return out

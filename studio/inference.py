@@ -163,15 +163,17 @@ class ModelPool:
 
     # ------------------------------------------------------------------ generating
     def summarize(self, refs: list[str], dialogues: list[str], settings: GenerationSettings | None = None,
-                  progress=None) -> dict[str, SummaryResult]:
+                  progress=None, template: bool = True) -> dict[str, SummaryResult]:
         """Summaries of every dialogue by every model in `refs`, in input order.
 
-        `progress(done, total)` is called after each batch, if given.
+        `progress(done, total)` is called after each batch, if given. With template=False the
+        texts go to the models as they are, not wrapped in the summarization prompt (the
+        forgetting probe's instructions).
         """
         settings = (settings or GenerationSettings()).validate()
         if not dialogues:
             return {ref: SummaryResult(ref, [], 0.0) for ref in refs}
-        prompts = [make_prompt(d) for d in dialogues]
+        prompts = [make_prompt(d) for d in dialogues] if template else list(dialogues)
         total = len(refs) * len(prompts)
         done = 0
         results = {}

@@ -1,41 +1,66 @@
 """The run store: every training run as a folder on disk, the single source of truth.
 
     store = RunStore(Path("runs")); store.sweep()          # once at start-up
-    run_dir = store.create(run_id, record)                  # status "running"
+    run_dir = store.create(run_id, record)                  # status "running"; owner_hash and process kept from here on
     store.append_event(run_id, {"step": 1, "loss": 2.3})
     store.finish(run_id, save_model=lambda folder: model.save_pretrained(folder), **fields)
     store.list(); store.get(run_id); store.rename(run_id, "nicer name"); store.delete(run_id)
+    store.problems                                          # records that could not be read, and why
+    store.export_zip(run_id, out_dir)                       # what a user may download (sharing.py)
 
 Layout of runs/<id>/: run.json (method, base model, hyperparameters, status,
-timings, parameter counts, size, metrics), events.jsonl (the loss curve) and
-model/ (a PEFT adapter folder or a full model, safetensors only).
+timings, parameter counts, size, metrics, the session's owner hash, and under
+`process` the host, pid and start time of the process that trains it),
+events.jsonl (the loss curve), model/ (a PEFT adapter folder or a full model,
+safetensors only) and .run.lock (serialises updates between processes).
 
 Why it cannot lose anything: run.json is replaced atomically (write a temporary
-file, fsync, os.replace); the model is written into model.tmp-*/ and renamed to
-model/ only when complete, before run.json says "completed". A folder without a
-readable run.json is never listed. sweep() deletes leftovers and marks runs whose
-training process is gone as "interrupted".
+file, fsync, os.replace); the model is written into model.tmp-<pid>/ and renamed
+to model/ only when complete, before run.json says "completed". A folder whose
+run.json is missing or of the wrong shape (records.py) is never listed; a bad one
+is reported in `problems`. A final state that cannot be written (a full disk) is
+kept in memory, shown by get() and list(), and written on the next read or at exit.
+
+Reading never changes the store: a "running" run whose process is gone is shown
+as "interrupted" at once, and only sweep() writes that down. sweep() holds a lock
+on the runs folder and touches nothing a live process owns.
 """
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import re
 import shutil
-import socket
 import threading
 import unicodedata
+import weakref
 from pathlib import Path
 
-import psutil
+from filelock import FileLock, Timeout
 
-RUN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
-FINAL_STATUSES = ("completed", "stopped", "failed", "interrupted")
+from .processes import is_alive, pid_alive, process_identity
+from .records import STATUSES, BadRecord, parse_event, parse_record
+
+RUN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")   # use fullmatch (is_run_id): "$" lets "id\n" through
+FINAL_STATUSES = tuple(s for s in STATUSES if s != "running")
 LOADABLE_STATUSES = ("completed", "stopped")
+# Final states worth keeping in memory when the disk refuses them; "completed" and "stopped"
+# must be on disk before anyone relies on them, so a failed write of those raises instead.
+KEPT_IF_UNWRITTEN = ("failed", "interrupted")
 MAX_NAME_CHARS = 80
+LOCK_SECONDS = 60
+INTERRUPTED_ERROR = "The process training this run ended before it finished."
 # Weight formats that unpickle on load (and so can run code): a model folder holding one is never loaded.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+# Leftovers named after the process that made them: model.tmp-<pid>, .run.json.tmp-<pid>-<thread>.
+TMP_OWNER = re.compile(r"\.tmp-(\d+)")
+DELETING_OWNER = re.compile(r"\.deleting-.+-(\d+)")
+
+log = logging.getLogger(__name__)
 
 
 class RunNotFound(KeyError):
@@ -43,13 +68,21 @@ class RunNotFound(KeyError):
         return str(self.args[0])
 
 
+class RunsDirUnusable(ValueError):
+    """The runs folder cannot be made or used (a file stands where it should be)."""
+
+
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def new_run_id(method: str) -> str:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return f"{method}-{stamp}-{os.urandom(2).hex()}"
+
+
+def is_run_id(value) -> bool:
+    return isinstance(value, str) and RUN_ID_PATTERN.fullmatch(value) is not None
 
 
 def clean_name(name) -> str:
@@ -77,23 +110,58 @@ def folder_size(path: Path) -> int:
 
 def write_json_atomic(path: Path, payload: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, indent=2, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not also leave half a file behind
+        raise
+
+
+def as_seen(record: dict) -> dict:
+    """The record as it truly stands: "running" whose process has ended reads as "interrupted"."""
+    if record.get("status") == "running" and not is_alive(record.get("process")):
+        return dict(record, status="interrupted", error=INTERRUPTED_ERROR)
+    return record
+
+
+def _remove(entry: Path) -> None:
+    shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+
+
+def _leftover_owner_alive(name: str) -> bool:
+    match = TMP_OWNER.search(name) or DELETING_OWNER.fullmatch(name)
+    return bool(match) and pid_alive(int(match.group(1)))
 
 
 class RunStore:
     def __init__(self, root: Path):
-        self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = Path(root).expanduser().resolve()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunsDirUnusable(self._unusable_reason(exc)) from None
         self._lock = threading.RLock()
+        self._unwritten: dict[str, dict] = {}      # run id -> final record the disk refused, retried on reads
+        self._problems: dict[tuple[str, str], str] = {}
+        atexit.register(_flush_at_exit, weakref.ref(self))
+
+    def _unusable_reason(self, exc: OSError) -> str:
+        blocker = next((p for p in (self.root, *self.root.parents) if p.exists() and not p.is_dir()), None)
+        if blocker == self.root:
+            return f"The runs folder {self.root} is a file, not a folder; point STUDIO_RUNS_DIR or --runs-dir elsewhere."
+        if blocker is not None:
+            return (f"The runs folder {self.root} cannot be made: {blocker} is a file. "
+                    "Point STUDIO_RUNS_DIR or --runs-dir elsewhere.")
+        return f"The runs folder {self.root} cannot be made: {exc.strerror or exc}."
 
     # ------------------------------------------------------------------ paths
     def path(self, run_id: str) -> Path:
         """The run's folder; rejects anything that is not a plain run id inside the store."""
-        if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
+        if not is_run_id(run_id):
             raise RunNotFound(f"{str(run_id)[:80]!r} is not a valid run id.")
         folder = (self.root / run_id).resolve()
         if folder.parent != self.root:
@@ -104,20 +172,39 @@ class RunStore:
         return self.path(run_id) / "model"
 
     # ------------------------------------------------------------------ reading
+    @property
+    def problems(self) -> list[dict]:
+        """Files that could not be read as records or events: what is wrong, so an operator can fix it."""
+        return [{"run_id": run_id, "file": file, "reason": reason}
+                for (run_id, file), reason in sorted(self._problems.items())]
+
     def get(self, run_id: str) -> dict:
+        """The run's record as it stands now (see as_seen); never writes anything but a pending final state."""
+        return as_seen(self._read(run_id))
+
+    def _read(self, run_id: str) -> dict:
+        """The record as written (or as it should have been written, when the disk refused it)."""
         folder = self.path(run_id)
+        if run_id in self._unwritten:
+            return self._retry_unwritten(run_id)
         try:
-            record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = (folder / "run.json").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
             raise RunNotFound(f"No run {run_id!r}.") from None
+        try:
+            record = parse_record(text)
+        except BadRecord as exc:
+            self._problems[(run_id, "run.json")] = str(exc)
+            raise RunNotFound(f"Run {run_id!r} has an unreadable record ({exc}).") from None
+        self._problems.pop((run_id, "run.json"), None)
         record["run_id"] = run_id
         return record
 
     def list(self, method: str | None = None, loadable_only: bool = False) -> list[dict]:
-        """Every readable run, newest first."""
+        """Every readable run, newest first; unreadable ones are left out and noted in `problems`."""
         records = []
         for folder in self.root.iterdir():
-            if not folder.is_dir() or not RUN_ID_PATTERN.match(folder.name):
+            if not is_run_id(folder.name) or not folder.is_dir():
                 continue
             try:
                 record = self.get(folder.name)
@@ -128,22 +215,33 @@ class RunStore:
             if loadable_only and not self.is_loadable(record):
                 continue
             records.append(record)
-        return sorted(records, key=lambda r: r.get("created_at", ""), reverse=True)
+        return sorted(records, key=lambda r: r["created_at"], reverse=True)
 
     def is_loadable(self, record: dict) -> bool:
         """Finished, with a complete model folder in safetensors (only those are ever loaded)."""
         return record.get("status") in LOADABLE_STATUSES and has_safe_weights(self.model_dir(record["run_id"]))
 
     def events(self, run_id: str) -> list[dict]:
+        """The loss curve; a line of the wrong shape is skipped and noted (a last line cut short is just the end)."""
         path = self.path(run_id) / "events.jsonl"
-        if not path.exists():
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
             return []
-        events = []
-        for line in path.read_text(encoding="utf-8").splitlines():
+        lines = text.split("\n")
+        events, bad = [], []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
             try:
-                events.append(json.loads(line))
-            except ValueError:
-                break  # a line cut short by a crash ends the curve
+                events.append(parse_event(line))
+            except BadRecord as exc:
+                if number < len(lines):  # the final line has no newline yet: a crash cut it short
+                    bad.append(f"line {number}: {exc}")
+        if bad:
+            self._problems[(run_id, "events.jsonl")] = "; ".join(bad[:3]) + (f" (+{len(bad) - 3})" if len(bad) > 3 else "")
+        else:
+            self._problems.pop((run_id, "events.jsonl"), None)
         return events
 
     def require_loadable(self, run_id: str) -> dict:
@@ -154,20 +252,36 @@ class RunStore:
 
     # ------------------------------------------------------------------ writing
     def create(self, run_id: str, record: dict) -> Path:
+        """Make the run's folder and its complete first record: identity now, results later."""
         folder = self.path(run_id)
         with self._lock:
             folder.mkdir()  # raises if the id is taken: never overwrite a run
-            record = dict(record, run_id=run_id, status="running", created_at=now_iso(),
-                          owner=_process_identity())
+            (folder / ".run.lock").touch()
+            record = dict(record, run_id=run_id, status="running", created_at=now_iso(), process=process_identity())
+            record.pop("owner", None)
             write_json_atomic(folder / "run.json", record)
             (folder / "events.jsonl").touch()
         return folder
 
     def update(self, run_id: str, **fields) -> dict:
+        """Merge fields into run.json under the run's lock (other processes write it too).
+
+        A final "failed" / "interrupted" state the disk refuses (full, or the lock unobtainable)
+        is kept in memory instead of raising: get() and list() show it, reads and exit retry it.
+        """
         with self._lock:
-            record = self.get(run_id)
-            record.update(fields)
-            write_json_atomic(self.path(run_id) / "run.json", record)
+            record = None
+            try:
+                with self._run_lock(run_id):
+                    record = {**self._read(run_id), **fields}
+                    write_json_atomic(self.path(run_id) / "run.json", record)
+            except OSError as exc:
+                if (record or fields).get("status") not in KEPT_IF_UNWRITTEN:
+                    raise
+                log.warning("Could not write run %s (%s); keeping its final state in memory.", run_id, exc)
+                self._unwritten[run_id] = record = record or {**self._read(run_id), **fields}
+                return dict(record)
+            self._unwritten.pop(run_id, None)
             return record
 
     def append_event(self, run_id: str, event: dict) -> None:
@@ -176,7 +290,8 @@ class RunStore:
 
     def finish(self, run_id: str, status: str, save_model=None, **fields) -> dict:
         """Save the model (if given) through a temporary folder, then record the final status."""
-        assert status in FINAL_STATUSES
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"{status!r} is not a final status.")
         folder = self.path(run_id)
         if save_model is not None:
             tmp = folder / f"model.tmp-{os.getpid()}"
@@ -190,9 +305,31 @@ class RunStore:
             fields["size_bytes"] = folder_size(folder / "model")
         return self.update(run_id, status=status, finished_at=now_iso(), **fields)
 
+    def flush(self) -> list[str]:
+        """Try again to write final states the disk refused; returns the runs still unwritten."""
+        for run_id in list(self._unwritten):
+            with contextlib.suppress(RunNotFound):
+                self._retry_unwritten(run_id)
+        return list(self._unwritten)
+
+    def _retry_unwritten(self, run_id: str) -> dict:
+        with self._lock:
+            record = self._unwritten.get(run_id)
+            if record is None:
+                return self._read(run_id)
+            if not self.path(run_id).is_dir():  # deleted meanwhile
+                self._unwritten.pop(run_id, None)
+                raise RunNotFound(f"No run {run_id!r}.")
+            try:
+                write_json_atomic(self.path(run_id) / "run.json", record)
+                self._unwritten.pop(run_id, None)
+            except OSError:
+                pass  # still refused: keep showing it from memory
+            return dict(record)
+
     def rename(self, run_id: str, name: str) -> dict:
         if not isinstance(name, str):
-            raise ValueError("A run's name must be text.")
+            raise ValueError("A run's name must be text.")  # noqa: TRY004 - callers report ValueErrors as bad input
         if len(" ".join(name.split())) > MAX_NAME_CHARS:
             raise ValueError(f"A run's name is at most {MAX_NAME_CHARS} characters.")
         name = clean_name(name)
@@ -201,48 +338,78 @@ class RunStore:
         return self.update(run_id, name=name)
 
     def delete(self, run_id: str) -> None:
-        record = self.get(run_id)
-        if record.get("status") == "running" and self._owner_alive(record):
-            raise ValueError(f"Run {run_id!r} is still training; stop it first.")
-        folder = self.path(run_id)
-        # Rename first so a half-deleted folder is never listed as a run.
-        trash = self.root / f".deleting-{run_id}-{os.getpid()}"
-        os.replace(folder, trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        with self._lock:
+            record = self.get(run_id)
+            if record.get("status") == "running":  # as_seen: its process is alive
+                raise ValueError(f"Run {run_id!r} is still training; stop it first.")
+            folder = self.path(run_id)
+            # Rename first so a half-deleted folder is never listed as a run.
+            trash = self.root / f".deleting-{run_id}-{os.getpid()}"
+            os.replace(folder, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+            self._unwritten.pop(run_id, None)
+            for key in [k for k in self._problems if k[0] == run_id]:
+                self._problems.pop(key, None)
+
+    def export_zip(self, run_id: str, out_dir: Path) -> Path:
+        """The run as a zip without the server's paths, host name or process (see sharing.py)."""
+        from .sharing import shareable_zip
+
+        return shareable_zip(self.path(run_id), self.get(run_id), Path(out_dir))
+
+    @contextlib.contextmanager
+    def _run_lock(self, run_id: str):
+        """Another process's update of the same run waits; a disk too full for a lock file does not stop us."""
+        lock = FileLock(self.path(run_id) / ".run.lock", timeout=LOCK_SECONDS, is_singleton=True)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise  # someone holds it: waiting longer would hang the caller
+        except OSError as exc:
+            log.warning("No lock for run %s (%s); updating without it.", run_id, exc)
+            yield
+            return
+        try:
+            yield
+        finally:
+            lock.release()
 
     # ------------------------------------------------------------------ start-up
     def sweep(self) -> list[str]:
-        """Remove leftovers of crashed saves; mark orphaned 'running' runs as interrupted."""
-        interrupted = []
-        for entry in self.root.iterdir():
-            if entry.name.startswith(".deleting-") or ".tmp-" in entry.name:
-                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
-                continue
-            if not entry.is_dir() or not RUN_ID_PATTERN.match(entry.name):
-                continue
-            for leftover in entry.glob("*.tmp-*"):
-                shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink()
-            try:
-                record = self.get(entry.name)
-            except RunNotFound:
-                continue
-            if record.get("status") == "running" and not self._owner_alive(record):
-                self.update(entry.name, status="interrupted", finished_at=now_iso(),
-                            error="The process training this run ended before it finished.")
-                interrupted.append(entry.name)
-        return interrupted
+        """Remove leftovers no live process owns; mark runs whose process is gone as interrupted.
 
-    @staticmethod
-    def _owner_alive(record: dict) -> bool:
-        """True when the very process that started the run still runs (pids get reused)."""
-        owner = record.get("owner") or {}
+        One sweep at a time per runs folder; a run whose process lives is not touched at all.
+        """
+        with FileLock(self.root / ".sweep.lock", timeout=LOCK_SECONDS):
+            interrupted = []
+            for entry in self.root.iterdir():
+                if entry.name.startswith(".deleting-") or ".tmp-" in entry.name:
+                    if not _leftover_owner_alive(entry.name):
+                        _remove(entry)
+                elif is_run_id(entry.name) and entry.is_dir() and self._sweep_run(entry):
+                    interrupted.append(entry.name)
+            return interrupted
+
+    def _sweep_run(self, folder: Path) -> bool:
+        """Clean one run folder; True when it was marked interrupted just now."""
         try:
-            return owner == _process_identity(int(owner.get("pid", -1)))
-        except (psutil.Error, ValueError, TypeError):
+            record = self._read(folder.name)
+        except RunNotFound:
+            record = None
+        if record is not None and record.get("status") == "running" and is_alive(record.get("process")):
+            return False  # its process is at work here (saving into model.tmp-*, writing run.json)
+        for leftover in folder.glob("*.tmp-*"):
+            if not _leftover_owner_alive(leftover.name):
+                _remove(leftover)
+        if record is None or record.get("status") != "running":
             return False
+        self.update(folder.name, status="interrupted", finished_at=now_iso(), error=INTERRUPTED_ERROR)
+        return True
 
 
-def _process_identity(pid: int | None = None) -> dict:
-    """Host, pid and start time: together they name one process, even across restarts."""
-    process = psutil.Process(pid) if pid is not None else psutil.Process()
-    return {"host": socket.gethostname(), "pid": process.pid, "started": process.create_time()}
+def _flush_at_exit(store_ref) -> None:
+    store = store_ref()
+    if store is not None and store._unwritten:
+        left = store.flush()
+        if left:
+            log.error("Could not record the final state of %s; it will read as interrupted.", ", ".join(left))

@@ -15,7 +15,6 @@ import errno
 import math
 import random
 import shutil
-import tempfile
 import threading
 import time
 import traceback
@@ -25,11 +24,12 @@ import torch
 from transformers import (DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments,
                           set_seed)
 
-from .config import LoraSettings, PromptSettings, FullSettings, TrainConfig, to_jsonable
+from .config import FullSettings, LoraSettings, PromptSettings, TrainConfig, to_jsonable
 from .data import DialogData, make_prompt
-from .methods import build_method_model, parameter_report
 from .hardware import pick_device, use_bf16
+from .methods import build_method_model, parameter_report
 from .offline import BaseModelChoice, load_base
+from .processes import TRAINER_SCRATCH, owned_scratch_dir
 from .runs import RunStore, new_run_id
 
 
@@ -40,6 +40,7 @@ class TrainSpec:
     settings: FullSettings | LoraSettings | PromptSettings | None = None
     name: str = ""
     precision: str = "auto"   # "auto" | "fp32" | "bf16"
+    owner_hash: str = ""      # the session that asked for it (may stop, rename, delete it); kept from creation on
 
     @property
     def learning_rate(self) -> float:
@@ -141,74 +142,109 @@ def train_run(spec: TrainSpec, store: RunStore, base: BaseModelChoice, data: Dia
               listener=None, stop_event: threading.Event | None = None, run_id: str | None = None) -> dict:
     """Train one run to the end (or the stop flag); returns its final run.json record.
 
-    Never raises for a training failure: the run is recorded as failed with the reason.
+    Never raises for a training failure: the run is recorded as failed with the reason
+    (kept in memory by the store if even that record cannot be written).
     """
     cfg = spec.train.validate()
-    stop_event = stop_event or threading.Event()
-    run_id = run_id or new_run_id(spec.method)
-    device = pick_device()
-    bf16 = use_bf16(spec.precision, device)
+    run = _Run(spec, cfg, store, run_id or new_run_id(spec.method), listener, stop_event or threading.Event())
+    store.create(run.run_id, initial_record(spec, cfg, base, data, run.device, run.bf16))
+    run.emit({"type": "status", "status": "preparing", "message": "Loading the model and tokenizing"})
+    output_dir = owned_scratch_dir(TRAINER_SCRATCH)
+    try:
+        return run.train_and_save(base, data, output_dir)
+    except Exception as exc:  # noqa: BLE001 - recorded, not raised: a failed run must leave the app usable
+        return run.record_failure(exc)
+    finally:
+        shutil.rmtree(output_dir, ignore_errors=True)
+
+
+def initial_record(spec: TrainSpec, cfg: TrainConfig, base: BaseModelChoice, data: DialogData, device: str,
+                   bf16: bool) -> dict:
+    """Everything that says what the run is and whose it is, written when it is created."""
     hyper = {**to_jsonable(cfg), **{f"{spec.method}_{k}": v for k, v in to_jsonable(spec.settings).items()
                                     if k != "learning_rate"},
              "learning_rate": spec.learning_rate, "precision": "bf16" if bf16 else "fp32"}
-    store.create(run_id, {"method": spec.method, "name": spec.name or run_id, "base_model": base.name,
-                          "base_model_path": base.path, "base_is_standin": base.is_standin,
-                          "data": data.source, "hyperparameters": hyper, "device": device})
+    return {"method": spec.method, "name": spec.name, "owner_hash": spec.owner_hash, "base_model": base.name,
+            "base_model_path": base.path, "base_is_standin": base.is_standin, "data": data.source,
+            "hyperparameters": hyper, "device": device}
 
-    def emit(event: dict) -> None:
-        store.append_event(run_id, event)
-        if listener is not None:
-            listener(event)
 
-    emit({"type": "status", "status": "preparing", "message": "Loading the model and tokenizing"})
-    output_dir = tempfile.mkdtemp(prefix="studio-trainer-")
-    started = time.perf_counter()
-    try:
-        model, tokenizer = prepare_model(base.path, spec.method, spec.settings, bf16, device, cfg.seed,
+def failure_message(exc: BaseException) -> str:
+    """The error with what to do about it, once."""
+    message = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
+        return "Out of memory: try a smaller batch size. " + message
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "The disk is full: delete runs you no longer need. " + message
+    return message
+
+
+class _Run:
+    """One training in progress: where its events go, and the steps from a model to a saved run."""
+
+    def __init__(self, spec: TrainSpec, cfg: TrainConfig, store: RunStore, run_id: str, listener, stop_event):
+        self.spec, self.cfg, self.store, self.run_id = spec, cfg, store, run_id
+        self.listener, self.stop_event = listener, stop_event
+        self.device = pick_device()
+        self.bf16 = use_bf16(spec.precision, self.device)
+        self.started = time.perf_counter()
+        if not spec.name:
+            spec.name = run_id
+
+    def emit(self, event: dict) -> None:
+        self.store.append_event(self.run_id, event)
+        if self.listener is not None:
+            self.listener(event)
+
+    def train_and_save(self, base: BaseModelChoice, data: DialogData, output_dir: str) -> dict:
+        spec, cfg = self.spec, self.cfg
+        model, tokenizer = prepare_model(base.path, spec.method, spec.settings, self.bf16, self.device, cfg.seed,
                                          cfg.dropout)
         params = parameter_report(model)
-        store.update(run_id, **params)
-        emit({"type": "params", **params})
+        self.store.update(self.run_id, **params)
+        self.emit({"type": "params", **params})
         train_set = tokenize_pairs(tokenizer, data.split("train"), cfg, cfg.seed)
         steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
-        callback = EventCallback(emit, stop_event, cfg.batch_size)
-        trainer = build_trainer(model, tokenizer, train_set, cfg, spec.learning_rate, bf16, device, output_dir,
-                                [callback])
-        emit({"type": "status", "status": "training", "message": f"{len(train_set)} training pairs, "
-              f"{steps_per_epoch} steps per epoch"})
+        trainer = build_trainer(model, tokenizer, train_set, cfg, spec.learning_rate, self.bf16, self.device,
+                                output_dir, [EventCallback(self.emit, self.stop_event, cfg.batch_size)])
+        self.emit({"type": "status", "status": "training", "message": f"{len(train_set)} training pairs, "
+                   f"{steps_per_epoch} steps per epoch"})
         output = trainer.train()
-        train_seconds = time.perf_counter() - started
-        losses = [e["loss"] for e in store.events(run_id) if e.get("type") == "step"]
-        stopped = stop_event.is_set()
         model.eval()
+        record = self.store.finish(self.run_id, "stopped" if self.stop_event.is_set() else "completed",
+                                   save_model=self._saver(model, tokenizer),
+                                   **self._results(output, len(train_set), steps_per_epoch))
+        self.emit({"type": "status", "status": record["status"],
+                   "message": "Stopped early; the model so far is saved." if record["status"] == "stopped"
+                   else "Finished."})
+        return record
 
+    def _saver(self, model, tokenizer):
         def save(folder):
             model.save_pretrained(folder)
-            if spec.method == "full":
+            if self.spec.method == "full":
                 tokenizer.save_pretrained(folder)
+        return save
 
+    def _results(self, output, train_examples: int, steps_per_epoch: int) -> dict:
+        train_seconds = time.perf_counter() - self.started
+        loop_seconds = output.metrics.get("train_runtime", train_seconds)
+        losses = [e["loss"] for e in self.store.events(self.run_id) if e.get("type") == "step"]
         steps_done = output.global_step
-        record = store.finish(
-            run_id, "stopped" if stopped else "completed", save_model=save,
-            steps=steps_done, epochs=round(steps_done / steps_per_epoch, 3),
-            train_examples=len(train_set), train_seconds=round(train_seconds, 3),
-            train_loop_seconds=round(output.metrics.get("train_runtime", train_seconds), 3),
-            samples_per_second=round(steps_done * cfg.batch_size / max(1e-9, output.metrics.get(
-                "train_runtime", train_seconds)), 3),
-            final_loss=losses[-1] if losses else None,
-            final_loss_avg5=sum(losses[-5:]) / len(losses[-5:]) if losses else None)
-        emit({"type": "status", "status": record["status"],
-              "message": "Stopped early; the model so far is saved." if stopped else "Finished."})
+        return {"steps": steps_done, "epochs": round(steps_done / steps_per_epoch, 3),
+                "train_examples": train_examples, "train_seconds": round(train_seconds, 3),
+                "train_loop_seconds": round(loop_seconds, 3),
+                "samples_per_second": round(steps_done * self.cfg.batch_size / max(1e-9, loop_seconds), 3),
+                "final_loss": losses[-1] if losses else None,
+                "final_loss_avg5": sum(losses[-5:]) / len(losses[-5:]) if losses else None}
+
+    def record_failure(self, exc: Exception) -> dict:
+        """Make the record final (failed, with the reason), whatever else breaks on the way."""
+        message = failure_message(exc)
+        record = self.store.finish(self.run_id, "failed", error=message, traceback=traceback.format_exc()[-4000:],
+                                   train_seconds=round(time.perf_counter() - self.started, 3))
+        try:
+            self.emit({"type": "status", "status": "failed", "message": message})
+        except OSError:
+            pass  # the disk that failed the run may refuse the event too; the record says it all
         return record
-    except Exception as exc:  # recorded, not raised: a failed run must leave the app usable
-        message = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
-            message = "Out of memory: try a smaller batch size. " + message
-        elif isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            message = "The disk is full: delete runs you no longer need. " + message
-        record = store.finish(run_id, "failed", error=message, traceback=traceback.format_exc()[-4000:],
-                              train_seconds=round(time.perf_counter() - started, 3))
-        emit({"type": "status", "status": "failed", "message": message})
-        return record
-    finally:
-        shutil.rmtree(output_dir, ignore_errors=True)

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from rouge_score import rouge_scorer
 
@@ -57,3 +58,91 @@ def test_mismatched_or_empty_references_are_refused():
         rouge_table(["one"], [["a"], ["b"]])
     with pytest.raises(ValueError, match="reference"):
         rouge_table(["one"], [["  "]])
+
+
+def _result_with(tables: dict, labels: dict):
+    from studio.evaluation import EvaluationResult
+
+    models = list(tables)
+    n = len(next(iter(tables.values())))
+    return EvaluationResult(models, labels, {m: rouge_summary(t) for m, t in tables.items()},
+                            pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), n, 0.0, per_model=tables)
+
+
+def test_plain_words_name_a_winner_only_when_the_interval_excludes_zero():
+    from studio.evaluation import describe_difference
+
+    assert describe_difference("full fine-tuning", "LoRA", "rougeL",
+                               {"difference": 0.021, "low": 0.004, "high": 0.038}) == \
+        "LoRA beats full fine-tuning on ROUGE-L by 2.1 points (0.4 to 3.8)"
+    # b worse than a: a is named the winner, numbers flipped to stay positive.
+    assert describe_difference("full fine-tuning", "LoRA", "rouge1",
+                               {"difference": -0.021, "low": -0.038, "high": -0.004}) == \
+        "full fine-tuning beats LoRA on ROUGE-1 by 2.1 points (0.4 to 3.8)"
+    assert describe_difference("LoRA", "full fine-tuning", "rougeL",
+                               {"difference": 0.003, "low": -0.008, "high": 0.015}) == \
+        "No clear difference between LoRA and full fine-tuning on ROUGE-L (\u22120.8 to 1.5)"
+    # An interval touching zero is not a win.
+    assert describe_difference("A", "B", "rouge2", {"difference": 0.01, "low": 0.0, "high": 0.02}).startswith(
+        "No clear difference")
+
+
+def test_pairwise_differences_cover_every_pair_with_paired_intervals():
+    from studio.evaluation import pairwise_differences
+
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.1, 0.5, 80)
+
+    def table(values):
+        return pd.DataFrame({m: values for m in METRICS})
+
+    tables = {"original": table(base), "lora-1": table(base + 0.05), "full-1": table(base + 0.05),
+              "prompt-1": table(base - 0.03 + rng.normal(0, 0.001, 80))}
+    labels = {"original": "Original", "lora-1": "LoRA", "full-1": "Full", "prompt-1": "Prompt"}
+    paired = pairwise_differences(_result_with(tables, labels), metrics=("rouge1", "rougeL"))
+    assert len(paired) == 6 * 2          # four models: six pairs, two metrics each
+    assert {(p["a"], p["b"]) for p in paired} == {
+        ("original", "lora-1"), ("original", "full-1"), ("original", "prompt-1"),
+        ("lora-1", "full-1"), ("lora-1", "prompt-1"), ("full-1", "prompt-1")}
+    by_pair = {(p["a"], p["b"], p["metric"]): p for p in paired}
+    lora = by_pair[("original", "lora-1", "rougeL")]
+    assert lora["difference"] == pytest.approx(0.05) and lora["low"] > 0
+    assert lora["sentence"] == "LoRA beats Original on ROUGE-L by 5.0 points (5.0 to 5.0)"
+    same = by_pair[("lora-1", "full-1", "rouge1")]
+    assert same["difference"] == pytest.approx(0.0, abs=1e-12)
+    assert same["sentence"].startswith("No clear difference between LoRA and Full on ROUGE-1")
+    prompt = by_pair[("full-1", "prompt-1", "rougeL")]
+    assert prompt["difference"] == pytest.approx(-0.08, abs=0.001) and prompt["high"] < 0
+    assert prompt["sentence"].startswith("Full beats Prompt on ROUGE-L by 8.0 points")
+    # The interval is the paired bootstrap's, not two independent intervals.
+    expected = paired_difference(tables["original"]["rouge1"], tables["prompt-1"]["rouge1"])
+    got = by_pair[("original", "prompt-1", "rouge1")]
+    assert (got["low"], got["high"]) == (expected["low"], expected["high"])
+    without_tables = _result_with({"original": table(base)}, labels)
+    without_tables.per_model = {}
+    with pytest.raises(ValueError, match="per-example"):
+        pairwise_differences(without_tables)
+
+
+def test_evaluate_models_keeps_per_example_scores_for_pairing():
+    from studio.data import load_bundled
+    from studio.evaluation import evaluate_models, pairwise_differences
+    from studio.inference import SummaryResult
+
+    class EchoPool:
+        """Model "copy" returns the reference itself; model "short" only its first word."""
+
+        def summarize(self, refs, dialogues, settings=None, progress=None):
+            by_dialogue = {ex.dialogue: ex.references[0] for ex in data.split("test")}
+            outputs = {"copy": [by_dialogue[d] for d in dialogues],
+                       "short": [by_dialogue[d].split()[0] for d in dialogues]}
+            return {ref: SummaryResult(ref, outputs[ref], 0.0) for ref in refs}
+
+    data = load_bundled()
+    result = evaluate_models(EchoPool(), data, ["short", "copy"], limit=10)
+    assert list(result.per_model["copy"]["rougeL"]) == [1.0] * result.examples
+    paired = pairwise_differences(result)
+    assert [(p["a"], p["b"], p["metric"]) for p in paired] == [("short", "copy", m) for m in ("rouge1", "rouge2", "rougeL")]
+    rouge_l = paired[2]
+    assert rouge_l["difference"] == pytest.approx(1.0 - result.per_model["short"]["rougeL"].mean())
+    assert rouge_l["low"] > 0 and rouge_l["sentence"].startswith("copy beats short on ROUGE-L by ")

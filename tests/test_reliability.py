@@ -295,11 +295,11 @@ CLI_CASES = [
     (("data", "--data", "{nocolumn.csv}"), "lacks a 'summary' column"),
     (("data", "--data", "{bad.jsonl}"), "not JSON"),
     (("data", "--data", "{toolarge.csv}"),
-     "is 52,428,801 bytes; the limit is 52,428,800 bytes (50 MB)"),
+     "is 52,428,801 bytes; the limit is 50 MB (52,428,800 bytes)"),
     (("summarize", "--model", "original", "--file", "{huge.txt}"), "the limit is 20,000"),
     (("summarize", "--model", "original", "--file", "{latin1.txt}"), "not UTF-8"),
     (("summarize", "--model", "original", "--file", "{toolarge.csv}"),
-     "is 52,428,801 bytes; the limit is 52,428,800 bytes (50 MB)"),
+     "is 52,428,801 bytes; the limit is 50 MB (52,428,800 bytes)"),
     (("summarize", "--model", "/etc/passwd", "--text", "hi"), "not a valid run id"),
     (("summarize", "--model", "original", "--text", "hi", "--max-new-tokens", "100000"), "max new tokens"),
     (("summarize", "--model", "original", "--text", "hi", "--max-new-tokens", "0"), "max new tokens"),
@@ -516,6 +516,8 @@ def test_a_full_disk_while_recording_the_run_leaves_a_readable_unloadable_run(st
     record = json.loads((studio.store.path(job.run_id) / "run.json").read_text())  # still whole JSON
     assert record["status"] == "running"  # never claims completion it could not record
     assert not studio.store.is_loadable(studio.store.get(job.run_id))
+    assert studio.store.get(job.run_id)["status"] == "failed"  # the final state: kept in memory, then written
+    assert json.loads((studio.store.path(job.run_id) / "run.json").read_text())["status"] == "failed"
 
 
 def test_out_of_memory_says_why_and_the_app_goes_on(studio, monkeypatch):

@@ -1,9 +1,15 @@
+import errno
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from studio.runs import RunNotFound, RunStore
+from studio.runs import RunNotFound, RunStore, is_run_id
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _finished_run(store, run_id, payload=b"weights"):
@@ -47,25 +53,37 @@ def test_crash_during_save_keeps_earlier_runs_and_leaves_no_model(tmp_path):
     assert store.is_loadable(store.get("lora-good"))
 
 
+def dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
 def test_sweep_marks_orphans_interrupted_and_removes_leftovers(tmp_path):
     store = RunStore(tmp_path)
+    gone = dead_pid()
     _finished_run(store, "lora-done")
     store.create("full-orphan", {"method": "full"})
     record = json.loads((tmp_path / "full-orphan" / "run.json").read_text())
-    record["owner"]["pid"] = 999_999_999  # a process that no longer exists
+    record["process"]["pid"] = 999_999_999  # a process that no longer exists
     (tmp_path / "full-orphan" / "run.json").write_text(json.dumps(record))
-    (tmp_path / "full-orphan" / "model.tmp-123").mkdir()
-    (tmp_path / ".deleting-x-1").mkdir()
+    (tmp_path / "full-orphan" / f"model.tmp-{gone}").mkdir()
+    (tmp_path / f".deleting-x-{gone}").mkdir()
     (tmp_path / "no-record").mkdir()  # a folder without run.json is never a run
-    (tmp_path / "lora-done" / ".run.json.tmp-5-6").write_text("{")
+    (tmp_path / "lora-done" / f".run.json.tmp-{gone}-6").write_text("{")
+    (tmp_path / "lora-done" / f".run.json.tmp-{os.getpid()}-6").write_text("{")  # a live writer's: kept
     store.create("prompt-live", {"method": "prompt"})  # this process is alive: leave it running
+    (tmp_path / "prompt-live" / f"model.tmp-{os.getpid()}").mkdir()  # ... and what it is saving
 
     assert store.sweep() == ["full-orphan"]
     assert store.get("full-orphan")["status"] == "interrupted"
     assert store.get("prompt-live")["status"] == "running"
-    assert not (tmp_path / "full-orphan" / "model.tmp-123").exists()
-    assert not (tmp_path / ".deleting-x-1").exists()
-    assert not (tmp_path / "lora-done" / ".run.json.tmp-5-6").exists()
+    assert not (tmp_path / "full-orphan" / f"model.tmp-{gone}").exists()
+    assert not (tmp_path / f".deleting-x-{gone}").exists()
+    assert not (tmp_path / "lora-done" / f".run.json.tmp-{gone}-6").exists()
+    assert (tmp_path / "lora-done" / f".run.json.tmp-{os.getpid()}-6").exists()
+    assert (tmp_path / "prompt-live" / f"model.tmp-{os.getpid()}").is_dir()
     assert {r["run_id"] for r in store.list()} == {"lora-done", "full-orphan", "prompt-live"}
 
 
@@ -123,3 +141,213 @@ def test_truncated_event_line_ends_the_curve(tmp_path):
         handle.write('{"type": "step", "st')
     assert len(store.events("lora-e")) == 1
     assert os.path.exists(tmp_path / "lora-e" / "events.jsonl")
+
+
+# ------------------------------------------------------------------ identity from creation
+
+def test_the_record_holds_owner_and_process_from_creation(tmp_path):
+    store = RunStore(tmp_path)
+    store.create("lora-own", {"method": "lora", "owner_hash": "abc123"})
+    on_disk = json.loads((tmp_path / "lora-own" / "run.json").read_text())
+    assert on_disk["owner_hash"] == "abc123" and on_disk["status"] == "running"
+    assert on_disk["process"]["pid"] == os.getpid() and "owner" not in on_disk
+    store.rename("lora-own", "renamed while training")
+    record = store.finish("lora-own", "failed", error="x")
+    assert record["owner_hash"] == "abc123" and record["process"] == on_disk["process"]
+
+
+def test_old_records_with_owner_as_process_still_read(tmp_path):
+    store = RunStore(tmp_path)
+    store.create("lora-old", {"method": "lora"})
+    path = tmp_path / "lora-old" / "run.json"
+    record = json.loads(path.read_text())
+    record["owner"] = record.pop("process")  # how records were written before
+    path.write_text(json.dumps(record))
+    assert store.get("lora-old")["status"] == "running"  # this process, alive
+    assert store.get("lora-old")["process"]["pid"] == os.getpid()
+    store.rename("lora-old", "new")
+    assert "owner" not in json.loads(path.read_text())
+
+
+# ------------------------------------------------------------------ records of the wrong shape
+
+BAD_RECORDS = {
+    "list": "[]",
+    "null": "null",
+    "owner-string": '{"status": "running", "owner": "x"}',
+    "numeric-created": '{"method": "lora", "status": "completed", "created_at": 5}',
+    "metrics-string": '{"method": "lora", "status": "completed", "created_at": "2026-01-01", "metrics": "x"}',
+    "status-unknown": '{"method": "lora", "status": "exploded", "created_at": "2026-01-01"}',
+    "loss-text": '{"method": "lora", "status": "completed", "created_at": "2026-01-01", "final_loss": "low"}',
+}
+
+
+@pytest.mark.parametrize("shape", sorted(BAD_RECORDS))
+def test_a_record_of_the_wrong_shape_is_skipped_and_reported(tmp_path, shape):
+    store = RunStore(tmp_path)
+    _finished_run(store, "lora-good")
+    (tmp_path / "lora-bad").mkdir()
+    (tmp_path / "lora-bad" / "run.json").write_text(BAD_RECORDS[shape])
+    assert store.sweep() == []
+    assert [r["run_id"] for r in store.list()] == ["lora-good"]
+    assert [(p["run_id"], p["file"]) for p in store.problems] == [("lora-bad", "run.json")]
+    assert store.problems[0]["reason"]
+    with pytest.raises(RunNotFound, match="unreadable record"):
+        store.get("lora-bad")
+    with pytest.raises(RunNotFound):
+        store.delete("lora-bad")
+    assert (tmp_path / "lora-bad" / "run.json").read_text() == BAD_RECORDS[shape]  # left for the operator
+
+
+@pytest.mark.parametrize("line", ["5", "null", '"step"', "[1, 2]", '{"type": "step", "step": "one", "loss": 1.0}',
+                                  '{"type": "step", "step": 2, "loss": "nan?"}', '{"no_type": 1}'])
+def test_an_event_line_of_the_wrong_shape_is_skipped_and_reported(tmp_path, line):
+    store = RunStore(tmp_path)
+    _finished_run(store, "lora-e")
+    with open(tmp_path / "lora-e" / "events.jsonl", "a") as handle:
+        handle.write(line + "\n" + json.dumps({"type": "step", "step": 3, "loss": 1.5}) + "\n")
+    assert [e["step"] for e in store.events("lora-e")] == [1, 3]
+    assert [(p["run_id"], p["file"]) for p in store.problems] == [("lora-e", "events.jsonl")]
+    assert "line 2" in store.problems[0]["reason"]
+
+
+def test_a_record_that_becomes_readable_again_leaves_the_problems(tmp_path):
+    store = RunStore(tmp_path)
+    _finished_run(store, "lora-x")
+    good = (tmp_path / "lora-x" / "run.json").read_text()
+    (tmp_path / "lora-x" / "run.json").write_text("[]")
+    assert store.list() == [] and store.problems
+    (tmp_path / "lora-x" / "run.json").write_text(good)
+    assert [r["run_id"] for r in store.list()] == ["lora-x"] and store.problems == []
+
+
+def test_run_ids_must_match_in_full(tmp_path):
+    assert is_run_id("lora-a") and not is_run_id("lora-a\n") and not is_run_id("lora-a\nx")
+    store = RunStore(tmp_path)
+    _finished_run(store, "lora-a")
+    with pytest.raises(RunNotFound):
+        store.get("lora-a\n")
+
+
+# ------------------------------------------------------------------ listing tells the truth, writes nothing
+
+def test_a_running_run_of_a_dead_process_lists_as_interrupted_without_a_write(tmp_path):
+    store = RunStore(tmp_path)
+    store.create("lora-dead", {"method": "lora"})
+    path = tmp_path / "lora-dead" / "run.json"
+    record = json.loads(path.read_text())
+    record["process"]["pid"] = dead_pid()
+    path.write_text(json.dumps(record))
+    before = path.read_bytes(), path.stat().st_mtime_ns
+    listed = {r["run_id"]: r for r in RunStore(tmp_path).list()}
+    assert listed["lora-dead"]["status"] == "interrupted" and "ended before it finished" in listed["lora-dead"]["error"]
+    assert store.get("lora-dead")["status"] == "interrupted"
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    store.delete("lora-dead")  # an interrupted run may go
+    assert not (tmp_path / "lora-dead").exists()
+
+
+def test_pid_reuse_does_not_keep_a_dead_run_alive(tmp_path):
+    store = RunStore(tmp_path)
+    store.create("lora-reused", {"method": "lora"})
+    path = tmp_path / "lora-reused" / "run.json"
+    record = json.loads(path.read_text())
+    record["process"]["started"] -= 3600  # same pid as ours, but a process started an hour earlier
+    path.write_text(json.dumps(record))
+    assert store.get("lora-reused")["status"] == "interrupted"
+    record["process"]["host"] = "another-machine"
+    record["process"]["started"] += 3600
+    path.write_text(json.dumps(record))
+    assert store.get("lora-reused")["status"] == "interrupted"
+
+
+# ------------------------------------------------------------------ a final state the disk refuses
+
+def test_a_failed_state_the_disk_refuses_is_kept_shown_and_written_later(tmp_path, monkeypatch):
+    import studio.runs as runs
+
+    store = RunStore(tmp_path)
+    store.create("lora-full", {"method": "lora"})
+    real_write, refusals = runs.write_json_atomic, []
+
+    def disk_full(path, payload):
+        if len(refusals) < 3:
+            refusals.append(payload.get("status"))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, payload)
+
+    monkeypatch.setattr(runs, "write_json_atomic", disk_full)
+    with pytest.raises(OSError):  # "completed" must be on disk before anyone believes it
+        store.finish("lora-full", "completed", final_loss=1.0)
+    record = store.finish("lora-full", "failed", error="The disk is full")  # kept, not raised
+    assert record["status"] == "failed"
+    on_disk = tmp_path / "lora-full" / "run.json"
+    assert json.loads(on_disk.read_text())["status"] == "running"
+    assert store.get("lora-full")["status"] == "failed"  # retried (refused again), shown from memory
+    assert refusals == ["completed", "failed", "failed"]
+    assert [r["status"] for r in store.list()] == ["failed"]  # the retry on this read gets through
+    assert json.loads(on_disk.read_text())["status"] == "failed"
+    assert json.loads(on_disk.read_text())["error"] == "The disk is full"
+    assert store.flush() == []
+
+
+def test_flush_writes_what_the_disk_refused(tmp_path, monkeypatch):
+    import studio.runs as runs
+
+    store = RunStore(tmp_path)
+    store.create("lora-later", {"method": "lora"})
+    monkeypatch.setattr(runs, "write_json_atomic", lambda *a: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    store.finish("lora-later", "failed", error="boom")
+    assert store.flush() == ["lora-later"]
+    monkeypatch.undo()
+    assert store.flush() == []  # as at exit
+    assert json.loads((tmp_path / "lora-later" / "run.json").read_text())["status"] == "failed"
+
+
+# ------------------------------------------------------------------ the sweep spares live processes
+
+SWEEP = "import sys; from studio.runs import RunStore; print(RunStore(sys.argv[1]).sweep())"
+
+
+def test_a_sweep_from_another_process_spares_a_live_save(tmp_path):
+    store = RunStore(tmp_path)
+    store.create("full-saving", {"method": "full"})
+    saving = tmp_path / "full-saving" / f"model.tmp-{os.getpid()}"
+    saving.mkdir()
+    (saving / "model.safetensors").write_bytes(b"half written")
+    (tmp_path / "full-saving" / f".run.json.tmp-{os.getpid()}-1").write_text("{")
+    out = subprocess.run([sys.executable, "-c", SWEEP, str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+    assert (saving / "model.safetensors").read_bytes() == b"half written"
+    assert store.get("full-saving")["status"] == "running"
+
+
+def test_two_sweeps_never_run_at_once(tmp_path):
+    from filelock import FileLock, Timeout
+
+    store = RunStore(tmp_path)
+    with FileLock(tmp_path / ".sweep.lock"):  # someone else is sweeping
+        script = ("import sys, studio.runs as r; r.LOCK_SECONDS = 0.5\n"
+                  "try:\n    r.RunStore(sys.argv[1]).sweep()\nexcept r.Timeout:\n    print('waited')")
+        out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, capture_output=True,
+                             text=True, check=True)
+    assert out.stdout.strip() == "waited"
+    assert store.sweep() == [] and issubclass(Timeout, OSError)
+
+
+def test_dead_processes_trainer_folders_are_removed_and_live_ones_kept(tmp_path):
+    from studio.processes import owned_scratch_dir, remove_dead_scratch
+
+    mine = Path(owned_scratch_dir("studio-test-scratch-"))
+    try:
+        gone = tmp_path / f"studio-test-scratch-{dead_pid()}-1700000000-abc"
+        reused = tmp_path / f"studio-test-scratch-{os.getpid()}-1-abc"  # our pid, another start time
+        foreign = tmp_path / "studio-test-scratch-unnamed"
+        for folder in (gone, reused, foreign):
+            folder.mkdir()
+        assert set(remove_dead_scratch(tmp_path, "studio-test-scratch-")) == {gone, reused}
+        assert foreign.is_dir()
+        assert remove_dead_scratch(mine.parent, "studio-test-scratch-") == [] and mine.is_dir()
+    finally:
+        mine.rmdir()

@@ -1,6 +1,9 @@
 import json
 import math
+import os
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -125,3 +128,27 @@ def test_benchmark_course_recipe_pads_everything_to_512(studio):
     rows = _course_dataset(tokenizer, [("Summarize: #Person1#: Hi.", "They greet.")])
     assert len(rows[0]["input_ids"]) == len(rows[0]["labels"]) == 512
     assert rows[0]["labels"][-1] == tokenizer.pad_token_id  # pad ids left in the labels, counted by the loss
+
+
+def test_the_record_is_complete_from_creation_and_final_after_any_failure(studio, monkeypatch):
+    import studio.training as training
+
+    spec = _spec("lora")
+    spec.owner_hash = "0123456789abcdef01234567"
+    first = {}
+
+    def listener(event):
+        if not first:
+            record = json.loads(next(studio.store.root.glob("*/run.json")).read_text())
+            first.update(record)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("the Trainer broke")
+
+    monkeypatch.setattr(training.Trainer, "train", boom)
+    record = train_run(spec, studio.store, studio.base, studio.data, listener=listener)
+    assert first["status"] == "running" and first["owner_hash"] == spec.owner_hash
+    assert first["process"]["pid"] == os.getpid() and first["method"] == "lora" and first["hyperparameters"]
+    assert record["status"] == "failed" and record["error"] == "RuntimeError: the Trainer broke"
+    assert record["owner_hash"] == spec.owner_hash and studio.store.get(record["run_id"])["status"] == "failed"
+    assert not any(Path(tempfile.gettempdir()).glob(f"studio-trainer-{os.getpid()}-*"))  # its scratch is gone

@@ -8,7 +8,7 @@ from ...config import MAX_NEW_TOKENS, METHOD_LABELS, METHODS
 from ...data import DialogData
 from ...engine import ORIGINAL, GenerationSettings
 from ...evaluation import rouge_table
-from ...runs import RUN_ID_PATTERN, RunNotFound
+from ...runs import RunNotFound, is_run_id
 from .common import COLUMNS, MISSING_HINT, NONE, fmt_score, fmt_seconds, plain, shown, whole
 
 
@@ -45,9 +45,7 @@ def compare(studio, dialogue: str, picks: dict[str, str | None], gen: Generation
         try:
             record = studio.store.require_loadable(run_id)
         except RunNotFound:
-            notes[method] = ("That run is gone (deleted?). Pick another one above."
-                             if isinstance(run_id, str) and RUN_ID_PATTERN.match(run_id)
-                             else f"{plain(shown(run_id))} is not a run. Pick one above.")
+            notes[method] = unusable_run_note(studio, run_id)
             continue
         if record.get("method") != method:
             notes[method] = f"That run is not a {METHOD_LABELS[method]} run."
@@ -72,6 +70,24 @@ def compare(studio, dialogue: str, picks: dict[str, str | None], gen: Generation
             info += f"  \n{plain(studio.store.get(ref).get('name') or ref)}"
         columns.append(Column(title, summary.text, info))
     return columns
+
+
+def unusable_run_note(studio, run_id) -> str:
+    """Why a picked run cannot summarize: not a run, gone, or what happened to it."""
+    if not is_run_id(run_id):
+        return f"{plain(shown(run_id))} is not a run. Pick one above."
+    try:
+        record = studio.store.get(run_id)
+    except RunNotFound:
+        return "That run is gone: no run with that id is on disk (deleted?). Pick another one above."
+    status = record.get("status")
+    error = " ".join(str(record.get("error") or "").split()).rstrip(".")
+    reason = f" ({plain(error[:200])})." if error else "."
+    if status in ("interrupted", "failed"):
+        return f"That run was {status} and has no saved model{reason} Pick another one above."
+    if status == "running":
+        return "That run is still training. Pick another one above, or wait for it to finish."
+    return f"That run has no usable saved model (status: {plain(shown(status))}). Pick another one above."
 
 
 def column_notes(studio, picks: dict[str, str | None]) -> list[str]:

@@ -1,7 +1,6 @@
 """The Runs tab: the table, rename, delete, download, quality against size."""
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -60,7 +59,7 @@ def delete_run(studio, run_id: str | None, owner: str, confirmed: bool) -> str:
 
 
 def zip_run(studio, run_id: str | None, scratch: Path) -> Path:
-    """The run's folder (model, run.json, loss curve) as a zip in the scratch folder."""
+    """The run's model, run.json and loss curve as a zip in the scratch folder, fit to share."""
     if not run_id:
         raise ValueError("Pick a run first.")
     record = studio.store.get(run_id)
@@ -68,7 +67,7 @@ def zip_run(studio, run_id: str | None, scratch: Path) -> Path:
         raise ValueError(f"Run {record.get('name') or run_id} has no saved model (status: {record.get('status')}).")
     prune_scratch(scratch)
     folder = Path(tempfile.mkdtemp(prefix="zip-", dir=scratch))
-    return Path(shutil.make_archive(str(folder / run_id), "zip", root_dir=studio.store.path(run_id)))
+    return studio.store.export_zip(run_id, folder)  # without the server's paths, host name or pid
 
 
 def efficiency_view(studio):

@@ -1,0 +1,492 @@
+"""Share runs on the Hugging Face Hub: push a run as a model repo, pull one back into the run store.
+
+    result = push(store, run_id, "me/flan-t5-lora-dialogsum", dry_run=True)   # {"folder": ..., "files": [...]}
+    result = push(store, run_id, "me/flan-t5-lora-dialogsum", private=True)   # token from HF_TOKEN / login
+    record = pull("me/flan-t5-lora-dialogsum", store, base)                   # a new run in the store
+
+What a pushed repo holds, at its root so that plain PEFT / transformers load it:
+the adapter (adapter_config.json + adapter_model.safetensors) or the full model
+(config.json, model.safetensors, tokenizer files), run.json and events.jsonl with
+private details left out (host, pid, session hash, local paths, tracebacks), and a
+README.md model card (huggingface_hub.ModelCard) with base_model, library_name,
+datasets, pipeline_tag and the run's ROUGE as model-index results.
+
+Everything that reaches the network goes through a HubClient; tests pass a fake
+one that records what would have been sent. The token is read when a client is
+built (HF_TOKEN or the login cache) and handed to that client only: it is never
+written to a file or a log, and never returned.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from .config import METHOD_LABELS
+from .runs import (
+    PICKLE_SUFFIXES,
+    RunStore,
+    clean_name,
+    has_safe_weights,
+    new_run_id,
+    now_iso,
+)
+
+REPO_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+RUN_FILES = ("run.json", "events.jsonl", "README.md")
+# Files of a pushed repo that are not part of the model folder.
+NOT_MODEL_FILES = set(RUN_FILES) | {".gitattributes"}
+# What run.json keeps when it leaves the machine: an allow-list, so a field added later stays home
+# until someone decides it is fit to publish.
+PUBLIC_RUN_FIELDS = (
+    "run_id", "method", "name", "base_model", "base_is_standin", "data", "hyperparameters", "device", "status",
+    "created_at", "finished_at", "trainable_params", "total_params", "trainable_share", "steps", "epochs",
+    "train_examples", "train_seconds", "train_loop_seconds", "samples_per_second", "final_loss",
+    "final_loss_avg5", "size_bytes", "metrics",
+)
+PEFT_METHODS = {"LORA": "lora", "PROMPT_TUNING": "prompt"}
+LOCAL_PATH = "<local path>"
+
+
+class HubError(ValueError):
+    """A push or pull that cannot go ahead, with a message a user can act on."""
+
+
+# --------------------------------------------------------------------------- the network, behind one interface
+
+class HubClient(Protocol):
+    def create_repo(self, repo_id: str, *, private: bool, repo_type: str) -> str: ...
+    def upload_folder(self, repo_id: str, folder: Path, *, repo_type: str, commit_message: str) -> str: ...
+    def list_files(self, repo_id: str, *, repo_type: str) -> list[str]: ...
+    def download(self, repo_id: str, local_dir: Path, *, repo_type: str, allow_patterns: list[str]) -> Path: ...
+
+
+class HfHubClient:
+    """The real client: huggingface_hub's HfApi with the token it was given."""
+
+    def __init__(self, token: str | None):
+        from huggingface_hub import HfApi
+
+        self._api = HfApi(token=token)
+
+    def __repr__(self) -> str:  # never show the token, even in a debugger or a traceback
+        return "HfHubClient()"
+
+    def create_repo(self, repo_id, *, private, repo_type):
+        return str(self._api.create_repo(repo_id, private=private, repo_type=repo_type, exist_ok=True))
+
+    def upload_folder(self, repo_id, folder, *, repo_type, commit_message):
+        info = self._api.upload_folder(repo_id=repo_id, folder_path=str(folder), repo_type=repo_type,
+                                       commit_message=commit_message)
+        return str(getattr(info, "commit_url", info))
+
+    def list_files(self, repo_id, *, repo_type):
+        return list(self._api.list_repo_files(repo_id, repo_type=repo_type))
+
+    def download(self, repo_id, local_dir, *, repo_type, allow_patterns):
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, repo_type=repo_type, local_dir=str(local_dir),
+                                      allow_patterns=allow_patterns, token=self._api.token))
+
+
+def hub_token() -> str | None:
+    """HF_TOKEN, else the token `hf auth login` cached (huggingface_hub's own rule)."""
+    from huggingface_hub import get_token
+
+    return get_token()
+
+
+def default_client_factory(token: str | None) -> HubClient:
+    return HfHubClient(token)
+
+
+# --------------------------------------------------------------------------- what leaves the machine
+
+def check_repo_id(repo_id) -> str:
+    if not isinstance(repo_id, str) or not REPO_ID_PATTERN.match(repo_id) or ".." in repo_id:
+        raise HubError(f"{str(repo_id)[:100]!r} is not a Hub repository id: use OWNER/NAME "
+                       "(letters, digits, '-', '_', '.').")
+    return repo_id
+
+
+def is_hub_id(value) -> bool:
+    """True for 'owner/name' that is not a path on this machine."""
+    return (isinstance(value, str) and bool(REPO_ID_PATTERN.match(value)) and ".." not in value
+            and not Path(value).expanduser().exists())
+
+
+class Scrubber:
+    """Replaces what names this machine (home and temp paths, host name, any absolute path) in text."""
+
+    def __init__(self, replacements: dict[str, str] | None = None):
+        self.replacements = {k: v for k, v in (replacements or {}).items() if k}
+        host = socket.gethostname()
+        if host and len(host) > 2:
+            self.replacements.setdefault(host, "<host>")
+        # Longest first, so a base model's folder is replaced before the home folder inside it.
+        self.order = sorted(self.replacements, key=len, reverse=True)
+        self.absolute = re.compile(r"(?:~|[A-Za-z]:)?[/\\](?:[\w.@+-]+[/\\])+[\w.@+-]*")
+
+    def text(self, value: str) -> str:
+        for needle in self.order:
+            value = value.replace(needle, self.replacements[needle])
+        return self.absolute.sub(LOCAL_PATH, value)
+
+    def value(self, value):
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        return value
+
+
+def public_record(record: dict, scrub: Scrubber) -> dict:
+    """run.json as published: the allow-listed fields, scrubbed; the data source only if it is public."""
+    public = {k: record[k] for k in PUBLIC_RUN_FIELDS if k in record}
+    data = public.get("data")
+    if data is not None and not (is_hub_id(data) or data == "bundled"):
+        public["data"] = "local file"
+    public = scrub.value(public)
+    public["exported_by"] = "tuning-studio"
+    return public
+
+
+def _scrub_json_file(path: Path, scrub: Scrubber) -> None:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return
+    path.write_text(json.dumps(scrub.value(payload), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _base_replacements(record: dict) -> dict[str, str]:
+    """The local base-model folder stands for the base model's public name in saved configs."""
+    replacements = {}
+    base_path = record.get("base_model_path") or ""
+    if base_path and base_path != record.get("base_model"):
+        replacements[base_path] = record.get("base_model", "")
+        replacements[str(Path(base_path).resolve())] = record.get("base_model", "")
+    replacements[str(Path.home())] = "~"
+    return replacements
+
+
+def prepare_upload(store: RunStore, run_id: str, repo_id: str, folder: Path | None = None) -> Path:
+    """Write exactly the folder a push would upload, and return it.
+
+    Only finished runs with safetensors weights qualify; a folder that already exists must be empty.
+    """
+    check_repo_id(repo_id)
+    record = store.require_loadable(run_id)
+    folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix=f"studio-push-{run_id}-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    if any(folder.iterdir()):
+        raise HubError(f"{folder} is not empty; choose a new folder for the upload.")
+    scrub = Scrubber(_base_replacements(record))
+    for source in sorted(store.model_dir(run_id).iterdir()):
+        if not source.is_file() or source.name.lower().endswith(PICKLE_SUFFIXES) or source.name in NOT_MODEL_FILES:
+            continue
+        shutil.copy2(source, folder / source.name)
+        if source.suffix == ".json":
+            _scrub_json_file(folder / source.name, scrub)
+    public = public_record(record, scrub)
+    (folder / "run.json").write_text(json.dumps(public, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    with open(folder / "events.jsonl", "w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(scrub.value(event)) + "\n" for event in store.events(run_id))
+    (folder / "README.md").write_text(model_card(public, repo_id).content, encoding="utf-8")
+    return folder
+
+
+# --------------------------------------------------------------------------- the model card
+
+def card_metadata(record: dict, repo_id: str):
+    from huggingface_hub import EvalResult, ModelCardData
+
+    method = record["method"]
+    data = record.get("data")
+    base = record.get("base_model")
+    tags = ["tuning-studio", "summarization", "dialogsum", {"lora": "lora", "prompt": "prompt-tuning",
+                                                           "full": "full-fine-tuning"}[method]]
+    eval_results = None
+    metrics = record.get("metrics") or {}
+    dataset_type = data if is_hub_id(data) else "dialogsum-sample"
+    results = [EvalResult(task_type="summarization", task_name="Summarization", dataset_type=dataset_type,
+                          dataset_name="DialogSum" if is_hub_id(data) else "DialogSum (bundled sample)",
+                          dataset_split=metrics.get("split"), metric_type=name,
+                          metric_name=name.replace("rouge", "ROUGE-"),
+                          metric_value=round(float(metrics[name]), 5))
+               for name in ("rouge1", "rouge2", "rougeL", "rougeLsum") if metrics.get(name) is not None]
+    if results:
+        eval_results = results
+    return ModelCardData(
+        base_model=base if is_hub_id(base) else None,
+        library_name="transformers" if method == "full" else "peft",
+        datasets=[data] if is_hub_id(data) else None,
+        pipeline_tag="summarization", tags=tags, metrics=["rouge"] if results else None,
+        model_name=repo_id.split("/", 1)[1], eval_results=eval_results,
+    )
+
+
+def _load_snippet(record: dict, repo_id: str) -> str:
+    base = record.get("base_model") or "google/flan-t5-small"
+    if record["method"] == "full":
+        lines = ["from transformers import AutoModelForSeq2SeqLM, AutoTokenizer",
+                 f'model = AutoModelForSeq2SeqLM.from_pretrained("{repo_id}")',
+                 f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}")']
+    else:
+        lines = ["from peft import AutoPeftModelForSeq2SeqLM; from transformers import AutoTokenizer",
+                 f'model = AutoPeftModelForSeq2SeqLM.from_pretrained("{repo_id}")',
+                 f'tokenizer = AutoTokenizer.from_pretrained("{base}")']
+    return "\n".join(lines)
+
+
+def _fmt(value, spec: str = ",") -> str:
+    return "unknown" if value is None else format(value, spec)
+
+
+def model_card(record: dict, repo_id: str):
+    """README.md for the repo: metadata for the Hub, and a body a person can act on."""
+    from huggingface_hub import ModelCard
+
+    method = record["method"]
+    hyper = record.get("hyperparameters") or {}
+    metrics = record.get("metrics") or {}
+    base = record.get("base_model", "unknown")
+    standin = (" This run used the tiny stand-in model the studio builds offline, not FLAN-T5: it shows the "
+               "mechanics, not real quality.") if record.get("base_is_standin") else ""
+    data = record.get("data")
+    data_line = (f"[{data}](https://huggingface.co/datasets/{data})" if is_hub_id(data)
+                 else "the studio's bundled sample dialogues" if data == "bundled" else "a local file")
+    subset = hyper.get("train_size")
+    rouge = ", ".join(f"{name} {metrics[name]:.4f}" for name in ("rouge1", "rouge2", "rougeL") if name in metrics)
+    rouge_line = (f"ROUGE F1 on {metrics.get('examples', '?')} dialogues of the {metrics.get('split', '?')} split: "
+                  f"{rouge}." if rouge else "Not evaluated yet.")
+    train_seconds = record.get("train_seconds")
+    body = f"""
+# {repo_id.split('/', 1)[1]}
+
+{METHOD_LABELS.get(method, method)} of `{base}` for dialogue summarization on {data_line}, trained with
+Tuning Studio.{standin}
+
+## Training
+- Method: {METHOD_LABELS.get(method, method)} ({method})
+- Budget: {_fmt(record.get('steps') or hyper.get('steps'))} steps, batch size {_fmt(hyper.get('batch_size'))}, \
+training subset {_fmt(subset) if subset else 'the whole split'} pairs, seed {_fmt(hyper.get('seed'), '')}
+- Learning rate: {_fmt(hyper.get('learning_rate'), 'g')}
+- Trainable parameters: {_fmt(record.get('trainable_params'))} of {_fmt(record.get('total_params'))} \
+({100 * (record.get('trainable_share') or 0):.2f}%)
+- Training time: {_fmt(train_seconds, '.1f')} s on {record.get('device', 'unknown')} \
+({hyper.get('precision', 'fp32')})
+- Final training loss: {_fmt(record.get('final_loss'), '.4f')}
+
+## Evaluation
+{rouge_line}
+
+## Use it
+```python
+{_load_snippet(record, repo_id)}
+```
+Prompt it as it was trained: `Summarize the following conversation.\\n\\n{{dialogue}}\\n\\nSummary: `.
+`run.json` and `events.jsonl` hold the full record and the loss curve;
+`python -m studio pull {repo_id}` brings the run into another studio.
+"""
+    return ModelCard(f"---\n{card_metadata(record, repo_id).to_yaml()}\n---\n{body}")
+
+
+# --------------------------------------------------------------------------- push
+
+def push(store: RunStore, run_id: str, repo_id: str, private: bool = False, dry_run: bool = False,
+         folder: Path | None = None, client: HubClient | None = None,
+         client_factory: Callable[[str | None], HubClient] = default_client_factory) -> dict:
+    """Upload a run (or, with dry_run, only write the folder that would be uploaded).
+
+    Returns {"run_id", "repo", "private", "dry_run", "folder", "files"} and, after an upload, "url".
+    """
+    check_repo_id(repo_id)
+    if not isinstance(private, bool):
+        raise HubError("private must be true or false.")
+    store.require_loadable(run_id)
+    if not dry_run and client is None:
+        token = hub_token()
+        if not token:
+            raise HubError("No Hugging Face token: set HF_TOKEN or run `hf auth login` first "
+                           "(or use --dry-run to see what would be uploaded).")
+        client = client_factory(token)
+        del token
+    keep = dry_run or folder is not None
+    folder = prepare_upload(store, run_id, repo_id, folder)
+    files = sorted(p.name for p in folder.iterdir() if p.is_file())
+    result = {"run_id": run_id, "repo": repo_id, "private": private, "dry_run": dry_run,
+              "folder": str(folder), "files": files}
+    if dry_run:
+        return result
+    try:
+        result["repo_url"] = client.create_repo(repo_id, private=private, repo_type="model")
+        result["url"] = client.upload_folder(repo_id, folder, repo_type="model",
+                                             commit_message=f"Upload {record_label(store, run_id)} from Tuning Studio")
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+            result["folder"] = None
+    return result
+
+
+def record_label(store: RunStore, run_id: str) -> str:
+    record = store.get(run_id)
+    return f"{METHOD_LABELS.get(record['method'], record['method'])} run {run_id}"
+
+
+# --------------------------------------------------------------------------- pull
+
+def pull(source: str, store: RunStore, base, client: HubClient | None = None,
+         client_factory: Callable[[str | None], HubClient] = default_client_factory) -> dict:
+    """Import a pushed run, or a plain PEFT adapter folder, as a new completed run; returns its record.
+
+    `source` is a local folder or a Hub repo id; `base` is the studio's BaseModelChoice: adapters
+    for another base model are refused, as are folders whose weights are pickled only.
+    """
+    if not isinstance(source, str) or not source.strip():
+        raise HubError("Name a Hub repository (OWNER/NAME) or a local folder to pull from.")
+    local = Path(source).expanduser()
+    if local.is_dir():
+        return import_folder(local, store, base, origin=str(local.name))
+    check_repo_id(source)
+    if client is None:
+        client = client_factory(hub_token())  # public repos need no token; private ones use it
+    files = client.list_files(source, repo_type="model")
+    _refuse_pickles_only(files, source)
+    with tempfile.TemporaryDirectory(prefix="studio-pull-") as tmp:
+        folder = client.download(source, Path(tmp) / "repo", repo_type="model",
+                                 allow_patterns=["*.safetensors", "*.json", "*.jsonl", "*.md", "*.model", "*.txt"])
+        return import_folder(Path(folder), store, base, origin=source)
+
+
+def _refuse_pickles_only(files: list[str], where: str) -> None:
+    names = [Path(f).name.lower() for f in files]
+    pickled = sorted(n for n in names if n.endswith(PICKLE_SUFFIXES))
+    if pickled and not any(n.endswith(".safetensors") for n in names):
+        raise HubError(f"{where} holds only pickled weights ({', '.join(pickled)}); they can run code when "
+                       "loaded, so the studio accepts safetensors only. Convert them to safetensors first.")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HubError(f"{path.name} is not readable JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise HubError(f"{path.name} does not hold a JSON object.")
+    return payload
+
+
+def _same_base(name: str | None, base) -> bool:
+    if not name:
+        return False
+    return name in (base.name, base.path) or (Path(name).name == Path(base.path).name == base.name)
+
+
+def _full_matches_base(config: dict, base) -> bool:
+    """A full model without a run.json fits when its architecture equals the base model's."""
+    from transformers import AutoConfig
+
+    try:
+        base_config = AutoConfig.from_pretrained(base.path, local_files_only=os.environ.get("HF_HUB_OFFLINE") == "1")
+    except OSError:
+        return False
+    keys = ("model_type", "vocab_size", "d_model", "num_layers", "num_decoder_layers", "num_heads", "d_ff")
+    return all(config.get(k) == getattr(base_config, k, None) for k in keys)
+
+
+def import_folder(folder: Path, store: RunStore, base, origin: str) -> dict:
+    """Check a folder and copy it into the store as a new run (nothing is written when a check fails)."""
+    folder = Path(folder)
+    names = [p.name for p in folder.iterdir() if p.is_file()]
+    _refuse_pickles_only(names, origin)
+    model_names = [n for n in names if n not in NOT_MODEL_FILES and not n.startswith(".")
+                   and not n.lower().endswith(PICKLE_SUFFIXES)]
+    if not any(n.endswith(".safetensors") for n in model_names):
+        raise HubError(f"{origin} holds no safetensors weights: it is not a run, an adapter or a model folder.")
+    pushed = _read_json(folder / "run.json") if (folder / "run.json").exists() else {}
+    if (folder / "adapter_config.json").exists():
+        adapter = _read_json(folder / "adapter_config.json")
+        method = PEFT_METHODS.get(str(adapter.get("peft_type", "")).upper())
+        if method is None:
+            raise HubError(f"{origin} is a {adapter.get('peft_type')} adapter; the studio compares LoRA and "
+                           "prompt tuning only.")
+        trained_on = pushed.get("base_model") or adapter.get("base_model_name_or_path")
+        if not _same_base(trained_on, base):
+            raise HubError(f"{origin} was trained on {trained_on or 'an unnamed base model'}, but this studio "
+                           f"runs {base.name}; its adapter does not fit.")
+    elif (folder / "config.json").exists():
+        method = "full"
+        config = _read_json(folder / "config.json")
+        fits = _same_base(pushed.get("base_model"), base) if pushed else _full_matches_base(config, base)
+        if not fits:
+            raise HubError(f"{origin} is a model for {pushed.get('base_model') or 'another architecture'}, but "
+                           f"this studio runs {base.name}.")
+    else:
+        raise HubError(f"{origin} has neither adapter_config.json nor config.json.")
+    if pushed and pushed.get("method") not in (None, method):
+        raise HubError(f"{origin}: run.json says {pushed.get('method')}, but the folder holds a {method} model.")
+    events = _read_events(folder / "events.jsonl")
+    return _store_import(store, base, folder, model_names, method, pushed, events, origin)
+
+
+def _read_events(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            break
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+# Fields a pushed run.json brings along: its identity goes into the new record, its results into finish().
+IDENTITY_FIELDS = ("hyperparameters", "data", "device", "base_is_standin")
+RESULT_FIELDS = ("trainable_params", "total_params", "trainable_share", "steps", "epochs", "train_examples",
+                 "train_seconds", "train_loop_seconds", "samples_per_second", "final_loss", "final_loss_avg5",
+                 "metrics")
+
+
+def _store_import(store, base, folder, model_names, method, pushed, events, origin) -> dict:
+    run_id = new_run_id(method)
+    name = clean_name(f"{pushed.get('name') or origin} (pulled)")
+    record = {"method": method, "name": name, "base_model": base.name, "base_model_path": base.path,
+              **{k: pushed[k] for k in IDENTITY_FIELDS if k in pushed},
+              "pulled_from": origin, "original_run_id": pushed.get("run_id"), "trained_at": pushed.get("created_at")}
+    store.create(run_id, record)
+    try:
+        for event in events:
+            store.append_event(run_id, event)
+
+        def save(target: Path) -> None:
+            target.mkdir(parents=True)
+            for name in model_names:
+                shutil.copy2(folder / name, target / name)
+
+        results = {k: pushed[k] for k in RESULT_FIELDS if k in pushed}
+        record = store.finish(run_id, "completed", save_model=save, pulled_at=now_iso(), **results)
+    except BaseException:
+        _drop(store, run_id)  # a half-imported run is never listed
+        raise
+    if not has_safe_weights(store.model_dir(run_id)):
+        _drop(store, run_id)
+        raise HubError(f"{origin}: the copied model has no safetensors weights.")
+    return record
+
+
+def _drop(store: RunStore, run_id: str) -> None:
+    shutil.rmtree(store.path(run_id), ignore_errors=True)

@@ -1,0 +1,265 @@
+"""Push and pull: what would be sent to the Hub, what comes back, and what is refused."""
+import json
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+import yaml
+from safetensors.torch import save_file
+
+from studio.hub import HubError, import_folder, prepare_upload, pull, push
+from studio.inference import GenerationSettings
+
+FAKE_TOKEN = "hf_FAKEtoken1234567890abcdefXYZ"
+
+
+class FakeHub:
+    """Records every call a push or pull would make; serves downloads from a local folder."""
+
+    def __init__(self, served: Path | None = None, files: list[str] | None = None):
+        self.calls = []
+        self.uploaded = {}
+        self.served = served
+        self.files = files
+
+    def create_repo(self, repo_id, *, private, repo_type):
+        self.calls.append(("create_repo", repo_id, private, repo_type))
+        return f"https://huggingface.co/{repo_id}"
+
+    def upload_folder(self, repo_id, folder, *, repo_type, commit_message):
+        self.calls.append(("upload_folder", repo_id, repo_type, commit_message))
+        self.uploaded = {p.name: p.read_bytes() for p in Path(folder).iterdir()}
+        return f"https://huggingface.co/{repo_id}/commit/abc"
+
+    def list_files(self, repo_id, *, repo_type):
+        self.calls.append(("list_files", repo_id, repo_type))
+        return self.files if self.files is not None else [p.name for p in self.served.iterdir()]
+
+    def download(self, repo_id, local_dir, *, repo_type, allow_patterns):
+        self.calls.append(("download", repo_id, repo_type, tuple(allow_patterns)))
+        shutil.copytree(self.served, local_dir)
+        return local_dir
+
+
+@pytest.fixture(scope="module")
+def evaluated(trained):
+    studio, run_ids = trained
+    studio.evaluate(["original", *run_ids.values()], limit=4)
+    return studio, run_ids
+
+
+def _front_matter(readme: str) -> dict:
+    return yaml.safe_load(readme.split("---\n")[1])
+
+
+@pytest.mark.parametrize("method", ["lora", "prompt", "full"])
+def test_dry_run_writes_exactly_the_upload_folder_without_private_details(evaluated, tmp_path, method):
+    studio, run_ids = evaluated
+    run_id = run_ids[method]
+    result = push(studio.store, run_id, "someone/flan-lora", dry_run=True, folder=tmp_path / "up",
+                  client_factory=lambda token: pytest.fail("a dry run must not build a client"))
+    folder = Path(result["folder"])
+    files = sorted(p.name for p in folder.iterdir())
+    assert result["files"] == files and result["dry_run"] is True
+    weights = {"full": {"model.safetensors", "config.json"},
+               "lora": {"adapter_model.safetensors", "adapter_config.json"},
+               "prompt": {"adapter_model.safetensors", "adapter_config.json"}}[method]
+    assert {"run.json", "events.jsonl", "README.md"} | weights <= set(files)
+    assert not any(name.endswith((".bin", ".pt", ".pth", ".pkl", ".ckpt")) for name in files)
+
+    record = studio.store.get(run_id)
+    everything = "\n".join((folder / name).read_text(encoding="utf-8") for name in files
+                           if not name.endswith(".safetensors"))
+    host = socket.gethostname()
+    for private in (record["base_model_path"], str(Path.home()), str(studio.store.root), "/tmp/",
+                    host if len(host) > 3 else "<no host check for a 3-letter host name>", '"pid"'):
+        assert private not in everything, private
+    public = json.loads((folder / "run.json").read_text())
+    assert "owner" not in public and "base_model_path" not in public and "owner_hash" not in public
+    assert public["method"] == method and public["metrics"] == record["metrics"]
+    assert public["hyperparameters"] == record["hyperparameters"]
+    steps = [e for e in map(json.loads, (folder / "events.jsonl").read_text().splitlines()) if e["type"] == "step"]
+    assert steps == [e for e in studio.store.events(run_id) if e["type"] == "step"]
+    if method != "full":  # the adapter names its base by its public name, not by this machine's folder
+        adapter = json.loads((folder / "adapter_config.json").read_text())
+        assert adapter["base_model_name_or_path"] == record["base_model"]
+
+
+def test_model_card_metadata_and_body(evaluated, tmp_path):
+    studio, run_ids = evaluated
+    record = studio.store.get(run_ids["lora"])
+    # A run on the real model and dataset: the card names both as Hub ids.
+    studio.store.update(run_ids["lora"], data="knkarthick/dialogsum")
+    try:
+        folder = prepare_upload(studio.store, run_ids["lora"], "someone/flan-lora", tmp_path / "up")
+    finally:
+        studio.store.update(run_ids["lora"], data=record["data"])
+    readme = (folder / "README.md").read_text()
+    meta = _front_matter(readme)
+    assert meta["library_name"] == "peft" and meta["pipeline_tag"] == "summarization"
+    assert meta["datasets"] == ["knkarthick/dialogsum"]
+    assert "base_model" not in meta  # the stand-in is no Hub id; a FLAN-T5 run names google/flan-t5-small
+    results = meta["model-index"][0]["results"][0]
+    assert results["task"]["type"] == "summarization"
+    assert results["dataset"] == {"name": "DialogSum", "type": "knkarthick/dialogsum", "split": "test"}
+    values = {m["type"]: m["value"] for m in results["metrics"]}
+    assert values["rouge1"] == pytest.approx(record["metrics"]["rouge1"], abs=1e-5)
+    assert values["rougeL"] == pytest.approx(record["metrics"]["rougeL"], abs=1e-5)
+    hyper = record["hyperparameters"]
+    for text in ("LoRA", f"{record['steps']} steps", f"batch size {hyper['batch_size']}",
+                 f"training subset {hyper['train_size']}", f"seed {hyper['seed']}",
+                 f"{record['trainable_params']:,}", "AutoPeftModelForSeq2SeqLM.from_pretrained(\"someone/flan-lora\")",
+                 "stand-in", f"on {record['device']}"):
+        assert text in readme, text
+
+
+def test_full_model_card_says_transformers_and_names_a_hub_base(evaluated, tmp_path):
+    studio, run_ids = evaluated
+    run_id = run_ids["full"]
+    original = studio.store.get(run_id)
+    studio.store.update(run_id, base_model="google/flan-t5-small")
+    try:
+        folder = prepare_upload(studio.store, run_id, "someone/flan-full", tmp_path / "up")
+    finally:
+        studio.store.update(run_id, base_model=original["base_model"])
+    meta = _front_matter((folder / "README.md").read_text())
+    assert meta["library_name"] == "transformers" and meta["base_model"] == "google/flan-t5-small"
+    assert "datasets" not in meta  # the bundled sample is no Hub dataset
+
+
+def test_push_sends_the_folder_to_a_model_repo_with_the_private_flag_and_never_leaks_the_token(
+        evaluated, monkeypatch, capsys, caplog):
+    studio, run_ids = evaluated
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    hub, tokens = FakeHub(), []
+
+    def factory(token):
+        tokens.append(token)
+        return hub
+
+    result = push(studio.store, run_ids["prompt"], "someone/flan-prompt", private=True, client_factory=factory)
+    assert tokens == [FAKE_TOKEN]  # the token reached the client, and only the client
+    assert hub.calls[0] == ("create_repo", "someone/flan-prompt", True, "model")
+    assert hub.calls[1][:3] == ("upload_folder", "someone/flan-prompt", "model")
+    assert set(hub.uploaded) == set(result["files"]) >= {"adapter_model.safetensors", "run.json", "README.md"}
+    assert result["folder"] is None  # the temporary upload folder is gone
+    for content in hub.uploaded.values():
+        assert FAKE_TOKEN.encode() not in content
+    out = capsys.readouterr()
+    assert FAKE_TOKEN not in json.dumps(result) + out.out + out.err + caplog.text
+    assert FAKE_TOKEN not in "".join(p.read_text(errors="ignore") for p in studio.store.root.rglob("*") if p.is_file())
+
+
+def test_push_without_a_token_refuses_before_writing_anything(evaluated, monkeypatch, tmp_path):
+    studio, run_ids = evaluated
+    monkeypatch.setattr("studio.hub.hub_token", lambda: None)
+    with pytest.raises(HubError, match="HF_TOKEN"):
+        push(studio.store, run_ids["lora"], "someone/x", folder=tmp_path / "up")
+    assert not (tmp_path / "up").exists()
+
+
+@pytest.mark.parametrize("repo", ["no-owner", "a/b/c", "../x", "a/..", "", None, "own er/name"])
+def test_push_refuses_a_bad_repo_id(evaluated, repo):
+    studio, run_ids = evaluated
+    with pytest.raises(HubError, match="OWNER/NAME"):
+        push(studio.store, run_ids["lora"], repo, dry_run=True)
+
+
+@pytest.mark.parametrize("method", ["lora", "prompt", "full"])
+def test_round_trip_dry_run_then_pull_gives_a_loadable_run_with_the_same_summaries(evaluated, tmp_path, method):
+    studio, run_ids = evaluated
+    run_id = run_ids[method]
+    folder = Path(push(studio.store, run_id, "someone/x", dry_run=True, folder=tmp_path / "up")["folder"])
+    record = pull(str(folder), studio.store, studio.base)
+    new_id = record["run_id"]
+    assert new_id != run_id and record["status"] == "completed" and record["method"] == method
+    assert studio.store.is_loadable(studio.store.get(new_id))
+    original = studio.store.get(run_id)
+    for key in ("hyperparameters", "metrics", "steps", "trainable_params", "final_loss"):
+        assert record[key] == original[key], key
+    assert record["pulled_from"] == "up" and record["original_run_id"] == run_id
+    assert [e for e in studio.store.events(new_id) if e["type"] == "step"] == \
+        [e for e in studio.store.events(run_id) if e["type"] == "step"]
+    dialogues = [ex.dialogue for ex in studio.data.split("test")[:3]]
+    out = studio.pool.summarize([run_id, new_id], dialogues, GenerationSettings(max_new_tokens=24))
+    assert out[new_id].summaries == out[run_id].summaries
+    studio.delete_run(new_id, owner=None)
+
+
+def test_pull_from_the_hub_downloads_safetensors_only_and_imports(evaluated, tmp_path):
+    studio, run_ids = evaluated
+    served = prepare_upload(studio.store, run_ids["lora"], "someone/x", tmp_path / "served")
+    (served / "adapter_model.bin").write_bytes(b"pickled")  # also there, but never fetched
+    hub = FakeHub(served)
+    record = pull("someone/x", studio.store, studio.base, client=hub)
+    assert hub.calls[0] == ("list_files", "someone/x", "model")
+    kind, repo, repo_type, patterns = hub.calls[1]
+    assert (kind, repo, repo_type) == ("download", "someone/x", "model")
+    assert "*.safetensors" in patterns and not {"*", "*.bin", "*.pt", "*.pth", "*.ckpt"} & set(patterns)
+    assert record["pulled_from"] == "someone/x"
+    assert not any(p.suffix == ".bin" for p in studio.store.model_dir(record["run_id"]).iterdir())
+    studio.delete_run(record["run_id"], owner=None)
+
+
+def test_pull_refuses_pickled_only_weights_without_touching_the_store(evaluated, tmp_path):
+    studio, run_ids = evaluated
+    before = {r["run_id"] for r in studio.store.list()}
+    folder = prepare_upload(studio.store, run_ids["lora"], "someone/x", tmp_path / "up")
+    (folder / "adapter_model.safetensors").unlink()
+    (folder / "adapter_model.bin").write_bytes(b"pickled")
+    with pytest.raises(HubError, match="pickled"):
+        pull(str(folder), studio.store, studio.base)
+    hub = FakeHub(files=["adapter_config.json", "adapter_model.bin", "README.md"])
+    with pytest.raises(HubError, match="pickled"):
+        pull("someone/x", studio.store, studio.base, client=hub)
+    assert [c[0] for c in hub.calls] == ["list_files"]  # refused before downloading anything
+    assert {r["run_id"] for r in studio.store.list()} == before
+
+
+def test_pull_refuses_an_adapter_for_another_base_model(evaluated, tmp_path):
+    studio, run_ids = evaluated
+    before = {r["run_id"] for r in studio.store.list()}
+    folder = prepare_upload(studio.store, run_ids["lora"], "someone/x", tmp_path / "up")
+    meta = json.loads((folder / "run.json").read_text())
+    meta["base_model"] = "google/flan-t5-large"
+    (folder / "run.json").write_text(json.dumps(meta))
+    with pytest.raises(HubError, match="flan-t5-large.*does not fit"):
+        pull(str(folder), studio.store, studio.base)
+    assert {r["run_id"] for r in studio.store.list()} == before
+
+
+def test_pull_imports_a_plain_peft_adapter_folder(evaluated, tmp_path):
+    """An adapter saved anywhere with save_pretrained, no run.json: a LoRA run appears."""
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    from studio.offline import load_base
+
+    studio, _ = evaluated
+    model, _ = load_base(studio.base.path)
+    peft_model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM, r=4, target_modules=["q", "v"]))
+    peft_model.save_pretrained(tmp_path / "my-adapter")
+    record = import_folder(tmp_path / "my-adapter", studio.store, studio.base, origin="my-adapter")
+    assert record["method"] == "lora" and record["status"] == "completed"
+    assert studio.store.is_loadable(studio.store.get(record["run_id"]))
+    summary = studio.pool.summarize([record["run_id"]], ["#Person1#: Hi.\n#Person2#: Hello."],
+                                    GenerationSettings(max_new_tokens=8))
+    assert len(summary[record["run_id"]].summaries) == 1
+    # The same adapter, claiming another base model, is refused.
+    config = json.loads((tmp_path / "my-adapter" / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = "google/flan-t5-base"
+    (tmp_path / "my-adapter" / "adapter_config.json").write_text(json.dumps(config))
+    with pytest.raises(HubError, match="flan-t5-base"):
+        import_folder(tmp_path / "my-adapter", studio.store, studio.base, origin="my-adapter")
+
+
+def test_pull_refuses_folders_that_are_no_model(studio, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(HubError, match="no safetensors"):
+        pull(str(tmp_path / "empty"), studio.store, studio.base)
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    save_file({"w": __import__("torch").zeros(2)}, str(odd / "weights.safetensors"))
+    with pytest.raises(HubError, match="neither adapter_config.json nor config.json"):
+        pull(str(odd), studio.store, studio.base)
+    assert studio.store.list() == []

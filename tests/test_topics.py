@@ -1,0 +1,122 @@
+"""Topic groups: DialogSum-like topics land in a few named groups; per-group ROUGE with counts and intervals."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from studio.data import load_bundled
+from studio.evaluation import EvaluationResult, bootstrap_interval
+from studio.topics import (
+    GROUP_RULES,
+    MAX_GROUPS,
+    OTHER,
+    count_groups,
+    group_counts,
+    per_group_scores,
+    per_topic,
+    rules_table,
+    topic_group,
+)
+
+# Topic strings in the style of DialogSum's (written from memory of the dataset, plus the bundled sample's).
+TOPICS = [
+    "job interview", "shopping", "buy a car", "daily casual talk", "travel", "hotel reservation", "restaurant",
+    "weather", "see a doctor", "work", "school life", "family", "rent an apartment", "transportation", "sports",
+    "hobbies", "birthday party", "bank account", "phone call", "movie", "music", "date", "wedding", "study abroad",
+    "exam", "library", "lost and found", "post office", "taxi", "ask for directions", "car accident",
+    "flight booking", "check in", "vacation plan", "complaint", "job hunting", "salary negotiation",
+    "business meeting", "company", "dinner", "cooking", "health", "diet", "exercise", "clothes shopping", "gift",
+    "online shopping", "house hunting", "moving", "neighbor", "roommate", "credit card", "money exchange",
+    "insurance", "computer problem", "haircut", "environmental protection", "politics", "history", "festival",
+    "christmas", "news", "personal information", "friendship", "marriage", "course selection", "graduation",
+    "career plan", "car repair", "gym membership", "school project", "phone plan", "lost item", "doctor visit",
+    "travel plans", "apartment rental", "job_interview", "Shopping",
+]
+
+
+def test_most_topics_land_in_a_named_group_and_there_are_at_most_15():
+    assert len(GROUP_RULES) <= MAX_GROUPS
+    groups = [topic_group(t) for t in TOPICS]
+    named = [g for g in groups if g != OTHER]
+    assert len(named) / len(TOPICS) >= 0.9
+    assert len(set(named)) <= MAX_GROUPS
+    assert len(set(named)) >= 12          # the topics really spread over the groups
+    # Topics about nothing the rules know stay "other" rather than being forced somewhere.
+    assert topic_group("environmental protection") == OTHER and topic_group("") == OTHER
+
+
+@pytest.mark.parametrize("topic,group", [
+    ("job interview", "Jobs & careers"), ("job_interview", "Jobs & careers"), ("career plan", "Jobs & careers"),
+    ("buy a car", "Cars & getting around"), ("car repair", "Cars & getting around"),
+    ("clothes shopping", "Shopping"), ("Shopping", "Shopping"), ("gift", "Shopping"),
+    ("see a doctor", "Health & doctors"), ("doctor visit", "Health & doctors"),
+    ("rent an apartment", "Housing & moving"), ("apartment rental", "Housing & moving"),
+    ("hotel reservation", "Travel & hotels"), ("travel plans", "Travel & hotels"),
+    ("restaurant", "Food & restaurants"), ("bank account", "Money & banking"), ("credit card", "Money & banking"),
+    ("school project", "School & study"), ("library", "School & study"),
+    ("business meeting", "Work & business"), ("lost item", "Services & errands"),
+    ("phone plan", "Services & errands"), ("birthday party", "Parties & celebrations"),
+    ("wedding", "Family & relationships"), ("gym membership", "Sports, hobbies & fun"),
+    ("daily casual talk", "Everyday chat & weather"), ("weather", "Everyday chat & weather"),
+])
+def test_known_topics_go_where_a_reader_expects(topic, group):
+    assert topic_group(topic) == group
+
+
+def test_whole_words_only():
+    assert topic_group("homework") == "School & study"     # not "home" (housing)
+    assert topic_group("movies") == "Sports, hobbies & fun"  # plural of movie, not "move"
+    assert topic_group("cars") == "Cars & getting around"
+
+
+def test_rules_table_is_the_grouping_itself():
+    table = rules_table()
+    names = [g for g, _ in GROUP_RULES]
+    assert [row["group"] for row in table] == names + [OTHER]
+    for row, (group, keywords) in zip(table, GROUP_RULES):
+        assert row["keywords"] == ", ".join(keywords)
+        for keyword in keywords:  # no dead keywords: each one, alone, reaches its own group
+            assert topic_group(keyword) == group, keyword
+
+
+def test_group_counts_for_the_bundled_sample():
+    data = load_bundled()
+    for split in ("train", "validation", "test"):
+        counts = group_counts(data, split)
+        assert sum(counts.values()) == len(data.split(split))
+        assert OTHER not in counts          # every bundled topic has a named group
+        assert list(counts.values()) == sorted(counts.values(), reverse=True)
+    assert count_groups(["politics", "buy a car", "car repair", "politics", "politics"]) == {
+        "Cars & getting around": 2, OTHER: 3}
+
+
+def test_per_group_scores_with_counts_intervals_and_small_groups_flagged():
+    topics = ["job interview"] * 12 + ["shopping"] * 3 + ["politics"] * 2
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.2, 0.4, len(topics))
+    tables = {"original": pd.DataFrame({"rougeL": a}), "lora-1": pd.DataFrame({"rougeL": a + 0.1})}
+    rows = per_group_scores(topics, tables, metrics=("rougeL",), min_examples=10)
+    assert [(r["group"], r["examples"], r["too_few"]) for r in rows] == [
+        ("Jobs & careers", 12, False), ("Shopping", 3, True), (OTHER, 2, True)]
+    jobs = rows[0]["scores"]
+    assert jobs["original"]["rougeL"]["mean"] == pytest.approx(a[:12].mean())
+    assert jobs["lora-1"]["rougeL"]["mean"] == pytest.approx(a[:12].mean() + 0.1)
+    assert (jobs["original"]["rougeL"]["low"], jobs["original"]["rougeL"]["high"]) == pytest.approx(
+        bootstrap_interval(a[:12]))
+    assert rows[1]["scores"]["original"]["rougeL"]["mean"] == pytest.approx(a[12:15].mean())
+    with pytest.raises(ValueError, match="different number"):
+        per_group_scores(topics[:-1], tables, metrics=("rougeL",))
+    with pytest.raises(ValueError, match="at least 1"):
+        per_group_scores(topics, tables, min_examples=0)
+
+
+def test_per_topic_reads_an_evaluation_result():
+    topics = ["shopping", "buy a car", "shopping"]
+    tables = {m: pd.DataFrame({"rouge1": [0.1, 0.2, 0.3], "rouge2": [0.0, 0.1, 0.2], "rougeL": [0.2, 0.4, 0.6]})
+              for m in ("original", "full-1")}
+    result = EvaluationResult(["original", "full-1"], {}, {}, pd.DataFrame({"topic": topics}), pd.DataFrame(),
+                              pd.DataFrame(), 3, 0.0, per_model=tables)
+    rows = per_topic(result, min_examples=2)
+    assert [(r["group"], r["examples"], r["too_few"]) for r in rows] == [
+        ("Shopping", 2, False), ("Cars & getting around", 1, True)]
+    assert rows[0]["scores"]["full-1"]["rougeL"]["mean"] == pytest.approx(0.4)
+    assert set(rows[0]["scores"]) == {"original", "full-1"}
