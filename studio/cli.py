@@ -21,7 +21,16 @@ import json
 import sys
 from pathlib import Path
 
-from .config import METHODS, TrainConfig
+from .config import (
+    METHOD_SETTINGS,
+    METHODS,
+    PRECISIONS,
+    EvaluationSettings,
+    GenerationSettings,
+    Settings,
+    TrainConfig,
+)
+from .declare import add_flags, flag_values
 
 EXIT_BAD_INPUT = 2
 
@@ -50,29 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train one run")
     _add_common(p)
     p.add_argument("--method", required=True, choices=METHODS)
-    budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=int)
-    budget.add_argument("--epochs", type=float)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--train-size", type=int)
-    p.add_argument("--lr", type=float, help="learning rate (default: the method's own)")
-    p.add_argument("--seed", type=int)
     p.add_argument("--name", default="")
-    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
-    p.add_argument("--lora-r", type=int)
-    p.add_argument("--lora-alpha", type=int)
-    p.add_argument("--lora-dropout", type=float)
-    p.add_argument("--lora-targets", help="comma-separated module names, e.g. q,v")
-    p.add_argument("--virtual-tokens", type=int)
-    p.add_argument("--prompt-init", choices=("text", "random"))
+    p.add_argument("--precision", choices=PRECISIONS, default="auto")
+    add_flags(p, TrainConfig, title="training (every method)")
+    for method, cls in METHOD_SETTINGS.items():  # flags named --lora-..., --prompt-...
+        add_flags(p, cls, prefix=method, title=f"{method} only")
 
     p = sub.add_parser("evaluate", help="ROUGE of models on a split")
     _add_common(p)
     p.add_argument("--models", nargs="+", required=True, help="'original' and/or run ids")
     p.add_argument("--split", default="test")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--max-new-tokens", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=16)
+    add_flags(p, EvaluationSettings)
+    add_flags(p, GenerationSettings, title="generation")
 
     p = sub.add_parser("summarize", help="summarize one dialogue")
     _add_common(p)
@@ -80,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--text")
     src.add_argument("--file")
-    p.add_argument("--max-new-tokens", type=int, default=64)
+    add_flags(p, GenerationSettings, title="generation")
 
     p = sub.add_parser("score", help="ROUGE of prediction lines against reference lines")
     p.add_argument("--json", action="store_true")
@@ -117,9 +115,7 @@ def _add_run_commands(sub) -> None:
     _add_common(p, model=False)
 
 
-def _settings(args):
-    from .config import Settings
-
+def _settings(args) -> Settings:
     return Settings.from_env(base_model=getattr(args, "base_model", None), data=args.data,
                              runs_dir=args.runs_dir, offline=getattr(args, "offline", None))
 
@@ -152,15 +148,11 @@ def cmd_data(args) -> dict:
 
 
 def _train_config(args) -> TrainConfig:
-    cfg = TrainConfig()
-    if args.steps is not None or getattr(args, "epochs", None) is not None:
-        cfg.steps, cfg.epochs = args.steps, getattr(args, "epochs", None)
-    for field, value in (("batch_size", getattr(args, "batch_size", None)),
-                         ("train_size", getattr(args, "train_size", None)),
-                         ("learning_rate", getattr(args, "lr", None)), ("seed", getattr(args, "seed", None))):
-        if value is not None:
-            setattr(cfg, field, value)
-    return cfg.validate()
+    """TrainConfig from the flags given; unset flags keep the declared defaults."""
+    values = flag_values(args, TrainConfig)
+    if "epochs" in values:  # an epoch budget replaces the default step budget
+        values.setdefault("steps", None)
+    return TrainConfig(**values).validate()
 
 
 def _run_training(studio, args, method: str, cfg: TrainConfig, overrides: dict, name: str = "") -> dict:
@@ -180,20 +172,18 @@ def _run_training(studio, args, method: str, cfg: TrainConfig, overrides: dict, 
             seen = len(job.events)
     except KeyboardInterrupt:
         _say(args, "  stopping after this step ...")
-        studio.jobs.stop(job.job_id, "cli")
-        studio.jobs.wait(job.job_id)
-    record = job.record or studio.store.get(job.run_id)
+        studio.stop_job(job.job_id, "cli")
+        studio.wait_job(job.job_id)
+    record = job.record or studio.run(job.run_id)
     return {"run_id": record["run_id"], "method": method, "status": record["status"],
             "trainable_params": record.get("trainable_params"), "total_params": record.get("total_params"),
             "train_seconds": record.get("train_seconds"), "samples_per_second": record.get("samples_per_second"),
-            "final_loss": record.get("final_loss"), "run_dir": str(studio.store.path(record["run_id"])),
+            "final_loss": record.get("final_loss"), "run_dir": str(studio.run_dir(record["run_id"])),
             **({"error": record["error"]} if record.get("error") else {})}
 
 
 def cmd_train(args) -> dict:
-    overrides = {"r": args.lora_r, "alpha": args.lora_alpha, "dropout": args.lora_dropout,
-                 "target_modules": args.lora_targets, "num_virtual_tokens": args.virtual_tokens,
-                 "init": args.prompt_init}
+    overrides = flag_values(args, METHOD_SETTINGS[args.method])
     cfg = _train_config(args)
     studio = _studio(args)
     for notice in studio.notices:
@@ -224,23 +214,22 @@ def cmd_prepare(args) -> dict:
     return {"runs": out}
 
 
-def _generation(args):
-    from .inference import GenerationSettings
-
-    return GenerationSettings(max_new_tokens=args.max_new_tokens,
-                              batch_size=getattr(args, "batch_size", 16)).validate()
+def _generation(args) -> GenerationSettings:
+    return GenerationSettings(**flag_values(args, GenerationSettings)).validate()
 
 
 def cmd_evaluate(args) -> dict:
+    limit = EvaluationSettings(**flag_values(args, EvaluationSettings)).validate().limit
+    generation = _generation(args)
     studio = _studio(args)
-    result = studio.evaluate(args.models, limit=args.limit, split=args.split, settings=_generation(args))
+    result = studio.evaluate(args.models, limit=limit, split=args.split, settings=generation)
     out = result.to_json()
     out["split"] = args.split
     if not args.json:
         print(f"{result.examples} dialogues, {result.seconds:.1f} s ({result.examples_per_second:.2f}/s)")
-        for ref in result.models:
-            s = result.scores[ref]
-            print(f"{result.labels[ref]:<40} " + "  ".join(
+        for model_id in result.models:
+            s = result.scores[model_id]
+            print(f"{result.labels[model_id]:<40} " + "  ".join(
                 f"{m} {100 * s[m]['mean']:.2f} [{100 * s[m]['low']:.2f}, {100 * s[m]['high']:.2f}]"
                 for m in ("rouge1", "rouge2", "rougeL")))
     return out
@@ -260,12 +249,12 @@ def cmd_score(args) -> dict:
 
     predictions = _read_lines(args.predictions)
     reference_sets = [_read_lines(path) for path in args.references]
-    for path, refs in zip(args.references, reference_sets):
-        if len(refs) != len(predictions):
-            raise CliError(f"{path} has {len(refs)} lines but {args.predictions} has {len(predictions)}.")
+    for path, lines in zip(args.references, reference_sets):
+        if len(lines) != len(predictions):
+            raise CliError(f"{path} has {len(lines)} lines but {args.predictions} has {len(predictions)}.")
     if not predictions:
         raise CliError(f"{args.predictions} has no lines.")
-    table = rouge_table(predictions, [list(refs) for refs in zip(*reference_sets)])
+    table = rouge_table(predictions, [list(references) for references in zip(*reference_sets)])
     summary = rouge_summary(table)
     out = {m: summary[m]["mean"] for m in METRICS}
     out["n"] = len(predictions)
@@ -276,37 +265,32 @@ def cmd_score(args) -> dict:
     return out
 
 
-def _store(args):
-    """The run store alone (no model, no sweep): listing, renaming and deleting need nothing else."""
-    from .config import Settings
-    from .runs import RunStore
-
-    return RunStore(Settings.from_env(runs_dir=args.runs_dir).runs_dir)
-
-
 def cmd_runs(args) -> dict:
-    store = _store(args)
-    runs = store.list()
+    from .engine import Studio
+
+    runs, problems = Studio.saved_runs(Settings.from_env(runs_dir=args.runs_dir))
     if not args.json:
         for r in runs:
             loss = f"{r['final_loss']:.4f}" if r.get("final_loss") is not None else "-"
             print(f"{r['run_id']:<36} {r['method']:<7} {r['status']:<11} loss {loss}")
-    for problem in store.problems:
+    for problem in problems:
         _say(args, f"skipped: {problem['run_id']}/{problem['file']}: {problem['reason']}")
-    return {"runs": runs, "skipped": store.problems}
+    return {"runs": runs, "skipped": problems}
 
 
 def cmd_delete(args) -> dict:
-    store = _store(args)
-    record = store.get(args.run_id)
-    store.delete(args.run_id)
+    from .engine import Studio
+
+    record = Studio.delete_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id)
     if not args.json:
         print(f"deleted {args.run_id} ({record.get('name') or args.run_id})")
     return {"run_id": args.run_id, "deleted": True}
 
 
 def cmd_rename(args) -> dict:
-    record = _store(args).rename(args.run_id, args.name)
+    from .engine import Studio
+
+    record = Studio.rename_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id, args.name)
     if not args.json:
         print(f"{args.run_id} is now named {record['name']!r}")
     return {"run_id": args.run_id, "name": record["name"]}
@@ -372,15 +356,12 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from . import quiet_libraries
     from .data import DataError
-    from .jobs import QueueFull
-    from .offline import ModelUnavailable
-    from .runs import RunNotFound
+    from .engine import USER_ERRORS
 
     quiet_libraries()
     try:
         out = COMMANDS[args.command](args)
-    except (CliError, ValueError, DataError, ModelUnavailable, RunNotFound, PermissionError, QueueFull,
-            FileNotFoundError, IsADirectoryError) as exc:
+    except (CliError, DataError, FileNotFoundError, IsADirectoryError, *USER_ERRORS) as exc:
         message = str(exc) if not isinstance(exc, FileNotFoundError) else f"no such file: {exc.filename}"
         print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT

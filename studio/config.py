@@ -5,28 +5,28 @@
     cfg = TrainConfig(steps=30); lora = LoraSettings(r=8)
 
 Each method has its own dataclass because their good defaults differ a lot
-(prompt tuning wants a learning rate ~300x LoRA's).
+(prompt tuning wants a learning rate ~300x LoRA's). Every hyperparameter is one
+`setting(...)` line: its help, bounds and choices give the CLI flags, the UI
+widgets' limits and the checks (see declare.py).
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .declare import parse, setting, shown, spec, validate_fields
+
 DEFAULT_BASE_MODEL = "google/flan-t5-small"
 DEFAULT_DATA = "knkarthick/dialogsum"
 METHODS = ("full", "lora", "prompt")
 METHOD_LABELS = {"full": "Full fine-tuning", "lora": "LoRA", "prompt": "Prompt tuning"}
+ORIGINAL = "original"     # the untuned base model, wherever a run id could stand
+PRECISIONS = ("auto", "fp32", "bf16")
 
-# Server-side limits: whatever a client sends, nothing bigger than this runs.
-MAX_STEPS = 5000
-MAX_EPOCHS = 20
-MAX_BATCH_SIZE = 64
-MAX_NEW_TOKENS = 256
+# Server-side limits on inputs that are not hyperparameters (those carry their bounds below).
 MAX_DIALOGUE_CHARS = 20_000
-MAX_EVAL_EXAMPLES = 1500
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
@@ -61,19 +61,28 @@ class Settings:
     # "auto": bf16 where the hardware runs it natively (CUDA with bf16, CPUs with AVX-512 BF16
     # or AMX), else fp32. Never fp16: T5's activations overflow to NaN.
     precision: str = "auto"
-    # Fair sharing between the people of one studio (docs/reliability.md, "Sharing fairly").
-    max_steps_per_run: int = MAX_STEPS                      # STUDIO_MAX_STEPS_PER_RUN: one training's budget
-    # STUDIO_MAX_GENERATION_COST: beams x new tokens x dialogue characters one summary may ask for.
-    max_generation_cost: int = 8 * MAX_NEW_TOKENS * MAX_DIALOGUE_CHARS
-    max_generations_per_client: int = 4                     # STUDIO_MAX_GENERATIONS_PER_CLIENT, waiting or running
-    max_trainings_per_client: int = 3                       # STUDIO_MAX_TRAININGS_PER_CLIENT, queued or running
-    # STUDIO_PROXY_HOPS: proxies in front of the app that append to X-Forwarded-For (Spaces: 1);
+    # Fair sharing between the people of one studio (docs/reliability.md, "Sharing fairly"); each
+    # is read from the environment variable named in its help. Defaults allow all the form allows.
+    max_steps_per_run: int = setting(help="STUDIO_MAX_STEPS_PER_RUN: optimizer steps one training may take",
+                                     low=1, high=10**9, default_factory=lambda: _form_high(TrainConfig, "steps"))
+    max_generation_cost: int = setting(
+        help="STUDIO_MAX_GENERATION_COST: beams x new tokens x dialogue characters one summary may ask for",
+        low=1, high=10**15, default_factory=lambda: (_form_high(GenerationSettings, "num_beams")
+                                                     * _form_high(GenerationSettings, "max_new_tokens")
+                                                     * MAX_DIALOGUE_CHARS))
+    max_generations_per_client: int = setting(
+        4, "STUDIO_MAX_GENERATIONS_PER_CLIENT: summaries or evaluations one address may have waiting or running",
+        low=1, high=10_000)
+    max_trainings_per_client: int = setting(
+        3, "STUDIO_MAX_TRAININGS_PER_CLIENT: trainings one address may have queued or running", low=1, high=10_000)
     # 0 trusts no header and takes the connection's address.
-    proxy_hops: int = 0
-    secret: str = ""        # STUDIO_SECRET: signs owner tokens; empty: a generated one kept in the runs folder
+    proxy_hops: int = setting(0, "STUDIO_PROXY_HOPS: proxies in front of the app that append to X-Forwarded-For "
+                                 "(Spaces: 1)", low=0, high=100)
+    # Empty: a generated one kept in the runs folder (studio/tokens.py).
+    secret: str = setting("", "STUDIO_SECRET: signs owner tokens", cli=False)
 
     @classmethod
-    def from_env(cls, env: dict | None = None, **flags) -> "Settings":
+    def from_env(cls, env: dict | None = None, **flags) -> Settings:
         """Environment first, then any non-None keyword flag on top."""
         env = os.environ if env is None else env
         values: dict = {}
@@ -117,16 +126,12 @@ FAIR_SHARE_ENV = {"STUDIO_MAX_STEPS_PER_RUN": "max_steps_per_run", "STUDIO_MAX_G
 
 
 def _fair_share_env(env) -> dict:
-    """The fair-sharing settings from the environment, each a whole number (proxy hops may be 0)."""
+    """The fair-sharing settings from the environment, each checked against its declaration."""
     values: dict = {}
     for name, key in FAIR_SHARE_ENV.items():
         raw = env.get(name, "").strip()
-        if not raw:
-            continue
-        lowest = 0 if key == "proxy_hops" else 1
-        if not raw.isdigit() or int(raw) < lowest:
-            raise ValueError(f"{name} must be a whole number of at least {lowest}, not {raw!r}.")
-        values[key] = int(raw)
+        if raw:
+            values[key] = parse(Settings, key, raw, name=f"{name} setting")  # messages name the variable
     if "proxy_hops" not in values and env.get("SPACE_ID"):
         values["proxy_hops"] = 1   # on Hugging Face Spaces one proxy adds the visitor's address
     if env.get("STUDIO_SECRET"):
@@ -134,68 +139,78 @@ def _fair_share_env(env) -> dict:
     return values
 
 
+def _form_high(cls, name: str):
+    """The upper bound a setting is declared with: what the form itself allows."""
+    return spec(cls, name).high
+
+
 @dataclass
 class TrainConfig:
     """What every method shares, so methods compare on equal terms."""
-    steps: int | None = 60           # a budget a 2-core CPU finishes in about a minute with FLAN-T5-small
-    epochs: float | None = None      # used only when steps is None
-    batch_size: int = 8              # fits a CPU comfortably; larger helps little at this model size
-    train_size: int | None = 1000    # a subset keeps tokenization instant; None = whole split
-    learning_rate: float | None = None  # None = the method's own default below
-    seed: int = 42
-    max_source_tokens: int = 512     # T5's trained context; DialogSum dialogues are ~190 tokens on average
-    max_target_tokens: int = 128     # DialogSum summaries are ~30 tokens; 128 leaves room
-    # The base model's dropout during training (None = its own 0.1). Off by default: the
-    # studio's runs see each example about once, so there is nothing to regularise, and on a
-    # CPU drawing the random masks takes about a fifth of a bf16 step (docs/benchmark.md).
-    dropout: float | None = 0.0
-    weight_decay: float = 0.0
+    # A budget a 2-core CPU finishes in about a minute with FLAN-T5-small.
+    steps: int | None = setting(60, "optimizer steps", name="number of steps", label="Steps", low=1, high=5000,
+                                group="budget")
+    epochs: float | None = setting(None, "passes over the training subset (instead of steps)", above=0, high=20,
+                                   group="budget")
+    # Fits a CPU comfortably; larger helps little at this model size.
+    batch_size: int = setting(8, "examples per step", low=1, high=64)
+    # A subset keeps tokenization instant; None = the whole split.
+    train_size: int | None = setting(1000, "dialogue-summary pairs drawn from the train split",
+                                     name="training subset size", label="Training subset size", low=1,
+                                     high=10_000_000, info="dialogue–summary pairs drawn from the train split")
+    learning_rate: float | None = setting(None, "AdamW learning rate (default: the method's own)", above=0,
+                                          high=10, flag="--learning-rate", aliases=("--lr",))
+    seed: int = setting(42, "seed for the subset, the initialisation and the order", low=0, high=2**32 - 1)
+    # T5's trained context; DialogSum dialogues are ~190 tokens on average.
+    max_source_tokens: int = setting(512, "dialogue tokens kept (longer ones are cut)", low=16, high=2048)
+    # DialogSum summaries are ~30 tokens; 128 leaves room.
+    max_target_tokens: int = setting(128, "summary tokens kept", low=4, high=1024)
+    # The base model's dropout during training (None = its own 0.1). Off by default: the studio's
+    # runs see each example about once, so there is nothing to regularise, and drawing the random
+    # masks costs a noticeable share of a CPU step (docs/benchmark.md).
+    dropout: float | None = setting(0.0, "the base model's dropout while training", low=0, high=0.95)
+    weight_decay: float = setting(0.0, "AdamW weight decay", low=0, high=1)
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         if self.steps is None and self.epochs is None:
             raise ValueError("Give a number of steps or of epochs.")
-        if self.steps is not None:
-            _check_int("steps", self.steps, 1, MAX_STEPS)
-        elif not _finite(self.epochs) or not 0 < self.epochs <= MAX_EPOCHS:
-            raise ValueError(f"Epochs must be a number above 0 and at most {MAX_EPOCHS}.")
-        _check_int("batch size", self.batch_size, 1, MAX_BATCH_SIZE)
-        if self.train_size is not None:
-            _check_int("training-subset size", self.train_size, 1, 10_000_000)
-        if self.learning_rate is not None and (
-                not _finite(self.learning_rate) or not 0 < self.learning_rate <= 10):
-            raise ValueError("Learning rate must be a number above 0 and at most 10.")
-        _check_int("seed", self.seed, 0, 2**32 - 1)
-        if self.dropout is not None and (not _finite(self.dropout) or not 0 <= self.dropout < 1):
-            raise ValueError("Dropout must be at least 0 and below 1.")
-        return self
+        return validate_fields(self)
 
 
 @dataclass
 class FullSettings:
     # Full fine-tuning moves every weight; 3e-4 is a robust AdamW rate for T5-small
     # on short runs (1e-3 is unstable, 5e-5 barely moves in 60 steps).
-    learning_rate: float = 3e-4
+    learning_rate: float = setting(3e-4, "default learning rate", above=0, high=10, cli=False)
+
+    def validate(self) -> FullSettings:
+        return validate_fields(self)
+
+
+LORA_TARGETS = ("q", "k", "v", "o", "wi_0", "wi_1", "wo")  # T5's attention and feed-forward projections
 
 
 @dataclass
 class LoraSettings:
-    r: int = 16                      # rank; 16 on q,v trains 0.89% of FLAN-T5-small
-    alpha: int = 32                  # alpha/r = 2 scales the update as in the LoRA paper's T5 runs
-    dropout: float = 0.05            # light regularisation; the runs are short
-    target_modules: tuple[str, ...] = ("q", "v")  # T5's attention query and value projections
-    learning_rate: float = 1e-3      # LoRA tolerates ~3x the full-tuning rate
+    # Rank 16 on q,v trains 0.89% of FLAN-T5-small.
+    r: int = setting(16, "rank of the update matrices", name="LoRA rank", label="LoRA rank r", low=1, high=512)
+    # alpha/r = 2 scales the update as in the LoRA paper's T5 runs.
+    alpha: int = setting(32, "scale of the update (alpha / r)", name="LoRA alpha", low=1, high=4096)
+    dropout: float = setting(0.05, "dropout on the LoRA input; light, the runs are short", name="LoRA dropout",
+                             low=0, high=0.95)
+    target_modules: tuple[str, ...] = setting(
+        ("q", "v"), "comma-separated module names, e.g. q,v", name="LoRA target modules", label="Target modules",
+        options=LORA_TARGETS, aliases=("--lora-targets",),
+        info="q, k, v, o: attention projections; wi_0, wi_1, wo: feed-forward")
+    learning_rate: float = setting(1e-3, "default learning rate", above=0, high=10, cli=False)  # ~3x full tuning's
 
-    def validate(self) -> "LoraSettings":
-        _check_int("LoRA rank", self.r, 1, 512)
-        _check_int("LoRA alpha", self.alpha, 1, 4096)
-        if not _finite(self.dropout) or not 0 <= self.dropout < 1:
-            raise ValueError("LoRA dropout must be at least 0 and below 1.")
+    def validate(self) -> LoraSettings:
         if not self.target_modules:
             raise ValueError("LoRA needs at least one target module.")
         for name in self.target_modules:  # module names only: PEFT reads other strings as patterns
             if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,63}", name):
-                raise ValueError(f"{str(name)[:40]!r} is not a LoRA target module name (e.g. q, v, wi_0).")
-        return self
+                raise ValueError(f"{shown(str(name))} is not a LoRA target module name (e.g. q, v, wi_0).")
+        return validate_fields(self)
 
 
 PROMPT_INIT_TEXT = "Summarize the following conversation between two people in one or two sentences."
@@ -203,18 +218,46 @@ PROMPT_INIT_TEXT = "Summarize the following conversation between two people in o
 
 @dataclass
 class PromptSettings:
-    num_virtual_tokens: int = 20     # 20 x 512 = 10,240 trainable values on FLAN-T5-small
-    init: str = "text"               # "text" starts from a real instruction's embeddings: learns far faster than random
-    init_text: str = PROMPT_INIT_TEXT
-    learning_rate: float = 0.3       # soft prompts need a very high rate (Lester et al. used 0.3)
+    # 20 x 512 = 10,240 trainable values on FLAN-T5-small.
+    num_virtual_tokens: int = setting(20, "soft-prompt length", name="number of virtual tokens",
+                                      label="Virtual tokens", low=1, high=200, aliases=("--virtual-tokens",))
+    # "text" starts from a real instruction's embeddings: it learns far faster than random.
+    init: str = setting("text", "start the prompt from a text's embeddings or at random", name="prompt start",
+                        label="Start the prompt from", choices=("text", "random"), flag="--prompt-init")
+    init_text: str = setting(PROMPT_INIT_TEXT, "the text a 'text' start begins from",
+                             name="initial prompt text", chars=500, flag="--prompt-init-text")
+    # Soft prompts need a very high rate (Lester et al. used 0.3).
+    learning_rate: float = setting(0.3, "default learning rate", above=0, high=10, cli=False)
 
-    def validate(self) -> "PromptSettings":
-        _check_int("number of virtual tokens", self.num_virtual_tokens, 1, 200)
-        if self.init not in ("text", "random"):
-            raise ValueError("Prompt initialisation must be 'text' or 'random'.")
+    def validate(self) -> PromptSettings:
+        validate_fields(self)
         if self.init == "text" and not self.init_text.strip():
-            raise ValueError("Prompt initialisation text is empty.")
+            raise ValueError("The initial prompt text is empty.")
         return self
+
+
+@dataclass
+class GenerationSettings:
+    # DialogSum summaries are ~30 tokens; 64 leaves room without waste.
+    max_new_tokens: int = setting(64, "the longest summary, in tokens", name="max new tokens", low=1, high=256)
+    # Greedy: fastest, and beams gain little ROUGE on DialogSum.
+    num_beams: int = setting(1, "beam search width (1 = greedy, fastest)", name="number of beams", label="Beams",
+                             low=1, high=8, aliases=("--beams",), info="1 = greedy, fastest")
+    # Dialogues per generate() call, after sorting by length.
+    batch_size: int = setting(16, "dialogues per generate() call", low=1, high=64)
+    max_source_tokens: int = setting(512, "dialogue tokens kept (longer ones are cut)", low=16, high=2048)
+
+    def validate(self) -> GenerationSettings:
+        return validate_fields(self)
+
+
+@dataclass
+class EvaluationSettings:
+    limit: int = setting(50, "how many dialogues of the split to score", name="number of dialogues",
+                         label="Test dialogues", low=1, high=1500)
+
+    def validate(self) -> EvaluationSettings:
+        return validate_fields(self)
 
 
 METHOD_SETTINGS = {"full": FullSettings, "lora": LoraSettings, "prompt": PromptSettings}
@@ -231,8 +274,7 @@ def method_settings(method: str, overrides: dict | None = None):
         clean["target_modules"] = tuple(m.strip() for m in clean["target_modules"].split(",") if m.strip())
     if "target_modules" in clean:
         clean["target_modules"] = tuple(clean["target_modules"])
-    obj = cls(**clean)
-    return obj.validate() if hasattr(obj, "validate") else obj
+    return cls(**clean).validate()
 
 
 # Presets the UI offers: "quick" finishes in well under a minute on a CPU.
@@ -247,14 +289,3 @@ def to_jsonable(obj) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else str(v) if isinstance(v, Path) else v)
             for k, v in out.items()}
 
-
-def _finite(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _check_int(name: str, value, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or int(value) != value:
-        raise ValueError(f"The {name} must be a whole number, not {value!r}.")
-    if not low <= value <= high:
-        raise ValueError(f"The {name} must be between {low} and {high}, not {value}.")

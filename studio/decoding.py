@@ -99,13 +99,12 @@ def greedy_decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, 
     return tokens
 
 
-def use_fast_attention_for(model, device: str) -> None:
+def use_eager_attention_on_cpu(model, device: str) -> None:
     """On a CPU, run attention as plain matrix products instead of PyTorch's SDPA kernel.
 
     T5 adds its relative position bias to every attention score, which SDPA gets
-    as a dense float mask; on a CPU that path measured ~30% slower per decoding
-    step than the eager implementation with 16 rows (same tokens out). Once
-    finished rows leave the batch the gain is small (see docs/benchmark.md).
+    as a dense float mask; on a CPU that path is slower per decoding step than the
+    eager implementation, with the same tokens out (figures in docs/benchmark.md).
     GPUs keep SDPA.
     """
     if device == "cpu" and getattr(model.config, "_attn_implementation", None) == "sdpa":

@@ -5,8 +5,10 @@
     summaries = studio.summarize(["original", run_id], "Anna: Hi!\\nBen: Hello.")
     result = studio.evaluate(["original", run_id], limit=50)
 
-The UI and the CLI both drive the engine through this object; it holds all
-shared mutable state, so nothing else needs a global.
+The UI and the CLI both drive the engine through this object, and only through
+it: they never reach its store, queue or pool. It holds all shared mutable state,
+so nothing else needs a global. Importing it is cheap (torch loads when a Studio
+is built), so the gradio-free handlers can name its types.
 """
 from __future__ import annotations
 
@@ -16,27 +18,41 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from . import quiet_libraries
 from .budgets import check_generation_budget, check_training_budget
-from .config import (MAX_DIALOGUE_CHARS, MAX_EVAL_EXAMPLES, METHOD_LABELS, METHODS, Settings, TrainConfig,
-                     method_settings)
+from .config import (
+    MAX_DIALOGUE_CHARS,
+    METHOD_LABELS,
+    METHODS,
+    ORIGINAL,
+    PRECISIONS,
+    EvaluationSettings,
+    GenerationSettings,
+    Settings,
+    TrainConfig,
+    method_settings,
+)
 from .data import DialogData, normalize_dialogue, resolve_data
+from .declare import check
 from .evaluation import EvaluationResult, evaluate_models, rouge_table
 from .fairshare import FairGate
-from .hardware import pick_device, use_bf16
-from .inference import ORIGINAL, GenerationSettings, ModelPool
-from .jobs import Job, JobQueue
+from .jobs import Job, JobQueue, QueueFull
 from .offline import ModelUnavailable, is_offline, resolve_base_model
 from .processes import TRAINER_SCRATCH, remove_dead_scratch
 from .runs import RunNotFound, RunStore, clean_name
 from .tokens import OwnerTokens
 
+# Errors whose message is meant for the person who caused them; anything else is a bug.
+USER_ERRORS = (ValueError, PermissionError, RunNotFound, QueueFull, ModelUnavailable, TimeoutError)
+
 
 def inference_dtype(precision: str):
     """bf16 weights for generation where the hardware runs bf16 natively (as the course notebooks do)."""
-    if precision not in ("auto", "fp32", "bf16"):
+    import torch
+
+    from .hardware import pick_device, use_bf16
+
+    if precision not in PRECISIONS:
         raise ValueError(f"Precision must be auto, fp32 or bf16, not {precision!r}.")
     return torch.bfloat16 if use_bf16(precision, pick_device()) else None
 
@@ -75,6 +91,12 @@ class Summary:
 
 class Studio:
     def __init__(self, settings: Settings, data: DialogData | None = None):
+        import torch
+
+        from .inference import (
+            ModelPool,  # torch and transformers load here, not on import
+        )
+
         quiet_libraries()
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
@@ -104,14 +126,92 @@ class Studio:
         self._metrics_lock = threading.Lock()
 
     # ------------------------------------------------------------------ runs
-    def label(self, ref: str) -> str:
-        if ref == ORIGINAL:
+    def run_label(self, run: str | dict, *, method: bool = True, details: bool = False,
+                  width: int | None = None) -> str:
+        """How a run reads everywhere: "LoRA: my run"; "Original" for the base model.
+
+        method=False drops the method; details=True adds steps, ROUGE-L and an unusual status
+        ("my run (30 steps, ROUGE-L 31.2, stopped early)"); width cuts the name.
+        """
+        if run == ORIGINAL:
             return "Original"
-        record = self.store.get(ref)
-        return f"{METHOD_LABELS.get(record['method'], record['method'])}: {record.get('name') or ref}"
+        record = self.store.get(run) if isinstance(run, str) else run
+        name = record.get("name") or record["run_id"]
+        label = name[:width] if width else name
+        if details:
+            bits = [f"{record['steps']} steps"] if record.get("steps") else []
+            rouge_l = (record.get("metrics") or {}).get("rougeL")
+            if rouge_l is not None:
+                bits.append(f"ROUGE-L {100 * rouge_l:.1f}")
+            status = record.get("status")
+            if status == "stopped":
+                bits.append("stopped early")
+            elif status not in (None, "completed"):
+                bits.append(status)
+            label = f"{label} ({', '.join(bits)})" if bits else label
+        if method:
+            label = f"{self.method_label(record.get('method'))}: {label}"
+        return label
+
+    def label(self, run: str) -> str:
+        """The run's label with its method, as evaluation tables name it."""
+        return self.run_label(run)
+
+    @staticmethod
+    def method_label(method: str | None) -> str:
+        return "Original" if method == ORIGINAL else METHOD_LABELS.get(method, method or "?")
+
+    def runs(self, method: str | None = None) -> list[dict]:
+        """Every run record on disk, newest first."""
+        return self.store.list(method=method)
 
     def loadable_runs(self, method: str | None = None) -> list[dict]:
+        """Runs with a saved model to summarize with, newest first."""
         return self.store.list(method=method, loadable_only=True)
+
+    def run(self, run_id: str) -> dict:
+        """One run's record (RunNotFound if there is none)."""
+        return self.store.get(run_id)
+
+    def loadable_run(self, run_id: str) -> dict:
+        """One run's record, if it has a model to summarize with (else RunNotFound)."""
+        return self.store.require_loadable(run_id)
+
+    def run_events(self, run_id: str) -> list[dict]:
+        """The run's event log: parameter counts, status notes and one entry per logged step."""
+        return self.store.events(run_id)
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.store.path(run_id)
+
+    def zip_run(self, run_id: str, folder: Path) -> Path:
+        """The run's folder (model, run.json, loss curve) as a zip inside `folder`."""
+        record = self.store.get(run_id)
+        if not self.store.model_dir(run_id).is_dir():
+            raise ValueError(f"Run {self.run_label(record, method=False)} has no saved model "
+                             f"(status: {record.get('status')}).")
+        target = Path(tempfile.mkdtemp(prefix="zip-", dir=folder))
+        return self.store.export_zip(run_id, target)  # without the server's paths, host name or pid
+
+    # The CLI's runs / delete / rename need only the disk: no model is resolved or loaded, and
+    # the CLI acts as the operator, so no owner check applies.
+    @staticmethod
+    def saved_runs(settings: Settings) -> tuple[list[dict], list[dict]]:
+        """The run records, and the files skipped as unreadable (run id, file, reason)."""
+        store = RunStore(settings.runs_dir)
+        return store.list(), store.problems
+
+    @staticmethod
+    def delete_saved_run(settings: Settings, run_id: str) -> dict:
+        """Delete a run (not one that is still training); returns the record it had."""
+        store = RunStore(settings.runs_dir)
+        record = store.get(run_id)
+        store.delete(run_id)
+        return record
+
+    @staticmethod
+    def rename_saved_run(settings: Settings, run_id: str, name: str) -> dict:
+        return RunStore(settings.runs_dir).rename(run_id, name)
 
     def _require_owner(self, run_id: str, owner: str | None, action: str) -> dict:
         """A UI session (owner given) may change only runs it started; the CLI (None) any."""
@@ -132,11 +232,13 @@ class Studio:
     # ------------------------------------------------------------------ training
     def make_spec(self, method: str, train: TrainConfig, overrides: dict | None = None, name: str = "",
                   precision: str = "auto"):
-        from .training import TrainSpec  # imported on first use: the Trainer stack costs seconds at start-up
+        from .training import (
+            TrainSpec,  # imported on first use: the Trainer stack costs seconds at start-up
+        )
 
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
-        if precision not in ("auto", "fp32", "bf16"):
+        if precision not in PRECISIONS:
             raise ValueError("Precision must be auto, fp32 or bf16.")
         train.validate()
         return TrainSpec(method, train, method_settings(method, overrides), name=clean_name(name or ""),
@@ -155,13 +257,47 @@ class Studio:
         return self.jobs.submit(spec, owner, limit=max_active, client=client,
                                 client_limit=self.settings.max_trainings_per_client)
 
+    # ------------------------------------------------------------------ sharing fairly
+    def issue_owner_token(self) -> str:
+        """A fresh token this studio signed: it lets a session stop, rename and delete what it started."""
+        return self.tokens.issue()
+
+    def adopt_owner_token(self, saved) -> str:
+        """`saved` if this studio signed it, else a fresh token (a forged or pre-signature one included)."""
+        return saved if self.tokens.valid(saved) else self.tokens.issue()
+
+    def generation_turn(self, client: str):
+        """Context manager: wait for `client`'s turn to generate; QueueFull at once beyond its share."""
+        return self.generation_gate.turn(client)
+
+    def job(self, job_id: str | None) -> Job | None:
+        return self.jobs.get(job_id) if job_id else None
+
+    def jobs_of(self, owner: str) -> list[Job]:
+        return self.jobs.jobs_of(owner)
+
+    def queue_position(self, job_id: str) -> int:
+        """1 for the next job to run, 2 behind it, ..."""
+        return self.jobs.position(job_id)
+
+    def running_job(self) -> Job | None:
+        return self.jobs.running()
+
+    def stop_job(self, job_id: str, owner: str) -> bool:
+        """Ask a job to stop; False when `owner` did not start it."""
+        return self.jobs.stop(job_id, owner)
+
+    def wait_job(self, job_id: str, timeout: float | None = None) -> Job:
+        return self.jobs.wait(job_id, timeout)
+
     def _run_job(self, spec, listener, stop_event, run_id) -> dict:
         from .training import train_run
 
         return train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id)
 
     # ------------------------------------------------------------------ summarizing
-    def summarize(self, refs: list[str], dialogue: str, settings: GenerationSettings | None = None) -> list[Summary]:
+    def summarize(self, model_ids: list[str], dialogue: str,
+                  settings: GenerationSettings | None = None) -> list[Summary]:
         if not isinstance(dialogue, str):
             raise ValueError("The dialogue must be text.")
         if not dialogue.strip():
@@ -170,24 +306,23 @@ class Studio:
             raise ValueError(f"The dialogue has {len(dialogue):,} characters; the limit is {MAX_DIALOGUE_CHARS:,}.")
         check_generation_budget(self.settings, settings or GenerationSettings(), len(dialogue))
         normalized = normalize_dialogue(dialogue)
-        for ref in refs:
-            if ref != ORIGINAL:
-                self.store.require_loadable(ref)
-        results = self.pool.summarize(refs, [normalized.text], settings)
-        return [Summary(ref, self.label(ref), normalized.restore_names(results[ref].summaries[0]),
-                        results[ref].seconds) for ref in refs]
+        for model_id in model_ids:
+            if model_id != ORIGINAL:
+                self.store.require_loadable(model_id)
+        results = self.pool.summarize(model_ids, [normalized.text], settings)
+        return [Summary(model_id, self.label(model_id), normalized.restore_names(results[model_id].summaries[0]),
+                        results[model_id].seconds) for model_id in model_ids]
 
     # ------------------------------------------------------------------ evaluating
-    def evaluate(self, refs: list[str], limit: int = 50, split: str = "test",
+    def evaluate(self, model_ids: list[str], limit: int = EvaluationSettings.limit, split: str = "test",
                  settings: GenerationSettings | None = None, progress=None) -> EvaluationResult:
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_EVAL_EXAMPLES:
-            raise ValueError(f"The number of dialogues must be a whole number from 1 to {MAX_EVAL_EXAMPLES}.")
-        refs = list(dict.fromkeys(refs))  # a model chosen twice is scored once
-        for ref in refs:
-            if ref != ORIGINAL:
-                self.store.require_loadable(ref)
-        labels = {ref: self.label(ref) for ref in refs}
-        result = evaluate_models(self.pool, self.data, refs, split=split, limit=limit, settings=settings,
+        limit = check(EvaluationSettings, "limit", limit)
+        model_ids = list(dict.fromkeys(model_ids))  # a model chosen twice is scored once
+        for model_id in model_ids:
+            if model_id != ORIGINAL:
+                self.store.require_loadable(model_id)
+        labels = {model_id: self.label(model_id) for model_id in model_ids}
+        result = evaluate_models(self.pool, self.data, model_ids, split=split, limit=limit, settings=settings,
                                  labels=labels, progress=progress)
         self._remember_metrics(result, split)
         return result
@@ -195,15 +330,15 @@ class Studio:
     def _remember_metrics(self, result: EvaluationResult, split: str) -> None:
         """Keep each run's latest ROUGE in its run.json, for the Runs tab and its chart."""
         with self._metrics_lock:
-            for ref in result.models:
-                if ref == ORIGINAL:
+            for model_id in result.models:
+                if model_id == ORIGINAL:
                     continue
-                metrics = {m: round(v["mean"], 5) for m, v in result.scores[ref].items()}
+                metrics = {m: round(v["mean"], 5) for m, v in result.scores[model_id].items()}
                 metrics.update(split=split, examples=result.examples)
                 try:
-                    self.store.update(ref, metrics=metrics)
+                    self.store.update(model_id, metrics=metrics)
                 except RunNotFound:
                     pass  # deleted while we evaluated
 
 
-__all__ = ["Studio", "Summary", "owner_hash", "rouge_table", "GenerationSettings", "ORIGINAL"]
+__all__ = ["ORIGINAL", "USER_ERRORS", "GenerationSettings", "Studio", "Summary", "owner_hash", "rouge_table"]

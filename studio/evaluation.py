@@ -40,11 +40,11 @@ def rouge_table(predictions: list[str], references: list[list[str]]) -> pd.DataF
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions but {len(references)} reference sets.")
     rows = []
-    for prediction, refs in zip(predictions, references):
-        refs = [r for r in refs if r and r.strip()]
-        if not refs:
+    for prediction, example_references in zip(predictions, references):
+        example_references = [r for r in example_references if r and r.strip()]
+        if not example_references:
             raise ValueError("Every example needs at least one non-empty reference.")
-        scores = scorer().score_multi(refs, prediction)
+        scores = scorer().score_multi(example_references, prediction)
         rows.append({m: scores[m].fmeasure for m in METRICS})
     return pd.DataFrame(rows, columns=list(METRICS))
 

@@ -24,29 +24,13 @@ from dataclasses import dataclass
 
 import torch
 
-from .config import MAX_NEW_TOKENS
+from .config import ORIGINAL, GenerationSettings
 from .data import make_prompt
-from .decoding import greedy_decode, is_plain_greedy, use_fast_attention_for
+from .decoding import greedy_decode, is_plain_greedy, use_eager_attention_on_cpu
 from .offline import BaseModelChoice, load_base
 from .runs import RunStore
 
-ORIGINAL = "original"
-
-
-@dataclass
-class GenerationSettings:
-    max_new_tokens: int = 64      # DialogSum summaries are ~30 tokens; 64 leaves room without waste
-    num_beams: int = 1            # greedy: fastest, and beams gain little ROUGE on DialogSum
-    batch_size: int = 16          # dialogues per generate() call, after sorting by length
-    max_source_tokens: int = 512
-
-    def validate(self) -> "GenerationSettings":
-        for name, value, high in (("max new tokens", self.max_new_tokens, MAX_NEW_TOKENS),
-                                  ("number of beams", self.num_beams, 8),
-                                  ("batch size", self.batch_size, 64)):
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-                raise ValueError(f"The {name} must be a whole number from 1 to {high}, not {value!r}.")
-        return self
+__all__ = ["ORIGINAL", "GenerationSettings", "ModelPool", "SummaryResult"]  # the first two live in config
 
 
 @dataclass
@@ -76,7 +60,7 @@ class ModelPool:
         with self._lock:
             if self._base is None:
                 self._base, self.tokenizer = load_base(self.base_choice.path, device=self.device, dtype=self.dtype)
-                use_fast_attention_for(self._base, self.device)
+                use_eager_attention_on_cpu(self._base, self.device)
                 for param in self._base.parameters():
                     param.requires_grad_(False)
             return self._base
@@ -118,7 +102,7 @@ class ModelPool:
             self._full.move_to_end(run_id)
             return self._full[run_id]
         model, tokenizer = load_base(str(self.store.model_dir(run_id)), device=self.device, dtype=self.dtype)
-        use_fast_attention_for(model, self.device)
+        use_eager_attention_on_cpu(model, self.device)
         self._full[run_id] = (model, tokenizer)
         while len(self._full) > self.max_full:
             self._full.popitem(last=False)  # least recently used goes; its memory is freed
@@ -135,36 +119,36 @@ class ModelPool:
                     wrapper.delete_adapter(run_id)
 
     @contextlib.contextmanager
-    def _generator(self, ref: str):
-        """Yield (model, tokenizer) to generate `ref`'s summaries with, set up correctly."""
+    def _generator(self, model_id: str):
+        """Yield (model, tokenizer) to generate `model_id`'s summaries with, set up correctly."""
         self.base()
         lora_off = self._lora.disable_adapter() if self._lora is not None else contextlib.nullcontext()
-        if ref == ORIGINAL:
+        if model_id == ORIGINAL:
             with lora_off:
                 yield self._base, self.tokenizer
             return
-        record = self.store.require_loadable(ref)
+        record = self.store.require_loadable(model_id)
         method = record["method"]
         if method == "full":
             yield self._full_model(record)
         elif method == "lora":
             wrapper = self._adapter_wrapper(record)
-            wrapper.set_adapter(ref)
+            wrapper.set_adapter(model_id)
             yield wrapper, self.tokenizer
         elif method == "prompt":
             wrapper = self._adapter_wrapper(record)
-            wrapper.set_adapter(ref)
+            wrapper.set_adapter(model_id)
             # Re-read: loading the first prompt adapter may come after the LoRA wrapper exists.
             lora_off = self._lora.disable_adapter() if self._lora is not None else contextlib.nullcontext()
             with lora_off:
                 yield wrapper, self.tokenizer
         else:
-            raise ValueError(f"Run {ref} has an unknown method {method!r}.")
+            raise ValueError(f"Run {model_id} has an unknown method {method!r}.")
 
     # ------------------------------------------------------------------ generating
-    def summarize(self, refs: list[str], dialogues: list[str], settings: GenerationSettings | None = None,
+    def summarize(self, model_ids: list[str], dialogues: list[str], settings: GenerationSettings | None = None,
                   progress=None, template: bool = True) -> dict[str, SummaryResult]:
-        """Summaries of every dialogue by every model in `refs`, in input order.
+        """Summaries of every dialogue by every model in `model_ids`, in input order.
 
         `progress(done, total)` is called after each batch, if given. With template=False the
         texts go to the models as they are, not wrapped in the summarization prompt (the
@@ -172,18 +156,18 @@ class ModelPool:
         """
         settings = (settings or GenerationSettings()).validate()
         if not dialogues:
-            return {ref: SummaryResult(ref, [], 0.0) for ref in refs}
+            return {model_id: SummaryResult(model_id, [], 0.0) for model_id in model_ids}
         prompts = [make_prompt(d) for d in dialogues] if template else list(dialogues)
-        total = len(refs) * len(prompts)
+        total = len(model_ids) * len(prompts)
         done = 0
         results = {}
         with self._lock:
-            for ref in refs:
+            for model_id in model_ids:
                 started = time.perf_counter()
-                with self._generator(ref) as (model, tokenizer):
+                with self._generator(model_id) as (model, tokenizer):
                     outputs = self._generate_sorted(model, tokenizer, prompts, settings,
                                                     lambda n: progress and progress(done + n, total))
-                results[ref] = SummaryResult(ref, outputs, time.perf_counter() - started)
+                results[model_id] = SummaryResult(model_id, outputs, time.perf_counter() - started)
                 done += len(prompts)
         return results
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-import studio.config as config
+from studio import config
 from studio.config import LoraSettings, Settings, TrainConfig, method_settings
 
 
@@ -50,3 +50,84 @@ def test_bad_training_numbers_are_refused(field, value):
 def test_bad_lora_settings_are_refused(overrides):
     with pytest.raises(ValueError):
         method_settings("lora", overrides)
+
+
+# ------------------------------------------------------------------ settings declared once
+
+import argparse
+from dataclasses import dataclass
+
+from studio import cli
+from studio.config import GenerationSettings, PromptSettings
+from studio.declare import add_flags, check, flag_values, parse, setting, spec
+
+
+def test_every_old_train_flag_still_parses_to_its_field():
+    args = cli.build_parser().parse_args([
+        "train", "--method", "lora", "--lr", "0.01", "--lora-r", "4", "--lora-alpha", "8", "--lora-dropout", "0.1",
+        "--lora-targets", "q,k", "--virtual-tokens", "7", "--prompt-init", "random", "--steps", "9",
+        "--batch-size", "2", "--train-size", "30", "--seed", "3", "--precision", "fp32", "--name", "x"])
+    assert flag_values(args, TrainConfig) == {"learning_rate": 0.01, "steps": 9, "batch_size": 2, "train_size": 30,
+                                              "seed": 3}
+    assert flag_values(args, LoraSettings) == {"r": 4, "alpha": 8, "dropout": 0.1, "target_modules": "q,k"}
+    assert flag_values(args, PromptSettings) == {"num_virtual_tokens": 7, "init": "random"}
+    assert (args.precision, args.name) == ("fp32", "x")
+    epochs = cli.build_parser().parse_args(["train", "--method", "full", "--epochs", "1.5"])
+    assert cli._train_config(epochs).epochs == 1.5 and cli._train_config(epochs).steps is None
+
+
+def test_fields_without_a_flag_before_now_have_one():
+    args = cli.build_parser().parse_args([
+        "train", "--method", "prompt", "--weight-decay", "0.01", "--dropout", "0.2", "--max-source-tokens", "256",
+        "--max-target-tokens", "64", "--prompt-init-text", "Sum it up.", "--lora-target-modules", "q"])
+    assert cli._train_config(args) == TrainConfig(weight_decay=0.01, dropout=0.2, max_source_tokens=256,
+                                                  max_target_tokens=64)
+    assert flag_values(args, PromptSettings) == {"init_text": "Sum it up."}
+    summarize = cli.build_parser().parse_args(["summarize", "--model", "original", "--text", "hi", "--beams", "3"])
+    assert cli._generation(summarize) == GenerationSettings(num_beams=3)
+
+
+def test_steps_and_epochs_exclude_each_other(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["train", "--method", "lora", "--steps", "3", "--epochs", "1"])
+    assert "not allowed with" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("field, value", [("steps", 0), ("steps", 5001), ("batch_size", 65), ("seed", -1),
+                                          ("learning_rate", 0), ("dropout", 0.99), ("weight_decay", 2)])
+def test_cli_and_form_refuse_the_same_values_with_the_same_message(field, value):
+    """The CLI path (flags -> TrainConfig.validate) and the UI path (parse) share one declaration."""
+    flag = "--" + field.replace("_", "-")
+    args = cli.build_parser().parse_args(["train", "--method", "lora", flag, str(value)])
+    with pytest.raises(ValueError) as from_cli:
+        cli._train_config(args)
+    with pytest.raises(ValueError) as from_form:
+        parse(TrainConfig, field, str(value), blank=None)
+    rule = lambda exc: str(exc.value).rsplit(", not ", 1)[0]
+    assert rule(from_cli) == rule(from_form) and field.replace("_", " ") in str(from_cli.value)
+    s = spec(TrainConfig, field)
+    edge = s.high if s.high is not None else s.low
+    assert check(TrainConfig, field, edge) == edge  # the bound itself is allowed, on both paths
+
+
+def test_messages_name_the_setting_and_its_range():
+    with pytest.raises(ValueError, match=r"^The number of steps must be between 1 and 5,000, not 0\.$"):
+        TrainConfig(steps=0).validate()
+    with pytest.raises(ValueError, match="LoRA rank must be between 1 and 512"):
+        method_settings("lora", {"r": 513})
+    with pytest.raises(ValueError, match="number of beams must be between 1 and 8"):
+        GenerationSettings(num_beams=9).validate()
+
+
+def test_a_new_field_is_one_line_and_gets_its_flag_and_checks():
+    @dataclass
+    class Extra:
+        warmup_steps: int = setting(0, "steps of linear warm-up", low=0, high=1000, aliases=("--warmup",))
+
+    parser = argparse.ArgumentParser()
+    add_flags(parser, Extra)
+    assert flag_values(parser.parse_args(["--warmup-steps", "5"]), Extra) == {"warmup_steps": 5}
+    assert flag_values(parser.parse_args(["--warmup", "6"]), Extra) == {"warmup_steps": 6}
+    assert "0 to 1,000" in parser.format_help()
+    with pytest.raises(ValueError, match="warmup steps must be between 0 and 1,000"):
+        check(Extra, "warmup_steps", 1001)

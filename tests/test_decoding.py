@@ -6,7 +6,7 @@ import torch
 from peft import PeftModel
 
 from studio.data import make_prompt
-from studio.decoding import greedy_decode, is_plain_greedy, use_fast_attention_for
+from studio.decoding import greedy_decode, is_plain_greedy, use_eager_attention_on_cpu
 from studio.offline import load_base
 
 NEW_TOKENS = 16
@@ -112,7 +112,7 @@ def test_pool_falls_back_to_generate_for_beam_search(trained):
 def test_eager_attention_on_cpu_only(setup):
     model = load(setup, "original")
     before = model.config._attn_implementation
-    use_fast_attention_for(model, "cuda")
+    use_eager_attention_on_cpu(model, "cuda")
     assert model.config._attn_implementation == before
-    use_fast_attention_for(model, "cpu")
+    use_eager_attention_on_cpu(model, "cpu")
     assert model.config._attn_implementation == "eager"

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-from studio.ui.app import guarded
+from studio.ui.errors import guarded
 from studio.ui.turns import address_from, client_address
 
 
@@ -33,7 +33,7 @@ def in_event():
 
 
 def test_a_script_gets_the_message_as_plain_text(in_event):
-    @guarded(1)
+    @guarded
     def handler():
         raise ValueError("The steps must be a whole number, not 'ten'.")
 
@@ -47,7 +47,7 @@ def test_the_page_gets_the_message_escaped(in_event, monkeypatch):
     shown = []
     monkeypatch.setattr(gr, "Warning", shown.append)
 
-    @guarded(1)
+    @guarded
     def handler():
         raise ValueError("Not <b>'ten'</b>.")
 

@@ -1,7 +1,7 @@
 """Who sent a request (its client address), and generation handlers that take their turn per client.
 
-    @guarded(9)
-    @takes_turn(studio)            # waits its turn in studio.generation_gate; refused over the client's share
+    @guarded
+    @takes_turn(studio)            # waits its turn at the studio's generation gate; refused over the client's share
     def run(dialogue, ...): ...
     client_address(request, proxy_hops=1)   # "203.0.113.7"
 
@@ -47,7 +47,7 @@ def takes_turn(studio):
     def wrap(fn):
         @functools.wraps(fn)
         def run(*args, **kwargs):
-            with studio.generation_gate.turn(current_client(studio.settings.proxy_hops)):
+            with studio.generation_turn(current_client(studio.settings.proxy_hops)):
                 return fn(*args, **kwargs)
         return run
     return wrap

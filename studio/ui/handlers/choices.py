@@ -1,15 +1,19 @@
 """Which runs the Compare and Evaluate tabs offer."""
 from __future__ import annotations
 
-from ...config import METHOD_LABELS, METHODS
-from ...engine import ORIGINAL
-from .common import NONE, run_label
+from typing import TYPE_CHECKING
+
+from ...config import METHODS, ORIGINAL
+from .common import NONE
+
+if TYPE_CHECKING:
+    from ...engine import Studio
 
 
-def run_choices(studio, method: str) -> list[tuple[str, str]]:
+def run_choices(studio: Studio, method: str) -> list[tuple[str, str]]:
     """(label, run id) for each loadable run of `method`, newest first; a 'none' entry ends the list."""
     runs = studio.loadable_runs(method)
-    choices = [(run_label(r), r["run_id"]) for r in runs]
+    choices = [(studio.run_label(r, method=False, details=True), r["run_id"]) for r in runs]
     choices.append(("— skip —", NONE) if runs else ("none yet: train one first", NONE))
     return choices
 
@@ -20,15 +24,12 @@ def keep_or_newest(choices: list[tuple[str, str]], current: str | None) -> str:
     return current if current in values and current != NONE else values[0]
 
 
-def model_choices(studio) -> list[tuple[str, str]]:
-    choices = [("Original", ORIGINAL)]
-    for record in studio.loadable_runs():
-        choices.append((f"{METHOD_LABELS.get(record['method'], record['method'])}: {run_label(record)}",
-                        record["run_id"]))
-    return choices
+def model_choices(studio: Studio) -> list[tuple[str, str]]:
+    return [("Original", ORIGINAL)] + [(studio.run_label(r, details=True), r["run_id"])
+                                       for r in studio.loadable_runs()]
 
 
-def default_models(studio) -> list[str]:
+def default_models(studio: Studio) -> list[str]:
     """Original plus the newest run of each method: the comparison people want first."""
     picked = [ORIGINAL]
     for method in METHODS:

@@ -1,13 +1,16 @@
-"""Constants, number checks and formatting shared by every tab."""
+"""Constants, input checks and formatting shared by every tab.
+
+Numbers are checked by the settings' own declarations (studio.declare.parse): the
+bounds and messages a form meets are the ones the CLI and the engine enforce.
+"""
 from __future__ import annotations
 
 import html
 import math
 import re
 
-from ...config import METHODS
-from ...engine import ORIGINAL
-
+from ...config import METHODS, ORIGINAL
+from ...declare import shown
 
 NONE = "none"                 # the run-dropdown value meaning "no run for this method"
 ALL_TOPICS = "All topics"
@@ -23,51 +26,10 @@ METHOD_HELP = {
     "prompt": "**Prompt tuning** freezes the whole model and learns only a few *virtual tokens* placed "
               "before the input. It trains the fewest values and needs a much higher learning rate.",
 }
-LORA_TARGETS = ("q", "k", "v", "o", "wi_0", "wi_1", "wo")  # T5's attention and feed-forward projections
-
-
 
 
 # Events reach the handlers unprocessed (preprocess=False in the tabs): whatever a script
 # sends, these functions are what checks it, with one message per problem.
-
-def shown(value, limit: int = 40) -> str:
-    """A value quoted in a message, cut short: messages may quote a megabyte a client sent."""
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _as_number(name: str, value) -> float:
-    """Numbers and numeric text as a float; anything else (bools, lists, words) is refused."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"The {name} must be a number, not {shown(value)}.")
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"The {name} must be a number, not {shown(value)}.") from None
-
-
-def whole(name: str, value, low: int, high: int) -> int:
-    """A form value as an int, or a ValueError saying what is wrong with it."""
-    if value is None or value == "":
-        raise ValueError(f"Fill in the {name}.")
-    number = _as_number(name, value)
-    if not math.isfinite(number) or number != int(number):
-        raise ValueError(f"The {name} must be a whole number, not {shown(value)}.")
-    if not low <= number <= high:
-        raise ValueError(f"The {name} must be between {low:,} and {high:,}, not {shown(value)}.")
-    return int(number)
-
-
-def fraction(name: str, value, low: float, high: float, blank=None):
-    """A form value as a float in [low, high]; blank (None or "") gives `blank`."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return blank
-    number = _as_number(name, value)
-    if not math.isfinite(number) or not low <= number <= high:
-        raise ValueError(f"The {name} must be a number from {low:g} to {high:g}, not {shown(value)}.")
-    return number
-
 
 def one_of(name: str, value, options) -> str:
     """A value that must be one of `options` (a radio button's or dropdown's values)."""
@@ -138,15 +100,3 @@ def fmt_params(trainable, share=None) -> str:
 
 def fmt_score(value) -> str:
     return "" if value is None or not math.isfinite(value) else f"{100 * value:.1f}"
-
-
-def run_label(record: dict) -> str:
-    """How a run reads in a dropdown: its name, size of training, and ROUGE-L when known."""
-    name = record.get("name") or record["run_id"]
-    bits = [f"{record['steps']} steps"] if record.get("steps") else []
-    rouge_l = (record.get("metrics") or {}).get("rougeL")
-    if rouge_l is not None:
-        bits.append(f"ROUGE-L {fmt_score(rouge_l)}")
-    if record.get("status") == "stopped":
-        bits.append("stopped early")
-    return f"{name} ({', '.join(bits)})" if bits else name

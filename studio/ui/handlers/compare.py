@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ...config import MAX_NEW_TOKENS, METHOD_LABELS, METHODS
+from ...config import METHOD_LABELS, METHODS, ORIGINAL, GenerationSettings
 from ...data import DialogData
-from ...engine import ORIGINAL, GenerationSettings
+from ...declare import parse
 from ...evaluation import rouge_table
 from ...runs import RunNotFound, is_run_id
-from .common import COLUMNS, MISSING_HINT, NONE, fmt_score, fmt_seconds, plain, shown, whole
+from .common import COLUMNS, MISSING_HINT, NONE, fmt_score, fmt_seconds, plain, shown
+
+if TYPE_CHECKING:
+    from ...engine import Studio
 
 
 @dataclass
@@ -20,8 +24,8 @@ class Column:
 
 
 def generation_settings(max_new_tokens, num_beams) -> GenerationSettings:
-    return GenerationSettings(max_new_tokens=whole("max new tokens", max_new_tokens, 1, MAX_NEW_TOKENS),
-                              num_beams=whole("number of beams", num_beams, 1, 8)).validate()
+    return GenerationSettings(max_new_tokens=parse(GenerationSettings, "max_new_tokens", max_new_tokens),
+                              num_beams=parse(GenerationSettings, "num_beams", num_beams)).validate()
 
 
 def references_for(dialogue: str, sent: dict | None) -> list[str] | None:
@@ -31,53 +35,57 @@ def references_for(dialogue: str, sent: dict | None) -> list[str] | None:
     return list(sent.get("references") or []) or None
 
 
-def compare(studio, dialogue: str, picks: dict[str, str | None], gen: GenerationSettings | None = None,
+def compare(studio: Studio, dialogue: str, picks: dict[str, str | None], gen: GenerationSettings | None = None,
             references: list[str] | None = None) -> list[Column]:
     """Four columns (Original, Full, LoRA, Prompt), each with its summary or a hint how to get one."""
-    refs, notes = [ORIGINAL], {}
+    model_ids, notes = [ORIGINAL], {}
     for method in METHODS:
-        run_id = picks.get(method)
-        if not run_id or run_id == NONE:
-            has_runs = bool(studio.loadable_runs(method))
-            notes[method] = ("Skipped: pick a run above to include it." if has_runs
-                             else MISSING_HINT.format(label=METHOD_LABELS[method]))
-            continue
-        try:
-            record = studio.store.require_loadable(run_id)
-        except RunNotFound:
-            notes[method] = unusable_run_note(studio, run_id)
-            continue
-        if record.get("method") != method:
-            notes[method] = f"That run is not a {METHOD_LABELS[method]} run."
-            continue
-        refs.append(run_id)
-    summaries = {s.model: s for s in studio.summarize(refs, dialogue, gen)}
+        note = _pick_problem(studio, method, picks.get(method))
+        if note:
+            notes[method] = note
+        else:
+            model_ids.append(picks[method])
+    summaries = {s.model: s for s in studio.summarize(model_ids, dialogue, gen)}
     scores = {}
     if references:
-        table = rouge_table([summaries[r].text for r in refs], [references] * len(refs))
-        scores = dict(zip(refs, table["rougeL"]))
+        table = rouge_table([summaries[m].text for m in model_ids], [references] * len(model_ids))
+        scores = dict(zip(model_ids, table["rougeL"]))
     columns = []
-    for key, ref in zip(COLUMNS, [ORIGINAL, *(picks.get(m) for m in METHODS)]):
+    for key, model_id in zip(COLUMNS, [ORIGINAL, *(picks.get(m) for m in METHODS)]):
         title = "Original" if key == ORIGINAL else METHOD_LABELS[key]
-        if key in notes or ref not in summaries:
+        if key in notes or model_id not in summaries:
             columns.append(Column(title, "", notes.get(key, "")))
             continue
-        summary = summaries[ref]
+        summary = summaries[model_id]
         info = f"{fmt_seconds(summary.seconds)}"
-        if ref in scores:
-            info = f"**ROUGE-L {fmt_score(scores[ref])}** · {info}"
-        if ref != ORIGINAL:  # which run wrote it, on its own line
-            info += f"  \n{plain(studio.store.get(ref).get('name') or ref)}"
+        if model_id in scores:
+            info = f"**ROUGE-L {fmt_score(scores[model_id])}** · {info}"
+        if model_id != ORIGINAL:  # which run wrote it, on its own line
+            info += f"  \n{plain(studio.run_label(model_id, method=False))}"
         columns.append(Column(title, summary.text, info))
     return columns
 
 
-def unusable_run_note(studio, run_id) -> str:
+def _pick_problem(studio: Studio, method: str, run_id) -> str:
+    """Why the column for `method` shows no summary ("" when the picked run is fine)."""
+    if not run_id or run_id == NONE:
+        return ("Skipped: pick a run above to include it." if studio.loadable_runs(method)
+                else MISSING_HINT.format(label=METHOD_LABELS[method]))
+    try:
+        record = studio.loadable_run(run_id)
+    except RunNotFound:
+        return unusable_run_note(studio, run_id)
+    if record.get("method") != method:
+        return f"That run is not a {METHOD_LABELS[method]} run."
+    return ""
+
+
+def unusable_run_note(studio: Studio, run_id) -> str:
     """Why a picked run cannot summarize: not a run, gone, or what happened to it."""
     if not is_run_id(run_id):
         return f"{plain(shown(run_id))} is not a run. Pick one above."
     try:
-        record = studio.store.get(run_id)
+        record = studio.run(run_id)
     except RunNotFound:
         return "That run is gone: no run with that id is on disk (deleted?). Pick another one above."
     status = record.get("status")
@@ -90,7 +98,7 @@ def unusable_run_note(studio, run_id) -> str:
     return f"That run has no usable saved model (status: {plain(shown(status))}). Pick another one above."
 
 
-def column_notes(studio, picks: dict[str, str | None]) -> list[str]:
+def column_notes(studio: Studio, picks: dict[str, str | None]) -> list[str]:
     """Before any summary: what each column will use, or how to get a run for it."""
     notes = [""]
     for method in METHODS:

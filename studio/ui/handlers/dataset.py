@@ -8,8 +8,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ...data import DialogData, Example, browse, length_table
+from ...declare import parse, setting
 from ...plots import length_figure, topic_figure
-from .common import ALL_TOPICS, PAGE_SIZE, plain, whole
+from .common import ALL_TOPICS, PAGE_SIZE, plain
+
+
+@dataclass
+class PageRequest:
+    page: int = setting(1, "which page of dialogues", name="page number", low=1, high=10**9)
 
 
 @dataclass
@@ -31,7 +37,7 @@ class DatasetPage:
 def dataset_page(data: DialogData, split: str, topic: str | None, query: str | None, page) -> DatasetPage:
     topic = None if topic in (None, "", ALL_TOPICS) else topic
     query = (query or "")[:200]
-    page = whole("page number", page, 1, 10**9) - 1 if page not in (None, "") else 0
+    page = parse(PageRequest, "page", page, blank=1) - 1
     _, total = browse(data, split, topic, query, 0, 1)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(page, pages - 1)

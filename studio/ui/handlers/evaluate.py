@@ -6,13 +6,17 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ...config import MAX_EVAL_EXAMPLES, MAX_NEW_TOKENS, METHOD_LABELS
-from ...engine import ORIGINAL, GenerationSettings
+from ...config import ORIGINAL, EvaluationSettings, GenerationSettings
+from ...declare import parse, spec
 from ...plots import rouge_figure
-from .common import fmt_seconds, whole
+from .common import fmt_seconds
+
+if TYPE_CHECKING:
+    from ...engine import Studio
 
 
 @dataclass
@@ -25,50 +29,53 @@ class EvaluationView:
     summary: str
 
 
-def short_label(studio, ref: str) -> str:
-    if ref == ORIGINAL:
-        return "Original"
-    record = studio.store.get(ref)
-    return f"{METHOD_LABELS.get(record['method'], record['method'])}: {(record.get('name') or ref)[:40]}"
+def short_label(studio: Studio, model_id: str) -> str:
+    return studio.run_label(model_id, width=40)
 
 
-def run_evaluation(studio, refs: list[str], count, max_new_tokens, scratch: Path, progress=None) -> EvaluationView:
-    if not refs:
+def run_evaluation(studio: Studio, model_ids: list[str], count, max_new_tokens, scratch: Path,
+                   progress=None) -> EvaluationView:
+    if not model_ids:
         raise ValueError("Tick at least one model to evaluate.")
-    if not isinstance(refs, (list, tuple)) or not all(isinstance(r, str) for r in refs):
+    if not isinstance(model_ids, (list, tuple)) or not all(isinstance(m, str) for m in model_ids):
         raise ValueError("The models must be a list of names: 'original' and run ids.")
     test_size = len(studio.data.split("test"))
-    limit = whole("number of test dialogues", count, 1, min(MAX_EVAL_EXAMPLES, test_size))
-    gen = GenerationSettings(max_new_tokens=whole("max new tokens", max_new_tokens, 1, MAX_NEW_TOKENS)).validate()
-    result = studio.evaluate(list(refs), limit=limit, settings=gen, progress=progress)
-    methods = {ref: (ORIGINAL if ref == ORIGINAL else studio.store.get(ref).get("method", ref))
-               for ref in result.models}
-    figure = rouge_figure(result.scores, {r: short_label(studio, r) for r in result.models}, methods)
+    limit = parse(EvaluationSettings, "limit", count, name="number of test dialogues",
+                  high=min(spec(EvaluationSettings, "limit").high, test_size))
+    gen = GenerationSettings(max_new_tokens=parse(GenerationSettings, "max_new_tokens", max_new_tokens)).validate()
+    result = studio.evaluate(list(model_ids), limit=limit, settings=gen, progress=progress)
+    methods = {m: (ORIGINAL if m == ORIGINAL else studio.run(m).get("method", m)) for m in result.models}
+    figure = rouge_figure(result.scores, {m: short_label(studio, m) for m in result.models}, methods)
     baseline = result.labels[ORIGINAL] if ORIGINAL in result.models else result.labels[result.models[0]]
     csv_path = write_scratch(scratch, "evaluation", ".csv", result.per_example.to_csv(index=False))
-    # On screen: short column names (the CSV keeps the full labels and every metric).
-    short = column_names(studio, result.models)
-    shown = result.per_example[["id", "topic", "reference"]].copy()
-    for ref in result.models:
-        shown[short[ref]] = result.per_example[f"{result.labels[ref]}: summary"]
-        shown[f"{short[ref]} ROUGE-L"] = (100 * result.per_example[f"{result.labels[ref]}: rougeL"]).round(1)
     per_topic = (result.per_topic.pivot_table(index="topic", columns="model", values="rougeL")
                  .mul(100).round(1).reset_index() if len(result.per_topic) else result.per_topic)
     summary = (f"Scored **{result.examples}** test dialogues with {len(result.models)} model(s) in "
                f"{fmt_seconds(result.seconds)}. Gains are against **{baseline}**, on the same dialogues; "
                "an interval that includes 0 means the difference may be chance.")
-    return EvaluationView(figure, gains_table(result.gains), shown, per_topic, csv_path, summary)
+    return EvaluationView(figure, gains_table(result.gains), _on_screen(studio, result), per_topic, csv_path,
+                          summary)
 
 
-def column_names(studio, refs: list[str]) -> dict[str, str]:
+def _on_screen(studio: Studio, result) -> pd.DataFrame:
+    """Short column names, summaries and ROUGE-L only (the CSV keeps the full labels and every metric)."""
+    short = column_names(studio, result.models)
+    table = result.per_example[["id", "topic", "reference"]].copy()
+    for model_id in result.models:
+        table[short[model_id]] = result.per_example[f"{result.labels[model_id]}: summary"]
+        table[f"{short[model_id]} ROUGE-L"] = (100 * result.per_example[f"{result.labels[model_id]}: rougeL"]).round(1)
+    return table
+
+
+def column_names(studio: Studio, model_ids: list[str]) -> dict[str, str]:
     """Method names as column headers; the run name is added only where a method appears twice."""
-    methods = {ref: ORIGINAL if ref == ORIGINAL else studio.store.get(ref).get("method", "") for ref in refs}
+    methods = {m: ORIGINAL if m == ORIGINAL else studio.run(m).get("method", "") for m in model_ids}
     names = {}
-    for ref, method in methods.items():
-        name = "Original" if method == ORIGINAL else METHOD_LABELS.get(method, method)
-        if list(methods.values()).count(method) > 1 and ref != ORIGINAL:
-            name = f"{name} ({(studio.store.get(ref).get('name') or ref)[:24]})"
-        names[ref] = name
+    for model_id, method in methods.items():
+        name = studio.method_label(method)
+        if list(methods.values()).count(method) > 1 and model_id != ORIGINAL:
+            name = f"{name} ({studio.run_label(model_id, method=False, width=24)})"
+        names[model_id] = name
     return names
 
 

@@ -1,8 +1,8 @@
 """The Runs tab: the table, rename, delete, download, quality against size."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -10,6 +10,9 @@ from ...config import METHOD_LABELS
 from ...plots import efficiency_figure
 from .common import fmt_bytes, fmt_params, fmt_score, fmt_seconds, plain
 from .evaluate import prune_scratch
+
+if TYPE_CHECKING:
+    from ...engine import Studio
 
 
 RUN_COLUMNS = ["Name", "Method", "Status", "Steps", "Time", "Trainable params", "Size on disk",
@@ -35,12 +38,11 @@ def runs_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
-def run_dropdown(records: list[dict]) -> list[tuple[str, str]]:
-    return [(f"{METHOD_LABELS.get(r.get('method'), '?')}: {r.get('name') or r['run_id']} ({r.get('status')})",
-             r["run_id"]) for r in records]
+def run_dropdown(studio: Studio, records: list[dict]) -> list[tuple[str, str]]:
+    return [(studio.run_label(r, details=True), r["run_id"]) for r in records]
 
 
-def rename_run(studio, run_id: str | None, name: str, owner: str) -> str:
+def rename_run(studio: Studio, run_id: str | None, name: str, owner: str) -> str:
     """Rename one of this session's runs (others' runs are theirs to name)."""
     if not run_id:
         raise ValueError("Pick a run first.")
@@ -48,27 +50,24 @@ def rename_run(studio, run_id: str | None, name: str, owner: str) -> str:
     return f"Renamed to **{plain(record['name'])}**."
 
 
-def delete_run(studio, run_id: str | None, owner: str, confirmed: bool) -> str:
+def delete_run(studio: Studio, run_id: str | None, owner: str, confirmed: bool) -> str:
     if not run_id:
         raise ValueError("Pick a run first.")
     if confirmed is not True:
         raise ValueError("Tick “I'm sure” first: deleting a run cannot be undone.")
-    name = studio.store.get(run_id).get("name") or run_id
+    name = studio.run_label(run_id, method=False)
     studio.delete_run(run_id, owner)
     return f"Deleted **{plain(name)}**."
 
 
-def zip_run(studio, run_id: str | None, scratch: Path) -> Path:
+def zip_run(studio: Studio, run_id: str | None, scratch: Path) -> Path:
     """The run's model, run.json and loss curve as a zip in the scratch folder, fit to share."""
     if not run_id:
         raise ValueError("Pick a run first.")
-    record = studio.store.get(run_id)
-    if not studio.store.model_dir(run_id).is_dir():
-        raise ValueError(f"Run {record.get('name') or run_id} has no saved model (status: {record.get('status')}).")
+    studio.run(run_id)  # an unknown or malformed id is refused before the scratch folder is touched
     prune_scratch(scratch)
-    folder = Path(tempfile.mkdtemp(prefix="zip-", dir=scratch))
-    return studio.store.export_zip(run_id, folder)  # without the server's paths, host name or pid
+    return studio.zip_run(run_id, scratch)
 
 
-def efficiency_view(studio):
-    return efficiency_figure(studio.store.list())
+def efficiency_view(studio: Studio):
+    return efficiency_figure(studio.runs())

@@ -1,0 +1,53 @@
+"""How the app is served: look, upload and request caps, and the folders Gradio must never serve.
+
+    demo.launch(**launch_options(settings))
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+from starlette.middleware import Middleware
+
+from ..config import MAX_UPLOAD_BYTES, Settings
+from .request_limit import MAX_REQUEST_BYTES, RequestSizeLimit
+
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+CSS_PATH = SOURCE_ROOT / "assets" / "style.css"
+
+
+def launch_options(settings: Settings | None = None) -> dict:
+    """Arguments for demo.launch(): look (Gradio 6 takes css and theme here) and file-access limits."""
+    # Soft's colours with a plainer, more legible font than its default Montserrat; both fonts
+    # ship with Gradio, so nothing is fetched from the internet.
+    font = (gr.themes.LocalFont("Source Sans Pro", weights=(400, 600)), "ui-sans-serif", "system-ui", "sans-serif")
+    options = {"css_paths": [CSS_PATH], "theme": gr.themes.Soft(primary_hue="blue", font=font),
+               "footer_links": ["api", "gradio"],
+               # The app takes no uploads, but Gradio's upload route is open to anyone: cap each file
+               # here, and each request and each client's uploads in RequestSizeLimit.
+               "max_file_size": MAX_UPLOAD_BYTES,
+               # Every request body is capped before Gradio reads it; uploads per request and per client.
+               "app_kwargs": {"middleware": [Middleware(RequestSizeLimit, max_bytes=MAX_REQUEST_BYTES,
+                                                        proxy_hops=settings.proxy_hops if settings else 0)]}}
+    # No allowed_paths: Gradio then serves only files the app itself returned (copied into
+    # its cache). Blocking these as well keeps them out even if someone adds allowed_paths later.
+    if settings is not None:
+        options["blocked_paths"] = blocked_paths(settings)
+    return options
+
+
+def blocked_paths(settings: Settings) -> list[str]:
+    """The runs, the model cache, the source tree and the Hugging Face home (tokens live there)."""
+    from gradio.utils import get_upload_folder
+    from huggingface_hub import constants
+
+    # Where Gradio keeps the files the app returns (CSV, zips): never block that. (The app caches
+    # no examples, so Gradio's examples cache under the working directory may be blocked.)
+    served = [Path(get_upload_folder()).resolve()]
+    candidates = [settings.runs_dir, settings.cache_dir, SOURCE_ROOT, Path(constants.HF_HOME)]
+    paths = []
+    for path in candidates:
+        path = Path(path).expanduser().resolve()
+        if not any(path == folder or path in folder.parents for folder in served):
+            paths.append(str(path))
+    return paths

@@ -1,0 +1,31 @@
+"""Form widgets built from the settings' declarations: label, bounds and hint come from config.py.
+
+    steps = number(TrainConfig, "steps", 30)     # gr.Number labelled "Steps", 1 to 5,000, with its help
+"""
+from __future__ import annotations
+
+import gradio as gr
+
+from ..declare import spec
+
+
+def widget_args(cls, field: str) -> dict:
+    """label, info, minimum and maximum for a widget editing `cls.field`."""
+    s = spec(cls, field)
+    low, high = s.bounds
+    args = {"label": s.label, "info": s.info or None}
+    if low is not None or s.above is not None:
+        args["minimum"] = low if low is not None else s.above
+    if high is not None:
+        args["maximum"] = high
+    return args
+
+
+def number(cls, field: str, value=None, **overrides) -> gr.Number:
+    """A gr.Number for a declared numeric field; whole-number fields get precision 0."""
+    s = spec(cls, field)
+    args = widget_args(cls, field)
+    if s.kind is int:
+        args["precision"] = 0
+    args.update(overrides)
+    return gr.Number(s.default if value is None else value, **args)
