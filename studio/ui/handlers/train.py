@@ -102,14 +102,14 @@ def _prompt_overrides(form: TrainForm) -> dict:
     return overrides
 
 
-def start_training(studio: Studio, owner: str, form: TrainForm) -> Job:
-    """Queue a training job for this session; returns the Job."""
+def start_training(studio: Studio, owner: str, form: TrainForm, client: str | None = None) -> Job:
+    """Queue a training job for this session (sent from `client`, an address); returns the Job."""
     if not owner:
         raise ValueError("The page has not finished loading; try again in a moment.")
     cfg, overrides = train_request(form)
     name = text("run name", form.name, 1000)  # longer names are cut to 80 characters, not refused
     # One at a time per session: the tab follows one job, and a double click must not queue two.
-    return studio.submit_training(form.method, cfg, overrides, owner=owner, name=name, max_active=1)
+    return studio.submit_training(form.method, cfg, overrides, owner=owner, name=name, max_active=1, client=client)
 
 
 def stop_training(studio: Studio, job_id: str | None, owner: str) -> str:
