@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from .config import (
 from .data import DialogData, normalize_dialogue, resolve_data
 from .declare import check
 from .evaluation import EvaluationResult, evaluate_models, rouge_table
+from .experiment import Experiments
 from .jobs import Job, JobQueue, QueueFull
 from .offline import ModelUnavailable, is_offline, resolve_base_model
 from .processes import TRAINER_SCRATCH, remove_dead_scratch
@@ -117,6 +119,7 @@ class Studio:
                                 + "; ".join(f"{p['run_id']}/{p['file']}" for p in self.store.problems[:5]))
         self.pool = ModelPool(self.base, self.store, dtype=inference_dtype(settings.precision))
         self.jobs = JobQueue(self._run_job)
+        self.experiments = Experiments(self)
         self._metrics_lock = threading.Lock()
 
     # ------------------------------------------------------------------ runs
@@ -239,12 +242,16 @@ class Studio:
                          precision=precision)
 
     def submit_training(self, method: str, train: TrainConfig, overrides: dict | None = None, owner: str = "",
-                        name: str = "", precision: str = "auto", max_active: int | None = None) -> Job:
-        """Queue a training; `max_active` caps this owner's queued-or-running jobs (default: the queue's)."""
+                        name: str = "", precision: str = "auto", max_active: int | None = None,
+                        experiment: dict | None = None) -> Job:
+        """Queue a training; `max_active` caps this owner's queued-or-running jobs (default: the queue's).
+
+        `experiment` ({"id", "budget", "methods"}) marks the run as part of a fair experiment."""
         if precision == "auto":
             precision = self.settings.precision
         spec = self.make_spec(method, train, overrides, name, precision)
         spec.owner_hash = owner_hash(owner)  # written with the run's first record
+        spec.experiment = experiment
         return self.jobs.submit(spec, owner, limit=max_active)
 
     def job(self, job_id: str | None) -> Job | None:
@@ -271,6 +278,27 @@ class Studio:
         from .training import train_run
 
         return train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id)
+
+    # ------------------------------------------------------------------ experiments (studio/experiment.py)
+    def start_experiment(self, methods, train: TrainConfig, owner: str, limit: int = EvaluationSettings.limit,
+                         settings: GenerationSettings | None = None, overrides: dict | None = None,
+                         progress=None):
+        """Queue one training per method on one budget; wait and evaluate in the background."""
+        return self.experiments.start(methods, train, owner, limit, settings, overrides, progress)
+
+    def run_experiment(self, methods, train: TrainConfig, limit: int = EvaluationSettings.limit,
+                       settings: GenerationSettings | None = None, overrides: dict | None = None,
+                       progress=None, owner: str = "") -> dict:
+        """The same, in this thread: returns the result (runs, budget, scores, paired, seconds)."""
+        owner = owner or "experiment-" + secrets.token_hex(8)  # the caller's own: nobody else can stop it
+        return self.experiments.create(methods, train, owner, limit, settings, overrides, progress).run()
+
+    def experiment(self, experiment_id: str | None):
+        return self.experiments.get(experiment_id)
+
+    def stop_experiment(self, experiment_id: str, owner: str) -> bool:
+        """Stop an experiment's trainings (and its evaluation); False when `owner` did not start it."""
+        return self.experiments.stop(experiment_id, owner)
 
     # ------------------------------------------------------------------ summarizing
     def summarize(self, model_ids: list[str], dialogue: str,

@@ -44,6 +44,7 @@ class TrainSpec:
     name: str = ""
     precision: str = "auto"   # "auto" | "fp32" | "bf16"
     owner_hash: str = ""      # the session that asked for it (may stop, rename, delete it); kept from creation on
+    experiment: dict | None = None   # {"id", "budget", "methods"} when trained as part of a fair experiment
 
     @property
     def learning_rate(self) -> float:
@@ -222,9 +223,12 @@ def initial_record(spec: TrainSpec, cfg: TrainConfig, base: BaseModelChoice, dat
     hyper = {**to_jsonable(cfg), **{f"{spec.method}_{k}": v for k, v in to_jsonable(spec.settings).items()
                                     if k != "learning_rate"},
              "learning_rate": spec.learning_rate, "precision": "bf16" if bf16 else "fp32"}
-    return {"method": spec.method, "name": spec.name, "owner_hash": spec.owner_hash, "base_model": base.name,
-            "base_model_path": base.path, "base_is_standin": base.is_standin, "data": data.source,
-            "hyperparameters": hyper, "device": device}
+    record = {"method": spec.method, "name": spec.name, "owner_hash": spec.owner_hash, "base_model": base.name,
+              "base_model_path": base.path, "base_is_standin": base.is_standin, "data": data.source,
+              "hyperparameters": hyper, "device": device}
+    if spec.experiment:
+        record["experiment"] = spec.experiment
+    return record
 
 
 def failure_message(exc: BaseException) -> str:
