@@ -13,8 +13,8 @@ is built), so the gradio-free handlers can name its types.
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import secrets
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -295,6 +295,9 @@ class Studio:
 
     def experiment(self, experiment_id: str | None):
         return self.experiments.get(experiment_id)
+
+    def experiments_of(self, owner: str) -> list:
+        return self.experiments.of(owner)
 
     def stop_experiment(self, experiment_id: str, owner: str) -> bool:
         """Stop an experiment's trainings (and its evaluation); False when `owner` did not start it."""

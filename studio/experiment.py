@@ -74,7 +74,7 @@ class Experiment:
         self.limit, self.generation = limit, generation
         self.overrides = overrides or {}
         self.budget = budget_of(train)
-        self.jobs: dict[str, Job] = {}
+        self.trainings: dict[str, Job] = {}
         self.status = "starting"                 # training / evaluating / completed / stopped / failed
         self.stage: dict = {"stage": "starting"}
         self.result: dict | None = None
@@ -92,12 +92,12 @@ class Experiment:
         return self.done.is_set()
 
     def run_ids(self) -> dict[str, str]:
-        return {method: job.run_id for method, job in self.jobs.items()}
+        return {method: job.run_id for method, job in self.trainings.items()}
 
     def stop(self) -> None:
         """Stop every training of the experiment (queued ones are cancelled) and skip the evaluation."""
         self.stop_event.set()
-        for job in self.jobs.values():
+        for job in self.trainings.values():
             self.studio.stop_job(job.job_id, self.owner)
 
     # ------------------------------------------------------------------ steps
@@ -111,7 +111,7 @@ class Experiment:
             for index, method in enumerate(self.methods):
                 # Each submission may raise the owner's count by one only: a second click that races
                 # this one is refused by the queue's own check instead of doubling the experiment.
-                self.jobs[method] = self.studio.submit_training(
+                self.trainings[method] = self.studio.submit_training(
                     method, dataclasses.replace(self.train), self.overrides.get(method), owner=self.owner,
                     name=f"{self.experiment_id[4:]} {METHOD_LABELS[method]}", max_active=index + 1,
                     experiment=marker)
@@ -145,8 +145,8 @@ class Experiment:
         return self.result
 
     def _wait_for_trainings(self) -> None:
-        total = len(self.jobs)
-        for index, (method, job) in enumerate(self.jobs.items(), start=1):
+        total = len(self.trainings)
+        for index, (method, job) in enumerate(self.trainings.items(), start=1):
             while True:
                 self._report(self._training_stage(method, job, index, total))
                 try:
@@ -169,9 +169,9 @@ class Experiment:
         return stage
 
     def _evaluate(self):
-        finished = [self.jobs[m].run_id for m in self.methods if m not in self.failed]
+        finished = [self.trainings[m].run_id for m in self.methods if m not in self.failed]
         models = [ORIGINAL, *finished]
-        methods_of = {job.run_id: method for method, job in self.jobs.items()}
+        methods_of = {job.run_id: method for method, job in self.trainings.items()}
 
         def progress(done, total):
             if self.stop_event.is_set():
@@ -198,7 +198,7 @@ class Experiment:
             out.update(examples=result.examples, labels=dict(result.labels),
                        scores={m: result.scores[m] for m in result.models},
                        paired=pairwise_differences(result), evaluation_seconds=round(result.seconds, 3))
-        out["train_seconds"] = {m: (j.record or {}).get("train_seconds") for m, j in self.jobs.items()}
+        out["train_seconds"] = {m: (j.record or {}).get("train_seconds") for m, j in self.trainings.items()}
         return out
 
     def _report(self, stage: dict) -> None:

@@ -28,18 +28,29 @@ def _empty(title: str, message: str) -> go.Figure:
     return fig
 
 
-def loss_figure(curves: dict[str, tuple[str, list[dict]]], title: str = "Training loss") -> go.Figure:
-    """curves: label -> (method, step events). The first curve is drawn boldest."""
+def loss_figure(curves: dict[str, tuple[str, list[dict]]], title: str = "Training loss",
+                same_weight: bool = False) -> go.Figure:
+    """curves: label -> (method, events). The first curve is drawn boldest (all alike with same_weight).
+
+    Events with "loss" are training steps; events with "eval_loss" (the validation loss) get
+    their own dashed line with markers in the curve's colour, so overfitting shows as the two part.
+    """
     if not any(events for _, events in curves.values()):
         return _empty(title, "The loss curve appears here once training starts")
     fig = go.Figure()
     for index, (label, (method, events)) in enumerate(curves.items()):
+        color = METHOD_COLORS.get(method, "#9467bd")
+        bold = index == 0 or same_weight
         steps = [e["step"] for e in events if "loss" in e]
         losses = [e["loss"] for e in events if "loss" in e]
         fig.add_trace(go.Scatter(x=steps, y=losses, mode="lines", name=label,
-                                 line=dict(color=METHOD_COLORS.get(method, "#9467bd"),
-                                           width=4 if index == 0 else 2, dash="solid" if index == 0 else "dot"),
-                                 opacity=1.0 if index == 0 else 0.6))
+                                 line=dict(color=color, width=4 if bold else 2, dash="solid" if bold else "dot"),
+                                 opacity=1.0 if bold else 0.6))
+        checks = [e for e in events if "eval_loss" in e]
+        if checks:
+            fig.add_trace(go.Scatter(x=[e["step"] for e in checks], y=[e["eval_loss"] for e in checks],
+                                     mode="lines+markers", name=f"{label}: validation",
+                                     line=dict(color=color, width=2, dash="dash"), marker=dict(size=9)))
     # showlegend: Plotly hides a lone curve's legend, but it says which run this is.
     fig.update_layout(title=dict(text=title, **_TITLE), xaxis_title="Step",
                       yaxis_title="Loss (summary tokens only)", showlegend=True, **_LAYOUT)

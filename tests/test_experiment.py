@@ -76,14 +76,14 @@ def test_a_stop_ends_every_training_and_skips_the_evaluation(studio):
     with pytest.raises(QueueFull):  # one experiment per session at a time
         studio.start_experiment(["lora"], BUDGET, owner="alice")
     assert not studio.stop_experiment(experiment.experiment_id, "mallory")
-    first = experiment.jobs["lora"]
+    first = experiment.trainings["lora"]
     while first.latest("step") is None and first.status in ("queued", "running"):
         first.stop_event.wait(0.05)  # until the first step, without a fixed sleep
     assert studio.stop_experiment(experiment.experiment_id, "alice")
     assert experiment.done.wait(300)
     assert experiment.status == "stopped" and experiment.result["scores"] == {}
-    assert first.status == "stopped" and experiment.jobs["prompt"].status == "stopped"  # cancelled while queued
-    assert experiment.result["runs"] == {"lora": first.run_id, "prompt": experiment.jobs["prompt"].run_id}
+    assert first.status == "stopped" and experiment.trainings["prompt"].status == "stopped"  # cancelled while queued
+    assert experiment.result["runs"] == {"lora": first.run_id, "prompt": experiment.trainings["prompt"].run_id}
 
 
 @pytest.mark.parametrize("methods, message", [([], "at least one method"), (["dreambooth"], "Unknown method")])

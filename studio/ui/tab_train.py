@@ -23,6 +23,7 @@ from ..config import (
 )
 from ..declare import spec
 from . import handlers as h
+from . import section_experiment
 from .context import QUIET, UiContext
 from .errors import guarded
 from .widgets import number, widget_args
@@ -35,6 +36,7 @@ def build(ctx: UiContext) -> None:
     ui = _layout(ctx)
     _wire_form(ui)
     _wire_job(ctx, ui)
+    section_experiment.build(ctx)  # "Train all three": one budget, then every pair compared
 
 
 def _layout(ctx: UiContext) -> SimpleNamespace:
