@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", default="bench/results/latest.json")
     p.add_argument("--quick", action="store_true", help="fewer steps and dialogues (a smoke run)")
+    p.add_argument("--only", choices=("experiment", "validation"),
+                   help="one stage alone: the quick fair experiment, or the validation loss's cost")
     _add_experiment_command(sub)
     return parser
 
@@ -367,6 +369,15 @@ def cmd_prefetch(args) -> dict:
 
 def cmd_bench(args) -> dict:
     from .bench import run_benchmark
+
+    if args.only:
+        from .bench_experiment import bench_experiment, bench_validation_cost
+
+        stage = bench_experiment if args.only == "experiment" else bench_validation_cost
+        out = stage(Settings.from_env().cache_dir, say=lambda t: _say(args, t))
+        if not args.json:
+            print(json.dumps(out, indent=2))
+        return out
 
     return run_benchmark(out_path=Path(args.out), quick=args.quick, say=lambda t: _say(args, t))
 

@@ -38,17 +38,19 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                 ui.methods = gr.CheckboxGroup([(METHOD_LABELS[m], m) for m in METHODS], value=list(form.methods),
                                               label="Methods")
                 with gr.Row():
-                    ui.steps = number(TrainConfig, "steps", form.steps)
-                    ui.batch_size = number(TrainConfig, "batch_size", form.batch_size)
-                    ui.train_size = number(TrainConfig, "train_size", form.train_size)
+                    ui.steps = number(TrainConfig, "steps", form.steps, label="Steps, each method")
+                    ui.batch_size = number(TrainConfig, "batch_size", form.batch_size, label="Batch size, each method")
+                    ui.train_size = number(TrainConfig, "train_size", form.train_size,
+                                           label="Training pairs, shared")
                 with gr.Row():
-                    ui.learning_rate = gr.Textbox("", label="Learning rate (all methods)", max_length=32,
-                                                  placeholder="blank = each method's own")
-                    ui.seed = number(TrainConfig, "seed", form.seed)
+                    # Labels differ from the form above: a page (and a script) must tell the two apart.
+                    ui.learning_rate = gr.Textbox("", label="One rate for all (optional)", max_length=32,
+                                                  placeholder="blank = each method's own learning rate")
+                    ui.seed = number(TrainConfig, "seed", form.seed, label="Seed, shared")
                     ui.limit = number(EvaluationSettings, "limit", form.limit)
                 with gr.Row():
                     ui.start = gr.Button("Train all three", variant="primary", elem_id="experiment-start")
-                    ui.stop = gr.Button("Stop the experiment", variant="stop")
+                    ui.stop = gr.Button("Cancel the experiment", variant="stop", elem_id="experiment-cancel")
             with gr.Column(scale=3, min_width=420):
                 view = hx.experiment_view(ctx.studio, None)
                 ui.status = gr.Markdown(view.status, elem_id="experiment-status")
