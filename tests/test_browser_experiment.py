@@ -5,12 +5,25 @@ Every wait is for a condition on the page, generous enough for a busy machine.
 """
 from __future__ import annotations
 
-from tests.test_browser import _open, _shoot, page, server  # noqa: F401 - fixtures are used by name
+import pytest
+
+from tests.app_server import running_app
+from tests.test_browser import _need_browser, _open, _shoot, page  # noqa: F401 - fixtures are used by name
 
 TRAINING_WAIT_MS = 600_000   # three tiny trainings and four models on two dialogues, on a shared CPU
+SERVER_WAIT_S = 300          # start-up speed is the benchmark's business; here it only has to come up
 
 
-def test_train_all_three_lands_on_rouge_and_pairwise_sentences(server, page):  # noqa: F811
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    _need_browser()
+    tmp = tmp_path_factory.mktemp("browser-experiment")
+    env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(tmp / "cache")}
+    with running_app(tmp, env, SERVER_WAIT_S) as app:
+        yield {**app, "tmp": tmp}
+
+
+def test_train_all_three_lands_on_rouge_and_pairwise_sentences(server, page):  # noqa: F811 - page: the fixture
     from playwright.sync_api import expect
 
     _open(page, "Train")
@@ -20,7 +33,7 @@ def test_train_all_three_lands_on_rouge_and_pairwise_sentences(server, page):  #
     section.get_by_role("spinbutton", name="Batch size, each method").fill("4")
     section.get_by_role("spinbutton", name="Training pairs, shared").fill("16")
     section.get_by_role("spinbutton", name="Test dialogues").fill("2")
-    section.get_by_role("button", name="Train all three").click()
+    section.get_by_role("button", name="Train all three", exact=True).click()
 
     methods = page.locator("#experiment-methods")
     for label in ("Full fine-tuning", "LoRA", "Prompt tuning"):  # one line per method while it runs
