@@ -98,6 +98,11 @@ class JobQueue:
         with self._lock:
             return next((j for j in self._jobs.values() if j.status == "running"), None)
 
+    def active(self) -> list[Job]:
+        """Every queued or running job, whoever owns it."""
+        with self._lock:
+            return [j for j in self._jobs.values() if j.status in ACTIVE]
+
     def jobs_of(self, owner: str) -> list[Job]:
         return [j for j in self._jobs.values() if j.owner == owner]
 

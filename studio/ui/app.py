@@ -18,7 +18,7 @@ import gradio as gr
 
 from ..config import MAX_DIALOGUE_CHARS, Settings
 from ..engine import Studio
-from . import tab_compare, tab_dataset, tab_evaluate, tab_runs, tab_train
+from . import section_demo, tab_compare, tab_dataset, tab_evaluate, tab_runs, tab_train
 from .context import UiContext
 from .errors import guarded  # noqa: F401  (kept importable from here for older scripts)
 from .launch import blocked_paths, launch_options  # noqa: F401  (likewise)
@@ -41,6 +41,8 @@ def notices_markdown(studio: Studio) -> str:
 
 def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
     studio = settings if isinstance(settings, Studio) else Studio(settings or Settings.from_env())
+    if not studio.preparation_status()["lines"] and not studio.preparation_status()["running"]:
+        studio.prepare_in_background()  # STUDIO_PRELOAD_RUNS / STUDIO_PREPARE, if set; the app serves meanwhile
     scratch = Path(tempfile.gettempdir()) / f"tuning-studio-ui-{os.getpid()}"
     scratch.mkdir(parents=True, exist_ok=True)
     with gr.Blocks(title="Tuning Studio", analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
@@ -55,6 +57,7 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
         gr.Markdown(header_markdown(studio), elem_id="studio-header")
         notices = notices_markdown(studio)
         gr.Markdown(notices, visible=bool(notices), elem_classes=["studio-notice"])
+        demo_row = gr.Column()
         dialogue = gr.Textbox(label="Dialogue", lines=10, max_lines=24, max_length=MAX_DIALOGUE_CHARS,
                               render=False, elem_id="compare-dialogue",
                               placeholder="Paste a dialogue, one turn per line: \"#Person1#: Hi\", "
@@ -62,6 +65,8 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
         with gr.Tabs() as tabs:
             ctx = UiContext(studio, demo, owner, tabs, runs_version, dialogue, sent_example, scratch)
             _build_tabs(ctx)
+        with demo_row:  # filled now that ctx exists; it sits under the header
+            section_demo.build(ctx)
         # Queued, not queue=False: only then does the State's .change fire (the Train tab listens to it).
         demo.load(restore_owner, saved_owner, [saved_owner, owner], api_visibility="private",
                   show_progress="hidden")

@@ -23,7 +23,7 @@ from ..config import (
 )
 from ..declare import spec
 from . import handlers as h
-from . import section_experiment
+from . import section_base, section_command, section_experiment, section_zerogpu
 from .context import QUIET, UiContext
 from .errors import guarded
 from .widgets import number, widget_args
@@ -36,6 +36,9 @@ def build(ctx: UiContext) -> None:
     ui = _layout(ctx)
     _wire_form(ui)
     _wire_job(ctx, ui)
+    with ui.form_column:
+        section_base.build(ctx, ui)
+        section_command.build(ui)
     section_experiment.build(ctx)  # "Train all three": one budget, then every pair compared
 
 
@@ -43,7 +46,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
     ui = SimpleNamespace(job_id=gr.State(None), timer=gr.Timer(POLL_SECONDS, active=False),
                          steps_seen=gr.State(-1))  # loss points on the plot: redrawn only when they change
     with gr.Row():
-        with gr.Column(scale=2, min_width=360):
+        with gr.Column(scale=2, min_width=360) as ui.form_column:
             _form(ui)
             with gr.Row():
                 ui.start = gr.Button("Start training", variant="primary")
@@ -126,11 +129,14 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     form_fields = ("method", "steps", "batch_size", "train_size", "learning_rate", "seed", "name", "lora_r",
                    "lora_alpha", "lora_dropout", "lora_targets", "prompt_tokens", "prompt_init", "prompt_init_text")
-    ui.start.click(start_training, outputs=[ctx.owner, ui.job_id, ui.timer, *view_outputs], api_name="train",
-                   inputs_kwargs={"owner": ctx.owner, **{f: getattr(ui, f) for f in form_fields}},
-                   # Raw values reach the handler, which checks each one and says what is wrong with it
-                   # (Gradio's own checks answer a script's "ten steps" with a bare error).
-                   preprocess=False)
+    if studio.on_zerogpu:  # the event itself trains, inside a GPU call (section_zerogpu)
+        section_zerogpu.wire_start(ctx, ui, form_fields)
+    else:
+        ui.start.click(start_training, outputs=[ctx.owner, ui.job_id, ui.timer, *view_outputs], api_name="train",
+                       inputs_kwargs={"owner": ctx.owner, **{f: getattr(ui, f) for f in form_fields}},
+                       # Raw values reach the handler, which checks each one and says what is wrong with it
+                       # (Gradio's own checks answer a script's "ten steps" with a bare error).
+                       preprocess=False)
 
     @guarded
     def stop_training(current, owner):

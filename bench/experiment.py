@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import METHODS, GenerationSettings, Settings, TrainConfig
-from .data import DialogData, load_bundled
+from studio.config import METHODS, GenerationSettings, Settings, TrainConfig
+from studio.data import DialogData, load_bundled
 
 QUICK = {"steps": 30, "batch_size": 8}
 TEST_DIALOGUES = 50
@@ -31,8 +31,8 @@ def _bench_data() -> DialogData:
 
 
 def _studio(work: Path, cache_dir: Path):
-    from .bench import bench_model
-    from .engine import Studio
+    from bench.model import bench_model
+    from studio.engine import Studio
 
     model_path, real = bench_model(cache_dir)
     settings = Settings.from_env(env={}, base_model=model_path, offline=True, data="bundled",
@@ -41,7 +41,7 @@ def _studio(work: Path, cache_dir: Path):
 
 
 def _conditions() -> dict:
-    from .bench import machine
+    from bench.report import machine
 
     return {"machine": machine(), "load_average_before": [round(x, 2) for x in os.getloadavg()]}
 
@@ -67,8 +67,8 @@ def bench_experiment(cache_dir: Path, say=print) -> dict:
 
 def bench_validation_cost(cache_dir: Path, steps: int = 30, say=print) -> dict:
     """LoRA's training-loop throughput with the validation loss off and at its default interval."""
-    from .config import method_settings
-    from .training import TrainSpec, train_run
+    from studio.config import method_settings
+    from studio.training import TrainSpec, train_run
 
     conditions = _conditions()
     out = {"stage": "validation", "steps": steps, **conditions}
