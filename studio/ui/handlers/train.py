@@ -207,7 +207,7 @@ def loss_view(studio: Studio, job: Job | None = None):
     curves: dict = {}
     current_method = job.spec.method if job is not None else None
     if job is not None:
-        steps = [e for e in list(job.events) if e.get("type") == "step"]
+        steps = [e for e in list(job.events) if e.get("type") in ("step", "eval")]  # with its validation loss
         curves[f"{METHOD_LABELS[current_method]} (this run)"] = (current_method, steps)
     for method in METHODS:
         earlier = [r for r in studio.loadable_runs(method) if r.get("status") == "completed"]
