@@ -166,7 +166,7 @@ class ModelPool:
                 started = time.perf_counter()
                 with self._generator(model_id) as (model, tokenizer):
                     outputs = self._generate_sorted(model, tokenizer, prompts, settings,
-                                                    lambda n: progress and progress(done + n, total))
+                                                    lambda n, before=done: progress and progress(before + n, total))
                 results[model_id] = SummaryResult(model_id, outputs, time.perf_counter() - started)
                 done += len(prompts)
         return results

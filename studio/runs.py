@@ -152,7 +152,8 @@ class RunStore:
     def _unusable_reason(self, exc: OSError) -> str:
         blocker = next((p for p in (self.root, *self.root.parents) if p.exists() and not p.is_dir()), None)
         if blocker == self.root:
-            return f"The runs folder {self.root} is a file, not a folder; point STUDIO_RUNS_DIR or --runs-dir elsewhere."
+            return (f"The runs folder {self.root} is a file, not a folder; "
+                    "point STUDIO_RUNS_DIR or --runs-dir elsewhere.")
         if blocker is not None:
             return (f"The runs folder {self.root} cannot be made: {blocker} is a file. "
                     "Point STUDIO_RUNS_DIR or --runs-dir elsewhere.")
@@ -239,7 +240,8 @@ class RunStore:
                 if number < len(lines):  # the final line has no newline yet: a crash cut it short
                     bad.append(f"line {number}: {exc}")
         if bad:
-            self._problems[(run_id, "events.jsonl")] = "; ".join(bad[:3]) + (f" (+{len(bad) - 3})" if len(bad) > 3 else "")
+            more = f" (+{len(bad) - 3})" if len(bad) > 3 else ""
+            self._problems[(run_id, "events.jsonl")] = "; ".join(bad[:3]) + more
         else:
             self._problems.pop((run_id, "events.jsonl"), None)
         return events

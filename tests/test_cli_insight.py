@@ -5,10 +5,10 @@ import math
 import pytest
 
 from studio import cli
+from studio.base_model import load_base
 from studio.config import PromptSettings
 from studio.evaluation import scorer
 from studio.forgetting import load_probe
-from studio.base_model import load_base
 from studio.topics import group_counts, topic_group
 
 

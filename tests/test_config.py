@@ -1,9 +1,12 @@
+import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from studio import config
-from studio.config import LoraSettings, Settings, TrainConfig, method_settings
+from studio import cli, config
+from studio.config import GenerationSettings, LoraSettings, PromptSettings, Settings, TrainConfig, method_settings
+from studio.declare import add_flags, check, flag_values, parse, setting, spec
 
 
 def test_environment_sets_and_flags_win():
@@ -54,14 +57,6 @@ def test_bad_lora_settings_are_refused(overrides):
 
 # ------------------------------------------------------------------ settings declared once
 
-import argparse
-from dataclasses import dataclass
-
-from studio import cli
-from studio.config import GenerationSettings, PromptSettings
-from studio.declare import add_flags, check, flag_values, parse, setting, spec
-
-
 def test_every_old_train_flag_still_parses_to_its_field():
     args = cli.build_parser().parse_args([
         "train", "--method", "lora", "--lr", "0.01", "--lora-r", "4", "--lora-alpha", "8", "--lora-dropout", "0.1",
@@ -103,7 +98,8 @@ def test_cli_and_form_refuse_the_same_values_with_the_same_message(field, value)
         cli._train_config(args)
     with pytest.raises(ValueError) as from_form:
         parse(TrainConfig, field, str(value), blank=None)
-    rule = lambda exc: str(exc.value).rsplit(", not ", 1)[0]
+    def rule(exc):
+        return str(exc.value).rsplit(", not ", 1)[0]
     assert rule(from_cli) == rule(from_form) and field.replace("_", " ") in str(from_cli.value)
     s = spec(TrainConfig, field)
     edge = s.high if s.high is not None else s.low

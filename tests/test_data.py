@@ -35,8 +35,9 @@ def _write_csv(path, rows, columns=("id", "dialogue", "summary", "topic")):
 
 
 def test_hub_csv_layout_groups_repeated_dialogues(tmp_path):
-    rows = [{"id": "t1", "dialogue": "#Person1#: Hi.\n#Person2#: Hello.", "summary": "They greet.", "topic": "greeting"},
-            {"id": "t1b", "dialogue": "#Person1#: Hi.\n#Person2#: Hello.", "summary": "Two people say hello.", "topic": "greeting"},
+    hello = "#Person1#: Hi.\n#Person2#: Hello."
+    rows = [{"id": "t1", "dialogue": hello, "summary": "They greet.", "topic": "greeting"},
+            {"id": "t1b", "dialogue": hello, "summary": "Two people say hello.", "topic": "greeting"},
             {"id": "t2", "dialogue": "#Person1#: Bye.", "summary": "One leaves.", "topic": "farewell"}]
     _write_csv(tmp_path / "test.csv", rows)
     _write_csv(tmp_path / "train.csv", rows[2:])

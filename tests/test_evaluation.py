@@ -148,7 +148,8 @@ def test_evaluate_models_keeps_per_example_scores_for_pairing():
     result = evaluate_models(EchoPool(), data, ["short", "copy"], limit=10)
     assert list(result.per_model["copy"]["rougeL"]) == [1.0] * result.examples
     paired = pairwise_differences(result)
-    assert [(p["a"], p["b"], p["metric"]) for p in paired] == [("short", "copy", m) for m in ("rouge1", "rouge2", "rougeL")]
+    expected = [("short", "copy", m) for m in ("rouge1", "rouge2", "rougeL")]
+    assert [(p["a"], p["b"], p["metric"]) for p in paired] == expected
     rouge_l = paired[2]
     assert rouge_l["difference"] == pytest.approx(1.0 - result.per_model["short"]["rougeL"].mean())
     assert rouge_l["low"] > 0 and rouge_l["sentence"].startswith("copy beats short on ROUGE-L by ")

@@ -27,7 +27,8 @@ from tests.app_server import running_app
 
 FLOOD = 20
 SHARE = 4                       # STUDIO_MAX_GENERATIONS_PER_CLIENT for this server
-HEAVY = "\n".join(f"Anna: Line {i} about the trip to Lyon on Friday and who pays for what." for i in range(290))[:20_000]
+HEAVY = "\n".join(f"Anna: Line {i} about the trip to Lyon on Friday and who pays for what."
+                  for i in range(290))[:20_000]
 LIGHT = "Anna: Shall we book the train to Lyon for Friday?\nBen: Yes, the 9 o'clock one, I'll pay."
 
 

@@ -65,7 +65,8 @@ def test_nearest_tokens_by_cosine_not_length():
     prompt = torch.tensor([[0.1, 0.09], [0.0, -5.0]])
     result = nearest_tokens(prompt, vocabulary, Names(), top_k=2)
     assert [n["token"] for n in result[0]["nearest"]] == ["north-east", "east"]
-    assert result[0]["nearest"][0]["cosine"] == pytest.approx((0.1 * 3 + 0.09 * 3) / (math.hypot(0.1, 0.09) * math.hypot(3, 3)))
+    cosine = (0.1 * 3 + 0.09 * 3) / (math.hypot(0.1, 0.09) * math.hypot(3, 3))
+    assert result[0]["nearest"][0]["cosine"] == pytest.approx(cosine)
     # The padding row (0, -1) would be a perfect match but has no name, so it is never offered.
     assert [n["token_id"] for n in result[1]["nearest"]] == [0, 2]
     assert result[1]["nearest"][0]["cosine"] == pytest.approx(0.0, abs=1e-6)

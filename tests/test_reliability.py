@@ -366,7 +366,8 @@ def test_sigkill_mid_training_loses_no_earlier_run(settings, cache_dir, tmp_path
 
     started = time.perf_counter()
     restarted = Studio(settings)  # the next start
-    print(f"\nkill -9 after step {len(restarted.store.events(killed)) and restarted.store.events(killed)[-1].get('step')}"
+    events = restarted.store.events(killed)
+    print(f"\nkill -9 after step {len(events) and events[-1].get('step')}"
           f" of 2000; next start swept in {time.perf_counter() - started:.2f} s")
     assert restarted.interrupted == [killed]
     record = restarted.store.get(killed)

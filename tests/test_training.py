@@ -104,7 +104,8 @@ def test_equal_seeds_give_equal_losses_in_fp32(studio):
     a = train_run(spec, studio.store, studio.base, studio.data)
     b = train_run(spec, studio.store, studio.base, studio.data)
     assert a["hyperparameters"]["precision"] == "fp32"
-    losses = lambda r: [e["loss"] for e in studio.store.events(r["run_id"]) if e["type"] == "step"]
+    def losses(r):
+        return [e["loss"] for e in studio.store.events(r["run_id"]) if e["type"] == "step"]
     assert losses(a) == pytest.approx(losses(b), rel=1e-5)
 
 

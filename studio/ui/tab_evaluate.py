@@ -66,7 +66,8 @@ def _wire_run(ctx: UiContext, ui: SimpleNamespace) -> None:
                                 progress=lambda done, total: progress((done, total), desc="Summarizing",
                                                                       unit="summaries"))
         return {ui.summary: view.summary, ui.plot: view.figure, ui.gains: gr.Dataframe(view.gains, visible=True),
-                ui.per_topic: h.styled(view.per_topic, view.per_topic_too_few), ui.topic_box: gr.Accordion(visible=len(view.per_topic) > 0),
+                ui.per_topic: h.styled(view.per_topic, view.per_topic_too_few),
+                ui.topic_box: gr.Accordion(visible=len(view.per_topic) > 0),
                 ui.per_example: gr.Dataframe(view.per_example, visible=True,
                                              column_widths=_widths(view.per_example)),
                 ui.download: gr.DownloadButton(value=str(view.csv_path), visible=True)}

@@ -47,7 +47,8 @@ def dataset_page(data: DialogData, split: str, topic: str | None, query: str | N
 
 def example_title(ex: Example) -> str:
     count = len(ex.references)
-    return f"**{plain(ex.topic or 'no topic')}** · {plain(ex.id)} · {count} reference summar{'y' if count == 1 else 'ies'}"
+    references = f"{count} reference summar{'y' if count == 1 else 'ies'}"
+    return f"**{plain(ex.topic or 'no topic')}** · {plain(ex.id)} · {references}"
 
 
 def references_text(ex: Example) -> str:
