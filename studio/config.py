@@ -61,6 +61,9 @@ class Settings:
     # "auto": bf16 where the hardware runs it natively (CUDA with bf16, CPUs with AVX-512 BF16
     # or AMX), else fp32. Never fp16: T5's activations overflow to NaN.
     precision: str = "auto"
+    # A Space shown to an audience (STUDIO_PRESENTER=1): the UI hides training, rename and
+    # delete, and shows the prepared runs, so a stray click cannot derail the demo.
+    presenter: bool = False
 
     @classmethod
     def from_env(cls, env: dict | None = None, **flags) -> Settings:
@@ -84,6 +87,8 @@ class Settings:
                 m.strip() for m in env["STUDIO_ALLOWED_MODELS"].split(",") if m.strip())
         if env.get("STUDIO_PRECISION"):
             values["precision"] = env["STUDIO_PRECISION"]
+        if env.get("STUDIO_PRESENTER", "").strip().lower() in ("1", "true", "yes", "on"):
+            values["presenter"] = True
         if env.get("STUDIO_TORCH_THREADS"):
             values["torch_threads"] = int(env["STUDIO_TORCH_THREADS"])
         for key, value in flags.items():

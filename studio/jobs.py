@@ -98,6 +98,11 @@ class JobQueue:
         with self._lock:
             return next((j for j in self._jobs.values() if j.status == "running"), None)
 
+    def waiting_count(self) -> int:
+        """How many jobs wait behind the running one."""
+        with self._lock:
+            return len(self._waiting)
+
     def jobs_of(self, owner: str) -> list[Job]:
         return [j for j in self._jobs.values() if j.owner == owner]
 

@@ -14,6 +14,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     ui = _layout(ctx)
     _wire_listing(ctx, ui, tab)
     _wire_actions(ctx, ui)
+    _wire_presenter(ctx, ui)
 
 
 def _layout(ctx: UiContext) -> SimpleNamespace:
@@ -28,16 +29,18 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                             column_widths=["17%", "10%", "9%", "6%", "8%", "13%", "8%", "7%", "7%", "15%"])
     with gr.Row():
         with gr.Column(scale=3):
-            ui.picked = gr.Dropdown(h.run_dropdown(studio, records), value=None, label="Run")
-            ui.new_name = gr.Textbox(label="New name", max_length=80)
-            with gr.Row():
-                ui.rename = gr.Button("Rename")
-                ui.zip = gr.Button("Zip the model")
+            ui.picked = gr.Dropdown(h.run_dropdown(studio, records), value=None, label="Run", elem_id="runs-picked")
+            ui.zip = gr.Button("Zip the model")
             ui.zip_file = gr.DownloadButton("Download zip", visible=False, variant="primary")
-            with gr.Row(equal_height=True, elem_classes=["danger-row"]):
-                ui.sure = gr.Checkbox(label="I'm sure", value=False, scale=1)
-                ui.delete = gr.Button("Delete run", variant="stop", scale=1)
-            ui.message = gr.Markdown()
+            # Renaming and deleting: hidden in presenter mode, so a stray click cannot derail a demo.
+            with gr.Column(visible=not studio.settings.presenter) as ui.manage:
+                with gr.Row(equal_height=True):
+                    ui.new_name = gr.Textbox(label="New name", max_length=80, scale=3)
+                    ui.rename = gr.Button("Rename", scale=1)
+                with gr.Row(equal_height=True, elem_classes=["danger-row"]):
+                    ui.sure = gr.Checkbox(label="I'm sure", value=False, scale=1, elem_id="runs-sure")
+                    ui.delete = gr.Button("Delete run", variant="stop", scale=1)
+            ui.message = gr.Markdown(elem_id="runs-message")
         with gr.Column(scale=4):
             ui.chart = gr.Plot(h.efficiency_view(studio), show_label=False)
     return ui
@@ -46,20 +49,20 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
 def _wire_listing(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     studio = ctx.studio
 
-    def listing(current=None):
+    def listing(current=None, owner=None):
         records = studio.runs()
-        choices = h.run_dropdown(studio, records)
+        choices = h.run_dropdown(studio, records, owner)
         value = current if isinstance(current, str) and current in {v for _, v in choices} else None
-        return {ui.table: h.runs_table(records), ui.picked: gr.Dropdown(choices=choices, value=value),
-                ui.chart: h.efficiency_view(studio)}
+        return {ui.table: h.runs_table(records, h.yours(studio, records, owner)),
+                ui.picked: gr.Dropdown(choices=choices, value=value), ui.chart: h.efficiency_view(studio)}
 
     listed = [ui.table, ui.picked, ui.chart]
+    inputs = [ui.picked, ctx.owner]
     # preprocess=False here and below: the handlers check run ids against the disk, so a script
     # can act on a run made after its session began (the dropdown's choices are fixed per session).
-    ui.refresh.click(listing, ui.picked, listed, api_name="list_runs", preprocess=False)
-    ctx.runs_version.change(listing, ui.picked, listed, **QUIET)
-    tab.select(listing, ui.picked, listed, **QUIET)
-    ctx.demo.load(listing, ui.picked, listed, **QUIET)
+    ui.refresh.click(listing, inputs, listed, api_name="list_runs", preprocess=False)
+    for trigger in (ctx.runs_version.change, tab.select, ctx.demo.load, ctx.owner.change):
+        trigger(listing, inputs, listed, preprocess=False, **QUIET)
 
 
 def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
@@ -70,7 +73,7 @@ def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
         return {ui.message: h.rename_run(studio, run_id, name, owner), ui.new_name: "",
                 ctx.runs_version: (version or 0) + 1}
 
-    ui.rename.click(rename, [ui.picked, ui.new_name, ctx.owner, ctx.runs_version],
+    rename_event = ui.rename.click(rename, [ui.picked, ui.new_name, ctx.owner, ctx.runs_version],
                     [ui.message, ui.new_name, ctx.runs_version], api_name="rename_run", preprocess=False)
 
     @guarded
@@ -78,7 +81,7 @@ def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
         return {ui.message: h.delete_run(studio, run_id, owner, confirmed), ui.sure: False,
                 ctx.runs_version: (version or 0) + 1}
 
-    ui.delete.click(delete, [ui.picked, ui.sure, ctx.owner, ctx.runs_version],
+    delete_event = ui.delete.click(delete, [ui.picked, ui.sure, ctx.owner, ctx.runs_version],
                     [ui.message, ui.sure, ctx.runs_version], api_name="delete_run", preprocess=False)
 
     @guarded
@@ -87,5 +90,22 @@ def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
         return {ui.zip_file: gr.DownloadButton(f"Download {path.name}", value=str(path), visible=True)}
 
     ui.zip.click(make_zip, ui.picked, ui.zip_file, api_name="download_run", preprocess=False)
-    # A zip of another run must not linger next to a new choice.
-    ui.picked.change(lambda _: gr.DownloadButton(value=None, visible=False), ui.picked, ui.zip_file, **QUIET)
+
+    # "I'm sure" confirms one action on one run: it resets when the run changes and when any action
+    # ends, refused or done, so the next Delete always needs a fresh tick (issue 10, point 8).
+    def unconfirm():
+        return gr.Checkbox(value=False)
+
+    for event in (delete_event, rename_event):
+        event.then(unconfirm, None, ui.sure, **QUIET)
+
+    def new_pick(_):
+        # A zip of another run must not linger next to a new choice either.
+        return {ui.zip_file: gr.DownloadButton(value=None, visible=False), ui.sure: gr.Checkbox(value=False)}
+
+    ui.picked.change(new_pick, ui.picked, [ui.zip_file, ui.sure], **QUIET)
+
+
+def _wire_presenter(ctx: UiContext, ui: SimpleNamespace) -> None:
+    if ctx.presenter is not None:
+        ctx.presenter.change(lambda on: gr.Column(visible=on is not True), ctx.presenter, ui.manage, **QUIET)

@@ -19,7 +19,10 @@ imported here, so `from studio.ui import handlers as h; h.compare(...)` works.
 from ...config import LORA_TARGETS  # noqa: F401
 from ...declare import parse, shown  # noqa: F401
 from .choices import (  # noqa: F401
+    compare_picks,
     default_models,
+    default_run,
+    evaluate_selection,
     keep_or_newest,
     model_choices,
     run_choices,
@@ -52,6 +55,7 @@ from .dataset import (  # noqa: F401
     DatasetPage,
     DatasetStats,
     PageRequest,
+    checked_page,
     dataset_page,
     example_title,
     find_example,
@@ -66,6 +70,7 @@ from .evaluate import (  # noqa: F401
     short_label,
     write_scratch,
 )
+from .queue import YOURS, mark_yours, queue_view  # noqa: F401
 from .runs import (  # noqa: F401
     RUN_COLUMNS,
     delete_run,
@@ -73,16 +78,21 @@ from .runs import (  # noqa: F401
     rename_run,
     run_dropdown,
     runs_table,
+    yours,
     zip_run,
 )
 from .train import (  # noqa: F401
     JobView,
     TrainForm,
     active_job_id,
+    budget_text,
     default_learning_rate,
+    form_of_job,
     job_view,
     learning_rate_hint,
     loss_view,
+    method_help,
+    presenter_mode,
     preset_values,
     start_training,
     stop_training,
