@@ -231,7 +231,7 @@ def method_help(studio: Studio, method: str) -> str:
     shares = studio.method_shares()
     if method in shares:
         trainable, total = shares[method]
-        model = studio.base.name + (" (the offline stand-in)" if studio.base.is_standin else "")
+        model = plain(studio.base.name) + (" (the offline stand-in)" if studio.base.is_standin else "")
     else:  # no shape to count from: say it for the default model, and say that it is the default's
         from ...memory import (
             FLAN_T5_SHAPES,
@@ -248,7 +248,7 @@ def method_help(studio: Studio, method: str) -> str:
         model = "FLAN-T5-small (the default model; other models differ)"
     setup = {"full": "every weight", "lora": f"rank {LoraSettings().r} on {', '.join(LoraSettings().target_modules)}",
              "prompt": f"{PromptSettings().num_virtual_tokens} virtual tokens"}[method]
-    return (f"{METHOD_HELP[method]}  \nOn {plain(model)} with the defaults ({setup}): "
+    return (f"{METHOD_HELP[method]}  \nOn {model} with the defaults ({setup}): "
             f"**{trainable:,}** of {total:,} parameters train ({100 * trainable / total:.2f}%).")
 
 
