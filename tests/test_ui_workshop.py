@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from studio.config import Settings, TrainConfig
+from studio.config import Settings
 from studio.engine import Studio
 from studio.ui import handlers as h
 
-TINY = dict(steps=3, batch_size=4, train_size=16)
+TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_everyone_sees_what_trains_how_many_wait_and_their_own_place(studio):
 
 def test_own_runs_are_marked_and_picked_first_in_compare_and_evaluate(shared):
     studio, runs = shared
-    labels = dict((value, label) for label, value in h.run_choices(studio, "lora", "alice"))
+    labels = {value: label for label, value in h.run_choices(studio, "lora", "alice")}
     assert labels[runs["alice"]].endswith("· yours") and not labels[runs["bob"]].endswith("· yours")
     assert h.compare_picks(studio, "alice")["lora"][1] == runs["alice"]      # her own, though bob's is newer
     assert h.compare_picks(studio, "bob")["lora"][1] == runs["bob"]
@@ -67,7 +67,7 @@ def test_own_runs_are_marked_and_picked_first_in_compare_and_evaluate(shared):
     table = h.runs_table(studio.runs(), h.yours(studio, studio.runs(), "bob"))
     marked = table.set_index("Run id")["Name"]
     assert marked[runs["bob"]].endswith("· yours") and not marked[runs["alice"]].endswith("· yours")
-    dropdown = dict((v, lab) for lab, v in h.run_dropdown(studio, studio.runs(), "alice"))
+    dropdown = {v: lab for lab, v in h.run_dropdown(studio, studio.runs(), "alice")}
     assert "yours" in dropdown[runs["alice"]] and "yours" not in dropdown[runs["bob"]]
 
 
@@ -144,7 +144,7 @@ def test_method_help_states_the_share_the_loaded_model_trains(shared):
 
 def test_method_help_speaks_of_the_default_model_when_it_cannot_count(shared, monkeypatch):
     studio, _ = shared
-    monkeypatch.setattr(studio, "method_shares", lambda: {})
+    monkeypatch.setattr(studio, "method_shares", dict)
     text = h.method_help(studio, "lora")
     assert "FLAN-T5-small (the default model" in text and "688,128** of 77,649,280" in text and "0.89%" in text
 
