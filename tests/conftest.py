@@ -5,14 +5,24 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
-import pytest  # noqa: E402
+import pytest
 
-from studio import quiet_libraries  # noqa: E402
-from studio.config import Settings, TrainConfig  # noqa: E402
+from studio import quiet_libraries
+from studio.config import Settings, TrainConfig
 
 quiet_libraries()
 
-TINY_TRAIN = dict(batch_size=4, train_size=24)
+
+def pytest_collection_modifyitems(items):
+    """Every test in a test_browser*.py file drives a real browser, so it carries the `browser` marker
+    (and `slow`: each starts the app)."""
+    for item in items:
+        if item.path.name.startswith("test_browser"):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+
+
+TINY_TRAIN = {"batch_size": 4, "train_size": 24}
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +59,34 @@ def trained(tmp_path_factory, cache_dir):
     run_ids = {}
     for method in ("full", "lora", "prompt"):
         job = studio.submit_training(method, TrainConfig(steps=12, **TINY_TRAIN), owner="tests")
-        studio.jobs.wait(job.job_id, timeout=300)
+        studio.jobs.wait(job.job_id, timeout=600)
         assert job.status == "completed", job.error
         run_ids[method] = job.run_id
     return studio, run_ids
+
+
+@pytest.fixture
+def run_cli(monkeypatch, tmp_path, cache_dir, capsys):
+    """`python -m studio ARGS` run in this process: returns (exit code, stdout, stderr).
+
+    The environment is the one a user's shell would give the CLI (offline, runs under tmp_path, the
+    session's stand-in model); argparse's own refusals (SystemExit) become exit codes too.
+    """
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("STUDIO_CACHE_DIR", str(cache_dir))
+    monkeypatch.setenv("STUDIO_DATA", "bundled")
+    for name in ("STUDIO_BASE_MODEL", "STUDIO_ALLOWED_MODELS"):
+        monkeypatch.delenv(name, raising=False)
+    from studio import cli
+
+    def run(*argv):
+        capsys.readouterr()  # what came before is not this command's output
+        try:
+            code = cli.main(list(argv))
+        except SystemExit as exc:
+            code = exc.code
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

@@ -3,14 +3,14 @@
 Needs Debian's chromium at /usr/bin/chromium. Without it this test FAILS with a
 message saying so, unless STUDIO_SKIP_BROWSER=1 is set. Screenshots of every tab
 land in test-artifacts/screenshots/ for a human to look at.
+
+Robust to a busy machine: every step waits for a condition on the page (Playwright's
+expect and locators), never for a fixed time, with a long default timeout that only
+catches a hang. How fast the app is belongs to the benchmark, not here.
 """
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -21,8 +21,10 @@ from tests.app_server import running_app
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-STARTUP_LIMIT = 15.0  # seconds from `python app.py` to a served page, with no network
-TINY = dict(steps=3, batch_size=4, train_size=16)
+# Only a hang should reach these: a slow step on a loaded 2-core machine must still pass.
+STEP_TIMEOUT_MS = 300_000
+JOB_TIMEOUT_S = 1800
+TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 COLUMNS = ("original", "full", "lora", "prompt")
 
 
@@ -44,24 +46,39 @@ def server(tmp_path_factory):
     _need_browser()
     tmp = tmp_path_factory.mktemp("browser")
     env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(tmp / "cache")}
-    with running_app(tmp, env, STARTUP_LIMIT) as app:
+    with running_app(tmp, env) as app:
         yield {**app, "tmp": tmp}
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
+    expect.set_options(timeout=STEP_TIMEOUT_MS)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                                           "--disable-component-update"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(STEP_TIMEOUT_MS)
+        page.set_default_navigation_timeout(STEP_TIMEOUT_MS)
         page.goto(server["url"])
         yield page
         browser.close()
+
+
+@pytest.fixture
+def phone(server, page):
+    """A second browser context sized like a phone (390x844), sharing the browser of `page`."""
+    context = page.context.browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                               has_touch=True)
+    phone_page = context.new_page()
+    phone_page.set_default_timeout(STEP_TIMEOUT_MS)
+    phone_page.set_default_navigation_timeout(STEP_TIMEOUT_MS)
+    phone_page.goto(server["url"])
+    yield phone_page
+    context.close()
 
 
 def _prepare_other_runs(server):
@@ -73,7 +90,7 @@ def _prepare_other_runs(server):
     studio = Studio(Settings(offline=True, runs_dir=tmp / "runs", cache_dir=tmp / "cache", data="bundled"))
     for method in ("full", "prompt"):
         job = studio.submit_training(method, TrainConfig(**TINY), owner="presenter")
-        studio.jobs.wait(job.job_id, timeout=120)
+        studio.jobs.wait(job.job_id, timeout=JOB_TIMEOUT_S)
         assert job.status == "completed", job.error
 
 
@@ -85,14 +102,23 @@ def _open(page, name):
 
 
 def _shoot(page, name):
+    from playwright.sync_api import expect
+
     for close in page.locator(".toast-close").all():  # toasts would cover the charts
-        close.click()
-    page.wait_for_timeout(600)  # let Plotly finish drawing
+        if close.is_visible():
+            close.click()
+    expect(page.locator(".toast-close")).to_have_count(0)
+    for plot in page.locator(".js-plotly-plot").all():  # every chart has drawn before the picture
+        if plot.is_visible():
+            expect(plot.locator(".main-svg").first).to_be_visible()
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_page_serves_quickly_offline(server):
-    assert server["startup"] <= STARTUP_LIMIT
+def test_page_serves_offline(server):
+    # Serving at all is the check; how fast belongs to the benchmark (`python -m studio bench`).
+    with urllib.request.urlopen(server["url"] + "config", timeout=120) as response:
+        assert response.status == 200 and b"Tuning Studio" in response.read()
+    assert server["process"].poll() is None and server["startup"] > 0
 
 
 def test_a_participant_uses_every_tab(server, page):
@@ -118,7 +144,7 @@ def test_a_participant_uses_every_tab(server, page):
     page.get_by_role("textbox", name="Learning rate").fill("")
     page.get_by_role("spinbutton", name="Steps", exact=True).fill("5")
     page.get_by_role("button", name="Start training").click()
-    expect(page.locator("#job-status")).to_contain_text("Finished", timeout=120_000)
+    expect(page.locator("#job-status")).to_contain_text("Finished")
     expect(page.locator("#job-progress")).to_contain_text("Step 5 of 5")
     expect(page.get_by_text("Trainable parameters:")).to_be_visible()
     plot = page.locator("#loss-plot")
@@ -136,7 +162,7 @@ def test_a_participant_uses_every_tab(server, page):
         expect(page.get_by_label(f"{method} run")).not_to_have_value("none yet: train one first")
     page.get_by_role("button", name="Summarize").click()
     for key in COLUMNS:
-        expect(page.locator(f"#summary-{key} textarea")).not_to_have_value("", timeout=60_000)
+        expect(page.locator(f"#summary-{key} textarea")).not_to_have_value("")
         expect(page.locator(f"#info-{key}")).to_contain_text(" s")
     _shoot(page, "compare")
 
@@ -147,7 +173,7 @@ def test_a_participant_uses_every_tab(server, page):
     expect(page.get_by_label("Reference summary from the dataset", exact=False)).to_be_visible()
     page.get_by_role("button", name="Summarize").click()
     for key in COLUMNS:
-        expect(page.locator(f"#info-{key}")).to_contain_text("ROUGE-L", timeout=60_000)
+        expect(page.locator(f"#info-{key}")).to_contain_text("ROUGE-L")
     _shoot(page, "compare-from-dataset")
 
     # Evaluate: Original and the new LoRA run on 4 dialogues.
@@ -159,8 +185,9 @@ def test_a_participant_uses_every_tab(server, page):
     page.get_by_label("number input for Test dialogues").press("Enter")
     page.get_by_role("button", name="Run evaluation").click()
     chart = page.locator("#rouge-plot")
-    expect(chart).to_contain_text("ROUGE F1 with 95% bootstrap intervals", timeout=120_000)
+    expect(chart).to_contain_text("95% bootstrap interval")
     expect(chart.locator(".barlayer .trace")).not_to_have_count(0)
+    _labels_clear_of_whiskers(chart)
     expect(page.get_by_text("Scored 4 test dialogues", exact=False)).to_be_visible()
     expect(page.get_by_role("button", name="Download all outputs (CSV)")).to_be_visible()
     _shoot(page, "evaluate")
@@ -186,11 +213,64 @@ def test_a_reload_reattaches_to_the_running_training_and_stop_works(server, page
     page.get_by_role("radio", name="Prompt tuning").check()
     page.get_by_role("spinbutton", name="Steps", exact=True).fill("2000")
     page.get_by_role("button", name="Start training").click()
-    expect(page.locator("#job-progress")).to_contain_text("Step", timeout=60_000)
+    expect(page.locator("#job-progress")).to_contain_text("Step")
     page.reload()  # the browser keeps this session's token, so the page picks the job up again
     _open(page, "Train")
-    expect(page.locator("#job-status")).to_contain_text("Prompt tuning is training", timeout=30_000)
+    expect(page.locator("#job-status")).to_contain_text("Prompt tuning is training")
     page.get_by_role("button", name="Stop").click()
-    expect(page.locator("#job-status")).to_contain_text("Stopped", timeout=60_000)
+    expect(page.locator("#job-status")).to_contain_text("Stopped")
     _open(page, "Runs")
     expect(page.locator("#runs-table")).to_contain_text("stopped")
+
+
+def _labels_clear_of_whiskers(chart):
+    """Each value label's box starts to the right of every whisker cap in its row: nothing overlaps."""
+    boxes = chart.evaluate("""el => {
+        const rect = n => { const r = n.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; };
+        return { labels: [...el.querySelectorAll('.annotation .annotation-text')].map(rect),
+                 whiskers: [...el.querySelectorAll('.errorbar path')].map(rect) }; }""")
+    assert boxes["labels"] and boxes["whiskers"]
+    for left, right, top, bottom in boxes["labels"]:
+        for w_left, w_right, w_top, w_bottom in boxes["whiskers"]:
+            overlaps = left < w_right and w_left < right and top < w_bottom and w_top < bottom
+            assert not overlaps, ((left, right, top, bottom), (w_left, w_right, w_top, w_bottom))
+
+
+def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(phone):
+    """390x844: all five tab names on screen (no "More tabs" menu), the Runs table scrolls instead
+    of squeezing its columns, and chart titles and placeholders stay inside their charts."""
+    from playwright.sync_api import expect
+
+    for name in ("Dataset", "Train", "Compare", "Evaluate", "Runs"):
+        tab = phone.get_by_role("tab", name=name, exact=True)
+        expect(tab).to_be_visible()
+        box = tab.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
+    expect(phone.get_by_role("button", name="More tabs")).to_be_hidden()
+
+    _open(phone, "Evaluate")
+    chart = phone.locator("#rouge-plot")
+    expect(chart.locator(".main-svg").first).to_be_visible()
+    _inside_chart(chart)
+    _shoot(phone, "phone-evaluate")
+
+    _open(phone, "Runs")
+    table = phone.locator("#runs-table")
+    expect(table.get_by_role("columnheader").first).to_be_visible()
+    widths = table.get_by_role("columnheader").evaluate_all("cells => cells.map(c => c.getBoundingClientRect().width)")
+    assert min(widths) >= 80, widths  # a column at least a short word wide, not one letter
+    scroller = table.locator(".virtual-table-viewport")
+    assert scroller.evaluate("el => el.scrollWidth > el.clientWidth"), "the table should scroll sideways"
+    _shoot(phone, "phone-runs")
+
+
+def _inside_chart(chart):
+    """The title and any placeholder text lie within the chart's own box (nothing cut off)."""
+    result = chart.evaluate("""el => {
+        const box = el.querySelector('.main-svg').getBoundingClientRect();
+        const texts = [...el.querySelectorAll('.gtitle, .annotation-text')].map(t => t.getBoundingClientRect());
+        return { box: [box.left, box.right], texts: texts.map(r => [r.left, r.right]) }; }""")
+    left, right = result["box"]
+    assert result["texts"]
+    for t_left, t_right in result["texts"]:
+        assert left - 1 <= t_left and t_right <= right + 1, (result["box"], (t_left, t_right))

@@ -1,24 +1,21 @@
-"""`python -m studio` end to end, offline, in subprocesses like a user would run it."""
+"""`python -m studio` end to end, offline, as a user would run it (in this process: see conftest's run_cli).
+
+The true subprocess runs (`python -m studio` itself, a killed training) are in test_main.py and
+test_reliability.py.
+"""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture
-def cli(tmp_path, cache_dir):
-    env = dict(os.environ, HF_HUB_OFFLINE="1", STUDIO_RUNS_DIR=str(tmp_path / "runs"),
-               STUDIO_CACHE_DIR=str(cache_dir), STUDIO_DATA="bundled")
-    env.pop("STUDIO_BASE_MODEL", None)
-
+def cli(run_cli):
+    """Runs the CLI like `subprocess.run` would, handing back returncode, stdout and stderr."""
     def run(*args, ok=True):
-        proc = subprocess.run([sys.executable, "-m", "studio", *args], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=300)
+        code, out, err = run_cli(*args)
+        proc = SimpleNamespace(returncode=code, stdout=out, stderr=err)
         if ok:
             assert proc.returncode == 0, proc.stderr
         return proc
@@ -36,6 +33,7 @@ def test_data_reports_examples_and_references(cli):
     assert out["splits"]["train"]["examples"] == out["splits"]["train"]["references"] == 48
 
 
+@pytest.mark.slow  # three trainings and an evaluation
 def test_train_all_methods_then_evaluate_summarize_and_list(cli):
     run_ids = {}
     for method in ("full", "lora", "prompt"):
@@ -101,6 +99,7 @@ def test_explicit_uncached_base_model_is_an_error(cli):
     assert proc.returncode == 2 and "not in the local cache" in proc.stderr
 
 
+@pytest.mark.slow  # three trainings
 def test_prepare_trains_each_method_once_and_keeps_them(cli):
     first = as_json(cli("prepare", "--steps", "2", "--json"))["runs"]
     assert set(first) == {"full", "lora", "prompt"}

@@ -3,8 +3,16 @@ import json
 
 import pytest
 
-from studio.data import (DataError, browse, length_table, load_bundled, load_data, make_prompt,
-                         normalize_dialogue, resolve_data)
+from studio.data import (
+    DataError,
+    browse,
+    length_table,
+    load_bundled,
+    load_data,
+    make_prompt,
+    normalize_dialogue,
+    resolve_data,
+)
 
 
 def test_bundled_sample_has_enough_dialogues_in_three_splits():

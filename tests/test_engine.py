@@ -4,7 +4,6 @@ import pytest
 from studio.config import TrainConfig
 from studio.engine import owner_hash
 from studio.inference import ORIGINAL, GenerationSettings
-from studio.jobs import QueueFull
 from tests.conftest import TINY_TRAIN
 
 GEN = GenerationSettings(max_new_tokens=8)
@@ -46,7 +45,7 @@ def test_evaluate_records_metrics_on_runs(trained):
 
 def test_only_the_training_session_may_delete_its_run(studio):
     job = studio.submit_training("lora", TrainConfig(steps=1, **TINY_TRAIN), owner="alice")
-    studio.jobs.wait(job.job_id, timeout=120)
+    studio.jobs.wait(job.job_id, timeout=600)
     record = studio.store.get(job.run_id)
     assert record["owner_hash"] == owner_hash("alice") != "alice"
     with pytest.raises(PermissionError):

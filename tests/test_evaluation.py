@@ -3,7 +3,13 @@ import pandas as pd
 import pytest
 from rouge_score import rouge_scorer
 
-from studio.evaluation import METRICS, bootstrap_interval, paired_difference, rouge_summary, rouge_table
+from studio.evaluation import (
+    METRICS,
+    bootstrap_interval,
+    paired_difference,
+    rouge_summary,
+    rouge_table,
+)
 
 PREDICTIONS = ["#Person1# asks #Person2# to move the sofa on Saturday.",
                "Tom is buying a red bike for his daughter.",

@@ -47,7 +47,8 @@ def test_counted_layer_by_layer_equals_a_model_built_from_the_config(name):
     assert T5Shape.from_config(model.config) == FLAN_T5_SHAPES[name]
 
 
-@pytest.mark.parametrize("method,overrides", [("full", {}), ("lora", {}), ("lora", {"r": 4, "target_modules": "q,k,v,o,wi_0,wo"}),
+@pytest.mark.parametrize("method,overrides", [("full", {}), ("lora", {}),
+                                              ("lora", {"r": 4, "target_modules": "q,k,v,o,wi_0,wo"}),
                                               ("prompt", {"init": "random", "num_virtual_tokens": 7})])
 def test_trainable_counts_equal_what_peft_trains(method, overrides):
     config = tiny_t5_config(500)

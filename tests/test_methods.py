@@ -1,7 +1,6 @@
 """Parameter counts on FLAN-T5-small's real architecture, and the prompt-tuning trap."""
 import pytest
 import torch
-from peft import get_peft_model
 
 from studio.config import FullSettings, LoraSettings, PromptSettings
 from studio.methods import build_method_model, parameter_report, prompt_config

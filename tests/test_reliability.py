@@ -6,6 +6,7 @@ Numbers quoted in docs/reliability.md come from these tests.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -19,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from studio import cli
 from studio.config import MAX_DIALOGUE_CHARS, MAX_UPLOAD_BYTES, Settings, TrainConfig
 from studio.engine import Studio
 from studio.inference import ORIGINAL, GenerationSettings
@@ -29,7 +29,7 @@ from studio.runs import RunNotFound, RunStore, clean_name
 from studio.ui import handlers as h
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(steps=3, batch_size=4, train_size=16)
+TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 GEN = GenerationSettings(max_new_tokens=8)
 FAKE_TOKEN = "hf_reliabilityTestTokenDoNotUse0123456789"
 WEIRD_TEXTS = {
@@ -40,7 +40,7 @@ WEIRD_TEXTS = {
 }
 
 
-def wait_until(predicate, timeout=120.0, step=0.05):
+def wait_until(predicate, timeout=600.0, step=0.05):
     deadline = time.time() + timeout
     while not predicate():
         assert time.time() < deadline, "timed out"
@@ -62,7 +62,7 @@ def workshop(tmp_path_factory, cache_dir):
     runs = {}
     for method in ("full", "lora", "prompt"):
         job = h.start_training(studio, "alice", h.TrainForm(method=method, name=f"alice {method}", **TINY))
-        studio.jobs.wait(job.job_id, timeout=120)
+        studio.jobs.wait(job.job_id, timeout=600)
         assert job.status == "completed", job.error
         runs[method] = job.run_id
     return studio, runs
@@ -136,16 +136,16 @@ def test_bad_training_numbers_are_refused_before_queueing(calm, field, value):
 
 
 @pytest.mark.parametrize("change, message", [
-    (dict(method="qlora"), "Choose a method"), (dict(method=None), "Choose a method"),
-    (dict(method=["lora"]), "Choose a method"), (dict(lora_targets=["q", "../../etc"]), "Unknown LoRA target"),
-    (dict(lora_targets="q"), "must be a list"), (dict(lora_targets=[]), "at least one"),
-    (dict(learning_rate="0"), "learning rate"), (dict(learning_rate="-1"), "learning rate"),
-    (dict(learning_rate="1e9"), "learning rate"), (dict(learning_rate="fast"), "learning rate"),
-    (dict(method="prompt", prompt_init="zeros"), "prompt start"),
-    (dict(method="prompt", prompt_init_text=7), "must be text"),
-    (dict(method="prompt", prompt_init_text="x" * 5000), "limit is 500"),
-    (dict(method="prompt", prompt_tokens=10**6), "virtual tokens"),
-    (dict(name={"a": 1}), "must be text"), (dict(name="n" * 100_000), "limit is 1,000"),
+    ({"method": "qlora"}, "Choose a method"), ({"method": None}, "Choose a method"),
+    ({"method": ["lora"]}, "Choose a method"), ({"lora_targets": ["q", "../../etc"]}, "Unknown LoRA target"),
+    ({"lora_targets": "q"}, "must be a list"), ({"lora_targets": []}, "at least one"),
+    ({"learning_rate": "0"}, "learning rate"), ({"learning_rate": "-1"}, "learning rate"),
+    ({"learning_rate": "1e9"}, "learning rate"), ({"learning_rate": "fast"}, "learning rate"),
+    ({"method": "prompt", "prompt_init": "zeros"}, "prompt start"),
+    ({"method": "prompt", "prompt_init_text": 7}, "must be text"),
+    ({"method": "prompt", "prompt_init_text": "x" * 5000}, "limit is 500"),
+    ({"method": "prompt", "prompt_tokens": 10**6}, "virtual tokens"),
+    ({"name": {"a": 1}}, "must be text"), ({"name": "n" * 100_000}, "limit is 1,000"),
 ])
 def test_out_of_range_choices_and_texts_are_refused(calm, change, message):
     form = h.TrainForm(**{**dict(method="lora", **TINY), **change})
@@ -245,33 +245,16 @@ def test_a_double_click_queues_one_training(studio):
     assert len(results) == 1 and len(errors) == 3 and "already have a training" in errors[0]
     job = results[0]
     assert h.stop_training(studio, job.job_id, "bob")
-    studio.jobs.wait(job.job_id, timeout=120)
+    studio.jobs.wait(job.job_id, timeout=600)
     assert job.status == "stopped"
     again = h.start_training(studio, "bob", h.TrainForm(method="lora", **TINY))  # ended: may train again
-    studio.jobs.wait(again.job_id, timeout=120)
+    studio.jobs.wait(again.job_id, timeout=600)
     assert again.status == "completed"
 
 
 # ------------------------------------------------------------------ 1. bad input through the CLI
 
-@pytest.fixture
-def run_cli(monkeypatch, tmp_path, cache_dir, capsys):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv("STUDIO_CACHE_DIR", str(cache_dir))
-    monkeypatch.setenv("STUDIO_DATA", "bundled")
-    for name in ("STUDIO_BASE_MODEL", "STUDIO_ALLOWED_MODELS"):
-        monkeypatch.delenv(name, raising=False)
-
-    def run(*argv):
-        try:
-            code = cli.main(list(argv))
-        except SystemExit as exc:  # argparse's own refusals
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
+# run_cli (conftest.py) runs `python -m studio ...` in this process.
 
 
 def _files(tmp_path) -> dict[str, Path]:
@@ -351,31 +334,31 @@ def _new_run_dir(runs_dir: Path, known: set[str]) -> Path | None:
 
 def _kill(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)  # reaped: a zombie would still look alive to the start-up sweep
+    process.wait(timeout=600)  # reaped: a zombie would still look alive to the start-up sweep
 
 
+@pytest.mark.slow
 def test_sigkill_mid_training_loses_no_earlier_run(settings, cache_dir, tmp_path):
     studio = Studio(settings)
     earlier = studio.submit_training("prompt", TrainConfig(**TINY), owner="alice")
-    studio.jobs.wait(earlier.job_id, timeout=120)
+    studio.jobs.wait(earlier.job_id, timeout=600)
     assert earlier.status == "completed"
     expected = studio.summarize([earlier.run_id], "Anna: Lunch?\nBen: Sure, at noon.", GEN)[0].text
     runs_dir = settings.runs_dir
     known = {p.name for p in runs_dir.iterdir()}
-    log = open(tmp_path / "train.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "studio", "train", "--method", "lora", "--steps", "2000",
-                                "--batch-size", "4", "--train-size", "16", "--json"], cwd=ROOT,
-                               env=_cli_env(runs_dir, cache_dir), stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp_path / "train.log", "w") as log:  # the child keeps its own copy of the handle
+        process = subprocess.Popen([sys.executable, "-m", "studio", "train", "--method", "lora", "--steps", "2000",
+                                    "--batch-size", "4", "--train-size", "16", "--json"], cwd=ROOT,
+                                   env=_cli_env(runs_dir, cache_dir), stdout=log, stderr=subprocess.STDOUT)
     try:
         def training_started():
             assert process.poll() is None, (tmp_path / "train.log").read_text()
             folder = _new_run_dir(runs_dir, known)
             events = folder / "events.jsonl" if folder else None
             return events is not None and events.exists() and '"type": "step"' in events.read_text()
-        wait_until(training_started, timeout=180)
+        wait_until(training_started, timeout=600)
     finally:
         _kill(process)
-        log.close()
     killed = _new_run_dir(runs_dir, known).name
     assert json.loads((runs_dir / killed / "run.json").read_text())["status"] == "running"
 
@@ -419,22 +402,23 @@ SLOW_SAVE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_kill_during_the_save_leaves_nothing_half_written(settings, cache_dir, tmp_path):
     studio = Studio(settings)
     earlier = studio.submit_training("lora", TrainConfig(**TINY), owner="alice")
-    studio.jobs.wait(earlier.job_id, timeout=120)
+    studio.jobs.wait(earlier.job_id, timeout=600)
     runs_dir = settings.runs_dir
     known = {p.name for p in runs_dir.iterdir()}
     log_path = tmp_path / "save.log"
-    log = open(log_path, "w")
-    process = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, "train", "--method", "full", "--steps", "3",
-                                "--batch-size", "4", "--train-size", "16"], cwd=ROOT,
-                               env=_cli_env(runs_dir, cache_dir), stdout=log, stderr=subprocess.STDOUT)
+    with open(log_path, "w") as log:  # the child keeps its own copy of the handle
+        process = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, "train", "--method", "full", "--steps", "3",
+                                    "--batch-size", "4", "--train-size", "16"], cwd=ROOT,
+                                   env=_cli_env(runs_dir, cache_dir), stdout=log, stderr=subprocess.STDOUT)
     try:
         def saving():
             assert process.poll() is None, log_path.read_text()
             return "SAVED-INTO-TMP" in log_path.read_text()
-        wait_until(saving, timeout=180)
+        wait_until(saving, timeout=600)
         half = _new_run_dir(runs_dir, known)
         tmp_models = list(half.glob("model.tmp-*"))
         assert tmp_models and any(tmp_models[0].glob("*.safetensors"))
@@ -444,7 +428,6 @@ def test_a_kill_during_the_save_leaves_nothing_half_written(settings, cache_dir,
         assert half.name not in {r["run_id"] for r in store.list(loadable_only=True)}
     finally:
         _kill(process)
-        log.close()
 
     restarted = Studio(settings)
     assert restarted.interrupted == [half.name]
@@ -468,7 +451,7 @@ def test_a_full_disk_during_the_save_fails_the_run_and_keeps_the_others(studio, 
     import peft
 
     earlier = h.start_training(studio, "alice", h.TrainForm(method="full", **TINY))
-    studio.jobs.wait(earlier.job_id, timeout=120)
+    studio.jobs.wait(earlier.job_id, timeout=600)
     before = snapshot(studio.store.path(earlier.run_id))
 
     def half_then_full(self, folder, *args, **kwargs):
@@ -478,7 +461,7 @@ def test_a_full_disk_during_the_save_fails_the_run_and_keeps_the_others(studio, 
 
     monkeypatch.setattr(peft.PeftModel, "save_pretrained", half_then_full)
     job = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))
-    studio.jobs.wait(job.job_id, timeout=120)
+    studio.jobs.wait(job.job_id, timeout=600)
     assert job.status == "failed" and "No space left on device" in job.error
     view = h.job_view(studio, job)
     assert view.status.startswith("**Failed:**") and "disk is full" in view.status
@@ -491,12 +474,12 @@ def test_a_full_disk_during_the_save_fails_the_run_and_keeps_the_others(studio, 
 
     monkeypatch.undo()  # space again: the app goes on
     again = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))
-    studio.jobs.wait(again.job_id, timeout=120)
+    studio.jobs.wait(again.job_id, timeout=600)
     assert again.status == "completed"
 
 
 def test_a_full_disk_while_recording_the_run_leaves_a_readable_unloadable_run(studio, monkeypatch):
-    import studio.runs as runs
+    from studio import runs
 
     real_write = runs.write_json_atomic
 
@@ -507,7 +490,7 @@ def test_a_full_disk_while_recording_the_run_leaves_a_readable_unloadable_run(st
 
     monkeypatch.setattr(runs, "write_json_atomic", full_at_the_end)
     job = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))
-    studio.jobs.wait(job.job_id, timeout=120)
+    studio.jobs.wait(job.job_id, timeout=600)
     monkeypatch.undo()
     assert job.status == "failed" and "No space left on device" in job.error
     assert "disk is full" in h.job_view(studio, job).status
@@ -521,20 +504,20 @@ def test_a_full_disk_while_recording_the_run_leaves_a_readable_unloadable_run(st
 def test_out_of_memory_says_why_and_the_app_goes_on(studio, monkeypatch):
     import torch
 
-    import studio.training as training
+    from studio import training
 
     def oom(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(training.Trainer, "train", oom)
     job = h.start_training(studio, "carol", h.TrainForm(method="full", **TINY))
-    studio.jobs.wait(job.job_id, timeout=120)
+    studio.jobs.wait(job.job_id, timeout=600)
     assert job.status == "failed"
     assert "smaller batch size" in h.job_view(studio, job).status
     monkeypatch.undo()
     assert h.active_job_id(studio, "carol") is None  # the failed job does not block the session
     again = h.start_training(studio, "carol", h.TrainForm(method="lora", **TINY))
-    studio.jobs.wait(again.job_id, timeout=120)
+    studio.jobs.wait(again.job_id, timeout=600)
     assert again.status == "completed"
     assert studio.summarize([ORIGINAL, again.run_id], "Anna: hi\nBen: hello", GEN)
 
@@ -558,14 +541,14 @@ def test_sessions_cannot_stop_rename_or_delete_each_others_work(workshop):
         assert {studio.store.get(r)["name"] for r in runs.values()} == {f"alice {m}" for m in runs}
     finally:
         h.stop_training(studio, job.job_id, "dave")
-        studio.jobs.wait(job.job_id, timeout=120)
+        studio.jobs.wait(job.job_id, timeout=600)
     assert job.status == "stopped"
 
 
 # ------------------------------------------------------------------ 4. security
 
 def test_only_allow_listed_base_models_load(tmp_path, cache_dir, run_cli, monkeypatch):
-    common = dict(offline=True, data="bundled", runs_dir=tmp_path / "runs", cache_dir=cache_dir)
+    common = {"offline": True, "data": "bundled", "runs_dir": tmp_path / "runs", "cache_dir": cache_dir}
     allow = {"STUDIO_ALLOWED_MODELS": "google/flan-t5-small, ./models/approved"}
     with pytest.raises(ModelUnavailable, match="allow-list"):
         Studio(Settings.from_env(env={**allow, "STUDIO_BASE_MODEL": "someone/evil-t5"}, **common))
@@ -619,10 +602,8 @@ def test_remote_code_in_a_run_folder_never_runs(workshop, tmp_path):
         config["auto_map"] = mapping
         (model / name).write_text(json.dumps(config))
     try:
-        try:
+        with contextlib.suppress(Exception):  # refusing is fine too; running the code is not
             studio.summarize(["full-remote-code"], "Anna: hi\nBen: hello", GEN)
-        except Exception:  # refusing is fine too; running the code is not
-            pass
         assert not marker.exists()
     finally:
         studio.pool.forget("full-remote-code")
@@ -636,15 +617,16 @@ def test_the_engine_never_unpickles_or_trusts_remote_code():
         assert "torch.load(" not in source and "pickle.load" not in source, path
 
 
+@pytest.mark.slow  # the one true `python -m studio train --json` subprocess
 def test_tokens_never_reach_run_records_or_cli_output(tmp_path, cache_dir):
     runs_dir = tmp_path / "runs"
     env = _cli_env(runs_dir, cache_dir, HF_TOKEN=FAKE_TOKEN, HUGGING_FACE_HUB_TOKEN=FAKE_TOKEN)
     proc = subprocess.run([sys.executable, "-m", "studio", "train", "--method", "lora", "--steps", "2",
                            "--batch-size", "4", "--train-size", "16", "--json"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr
     listing = subprocess.run([sys.executable, "-m", "studio", "runs", "--json"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
+                             capture_output=True, text=True, timeout=600, check=False)
     seen = proc.stdout + proc.stderr + listing.stdout + listing.stderr
     seen += "".join(p.read_text(errors="replace") for p in runs_dir.rglob("*") if p.is_file()
                     and p.suffix in (".json", ".jsonl", ".md", ""))

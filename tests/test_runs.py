@@ -264,7 +264,7 @@ def test_pid_reuse_does_not_keep_a_dead_run_alive(tmp_path):
 # ------------------------------------------------------------------ a final state the disk refuses
 
 def test_a_failed_state_the_disk_refuses_is_kept_shown_and_written_later(tmp_path, monkeypatch):
-    import studio.runs as runs
+    from studio import runs
 
     store = RunStore(tmp_path)
     store.create("lora-full", {"method": "lora"})
@@ -292,7 +292,7 @@ def test_a_failed_state_the_disk_refuses_is_kept_shown_and_written_later(tmp_pat
 
 
 def test_flush_writes_what_the_disk_refused(tmp_path, monkeypatch):
-    import studio.runs as runs
+    from studio import runs
 
     store = RunStore(tmp_path)
     store.create("lora-later", {"method": "lora"})

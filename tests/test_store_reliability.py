@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from studio import cli
 from studio.config import Settings, TrainConfig
 from studio.engine import Studio, owner_hash
 from studio.runs import RunStore
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(steps=3, **TINY_TRAIN)
 
 
-def wait_until(predicate, timeout=180.0, step=0.05):
+def wait_until(predicate, timeout=600.0, step=0.05):
     event = threading.Event()
     deadline_steps = int(timeout / step)
     for _ in range(deadline_steps):
@@ -51,24 +50,7 @@ def _cli_env(runs_dir: Path, cache_dir: Path) -> dict:
     return env
 
 
-@pytest.fixture
-def run_cli(monkeypatch, tmp_path, cache_dir, capsys):
-    """`python -m studio ...` in this process: (exit code, stdout, stderr)."""
-    for name, value in _cli_env(tmp_path / "runs", cache_dir).items():
-        if name.startswith(("STUDIO_", "HF_HUB")):
-            monkeypatch.setenv(name, value)
-    for name in ("STUDIO_BASE_MODEL", "STUDIO_ALLOWED_MODELS"):
-        monkeypatch.delenv(name, raising=False)
-
-    def run(*argv):
-        try:
-            code = cli.main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
+# run_cli (conftest.py) runs `python -m studio ...` in this process.
 
 
 def _orphan(store: RunStore, run_id: str, owner: str = "alice", status: str = "running") -> Path:
@@ -98,7 +80,7 @@ def test_the_owner_is_recorded_before_training_and_may_rename_while_it_trains(st
             studio.delete_run(job.run_id, owner="alice")
     finally:
         studio.jobs.stop(job.job_id, "alice")
-        studio.jobs.wait(job.job_id, timeout=300)
+        studio.jobs.wait(job.job_id, timeout=600)
     assert seen["status"] == "running" and seen["owner"] == owner_hash("alice")
     assert seen["process"]["pid"] == os.getpid() and "owner" not in on_disk
     record = studio.store.get(job.run_id)
@@ -131,7 +113,7 @@ def test_a_full_disk_while_recording_leaves_the_run_failed_not_running(studio, m
 
     monkeypatch.setattr(runs, "write_json_atomic", disk_full_at_the_end)
     job = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))
-    studio.jobs.wait(job.job_id, timeout=300)
+    studio.jobs.wait(job.job_id, timeout=600)
     assert job.status == "failed" and "disk is full" in job.error and "No space left" in job.error
     with pytest.raises(ValueError, match="already ended"):
         h.stop_training(studio, job.job_id, "alice")
@@ -148,6 +130,7 @@ def test_a_full_disk_while_recording_leaves_the_run_failed_not_running(studio, m
 
 # ------------------------------------------------------------------ 13.6: a second process sweeps
 
+@pytest.mark.slow  # the CLI must be another process
 def test_a_cli_command_while_the_app_saves_leaves_the_save_alone(studio, cache_dir):
     """The app (this process) is half-way through saving a full model when a CLI command starts."""
     studio.store.create("full-saving", {"method": "full", "owner_hash": owner_hash("alice")})
@@ -202,7 +185,8 @@ def test_the_app_and_the_cli_start_with_bad_records_and_report_them(settings, ru
 
 # ------------------------------------------------------------------ 13.9: a killed training, listed
 
-def test_a_killed_training_lists_as_interrupted_and_listing_writes_nothing(tmp_path, cache_dir):
+@pytest.mark.slow
+def test_a_killed_training_lists_as_interrupted_and_listing_writes_nothing(tmp_path, cache_dir, run_cli):
     runs_dir = tmp_path / "runs"
     env = _cli_env(runs_dir, cache_dir)
     log_path = tmp_path / "train.log"
@@ -218,20 +202,18 @@ def test_a_killed_training_lists_as_interrupted_and_listing_writes_nothing(tmp_p
             wait_until(first_event_written)
         finally:
             process.send_signal(signal.SIGKILL)
-            process.wait(timeout=60)
+            process.wait(timeout=600)
     record_path = next(runs_dir.glob("*/run.json"))
     before = record_path.read_bytes(), record_path.stat().st_mtime_ns
     assert json.loads(before[0])["status"] == "running"
 
-    listing = subprocess.run([sys.executable, "-m", "studio", "runs", "--json"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120, check=False)
-    assert listing.returncode == 0, listing.stderr
-    (run,) = json.loads(listing.stdout)["runs"]
+    code, out, err = run_cli("runs", "--json")  # the trainer is dead: listing from here is another process
+    assert code == 0, err
+    (run,) = json.loads(out)["runs"]
     assert run["status"] == "interrupted" and "ended before it finished" in run["error"]
     assert (record_path.read_bytes(), record_path.stat().st_mtime_ns) == before  # listing changed nothing
-    plain = subprocess.run([sys.executable, "-m", "studio", "runs"], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=120, check=False)
-    assert "interrupted" in plain.stdout and "running" not in plain.stdout
+    _, plain, _ = run_cli("runs")
+    assert "interrupted" in plain and "running" not in plain
 
 
 # ------------------------------------------------------------------ 13.8: CLI input
@@ -274,6 +256,7 @@ def test_a_runs_folder_that_is_a_file_is_one_error_line(run_cli, monkeypatch, tm
     assert blocker.read_text() == "x"
 
 
+@pytest.mark.slow  # starts app.py
 def test_the_app_with_a_runs_folder_that_is_a_file_says_why_without_a_traceback(tmp_path, cache_dir):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")

@@ -12,7 +12,6 @@ from transformers import DataCollatorForSeq2Seq
 from studio.config import TrainConfig, method_settings
 from studio.data import load_bundled
 from studio.offline import load_base
-from studio.runs import RunStore
 from studio.training import TrainSpec, tokenize_pairs, train_run
 from tests.conftest import TINY_TRAIN
 
@@ -22,7 +21,7 @@ def _spec(method, steps=3, **overrides):
 
 
 def test_labels_are_padded_with_minus_100_and_batches_padded_dynamically(studio):
-    model, tokenizer = load_base(studio.base.path)
+    _model, tokenizer = load_base(studio.base.path)
     dataset = tokenize_pairs(tokenizer, load_bundled().split("train"), TrainConfig(train_size=8), seed=0)
     rows = [dataset[i] for i in range(4)]
     batch = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100)(rows)
@@ -87,7 +86,7 @@ def test_stop_takes_effect_within_one_step_and_is_recorded_as_stopped(studio):
 
 
 def test_a_failure_is_recorded_and_the_error_explained(studio, monkeypatch):
-    import studio.training as training
+    from studio import training
 
     def boom(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
@@ -105,7 +104,7 @@ def test_equal_seeds_give_equal_losses_in_fp32(studio):
     a = train_run(spec, studio.store, studio.base, studio.data)
     b = train_run(spec, studio.store, studio.base, studio.data)
     assert a["hyperparameters"]["precision"] == "fp32"
-    losses = lambda r: [e["loss"] for e in studio.store.events(r["run_id"]) if e["type"] == "step"]  # noqa: E731
+    losses = lambda r: [e["loss"] for e in studio.store.events(r["run_id"]) if e["type"] == "step"]
     assert losses(a) == pytest.approx(losses(b), rel=1e-5)
 
 
@@ -131,7 +130,7 @@ def test_benchmark_course_recipe_pads_everything_to_512(studio):
 
 
 def test_the_record_is_complete_from_creation_and_final_after_any_failure(studio, monkeypatch):
-    import studio.training as training
+    from studio import training
 
     spec = _spec("lora")
     spec.owner_hash = "0123456789abcdef01234567"

@@ -1,0 +1,59 @@
+"""How scores, gains, intervals and counts are written: the same way in every chart and table.
+
+    score_text(0.2345)              -> "23.5"          ROUGE F1 as points (x100), one decimal
+    gain_text(0.012)                -> "+1.2"
+    interval_text(0.21, 0.26)       -> "21.0–26.0"
+    score_with_interval(0.23, 0.21, 0.26) -> "23.0 (21.0–26.0)"
+    count_text(1)                   -> "1 dialogue"
+
+ROUGE is stored as F1 in [0, 1] and shown in points (x100) with one decimal everywhere, so a
+table never says "3" where a chart says "3.0". Missing values (None, NaN) read as an en dash.
+"""
+from __future__ import annotations
+
+import math
+
+DECIMALS = 1
+MISSING = "–"
+
+
+def points(value) -> float | None:
+    """F1 in [0, 1] -> ROUGE points rounded like the text; None for missing values."""
+    if value is None:
+        return None
+    value = float(value)
+    if math.isnan(value):
+        return None
+    # + 0.0 turns -0.0 into 0.0, so a tiny negative gain is never written "-0.0".
+    return round(100 * value, DECIMALS) + 0.0
+
+
+def score_text(value) -> str:
+    shown = points(value)
+    return MISSING if shown is None else f"{shown:.{DECIMALS}f}"
+
+
+def gain_text(value) -> str:
+    """A difference in points with its sign always written: "+1.2", "-0.4", "+0.0"."""
+    shown = points(value)
+    return MISSING if shown is None else f"{shown:+.{DECIMALS}f}"
+
+
+def interval_text(low, high, signed: bool = False) -> str:
+    """A 95% interval as "low–high" in points; signed for gains ("-0.5–+2.0" reads badly, so brackets)."""
+    if points(low) is None or points(high) is None:
+        return MISSING
+    if signed:
+        return f"[{gain_text(low)}, {gain_text(high)}]"
+    return f"{score_text(low)}–{score_text(high)}"
+
+
+def score_with_interval(mean, low, high) -> str:
+    text = score_text(mean)
+    bounds = interval_text(low, high)
+    return text if bounds == MISSING else f"{text} ({bounds})"
+
+
+def count_text(count: int, noun: str = "dialogue") -> str:
+    count = int(count)
+    return f"{count} {noun}" + ("" if count == 1 else "s")

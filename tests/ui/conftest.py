@@ -1,0 +1,28 @@
+"""Fixtures of the UI tests: the handlers run against a real Studio on the tiny offline model."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from studio.config import Settings
+from studio.engine import Studio
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, cache_dir):
+    """One studio with a 3-step run of each method, all owned by the token "alice" (trained once, read only).
+
+    Started through the Train tab's handler, as a person would; tests that change runs make their own.
+    """
+    from studio.ui import handlers as h
+
+    studio = Studio(Settings(offline=True, runs_dir=tmp_path_factory.mktemp("ui-trained") / "runs",
+                             cache_dir=cache_dir, data="bundled"))
+    runs = {}
+    for method in ("full", "lora", "prompt"):
+        job = h.start_training(studio, "alice", h.TrainForm(method=method, steps=3, batch_size=4, train_size=16))
+        studio.jobs.wait(job.job_id, timeout=600)
+        assert job.status == "completed", job.error
+        runs[method] = job.run_id
+    return SimpleNamespace(studio=studio, runs=runs)

@@ -1,0 +1,60 @@
+"""studio/ui/handlers/compare.py: the Compare tab's four columns and their notes."""
+import pytest
+
+from studio.ui import handlers as h
+
+
+def test_compare_without_runs_says_how_to_get_one(studio):
+    columns = h.compare(studio, "Anna: Lunch at noon?\nBen: Sure.", {"full": h.NONE, "lora": None, "prompt": ""},
+                        h.generation_settings(16, 1))
+    assert [c.title for c in columns] == ["Original", "Full fine-tuning", "LoRA", "Prompt tuning"]
+    assert columns[0].text and " s" in columns[0].info
+    for column in columns[1:]:
+        assert column.text == ""
+        assert "Train one in the Train tab, or run `python -m studio prepare`" in column.info
+    assert h.column_notes(studio, {"full": h.NONE, "lora": h.NONE, "prompt": h.NONE})[3].startswith(
+        "No Prompt tuning run yet")
+
+
+def test_compare_fills_four_columns_and_scores_against_a_reference(trained):
+    studio, runs = trained.studio, trained.runs
+    example = studio.data.split("test")[0]
+    refs = h.references_for(example.dialogue, {"dialogue": example.dialogue, "references": example.references})
+    columns = h.compare(studio, example.dialogue, runs, h.generation_settings(16, 1), refs)
+    assert all(column.text for column in columns)
+    assert all("ROUGE-L" in column.info for column in columns)
+    assert runs["lora"] in columns[2].info  # which run made it
+
+
+def test_compare_survives_a_deleted_or_mismatched_run(trained):
+    studio, runs = trained.studio, trained.runs
+    picks = {"full": "full-19990101-000000-dead", "lora": runs["prompt"], "prompt": runs["prompt"]}
+    columns = h.compare(studio, "Hi.\nHello.", picks, h.generation_settings(8, 1))
+    assert "gone" in columns[1].info and "not a LoRA run" in columns[2].info
+    assert columns[3].text
+
+
+def test_references_only_apply_to_the_unchanged_dialogue():
+    sent = {"dialogue": "A: hi\nB: hello", "references": ["Two people greet."]}
+    assert h.references_for("A: hi\nB: hello\n", sent) == ["Two people greet."]
+    assert h.references_for("A: hi\nB: bye", sent) is None
+    assert h.references_for("anything", None) is None
+
+
+@pytest.mark.parametrize("tokens,beams", [(0, 1), (999, 1), (64, 0), (64, 2.5), (None, 1)])
+def test_generation_settings_are_checked(tokens, beams):
+    with pytest.raises(ValueError):
+        h.generation_settings(tokens, beams)
+
+
+def test_compare_refuses_an_empty_dialogue(studio):
+    with pytest.raises(ValueError, match="empty"):
+        h.compare(studio, "   ", {}, h.generation_settings(8, 1))
+
+
+def test_sample_dialogues_come_in_the_formats_people_paste(studio):
+    samples = h.example_dialogues(studio.data)
+    assert len(samples) == 3
+    assert samples[0][1].startswith("Anna:") and "#Person" not in samples[0][1]
+    assert "#Person" not in samples[1][1] and ":" not in samples[1][1].splitlines()[0][:12]
+    assert samples[2][1].startswith("#Person1#:")

@@ -1,0 +1,33 @@
+"""studio/ui/handlers/dataset.py: the Dataset tab's pages, filters and charts."""
+import math
+
+import pytest
+
+from studio.ui import handlers as h
+
+
+def test_dataset_pages_filter_and_clamp(studio):
+    page = h.dataset_page(studio.data, "train", h.ALL_TOPICS, "", 1)
+    assert len(page.examples) == h.PAGE_SIZE and page.pages == math.ceil(48 / h.PAGE_SIZE)
+    assert page.caption.startswith("Page 1 of")
+    last = h.dataset_page(studio.data, "train", None, None, 999)
+    assert last.page == last.pages - 1 and last.examples
+    topic = studio.data.topics("train")[0]
+    filtered = h.dataset_page(studio.data, "train", topic, "", 1)
+    assert filtered.examples and all(ex.topic == topic for ex in filtered.examples)
+    empty = h.dataset_page(studio.data, "train", None, "zzzz-no-such-word", 1)
+    assert empty.total == 0 and empty.caption == "No dialogues match."
+    with pytest.raises(ValueError):
+        h.dataset_page(studio.data, "train", None, "", "two")
+    ex = filtered.examples[0]
+    assert h.find_example(studio.data, "train", ex.id) is ex
+    assert topic in h.example_title(ex)
+
+
+def test_dataset_charts_count_tokens(studio):
+    stats = h.DatasetStats(studio.data, studio.base.path)
+    lengths, topics = stats.figures("train", h.ALL_TOPICS, "")
+    assert stats.unit == "tokens" and "tokens" in lengths.layout.title.text
+    assert sum(topics.data[0].x) == 48
+    _, one_topic = stats.figures("train", studio.data.topics("train")[0], "")
+    assert len(one_topic.data[0].y) == 1

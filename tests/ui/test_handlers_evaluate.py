@@ -1,0 +1,45 @@
+"""studio/ui/handlers/evaluate.py: the Evaluate tab's chart, gains table, CSV and scratch files."""
+import time
+
+import pandas as pd
+import pytest
+
+from studio.runs import RunNotFound
+from studio.ui import handlers as h
+
+
+def test_evaluation_view_has_chart_gains_outputs_and_csv(trained, tmp_path):
+    studio, runs = trained.studio, trained.runs
+    seen = []
+    view = h.run_evaluation(studio, ["original", runs["lora"]], 3, 16, tmp_path,
+                            progress=lambda done, total: seen.append((done, total)))
+    assert len(view.figure.data) == 2
+    assert list(view.gains["Model"]) == ["Original", studio.label(runs["lora"])]
+    assert view.gains.loc[0, "ROUGE-L gain"] == "+0.0 [+0.0, +0.0]"
+    assert len(view.per_example) == 3
+    assert list(view.per_example.columns) == ["id", "topic", "reference", "Original", "Original ROUGE-L",
+                                              "LoRA", "LoRA ROUGE-L"]
+    frame = pd.read_csv(view.csv_path)
+    assert len(frame) == 3 and any(c.endswith(": rouge2") for c in frame.columns)
+    assert seen and seen[-1] == (6, 6)
+    assert "Scored **3**" in view.summary
+
+
+@pytest.mark.parametrize("refs,count", [([], 3), (["original"], 0), (["original"], 10_000), (["original"], 2.5)])
+def test_evaluation_rejects_bad_requests(studio, tmp_path, refs, count):
+    with pytest.raises(ValueError):
+        h.run_evaluation(studio, refs, count, 16, tmp_path)
+
+
+def test_evaluation_of_an_unknown_run_is_a_clear_error(studio, tmp_path):
+    with pytest.raises(RunNotFound):
+        h.run_evaluation(studio, ["original", "lora-19990101-000000-dead"], 2, 8, tmp_path)
+
+
+def test_scratch_files_older_than_an_hour_are_cleared(tmp_path):
+    old = h.write_scratch(tmp_path, "old", ".txt", "x")
+    stamp = time.time() - 7200
+    import os
+    os.utime(old.parent, (stamp, stamp))
+    new = h.write_scratch(tmp_path, "new", ".txt", "y")
+    assert new.exists() and not old.exists()

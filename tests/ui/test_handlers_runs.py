@@ -1,0 +1,55 @@
+"""studio/ui/handlers/runs.py: the Runs tab's table, rename, delete and download."""
+import zipfile
+
+import pytest
+
+from studio.runs import RunNotFound
+from studio.ui import handlers as h
+
+TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
+
+
+def test_runs_table_formatting():
+    table = h.runs_table([{"run_id": "lora-1", "name": "my lora", "method": "lora", "status": "completed",
+                           "steps": 60, "train_seconds": 65.2, "trainable_params": 688128,
+                           "trainable_share": 0.00886, "size_bytes": 2_831_155, "final_loss": 1.23456,
+                           "metrics": {"rougeL": 0.3123}},
+                          {"run_id": "full-1", "method": "full", "status": "failed"}])
+    assert list(table.columns) == h.RUN_COLUMNS
+    first = table.iloc[0].to_dict()
+    assert first == {"Name": "my lora", "Method": "LoRA", "Status": "completed", "Steps": 60,
+                     "Time": "65 s", "Trainable params": "688,128 (0.89%)", "Size on disk": "2.7 MB",
+                     "Final loss": "1.235", "ROUGE-L": "31.2", "Run id": "lora-1"}
+    assert table.iloc[1]["Name"] == "full-1" and table.iloc[1]["ROUGE-L"] == ""
+
+
+def test_rename_and_delete_only_for_the_owner(studio):
+    job = h.start_training(studio, "alice", h.TrainForm(method="prompt", **TINY))
+    studio.jobs.wait(job.job_id, timeout=600)
+    run_id = job.run_id
+    with pytest.raises(PermissionError):
+        h.rename_run(studio, run_id, "mine now", "bob")
+    with pytest.raises(ValueError):
+        h.rename_run(studio, run_id, "   ", "alice")
+    with pytest.raises(ValueError):
+        h.rename_run(studio, None, "x", "alice")
+    assert "short prompt" in h.rename_run(studio, run_id, "  short   prompt ", "alice")
+    assert studio.store.get(run_id)["name"] == "short prompt"
+    with pytest.raises(ValueError, match="sure"):
+        h.delete_run(studio, run_id, "alice", confirmed=False)
+    with pytest.raises(PermissionError):
+        h.delete_run(studio, run_id, "bob", confirmed=True)
+    assert studio.store.get(run_id)  # still there
+    assert "Deleted" in h.delete_run(studio, run_id, "alice", confirmed=True)
+    assert studio.store.list() == []
+
+
+def test_zip_holds_the_model_and_its_record(trained, tmp_path):
+    path = h.zip_run(trained.studio, trained.runs["lora"], tmp_path)
+    names = zipfile.ZipFile(path).namelist()
+    assert "run.json" in names and "model/adapter_config.json" in names
+    assert any(n.startswith("model/") and n.endswith(".safetensors") for n in names)
+    with pytest.raises(ValueError):
+        h.zip_run(trained.studio, None, tmp_path)
+    with pytest.raises(RunNotFound):
+        h.zip_run(trained.studio, "../../etc", tmp_path)

@@ -1,0 +1,129 @@
+"""studio/ui/handlers/train.py: the Train tab's requests, queue messages and stop button."""
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from studio.config import PRESETS, TrainConfig
+from studio.jobs import Job
+from studio.ui import handlers as h
+
+TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
+
+
+def wait_until(predicate, timeout=600.0):
+    deadline = time.time() + timeout
+    while not predicate():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_presets_fill_the_fields():
+    assert h.preset_values("quick") == PRESETS["quick"]
+    assert h.preset_values("standard")["steps"] == PRESETS["standard"]["steps"]
+    with pytest.raises(ValueError):
+        h.preset_values("turbo")
+
+
+def test_learning_rate_hint_names_the_method_default():
+    assert "0.3" in h.learning_rate_hint("prompt")
+    assert "0.001" in h.learning_rate_hint("lora")
+
+
+def test_train_request_builds_engine_config():
+    cfg, overrides = h.train_request(h.TrainForm(method="lora", steps=12.0, batch_size=4, train_size=16,
+                                                 learning_rate="", lora_r=8, lora_targets=["q", "k", "v"]))
+    assert isinstance(cfg, TrainConfig)
+    assert (cfg.steps, cfg.batch_size, cfg.train_size, cfg.learning_rate) == (12, 4, 16, None)
+    assert overrides["r"] == 8 and overrides["target_modules"] == ("q", "k", "v")
+    cfg, overrides = h.train_request(h.TrainForm(method="prompt", learning_rate="0.1", prompt_tokens=8,
+                                                 prompt_init="random"))
+    assert cfg.learning_rate == 0.1
+    assert overrides == {"num_virtual_tokens": 8, "init": "random"}
+
+
+@pytest.mark.parametrize("change", [{"steps": None}, {"steps": 2.5}, {"batch_size": 0}, {"seed": -1},
+                                    {"learning_rate": "quick"}, {"lora_targets": []}, {"method": "qlora"},
+                                    {"lora_dropout": 1.5}])
+def test_bad_input_changes_nothing(studio, change):
+    form = h.TrainForm(**{**dict(method="lora", **TINY), **change})
+    with pytest.raises(ValueError):
+        h.start_training(studio, "alice", form)
+    assert studio.jobs.jobs_of("alice") == [] and studio.store.list() == []
+
+
+def test_training_needs_a_session_token(studio):
+    with pytest.raises(ValueError, match="loading"):
+        h.start_training(studio, "", h.TrainForm(**TINY))
+
+
+def fake_job(status, events=(), error=None, record=None, method="lora"):
+    job = Job("job1", "lora-x", "alice", SimpleNamespace(method=method), status=status, events=list(events),
+              error=error, record=record)
+    job.started_at = time.time() - 20
+    return job
+
+
+def fake_studio(position=2, running=None):
+    """Just the facade methods the Train tab's status line asks of a Studio."""
+    return SimpleNamespace(queue_position=lambda job_id: position, running_job=lambda: running)
+
+
+def test_job_view_queued_says_the_place_in_the_queue():
+    view = h.job_view(fake_studio(position=2, running=fake_job("running", method="full")), fake_job("queued"))
+    assert "You are #2 in the queue" in view.status
+    assert "Full fine-tuning training is running" in view.status
+    assert not view.ended
+
+
+def test_job_view_running_shows_progress_time_left_and_parameters():
+    events = [{"type": "params", "trainable_params": 688128, "total_params": 77649280,
+               "trainable_share": 688128 / 77649280},
+              {"type": "status", "status": "training", "message": "Training"},
+              {"type": "step", "step": 3, "max_steps": 10, "loss": 2.5, "elapsed": 6.0, "samples_per_second": 4}]
+    view = h.job_view(fake_studio(), fake_job("running", events))
+    assert "LoRA is training" in view.status
+    assert "Step 3 of 10 (30%)" in view.progress and "about 14 s left" in view.progress
+    assert "688,128 of 77,649,280 (0.89%)" in view.params
+    assert view.steps_seen == 1 and not view.ended
+
+
+def test_job_view_final_messages():
+    done = h.job_view(fake_studio(), fake_job("completed", record={"steps": 30, "train_seconds": 125}))
+    assert done.ended and "Finished" in done.status and "2 min 05 s" in done.status
+    failed = h.job_view(fake_studio(), fake_job("failed", error="Out of memory: try a smaller batch size."))
+    assert failed.ended and "Failed" in failed.status and "smaller batch size" in failed.status
+    stopped = h.job_view(fake_studio(), fake_job("stopped", [{"type": "step", "step": 4, "max_steps": 9,
+                                                               "loss": 1.0, "elapsed": 1.0}]))
+    assert "Stopped" in stopped.status and "step 4" in stopped.status
+    assert h.job_view(fake_studio(), None).ended
+
+
+def test_real_training_reports_finished_with_a_loss_curve(trained):
+    studio = trained.studio
+    job = max(studio.jobs.jobs_of("alice"), key=lambda j: j.submitted_at)
+    view = h.job_view(studio, job)
+    assert view.ended and view.status.startswith("**Finished:**")
+    assert "Trainable parameters" in view.params
+    figure = h.loss_view(studio, job)
+    names = [trace.name for trace in figure.data]
+    assert names[0].endswith("(this run)") and len(names) == 3  # the other two methods overlaid
+    assert len(figure.data[0].x) == TINY["steps"]
+
+
+def test_only_the_owner_can_stop_and_a_stopped_run_is_kept(studio):
+    job = h.start_training(studio, "alice", h.TrainForm(method="lora", steps=400, batch_size=4, train_size=16))
+    assert h.active_job_id(studio, "alice") == job.job_id and h.active_job_id(studio, "bob") is None
+    with pytest.raises(PermissionError):
+        h.stop_training(studio, job.job_id, "bob")
+    with pytest.raises(ValueError):
+        h.stop_training(studio, None, "alice")
+    wait_until(lambda: job.latest("step") is not None)
+    assert "Stopping" in h.stop_training(studio, job.job_id, "alice")
+    studio.jobs.wait(job.job_id, timeout=600)
+    assert job.status == "stopped" and job.record["steps"] < 400
+    assert "Stopped" in h.job_view(studio, job).status
+    with pytest.raises(ValueError, match="already ended"):
+        h.stop_training(studio, job.job_id, "alice")
