@@ -171,9 +171,6 @@ def test_presenter_mode_hides_training_controls(server, browser):
     context.close()
 
 
-# Point 16's CSS (tab sizes, sideways-scrolling tables) is on the `workshop` branch, not here yet: this
-# fails without it. Strict, so it reports XPASS (a failure) the moment that CSS lands: then drop the mark.
-@pytest.mark.xfail(strict=True, reason="needs the workshop branch's phone CSS (issue 10, point 16)")
 def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(server, browser):
     from playwright.sync_api import expect
 

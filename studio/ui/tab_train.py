@@ -66,6 +66,11 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
             ui.progress = gr.Markdown(elem_classes=["job-progress"], elem_id="job-progress")
             ui.params = gr.Markdown(elem_id="job-params")
             ui.plot = gr.Plot(h.loss_view(ctx.studio), show_label=False, elem_id="loss-plot")
+            with gr.Row(equal_height=True, elem_id="loss-options"):
+                ui.own_runs = gr.Checkbox(label="Overlay my earlier runs", value=False)
+                ui.smoothing = gr.Slider(1, h.MAX_SMOOTHING, value=1, step=1, label="Smoothing (steps)",
+                                         info="moving average; 1 = raw")
+                ui.log_scale = gr.Checkbox(label="Log scale", value=False)
     return ui
 
 
@@ -139,15 +144,21 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
     def shown(view, figure) -> dict:
         return {ui.status: view.status, ui.progress: view.progress, ui.params: view.params, ui.plot: figure}
 
+    plot_options = [ui.own_runs, ui.smoothing, ui.log_scale]
+
+    def loss(job, owner, own_runs, smoothing, log_scale):
+        return h.loss_view(studio, job, owner, own_runs, smoothing, log_scale)
+
     @guarded
-    def start_training(owner, presenter=False, **fields):
+    def start_training(owner, presenter=False, own_runs=False, smoothing=1, log_scale=False, **fields):
         # API clients never run the page's load event: give their session a token here.
         owner = owner or secrets.token_hex(16)
         job = h.start_training(studio, owner, h.TrainForm(**fields), presenter=presenter is True)
         return {ctx.owner: owner, ui.job_id: job.job_id, ui.timer: gr.Timer(active=True),
-                **shown(h.job_view(studio, job), h.loss_view(studio, job))}
+                **shown(h.job_view(studio, job), loss(job, owner, own_runs, smoothing, log_scale))}
 
-    inputs = {"owner": ctx.owner, **{f: getattr(ui, f) for f in FORM_FIELDS}}
+    inputs = {"owner": ctx.owner, **{f: getattr(ui, f) for f in FORM_FIELDS},
+              "own_runs": ui.own_runs, "smoothing": ui.smoothing, "log_scale": ui.log_scale}
     if ctx.presenter is not None:
         inputs["presenter"] = ctx.presenter
     ui.start.click(start_training, outputs=[ctx.owner, ui.job_id, ui.timer, *view_outputs], api_name="train",
@@ -164,11 +175,12 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     ui.stop.click(stop_training, [ui.job_id, ctx.owner], ui.status, api_name="stop")
 
-    def poll(current, version, seen):
+    def poll(current, version, seen, owner, own_runs, smoothing, log_scale):
         job = studio.job(current)
         view = h.job_view(studio, job)
         redraw = view.steps_seen != seen or view.ended
-        out = {**shown(view, h.loss_view(studio, job) if redraw else gr.skip()), ui.steps_seen: view.steps_seen}
+        figure = loss(job, owner, own_runs, smoothing, log_scale) if redraw else gr.skip()
+        out = {**shown(view, figure), ui.steps_seen: view.steps_seen}
         if view.ended:
             if job is not None and job.status == "completed":
                 gr.Info(f"{METHOD_LABELS[job.spec.method]} training finished.")
@@ -176,9 +188,9 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
             out.update({ui.timer: gr.Timer(active=False), ctx.runs_version: (version or 0) + (job is not None)})
         return out
 
-    ui.timer.tick(poll, [ui.job_id, ctx.runs_version, ui.steps_seen],
+    ui.timer.tick(poll, [ui.job_id, ctx.runs_version, ui.steps_seen, ctx.owner, *plot_options],
                   [*view_outputs, ui.timer, ctx.runs_version, ui.steps_seen], api_name="job_status",
-                  show_progress="hidden", concurrency_limit=None)
+                  show_progress="hidden", concurrency_limit=None, preprocess=False)
 
     form_boxes = [getattr(ui, f) for f in FORM_FIELDS]
 
@@ -193,12 +205,15 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
     ctx.owner.change(reattach, ctx.owner, [ui.job_id, ui.timer, ui.steps_seen, *form_boxes, ui.method_help,
                                            ui.lora_box, ui.prompt_box, ui.learning_rate, ui.budget], **QUIET)
 
-    def redraw(current):
+    def redraw(current, owner, own_runs, smoothing, log_scale):
         """Earlier runs come from the run store now: a page opened later, or a rename, shows in the chart."""
-        return h.loss_view(studio, studio.job(current))
+        return loss(studio.job(current), owner, own_runs, smoothing, log_scale)
 
-    ctx.demo.load(redraw, ui.job_id, ui.plot, **QUIET)
-    ctx.runs_version.change(redraw, ui.job_id, ui.plot, **QUIET)
+    redraw_inputs = [ui.job_id, ctx.owner, *plot_options]
+    for trigger in (ctx.demo.load, ctx.runs_version.change, ctx.owner.change, ui.own_runs.input,
+                    ui.smoothing.change, ui.log_scale.input):
+        # Raw values: the slider's number is checked by the handler, never by Gradio's error toast.
+        trigger(redraw, redraw_inputs, ui.plot, preprocess=False, **QUIET)
 
 
 def _form_shown(ctx: UiContext, ui: SimpleNamespace, form) -> dict:

@@ -82,6 +82,7 @@ from .runs import (  # noqa: F401
     zip_run,
 )
 from .train import (  # noqa: F401
+    MAX_SMOOTHING,
     JobView,
     TrainForm,
     active_job_id,
@@ -94,6 +95,7 @@ from .train import (  # noqa: F401
     method_help,
     presenter_mode,
     preset_values,
+    smoothing_window,
     start_training,
     stop_training,
     train_request,

@@ -204,23 +204,49 @@ def _job_status(studio: Studio, job: Job, events: list[dict], steps: list[dict],
     return f"**{job.status.capitalize()}:** {plain(job.error or '')}"
 
 
-def loss_view(studio: Studio, job: Job | None = None):
-    """The loss plot: this session's job boldest, the newest earlier run of each other method dotted."""
+MAX_SMOOTHING = 50
+MAX_OWN_OVERLAYS = 5   # more curves than this make the chart unreadable on a projector
+
+
+def loss_view(studio: Studio, job: Job | None = None, owner: str | None = None, own_runs: bool = False,
+              smoothing=1, log_scale: bool = False):
+    """The loss plot: this session's job boldest, the newest earlier run of each other method dotted.
+
+    own_runs adds the person's own earlier runs (newest first, a few); smoothing draws a moving
+    average over that many steps with the raw points faint; log_scale puts the loss on a log axis.
+    """
     curves: dict = {}
     current_method = job.spec.method if job is not None else None
     if job is not None:
         steps = [e for e in list(job.events) if e.get("type") == "step"]
         curves[f"{METHOD_LABELS[current_method]} (this run)"] = (current_method, steps)
+    earlier = []
+    if own_runs is True and owner:
+        mine = [r for r in studio.runs() if studio.owns(r, owner) and r.get("status") in ("completed", "stopped")
+                and (job is None or r["run_id"] != job.run_id)]
+        earlier += [(r, True) for r in mine[:MAX_OWN_OVERLAYS]]
     for method in METHODS:
-        earlier = [r for r in studio.loadable_runs(method) if r.get("status") == "completed"]
-        if method == current_method or not earlier:
-            continue
+        done = [r for r in studio.loadable_runs(method) if r.get("status") == "completed"]
+        if method != current_method and done and all(r["run_id"] != done[0]["run_id"] for r, _ in earlier):
+            earlier.append((done[0], studio.owns(done[0], owner)))
+    for record, yours in earlier:
         try:
-            events = [e for e in studio.run_events(earlier[0]["run_id"]) if e.get("type") == "step"]
+            events = [e for e in studio.run_events(record["run_id"]) if e.get("type") == "step"]
         except RunNotFound:
             continue
-        curves[studio.run_label(earlier[0])[:48]] = (method, events)
-    return loss_figure(curves, title="Training loss" if job is not None else "Training loss of earlier runs")
+        label = studio.run_label(record)[:48] + (" · yours" if yours else "")
+        curves[label] = (record.get("method"), events)
+    return loss_figure(curves, title="Training loss" if job is not None else "Training loss of earlier runs",
+                       smoothing=smoothing_window(smoothing), log_scale=log_scale is True)
+
+
+def smoothing_window(value) -> int:
+    """A slider's raw value as a moving-average window: a whole number from 1 to MAX_SMOOTHING (else 1)."""
+    try:
+        window = int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return 1
+    return min(max(window, 1), MAX_SMOOTHING)
 
 
 # ------------------------------------------------------------------ what Start will do (issue 10)

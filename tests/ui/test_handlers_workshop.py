@@ -205,3 +205,18 @@ def test_every_number_box_reaches_its_checks_raw(app):
     for fn in app.fns.values():
         if any(getattr(i, "_id", None) in numbers for i in fn.inputs):
             assert fn.preprocess is False, f"{fn.name} preprocesses a number box"
+
+
+# ------------------------------------------------------------------ 6: the loss plot's options
+
+def test_the_loss_plot_overlays_own_earlier_runs_smooths_and_goes_log(shared):
+    studio, runs = shared
+    # Without the overlay: the newest run of each method, bob's LoRA, marked for bob only.
+    assert any(t.name.endswith("· yours") for t in h.loss_view(studio, None, "bob").data)
+    assert not any("yours" in t.name for t in h.loss_view(studio, None, "alice").data)
+    studio_runs_alice = [t for t in h.loss_view(studio, None, "alice", own_runs=True).data if "yours" in t.name]
+    assert len(studio_runs_alice) == 1 and runs["alice"] in studio_runs_alice[0].name
+    smooth = h.loss_view(studio, None, "alice", own_runs=True, smoothing="3", log_scale=True)
+    assert any(t.opacity == 0.25 for t in smooth.data)         # raw points faint behind the average
+    assert smooth.layout.yaxis.type == "log"
+    assert h.smoothing_window("abc") == 1 and h.smoothing_window(0) == 1 and h.smoothing_window(1e9) == 50
