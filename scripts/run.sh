@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+# The project itself, editable: also puts the `tuning-studio` command on .venv/bin.
+.venv/bin/pip install -q --disable-pip-version-check -e .
 exec .venv/bin/python app.py "$@"

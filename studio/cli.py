@@ -7,9 +7,14 @@
     python -m studio score --predictions preds.txt --references refs1.txt refs2.txt --json
     python -m studio runs --json                  # "skipped": run files that could not be read
     python -m studio rename RUN_ID "a better name"; python -m studio delete RUN_ID
+    python -m studio push RUN_ID --repo me/flan-lora [--private] [--dry-run] --json
+    python -m studio pull me/flan-lora --json     # or a local run / PEFT adapter folder
     python -m studio prepare        # train the three methods with default presets, for a demo
     python -m studio prefetch       # while online: cache the base model and dataset
     python -m studio bench          # speed and memory against the course recipe
+    python -m studio overlap --summary TEXT --reference TEXT [--reference TEXT ...] [--dialogue TEXT]
+    python -m studio prompt-tokens RUN_ID --top-k 5  # what a prompt-tuning run's virtual tokens are near
+    python -m studio forgetting --models original RUN_ID ...   # what each method forgot
 
 Bad input ends with one line `error: ...` on stderr and exit status 2.
 Scores in JSON are fractions (0.42), not percent.
@@ -89,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list saved runs")
     _add_common(p, model=False)
     _add_run_commands(sub)
+    _add_hub_commands(sub)
 
     p = sub.add_parser("prepare", help="train the three methods with default presets")
     _add_common(p)
@@ -102,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", default="bench/results/latest.json")
     p.add_argument("--quick", action="store_true", help="fewer steps and dialogues (a smoke run)")
+    _add_insight_commands(sub)
     return parser
 
 
@@ -114,6 +121,52 @@ def _add_run_commands(sub) -> None:
     p.add_argument("run_id")
     p.add_argument("name")
     _add_common(p, model=False)
+
+
+def _add_hub_commands(sub) -> None:
+    """push / pull: a run to a Hub model repo and back (hub.py)."""
+    p = sub.add_parser("push", help="upload a finished run to a Hugging Face model repo")
+    p.add_argument("run_id")
+    p.add_argument("--repo", required=True, help="OWNER/NAME of the model repo")
+    p.add_argument("--private", action="store_true", help="create the repo as private")
+    p.add_argument("--dry-run", action="store_true", help="only write the folder that would be uploaded")
+    p.add_argument("--out", help="with --dry-run: the (new or empty) folder to write")
+    _add_common(p, model=False)
+    p = sub.add_parser("pull", help="import a pushed run or a PEFT adapter folder into the run store")
+    p.add_argument("source", help="OWNER/NAME on the Hub, or a local folder")
+    _add_common(p)
+
+
+# The Hub client builder push/pull use; tests replace it with a fake that records what would be sent.
+HUB_CLIENT_FACTORY = None
+
+
+def cmd_push(args) -> dict:
+    from .engine import Studio
+
+    if args.out and not args.dry_run:
+        raise CliError("--out goes with --dry-run (an upload uses a temporary folder).")
+    out = Studio.push_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id, args.repo,
+                                private=args.private, dry_run=args.dry_run,
+                                folder=Path(args.out) if args.out else None, client_factory=HUB_CLIENT_FACTORY)
+    if not args.json:
+        if args.dry_run:
+            print(f"would upload {len(out['files'])} files from {out['folder']}:")
+            for name in out["files"]:
+                print(f"  {name}")
+        else:
+            print(f"pushed {args.run_id} to {out.get('repo_url') or args.repo}")
+    return out
+
+
+def cmd_pull(args) -> dict:
+    studio = _studio(args)
+    record = studio.pull_run(args.source, client_factory=HUB_CLIENT_FACTORY)
+    if not args.json:
+        print(f"imported {args.source} as {record['run_id']} ({studio.run_label(record)})")
+    return {"run_id": record["run_id"], "method": record["method"], "name": record.get("name"),
+            "status": record["status"], "pulled_from": record.get("pulled_from"),
+            "run_dir": str(studio.run_dir(record["run_id"]))}
 
 
 def _settings(args) -> Settings:
@@ -134,7 +187,8 @@ def _say(args, text: str) -> None:
 
 def cmd_data(args) -> dict:
     from .data import resolve_data
-    from .offline import is_offline
+    from .network import is_offline
+    from .topics import group_counts
 
     settings = _settings(args)
     data, notice = resolve_data(settings.data, settings.data_explicit, is_offline(settings))
@@ -142,6 +196,7 @@ def cmd_data(args) -> dict:
         _say(args, f"note: {notice}")
     out = data.summary()
     out["source"] = data.description
+    out["topic_groups"] = {split: group_counts(data, split) for split in data.splits}
     if not args.json:
         for name, info in out["splits"].items():
             print(f"{name:<11} {info['examples']:>6} examples  {info['references']:>6} references")
@@ -181,9 +236,13 @@ def _run_training(studio, args, method: str, cfg: TrainConfig, overrides: dict, 
             **({"error": record["error"]} if record.get("error") else {})}
 
 
-def cmd_train(args) -> dict:
+def cmd_train(args) -> dict | None:
+    from .distributed import current_world
+
     overrides = flag_values(args, METHOD_SETTINGS[args.method])
     cfg = _train_config(args)
+    if not current_world().is_main:  # torchrun / accelerate launch: rank 0 alone records and reports
+        return _train_follower(args, cfg, overrides)
     studio = _studio(args)
     for notice in studio.notices:
         _say(args, f"note: {notice}")
@@ -194,6 +253,24 @@ def cmd_train(args) -> dict:
         print(f"{out['run_id']}: {out['status']}, {out['trainable_params']:,} trainable parameters, "
               f"final loss {out['final_loss']:.4f}, {out['train_seconds']:.1f} s")
     return out
+
+
+def _train_follower(args, cfg: TrainConfig, overrides: dict) -> None:
+    """Another rank of a distributed training: the same base model and data, no Studio, no store, no output."""
+    from .base_model import resolve_base_model
+    from .config import method_settings
+    from .data import resolve_data
+    from .engine import require_allowed_base
+    from .network import is_offline
+    from .training import TrainSpec, train_as_follower
+
+    settings = _settings(args)
+    require_allowed_base(settings)
+    base = resolve_base_model(settings)
+    data, _ = resolve_data(settings.data, settings.data_explicit, is_offline(settings))
+    precision = settings.precision if args.precision == "auto" else args.precision
+    spec = TrainSpec(args.method, cfg, method_settings(args.method, overrides), precision=precision)
+    train_as_follower(spec, base, data)
 
 
 def cmd_prepare(args) -> dict:
@@ -224,6 +301,7 @@ def cmd_evaluate(args) -> dict:
     result = studio.evaluate(args.models, limit=limit, split=args.split, settings=generation)
     out = result.to_json()
     out["split"] = args.split
+    out.update(_evaluation_insight(studio, result))
     if not args.json:
         print(f"{result.examples} dialogues, {result.seconds:.1f} s ({result.examples_per_second:.2f}/s)")
         for model_id in result.models:
@@ -296,8 +374,9 @@ def cmd_rename(args) -> dict:
 
 
 def cmd_prefetch(args) -> dict:
+    from .base_model import load_base
     from .data import load_data
-    from .offline import is_offline, load_base
+    from .network import is_offline
 
     settings = _settings(args)
     if is_offline(settings):
@@ -309,15 +388,98 @@ def cmd_prefetch(args) -> dict:
     return {"base_model": settings.base_model, "data": data.summary()}
 
 
-def cmd_bench(args) -> dict:
-    from .bench import run_benchmark
+def _load_benchmark():
+    """The benchmark lives beside the package in a source checkout (bench/); an installed studio has none."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "bench" / "__init__.py").is_file() and str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))  # so `tuning-studio bench` finds it from any directory
+    try:
+        from bench import run_benchmark
+    except ModuleNotFoundError as exc:
+        if exc.name != "bench":
+            raise
+        raise CliError("the benchmark is not installed with the studio: run `python -m studio bench` "
+                       "from a source checkout (it lives in bench/ beside studio/).") from None
+    return run_benchmark
 
+
+def cmd_bench(args) -> dict:
+    run_benchmark = _load_benchmark()
     return run_benchmark(out_path=Path(args.out), quick=args.quick, say=lambda t: _say(args, t))
+
+
+# ---------------------------------------------------------------- insight commands (issue 11)
+def _add_insight_commands(sub) -> None:
+    """overlap / prompt-tokens / forgetting: the views that explain a comparison, as JSON."""
+    p = sub.add_parser("overlap", help="which summary words ROUGE counted against the best reference")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--summary", required=True)
+    p.add_argument("--reference", action="append", required=True, help="a reference summary; repeat for more")
+    p.add_argument("--dialogue", help="also mark which summary words were copied from this dialogue")
+
+    p = sub.add_parser("prompt-tokens", help="nearest vocabulary tokens of a prompt-tuning run's virtual tokens")
+    _add_common(p)
+    p.add_argument("run_id")
+    p.add_argument("--top-k", type=int, default=5, help="nearest tokens per virtual token (1 to 50)")
+
+    p = sub.add_parser("forgetting", help="score models on tasks FLAN-T5 knew before fine-tuning")
+    _add_common(p)
+    p.add_argument("--models", nargs="+", required=True, help="'original' and/or run ids")
+
+
+def cmd_overlap(args) -> dict:
+    from .engine import Studio
+
+    out = Studio.overlap(args.summary, args.reference)
+    out["tokens"] = [{k: t[k] for k in ("text", "unigram", "bigram", "lcs")} for t in out["tokens"]]
+    if args.dialogue is not None:
+        copied = Studio.copied_words(args.summary, args.dialogue)
+        out["copied"] = {"tokens": [{"text": t["text"], "copied": t["copied"]} for t in copied["tokens"]],
+                         "new_words": copied["new_words"], "new_share": copied["new_share"]}
+    if not args.json:
+        print(f"best reference: {out['best_reference']}")
+        for metric in ("rouge1", "rouge2", "rougeL"):
+            s = out[metric]
+            print(f"{metric:<7} P {100 * s['precision']:.1f}  R {100 * s['recall']:.1f}  F {100 * s['fmeasure']:.1f}")
+        print(" ".join(f"[{t['text']}]" if t["unigram"] else t["text"] for t in out["tokens"]))
+    return out
+
+
+def cmd_prompt_tokens(args) -> dict:
+    studio = _studio(args)
+    out = studio.prompt_readout(args.run_id, args.top_k)
+    if not args.json:
+        for entry in out["virtual_tokens"]:
+            print(f"{entry['index']:>3}  " + "  ".join(f"{n['token']} ({n['cosine']:.2f})" for n in entry["nearest"]))
+        print(out["caveat"])
+    return out
+
+
+def cmd_forgetting(args) -> dict:
+    studio = _studio(args)
+    out = studio.forgetting(args.models)
+    if not args.json:
+        print(f"{out['examples']} probe questions, tasks: " + ", ".join(f"{t} {n}" for t, n in out["tasks"].items()))
+        for model, scores in out["scores"].items():
+            change = out["change"].get(model, {}).get("overall")
+            delta = f"  change {100 * change['exact_match']:+.1f}" if change else ""
+            print(f"{model:<40} exact match {100 * scores['overall']['exact_match']:.1f}  "
+                  f"F1 {100 * scores['overall']['f1']:.1f}{delta}")
+    return out
+
+
+def _evaluation_insight(studio, result) -> dict:
+    """evaluate --json's per_topic (topic groups) and paired (every pair's difference with its interval)."""
+    from .evaluation import pairwise_differences
+
+    return {"per_topic": studio.per_topic(result), "paired": pairwise_differences(result)}
 
 
 COMMANDS = {"data": cmd_data, "train": cmd_train, "evaluate": cmd_evaluate, "summarize": cmd_summarize,
             "score": cmd_score, "runs": cmd_runs, "prepare": cmd_prepare, "prefetch": cmd_prefetch,
-            "bench": cmd_bench, "delete": cmd_delete, "rename": cmd_rename}
+            "bench": cmd_bench, "delete": cmd_delete, "rename": cmd_rename,
+            "push": cmd_push, "pull": cmd_pull,
+            "overlap": cmd_overlap, "prompt-tokens": cmd_prompt_tokens, "forgetting": cmd_forgetting}
 
 
 def _read_text(path: str) -> str:
@@ -364,6 +526,6 @@ def main(argv=None) -> int:
         message = str(exc) if not isinstance(exc, FileNotFoundError) else f"no such file: {exc.filename}"
         print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.json:
+    if args.json and out is not None:  # None: a distributed rank other than 0, which stays silent
         print(json.dumps(out, default=str))
     return 0

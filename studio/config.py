@@ -24,6 +24,7 @@ METHODS = ("full", "lora", "prompt")
 METHOD_LABELS = {"full": "Full fine-tuning", "lora": "LoRA", "prompt": "Prompt tuning"}
 ORIGINAL = "original"     # the untuned base model, wherever a run id could stand
 PRECISIONS = ("auto", "fp32", "bf16")
+EXECUTION_MODES = ("queue", "zerogpu")
 
 # Server-side limits on inputs that are not hyperparameters (those carry their bounds below).
 MAX_DIALOGUE_CHARS = 20_000
@@ -64,6 +65,18 @@ class Settings:
     # A Space shown to an audience (STUDIO_PRESENTER=1): the UI hides training, rename and
     # delete, and shows the prepared runs, so a stray click cannot derail the demo.
     presenter: bool = False
+    # Whether the operator configured a Hub token (HF_TOKEN): only then does the UI offer to push.
+    # The token itself is never kept here; hub.py reads it when a push needs it.
+    hub_token_configured: bool = False
+    # Demo-ready after a restart (a Space's disk is wiped unless /data is mounted): runs pulled from the
+    # Hub at start (STUDIO_PRELOAD_RUNS=owner/a,owner/b), and the default three trained where a method
+    # has no completed run (STUDIO_PREPARE=1); both in the background, so the app serves at once.
+    preload_runs: tuple[str, ...] = ()
+    prepare: bool = False
+    # "queue": trainings run in the background queue (jobs.py). "zerogpu": the Train event itself trains
+    # inside zerogpu.train_on_gpu, yielding loss points, and generation goes through zerogpu's functions,
+    # as ZeroGPU requires (GPU work only inside a @spaces.GPU call). Automatic where SPACES_ZERO_GPU is set.
+    execution: str = "queue"
 
     @classmethod
     def from_env(cls, env: dict | None = None, **flags) -> Settings:
@@ -89,6 +102,17 @@ class Settings:
             values["precision"] = env["STUDIO_PRECISION"]
         if env.get("STUDIO_PRESENTER", "").strip().lower() in ("1", "true", "yes", "on"):
             values["presenter"] = True
+        values["hub_token_configured"] = bool(env.get("HF_TOKEN", "").strip())
+        if env.get("STUDIO_PRELOAD_RUNS"):
+            values["preload_runs"] = tuple(r.strip() for r in env["STUDIO_PRELOAD_RUNS"].split(",") if r.strip())
+        if env.get("STUDIO_PREPARE", "").strip().lower() in ("1", "true", "yes", "on"):
+            values["prepare"] = True
+        if env.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true"):
+            values["execution"] = "zerogpu"
+        if env.get("STUDIO_EXECUTION"):
+            values["execution"] = env["STUDIO_EXECUTION"].strip().lower()
+        if values.get("execution", "queue") not in EXECUTION_MODES:
+            raise ValueError(f"STUDIO_EXECUTION must be {' or '.join(EXECUTION_MODES)}, not {values['execution']!r}.")
         if env.get("STUDIO_TORCH_THREADS"):
             values["torch_threads"] = int(env["STUDIO_TORCH_THREADS"])
         for key, value in flags.items():

@@ -8,7 +8,7 @@
 Sources: the hub (`knkarthick/dialogsum`, CSV columns id, dialogue, summary,
 topic), a local folder in that CSV layout or in the original JSONL layout
 (`dialogsum.{train,dev,test}.jsonl`; its test split has summary1..3), a single
-CSV/JSONL file a user brings, or the sample dialogues bundled in `assets/`.
+CSV/JSONL file a user brings, or the sample dialogues bundled in `studio/assets/`.
 Rows that repeat one dialogue become one Example holding all its references.
 """
 from __future__ import annotations
@@ -22,11 +22,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .assets import SAMPLE_DIALOGUES, read_text
 from .config import DEFAULT_DATA, MAX_UPLOAD_BYTES
 
 PROMPT_TEMPLATE = "Summarize the following conversation.\n\n{dialogue}\n\nSummary: "
 SPLITS = ("train", "validation", "test")
-BUNDLED_PATH = Path(__file__).resolve().parent.parent / "assets" / "sample_dialogues.jsonl"
 _JSONL_SPLIT_FILES = {"train": "dialogsum.train.jsonl", "validation": "dialogsum.dev.jsonl",
                       "test": "dialogsum.test.jsonl"}
 
@@ -101,7 +101,7 @@ def resolve_data(source: str, explicit: bool, offline: bool) -> tuple[DialogData
 
 
 def load_bundled() -> DialogData:
-    rows = [json.loads(line) for line in BUNDLED_PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in read_text(SAMPLE_DIALOGUES).splitlines() if line.strip()]
     splits: dict[str, list[Example]] = {name: [] for name in SPLITS}
     for row in rows:
         splits[row["split"]].append(Example(row["id"], row["dialogue"], list(row["summaries"]), row["topic"]))
@@ -296,7 +296,7 @@ def normalize_dialogue(text: str) -> NormalizedDialogue:
     if sum(m is not None for m in named) >= max(1, len(lines) // 2):
         tags: dict[str, str] = {}
         turns = []
-        for line, match in zip(lines, named):
+        for line, match in zip(lines, named, strict=True):
             if match is None:  # a continuation line belongs to the previous turn
                 if turns:
                     turns[-1] += " " + line

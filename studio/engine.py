@@ -17,8 +17,10 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from . import quiet_libraries
+from .base_model import ModelUnavailable, resolve_base_model
 from .config import (
     MAX_DIALOGUE_CHARS,
     METHOD_LABELS,
@@ -35,10 +37,12 @@ from .data import DialogData, normalize_dialogue, resolve_data
 from .declare import check
 from .evaluation import EvaluationResult, evaluate_models, rouge_table
 from .jobs import Job, JobQueue, QueueFull
-from .offline import ModelUnavailable, is_offline, resolve_base_model
+from .network import is_offline
 from .processes import TRAINER_SCRATCH, remove_dead_scratch
 from .runs import RunNotFound, RunStore, clean_name
 
+# The job owner of the runs STUDIO_PREPARE trains: no browser session holds it, so none may delete them.
+PREPARE_OWNER = "studio-prepare"
 # Errors whose message is meant for the person who caused them; anything else is a bug.
 USER_ERRORS = (ValueError, PermissionError, RunNotFound, QueueFull, ModelUnavailable, TimeoutError)
 
@@ -224,6 +228,139 @@ class Studio:
         self.store.delete(run_id)
         self.pool.forget(run_id)
 
+    # ------------------------------------------------------------------ the Hub (hub.py)
+    @property
+    def can_push(self) -> bool:
+        """Pushing is offered only where the operator configured a token (HF_TOKEN); the token stays in hub.py."""
+        return self.settings.hub_token_configured
+
+    def push_run(self, run_id: str, repo_id: str, private: bool = False, dry_run: bool = False,
+                 folder: Path | None = None, client_factory=None, owner: str | None = None) -> dict:
+        """Upload a finished run as a model repo (dry_run: only write the folder that would go).
+
+        A UI session (owner given) may push only its own runs: the upload uses the operator's token.
+        """
+        if owner is not None:
+            if not self.can_push:
+                raise PermissionError("Pushing to the Hub is not set up here (the operator sets HF_TOKEN).")
+            self._require_owner(run_id, owner, "push")
+        return Studio.push_saved_run(self.settings, run_id, repo_id, private, dry_run, folder, client_factory)
+
+    @staticmethod
+    def push_saved_run(settings: Settings, run_id: str, repo_id: str, private: bool = False,
+                       dry_run: bool = False, folder: Path | None = None, client_factory=None) -> dict:
+        from .hub import default_client_factory, push
+
+        return push(RunStore(settings.runs_dir), run_id, repo_id, private=private, dry_run=dry_run, folder=folder,
+                    client_factory=client_factory or default_client_factory)
+
+    def pull_run(self, source: str, client_factory=None) -> dict:
+        """Import a pushed run or a PEFT adapter folder for this base model; returns the new run's record."""
+        from .hub import default_client_factory, pull
+
+        return pull(source, self.store, self.base, client_factory=client_factory or default_client_factory)
+
+    def pulled_sources(self) -> set[str]:
+        """Where the runs in the store were pulled from (so a preload does not import them twice)."""
+        return {r["pulled_from"] for r in self.store.list() if r.get("pulled_from")}
+
+    # ------------------------------------------------------------------ demo-ready at start
+    def prepare_in_background(self, train: TrainConfig | None = None, client_factory=None):
+        """Pull STUDIO_PRELOAD_RUNS, then (STUDIO_PREPARE) train each method that has no completed run.
+
+        Runs in a thread so the app serves at once; preparation_status() says how far it got.
+        Returns the thread, or None when there is nothing to do.
+        """
+        if not (self.settings.preload_runs or self.settings.prepare):
+            return None
+        self._preparing = {"running": True, "lines": []}
+        thread = threading.Thread(target=self._prepare, args=(train or TrainConfig(), client_factory),
+                                  name="studio-prepare", daemon=True)
+        thread.start()
+        return thread
+
+    def preparation_status(self) -> dict:
+        """{"running": bool, "lines": ["me/a: imported as ...", "lora: training ...", ...]}; empty if none."""
+        state = getattr(self, "_preparing", None)
+        return {"running": state["running"], "lines": list(state["lines"])} if state else \
+            {"running": False, "lines": []}
+
+    def _prepare(self, train: TrainConfig, client_factory) -> None:
+        lines = self._preparing["lines"]
+        try:
+            pulled = self.pulled_sources()
+            for repo in self.settings.preload_runs:
+                if repo in pulled:
+                    lines.append(f"{repo}: already here")
+                    continue
+                lines.append(f"{repo}: importing …")
+                try:
+                    record = self.pull_run(repo, client_factory=client_factory)
+                    lines[-1] = f"{repo}: imported as {self.run_label(record)}"
+                except (*USER_ERRORS, OSError) as exc:  # one bad name must not stop the others
+                    lines[-1] = f"{repo}: not imported ({exc})"
+            if self.settings.prepare:
+                for method in METHODS:
+                    if any(r.get("status") == "completed" for r in self.loadable_runs(method)):
+                        continue
+                    lines.append(f"{self.method_label(method)}: training {train.steps} steps …")
+                    job = self.submit_training(method, train, owner=PREPARE_OWNER, name=f"{method} (prepared)",
+                                               max_active=1)
+                    self.wait_job(job.job_id)
+                    lines[-1] = f"{self.method_label(method)}: {job.status}" + (f" ({job.error})" if job.error
+                                                                                 else "")
+        except Exception as exc:  # noqa: BLE001 - the app keeps serving; the header says what stopped
+            lines.append(f"Preparation stopped: {type(exc).__name__}: {exc}")
+        finally:
+            self._preparing["running"] = False
+
+    # ------------------------------------------------------------------ base models (the operator's allow-list)
+    def base_choices(self) -> list[str]:
+        """The base models this studio may switch between (STUDIO_ALLOWED_MODELS), the loaded one first."""
+        current = self.settings.base_model
+        return [current] + [m for m in self.settings.allowed_base_models if not _same_model(m, current)]
+
+    def switch_base(self, name: str) -> str:
+        """Load another allowed base model instead of the current one, freeing the old one's models.
+
+        One base model at a time: summaries, evaluations and trainings use the new one from now
+        on. Refused while any training is queued or running (it was asked for on the old one).
+        """
+        if not isinstance(name, str) or not any(_same_model(name, m) for m in self.settings.allowed_base_models):
+            raise ValueError(f"{str(name)[:100]!r} is not on this studio's list of base models "
+                             f"({', '.join(self.settings.allowed_base_models)}).")
+        if _same_model(name, self.settings.base_model):
+            return f"{self.base.name} is already loaded."
+        if self.jobs.active():
+            raise ValueError("A training is queued or running on the current base model; switch when it ends.")
+        import dataclasses
+        import gc
+
+        from .inference import ModelPool
+
+        settings = dataclasses.replace(self.settings, base_model=name, base_model_explicit=True)
+        base = resolve_base_model(settings)  # raises ModelUnavailable (nothing changed) if it cannot load
+        old = self.pool
+        self.pool = ModelPool(base, self.store, dtype=inference_dtype(settings.precision))
+        self.settings, self.base = settings, base
+        del old  # the pool held the only references to the old base and its adapters
+        gc.collect()
+        return f"Loaded {base.name}; the previous base model was freed."
+
+    def memory_estimate(self, method: str, batch_size: int) -> dict:
+        """studio.memory's estimate of training `method` on the loaded base model ("needs about N GB")."""
+        from transformers import AutoConfig
+
+        from .memory import FLAN_T5_SHAPES, T5Shape, training_memory
+
+        if method not in METHODS:
+            raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
+        shape = FLAN_T5_SHAPES.get(self.base.name)
+        if shape is None:
+            config = AutoConfig.from_pretrained(self.base.path, local_files_only=self.offline)
+            shape = T5Shape.from_config(config)
+        return training_memory(shape, method, batch_size=check(TrainConfig, "batch_size", batch_size))
+
     # ------------------------------------------------------------------ training
     def make_spec(self, method: str, train: TrainConfig, overrides: dict | None = None, name: str = "",
                   precision: str = "auto"):
@@ -336,6 +473,50 @@ class Studio:
                  "prompt": trainable_parameter_count(shape, "prompt", virtual_tokens=prompt.num_virtual_tokens)}
         return {"full": (base, base), **{m: (n, base + n) for m, n in added.items()}}
 
+    # ------------------------------------------------------------------ ZeroGPU execution (zerogpu.py)
+    @property
+    def on_zerogpu(self) -> bool:
+        return self.settings.execution == "zerogpu"
+
+    def train_streaming(self, method: str, train: TrainConfig, overrides: dict | None = None, owner: str = "",
+                        name: str = "", precision: str = "auto"):
+        """Train inside the calling event (ZeroGPU): yields step events, then {"type": "done", "record"}.
+
+        The run is on disk, complete, before the last yield; the budget check refuses, before
+        anything is written, a run that cannot finish within one GPU call.
+        """
+        from .runs import new_run_id
+        from .zerogpu import TrainRequest, check_training_budget, train_on_gpu
+
+        if not owner:
+            raise ValueError("The page has not finished loading; try again in a moment.")
+        spec = self.make_spec(method, train, overrides, name, precision)  # the same checks as the queue's
+        request = TrainRequest(method, spec.train, str(self.store.root), self.base, self.data,
+                               overrides=dict(overrides or {}), name=spec.name,
+                               precision=self.settings.precision if precision == "auto" else precision,
+                               run_id=new_run_id(method))
+        check_training_budget(request)
+        for event in train_on_gpu(request):
+            if event["type"] == "done":  # the session that trained it may rename and delete it
+                event["record"] = self.store.update(request.run_id, owner_hash=owner_hash(owner))
+            yield event
+
+    def _summarize_on_gpu(self, model_ids: list[str], dialogues: list[str], settings) -> dict:
+        import time
+
+        from .zerogpu import GenerateRequest, summarize_on_gpu
+
+        started = time.perf_counter()
+        out = summarize_on_gpu(GenerateRequest(model_ids, dialogues, str(self.store.root), self.base, settings))
+        seconds = time.perf_counter() - started
+        return {ref: SimpleNamespace(summaries=summaries, seconds=seconds) for ref, summaries in out.items()}
+
+    def _evaluate_on_gpu(self, model_ids, limit, split, settings) -> EvaluationResult:
+        from .zerogpu import EvaluateRequest, evaluate_on_gpu
+
+        return evaluate_on_gpu(EvaluateRequest(model_ids, str(self.store.root), self.base, self.data, limit=limit,
+                                               split=split, settings=settings))
+
     # ------------------------------------------------------------------ summarizing
     def summarize(self, model_ids: list[str], dialogue: str,
                   settings: GenerationSettings | None = None) -> list[Summary]:
@@ -349,7 +530,8 @@ class Studio:
         for model_id in model_ids:
             if model_id != ORIGINAL:
                 self.store.require_loadable(model_id)
-        results = self.pool.summarize(model_ids, [normalized.text], settings)
+        results = (self._summarize_on_gpu(model_ids, [normalized.text], settings) if self.on_zerogpu
+                   else self.pool.summarize(model_ids, [normalized.text], settings))
         return [Summary(model_id, self.label(model_id), normalized.restore_names(results[model_id].summaries[0]),
                         results[model_id].seconds) for model_id in model_ids]
 
@@ -362,8 +544,12 @@ class Studio:
             if model_id != ORIGINAL:
                 self.store.require_loadable(model_id)
         labels = {model_id: self.label(model_id) for model_id in model_ids}
-        result = evaluate_models(self.pool, self.data, model_ids, split=split, limit=limit, settings=settings,
-                                 labels=labels, progress=progress)
+        if self.on_zerogpu:
+            result = self._evaluate_on_gpu(model_ids, limit, split, settings)
+            result.labels = labels
+        else:
+            result = evaluate_models(self.pool, self.data, model_ids, split=split, limit=limit, settings=settings,
+                                     labels=labels, progress=progress)
         self._remember_metrics(result, split)
         return result
 
@@ -380,5 +566,57 @@ class Studio:
                 except RunNotFound:
                     pass  # deleted while we evaluated
 
+    # ------------------------------------------------------------------ insight views (issue 11)
+    @staticmethod
+    def overlap(summary: str, references: list[str]) -> dict:
+        """Which summary words ROUGE counted against its best reference (studio.overlap.overlap)."""
+        from .overlap import overlap
+
+        return overlap(summary, references)
+
+    @staticmethod
+    def copied_words(summary: str, dialogue: str) -> dict:
+        """Which summary words come from the dialogue, and the share of new ones."""
+        from .overlap import copied_words
+
+        return copied_words(summary, dialogue)
+
+    def prompt_readout(self, run_id: str, top_k: int = 5) -> dict:
+        """A prompt-tuning run's virtual tokens and their nearest vocabulary tokens (cosine)."""
+        from .prompt_readout import _check_top_k, readout_run
+
+        _check_top_k(top_k)  # before the base model loads
+        record = self.store.require_loadable(run_id)
+        if record.get("method") != "prompt":
+            raise ValueError(f"Run {self.run_label(record, method=False)} is a "
+                             f"{self.method_label(record.get('method'))} run; only prompt-tuning runs have "
+                             "virtual tokens to read.")
+        base = self.pool.base()
+        return readout_run(self.store, run_id, base, self.pool.tokenizer, top_k)
+
+    def forgetting(self, model_ids: list[str], progress=None) -> dict:
+        """The forgetting probe's scores for 'original' and/or runs, and each run's change from the original."""
+        from .forgetting import pool_generator, run_probe
+
+        if not isinstance(model_ids, (list, tuple)) or not all(isinstance(m, str) for m in model_ids):
+            raise ValueError("The models must be a list of names: 'original' and run ids.")
+        model_ids = list(dict.fromkeys(model_ids))
+        for model_id in model_ids:
+            if model_id != ORIGINAL:
+                self.store.require_loadable(model_id)
+        return run_probe(pool_generator(self.pool), model_ids, progress=progress)
+
+    def topic_groups(self) -> dict[str, dict[str, int]]:
+        """Dialogues per topic group, for every split of the loaded data."""
+        from .topics import group_counts
+
+        return {split: group_counts(self.data, split) for split in self.data.splits}
+
+    @staticmethod
+    def per_topic(result: EvaluationResult, min_examples: int | None = None) -> list[dict]:
+        """An evaluation's ROUGE per topic group, with counts, intervals and a too-few flag."""
+        from .topics import DEFAULT_MIN_EXAMPLES, per_topic
+
+        return per_topic(result, min_examples=min_examples or DEFAULT_MIN_EXAMPLES)
 
 __all__ = ["ORIGINAL", "USER_ERRORS", "GenerationSettings", "Studio", "Summary", "owner_hash", "rouge_table"]

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +36,7 @@ from .runs import (
     new_run_id,
     now_iso,
 )
+from .sharing import public_model_name, replacements, scrub_value
 
 REPO_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 RUN_FILES = ("run.json", "events.jsonl", "README.md")
@@ -122,61 +122,23 @@ def is_hub_id(value) -> bool:
             and not Path(value).expanduser().exists())
 
 
-class Scrubber:
-    """Replaces what names this machine (home and temp paths, host name, any absolute path) in text."""
-
-    def __init__(self, replacements: dict[str, str] | None = None):
-        self.replacements = {k: v for k, v in (replacements or {}).items() if k}
-        host = socket.gethostname()
-        if host and len(host) > 2:
-            self.replacements.setdefault(host, "<host>")
-        # Longest first, so a base model's folder is replaced before the home folder inside it.
-        self.order = sorted(self.replacements, key=len, reverse=True)
-        self.absolute = re.compile(r"(?:~|[A-Za-z]:)?[/\\](?:[\w.@+-]+[/\\])+[\w.@+-]*")
-
-    def text(self, value: str) -> str:
-        for needle in self.order:
-            value = value.replace(needle, self.replacements[needle])
-        return self.absolute.sub(LOCAL_PATH, value)
-
-    def value(self, value):
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.value(v) for v in value]
-        return value
-
-
-def public_record(record: dict, scrub: Scrubber) -> dict:
-    """run.json as published: the allow-listed fields, scrubbed; the data source only if it is public."""
+def public_record(record: dict) -> dict:
+    """run.json as published, before scrubbing: the allow-listed fields; the data source only if it is public."""
     public = {k: record[k] for k in PUBLIC_RUN_FIELDS if k in record}
     data = public.get("data")
     if data is not None and not (is_hub_id(data) or data == "bundled"):
         public["data"] = "local file"
-    public = scrub.value(public)
+    public["base_model"] = public_model_name(str(record.get("base_model") or ""))
     public["exported_by"] = "tuning-studio"
     return public
 
 
-def _scrub_json_file(path: Path, scrub: Scrubber) -> None:
+def _publish_json_file(path: Path, published) -> None:
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
         return
-    path.write_text(json.dumps(scrub.value(payload), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def _base_replacements(record: dict) -> dict[str, str]:
-    """The local base-model folder stands for the base model's public name in saved configs."""
-    replacements = {}
-    base_path = record.get("base_model_path") or ""
-    if base_path and base_path != record.get("base_model"):
-        replacements[base_path] = record.get("base_model", "")
-        replacements[str(Path(base_path).resolve())] = record.get("base_model", "")
-    replacements[str(Path.home())] = "~"
-    return replacements
+    path.write_text(json.dumps(published(payload), indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def prepare_upload(store: RunStore, run_id: str, repo_id: str, folder: Path | None = None) -> Path:
@@ -190,17 +152,22 @@ def prepare_upload(store: RunStore, run_id: str, repo_id: str, folder: Path | No
     folder.mkdir(parents=True, exist_ok=True)
     if any(folder.iterdir()):
         raise HubError(f"{folder} is not empty; choose a new folder for the upload.")
-    scrub = Scrubber(_base_replacements(record))
+    pairs = replacements(record, store.path(run_id))  # the one scrubbing rule, shared with the zip export
+
+    def published(value):
+        # On decoded JSON, not raw text: a path pattern must never cut through a tokenizer's escapes.
+        return scrub_value(value, pairs, other_paths=LOCAL_PATH)
+
     for source in sorted(store.model_dir(run_id).iterdir()):
         if not source.is_file() or source.name.lower().endswith(PICKLE_SUFFIXES) or source.name in NOT_MODEL_FILES:
             continue
         shutil.copy2(source, folder / source.name)
         if source.suffix == ".json":
-            _scrub_json_file(folder / source.name, scrub)
-    public = public_record(record, scrub)
+            _publish_json_file(folder / source.name, published)
+    public = published(public_record(record))
     (folder / "run.json").write_text(json.dumps(public, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     with open(folder / "events.jsonl", "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(scrub.value(event)) + "\n" for event in store.events(run_id))
+        handle.writelines(json.dumps(published(event)) + "\n" for event in store.events(run_id))
     (folder / "README.md").write_text(model_card(public, repo_id).content, encoding="utf-8")
     return folder
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import torch
 
+from .base_model import BaseModelChoice, load_base
 from .config import ORIGINAL, GenerationSettings
 from .data import make_prompt
 from .decoding import greedy_decode, is_plain_greedy, use_eager_attention_on_cpu
-from .offline import BaseModelChoice, load_base
 from .runs import RunStore
 
 __all__ = ["ORIGINAL", "GenerationSettings", "ModelPool", "SummaryResult"]  # the first two live in config

@@ -102,6 +102,10 @@ class JobQueue:
         """How many jobs wait behind the running one."""
         with self._lock:
             return len(self._waiting)
+    def active(self) -> list[Job]:
+        """Every queued or running job, whoever owns it."""
+        with self._lock:
+            return [j for j in self._jobs.values() if j.status in ACTIVE]
 
     def jobs_of(self, owner: str) -> list[Job]:
         return [j for j in self._jobs.values() if j.owner == owner]

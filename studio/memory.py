@@ -173,7 +173,7 @@ def _measure_in_child(config_kwargs, method, batch_size, source_tokens, target_t
 
     from .config import method_settings
     from .methods import build_method_model
-    from .offline import untie_lm_head
+    from .standin import untie_lm_head
 
     torch.set_num_threads(1)
     # ru_maxrss is the process's lifetime peak: start from the settled footprint after imports.

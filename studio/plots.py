@@ -347,3 +347,24 @@ def topic_figure(table, top: int = 20) -> go.Figure:
     fig.update_layout(title=_title(f"Top {min(top, len(counts))} topics"), xaxis_title="Examples", **_LAYOUT)
     fig.update_yaxes(automargin=True)
     return fig
+
+
+def forgetting_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[str, str] | None = None,
+                      metric: str = "exact_match") -> go.Figure:
+    """Grouped bars: one group per probe task, one bar per model; `scores` is run_probe()'s "scores"."""
+    title = "What each model still knows"
+    if not scores:
+        return _empty(title, "Run the forgetting probe to see what each model kept")
+    methods = methods or {}
+    tasks = list(next(iter(scores.values()))["per_task"])
+    fig = go.Figure()
+    for model, result in scores.items():
+        values = [100 * result["per_task"][task][metric] for task in tasks]
+        fig.add_trace(go.Bar(name=labels.get(model, model), x=[t.replace("_", " ") for t in tasks], y=values,
+                             marker_color=METHOD_COLORS.get(methods.get(model, model), None),
+                             text=[f"{v:.0f}" for v in values], textposition="outside", cliponaxis=False))
+    name = "exact match" if metric == "exact_match" else "word F1"
+    fig.update_layout(title=_title(title, f"forgetting probe: % answered right ({name}) per task"),
+                      barmode="group", yaxis_range=[0, 110], showlegend=True,  # the subtitle names the axis
+                      **_LAYOUT)
+    return fig

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch loads when a readout runs, so the UI's handlers can name CAVEAT cheaply
+    import torch
 
 CAVEAT = ("Nearest words are a rough projection: a soft prompt need not sit near any real word, and it can read "
           "as nonsense even when it works well (Lester et al. 2021 found meaningful neighbours; Ramati et al. "
@@ -41,6 +43,8 @@ def nearest_tokens(prompt: torch.Tensor, embeddings: torch.Tensor, tokenizer, to
     `embeddings` is the input embedding matrix; rows past the tokenizer's vocabulary
     (T5 pads its matrix to a multiple of 128) are left out, so every id has a name.
     """
+    import torch
+
     top_k = _check_top_k(top_k)
     prompt = torch.as_tensor(prompt).detach().float().cpu()
     embeddings = torch.as_tensor(embeddings).detach().float().cpu()

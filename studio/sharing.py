@@ -12,6 +12,8 @@ model card alike; other absolute paths under the home or the runs folder become
 from __future__ import annotations
 
 import json
+import re
+import socket
 import zipfile
 from pathlib import Path
 
@@ -41,17 +43,41 @@ def replacements(record: dict, run_folder: Path) -> list[tuple[str, str]]:
     home = str(Path.home())
     if len(home) > 1:  # a home of "/" would turn every path into "~"
         pairs[home] = "~"
+    host = socket.gethostname()
+    if len(host) > 3:  # a very short host name would match inside ordinary words
+        pairs[host] = "<host>"
     pairs = {key.rstrip("/"): value for key, value in pairs.items() if len(key.rstrip("/")) > 1}
     return sorted(pairs.items(), key=lambda pair: -len(pair[0]))
 
 
-def scrub(text: str, pairs: list[tuple[str, str]]) -> str:
+# Any absolute path left once the known ones are replaced (a temp folder, another user's home).
+ABSOLUTE_PATH = re.compile(r"(?:~|[A-Za-z]:)?[/\\](?:[\w.@+-]+[/\\])+[\w.@+-]*")
+
+
+def scrub(text: str, pairs: list[tuple[str, str]], other_paths: str | None = None) -> str:
+    """Replace the server's text by its shared form; with `other_paths`, every remaining absolute path too.
+
+    The zip keeps `~/...` and `runs/...` readable; a Hub upload (hub.py) publishes no path at all.
+    """
     for server, shared in pairs:
         text = text.replace(server, shared)
         escaped = json.dumps(server)[1:-1]  # the same path as it appears inside a JSON string
         if escaped != server:
             text = text.replace(escaped, json.dumps(shared)[1:-1])
+    if other_paths is not None:
+        text = ABSOLUTE_PATH.sub(other_paths, text)
     return text
+
+
+def scrub_value(value, pairs: list[tuple[str, str]], other_paths: str | None = None):
+    """scrub() on every string inside a decoded JSON value (keys stay), for files whose escapes must survive."""
+    if isinstance(value, str):
+        return scrub(value, pairs, other_paths)
+    if isinstance(value, dict):
+        return {key: scrub_value(item, pairs, other_paths) for key, item in value.items()}
+    if isinstance(value, list):
+        return [scrub_value(item, pairs, other_paths) for item in value]
+    return value
 
 
 def shared_record(record: dict) -> dict:

@@ -21,15 +21,15 @@ import traceback
 from dataclasses import dataclass, field
 
 import torch
-from transformers import (DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments,
-                          set_seed)
+from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 
+from .base_model import BaseModelChoice, load_base
 from .budget import training_budget
 from .config import FullSettings, LoraSettings, PromptSettings, TrainConfig, to_jsonable
 from .data import DialogData, make_prompt
+from .distributed import batch_fields, current_world
 from .hardware import pick_device, use_bf16
 from .methods import build_method_model, parameter_report
-from .offline import BaseModelChoice, load_base
 from .processes import TRAINER_SCRATCH, owned_scratch_dir
 from .runs import RunStore, new_run_id
 
@@ -130,6 +130,8 @@ def build_trainer(model, tokenizer, train_set, cfg: TrainConfig, learning_rate: 
         save_strategy="no", report_to="none", disable_tqdm=True,
         dataloader_pin_memory=device == "cuda",
         remove_unused_columns=False,
+        # Under torchrun every trainable parameter gets a gradient each step, so DDP need not search for unused ones.
+        ddp_find_unused_parameters=False,
     )
     # pad_to_multiple_of=8 keeps tensor shapes friendly to vectorised kernels at almost no padding cost.
     collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, pad_to_multiple_of=8)
@@ -148,7 +150,8 @@ def train_run(spec: TrainSpec, store: RunStore, base: BaseModelChoice, data: Dia
     """
     cfg = spec.train.validate()
     run = _Run(spec, cfg, store, run_id or new_run_id(spec.method), listener, stop_event or threading.Event())
-    store.create(run.run_id, initial_record(spec, cfg, base, data, run.device, run.bf16))
+    store.create(run.run_id, {**initial_record(spec, cfg, base, data, run.device, run.bf16),
+                              **batch_fields(cfg.batch_size, run.world)})
     run.emit({"type": "status", "status": "preparing", "message": "Loading the model and tokenizing"})
     output_dir = owned_scratch_dir(TRAINER_SCRATCH)
     try:
@@ -190,6 +193,8 @@ class _Run:
         self.listener, self.stop_event = listener, stop_event
         self.device = pick_device()
         self.bf16 = use_bf16(spec.precision, self.device)
+        self.world = current_world()  # under torchrun every rank trains; this one (rank 0) records
+        self.effective_batch = batch_fields(cfg.batch_size, self.world)["effective_batch_size"]
         self.started = time.perf_counter()
         if not spec.name:
             spec.name = run_id
@@ -209,7 +214,7 @@ class _Run:
         train_set = tokenize_pairs(tokenizer, data.split("train"), cfg, cfg.seed)
         steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
         trainer = build_trainer(model, tokenizer, train_set, cfg, spec.learning_rate, self.bf16, self.device,
-                                output_dir, [EventCallback(self.emit, self.stop_event, cfg.batch_size)])
+                                output_dir, [EventCallback(self.emit, self.stop_event, self.effective_batch)])
         self.emit({"type": "status", "status": "training", "message": f"{len(train_set)} training pairs, "
                    f"{steps_per_epoch} steps per epoch"})
         output = trainer.train()
@@ -237,7 +242,7 @@ class _Run:
         return {"steps": steps_done, "epochs": round(steps_done / steps_per_epoch, 3),
                 "train_examples": train_examples, "train_seconds": round(train_seconds, 3),
                 "train_loop_seconds": round(loop_seconds, 3),
-                "samples_per_second": round(steps_done * self.cfg.batch_size / max(1e-9, loop_seconds), 3),
+                "samples_per_second": round(steps_done * self.effective_batch / max(1e-9, loop_seconds), 3),
                 "final_loss": losses[-1] if losses else None,
                 "final_loss_avg5": sum(losses[-5:]) / len(losses[-5:]) if losses else None}
 
@@ -251,3 +256,21 @@ class _Run:
         except OSError:
             pass  # the disk that failed the run may refuse the event too; the record says it all
         return record
+
+
+def train_as_follower(spec: TrainSpec, base: BaseModelChoice, data: DialogData) -> None:
+    """A rank other than 0 of a distributed run: the same model, data and Trainer, and nothing written.
+
+    The Trainer shares the batches out and averages the gradients; rank 0 (train_run) saves the
+    model and the record. This rank never touches the run store and never prints.
+    """
+    cfg = spec.train.validate()
+    device = pick_device()
+    bf16 = use_bf16(spec.precision, device)
+    model, tokenizer = prepare_model(base.path, spec.method, spec.settings, bf16, device, cfg.seed, cfg.dropout)
+    train_set = tokenize_pairs(tokenizer, data.split("train"), cfg, cfg.seed)
+    output_dir = owned_scratch_dir(TRAINER_SCRATCH)
+    try:
+        build_trainer(model, tokenizer, train_set, cfg, spec.learning_rate, bf16, device, output_dir).train()
+    finally:
+        shutil.rmtree(output_dir, ignore_errors=True)

@@ -29,7 +29,7 @@ TINY_TRAIN = {"batch_size": 4, "train_size": 24}
 def cache_dir(tmp_path_factory):
     """One stand-in model for the whole session (it takes a couple of seconds to build)."""
     path = tmp_path_factory.mktemp("cache")
-    from studio.offline import STANDIN_NAME, build_standin
+    from studio.standin import STANDIN_NAME, build_standin
 
     build_standin(path / STANDIN_NAME)
     return path

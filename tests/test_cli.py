@@ -116,12 +116,12 @@ def test_prefetch_offline_says_it_needs_the_network(cli):
 
 def test_prefetch_online_caches_the_configured_model_and_dataset(monkeypatch, capsys):
     """With a network, prefetch loads (and so caches) exactly what the studio will use later."""
-    from studio import cli, data, offline
+    from studio import base_model, cli, data, network
 
     loaded = []
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(offline, "is_offline", lambda settings: False)
-    monkeypatch.setattr(offline, "load_base", lambda path, **kw: loaded.append(("model", path)))
+    monkeypatch.setattr(network, "is_offline", lambda settings: False)
+    monkeypatch.setattr(base_model, "load_base", lambda path, **kw: loaded.append(("model", path)))
     monkeypatch.setattr(data, "load_data", lambda source: loaded.append(("data", source)) or data.load_bundled())
     code = cli.main(["prefetch", "--base-model", "google/flan-t5-small", "--data", "knkarthick/dialogsum",
                      "--json"])

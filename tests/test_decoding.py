@@ -5,9 +5,9 @@ import pytest
 import torch
 from peft import PeftModel
 
+from studio.base_model import load_base
 from studio.data import make_prompt
 from studio.decoding import greedy_decode, is_plain_greedy, use_eager_attention_on_cpu
-from studio.offline import load_base
 
 NEW_TOKENS = 16
 

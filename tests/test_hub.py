@@ -233,7 +233,7 @@ def test_pull_imports_a_plain_peft_adapter_folder(evaluated, tmp_path):
     """An adapter saved anywhere with save_pretrained, no run.json: a LoRA run appears."""
     from peft import LoraConfig, TaskType, get_peft_model
 
-    from studio.offline import load_base
+    from studio.base_model import load_base
 
     studio, _ = evaluated
     model, _ = load_base(studio.base.path)

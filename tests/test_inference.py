@@ -2,8 +2,8 @@
 import pytest
 from peft import PeftModel
 
+from studio.base_model import load_base
 from studio.inference import ORIGINAL, GenerationSettings, ModelPool
-from studio.offline import load_base
 from studio.runs import RunNotFound
 
 GEN = GenerationSettings(max_new_tokens=12)

@@ -14,7 +14,7 @@ from studio.memory import (
     training_memory,
 )
 from studio.methods import build_method_model
-from studio.offline import tiny_t5_config
+from studio.standin import tiny_t5_config
 
 # The estimate must land within this factor of the measured peak (either side) on small shapes.
 STATED_FACTOR = 3.0

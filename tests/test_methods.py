@@ -2,9 +2,11 @@
 import pytest
 import torch
 
+from bench.model import build_flan_t5_small_random
+from studio.base_model import load_base
 from studio.config import FullSettings, LoraSettings, PromptSettings
 from studio.methods import build_method_model, parameter_report, prompt_config
-from studio.offline import STANDIN_NAME, build_flan_t5_small_random, load_base
+from studio.standin import STANDIN_NAME
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,10 @@ import time
 
 import pytest
 
+from studio.base_model import ModelUnavailable, resolve_base_model
 from studio.config import Settings
-from studio.offline import (
-    STANDIN_NAME,
-    ModelUnavailable,
-    build_standin,
-    network_available,
-    resolve_base_model,
-)
+from studio.network import network_available
+from studio.standin import STANDIN_NAME, build_standin
 
 
 def test_no_network_is_detected_without_waiting_for_the_connection_to_time_out(monkeypatch):

@@ -5,9 +5,9 @@ import pytest
 import torch
 from peft import get_peft_model
 
+from studio.base_model import load_base
 from studio.config import PromptSettings, TrainConfig, method_settings
 from studio.methods import prompt_config
-from studio.offline import load_base
 from studio.prompt_readout import CAVEAT, nearest_tokens, readout, readout_run
 from studio.training import TrainSpec, train_run
 from tests.conftest import TINY_TRAIN

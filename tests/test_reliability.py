@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from studio.base_model import ModelUnavailable
 from studio.config import MAX_DIALOGUE_CHARS, MAX_UPLOAD_BYTES, Settings, TrainConfig
 from studio.engine import Studio
 from studio.inference import ORIGINAL, GenerationSettings
 from studio.jobs import QueueFull
-from studio.offline import ModelUnavailable
 from studio.runs import RunNotFound, RunStore, clean_name
 from studio.ui import handlers as h
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 import json
 import re
 
-from studio.data import BUNDLED_PATH, load_bundled
+from studio.assets import SAMPLE_DIALOGUES, read_text
+from studio.data import load_bundled
 
 # The Compare tab rewrites the first test dialogue with these speaker names (studio/ui/handlers/compare.py).
 STAND_IN_NAMES = ("Anna", "Ben", "Chris", "Dana")
 
 
 def _rows():
-    return [json.loads(line) for line in BUNDLED_PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [json.loads(line) for line in read_text(SAMPLE_DIALOGUES).splitlines() if line.strip()]
 
 
 def test_every_row_has_the_same_fields_and_a_unique_id():

@@ -9,9 +9,9 @@ import pytest
 import torch
 from transformers import DataCollatorForSeq2Seq
 
+from studio.base_model import load_base
 from studio.config import TrainConfig, method_settings
 from studio.data import load_bundled
-from studio.offline import load_base
 from studio.training import TrainSpec, tokenize_pairs, train_run
 from tests.conftest import TINY_TRAIN
 
@@ -121,7 +121,7 @@ def test_base_dropout_is_set_and_lora_keeps_its_own(studio):
 
 def test_benchmark_course_recipe_pads_everything_to_512(studio):
     """The baseline the benchmark races is the notebooks' recipe, not a straw man or a copy of ours."""
-    from studio.bench import _course_dataset
+    from bench.train_speed import _course_dataset
 
     _, tokenizer = load_base(studio.base.path)
     rows = _course_dataset(tokenizer, [("Summarize: #Person1#: Hi.", "They greet.")])

@@ -20,6 +20,7 @@ from ..config import MAX_DIALOGUE_CHARS, Settings
 from ..engine import Studio
 from . import handlers as h
 from . import (
+    section_demo,
     section_notice,
     section_queue,
     tab_compare,
@@ -50,6 +51,8 @@ def notices_markdown(studio: Studio) -> str:
 
 def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
     studio = settings if isinstance(settings, Studio) else Studio(settings or Settings.from_env())
+    if not studio.preparation_status()["lines"] and not studio.preparation_status()["running"]:
+        studio.prepare_in_background()  # STUDIO_PRELOAD_RUNS / STUDIO_PREPARE, if set; the app serves meanwhile
     scratch = Path(tempfile.gettempdir()) / f"tuning-studio-ui-{os.getpid()}"
     scratch.mkdir(parents=True, exist_ok=True)
     with gr.Blocks(title="Tuning Studio", analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
@@ -66,6 +69,7 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
         section_queue.build(studio, owner, runs_version)
         # Presenter mode (STUDIO_PRESENTER=1, or ?presenter=1 on this page): training controls hidden.
         presenter = gr.State(bool(studio.settings.presenter))
+        demo_row = gr.Column()
         dialogue = gr.Textbox(label="Dialogue", lines=10, max_lines=24, max_length=MAX_DIALOGUE_CHARS,
                               render=False, elem_id="compare-dialogue",
                               placeholder="Paste a dialogue, one turn per line: \"#Person1#: Hi\", "
@@ -73,6 +77,8 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
         with gr.Tabs() as tabs:
             ctx = UiContext(studio, demo, owner, tabs, runs_version, dialogue, sent_example, scratch, presenter)
             _build_tabs(ctx)
+        with demo_row:  # filled now that ctx exists; it sits under the header
+            section_demo.build(ctx)
         # Queued, not queue=False: only then does the State's .change fire (the Train tab listens to it).
         demo.load(restore_owner, saved_owner, [saved_owner, owner], api_visibility="private",
                   show_progress="hidden")

@@ -9,11 +9,11 @@ from pathlib import Path
 import gradio as gr
 from starlette.middleware import Middleware
 
+from .. import assets
 from ..config import MAX_UPLOAD_BYTES, Settings
 from .request_limit import MAX_REQUEST_BYTES, RequestSizeLimit
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
-CSS_PATH = SOURCE_ROOT / "assets" / "style.css"
 
 
 def launch_options(settings: Settings | None = None) -> dict:
@@ -21,7 +21,7 @@ def launch_options(settings: Settings | None = None) -> dict:
     # Soft's colours with a plainer, more legible font than its default Montserrat; both fonts
     # ship with Gradio, so nothing is fetched from the internet.
     font = (gr.themes.LocalFont("Source Sans Pro", weights=(400, 600)), "ui-sans-serif", "system-ui", "sans-serif")
-    options = {"css_paths": [CSS_PATH], "theme": gr.themes.Soft(primary_hue="blue", font=font),
+    options = {"css": assets.read_text(assets.STYLE_CSS), "theme": gr.themes.Soft(primary_hue="blue", font=font),
                "footer_links": ["api", "gradio"],
                # The app takes no uploads, but Gradio's upload route is open to anyone: cap it.
                "max_file_size": MAX_UPLOAD_BYTES,

@@ -1,8 +1,9 @@
 """Compare tab: one dialogue, four summaries side by side (Original, Full fine-tuning, LoRA, Prompt tuning).
 
 Summaries are shown in read-only textboxes, never as HTML: model output is text.
-When the dialogue came from the Dataset tab unchanged, its reference is shown and
-each summary gets its ROUGE-L against it.
+When the dialogue came from the Dataset tab unchanged, its references fill the
+reference box and each summary gets its ROUGE-L against them; section_overlap
+marks the words behind the scores.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import gradio as gr
 
 from ..config import METHOD_LABELS, METHODS, ORIGINAL, GenerationSettings
 from . import handlers as h
+from . import section_overlap
 from .context import GENERATE, QUIET, UiContext
 from .errors import guarded
 from .widgets import number
@@ -41,8 +43,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                 ui.max_tokens = number(GenerationSettings, "max_new_tokens")
                 ui.beams = number(GenerationSettings, "num_beams")
             ui.summarize = gr.Button("Summarize", variant="primary", size="lg")
-    ui.reference = gr.Textbox(label="Reference summary from the dataset (ROUGE-L below is measured against it)",
-                              visible=False, interactive=False, lines=2, elem_classes=["reference-text"])
+    ui.reference = section_overlap.reference_box()
     ui.texts, ui.infos = [], []
     with gr.Row(elem_classes=["summary-columns"]):  # fixed-height boxes keep the columns level
         for key in h.COLUMNS:
@@ -54,6 +55,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                                            elem_id=f"summary-{key}"))
                 ui.infos.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"info-{key}"))
     ui.picker_list = [ui.pickers[m] for m in METHODS]
+    section_overlap.build(ctx, ui.reference, ui.texts)  # highlighted ROUGE and copied/new words
     return ui
 
 
@@ -74,14 +76,6 @@ def _wire_summarize(ctx: UiContext, ui: SimpleNamespace) -> None:
                        # The handlers check raw values against the runs on disk now: the dropdowns'
                        # choices are fixed when a session starts, and scripts never refresh them.
                        preprocess=False)
-
-    def show_reference(dialogue, sent):
-        return _reference_update(h.references_for(dialogue, sent))
-
-    ctx.sent_example.change(show_reference, [ctx.dialogue, ctx.sent_example], ui.reference, **QUIET)
-    # .change, not .input: picking a sample dialogue must hide a reference that no longer applies.
-    ctx.dialogue.change(show_reference, [ctx.dialogue, ctx.sent_example], ui.reference, trigger_mode="always_last",
-                        **QUIET)
 
 
 def _wire_refresh(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
@@ -107,7 +101,5 @@ def _wire_refresh(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
 
 
 def _reference_update(references: list[str] | None):
-    if not references:
-        return gr.Textbox(visible=False)
-    text = references[0] if len(references) == 1 else "\n".join(f"{i}. {r}" for i, r in enumerate(references, 1))
-    return gr.Textbox(value=text, visible=True)
+    """The dataset's references fill the (editable) reference box; without them it keeps what was typed."""
+    return h.reference_text(references) if references else gr.skip()

@@ -9,6 +9,7 @@ from ..config import EvaluationSettings, GenerationSettings
 from ..declare import spec
 from ..plots import rouge_figure
 from . import handlers as h
+from . import section_forgetting
 from .context import GENERATE, QUIET, UiContext
 from .errors import guarded
 from .widgets import number, widget_args
@@ -42,11 +43,14 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
     # Tables stay hidden until there is something to show: an empty Dataframe shows bare "1 2 3" headers.
     ui.gains = gr.Dataframe(label="Scores and gain over the original (ROUGE points ×100, [95% interval])",
                             interactive=False, wrap=True, visible=False)
-    with gr.Accordion("ROUGE-L per topic", open=False, visible=False) as ui.topic_box:
+    with gr.Accordion("ROUGE-L per topic group", open=False, visible=False, elem_id="topic-groups") as ui.topic_box:
+        gr.Markdown("DialogSum's topics are folded into a few named groups by keyword (see docs/insight.md). "
+                    "Grey rows have fewer than 10 dialogues: too few to say anything.")
         ui.per_topic = gr.Dataframe(interactive=False, wrap=True, show_label=False)
     ui.per_example = gr.Dataframe(label="Every dialogue: reference, each model's summary and its ROUGE-L",
                                   interactive=False, wrap=True, max_height=480, visible=False)
     ui.download = gr.DownloadButton("Download all outputs (CSV)", visible=False)
+    section_forgetting.build(ctx, ui.models)  # the probe on the same ticked models
     ui.known = gr.State([])  # run ids already offered: a run new since then is ticked if it is a default
     return ui
 
@@ -60,7 +64,7 @@ def _wire_run(ctx: UiContext, ui: SimpleNamespace) -> None:
                                 progress=lambda done, total: progress((done, total), desc="Summarizing",
                                                                       unit="summaries"))
         return {ui.summary: view.summary, ui.plot: view.figure, ui.gains: gr.Dataframe(view.gains, visible=True),
-                ui.per_topic: view.per_topic, ui.topic_box: gr.Accordion(visible=len(view.per_topic) > 0),
+                ui.per_topic: h.styled(view.per_topic, view.per_topic_too_few), ui.topic_box: gr.Accordion(visible=len(view.per_topic) > 0),
                 ui.per_example: gr.Dataframe(view.per_example, visible=True,
                                              column_widths=_widths(view.per_example)),
                 ui.download: gr.DownloadButton(value=str(view.csv_path), visible=True)}

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from . import handlers as h
+from . import section_hub, section_readout
 from .context import QUIET, UiContext
 from .errors import guarded
 
@@ -15,6 +16,8 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     _wire_listing(ctx, ui, tab)
     _wire_actions(ctx, ui)
     _wire_presenter(ctx, ui)
+    section_readout.build(ctx, tab)  # what a prompt-tuning run's virtual tokens are near
+    section_hub.build(ctx, ui.picked)
 
 
 def _layout(ctx: UiContext) -> SimpleNamespace:

@@ -23,6 +23,7 @@ from ..config import (
 )
 from ..declare import spec
 from . import handlers as h
+from . import section_base, section_command, section_zerogpu
 from .context import QUIET, UiContext
 from .errors import guarded
 from .widgets import number, widget_args
@@ -43,6 +44,9 @@ def build(ctx: UiContext) -> None:
     _wire_form(ctx, ui)
     _wire_job(ctx, ui)
     _wire_presenter(ctx, ui)
+    with ui.form_column:
+        section_base.build(ctx, ui)
+        section_command.build(ui)
 
 
 def _layout(ctx: UiContext) -> SimpleNamespace:
@@ -50,7 +54,8 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                          steps_seen=gr.State(-1))  # loss points on the plot: redrawn only when they change
     presenter = bool(ctx.studio.settings.presenter)
     with gr.Row():
-        with gr.Column(scale=2, min_width=360, visible=not presenter) as ui.controls:
+        with gr.Column(scale=2, min_width=360, visible=not presenter) as ui.form_column:
+            ui.controls = ui.form_column  # what presenter mode hides
             _form(ctx, ui)
             with gr.Row():
                 ui.start = gr.Button("Start training", variant="primary", elem_id="start-training")
@@ -161,11 +166,14 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
               "own_runs": ui.own_runs, "smoothing": ui.smoothing, "log_scale": ui.log_scale}
     if ctx.presenter is not None:
         inputs["presenter"] = ctx.presenter
-    ui.start.click(start_training, outputs=[ctx.owner, ui.job_id, ui.timer, *view_outputs], api_name="train",
-                   inputs_kwargs=inputs,
-                   # Raw values reach the handler, which checks each one and says what is wrong with it
-                   # (Gradio's own checks answer a script's "ten steps" with a bare error).
-                   preprocess=False)
+    if studio.on_zerogpu:  # the event itself trains, inside a GPU call (section_zerogpu)
+        section_zerogpu.wire_start(ctx, ui, FORM_FIELDS)
+    else:
+        ui.start.click(start_training, outputs=[ctx.owner, ui.job_id, ui.timer, *view_outputs], api_name="train",
+                       inputs_kwargs=inputs,
+                       # Raw values reach the handler, which checks each one and says what is wrong with it
+                       # (Gradio's own checks answer a script's "ten steps" with a bare error).
+                       preprocess=False)
     ui.start.click(None, None, None, js=_SHOW_STATUS)
 
     @guarded

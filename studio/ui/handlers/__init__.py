@@ -12,7 +12,8 @@ the Studio only, never to its store, queue or pool. Handlers
 raise ValueError, PermissionError, RunNotFound or QueueFull with a message a
 user can act on; the tab modules turn those into on-screen warnings.
 
-One module per tab (train, compare, dataset, evaluate, runs), plus `common` (text and
+One module per tab (train, compare, dataset, evaluate, runs) and per insight view (overlap,
+readout, forgetting, topic_groups), plus `common` (text and
 choice checks, formatting) and `choices` (which runs a dropdown offers); everything is
 imported here, so `from studio.ui import handlers as h; h.compare(...)` works.
 """
@@ -70,7 +71,20 @@ from .evaluate import (  # noqa: F401
     short_label,
     write_scratch,
 )
+from .forgetting import ForgettingView, forgetting_view  # noqa: F401
+from .overlap import (  # noqa: F401
+    COPIED_COLORS,
+    OVERLAP_COLORS,
+    VIEW_CHOICES,
+    OverlapColumn,
+    overlap_columns,
+    parse_references,
+    reference_after_dialogue_change,
+    reference_text,
+    view_colors,
+)
 from .queue import YOURS, mark_yours, queue_view  # noqa: F401
+from .readout import CAVEAT_LINE, DEFAULT_TOP_K, prompt_run_choices, readout_table  # noqa: F401
 from .runs import (  # noqa: F401
     RUN_COLUMNS,
     delete_run,
@@ -81,6 +95,7 @@ from .runs import (  # noqa: F401
     yours,
     zip_run,
 )
+from .topic_groups import styled, topic_group_table  # noqa: F401
 from .train import (  # noqa: F401
     MAX_SMOOTHING,
     JobView,

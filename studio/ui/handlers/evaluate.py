@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,7 @@ from ...config import ORIGINAL, EvaluationSettings, GenerationSettings
 from ...declare import parse, spec
 from ...plots import rouge_figure
 from .common import fmt_seconds
+from .topic_groups import topic_group_table
 
 if TYPE_CHECKING:
     from ...engine import Studio
@@ -27,6 +28,7 @@ class EvaluationView:
     per_topic: pd.DataFrame
     csv_path: Path                # every column, for download
     summary: str
+    per_topic_too_few: list = field(default_factory=list)   # per per_topic row: too few dialogues to say
 
 
 def short_label(studio: Studio, model_id: str) -> str:
@@ -48,13 +50,12 @@ def run_evaluation(studio: Studio, model_ids: list[str], count, max_new_tokens, 
     figure = rouge_figure(result.scores, {m: short_label(studio, m) for m in result.models}, methods)
     baseline = result.labels[ORIGINAL] if ORIGINAL in result.models else result.labels[result.models[0]]
     csv_path = write_scratch(scratch, "evaluation", ".csv", result.per_example.to_csv(index=False))
-    per_topic = (result.per_topic.pivot_table(index="topic", columns="model", values="rougeL")
-                 .mul(100).round(1).reset_index() if len(result.per_topic) else result.per_topic)
+    per_topic, too_few = topic_group_table(studio, result, column_names(studio, result.models))
     summary = (f"Scored **{result.examples}** test dialogues with {len(result.models)} model(s) in "
                f"{fmt_seconds(result.seconds)}. Gains are against **{baseline}**, on the same dialogues; "
                "an interval that includes 0 means the difference may be chance.")
     return EvaluationView(figure, gains_table(result.gains), _on_screen(studio, result), per_topic, csv_path,
-                          summary)
+                          summary, too_few)
 
 
 def _on_screen(studio: Studio, result) -> pd.DataFrame:

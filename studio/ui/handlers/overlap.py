@@ -1,0 +1,143 @@
+"""Compare's "ROUGE you can see": each summary's words marked as ROUGE counted them, and copied vs new words.
+
+    refs = parse_references("Anna invites Ben.\nBen is invited by Anna.")
+    cols = overlap_columns(studio, [s1, s2, s3, s4], refs, dialogue, "unigram")
+    cols[0].spans     # [(text, label or None), ...] for a highlighted-text view; None without a reference
+    cols[0].copied    # the same summary with copied and new words marked, whenever a dialogue is known
+
+The marks come from studio.overlap (rouge_score's tokenizer and stemmer, clipped
+like ROUGE), so the share of marked words is the score's precision.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ...config import MAX_DIALOGUE_CHARS
+from ...overlap import LEGEND, VIEWS, highlight_spans
+from .common import fmt_score, text
+from .compare import references_for
+
+if TYPE_CHECKING:
+    from ...engine import Studio
+
+VIEW_CHOICES = [("Shared words (ROUGE-1)", "unigram"), ("Shared word pairs (ROUGE-2)", "bigram"),
+                ("Longest common subsequence (ROUGE-L)", "lcs")]
+OVERLAP_COLORS = {LEGEND["unigram"]: "#7bd389", LEGEND["bigram"]: "#f7c948", LEGEND["lcs"]: "#8ecae6",
+          LEGEND["copied"]: "#d9d9d9", LEGEND["new"]: "#f4a261"}
+MAX_REFERENCES = 10
+COPIED_COLORS = {LEGEND[k]: OVERLAP_COLORS[LEGEND[k]] for k in ("copied", "new")}
+_METRIC = {"unigram": ("rouge1", "ROUGE-1"), "bigram": ("rouge2", "ROUGE-2"), "lcs": ("rougeL", "ROUGE-L")}
+
+
+@dataclass
+class OverlapColumn:
+    spans: list | None    # the summary marked against its best reference (None: no reference or no summary)
+    score: str            # markdown: the three ROUGE F1 and what the marks add up to
+    copied: list | None   # the summary with copied / new words marked (None: no summary or no dialogue)
+    novelty: str          # markdown: the share of new words
+
+
+def view_colors(view: str) -> dict[str, str]:
+    """The legend for one highlight: only the label that view marks (a legend of five would mislead)."""
+    label = LEGEND[_view(view)]
+    return {label: OVERLAP_COLORS[label]}
+
+
+def parse_references(value) -> list[str]:
+    """The reference box: one reference summary per line, blank lines ignored."""
+    value = text("reference summary", value, MAX_DIALOGUE_CHARS)
+    references = [line.strip() for line in value.splitlines() if line.strip()]
+    if len(references) > MAX_REFERENCES:
+        raise ValueError(f"Give at most {MAX_REFERENCES} reference summaries (one per line), not {len(references)}.")
+    return references
+
+
+def reference_text(references: list[str] | None) -> str:
+    return "\n".join(references or [])
+
+
+def reference_after_dialogue_change(dialogue, sent, current) -> str | None:
+    """What the reference box should hold once the dialogue or the sent example changed (None: leave it).
+
+    The dataset's references fill it while the dialogue is the one sent from the Dataset tab;
+    once the dialogue changes they no longer apply and are cleared, but a reference the
+    person typed is theirs and stays.
+    """
+    references = references_for(dialogue, sent)
+    if references:
+        return reference_text(references)
+    sent_text = reference_text((sent or {}).get("references")) if isinstance(sent, dict) else ""
+    if sent_text and isinstance(current, str) and current.strip() == sent_text.strip():
+        return ""
+    return None
+
+
+def _view(value) -> str:
+    if value not in VIEWS:
+        raise ValueError(f"The highlight must be one of {', '.join(VIEWS)}, not {value!r}.")
+    return value
+
+
+def overlap_columns(studio: Studio, summaries: list, references, dialogue, view) -> list[OverlapColumn]:
+    """One column per summary: its ROUGE marks (when references are given) and its copied/new words."""
+    view = _view(view)
+    references = parse_references(references) if not isinstance(references, list) else references
+    dialogue = text("dialogue", dialogue, MAX_DIALOGUE_CHARS)
+    columns = []
+    for summary in summaries:
+        summary = summary if isinstance(summary, str) else ""
+        if not summary.strip():
+            columns.append(OverlapColumn(None, "", None, ""))
+            continue
+        spans, score = None, ""
+        if references:
+            result = studio.overlap(summary, references)
+            spans = highlight_spans(summary, result["tokens"], view)
+            score = _score_line(result, view, len(references))
+        copied, novelty = None, ""
+        if dialogue.strip():
+            words = studio.copied_words(summary, dialogue)
+            copied = copied_spans(summary, words["tokens"])
+            novelty = (f"**{100 * words['new_share']:.0f}% new words** ({words['new_words']} of "
+                       f"{len(words['tokens'])} not in the dialogue)")
+        columns.append(OverlapColumn(spans, score, copied, novelty))
+    return columns
+
+
+def _score_line(result: dict, view: str, references: int) -> str:
+    metric, name = _METRIC[view]
+    counts = result["counts"]
+    if view == "bigram":
+        marked = (f"{counts['bigram_matches']} of {max(counts['summary_tokens'] - 1, 0)} word pairs shared "
+                  f"= precision {fmt_score(result[metric]['precision'])}")
+    else:
+        marked = (f"{counts[view]} of {counts['summary_tokens']} words marked "
+                  f"= precision {fmt_score(result[metric]['precision'])}")
+    which = f" · best of {references} references: no. {result['best_reference'] + 1}" if references > 1 else ""
+    return ("ROUGE-1 **{}** · ROUGE-2 **{}** · ROUGE-L **{}** (F1)  \n{}: {}{}".format(
+        fmt_score(result["rouge1"]["fmeasure"]), fmt_score(result["rouge2"]["fmeasure"]),
+        fmt_score(result["rougeL"]["fmeasure"]), name, marked, which))
+
+
+def copied_spans(summary: str, tokens: list[dict]) -> list[tuple]:
+    """The summary in pieces labelled copied or new; the text between two words of one kind shares its label."""
+    pieces: list[list] = []
+    position, previous = 0, None
+    for token in tokens:
+        label = LEGEND["new"] if token["new"] else LEGEND["copied"]
+        gap = summary[position:token["start"]]
+        _add(pieces, gap, label if previous == label and gap.isspace() else None)
+        _add(pieces, summary[token["start"]:token["end"]], label)
+        position, previous = token["end"], label
+    _add(pieces, summary[position:], None)
+    return [tuple(p) for p in pieces]
+
+
+def _add(pieces: list[list], piece: str, label) -> None:
+    if not piece:
+        return
+    if pieces and pieces[-1][1] == label:
+        pieces[-1][0] += piece
+    else:
+        pieces.append([piece, label])

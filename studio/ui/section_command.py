@@ -1,0 +1,29 @@
+"""Train tab, "Copy as command": the `python -m studio train ...` line for the current form, and its torchrun form."""
+from __future__ import annotations
+
+from dataclasses import fields
+from types import SimpleNamespace
+
+import gradio as gr
+
+from .context import QUIET
+from .errors import guarded
+from .handlers import TrainForm
+from .handlers.command import command_text
+
+
+def build(ui: SimpleNamespace) -> None:
+    """`ui` holds the Train form's widgets, named like TrainForm's fields."""
+    names = [f.name for f in fields(TrainForm)]
+    with gr.Accordion("Copy as command", open=False, elem_id="train-command-section"):
+        gr.Markdown("The same training from a terminal, e.g. on a bigger machine: run it in a clone of this "
+                    "studio. The copy button is at the top right of the box.")
+        show = gr.Button("Show the command", size="sm", elem_id="train-command-show")
+        code = gr.Code(language="shell", interactive=False, show_label=False, elem_id="train-command")
+
+    @guarded
+    def as_command(**values):
+        return {code: command_text(TrainForm(**values))}
+
+    show.click(as_command, outputs=[code], inputs_kwargs={n: getattr(ui, n) for n in names}, preprocess=False,
+               **QUIET)

@@ -1,0 +1,59 @@
+"""Runs tab's "What prompt tuning learned": a prompt-tuning run's virtual tokens read as their nearest words.
+
+    section_readout.build(ctx, tab)     # inside the Runs tab
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+
+from ..prompt_readout import MAX_TOP_K
+from . import handlers as h
+from .context import GENERATE, QUIET, UiContext
+from .errors import guarded
+
+INTRO = ("A tuned prompt is a few learned vectors placed before every dialogue, not words. For each one, the table "
+         "lists the vocabulary tokens whose vectors point the most similar way (cosine similarity, 1 = same "
+         "direction). A prompt started from an instruction and barely trained reads back that instruction.")
+
+
+def build(ctx: UiContext, tab: gr.Tab) -> None:
+    ui = _layout(ctx)
+    _wire(ctx, ui, tab)
+
+
+def _layout(ctx: UiContext) -> SimpleNamespace:
+    ui = SimpleNamespace()
+    with gr.Accordion("What prompt tuning learned", open=True, elem_id="readout-section"):
+        gr.Markdown(INTRO, elem_classes=["tab-intro"])
+        with gr.Row(equal_height=True):
+            choices = h.prompt_run_choices(ctx.studio)
+            ui.run = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Prompt-tuning run",
+                                 scale=3, elem_id="readout-run")
+            ui.top_k = gr.Number(h.DEFAULT_TOP_K, label="Nearest tokens", minimum=1, maximum=MAX_TOP_K, precision=0,
+                                 scale=1, min_width=120)
+            ui.read = gr.Button("Read the prompt", variant="primary", scale=1, min_width=160)
+        gr.Markdown(h.CAVEAT_LINE, elem_id="readout-caveat")
+        ui.table = gr.Dataframe(interactive=False, wrap=True, max_height=520, visible=False, show_label=False,
+                                elem_id="readout-table")
+    return ui
+
+
+def _wire(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
+    @guarded
+    def read(run_id, top_k):
+        return {ui.table: gr.Dataframe(h.readout_table(ctx.studio, run_id, top_k), visible=True)}
+
+    # The base model may need loading: queue it with the other model work.
+    ui.read.click(read, [ui.run, ui.top_k], ui.table, api_name="prompt_tokens", concurrency_id=GENERATE,
+                  concurrency_limit=1, preprocess=False)
+
+    def refresh(current):
+        choices = h.prompt_run_choices(ctx.studio)
+        values = [v for _, v in choices]
+        return gr.Dropdown(choices=choices, value=current if current in values else (values[0] if values else None))
+
+    ctx.runs_version.change(refresh, ui.run, ui.run, **QUIET)
+    tab.select(refresh, ui.run, ui.run, **QUIET)
+    ctx.demo.load(refresh, ui.run, ui.run, **QUIET)

@@ -1,0 +1,75 @@
+"""Several allowed base models: an explicit switch loads one and frees the other; memory estimates per base."""
+import gc
+import shutil
+import weakref
+
+import pytest
+
+from studio.config import Settings, TrainConfig
+from studio.engine import Studio
+from studio.standin import STANDIN_NAME
+
+
+@pytest.fixture
+def two_bases(tmp_path, cache_dir):
+    first, second = tmp_path / "base-a", tmp_path / "base-b"
+    shutil.copytree(cache_dir / STANDIN_NAME, first)
+    shutil.copytree(cache_dir / STANDIN_NAME, second)
+    settings = Settings.from_env(env={"STUDIO_ALLOWED_MODELS": f"{first},{second}"}, base_model=str(first),
+                                 offline=True, data="bundled", runs_dir=tmp_path / "runs", cache_dir=cache_dir)
+    return Studio(settings), str(first), str(second)
+
+
+def test_switching_loads_the_new_base_and_frees_the_old_one(two_bases):
+    studio, first, second = two_bases
+    assert studio.base_choices() == [first, second]
+    studio.summarize(["original"], "Anna: Hi.\nBen: Hello.")
+    old_model = weakref.ref(studio.pool.base())
+    assert "already loaded" in studio.switch_base(first)
+    assert old_model() is not None
+
+    message = studio.switch_base(second)
+    assert "Loaded" in message and studio.base.path == second and studio.settings.base_model == second
+    assert studio.base_choices() == [second, first]
+    gc.collect()
+    assert old_model() is None  # nothing keeps the old base alive
+    assert studio.pool.loaded()["base"] is False  # the new one loads when first used
+    assert studio.summarize(["original"], "Anna: Hi.\nBen: Hello.")[0].text is not None
+
+
+def test_switching_is_refused_for_unlisted_models_and_while_a_training_is_active(two_bases):
+    studio, first, second = two_bases
+    with pytest.raises(ValueError, match="not on this studio's list"):
+        studio.switch_base("google/flan-t5-xxl")
+    job = studio.submit_training("lora", TrainConfig(steps=200, batch_size=4, train_size=16), owner="me")
+    try:
+        with pytest.raises(ValueError, match="training is queued or running"):
+            studio.switch_base(second)
+        assert studio.base.path == first
+    finally:
+        studio.stop_job(job.job_id, "me")
+        studio.wait_job(job.job_id)
+    studio.switch_base(second)
+    assert studio.base.path == second
+
+
+def test_memory_estimate_follows_the_base_method_and_batch(two_bases):
+    studio, _, _ = two_bases
+    small, big = studio.memory_estimate("lora", 2), studio.memory_estimate("lora", 32)
+    assert small["text"].startswith("needs about ") and big["total_gb"] > small["total_gb"]
+    assert studio.memory_estimate("full", 2)["total_gb"] > small["total_gb"]
+    with pytest.raises(ValueError):
+        studio.memory_estimate("lora", 0)
+
+
+def test_the_train_tab_offers_the_switch_only_with_several_bases_and_shows_the_estimate(two_bases, studio):
+    from studio.ui.app import build_app
+    from studio.ui.handlers import base as hb
+
+    several, _, second = two_bases
+    page = str(build_app(several).get_config_file())
+    assert "base-switch" in page and "needs about" in page
+    assert "base-switch" not in str(build_app(studio).get_config_file())
+    assert hb.memory_text(several, "full", 4).startswith("Training memory: needs about")
+    assert hb.memory_text(several, "full", "many") == ""
+    assert "Loaded" in hb.switch_base(several, second)

@@ -1,0 +1,146 @@
+"""A real browser walks the insight views: highlighted ROUGE in Compare, the prompt readout, the forgetting probe.
+
+Reuses test_browser.py's page fixture and helpers, with its own server (no start-up time limit). Runs are
+made by the engine in the server's runs folder, as `python -m studio train` would leave them.
+Screenshots land in test-artifacts/screenshots/insight-*.png at a laptop and a phone size.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.app_server import running_app
+from tests.test_browser import SHOTS, _need_browser, _open, page  # noqa: F401  (fixtures used by name)
+
+COLUMNS = ("original", "full", "lora", "prompt")
+LONG = 180_000  # the machine is shared: model work may wait behind other people's tests
+STARTUP = 300.0  # start-up speed is test_browser.py's concern; here a busy machine must not fail the walk
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    _need_browser()
+    tmp = tmp_path_factory.mktemp("browser-insight")
+    env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(tmp / "cache")}
+    with running_app(tmp, env, STARTUP) as app:
+        yield {**app, "tmp": tmp}
+
+
+@pytest.fixture(scope="module")
+def runs(server):
+    """One run per method; the prompt run barely trained, so its readout reads back its start text."""
+    from playwright.sync_api import expect
+
+    from studio.config import Settings, TrainConfig
+    from studio.engine import Studio
+
+    expect.set_options(timeout=60_000)  # a busy machine answers slowly; conditions, not clocks, decide
+    tmp = server["tmp"]
+    studio = Studio(Settings(offline=True, runs_dir=tmp / "runs", cache_dir=tmp / "cache", data="bundled"))
+    made = {}
+    for method, rate in (("full", None), ("lora", None), ("prompt", 1e-9)):
+        config = TrainConfig(steps=2, batch_size=4, train_size=8, **({"learning_rate": rate} if rate else {}))
+        job = studio.submit_training(method, config, owner="presenter", name=f"{method} for insight")
+        studio.jobs.wait(job.job_id, timeout=600)
+        assert job.status == "completed", job.error
+        made[method] = job.run_id
+    return made
+
+
+def _shoot(page, name):  # noqa: F811
+    """Laptop and phone screenshots of the page as it is now."""
+    for close in page.locator(".toast-close").all():
+        close.click()
+    page.wait_for_timeout(600)  # let Plotly finish drawing
+    for size, (width, height) in {"laptop": (1280, 720), "phone": (390, 844)}.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(SHOTS / f"insight-{name}-{size}.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_highlighted_compare_view(runs, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    page.reload()  # the dropdowns list the runs made above
+    _open(page, "Dataset")
+    expect(page.get_by_text("Page 1 of")).to_be_visible()
+    page.get_by_role("button", name="Send to Compare").first.click()
+    expect(page.get_by_role("tab", name="Compare", exact=True)).to_have_attribute("aria-selected", "true")
+    reference = page.locator("#compare-reference textarea")
+    expect(reference).not_to_have_value("")  # the dataset's references came along
+    page.get_by_role("button", name="Summarize").click()
+    for key in COLUMNS:
+        expect(page.locator(f"#summary-{key} textarea")).not_to_have_value("", timeout=LONG)
+    section = page.locator("#overlap-section")
+    expect(section).to_be_visible()
+    legend = page.locator("#overlap-original [data-testid='highlighted-text:category-legend']")
+    score = page.locator("#overlap-score-original")
+    expect(score).to_contain_text("ROUGE-1", timeout=60_000)
+    expect(score).to_contain_text("words marked")
+    # The legend names what is marked; it shows once something is marked, and the stand-in's
+    # summaries may share nothing with the reference, so type a reference equal to a summary.
+    summary = page.locator("#summary-original textarea").input_value()
+    reference.fill(summary)
+    expect(legend).to_contain_text("shared word (ROUGE-1)", timeout=60_000)
+    # The summary against itself: every word is marked ("N of N words marked").
+    expect(score).to_contain_text(re.compile(r"ROUGE-1: (\d+) of \1 words marked"))
+
+    page.get_by_role("radio", name="Shared word pairs (ROUGE-2)").check()
+    expect(score).to_contain_text("word pairs shared", timeout=60_000)
+    if len(summary.split()) > 1:
+        expect(legend).to_contain_text("shared word pair (ROUGE-2)")
+    page.get_by_role("radio", name="Longest common subsequence (ROUGE-L)").check()
+    expect(score).to_contain_text("ROUGE-L: ", timeout=60_000)
+    expect(legend).to_contain_text("longest common subsequence (ROUGE-L)")
+
+    # Copied vs new words: shown for every summary, with the share of new words.
+    for key in COLUMNS:
+        expect(page.locator(f"#copied-{key}")).to_be_visible()
+        expect(page.locator(f"#novelty-{key}")).to_contain_text("new words")
+    section.scroll_into_view_if_needed()
+    _shoot(page, "compare")
+
+    # Without a reference only the copied/new view stays.
+    reference.fill("")
+    expect(page.locator("#overlap-original")).to_be_hidden(timeout=60_000)
+    expect(page.locator("#copied-original")).to_be_visible()
+    expect(page.get_by_role("radio", name="Shared words (ROUGE-1)")).to_be_hidden()
+
+
+def test_prompt_readout_in_runs(runs, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    _open(page, "Runs")
+    section = page.locator("#readout-section")
+    section.scroll_into_view_if_needed()
+    expect(page.locator("#readout-caveat")).to_contain_text("can read as nonsense")
+    picker = page.get_by_label("Prompt-tuning run")
+    expect(picker).to_have_value("prompt for insight (2 steps)", timeout=30_000)
+    page.get_by_role("button", name="Read the prompt").click()
+    table = page.locator("#readout-table")
+    expect(table).to_be_visible(timeout=LONG)
+    expect(table).to_contain_text("Nearest 5")
+    # Barely trained from "Summarize the following conversation.": the first virtual token reads back
+    # the first token of that text, at cosine 1.00.
+    first = table.locator("div[role=row]").filter(has_text="1.00").first
+    expect(first).to_be_visible()
+    _shoot(page, "readout")
+
+
+def test_forgetting_view_in_evaluate(runs, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    _open(page, "Evaluate")
+    expect(page.get_by_role("checkbox", name="Original")).to_be_checked()
+    page.locator("#forgetting-run").scroll_into_view_if_needed()
+    page.locator("#forgetting-run").click()
+    plot = page.locator("#forgetting-plot")
+    expect(plot.locator(".barlayer .trace")).not_to_have_count(0, timeout=LONG)
+    table = page.locator("#forgetting-table")
+    expect(table).to_contain_text("All tasks: exact match")
+    expect(table).to_contain_text("DialogSum ROUGE-L")
+    expect(page.locator("#forgetting-summary")).to_contain_text("short questions")
+    _shoot(page, "forgetting")
+    assert "Traceback" not in page.content()
