@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 from .config import (
@@ -216,8 +215,10 @@ def _run_training(studio, args, method: str, cfg: TrainConfig, overrides: dict, 
                                  precision=getattr(args, "precision", "auto"))
     seen = 0
     try:
-        while job.status in ("queued", "running"):
-            time.sleep(0.2)
+        ended = False
+        while not ended:
+            job.wait_for_news(seen)   # wakes on each new event and at the end: no polling
+            ended = job.done.is_set()  # read before the events, so none that came before the end is missed
             for event in job.events[seen:]:
                 if event.get("type") == "step" and (event["step"] % 10 == 0 or event["step"] == 1):
                     _say(args, f"  step {event['step']}/{event['max_steps']}  loss {event['loss']:.4f}")

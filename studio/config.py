@@ -16,7 +16,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .declare import setting, shown, validate_fields
+from .declare import parse, setting, shown, spec, validate_fields
 
 DEFAULT_BASE_MODEL = "google/flan-t5-small"
 DEFAULT_DATA = "knkarthick/dialogsum"
@@ -65,6 +65,25 @@ class Settings:
     # A Space shown to an audience (STUDIO_PRESENTER=1): the UI hides training, rename and
     # delete, and shows the prepared runs, so a stray click cannot derail the demo.
     presenter: bool = False
+    # Fair sharing between the people of one studio (docs/reliability.md, "Sharing fairly"); each
+    # is read from the environment variable named in its help. Defaults allow all the form allows.
+    max_steps_per_run: int = setting(help="STUDIO_MAX_STEPS_PER_RUN: optimizer steps one training may take",
+                                     low=1, high=10**9, default_factory=lambda: _form_high(TrainConfig, "steps"))
+    max_generation_cost: int = setting(
+        help="STUDIO_MAX_GENERATION_COST: beams x new tokens x dialogue characters one summary may ask for",
+        low=1, high=10**15, default_factory=lambda: (_form_high(GenerationSettings, "num_beams")
+                                                     * _form_high(GenerationSettings, "max_new_tokens")
+                                                     * MAX_DIALOGUE_CHARS))
+    max_generations_per_client: int = setting(
+        4, "STUDIO_MAX_GENERATIONS_PER_CLIENT: summaries or evaluations one address may have waiting or running",
+        low=1, high=10_000)
+    max_trainings_per_client: int = setting(
+        3, "STUDIO_MAX_TRAININGS_PER_CLIENT: trainings one address may have queued or running", low=1, high=10_000)
+    # 0 trusts no header and takes the connection's address.
+    proxy_hops: int = setting(0, "STUDIO_PROXY_HOPS: proxies in front of the app that append to X-Forwarded-For "
+                                 "(Spaces: 1)", low=0, high=100)
+    # Empty: a generated one kept in the runs folder (studio/tokens.py).
+    secret: str = setting("", "STUDIO_SECRET: signs owner tokens", cli=False)
     # Whether the operator configured a Hub token (HF_TOKEN): only then does the UI offer to push.
     # The token itself is never kept here; hub.py reads it when a push needs it.
     hub_token_configured: bool = False
@@ -115,6 +134,7 @@ class Settings:
             raise ValueError(f"STUDIO_EXECUTION must be {' or '.join(EXECUTION_MODES)}, not {values['execution']!r}.")
         if env.get("STUDIO_TORCH_THREADS"):
             values["torch_threads"] = int(env["STUDIO_TORCH_THREADS"])
+        values.update(_fair_share_env(env))
         for key, value in flags.items():
             if value is None:
                 continue
@@ -127,6 +147,30 @@ class Settings:
         if not settings.allowed_base_models:
             settings.allowed_base_models = (settings.base_model,)
         return settings
+
+
+FAIR_SHARE_ENV = {"STUDIO_MAX_STEPS_PER_RUN": "max_steps_per_run", "STUDIO_MAX_GENERATION_COST": "max_generation_cost",
+                  "STUDIO_MAX_GENERATIONS_PER_CLIENT": "max_generations_per_client",
+                  "STUDIO_MAX_TRAININGS_PER_CLIENT": "max_trainings_per_client", "STUDIO_PROXY_HOPS": "proxy_hops"}
+
+
+def _fair_share_env(env) -> dict:
+    """The fair-sharing settings from the environment, each checked against its declaration."""
+    values: dict = {}
+    for name, key in FAIR_SHARE_ENV.items():
+        raw = env.get(name, "").strip()
+        if raw:
+            values[key] = parse(Settings, key, raw, name=f"{name} setting")  # messages name the variable
+    if "proxy_hops" not in values and env.get("SPACE_ID"):
+        values["proxy_hops"] = 1   # on Hugging Face Spaces one proxy adds the visitor's address
+    if env.get("STUDIO_SECRET"):
+        values["secret"] = env["STUDIO_SECRET"]
+    return values
+
+
+def _form_high(cls, name: str):
+    """The upper bound a setting is declared with: what the form itself allows."""
+    return spec(cls, name).high
 
 
 @dataclass

@@ -163,7 +163,7 @@ def load_file(path: Path, seed: int = 0) -> DialogData:
 def _read_rows(path: Path) -> list[dict]:
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:
-        raise DataError(f"{path.name} is {size / 2**20:.0f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
+        raise DataError(f"{path.name} is {size:,} bytes; the limit is {MAX_UPLOAD_BYTES // 2**20} MB ({MAX_UPLOAD_BYTES:,} bytes).")
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")

@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 from . import quiet_libraries
 from .base_model import ModelUnavailable, resolve_base_model
+from .budgets import check_generation_budget, check_training_budget
 from .config import (
     MAX_DIALOGUE_CHARS,
     METHOD_LABELS,
@@ -36,10 +37,12 @@ from .config import (
 from .data import DialogData, normalize_dialogue, resolve_data
 from .declare import check
 from .evaluation import EvaluationResult, evaluate_models, rouge_table
+from .fairshare import FairGate
 from .jobs import Job, JobQueue, QueueFull
 from .network import is_offline
 from .processes import TRAINER_SCRATCH, remove_dead_scratch
 from .runs import RunNotFound, RunStore, clean_name
+from .tokens import OwnerTokens
 
 # The job owner of the runs STUDIO_PREPARE trains: no browser session holds it, so none may delete them.
 PREPARE_OWNER = "studio-prepare"
@@ -121,6 +124,9 @@ class Studio:
                                 + "; ".join(f"{p['run_id']}/{p['file']}" for p in self.store.problems[:5]))
         self.pool = ModelPool(self.base, self.store, dtype=inference_dtype(settings.precision))
         self.jobs = JobQueue(self._run_job)
+        # Web requests that generate take turns per client through this gate (the UI holds the turn).
+        self.generation_gate = FairGate(settings.max_generations_per_client, what="summaries or evaluations")
+        self.tokens = OwnerTokens.for_settings(settings)
         self._metrics_lock = threading.Lock()
         self._shares: dict | None = None
 
@@ -377,13 +383,30 @@ class Studio:
                          precision=precision)
 
     def submit_training(self, method: str, train: TrainConfig, overrides: dict | None = None, owner: str = "",
-                        name: str = "", precision: str = "auto", max_active: int | None = None) -> Job:
-        """Queue a training; `max_active` caps this owner's queued-or-running jobs (default: the queue's)."""
+                        name: str = "", precision: str = "auto", max_active: int | None = None,
+                        client: str | None = None) -> Job:
+        """Queue a training; `max_active` caps this owner's queued-or-running jobs (default: the queue's),
+        and the operator's limit caps a `client`'s (an address; the UI passes it)."""
         if precision == "auto":
             precision = self.settings.precision
         spec = self.make_spec(method, train, overrides, name, precision)
+        check_training_budget(self.settings, train, len(self.data.splits.get("train") or []))
         spec.owner_hash = owner_hash(owner)  # written with the run's first record
-        return self.jobs.submit(spec, owner, limit=max_active)
+        return self.jobs.submit(spec, owner, limit=max_active, client=client,
+                                client_limit=self.settings.max_trainings_per_client)
+
+    # ------------------------------------------------------------------ sharing fairly
+    def issue_owner_token(self) -> str:
+        """A fresh token this studio signed: it lets a session stop, rename and delete what it started."""
+        return self.tokens.issue()
+
+    def adopt_owner_token(self, saved) -> str:
+        """`saved` if this studio signed it, else a fresh token (a forged or pre-signature one included)."""
+        return saved if self.tokens.valid(saved) else self.tokens.issue()
+
+    def generation_turn(self, client: str):
+        """Context manager: wait for `client`'s turn to generate; QueueFull at once beyond its share."""
+        return self.generation_gate.turn(client)
 
     def job(self, job_id: str | None) -> Job | None:
         return self.jobs.get(job_id) if job_id else None
@@ -486,7 +509,8 @@ class Studio:
         anything is written, a run that cannot finish within one GPU call.
         """
         from .runs import new_run_id
-        from .zerogpu import TrainRequest, check_training_budget, train_on_gpu
+        from .zerogpu import TrainRequest, train_on_gpu
+        from .zerogpu import check_training_budget as check_gpu_time
 
         if not owner:
             raise ValueError("The page has not finished loading; try again in a moment.")
@@ -495,7 +519,8 @@ class Studio:
                                overrides=dict(overrides or {}), name=spec.name,
                                precision=self.settings.precision if precision == "auto" else precision,
                                run_id=new_run_id(method))
-        check_training_budget(request)
+        check_training_budget(self.settings, train, len(self.data.splits.get("train") or []))  # the operator's
+        check_gpu_time(request)
         for event in train_on_gpu(request):
             if event["type"] == "done":  # the session that trained it may rename and delete it
                 event["record"] = self.store.update(request.run_id, owner_hash=owner_hash(owner))
@@ -526,6 +551,7 @@ class Studio:
             raise ValueError("Paste a dialogue first: the box is empty.")
         if len(dialogue) > MAX_DIALOGUE_CHARS:
             raise ValueError(f"The dialogue has {len(dialogue):,} characters; the limit is {MAX_DIALOGUE_CHARS:,}.")
+        check_generation_budget(self.settings, settings or GenerationSettings(), len(dialogue))
         normalized = normalize_dialogue(dialogue)
         for model_id in model_ids:
             if model_id != ORIGINAL:

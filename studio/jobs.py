@@ -1,33 +1,37 @@
-"""The training queue: one background worker, one training at a time, first come first served.
+"""The training queue: one background worker, one training at a time, clients served in turn.
 
     queue = JobQueue(run_fn)                 # run_fn(spec, listener, stop_event, run_id) -> record
-    job = queue.submit(spec, owner="session-token")
+    job = queue.submit(spec, owner="session-token", client="10.0.0.7")
     queue.get(job.job_id).status             # queued / running / completed / stopped / failed / interrupted
     queue.position(job.job_id)               # 1 = next to run
     queue.stop(job.job_id, owner="session-token")   # only the owner's token may stop it
+    queue.wait(job.job_id, timeout=60)       # wakes when the job ends (an event, not a polling loop)
 
 Why one at a time: a 2-core machine gains nothing from two concurrent trainings,
 and each would hold its own copy of the model. Training in a thread keeps the UI
 and other users' Compare requests responsive.
+
+Why in turn: one person (one address) opening many sessions could otherwise fill the
+queue. Each owner token and each client may hold only a few queued-or-running jobs,
+and the next job is the waiting client's that was served least recently.
 """
 from __future__ import annotations
 
 import secrets
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 
+from .fairshare import QueueFull, RoundRobin
 from .runs import new_run_id
 
 ACTIVE = ("queued", "running")
 MAX_QUEUED_PER_OWNER = 2
+MAX_QUEUED_PER_CLIENT = 3      # one address, however many sessions it opens
 MAX_QUEUE = 20
 MAX_EVENTS_KEPT = 20_000
 
-
-class QueueFull(RuntimeError):
-    pass
+__all__ = ["ACTIVE", "Job", "JobQueue", "QueueFull"]
 
 
 @dataclass
@@ -44,6 +48,19 @@ class Job:
     record: dict | None = None
     error: str | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
+    client: str = ""               # who asked, for fair turns (the UI passes the address)
+    done: threading.Event = field(default_factory=threading.Event)   # set once the job has ended
+    changed: threading.Condition = field(default_factory=threading.Condition)  # a new event, or the end
+
+    def wait_for_news(self, seen: int, timeout: float | None = None) -> bool:
+        """Block until the job has more than `seen` events or has ended; False on timeout."""
+        with self.changed:
+            return self.changed.wait_for(lambda: len(self.events) > seen or self.done.is_set(), timeout)
+
+    def _finish(self) -> None:
+        with self.changed:
+            self.done.set()
+            self.changed.notify_all()
 
     def latest(self, kind: str = "step") -> dict | None:
         for event in reversed(self.events):
@@ -56,30 +73,40 @@ class JobQueue:
     def __init__(self, run_fn):
         self._run_fn = run_fn
         self._jobs: dict[str, Job] = {}
-        self._waiting: deque[str] = deque()
+        self._waiting = RoundRobin()      # job ids, per client
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._worker = threading.Thread(target=self._work, name="studio-training", daemon=True)
         self._worker.start()
 
     # ------------------------------------------------------------------ public
-    def submit(self, spec, owner: str, limit: int | None = None) -> Job:
-        """Queue a job; `limit` caps the owner's queued-or-running jobs (checked under the lock,
-        so two presses of one button at the same moment cannot both get through)."""
+    def submit(self, spec, owner: str, limit: int | None = None, client: str | None = None,
+               client_limit: int | None = None) -> Job:
+        """Queue a job; `limit` caps the owner's queued-or-running jobs, `client_limit` those of the
+        client (default: the owner is its own client). Both are checked under the lock, so two
+        presses of one button at the same moment cannot both get through."""
         if not owner:
             raise ValueError("A job needs an owner token.")
         limit = MAX_QUEUED_PER_OWNER if limit is None else limit
+        client_limit = MAX_QUEUED_PER_CLIENT if client_limit is None else client_limit
+        client = client or owner
         with self._lock:
-            mine = sum(1 for j in self._jobs.values() if j.owner == owner and j.status in ACTIVE)
+            active = [j for j in self._jobs.values() if j.status in ACTIVE]
+            mine = sum(1 for j in active if j.owner == owner)
             if mine >= limit:
                 raise QueueFull("You already have a training queued or running; wait for it to finish or stop it."
                                 if mine == 1 else
                                 f"You already have {mine} trainings queued or running; wait for one to finish.")
+            from_client = sum(1 for j in active if j.client == client)
+            if from_client >= client_limit:
+                raise QueueFull(f"{from_client} trainings from your address are already queued or running; this "
+                                f"studio takes at most {client_limit} at a time from one address. Wait for one "
+                                "to finish.")
             if len(self._waiting) >= MAX_QUEUE:
                 raise QueueFull("The training queue is full; try again in a few minutes.")
-            job = Job(secrets.token_hex(8), new_run_id(spec.method), owner, spec)
+            job = Job(secrets.token_hex(8), new_run_id(spec.method), owner, spec, client=client)
             self._jobs[job.job_id] = job
-            self._waiting.append(job.job_id)
+            self._waiting.push(client, job.job_id)
             self._wake.notify()
         return job
 
@@ -89,10 +116,7 @@ class JobQueue:
     def position(self, job_id: str) -> int:
         """1-based place among waiting jobs; 0 once it runs or ended."""
         with self._lock:
-            try:
-                return self._waiting.index(job_id) + 1
-            except ValueError:
-                return 0
+            return self._waiting.position(job_id)
 
     def running(self) -> Job | None:
         with self._lock:
@@ -120,18 +144,16 @@ class JobQueue:
                 self._waiting.remove(job_id)
                 job.status, job.finished_at = "stopped", time.time()
                 job.error = "Cancelled before it started."
+                job._finish()
             elif job.status == "running":
                 job.stop_event.set()
             return True
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
-        """Block until the job has ended (for the CLI and tests)."""
-        deadline = None if timeout is None else time.time() + timeout
+        """Block until the job has ended (for the CLI and tests); TimeoutError after `timeout` seconds."""
         job = self._jobs[job_id]
-        while job.status in ACTIVE:
-            if deadline is not None and time.time() > deadline:
-                raise TimeoutError(f"Job {job_id} still {job.status} after {timeout} s.")
-            time.sleep(0.05)
+        if not job.done.wait(timeout):
+            raise TimeoutError(f"Job {job_id} still {job.status} after {timeout} s.")
         return job
 
     # ------------------------------------------------------------------ worker
@@ -140,18 +162,21 @@ class JobQueue:
             with self._lock:
                 while not self._waiting:
                     self._wake.wait()
-                job = self._jobs[self._waiting.popleft()]
+                job = self._jobs[self._waiting.pop()]
                 job.status, job.started_at = "running", time.time()
 
             def listener(event, job=job):
                 if len(job.events) < MAX_EVENTS_KEPT:
-                    job.events.append(event)
+                    with job.changed:
+                        job.events.append(event)
+                        job.changed.notify_all()
 
             try:
                 record = self._run_fn(job.spec, listener, job.stop_event, job.run_id)
                 job.record = record
                 job.status = record.get("status", "failed")
                 job.error = record.get("error")
-            except Exception as exc:  # the worker must survive any job
+            except Exception as exc:  # noqa: BLE001 - the worker must survive any job
                 job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
             job.finished_at = time.time()
+            job._finish()

@@ -92,3 +92,53 @@ def test_one_owner_cannot_flood_the_queue():
     with pytest.raises(ValueError):
         queue.submit(FakeSpec(), owner="")
     gate.set()
+
+
+def test_one_address_cannot_flood_the_queue_by_opening_sessions():
+    gate = threading.Event()
+    queue = make_queue([], gate)
+    for i in range(3):
+        queue.submit(FakeSpec(), owner=f"session{i}", client="10.0.0.9")
+    with pytest.raises(QueueFull, match="from your address"):
+        queue.submit(FakeSpec(), owner="session-fresh", client="10.0.0.9")
+    queue.submit(FakeSpec(), owner="session-other", client="10.0.0.10")  # another person still gets in
+    gate.set()
+
+
+def test_people_are_served_in_turn_not_first_come_first_served():
+    log = []
+    gate = threading.Event()
+    queue = make_queue(log, gate)
+    flood = [queue.submit(FakeSpec(), owner=f"script{i}", client="flooder") for i in range(3)]
+    while flood[0].status != "running":   # the flooder's first job starts; two wait
+        flood[0].wait_for_news(0, timeout=1)
+    victim = queue.submit(FakeSpec(), owner="person", client="victim")
+    assert queue.position(victim.job_id) == 1 and queue.position(flood[1].job_id) == 2
+    gate.set()
+    for job in (*flood, victim):
+        queue.wait(job.job_id, timeout=30)
+    order = [run_id for _, run_id in log]
+    assert order == [flood[0].run_id, victim.run_id, flood[1].run_id, flood[2].run_id]
+
+
+def test_wait_wakes_on_the_jobs_end_event_and_still_times_out():
+    gate = threading.Event()
+    queue = make_queue([], gate)
+    job = queue.submit(FakeSpec(), owner="a")
+    with pytest.raises(TimeoutError, match="still"):
+        queue.wait(job.job_id, timeout=0.05)
+    assert not job.done.is_set()
+    gate.set()
+    assert queue.wait(job.job_id, timeout=30) is job
+    assert job.done.is_set() and job.status == "completed"
+
+
+def test_cancelling_a_queued_job_ends_its_wait():
+    gate = threading.Event()
+    queue = make_queue([], gate)
+    queue.submit(FakeSpec(), owner="a")
+    waiting = queue.submit(FakeSpec(), owner="b")
+    assert queue.stop(waiting.job_id, owner="b")
+    assert queue.wait(waiting.job_id, timeout=30).status == "stopped" and waiting.done.is_set()
+    assert waiting.wait_for_news(0, timeout=30)
+    gate.set()

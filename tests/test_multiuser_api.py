@@ -10,6 +10,7 @@ Latencies are printed (pytest -s) and quoted in docs/reliability.md.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -54,7 +55,8 @@ def _prepare_runs(runs_dir: Path, cache_dir: Path) -> dict[str, str]:
 def server(tmp_path_factory, cache_dir):
     tmp = tmp_path_factory.mktemp("multiuser")
     runs = _prepare_runs(tmp / "runs", cache_dir)
-    env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(cache_dir), "HF_TOKEN": FAKE_TOKEN}
+    env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(cache_dir), "HF_TOKEN": FAKE_TOKEN,
+           "STUDIO_PROXY_HOPS": "1"}
     try:
         with running_app(tmp, env) as app:
             yield {**app, "runs_dir": tmp / "runs", "runs": runs, "cache_dir": cache_dir}
@@ -68,10 +70,16 @@ def server(tmp_path_factory, cache_dir):
 class Session:
     """One person: a gradio_client Client has its own session, so its own token and job."""
 
+    addresses = itertools.count(1)
+
     def __init__(self, url: str):
         from gradio_client import Client
 
-        self.client = Client(url, verbose=False, analytics_enabled=False, download_files=False)
+        # Each person has an address of their own (the server trusts one proxy hop, as on Spaces),
+        # so the per-address shares do not lump the test's people together.
+        self.address = f"198.51.100.{next(Session.addresses)}"
+        self.client = Client(url, verbose=False, analytics_enabled=False, download_files=False,
+                             headers={"X-Forwarded-For": self.address})
 
     def call(self, api: str, *args, timeout: float = CALL_TIMEOUT, **kwargs):
         started = time.perf_counter()

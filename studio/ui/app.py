@@ -10,7 +10,6 @@ launch.py; this module only puts the pieces together.
 from __future__ import annotations
 
 import os
-import secrets
 import tempfile
 from pathlib import Path
 
@@ -56,7 +55,7 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
     scratch = Path(tempfile.gettempdir()) / f"tuning-studio-ui-{os.getpid()}"
     scratch.mkdir(parents=True, exist_ok=True)
     with gr.Blocks(title="Tuning Studio", analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
-        # Set on page load: the browser's saved token, or a fresh random one it then keeps,
+        # Set on page load: the browser's saved token, or a fresh signed one it then keeps,
         # so a reload re-attaches to the same trainings. One load event sets it (a callable
         # State default would be a second load event racing this one).
         owner = gr.State("")
@@ -79,6 +78,13 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
             _build_tabs(ctx)
         with demo_row:  # filled now that ctx exists; it sits under the header
             section_demo.build(ctx)
+
+        def restore_owner(saved):
+            # Only a token this studio signed is adopted (docs/reliability.md, "Owner tokens"):
+            # anything else, a forged or pre-signature token included, gets a fresh one.
+            token = studio.adopt_owner_token(saved)
+            return token, token
+
         # Queued, not queue=False: only then does the State's .change fire (the Train tab listens to it).
         demo.load(restore_owner, saved_owner, [saved_owner, owner], api_visibility="private",
                   show_progress="hidden")
@@ -103,10 +109,3 @@ def _build_tabs(ctx: UiContext) -> None:
         tab_evaluate.build(ctx, evaluate_tab)
     with gr.Tab("Runs", id="runs") as runs_tab:
         tab_runs.build(ctx, runs_tab)
-
-
-def restore_owner(saved):
-    """The browser's saved session token if it is well formed, else a fresh one (stored back)."""
-    valid = isinstance(saved, str) and len(saved) == 32 and all(c in "0123456789abcdef" for c in saved)
-    token = saved if valid else secrets.token_hex(16)
-    return token, token

@@ -9,8 +9,11 @@ import gradio as gr
 from ..engine import Studio
 
 # A 2-core machine: generation runs one request at a time (the model pool serialises it
-# anyway); a Gradio queue in front of it shows people their place instead of a frozen page.
+# anyway). Gradio's queue is first come, first served, so it lets this many generation
+# events in at once; they then wait at the studio's gate, which takes clients in turn and
+# refuses a client's requests beyond its share at once (studio/ui/turns.py).
 GENERATE = "generate"
+GENERATE_WORKERS = 16
 # Events that only refresh what is shown: no API endpoint, no spinner.
 QUIET = {"api_visibility": "private", "show_progress": "hidden"}
 

@@ -29,9 +29,10 @@ def guarded(fn):
             return fn(*args, **kwargs)
         except USER_ERRORS as exc:
             if _from_script():
-                # A script gets an error it can catch instead of a silently unchanged result.
+                # A script gets an error it can catch instead of a silently unchanged result,
+                # in plain text: only the page renders HTML.
                 raise gr.Error(_message(exc), print_exception=False) from None
-            gr.Warning(_message(exc))
+            gr.Warning(html.escape(_message(exc)))  # toasts render HTML; messages may echo user text
         except gr.Error:
             raise
         except Exception as exc:  # a bug: the log gets the traceback, the user a short line
@@ -45,7 +46,7 @@ def guarded(fn):
 def _message(exc: Exception) -> str:
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     text = text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "…"
-    return html.escape(text or type(exc).__name__)  # toasts render HTML; messages may echo user text
+    return text or type(exc).__name__
 
 
 def _from_script() -> bool:

@@ -23,10 +23,12 @@ def launch_options(settings: Settings | None = None) -> dict:
     font = (gr.themes.LocalFont("Source Sans Pro", weights=(400, 600)), "ui-sans-serif", "system-ui", "sans-serif")
     options = {"css": assets.read_text(assets.STYLE_CSS), "theme": gr.themes.Soft(primary_hue="blue", font=font),
                "footer_links": ["api", "gradio"],
-               # The app takes no uploads, but Gradio's upload route is open to anyone: cap it.
+               # The app takes no uploads, but Gradio's upload route is open to anyone: cap each file
+               # here, and each request and each client's uploads in RequestSizeLimit.
                "max_file_size": MAX_UPLOAD_BYTES,
-               # Every other request body is capped before Gradio reads it.
-               "app_kwargs": {"middleware": [Middleware(RequestSizeLimit, max_bytes=MAX_REQUEST_BYTES)]}}
+               # Every request body is capped before Gradio reads it; uploads per request and per client.
+               "app_kwargs": {"middleware": [Middleware(RequestSizeLimit, max_bytes=MAX_REQUEST_BYTES,
+                                                        proxy_hops=settings.proxy_hops if settings else 0)]}}
     # No allowed_paths: Gradio then serves only files the app itself returned (copied into
     # its cache). Blocking these as well keeps them out even if someone adds allowed_paths later.
     if settings is not None:

@@ -1,32 +1,89 @@
-"""A cap on the size of request bodies, before Gradio reads them.
+"""Caps on request bodies before Gradio reads them: every route, uploads per request, and uploads per client.
 
-The handlers refuse a dialogue over 20,000 characters, but only after the
-server has read and parsed the whole request: a client could make it hold
-hundreds of megabytes of JSON first. This ASGI middleware answers 413 as soon
-as the declared length, or the bytes received so far, pass the cap. Gradio's
-upload route is left to its own limit (`max_file_size`).
+The handlers refuse a dialogue over 20,000 characters, but only after the server has
+read and parsed the whole request: a client could make it hold hundreds of megabytes
+of JSON first. This ASGI middleware answers 413 as soon as the declared length, or the
+bytes received so far, pass the cap.
+
+Gradio's upload route (POST /gradio_api/upload, exactly that path below the app's root)
+streams files to its temp folder instead, so it gets its own rules: a declared length
+is required, the whole request (not only each file: Gradio's max_file_size is per file)
+may be at most `upload_bytes`, and one client may upload at most `budget.limit` bytes per
+`budget.window` seconds, which bounds the temp space one client can hold until Gradio's
+cache clean-up (delete_cache) removes the files.
 """
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import deque
+
+from ..config import MAX_UPLOAD_BYTES
+from .turns import address_from
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a 20,000-character dialogue is at most ~120 kB of escaped JSON
+UPLOAD_ROUTE = "/gradio_api/upload"    # gradio 6: APIRouter(prefix="/gradio_api") + @router.post("/upload")
+MULTIPART_SLACK = 64 * 1024            # boundaries and part headers around one largest file
+MAX_UPLOAD_REQUEST_BYTES = MAX_UPLOAD_BYTES + MULTIPART_SLACK
+UPLOAD_BUDGET_BYTES = 2 * MAX_UPLOAD_BYTES   # per client and window; the app itself takes no uploads
+UPLOAD_WINDOW_SECONDS = 3600                 # as long as Gradio keeps uploaded files (delete_cache age)
+
+
+class UploadBudget:
+    """Bytes each client may upload per sliding window; charge() says whether this upload fits."""
+
+    def __init__(self, limit: int = UPLOAD_BUDGET_BYTES, window: float = UPLOAD_WINDOW_SECONDS, clock=time.monotonic):
+        self.limit, self.window, self._clock = limit, window, clock
+        self._spent: dict[str, deque] = {}     # client -> (time, bytes) of its uploads in the window
+        self._lock = threading.Lock()
+
+    def charge(self, client: str, size: int) -> bool:
+        now = self._clock()
+        with self._lock:
+            for name in list(self._spent):      # forget what left the window, and clients with nothing left
+                entries = self._spent[name]
+                while entries and entries[0][0] <= now - self.window:
+                    entries.popleft()
+                if not entries:
+                    del self._spent[name]
+            used = sum(size for _, size in self._spent.get(client, ()))
+            if used + size > self.limit:
+                return False
+            self._spent.setdefault(client, deque()).append((now, size))
+            return True
+
+
+def route_path(scope) -> str:
+    """The path below the app's root (a mounted app sees its mount point in root_path)."""
+    path, root = scope.get("path", ""), scope.get("root_path", "") or ""
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+def is_upload(scope) -> bool:
+    return scope.get("method", "POST") == "POST" and route_path(scope) == UPLOAD_ROUTE
 
 
 class RequestSizeLimit:
-    def __init__(self, app, max_bytes: int = MAX_REQUEST_BYTES, exempt_suffixes: tuple[str, ...] = ("/upload",)):
+    def __init__(self, app, max_bytes: int = MAX_REQUEST_BYTES, upload_bytes: int = MAX_UPLOAD_REQUEST_BYTES,
+                 upload_budget: UploadBudget | None = None, proxy_hops: int = 0):
         self.app = app
         self.max_bytes = max_bytes
-        self.exempt_suffixes = exempt_suffixes
+        self.upload_bytes = upload_bytes
+        self.upload_budget = upload_budget or UploadBudget()
+        self.proxy_hops = proxy_hops
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"].rstrip("/").endswith(self.exempt_suffixes):
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if is_upload(scope):
+            return await self._upload(scope, receive, send, headers, declared)
         if declared is not None:
             # The server holds the client to the length it declared, so checking it is enough.
             if not declared.isdigit() or int(declared) > self.max_bytes:
-                return await self._refuse(send)
+                return await _refuse(send, 413, f"Request too large: the limit is {_size(self.max_bytes)}.")
             return await self.app(scope, receive, send)
 
         # No declared length (a chunked body, or none at all): read it here, up to the cap, then
@@ -39,7 +96,7 @@ class RequestSizeLimit:
             chunks.append(message.get("body", b""))
             total += len(chunks[-1])
             if total > self.max_bytes:
-                return await self._refuse(send)
+                return await _refuse(send, 413, f"Request too large: the limit is {_size(self.max_bytes)}.")
             if not message.get("more_body"):
                 break
         replayed = False
@@ -53,8 +110,32 @@ class RequestSizeLimit:
 
         await self.app(scope, replay_receive, send)
 
-    async def _refuse(self, send):
-        body = json.dumps({"error": f"Request too large: the limit is {self.max_bytes // (1024 * 1024)} MB."}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+    async def _upload(self, scope, receive, send, headers, declared):
+        # Browsers and gradio_client declare an upload's length; an undeclared one could only be
+        # counted while Gradio already writes it to disk, so it is refused.
+        if declared is None or not declared.isdigit():
+            return await _refuse(send, 411, "Uploads must declare their length (Content-Length).")
+        size = int(declared)
+        if size > self.upload_bytes:
+            return await _refuse(send, 413, f"Upload too large: {_size(size)}; one upload request may carry at "
+                                            f"most {_size(self.upload_bytes)}, all files together.")
+        host = (scope.get("client") or (None,))[0]
+        forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1")
+        client = address_from(host, forwarded, self.proxy_hops)
+        if not self.upload_budget.charge(client, size):
+            return await _refuse(send, 429, f"Too many uploads from your address: at most "
+                                            f"{_size(self.upload_budget.limit)} per "
+                                            f"{self.upload_budget.window / 60:.0f} minutes.")
+        return await self.app(scope, receive, send)
+
+
+def _size(size: int) -> str:
+    """Exact bytes, with MB for scale: '52,428,801 bytes (50.0 MB)' tells 50 MB + 1 byte from 50 MB."""
+    return f"{size:,} bytes ({size / 2**20:.1f} MB)"
+
+
+async def _refuse(send, status: int, message: str):
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -8,8 +8,9 @@ import gradio as gr
 
 from ..plots import forgetting_figure
 from . import handlers as h
-from .context import GENERATE, UiContext
+from .context import GENERATE, GENERATE_WORKERS, UiContext
 from .errors import guarded
+from .turns import takes_turn
 
 INTRO = ("**What each method forgot.** Before DialogSum, FLAN-T5 could translate, answer yes/no questions, do small "
          "sums, judge sentiment and recall facts. This asks the ticked models short questions from those tasks "
@@ -26,6 +27,7 @@ def build(ctx: UiContext, models: gr.CheckboxGroup) -> None:
         table = gr.Dataframe(interactive=False, wrap=True, visible=False, show_label=False, elem_id="forgetting-table")
 
     @guarded
+    @takes_turn(ctx.studio)
     def run(model_ids, progress=gr.Progress()):  # noqa: B008 (how Gradio asks for a progress bar)
         progress((0, None), desc="Loading models")
         view = h.forgetting_view(ctx.studio, model_ids,
@@ -36,4 +38,4 @@ def build(ctx: UiContext, models: gr.CheckboxGroup) -> None:
                 table: gr.Dataframe(view.table, visible=True, column_widths=widths)}
 
     probe.click(run, models, [summary, plot, table], api_name="forgetting", concurrency_id=GENERATE,
-                concurrency_limit=1, preprocess=False)
+                concurrency_limit=GENERATE_WORKERS, preprocess=False)

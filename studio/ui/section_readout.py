@@ -10,8 +10,9 @@ import gradio as gr
 
 from ..prompt_readout import MAX_TOP_K
 from . import handlers as h
-from .context import GENERATE, QUIET, UiContext
+from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext
 from .errors import guarded
+from .turns import takes_turn
 
 INTRO = ("A tuned prompt is a few learned vectors placed before every dialogue, not words. For each one, the table "
          "lists the vocabulary tokens whose vectors point the most similar way (cosine similarity, 1 = same "
@@ -42,12 +43,13 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
 
 def _wire(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     @guarded
+    @takes_turn(ctx.studio)
     def read(run_id, top_k):
         return {ui.table: gr.Dataframe(h.readout_table(ctx.studio, run_id, top_k), visible=True)}
 
     # The base model may need loading: queue it with the other model work.
     ui.read.click(read, [ui.run, ui.top_k], ui.table, api_name="prompt_tokens", concurrency_id=GENERATE,
-                  concurrency_limit=1, preprocess=False)
+                  concurrency_limit=GENERATE_WORKERS, preprocess=False)
 
     def refresh(current):
         choices = h.prompt_run_choices(ctx.studio)

@@ -14,8 +14,9 @@ import gradio as gr
 from ..config import METHOD_LABELS, METHODS, ORIGINAL, GenerationSettings
 from . import handlers as h
 from . import section_overlap
-from .context import GENERATE, QUIET, UiContext
+from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext
 from .errors import guarded
+from .turns import takes_turn
 from .widgets import number
 
 
@@ -61,6 +62,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
 
 def _wire_summarize(ctx: UiContext, ui: SimpleNamespace) -> None:
     @guarded
+    @takes_turn(ctx.studio)
     def run(dialogue, full_run, lora_run, prompt_run, max_new_tokens, num_beams, sent):
         gen = h.generation_settings(max_new_tokens, num_beams)
         references = h.references_for(dialogue, sent)
@@ -72,7 +74,7 @@ def _wire_summarize(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     ui.summarize.click(run, [ctx.dialogue, *ui.picker_list, ui.max_tokens, ui.beams, ctx.sent_example],
                        [*ui.texts, *ui.infos, ui.reference], api_name="summarize", concurrency_id=GENERATE,
-                       concurrency_limit=1,
+                       concurrency_limit=GENERATE_WORKERS,
                        # The handlers check raw values against the runs on disk now: the dropdowns'
                        # choices are fixed when a session starts, and scripts never refresh them.
                        preprocess=False)

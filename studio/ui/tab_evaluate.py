@@ -10,8 +10,9 @@ from ..declare import spec
 from ..plots import rouge_figure
 from . import handlers as h
 from . import section_forgetting
-from .context import GENERATE, QUIET, UiContext
+from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext
 from .errors import guarded
+from .turns import takes_turn
 from .widgets import number, widget_args
 
 DEFAULT_COUNT = 20
@@ -58,6 +59,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
 def _wire_run(ctx: UiContext, ui: SimpleNamespace) -> None:
     # `refs` is the API's parameter name for the chosen model ids; scripts already send it.
     @guarded
+    @takes_turn(ctx.studio)
     def run(refs, n, max_new_tokens, progress=gr.Progress()):
         progress((0, None), desc="Loading models")
         view = h.run_evaluation(ctx.studio, refs, n, max_new_tokens, ctx.scratch,
@@ -71,7 +73,7 @@ def _wire_run(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     ui.run.click(run, [ui.models, ui.count, ui.max_tokens],
                  [ui.summary, ui.plot, ui.gains, ui.per_topic, ui.topic_box, ui.per_example, ui.download],
-                 api_name="evaluate", concurrency_id=GENERATE, concurrency_limit=1,
+                 api_name="evaluate", concurrency_id=GENERATE, concurrency_limit=GENERATE_WORKERS,
                  preprocess=False)  # checked by the handler against the runs on disk now
 
 

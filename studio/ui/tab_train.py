@@ -7,7 +7,6 @@ come from the settings' declarations (config.py) through widgets.number.
 """
 from __future__ import annotations
 
-import secrets
 from types import SimpleNamespace
 
 import gradio as gr
@@ -26,6 +25,7 @@ from . import handlers as h
 from . import section_base, section_command, section_zerogpu
 from .context import QUIET, UiContext
 from .errors import guarded
+from .turns import current_client
 from .widgets import number, widget_args
 
 POLL_SECONDS = 1.5
@@ -157,8 +157,9 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
     @guarded
     def start_training(owner, presenter=False, own_runs=False, smoothing=1, log_scale=False, **fields):
         # API clients never run the page's load event: give their session a token here.
-        owner = owner or secrets.token_hex(16)
-        job = h.start_training(studio, owner, h.TrainForm(**fields), presenter=presenter is True)
+        owner = owner or studio.issue_owner_token()
+        job = h.start_training(studio, owner, h.TrainForm(**fields),
+                               client=current_client(studio.settings.proxy_hops), presenter=presenter is True)
         return {ctx.owner: owner, ui.job_id: job.job_id, ui.timer: gr.Timer(active=True),
                 **shown(h.job_view(studio, job), loss(job, owner, own_runs, smoothing, log_scale))}
 

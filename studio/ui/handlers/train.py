@@ -102,8 +102,11 @@ def _prompt_overrides(form: TrainForm) -> dict:
     return overrides
 
 
-def start_training(studio: Studio, owner: str, form: TrainForm, presenter: bool = False) -> Job:
-    """Queue a training job for this session; returns the Job (refused in presenter mode)."""
+def start_training(studio: Studio, owner: str, form: TrainForm, client: str | None = None,
+                   presenter: bool = False) -> Job:
+    """Queue a training job for this session (sent from `client`, an address); returns the Job.
+
+    Refused in presenter mode (the setting, or this page's ?presenter=1)."""
     if presenter or studio.settings.presenter:
         raise PermissionError("Presenter mode: training is switched off here; the prepared runs are shown.")
     if not owner:
@@ -111,7 +114,7 @@ def start_training(studio: Studio, owner: str, form: TrainForm, presenter: bool 
     cfg, overrides = train_request(form)
     name = text("run name", form.name, 1000)  # longer names are cut to 80 characters, not refused
     # One at a time per session: the tab follows one job, and a double click must not queue two.
-    return studio.submit_training(form.method, cfg, overrides, owner=owner, name=name, max_active=1)
+    return studio.submit_training(form.method, cfg, overrides, owner=owner, name=name, max_active=1, client=client)
 
 
 def stop_training(studio: Studio, job_id: str | None, owner: str) -> str:

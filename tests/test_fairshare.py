@@ -1,0 +1,84 @@
+"""Round-robin turns: a client that sends many requests cannot push another client's request back."""
+import threading
+
+import pytest
+
+from studio.fairshare import FairGate, QueueFull, RoundRobin
+
+
+def test_round_robin_serves_the_least_recently_served_client_first():
+    line = RoundRobin()
+    for i in range(3):
+        line.push("flooder", f"f{i}")
+    assert line.pop() == "f0"               # the flooder was alone: it is served
+    line.push("victim", "v0")               # a newcomer goes before the flooder's second request
+    line.push("third", "t0")
+    assert line.order() == ["v0", "t0", "f1", "f2"]
+    assert [line.position(x) for x in ("v0", "t0", "f1", "f2", "gone")] == [1, 2, 3, 4, 0]
+    assert [line.pop() for _ in range(4)] == ["v0", "t0", "f1", "f2"]
+    with pytest.raises(IndexError):
+        line.pop()
+
+
+def test_round_robin_alternates_between_busy_clients_and_can_cancel():
+    line = RoundRobin()
+    for i in range(3):
+        line.push("a", f"a{i}")
+        line.push("b", f"b{i}")
+    assert line.remove("a1") and not line.remove("a1")
+    assert line.count("a") == 2 and len(line) == 5 and "a1" not in line
+    assert [line.pop() for _ in range(5)] == ["a0", "b0", "a2", "b1", "b2"]
+    line.push("a", "x")
+    with pytest.raises(ValueError):
+        line.push("b", "x")
+
+
+def test_the_gate_refuses_a_clients_extra_requests_at_once():
+    gate = FairGate(per_client=2, what="summaries")
+
+    def second_request():
+        with gate.turn("flooder"):   # waits for the slot the first one holds
+            pass
+
+    with gate.turn("flooder"):
+        second = threading.Thread(target=second_request)
+        second.start()
+        while gate.waiting() < 1:
+            pass
+        with pytest.raises(QueueFull, match="2 summaries waiting or running; this studio takes at most 2"), \
+                gate.turn("flooder"):
+            pass
+        assert gate.in_flight("flooder") == 2
+    second.join(30)
+    assert gate.in_flight("flooder") == 0
+
+
+def test_the_gate_lets_a_newcomer_in_before_a_flooders_waiting_requests():
+    gate = FairGate(per_client=5)
+    order, started = [], threading.Event()
+    release = threading.Event()
+
+    def request(client, name, hold=False):
+        with gate.turn(client):
+            order.append(name)
+            if hold:
+                started.set()
+                release.wait(30)
+
+    threads = [threading.Thread(target=request, args=("flooder", "f0", True))]
+    threads[0].start()
+    started.wait(30)
+    for i in range(1, 4):
+        threads.append(threading.Thread(target=request, args=("flooder", f"f{i}")))
+        threads[-1].start()
+    while gate.waiting() < 3:
+        pass
+    threads.append(threading.Thread(target=request, args=("victim", "v0")))
+    threads[-1].start()
+    while gate.waiting() < 4:
+        pass
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert order[:2] == ["f0", "v0"] and sorted(order[2:]) == ["f1", "f2", "f3"]
+    assert gate.in_flight("flooder") == 0 and gate.waiting() == 0

@@ -1,0 +1,56 @@
+"""Who a request comes from, and the plain-text errors a script gets (escaping is for the page only)."""
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+
+from studio.ui.errors import guarded
+from studio.ui.turns import address_from, client_address
+
+
+def request(host, forwarded=None, user=None):
+    headers = {k: v for k, v in (("x-forwarded-for", forwarded), ("x-gradio-user", user)) if v}
+    return SimpleNamespace(client=SimpleNamespace(host=host), headers=headers)
+
+
+def test_the_connection_address_counts_unless_proxies_are_trusted():
+    assert client_address(request("10.0.0.1", "6.6.6.6")) == "10.0.0.1"
+    assert client_address(request("10.0.0.254", "spoofed, 203.0.113.7"), proxy_hops=1) == "203.0.113.7"
+    assert client_address(request("10.0.0.254", "a, 203.0.113.7, 10.0.0.9"), proxy_hops=2) == "203.0.113.7"
+    assert client_address(request("10.0.0.254"), proxy_hops=1) == "10.0.0.254"   # no header: the connection
+    assert address_from(None, None) == "unknown" and client_address(None) == "unknown"
+
+
+@pytest.fixture
+def in_event():
+    """Pretend an event from the page ("app") or a script ("api") is running."""
+    from gradio.context import LocalContext
+
+    entered = []
+    yield lambda user: entered.append(LocalContext.request.set(request("127.0.0.1", user=user)))
+    for token in reversed(entered):
+        LocalContext.request.reset(token)
+
+
+def test_a_script_gets_the_message_as_plain_text(in_event):
+    @guarded
+    def handler():
+        raise ValueError("The steps must be a whole number, not 'ten'.")
+
+    in_event("api")
+    with pytest.raises(gr.Error) as caught:
+        handler()
+    assert caught.value.message == "The steps must be a whole number, not 'ten'."
+
+
+def test_the_page_gets_the_message_escaped(in_event, monkeypatch):
+    shown = []
+    monkeypatch.setattr(gr, "Warning", shown.append)
+
+    @guarded
+    def handler():
+        raise ValueError("Not <b>'ten'</b>.")
+
+    in_event("app")
+    handler()
+    assert shown == ["Not &lt;b&gt;&#x27;ten&#x27;&lt;/b&gt;."]
