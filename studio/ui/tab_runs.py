@@ -102,11 +102,11 @@ def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
     for event in (delete_event, rename_event):
         event.then(unconfirm, None, ui.sure, **QUIET)
 
-    def new_pick(_):
-        # A zip of another run must not linger next to a new choice either.
-        return {ui.zip_file: gr.DownloadButton(value=None, visible=False), ui.sure: gr.Checkbox(value=False)}
-
-    ui.picked.change(new_pick, ui.picked, [ui.zip_file, ui.sure], **QUIET)
+    # A new pick unticks it in the browser at once: a server round trip could land after the person
+    # has already ticked it again for the new run, and erase that fresh tick.
+    ui.picked.change(None, None, ui.sure, js="() => false")
+    # A zip of another run must not linger next to a new choice either.
+    ui.picked.change(lambda _: gr.DownloadButton(value=None, visible=False), ui.picked, ui.zip_file, **QUIET)
 
 
 def _wire_presenter(ctx: UiContext, ui: SimpleNamespace) -> None:
