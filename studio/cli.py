@@ -10,6 +10,7 @@
     python -m studio push RUN_ID --repo me/flan-lora [--private] [--dry-run] --json
     python -m studio pull me/flan-lora --json     # or a local run / PEFT adapter folder
     python -m studio prepare        # train the three methods with default presets, for a demo
+    python -m studio experiment --methods full lora prompt --steps 30 --limit 50 --json   # one fair comparison
     python -m studio prefetch       # while online: cache the base model and dataset
     python -m studio bench          # speed and memory against the course recipe
     python -m studio overlap --summary TEXT --reference TEXT [--reference TEXT ...] [--dialogue TEXT]
@@ -35,7 +36,7 @@ from .config import (
     Settings,
     TrainConfig,
 )
-from .declare import add_flags, flag_values
+from .declare import add_flags, flag_values, spec
 
 EXIT_BAD_INPUT = 2
 
@@ -107,8 +108,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", default="bench/results/latest.json")
     p.add_argument("--quick", action="store_true", help="fewer steps and dialogues (a smoke run)")
+    p.add_argument("--only", choices=("experiment", "validation"),
+                   help="one stage alone: the quick fair experiment, or the validation loss's cost")
+    _add_experiment_command(sub)
     _add_insight_commands(sub)
     return parser
+
+
+def _add_experiment_command(sub) -> None:
+    p = sub.add_parser("experiment", help="train several methods on one budget, then compare them fairly")
+    _add_common(p)
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
+                   help="methods to train (default: all three)")
+    add_flags(p, TrainConfig, title="budget (the same for every method)")
+    add_flags(p, EvaluationSettings)
+    # Generation's own --batch-size would collide with the budget's; the summary length is what matters here.
+    length = spec(GenerationSettings, "max_new_tokens")
+    p.add_argument("--max-new-tokens", type=int, help=f"{length.help}; default {length.default}")
+
+
+def cmd_experiment(args) -> dict:
+    """Train each method on the same budget, evaluate them with the original, print the comparison."""
+    train = _train_config(args)
+    limit = EvaluationSettings(**flag_values(args, EvaluationSettings)).validate().limit
+    generation = GenerationSettings(**({"max_new_tokens": args.max_new_tokens}
+                                       if args.max_new_tokens is not None else {})).validate()
+    studio = _studio(args)
+    seen: set = set()
+
+    def progress(stage):
+        key = (stage.get("stage"), stage.get("method"), stage.get("status"), stage.get("index"))
+        if key in seen or stage.get("stage") not in ("training", "evaluating"):
+            return
+        seen.add(key)
+        if stage["stage"] == "training" and stage.get("status") == "running":
+            _say(args, f"training {stage['method']} ({stage['index']} of {stage['of']}) ...")
+        elif stage["stage"] == "evaluating":
+            _say(args, f"evaluating {stage['model']} ({stage['index']} of {stage['of']}) ...")
+
+    out = studio.run_experiment(args.methods, train, limit=limit, settings=generation, progress=progress)
+    if out["status"] == "failed":
+        raise CliError(f"the experiment failed: {out.get('error')}")
+    if not args.json:
+        _print_experiment(out)
+    return out
+
+
+def _print_experiment(out: dict) -> None:
+    budget = out["budget"]
+    print(f"Experiment {out['experiment']}: {budget['steps']} steps x batch {budget['batch_size']} from "
+          f"{budget['train_size']} pairs, seed {budget['seed']}; {out['examples']} test dialogues; "
+          f"{out['seconds']:.0f} s")
+    for method, error in out["failed"].items():
+        print(f"  {method} did not complete: {error}")
+    for model, scores in out["scores"].items():
+        print(f"{out['labels'][model]:<20} " + "  ".join(
+            f"{m} {100 * scores[m]['mean']:.1f} [{100 * scores[m]['low']:.1f}, {100 * scores[m]['high']:.1f}]"
+            for m in ("rouge1", "rouge2", "rougeL")))
+    for pair in out["paired"]:
+        print(f"  {pair['sentence']}")
 
 
 def _add_run_commands(sub) -> None:
@@ -406,6 +464,14 @@ def _load_benchmark():
 
 def cmd_bench(args) -> dict:
     run_benchmark = _load_benchmark()
+    if args.only:  # one stage of issue 11 alone (bench/experiment.py)
+        from bench.experiment import bench_experiment, bench_validation_cost
+
+        stage = bench_experiment if args.only == "experiment" else bench_validation_cost
+        out = stage(Settings.from_env().cache_dir, say=lambda t: _say(args, t))
+        if not args.json:
+            print(json.dumps(out, indent=2))
+        return out
     return run_benchmark(out_path=Path(args.out), quick=args.quick, say=lambda t: _say(args, t))
 
 
@@ -480,7 +546,8 @@ COMMANDS = {"data": cmd_data, "train": cmd_train, "evaluate": cmd_evaluate, "sum
             "score": cmd_score, "runs": cmd_runs, "prepare": cmd_prepare, "prefetch": cmd_prefetch,
             "bench": cmd_bench, "delete": cmd_delete, "rename": cmd_rename,
             "push": cmd_push, "pull": cmd_pull,
-            "overlap": cmd_overlap, "prompt-tokens": cmd_prompt_tokens, "forgetting": cmd_forgetting}
+            "overlap": cmd_overlap, "prompt-tokens": cmd_prompt_tokens, "forgetting": cmd_forgetting,
+            "experiment": cmd_experiment}
 
 
 def _read_text(path: str) -> str:

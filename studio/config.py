@@ -199,6 +199,17 @@ class TrainConfig:
     # masks costs a noticeable share of a CPU step (docs/benchmark.md).
     dropout: float | None = setting(0.0, "the base model's dropout while training", low=0, high=0.95)
     weight_decay: float = setting(0.0, "AdamW weight decay", low=0, high=1)
+    # A validation loss every 15 steps shows overfitting as it happens. One check is a forward pass
+    # over eval_size pairs (about 2 batches, under one training step's cost), so this stays near 5%
+    # of training throughput; docs/benchmark.md has the measurement. 0 = off.
+    eval_every: int = setting(15, "steps between validation-loss checks (0 = off)", name="validation interval",
+                              label="Validation loss every (steps)", low=0, high=5000)
+    # Enough pairs for a steady number, few enough to stay cheap; the same pairs for every run.
+    eval_size: int = setting(16, "validation pairs the validation loss is measured on",
+                             name="validation sample size", low=1, high=2000)
+    # Stop when the validation loss has not improved for this many checks in a row (0 = never).
+    early_stop_patience: int = setting(0, "checks without a better validation loss before stopping (0 = off)",
+                                       name="early-stop patience", low=0, high=1000)
 
     def validate(self) -> TrainConfig:
         if self.steps is None and self.epochs is None:

@@ -13,6 +13,7 @@ is built), so the gradio-free handlers can name its types.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from .config import (
 from .data import DialogData, normalize_dialogue, resolve_data
 from .declare import check
 from .evaluation import EvaluationResult, evaluate_models, rouge_table
+from .experiment import Experiments
 from .fairshare import FairGate
 from .jobs import Job, JobQueue, QueueFull
 from .network import is_offline
@@ -127,6 +129,7 @@ class Studio:
         # Web requests that generate take turns per client through this gate (the UI holds the turn).
         self.generation_gate = FairGate(settings.max_generations_per_client, what="summaries or evaluations")
         self.tokens = OwnerTokens.for_settings(settings)
+        self.experiments = Experiments(self)
         self._metrics_lock = threading.Lock()
         self._shares: dict | None = None
 
@@ -384,14 +387,17 @@ class Studio:
 
     def submit_training(self, method: str, train: TrainConfig, overrides: dict | None = None, owner: str = "",
                         name: str = "", precision: str = "auto", max_active: int | None = None,
-                        client: str | None = None) -> Job:
+                        client: str | None = None, experiment: dict | None = None) -> Job:
         """Queue a training; `max_active` caps this owner's queued-or-running jobs (default: the queue's),
-        and the operator's limit caps a `client`'s (an address; the UI passes it)."""
+        and the operator's limit caps a `client`'s (an address; the UI passes it).
+
+        `experiment` ({"id", "budget", "methods"}) marks the run as part of a fair experiment."""
         if precision == "auto":
             precision = self.settings.precision
         spec = self.make_spec(method, train, overrides, name, precision)
         check_training_budget(self.settings, train, len(self.data.splits.get("train") or []))
         spec.owner_hash = owner_hash(owner)  # written with the run's first record
+        spec.experiment = experiment
         return self.jobs.submit(spec, owner, limit=max_active, client=client,
                                 client_limit=self.settings.max_trainings_per_client)
 
@@ -495,6 +501,30 @@ class Studio:
         added = {"lora": trainable_parameter_count(shape, "lora", lora_r=lora.r, lora_targets=lora.target_modules),
                  "prompt": trainable_parameter_count(shape, "prompt", virtual_tokens=prompt.num_virtual_tokens)}
         return {"full": (base, base), **{m: (n, base + n) for m, n in added.items()}}
+
+    # ------------------------------------------------------------------ experiments (studio/experiment.py)
+    def start_experiment(self, methods, train: TrainConfig, owner: str, limit: int = EvaluationSettings.limit,
+                         settings: GenerationSettings | None = None, overrides: dict | None = None,
+                         progress=None):
+        """Queue one training per method on one budget; wait and evaluate in the background."""
+        return self.experiments.start(methods, train, owner, limit, settings, overrides, progress)
+
+    def run_experiment(self, methods, train: TrainConfig, limit: int = EvaluationSettings.limit,
+                       settings: GenerationSettings | None = None, overrides: dict | None = None,
+                       progress=None, owner: str = "") -> dict:
+        """The same, in this thread: returns the result (runs, budget, scores, paired, seconds)."""
+        owner = owner or "experiment-" + secrets.token_hex(8)  # the caller's own: nobody else can stop it
+        return self.experiments.create(methods, train, owner, limit, settings, overrides, progress).run()
+
+    def experiment(self, experiment_id: str | None):
+        return self.experiments.get(experiment_id)
+
+    def experiments_of(self, owner: str) -> list:
+        return self.experiments.of(owner)
+
+    def stop_experiment(self, experiment_id: str, owner: str) -> bool:
+        """Stop an experiment's trainings (and its evaluation); False when `owner` did not start it."""
+        return self.experiments.stop(experiment_id, owner)
 
     # ------------------------------------------------------------------ ZeroGPU execution (zerogpu.py)
     @property

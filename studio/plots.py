@@ -98,8 +98,12 @@ def step_losses(events: list[dict]) -> tuple[list[int], list[float]]:
 
 
 def loss_figure(curves: dict[str, tuple[str, list[dict]]], title: str = "Training loss",
-                smoothing: int = 1, log_scale: bool = False) -> go.Figure:
-    """curves: label -> (method, step events), any number of runs. The first curve is drawn boldest.
+                smoothing: int = 1, log_scale: bool = False, same_weight: bool = False) -> go.Figure:
+    """curves: label -> (method, events), any number of runs. The first curve is drawn boldest
+    (all alike with same_weight: the runs of one experiment).
+
+    Events with "eval_loss" (the validation loss) get their own dashed line with markers in the
+    curve's colour, beside its training loss, so overfitting shows as the two lines part.
 
     smoothing > 1 draws each curve as a moving average over that many steps, with its raw points
     faint behind it (same colour, one legend entry for both). log_scale puts the loss on a log axis,
@@ -112,7 +116,7 @@ def loss_figure(curves: dict[str, tuple[str, list[dict]]], title: str = "Trainin
     for index, (label, (method, events)) in enumerate(curves.items()):
         steps, losses = step_losses(events)
         color = METHOD_COLORS.get(method, OTHER_COLOR)
-        if index == 0:
+        if index == 0 or same_weight:
             dash, width = "solid", 4
         else:
             dash = EARLIER_DASHES[dash_used.get(method, 0) % len(EARLIER_DASHES)]
@@ -129,6 +133,12 @@ def loss_figure(curves: dict[str, tuple[str, list[dict]]], title: str = "Trainin
         fig.add_trace(go.Scatter(x=steps, y=shown, mode="lines", name=label, legendgroup=group,
                                  line={"color": color, "width": width, "dash": dash},
                                  hovertemplate="step %{x}: %{y:.3f}<extra>" + label + "</extra>"))
+        checks = [e for e in events if e.get("eval_loss") is not None and math.isfinite(float(e["eval_loss"]))]
+        if checks:
+            fig.add_trace(go.Scatter(x=[e["step"] for e in checks], y=[float(e["eval_loss"]) for e in checks],
+                                     mode="lines+markers", name=f"{label}: validation", legendgroup=group,
+                                     line={"color": color, "width": 2, "dash": "dash"}, marker={"size": 9},
+                                     hovertemplate="step %{x}: %{y:.3f}<extra>validation</extra>"))
     subtitle = f"moving average over {smoothing} steps; raw loss faint" if smoothing > 1 else None
     # showlegend: Plotly hides a lone curve's legend, but it says which run this is.
     fig.update_layout(title=_title(title, subtitle), xaxis_title="Step", yaxis_title="Loss", showlegend=True,

@@ -7,7 +7,10 @@ Tokenization is lean: no padding at tokenize time (the collator pads each batch
 to its longest row), labels padded with -100 so the loss counts real summary
 tokens only, and length-grouped batches so rows in a batch are of similar size.
 The callback turns Trainer logs into events for the listener and events.jsonl,
-and checks the stop flag after every optimizer step.
+and checks the stop flag after every optimizer step. Every `eval_every` steps the
+Trainer's own evaluation measures the loss on a fixed validation sample (the same
+pairs for every run, forward only) and the callback records it as an "eval" event;
+with `early_stop_patience` it ends the run once that loss stops improving.
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ class TrainSpec:
     name: str = ""
     precision: str = "auto"   # "auto" | "fp32" | "bf16"
     owner_hash: str = ""      # the session that asked for it (may stop, rename, delete it); kept from creation on
+    experiment: dict | None = None   # {"id", "budget", "methods"} when trained as part of a fair experiment
 
     @property
     def learning_rate(self) -> float:
@@ -50,13 +54,36 @@ class TrainSpec:
 
 def tokenize_pairs(tokenizer, examples, cfg: TrainConfig, seed: int):
     """A datasets.Dataset of (input_ids, attention_mask, labels), one row per reference summary."""
-    from datasets import Dataset
-
     pairs = [(make_prompt(ex.dialogue), ref) for ex in examples for ref in ex.references]
     if cfg.train_size is not None and len(pairs) > cfg.train_size:
         pairs = random.Random(seed).sample(pairs, cfg.train_size)
     if not pairs:
         raise ValueError("The training split has no examples.")
+    return _tokenized(tokenizer, pairs, cfg)
+
+
+def split_validation(data: DialogData, cfg: TrainConfig) -> tuple[list, list]:
+    """(training examples, validation examples): the first `eval_size` of the validation split,
+    or, where there is none, as many held out of the end of the train split (never all of it)."""
+    train = data.split("train")
+    if not cfg.eval_every:
+        return train, []
+    validation = data.splits.get("validation") or []
+    if validation:
+        return train, validation[: cfg.eval_size]
+    held = min(cfg.eval_size, len(train) // 5)  # a small train split keeps most of itself
+    return (train[:-held], train[-held:]) if held else (train, [])
+
+
+def tokenize_validation(tokenizer, examples, cfg: TrainConfig):
+    """One pair per dialogue (its first reference): a fixed sample, so every run is measured alike."""
+    pairs = [(make_prompt(ex.dialogue), ex.references[0]) for ex in examples if ex.references]
+    return _tokenized(tokenizer, pairs, cfg) if pairs else None
+
+
+def _tokenized(tokenizer, pairs, cfg: TrainConfig):
+    from datasets import Dataset
+
     sources = tokenizer([p for p, _ in pairs], max_length=cfg.max_source_tokens, truncation=True)
     targets = tokenizer(text_target=[s for _, s in pairs], max_length=cfg.max_target_tokens, truncation=True)
     return Dataset.from_dict({"input_ids": sources["input_ids"], "attention_mask": sources["attention_mask"],
@@ -66,14 +93,39 @@ def tokenize_pairs(tokenizer, examples, cfg: TrainConfig, seed: int):
 class EventCallback(TrainerCallback):
     """Trainer logs -> events (to a listener and the run's events.jsonl); stop flag -> stop."""
 
-    def __init__(self, emit, stop_event: threading.Event, batch_size: int):
+    def __init__(self, emit, stop_event: threading.Event, batch_size: int, patience: int = 0):
         self.emit = emit
         self.stop_event = stop_event
         self.batch_size = batch_size
+        self.patience = patience
         self.started = time.perf_counter()
+        self.best: tuple[float, int] | None = None     # (validation loss, step)
+        self.checks_without_gain = 0
+        self.eval_seconds = 0.0
+        self.last_eval_loss: float | None = None
+        self.early_stop_reason: str | None = None
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.started = time.perf_counter()
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        loss = (metrics or {}).get("eval_loss")
+        if loss is None:
+            return
+        loss = float(loss)
+        seconds = float((metrics or {}).get("eval_runtime", 0.0))
+        self.eval_seconds += seconds
+        self.last_eval_loss = loss
+        self.emit({"type": "eval", "step": state.global_step, "eval_loss": loss, "seconds": round(seconds, 3)})
+        if self.best is None or loss < self.best[0]:
+            self.best, self.checks_without_gain = (loss, state.global_step), 0
+            return
+        self.checks_without_gain += 1
+        if self.patience and self.checks_without_gain >= self.patience and not control.should_training_stop:
+            control.should_training_stop = True
+            self.early_stop_reason = (
+                f"validation loss did not improve for {self.checks_without_gain} check(s) in a row "
+                f"(best {self.best[0]:.4f} at step {self.best[1]}, now {loss:.4f} at step {state.global_step})")
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not logs or "loss" not in logs:
@@ -112,8 +164,12 @@ def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str
 
 
 def build_trainer(model, tokenizer, train_set, cfg: TrainConfig, learning_rate: float, bf16: bool, device: str,
-                  output_dir: str, callbacks=(), group_by_length: bool = True) -> Trainer:
-    """The studio's Trainer: lean batches, no checkpoints, no reporting, no console bars."""
+                  output_dir: str, callbacks=(), group_by_length: bool = True, eval_set=None) -> Trainer:
+    """The studio's Trainer: lean batches, no checkpoints, no reporting, no console bars.
+
+    With an eval_set, the loss on it every `cfg.eval_every` steps (loss only: no logits are kept).
+    """
+    evaluating = eval_set is not None and cfg.eval_every > 0
     args = TrainingArguments(
         output_dir=output_dir,
         max_steps=cfg.steps if cfg.steps is not None else -1,
@@ -130,12 +186,15 @@ def build_trainer(model, tokenizer, train_set, cfg: TrainConfig, learning_rate: 
         save_strategy="no", report_to="none", disable_tqdm=True,
         dataloader_pin_memory=device == "cuda",
         remove_unused_columns=False,
+        eval_strategy="steps" if evaluating else "no", eval_steps=cfg.eval_every if evaluating else None,
+        per_device_eval_batch_size=16, prediction_loss_only=True,
         # Under torchrun every trainable parameter gets a gradient each step, so DDP need not search for unused ones.
         ddp_find_unused_parameters=False,
     )
     # pad_to_multiple_of=8 keeps tensor shapes friendly to vectorised kernels at almost no padding cost.
     collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, pad_to_multiple_of=8)
     trainer = Trainer(model=model, args=args, train_dataset=train_set, data_collator=collator,
+                      eval_dataset=eval_set if evaluating else None,
                       processing_class=tokenizer, callbacks=list(callbacks))
     trainer.remove_callback(PrinterCallback)  # with tqdm off it would print every log line
     return trainer
@@ -168,11 +227,14 @@ def initial_record(spec: TrainSpec, cfg: TrainConfig, base: BaseModelChoice, dat
     hyper = {**to_jsonable(cfg), **{f"{spec.method}_{k}": v for k, v in to_jsonable(spec.settings).items()
                                     if k != "learning_rate"},
              "learning_rate": spec.learning_rate, "precision": "bf16" if bf16 else "fp32"}
-    return {"method": spec.method, "name": spec.name, "owner_hash": spec.owner_hash, "base_model": base.name,
-            "base_model_path": base.path, "base_is_standin": base.is_standin, "data": data.source,
-            "hyperparameters": hyper, "device": device,
-            # What the budget means for this data (the subset is a cap): said before Start, kept here.
-            "budget": training_budget(data.split("train"), cfg)}
+    record = {"method": spec.method, "name": spec.name, "owner_hash": spec.owner_hash, "base_model": base.name,
+              "base_model_path": base.path, "base_is_standin": base.is_standin, "data": data.source,
+              "hyperparameters": hyper, "device": device,
+              # What the budget means for this data (the subset is a cap): said before Start, kept here.
+              "budget": training_budget(data.split("train"), cfg)}
+    if spec.experiment:
+        record["experiment"] = spec.experiment
+    return record
 
 
 def failure_message(exc: BaseException) -> str:
@@ -211,21 +273,39 @@ class _Run:
         params = parameter_report(model)
         self.store.update(self.run_id, **params)
         self.emit({"type": "params", **params})
-        train_set = tokenize_pairs(tokenizer, data.split("train"), cfg, cfg.seed)
+        train_examples, validation = split_validation(data, cfg)
+        train_set = tokenize_pairs(tokenizer, train_examples, cfg, cfg.seed)
+        eval_set = tokenize_validation(tokenizer, validation, cfg)
         steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
+        callback = EventCallback(self.emit, self.stop_event, self.effective_batch, cfg.early_stop_patience)
         trainer = build_trainer(model, tokenizer, train_set, cfg, spec.learning_rate, self.bf16, self.device,
-                                output_dir, [EventCallback(self.emit, self.stop_event, self.effective_batch)])
+                                output_dir, [callback], eval_set=eval_set)
+        checks = f"; validation loss every {cfg.eval_every} steps on {len(eval_set)} pairs" if eval_set else ""
         self.emit({"type": "status", "status": "training", "message": f"{len(train_set)} training pairs, "
-                   f"{steps_per_epoch} steps per epoch"})
+                   f"{steps_per_epoch} steps per epoch{checks}"})
         output = trainer.train()
         model.eval()
-        record = self.store.finish(self.run_id, "stopped" if self.stop_event.is_set() else "completed",
-                                   save_model=self._saver(model, tokenizer),
-                                   **self._results(output, len(train_set), steps_per_epoch))
-        self.emit({"type": "status", "status": record["status"],
-                   "message": "Stopped early; the model so far is saved." if record["status"] == "stopped"
-                   else "Finished."})
+        # A run the validation loss ended is complete (it did what was asked); a stop request is not.
+        status = "stopped" if self.stop_event.is_set() else "completed"
+        record = self.store.finish(self.run_id, status, save_model=self._saver(model, tokenizer),
+                                   **self._results(output, len(train_set), steps_per_epoch),
+                                   **self._validation_results(callback, eval_set))
+        message = ("Stopped early; the model so far is saved." if status == "stopped" else
+                   f"Finished early: {callback.early_stop_reason}." if callback.early_stop_reason else "Finished.")
+        self.emit({"type": "status", "status": record["status"], "message": message})
         return record
+
+    @staticmethod
+    def _validation_results(callback: EventCallback, eval_set) -> dict:
+        if eval_set is None:
+            return {}
+        out = {"validation_pairs": len(eval_set), "eval_seconds": round(callback.eval_seconds, 3),
+               "final_eval_loss": callback.last_eval_loss,
+               "best_eval_loss": callback.best[0] if callback.best else None,
+               "best_eval_step": callback.best[1] if callback.best else None}
+        if callback.early_stop_reason:
+            out.update(stopped_early=True, stop_reason=callback.early_stop_reason)
+        return out
 
     def _saver(self, model, tokenizer):
         def save(folder):

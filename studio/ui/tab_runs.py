@@ -29,7 +29,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
         ui.refresh = gr.Button("↻ Refresh", size="sm", scale=0, min_width=120)
     ui.table = gr.Dataframe(h.runs_table(records), interactive=False, wrap=True, max_height=420,
                             show_label=False, elem_id="runs-table",
-                            column_widths=["17%", "10%", "9%", "6%", "8%", "13%", "8%", "7%", "7%", "15%"])
+                            column_widths=["14%", "9%", "8%", "5%", "7%", "11%", "7%", "6%", "6%", "15%", "12%"])
     with gr.Row():
         with gr.Column(scale=3):
             ui.picked = gr.Dropdown(h.run_dropdown(studio, records), value=None, label="Run", elem_id="runs-picked")

@@ -22,7 +22,7 @@ from ..config import (
 )
 from ..declare import spec
 from . import handlers as h
-from . import section_base, section_command, section_zerogpu
+from . import section_base, section_command, section_experiment, section_zerogpu
 from .context import QUIET, UiContext
 from .errors import guarded
 from .turns import current_client
@@ -47,6 +47,7 @@ def build(ctx: UiContext) -> None:
     with ui.form_column:
         section_base.build(ctx, ui)
         section_command.build(ui)
+    section_experiment.build(ctx)  # "Train all three": one budget, then every pair compared
 
 
 def _layout(ctx: UiContext) -> SimpleNamespace:

@@ -19,7 +19,7 @@ def test_runs_table_formatting():
     first = table.iloc[0].to_dict()
     assert first == {"Name": "my lora", "Method": "LoRA", "Status": "completed", "Steps": 60,
                      "Time": "65 s", "Trainable params": "688,128 (0.89%)", "Size on disk": "2.7 MB",
-                     "Final loss": "1.235", "ROUGE-L": "31.2", "Run id": "lora-1"}
+                     "Final loss": "1.235", "ROUGE-L": "31.2", "Experiment": "", "Run id": "lora-1"}
     assert table.iloc[1]["Name"] == "full-1" and table.iloc[1]["ROUGE-L"] == ""
 
 

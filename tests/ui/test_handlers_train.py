@@ -108,8 +108,10 @@ def test_real_training_reports_finished_with_a_loss_curve(trained):
     assert view.ended and view.status.startswith("**Finished:**")
     assert "Trainable parameters" in view.params
     figure = h.loss_view(studio, job)
-    names = [trace.name for trace in figure.data]
+    names = [trace.name for trace in figure.data if not trace.name.endswith(": validation")]
     assert names[0].endswith("(this run)") and len(names) == 3  # the other two methods overlaid
+    validation = [trace for trace in figure.data if trace.name == f"{names[0]}: validation"]  # this run's only
+    assert len(validation) == 1 and list(validation[0].x) == [TINY["steps"]]  # the Trainer checks at the end too
     assert len(figure.data[0].x) == TINY["steps"]
 
 

@@ -17,14 +17,37 @@ if TYPE_CHECKING:
 
 
 RUN_COLUMNS = ["Name", "Method", "Status", "Steps", "Time", "Trainable params", "Size on disk",
-               "Final loss", "ROUGE-L", "Run id"]
+               "Final loss", "ROUGE-L", "Experiment", "Run id"]
+
+
+def grouped_by_experiment(records: list[dict]) -> list[dict]:
+    """Newest first, but the runs of one experiment together, where its newest run stands."""
+    groups: dict[str, list[dict]] = {}
+    for r in records:
+        key = (r.get("experiment") or {}).get("id") or r["run_id"]
+        groups.setdefault(key, []).append(r)
+    return [r for group in groups.values() for r in group]
+
+
+def experiment_cell(record: dict, first: bool) -> str:
+    """The experiment's id and budget on its first row; the rows below only point up to it."""
+    experiment = record.get("experiment") or {}
+    if not experiment:
+        return ""
+    if not first:
+        return "↳ same experiment"
+    b = experiment.get("budget") or {}
+    rate = "own learning rates" if b.get("learning_rate") is None else f"learning rate {b['learning_rate']:g}"
+    return (f"{experiment.get('id', '')}: {b.get('steps')} steps × batch {b.get('batch_size')}, "
+            f"{b.get('train_size')} pairs, seed {b.get('seed')}, {rate}")
 
 
 def runs_table(records: list[dict], yours: set[str] | frozenset = frozenset()) -> pd.DataFrame:
     """One row per run; runs whose id is in `yours` (this session's) say so after their name."""
-    rows = []
-    for r in records:
+    rows, seen = [], set()
+    for r in grouped_by_experiment(records):
         loss = r.get("final_loss")
+        experiment_id = (r.get("experiment") or {}).get("id")
         rows.append({
             "Name": mark_yours(r.get("name") or r["run_id"], r["run_id"] in yours),
             "Method": METHOD_LABELS.get(r.get("method"), r.get("method", "")),
@@ -35,8 +58,10 @@ def runs_table(records: list[dict], yours: set[str] | frozenset = frozenset()) -
             "Size on disk": fmt_bytes(r.get("size_bytes")),
             "Final loss": f"{loss:.3f}" if isinstance(loss, (int, float)) else "",
             "ROUGE-L": fmt_score((r.get("metrics") or {}).get("rougeL")),
+            "Experiment": experiment_cell(r, experiment_id not in seen),
             "Run id": r["run_id"],
         })
+        seen.add(experiment_id)
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 

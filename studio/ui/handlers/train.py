@@ -221,7 +221,7 @@ def loss_view(studio: Studio, job: Job | None = None, owner: str | None = None, 
     curves: dict = {}
     current_method = job.spec.method if job is not None else None
     if job is not None:
-        steps = [e for e in list(job.events) if e.get("type") == "step"]
+        steps = [e for e in list(job.events) if e.get("type") in ("step", "eval")]  # with its validation loss
         curves[f"{METHOD_LABELS[current_method]} (this run)"] = (current_method, steps)
     earlier = []
     if own_runs is True and owner:

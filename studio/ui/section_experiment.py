@@ -1,0 +1,114 @@
+"""Train tab section "Train all three": one budget for every method, then ROUGE and every pair in words.
+
+A gr.Timer polls this session's experiment while it trains and evaluates, redraws the
+loss plot when new points arrive, and switches itself off once the result is in.
+"""
+from __future__ import annotations
+
+import secrets
+from types import SimpleNamespace
+
+import gradio as gr
+
+from ..config import METHOD_LABELS, METHODS, EvaluationSettings, TrainConfig
+from .context import QUIET, UiContext
+from .errors import guarded
+from .handlers import experiment as hx
+from .widgets import number
+
+POLL_SECONDS = 1.5
+
+
+def build(ctx: UiContext) -> None:
+    ui = _layout(ctx)
+    _wire(ctx, ui)
+
+
+def _layout(ctx: UiContext) -> SimpleNamespace:
+    ui = SimpleNamespace(experiment_id=gr.State(None), timer=gr.Timer(POLL_SECONDS, active=False),
+                         seen=gr.State(-1))
+    form = hx.ExperimentForm()
+    with gr.Accordion("Train all three: a fair experiment", open=False, elem_id="experiment"):
+        gr.Markdown("Trains full fine-tuning, LoRA and prompt tuning with **the same budget** (steps, batch, "
+                    "training pairs, seed; each keeps its own learning rate unless you give one), then scores "
+                    "the original and the three runs on the same test dialogues and says, pair by pair, which "
+                    "is better and by how much, with a 95% interval.", elem_classes=["tab-intro"])
+        with gr.Row():
+            with gr.Column(scale=2, min_width=360):
+                ui.methods = gr.CheckboxGroup([(METHOD_LABELS[m], m) for m in METHODS], value=list(form.methods),
+                                              label="Methods")
+                with gr.Row():
+                    ui.steps = number(TrainConfig, "steps", form.steps, label="Steps, each method")
+                    ui.batch_size = number(TrainConfig, "batch_size", form.batch_size, label="Batch size, each method")
+                    ui.train_size = number(TrainConfig, "train_size", form.train_size,
+                                           label="Training pairs, shared")
+                with gr.Row():
+                    # Labels differ from the form above: a page (and a script) must tell the two apart.
+                    ui.learning_rate = gr.Textbox("", label="One rate for all (optional)", max_length=32,
+                                                  placeholder="blank = each method's own learning rate")
+                    ui.seed = number(TrainConfig, "seed", form.seed, label="Seed, shared")
+                    ui.limit = number(EvaluationSettings, "limit", form.limit)
+                with gr.Row():
+                    ui.start = gr.Button("Train all three", variant="primary", elem_id="experiment-start")
+                    ui.stop = gr.Button("Cancel the experiment", variant="stop", elem_id="experiment-cancel")
+            with gr.Column(scale=3, min_width=420):
+                view = hx.experiment_view(ctx.studio, None)
+                ui.status = gr.Markdown(view.status, elem_id="experiment-status")
+                ui.lines = gr.Markdown(elem_id="experiment-methods")
+                ui.loss = gr.Plot(hx.experiment_loss_view(None), show_label=False, elem_id="experiment-loss")
+        ui.rouge = gr.Plot(visible=False, show_label=False, elem_id="experiment-rouge")
+        ui.sentences = gr.Markdown(elem_id="experiment-sentences")
+    return ui
+
+
+def _wire(ctx: UiContext, ui: SimpleNamespace) -> None:
+    studio = ctx.studio
+
+    def shown(experiment, redraw: bool = True) -> dict:
+        view = hx.experiment_view(studio, experiment)
+        out = {ui.status: view.status, ui.lines: view.methods, ui.sentences: view.sentences,
+               ui.loss: hx.experiment_loss_view(experiment) if redraw else gr.skip(),
+               ui.rouge: gr.Plot(hx.experiment_rouge_view(experiment), visible=True) if view.has_result
+               else gr.Plot(visible=False)}
+        return out
+
+    outputs = [ui.status, ui.lines, ui.sentences, ui.loss, ui.rouge]
+
+    @guarded
+    def start(owner, methods, steps, batch_size, train_size, learning_rate, seed, limit):
+        owner = owner or secrets.token_hex(16)  # API clients never run the page's load event
+        form = hx.ExperimentForm(methods, steps, batch_size, train_size, learning_rate, seed, limit)
+        experiment = hx.start_experiment(studio, owner, form)
+        return {ctx.owner: owner, ui.experiment_id: experiment.experiment_id, ui.timer: gr.Timer(active=True),
+                ui.seen: -1, **shown(experiment)}
+
+    ui.start.click(start, [ctx.owner, ui.methods, ui.steps, ui.batch_size, ui.train_size, ui.learning_rate,
+                           ui.seed, ui.limit],
+                   [ctx.owner, ui.experiment_id, ui.timer, ui.seen, *outputs], api_name="experiment",
+                   preprocess=False)  # the handler checks raw values and says what is wrong
+
+    @guarded
+    def stop(current, owner):
+        gr.Info(hx.stop_experiment(studio, current, owner))
+        return {ui.status: hx.experiment_view(studio, studio.experiment(current)).status}
+
+    ui.stop.click(stop, [ui.experiment_id, ctx.owner], ui.status, api_name="stop_experiment")
+
+    def poll(current, version, seen):
+        experiment = studio.experiment(current)
+        points = sum(len(job.events) for job in experiment.trainings.values()) if experiment else 0
+        out = {**shown(experiment, redraw=points != seen or experiment is None or experiment.ended),
+               ui.seen: points}
+        if experiment is None or experiment.ended:
+            out.update({ui.timer: gr.Timer(active=False), ctx.runs_version: (version or 0) + 1})
+        return out
+
+    ui.timer.tick(poll, [ui.experiment_id, ctx.runs_version, ui.seen],
+                  [*outputs, ui.timer, ctx.runs_version, ui.seen], api_name="experiment_status",
+                  show_progress="hidden", concurrency_limit=None)
+
+    def reattach(owner):
+        current = hx.active_experiment_id(studio, owner)
+        return {ui.experiment_id: current, ui.timer: gr.Timer(active=True), ui.seen: -1} if current else gr.skip()
+
+    ctx.owner.change(reattach, ctx.owner, [ui.experiment_id, ui.timer, ui.seen], **QUIET)

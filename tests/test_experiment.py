@@ -1,0 +1,118 @@
+"""Fair experiments: one budget for every method, the same test dialogues, every pair compared."""
+import json
+
+import pytest
+
+from studio import cli as studio_cli
+from studio.config import GenerationSettings, TrainConfig
+from studio.jobs import QueueFull
+from tests.conftest import TINY_TRAIN
+
+GEN = GenerationSettings(max_new_tokens=8)
+BUDGET = TrainConfig(steps=3, seed=7, **TINY_TRAIN)
+
+
+def test_experiment_trains_every_method_on_one_budget_and_pairs_every_model(studio):
+    stages = []
+    out = studio.run_experiment(["prompt", "full", "lora"], BUDGET, limit=3, settings=GEN, progress=stages.append)
+    assert out["status"] == "completed" and out["failed"] == {}
+    assert list(out["runs"]) == ["full", "lora", "prompt"]  # the usual order, whatever order was asked
+    records = {m: studio.run(run_id) for m, run_id in out["runs"].items()}
+    assert {r["status"] for r in records.values()} == {"completed"}
+    assert {r["experiment"]["id"] for r in records.values()} == {out["experiment"]}
+    budgets = [r["experiment"]["budget"] for r in records.values()]
+    assert budgets[0] == budgets[1] == budgets[2] == out["budget"]
+    assert out["budget"] == {"steps": 3, "epochs": None, "batch_size": 4, "train_size": 24, "seed": 7,
+                             "learning_rate": None}
+    for key in ("steps", "batch_size", "train_size", "seed"):  # what training really used, not just the label
+        assert len({r["hyperparameters"][key] for r in records.values()}) == 1
+    # each method kept its own learning rate
+    assert len({r["hyperparameters"]["learning_rate"] for r in records.values()}) == 3
+
+    models = ["original", *out["runs"].values()]
+    assert list(out["scores"]) == models and out["examples"] == 3
+    for scores in out["scores"].values():
+        for metric in ("rouge1", "rouge2", "rougeL"):
+            assert scores[metric]["low"] <= scores[metric]["mean"] <= scores[metric]["high"]
+    assert len(out["paired"]) == 6 * 3
+    assert {(p["a"], p["b"]) for p in out["paired"]} == {(a, b) for i, a in enumerate(models) for b in models[i + 1:]}
+    for pair in out["paired"]:
+        a, b, metric = out["scores"][pair["a"]], out["scores"][pair["b"]], pair["metric"]
+        assert pair["difference"] == pytest.approx(b[metric]["mean"] - a[metric]["mean"])
+        assert pair["low"] <= pair["difference"] <= pair["high"]
+        assert pair["sentence"].startswith(("No clear difference", "Original", "Full", "LoRA", "Prompt"))
+    assert out["seconds"] > 0
+
+    training = [s for s in stages if s["stage"] == "training"]
+    assert [s["method"] for s in training if s["status"] == "completed"] == ["full", "lora", "prompt"]
+    assert {(s["method"], s["index"], s["of"]) for s in training} == {("full", 1, 3), ("lora", 2, 3),
+                                                                       ("prompt", 3, 3)}
+    evaluating = [s for s in stages if s["stage"] == "evaluating"]
+    assert {s["index"] for s in evaluating} == {1, 2, 3, 4} and evaluating[-1]["of"] == 4
+    assert stages[-1] == {"stage": "done", "status": "completed"}
+
+
+def test_a_failed_training_is_reported_and_the_rest_evaluated(studio, monkeypatch):
+    from studio import training
+
+    real = training.prepare_model
+
+    def broken_for_full(base_path, method, *args, **kwargs):
+        if method == "full":
+            raise RuntimeError("simulated crash")
+        return real(base_path, method, *args, **kwargs)
+
+    monkeypatch.setattr(training, "prepare_model", broken_for_full)
+    out = studio.run_experiment(["full", "lora"], BUDGET, limit=2, settings=GEN)
+    assert out["status"] == "completed"
+    assert "simulated crash" in out["failed"]["full"]
+    assert list(out["scores"]) == ["original", out["runs"]["lora"]]
+    assert len(out["paired"]) == 3 and {p["b"] for p in out["paired"]} == {out["runs"]["lora"]}
+
+
+def test_a_stop_ends_every_training_and_skips_the_evaluation(studio):
+    experiment = studio.start_experiment(["lora", "prompt"], TrainConfig(steps=500, **TINY_TRAIN), owner="alice",
+                                         limit=2, settings=GEN)
+    with pytest.raises(QueueFull):  # one experiment per session at a time
+        studio.start_experiment(["lora"], BUDGET, owner="alice")
+    assert not studio.stop_experiment(experiment.experiment_id, "mallory")
+    first = experiment.trainings["lora"]
+    while first.latest("step") is None and first.status in ("queued", "running"):
+        first.stop_event.wait(0.05)  # until the first step, without a fixed sleep
+    assert studio.stop_experiment(experiment.experiment_id, "alice")
+    assert experiment.done.wait(300)
+    assert experiment.status == "stopped" and experiment.result["scores"] == {}
+    assert first.status == "stopped" and experiment.trainings["prompt"].status == "stopped"  # cancelled while queued
+    assert experiment.result["runs"] == {"lora": first.run_id, "prompt": experiment.trainings["prompt"].run_id}
+
+
+@pytest.mark.parametrize("methods, message", [([], "at least one method"), (["dreambooth"], "Unknown method")])
+def test_bad_requests_queue_nothing(studio, methods, message):
+    with pytest.raises(ValueError, match=message):
+        studio.start_experiment(methods, BUDGET, owner="bob")
+    with pytest.raises(ValueError):
+        studio.start_experiment(["lora"], TrainConfig(steps=0), owner="bob")
+    with pytest.raises(ValueError):
+        studio.start_experiment(["lora"], BUDGET, owner="bob", limit=0)
+    assert studio.jobs_of("bob") == []
+
+
+def test_cli_experiment_prints_one_json_object(monkeypatch, capsys, tmp_path, cache_dir):
+    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("STUDIO_CACHE_DIR", str(cache_dir))
+    monkeypatch.setenv("STUDIO_DATA", "bundled")
+    monkeypatch.delenv("STUDIO_BASE_MODEL", raising=False)
+    code = studio_cli.main(["experiment", "--methods", "lora", "prompt", "--steps", "2", "--batch-size", "4",
+                            "--train-size", "16", "--seed", "3", "--limit", "2", "--max-new-tokens", "6", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    out = json.loads(captured.out)
+    assert {"runs", "budget", "examples", "scores", "paired", "seconds"} <= out.keys()
+    assert list(out["runs"]) == ["lora", "prompt"] and out["examples"] == 2
+    assert out["budget"]["steps"] == 2 and out["budget"]["train_size"] == 16 and out["budget"]["seed"] == 3
+    assert len(out["paired"]) == 3 * 3 and set(out["scores"]) == {"original", *out["runs"].values()}
+    assert {"a", "b", "metric", "difference", "low", "high"} <= out["paired"][0].keys()
+    assert "training lora (1 of 2)" in captured.err
+
+    code = studio_cli.main(["experiment", "--methods", "lora", "--steps", "0"])
+    assert code == 2 and "number of steps" in capsys.readouterr().err
