@@ -62,6 +62,9 @@ class Settings:
     # "auto": bf16 where the hardware runs it natively (CUDA with bf16, CPUs with AVX-512 BF16
     # or AMX), else fp32. Never fp16: T5's activations overflow to NaN.
     precision: str = "auto"
+    # A Space shown to an audience (STUDIO_PRESENTER=1): the UI hides training, rename and
+    # delete, and shows the prepared runs, so a stray click cannot derail the demo.
+    presenter: bool = False
     # Fair sharing between the people of one studio (docs/reliability.md, "Sharing fairly"); each
     # is read from the environment variable named in its help. Defaults allow all the form allows.
     max_steps_per_run: int = setting(help="STUDIO_MAX_STEPS_PER_RUN: optimizer steps one training may take",
@@ -116,6 +119,8 @@ class Settings:
                 m.strip() for m in env["STUDIO_ALLOWED_MODELS"].split(",") if m.strip())
         if env.get("STUDIO_PRECISION"):
             values["precision"] = env["STUDIO_PRECISION"]
+        if env.get("STUDIO_PRESENTER", "").strip().lower() in ("1", "true", "yes", "on"):
+            values["presenter"] = True
         values["hub_token_configured"] = bool(env.get("HF_TOKEN", "").strip())
         if env.get("STUDIO_PRELOAD_RUNS"):
             values["preload_runs"] = tuple(r.strip() for r in env["STUDIO_PRELOAD_RUNS"].split(",") if r.strip())

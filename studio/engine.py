@@ -131,6 +131,7 @@ class Studio:
         self.tokens = OwnerTokens.for_settings(settings)
         self.experiments = Experiments(self)
         self._metrics_lock = threading.Lock()
+        self._shares: dict | None = None
 
     # ------------------------------------------------------------------ runs
     def run_label(self, run: str | dict, *, method: bool = True, details: bool = False,
@@ -437,6 +438,69 @@ class Studio:
         from .training import train_run
 
         return train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id)
+
+    # ------------------------------------------------------------------ what a participant sees
+    # (issue 10: the shared queue, whose runs are whose, what a budget means, the methods' shares)
+    def owns(self, run: str | dict, owner: str | None) -> bool:
+        """True when the session with token `owner` trained this run."""
+        record = self.store.get(run) if isinstance(run, str) else run
+        return bool(owner) and record.get("owner_hash") == owner_hash(owner)
+
+    def queue_status(self) -> dict:
+        """The shared worker now: the running job's method and progress (not whose), and how many wait."""
+        running = self.jobs.running()
+        now = None
+        if running is not None:
+            last = running.latest("step") or {}
+            now = {"method": running.spec.method, "step": last.get("step", 0),
+                   "max_steps": last.get("max_steps") or running.spec.train.steps or 0,
+                   "started_at": running.started_at}
+        return {"running": now, "waiting": self.jobs.waiting_count()}
+
+    def runs_stamp(self) -> tuple:
+        """Changes whenever a run appears, is updated (renamed, finished) or goes: folder times only, cheap
+        enough for every open page to poll (run.json is replaced atomically, which touches its folder)."""
+        root = self.store.root
+        try:
+            folders = sorted((entry.name, entry.stat().st_mtime_ns) for entry in root.iterdir() if entry.is_dir())
+        except OSError:
+            return ()
+        return tuple(folders)
+
+    def training_plan(self, train: TrainConfig) -> dict:
+        """What `train` means for this data: pairs available and used, epochs (as run.json's budget)."""
+        from .budget import training_budget
+
+        return training_budget(self.data.splits.get("train") or [], train)
+
+    def method_shares(self) -> dict[str, tuple[int, int]]:
+        """(trainable, total) parameters per method at its default settings, for the loaded base model.
+
+        Counted from the base's config (memory.py's layer-by-layer count, which matches what
+        training reports); empty when the base is not a gated T5 whose shape that count knows.
+        """
+        if self._shares is None:
+            self._shares = self._count_shares()
+        return self._shares
+
+    def _count_shares(self) -> dict[str, tuple[int, int]]:
+        from .config import LoraSettings, PromptSettings
+        from .memory import T5Shape, t5_parameter_count, trainable_parameter_count
+
+        try:
+            from transformers import AutoConfig
+
+            config = AutoConfig.from_pretrained(self.base.path)
+        except Exception:  # noqa: BLE001 - no config to read: the help text then speaks of the default model
+            return {}
+        if getattr(config, "model_type", "") != "t5" or not getattr(config, "is_gated_act", False):
+            return {}
+        shape = T5Shape.from_config(config)
+        base = t5_parameter_count(shape)
+        lora, prompt = LoraSettings(), PromptSettings()
+        added = {"lora": trainable_parameter_count(shape, "lora", lora_r=lora.r, lora_targets=lora.target_modules),
+                 "prompt": trainable_parameter_count(shape, "prompt", virtual_tokens=prompt.num_virtual_tokens)}
+        return {"full": (base, base), **{m: (n, base + n) for m, n in added.items()}}
 
     # ------------------------------------------------------------------ experiments (studio/experiment.py)
     def start_experiment(self, methods, train: TrainConfig, owner: str, limit: int = EvaluationSettings.limit,

@@ -122,6 +122,10 @@ class JobQueue:
         with self._lock:
             return next((j for j in self._jobs.values() if j.status == "running"), None)
 
+    def waiting_count(self) -> int:
+        """How many jobs wait behind the running one."""
+        with self._lock:
+            return len(self._waiting)
     def active(self) -> list[Job]:
         """Every queued or running job, whoever owns it."""
         with self._lock:

@@ -27,6 +27,7 @@ import torch
 from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from .base_model import BaseModelChoice, load_base
+from .budget import training_budget
 from .config import FullSettings, LoraSettings, PromptSettings, TrainConfig, to_jsonable
 from .data import DialogData, make_prompt
 from .distributed import batch_fields, current_world
@@ -228,7 +229,9 @@ def initial_record(spec: TrainSpec, cfg: TrainConfig, base: BaseModelChoice, dat
              "learning_rate": spec.learning_rate, "precision": "bf16" if bf16 else "fp32"}
     record = {"method": spec.method, "name": spec.name, "owner_hash": spec.owner_hash, "base_model": base.name,
               "base_model_path": base.path, "base_is_standin": base.is_standin, "data": data.source,
-              "hyperparameters": hyper, "device": device}
+              "hyperparameters": hyper, "device": device,
+              # What the budget means for this data (the subset is a cap): said before Start, kept here.
+              "budget": training_budget(data.split("train"), cfg)}
     if spec.experiment:
         record["experiment"] = spec.experiment
     return record

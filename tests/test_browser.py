@@ -124,7 +124,7 @@ def test_page_serves_offline(server):
 def test_a_participant_uses_every_tab(server, page):
     from playwright.sync_api import expect
 
-    expect(page.get_by_text("Offline: using a tiny stand-in")).to_be_visible()
+    expect(page.get_by_text("Offline: a tiny stand-in model replaces FLAN-T5")).to_be_visible()
     for name in ("Dataset", "Train", "Compare", "Evaluate", "Runs"):
         expect(page.get_by_role("tab", name=name, exact=True)).to_be_visible()
 

@@ -17,7 +17,17 @@ import gradio as gr
 
 from ..config import MAX_DIALOGUE_CHARS, Settings
 from ..engine import Studio
-from . import section_demo, tab_compare, tab_dataset, tab_evaluate, tab_runs, tab_train
+from . import handlers as h
+from . import (
+    section_demo,
+    section_notice,
+    section_queue,
+    tab_compare,
+    tab_dataset,
+    tab_evaluate,
+    tab_runs,
+    tab_train,
+)
 from .context import UiContext
 from .errors import guarded  # noqa: F401  (kept importable from here for older scripts)
 from .launch import blocked_paths, launch_options  # noqa: F401  (likewise)
@@ -54,15 +64,17 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
         saved_owner = gr.BrowserState(None, storage_key="tuning-studio-owner", secret="tuning-studio-owner-v1")
         runs_version, sent_example = gr.State(0), gr.State(None)
         gr.Markdown(header_markdown(studio), elem_id="studio-header")
-        notices = notices_markdown(studio)
-        gr.Markdown(notices, visible=bool(notices), elem_classes=["studio-notice"])
+        section_notice.build(studio, demo)
+        section_queue.build(studio, owner, runs_version)
+        # Presenter mode (STUDIO_PRESENTER=1, or ?presenter=1 on this page): training controls hidden.
+        presenter = gr.State(bool(studio.settings.presenter))
         demo_row = gr.Column()
         dialogue = gr.Textbox(label="Dialogue", lines=10, max_lines=24, max_length=MAX_DIALOGUE_CHARS,
                               render=False, elem_id="compare-dialogue",
                               placeholder="Paste a dialogue, one turn per line: \"#Person1#: Hi\", "
                                           "\"Anna: Hi\", or just the lines.")
         with gr.Tabs() as tabs:
-            ctx = UiContext(studio, demo, owner, tabs, runs_version, dialogue, sent_example, scratch)
+            ctx = UiContext(studio, demo, owner, tabs, runs_version, dialogue, sent_example, scratch, presenter)
             _build_tabs(ctx)
         with demo_row:  # filled now that ctx exists; it sits under the header
             section_demo.build(ctx)
@@ -76,6 +88,11 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
         # Queued, not queue=False: only then does the State's .change fire (the Train tab listens to it).
         demo.load(restore_owner, saved_owner, [saved_owner, owner], api_visibility="private",
                   show_progress="hidden")
+
+        def presenter_on_load(request: gr.Request):
+            return h.presenter_mode(studio, getattr(request, "query_params", None))
+
+        demo.load(presenter_on_load, None, presenter, api_visibility="private", show_progress="hidden")
     # Cheap events (browsing, refreshing lists) may run side by side; generation has its own limit.
     demo.queue(default_concurrency_limit=4, max_size=200)
     return demo

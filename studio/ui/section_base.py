@@ -32,9 +32,11 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
         return {memory: _safe_memory(studio, method, batch_size)}
 
     for widget in (ui.method, ui.batch_size):
-        widget.change(on_form, [ui.method, ui.batch_size], [memory], **QUIET)
+        # Raw values (memory_text parses them): Gradio's minimum check would toast a red Error on a 0.
+        widget.change(on_form, [ui.method, ui.batch_size], [memory], preprocess=False, **QUIET)
     if len(choices) > 1:
-        switch.click(on_switch, [picked, ui.method, ui.batch_size], [memory], api_name="switch_base")
+        switch.click(on_switch, [picked, ui.method, ui.batch_size], [memory], api_name="switch_base",
+                     preprocess=False)
 
 
 def _safe_memory(studio, method, batch_size) -> str:

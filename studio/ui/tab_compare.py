@@ -83,29 +83,23 @@ def _wire_summarize(ctx: UiContext, ui: SimpleNamespace) -> None:
 def _wire_refresh(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     studio = ctx.studio
 
-    def picks_now(current) -> dict[str, tuple[list, str]]:
-        """Per method: fresh choices, and the current pick if still there, else the newest run."""
-        out = {}
-        for method, value in zip(METHODS, current):
-            choices = h.run_choices(studio, method)
-            out[method] = (choices, h.keep_or_newest(choices, value))
-        return out
-
     def dropdowns(picks) -> dict:
         return {ui.pickers[m]: gr.Dropdown(choices=c, value=v) for m, (c, v) in picks.items()}
 
-    def refresh(*current):
-        return dropdowns(picks_now(current))
+    def refresh(owner, *current):
+        """Fresh choices (the person's own runs marked); a pick still there is kept."""
+        return dropdowns(h.compare_picks(studio, owner, current))
 
-    def refresh_with_notes():
-        picks = picks_now([None] * len(METHODS))
+    def refresh_with_notes(owner):
+        """A new page (or its token just restored): the person's own newest runs, else anyone's newest."""
+        picks = h.compare_picks(studio, owner)
         notes = h.column_notes(studio, {m: v for m, (_, v) in picks.items()})
         return {**dropdowns(picks), **dict(zip(ui.infos, notes))}
 
-    ctx.runs_version.change(refresh, ui.picker_list, ui.picker_list, **QUIET)
-    tab.select(refresh, ui.picker_list, ui.picker_list, **QUIET)
-    # A new page starts from the newest runs, whatever was newest when the app was built.
-    ctx.demo.load(refresh_with_notes, None, [*ui.picker_list, *ui.infos], **QUIET)
+    ctx.runs_version.change(refresh, [ctx.owner, *ui.picker_list], ui.picker_list, **QUIET)
+    tab.select(refresh, [ctx.owner, *ui.picker_list], ui.picker_list, **QUIET)
+    ctx.demo.load(refresh_with_notes, ctx.owner, [*ui.picker_list, *ui.infos], **QUIET)
+    ctx.owner.change(refresh_with_notes, ctx.owner, [*ui.picker_list, *ui.infos], **QUIET)
 
 
 def _reference_update(references: list[str] | None):

@@ -35,6 +35,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
         ui.next = gr.Button("Next ▶", size="sm", scale=0, min_width=120)
         ui.caption = gr.Markdown(elem_classes=["pager-caption"])
     ui.page_ids = gr.State([])
+    ui.page_shown = gr.State(1)  # the page on screen: what the box goes back to after a bad number
     for _ in range(h.PAGE_SIZE):  # one card per example on a page
         with gr.Group(elem_classes=["example-card"]) as group:
             title = gr.Markdown()
@@ -55,13 +56,13 @@ def _wire_pages(ctx: UiContext, ui: SimpleNamespace) -> None:
     data = ctx.studio.data
     stats = h.DatasetStats(data, ctx.studio.base.path)
     page_outputs = [c for s in ui.slots for c in (s.group, s.title, s.dialogue, s.references)]
-    page_outputs += [ui.page_no, ui.caption, ui.page_ids]
+    page_outputs += [ui.page_no, ui.caption, ui.page_ids, ui.page_shown]
     figures_out = [ui.length_plot, ui.topic_plot]
 
     @guarded
     def show(split_name, topic_name, text, page):
         result = h.dataset_page(data, split_name, topic_name, text, page)
-        out = {ui.page_no: result.page + 1, ui.caption: result.caption,
+        out = {ui.page_no: result.page + 1, ui.page_shown: result.page + 1, ui.caption: result.caption,
                ui.page_ids: [ex.id for ex in result.examples]}
         for index, slot in enumerate(ui.slots):
             ex = result.examples[index] if index < len(result.examples) else None
@@ -77,8 +78,17 @@ def _wire_pages(ctx: UiContext, ui: SimpleNamespace) -> None:
     def first_page(split_name, topic_name, text):
         return show(split_name, topic_name, text, 1)
 
+    def go_to(split_name, topic_name, text, page, shown_page, delta=0):
+        # Raw values (preprocess=False): Gradio's own minimum check would answer 0 with a red "Error"
+        # toast and leave the 0 in the box; here it gets the usual warning and the box its page back.
+        page, problem = h.checked_page(page, shown_page)
+        if problem:
+            gr.Warning(problem)
+            return {ui.page_no: page}
+        return show(split_name, topic_name, text, max(1, page + delta))
+
     def step(delta):
-        return lambda s, t, q, page: show(s, t, q, max(1, int(page or 1) + delta))
+        return lambda s, t, q, page, shown_page: go_to(s, t, q, page, shown_page, delta)
 
     def new_split(split_name, text):
         # A new split has its own topics: reset the filter, then show its first page.
@@ -93,9 +103,10 @@ def _wire_pages(ctx: UiContext, ui: SimpleNamespace) -> None:
         trigger(first_page, filters, page_outputs, **QUIET)
     for trigger in (ui.split.input, ui.topic.input, ui.query.submit):
         trigger(figures, filters, figures_out, **QUIET)
-    ui.prev.click(step(-1), [*filters, ui.page_no], page_outputs, **QUIET)
-    ui.next.click(step(+1), [*filters, ui.page_no], page_outputs, **QUIET)
-    ui.page_no.submit(show, [*filters, ui.page_no], page_outputs, **QUIET)
+    pager_inputs = [*filters, ui.page_no, ui.page_shown]
+    ui.prev.click(step(-1), pager_inputs, page_outputs, preprocess=False, **QUIET)
+    ui.next.click(step(+1), pager_inputs, page_outputs, preprocess=False, **QUIET)
+    ui.page_no.submit(go_to, pager_inputs, page_outputs, preprocess=False, **QUIET)
     ctx.demo.load(first_page, filters, page_outputs, **QUIET)
     ctx.demo.load(figures, filters, figures_out, **QUIET)
 

@@ -79,16 +79,22 @@ def _wire_run(ctx: UiContext, ui: SimpleNamespace) -> None:
 
 
 def _wire_refresh(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
-    def refresh(current, seen):
-        choices = h.model_choices(ctx.studio)
-        valid = [value for _, value in choices]
-        kept = [m for m in (current or []) if m in valid]
-        fresh = [m for m in h.default_models(ctx.studio) if m not in (seen or []) and m not in kept]
-        return {ui.models: gr.CheckboxGroup(choices=choices, value=kept + fresh), ui.known: valid}
+    def refresh(owner, current, seen):
+        """Runs changed: offer them all, keep the ticks, tick only the person's own new newest runs."""
+        choices, ticked, valid = h.evaluate_selection(ctx.studio, owner, current, seen)
+        return {ui.models: gr.CheckboxGroup(choices=choices, value=ticked), ui.known: valid}
 
-    ctx.runs_version.change(refresh, [ui.models, ui.known], [ui.models, ui.known], **QUIET)
-    tab.select(refresh, [ui.models, ui.known], [ui.models, ui.known], **QUIET)
-    ctx.demo.load(lambda: refresh([], []), None, [ui.models, ui.known], **QUIET)  # a new page starts from defaults
+    def start(owner):
+        """A new page (or its token just restored): Original and the person's own newest runs."""
+        choices = h.model_choices(ctx.studio, owner)
+        return {ui.models: gr.CheckboxGroup(choices=choices, value=h.default_models(ctx.studio, owner)),
+                ui.known: [value for _, value in choices]}
+
+    inputs, outputs = [ctx.owner, ui.models, ui.known], [ui.models, ui.known]
+    ctx.runs_version.change(refresh, inputs, outputs, **QUIET)
+    tab.select(refresh, inputs, outputs, **QUIET)
+    ctx.demo.load(start, ctx.owner, outputs, **QUIET)
+    ctx.owner.change(start, ctx.owner, outputs, **QUIET)
 
 
 def _widths(table) -> list[str]:

@@ -15,6 +15,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     ui = _layout(ctx)
     _wire_listing(ctx, ui, tab)
     _wire_actions(ctx, ui)
+    _wire_presenter(ctx, ui)
     section_readout.build(ctx, tab)  # what a prompt-tuning run's virtual tokens are near
     section_hub.build(ctx, ui.picked)
 
@@ -31,16 +32,18 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                             column_widths=["14%", "9%", "8%", "5%", "7%", "11%", "7%", "6%", "6%", "15%", "12%"])
     with gr.Row():
         with gr.Column(scale=3):
-            ui.picked = gr.Dropdown(h.run_dropdown(studio, records), value=None, label="Run")
-            ui.new_name = gr.Textbox(label="New name", max_length=80)
-            with gr.Row():
-                ui.rename = gr.Button("Rename")
-                ui.zip = gr.Button("Zip the model")
+            ui.picked = gr.Dropdown(h.run_dropdown(studio, records), value=None, label="Run", elem_id="runs-picked")
+            ui.zip = gr.Button("Zip the model")
             ui.zip_file = gr.DownloadButton("Download zip", visible=False, variant="primary")
-            with gr.Row(equal_height=True, elem_classes=["danger-row"]):
-                ui.sure = gr.Checkbox(label="I'm sure", value=False, scale=1)
-                ui.delete = gr.Button("Delete run", variant="stop", scale=1)
-            ui.message = gr.Markdown()
+            # Renaming and deleting: hidden in presenter mode, so a stray click cannot derail a demo.
+            with gr.Column(visible=not studio.settings.presenter) as ui.manage:
+                with gr.Row(equal_height=True):
+                    ui.new_name = gr.Textbox(label="New name", max_length=80, scale=3)
+                    ui.rename = gr.Button("Rename", scale=1)
+                with gr.Row(equal_height=True, elem_classes=["danger-row"]):
+                    ui.sure = gr.Checkbox(label="I'm sure", value=False, scale=1, elem_id="runs-sure")
+                    ui.delete = gr.Button("Delete run", variant="stop", scale=1)
+            ui.message = gr.Markdown(elem_id="runs-message")
         with gr.Column(scale=4):
             ui.chart = gr.Plot(h.efficiency_view(studio), show_label=False)
     return ui
@@ -49,20 +52,20 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
 def _wire_listing(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     studio = ctx.studio
 
-    def listing(current=None):
+    def listing(current=None, owner=None):
         records = studio.runs()
-        choices = h.run_dropdown(studio, records)
+        choices = h.run_dropdown(studio, records, owner)
         value = current if isinstance(current, str) and current in {v for _, v in choices} else None
-        return {ui.table: h.runs_table(records), ui.picked: gr.Dropdown(choices=choices, value=value),
-                ui.chart: h.efficiency_view(studio)}
+        return {ui.table: h.runs_table(records, h.yours(studio, records, owner)),
+                ui.picked: gr.Dropdown(choices=choices, value=value), ui.chart: h.efficiency_view(studio)}
 
     listed = [ui.table, ui.picked, ui.chart]
+    inputs = [ui.picked, ctx.owner]
     # preprocess=False here and below: the handlers check run ids against the disk, so a script
     # can act on a run made after its session began (the dropdown's choices are fixed per session).
-    ui.refresh.click(listing, ui.picked, listed, api_name="list_runs", preprocess=False)
-    ctx.runs_version.change(listing, ui.picked, listed, **QUIET)
-    tab.select(listing, ui.picked, listed, **QUIET)
-    ctx.demo.load(listing, ui.picked, listed, **QUIET)
+    ui.refresh.click(listing, inputs, listed, api_name="list_runs", preprocess=False)
+    for trigger in (ctx.runs_version.change, tab.select, ctx.demo.load, ctx.owner.change):
+        trigger(listing, inputs, listed, preprocess=False, **QUIET)
 
 
 def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
@@ -73,7 +76,7 @@ def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
         return {ui.message: h.rename_run(studio, run_id, name, owner), ui.new_name: "",
                 ctx.runs_version: (version or 0) + 1}
 
-    ui.rename.click(rename, [ui.picked, ui.new_name, ctx.owner, ctx.runs_version],
+    rename_event = ui.rename.click(rename, [ui.picked, ui.new_name, ctx.owner, ctx.runs_version],
                     [ui.message, ui.new_name, ctx.runs_version], api_name="rename_run", preprocess=False)
 
     @guarded
@@ -81,7 +84,7 @@ def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
         return {ui.message: h.delete_run(studio, run_id, owner, confirmed), ui.sure: False,
                 ctx.runs_version: (version or 0) + 1}
 
-    ui.delete.click(delete, [ui.picked, ui.sure, ctx.owner, ctx.runs_version],
+    delete_event = ui.delete.click(delete, [ui.picked, ui.sure, ctx.owner, ctx.runs_version],
                     [ui.message, ui.sure, ctx.runs_version], api_name="delete_run", preprocess=False)
 
     @guarded
@@ -90,5 +93,22 @@ def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
         return {ui.zip_file: gr.DownloadButton(f"Download {path.name}", value=str(path), visible=True)}
 
     ui.zip.click(make_zip, ui.picked, ui.zip_file, api_name="download_run", preprocess=False)
-    # A zip of another run must not linger next to a new choice.
+
+    # "I'm sure" confirms one action on one run: it resets when the run changes and when any action
+    # ends, refused or done, so the next Delete always needs a fresh tick (issue 10, point 8).
+    def unconfirm():
+        return gr.Checkbox(value=False)
+
+    for event in (delete_event, rename_event):
+        event.then(unconfirm, None, ui.sure, **QUIET)
+
+    # A new pick unticks it in the browser at once: a server round trip could land after the person
+    # has already ticked it again for the new run, and erase that fresh tick.
+    ui.picked.change(None, None, ui.sure, js="() => false")
+    # A zip of another run must not linger next to a new choice either.
     ui.picked.change(lambda _: gr.DownloadButton(value=None, visible=False), ui.picked, ui.zip_file, **QUIET)
+
+
+def _wire_presenter(ctx: UiContext, ui: SimpleNamespace) -> None:
+    if ctx.presenter is not None:
+        ctx.presenter.change(lambda on: gr.Column(visible=on is not True), ctx.presenter, ui.manage, **QUIET)

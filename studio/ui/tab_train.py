@@ -32,10 +32,18 @@ POLL_SECONDS = 1.5
 DEFAULT_METHOD = "lora"
 
 
+FORM_FIELDS = ("method", "steps", "batch_size", "train_size", "learning_rate", "seed", "name", "lora_r",
+               "lora_alpha", "lora_dropout", "lora_targets", "prompt_tokens", "prompt_init", "prompt_init_text")
+# After Start, bring the status into view if the page is scrolled away from it (on a wide screen
+# the sticky column already keeps it there, and "nearest" then does not move the page).
+_SHOW_STATUS = "() => { document.getElementById('job-status')?.scrollIntoView({block: 'nearest'}); }"
+
+
 def build(ctx: UiContext) -> None:
     ui = _layout(ctx)
-    _wire_form(ui)
+    _wire_form(ctx, ui)
     _wire_job(ctx, ui)
+    _wire_presenter(ctx, ui)
     with ui.form_column:
         section_base.build(ctx, ui)
         section_command.build(ui)
@@ -45,32 +53,47 @@ def build(ctx: UiContext) -> None:
 def _layout(ctx: UiContext) -> SimpleNamespace:
     ui = SimpleNamespace(job_id=gr.State(None), timer=gr.Timer(POLL_SECONDS, active=False),
                          steps_seen=gr.State(-1))  # loss points on the plot: redrawn only when they change
+    presenter = bool(ctx.studio.settings.presenter)
     with gr.Row():
-        with gr.Column(scale=2, min_width=360) as ui.form_column:
-            _form(ui)
+        with gr.Column(scale=2, min_width=360, visible=not presenter) as ui.form_column:
+            ui.controls = ui.form_column  # what presenter mode hides
+            _form(ctx, ui)
             with gr.Row():
-                ui.start = gr.Button("Start training", variant="primary")
+                ui.start = gr.Button("Start training", variant="primary", elem_id="start-training")
                 ui.stop = gr.Button("Stop", variant="stop")
-        with gr.Column(scale=3, min_width=420):
+        # Sticky: the status, progress and plot stay on screen while the person scrolls the form
+        # down to the Start button (issue 10, point 1).
+        with gr.Column(scale=3, min_width=420, elem_id="train-live"):
+            ui.presenter_note = gr.Markdown("**Presenter mode:** training is switched off on this page; the "
+                                            "chart shows the prepared runs.", visible=presenter,
+                                            elem_id="presenter-note")
             ui.status = gr.Markdown(h.job_view(ctx.studio, None).status, elem_classes=["job-status"],
                                     elem_id="job-status")
             ui.progress = gr.Markdown(elem_classes=["job-progress"], elem_id="job-progress")
             ui.params = gr.Markdown(elem_id="job-params")
             ui.plot = gr.Plot(h.loss_view(ctx.studio), show_label=False, elem_id="loss-plot")
+            with gr.Row(equal_height=True, elem_id="loss-options"):
+                ui.own_runs = gr.Checkbox(label="Overlay my earlier runs", value=False)
+                ui.smoothing = gr.Slider(1, h.MAX_SMOOTHING, value=1, step=1, label="Smoothing (steps)",
+                                         info="moving average; 1 = raw")
+                ui.log_scale = gr.Checkbox(label="Log scale", value=False)
     return ui
 
 
-def _form(ui: SimpleNamespace) -> None:
+def _form(ctx: UiContext, ui: SimpleNamespace) -> None:
     form = h.TrainForm(method=DEFAULT_METHOD)
     ui.method = gr.Radio([(label, key) for key, label in METHOD_LABELS.items()], value=DEFAULT_METHOD,
                          label="Method")
-    ui.method_help = gr.Markdown(h.METHOD_HELP[DEFAULT_METHOD], elem_classes=["method-help"])
+    ui.method_help = gr.Markdown(h.method_help(ctx.studio, DEFAULT_METHOD), elem_classes=["method-help"],
+                                 elem_id="method-help")
     ui.preset = gr.Radio([("Quick", "quick"), ("Standard", "standard")], value="quick", label="Preset",
                          info=_preset_info())
     with gr.Row():
         ui.steps = number(TrainConfig, "steps", form.steps)
         ui.batch_size = number(TrainConfig, "batch_size", form.batch_size)
         ui.train_size = number(TrainConfig, "train_size", form.train_size)
+    ui.budget = gr.Markdown(h.budget_text(ctx.studio, form.steps, form.batch_size, form.train_size),
+                            elem_id="train-budget", elem_classes=["train-budget"])
     with gr.Row():
         # A textbox, not gr.Number: a Number cannot be blank, and blank means "the method's default".
         ui.learning_rate = gr.Textbox("", label="Learning rate", info=h.learning_rate_hint(DEFAULT_METHOD),
@@ -93,10 +116,10 @@ def _form(ui: SimpleNamespace) -> None:
                                          max_length=spec(PromptSettings, "init_text").chars)
 
 
-def _wire_form(ui: SimpleNamespace) -> None:
+def _wire_form(ctx: UiContext, ui: SimpleNamespace) -> None:
     def on_method(key):
         key = key if key in METHOD_LABELS else DEFAULT_METHOD
-        return {ui.method_help: h.METHOD_HELP[key], ui.lora_box: gr.Group(visible=key == "lora"),
+        return {ui.method_help: h.method_help(ctx.studio, key), ui.lora_box: gr.Group(visible=key == "lora"),
                 ui.prompt_box: gr.Group(visible=key == "prompt"),
                 ui.learning_rate: gr.Textbox(info=h.learning_rate_hint(key),
                                              placeholder=f"{h.default_learning_rate(key):g}")}
@@ -111,6 +134,14 @@ def _wire_form(ui: SimpleNamespace) -> None:
 
     ui.preset.input(on_preset, ui.preset, [ui.steps, ui.batch_size, ui.train_size], **QUIET)
 
+    def on_budget(steps, batch_size, train_size):
+        return h.budget_text(ctx.studio, steps, batch_size, train_size)
+
+    # Raw values: a half-typed number gets the budget line's own message, not Gradio's error toast.
+    for box in (ui.steps, ui.batch_size, ui.train_size):
+        box.change(on_budget, [ui.steps, ui.batch_size, ui.train_size], ui.budget, preprocess=False,
+                   trigger_mode="always_last", **QUIET)
+
 
 def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
     studio = ctx.studio
@@ -119,25 +150,33 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
     def shown(view, figure) -> dict:
         return {ui.status: view.status, ui.progress: view.progress, ui.params: view.params, ui.plot: figure}
 
+    plot_options = [ui.own_runs, ui.smoothing, ui.log_scale]
+
+    def loss(job, owner, own_runs, smoothing, log_scale):
+        return h.loss_view(studio, job, owner, own_runs, smoothing, log_scale)
+
     @guarded
-    def start_training(owner, **fields):
+    def start_training(owner, presenter=False, own_runs=False, smoothing=1, log_scale=False, **fields):
         # API clients never run the page's load event: give their session a token here.
         owner = owner or studio.issue_owner_token()
         job = h.start_training(studio, owner, h.TrainForm(**fields),
-                               client=current_client(studio.settings.proxy_hops))
+                               client=current_client(studio.settings.proxy_hops), presenter=presenter is True)
         return {ctx.owner: owner, ui.job_id: job.job_id, ui.timer: gr.Timer(active=True),
-                **shown(h.job_view(studio, job), h.loss_view(studio, job))}
+                **shown(h.job_view(studio, job), loss(job, owner, own_runs, smoothing, log_scale))}
 
-    form_fields = ("method", "steps", "batch_size", "train_size", "learning_rate", "seed", "name", "lora_r",
-                   "lora_alpha", "lora_dropout", "lora_targets", "prompt_tokens", "prompt_init", "prompt_init_text")
+    inputs = {"owner": ctx.owner, **{f: getattr(ui, f) for f in FORM_FIELDS},
+              "own_runs": ui.own_runs, "smoothing": ui.smoothing, "log_scale": ui.log_scale}
+    if ctx.presenter is not None:
+        inputs["presenter"] = ctx.presenter
     if studio.on_zerogpu:  # the event itself trains, inside a GPU call (section_zerogpu)
-        section_zerogpu.wire_start(ctx, ui, form_fields)
+        section_zerogpu.wire_start(ctx, ui, FORM_FIELDS)
     else:
         ui.start.click(start_training, outputs=[ctx.owner, ui.job_id, ui.timer, *view_outputs], api_name="train",
-                       inputs_kwargs={"owner": ctx.owner, **{f: getattr(ui, f) for f in form_fields}},
+                       inputs_kwargs=inputs,
                        # Raw values reach the handler, which checks each one and says what is wrong with it
                        # (Gradio's own checks answer a script's "ten steps" with a bare error).
                        preprocess=False)
+    ui.start.click(None, None, None, js=_SHOW_STATUS)
 
     @guarded
     def stop_training(current, owner):
@@ -146,11 +185,12 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     ui.stop.click(stop_training, [ui.job_id, ctx.owner], ui.status, api_name="stop")
 
-    def poll(current, version, seen):
+    def poll(current, version, seen, owner, own_runs, smoothing, log_scale):
         job = studio.job(current)
         view = h.job_view(studio, job)
         redraw = view.steps_seen != seen or view.ended
-        out = {**shown(view, h.loss_view(studio, job) if redraw else gr.skip()), ui.steps_seen: view.steps_seen}
+        figure = loss(job, owner, own_runs, smoothing, log_scale) if redraw else gr.skip()
+        out = {**shown(view, figure), ui.steps_seen: view.steps_seen}
         if view.ended:
             if job is not None and job.status == "completed":
                 gr.Info(f"{METHOD_LABELS[job.spec.method]} training finished.")
@@ -158,16 +198,55 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
             out.update({ui.timer: gr.Timer(active=False), ctx.runs_version: (version or 0) + (job is not None)})
         return out
 
-    ui.timer.tick(poll, [ui.job_id, ctx.runs_version, ui.steps_seen],
+    ui.timer.tick(poll, [ui.job_id, ctx.runs_version, ui.steps_seen, ctx.owner, *plot_options],
                   [*view_outputs, ui.timer, ctx.runs_version, ui.steps_seen], api_name="job_status",
-                  show_progress="hidden", concurrency_limit=None)
+                  show_progress="hidden", concurrency_limit=None, preprocess=False)
+
+    form_boxes = [getattr(ui, f) for f in FORM_FIELDS]
 
     def reattach(owner):
-        """After a reload, pick up this browser's queued or running job again."""
+        """After a reload, pick up this browser's queued or running job again, and show the form that asked for it."""
         current = h.active_job_id(studio, owner)
-        return {ui.job_id: current, ui.timer: gr.Timer(active=True), ui.steps_seen: -1} if current else gr.skip()
+        if not current:
+            return gr.skip()
+        return {ui.job_id: current, ui.timer: gr.Timer(active=True), ui.steps_seen: -1,
+                **_form_shown(ctx, ui, h.form_of_job(studio.job(current)))}
 
-    ctx.owner.change(reattach, ctx.owner, [ui.job_id, ui.timer, ui.steps_seen], **QUIET)
+    ctx.owner.change(reattach, ctx.owner, [ui.job_id, ui.timer, ui.steps_seen, *form_boxes, ui.method_help,
+                                           ui.lora_box, ui.prompt_box, ui.learning_rate, ui.budget], **QUIET)
+
+    def redraw(current, owner, own_runs, smoothing, log_scale):
+        """Earlier runs come from the run store now: a page opened later, or a rename, shows in the chart."""
+        return loss(studio.job(current), owner, own_runs, smoothing, log_scale)
+
+    redraw_inputs = [ui.job_id, ctx.owner, *plot_options]
+    for trigger in (ctx.demo.load, ctx.runs_version.change, ctx.owner.change, ui.own_runs.input,
+                    ui.smoothing.change, ui.log_scale.input):
+        # Raw values: the slider's number is checked by the handler, never by Gradio's error toast.
+        trigger(redraw, redraw_inputs, ui.plot, preprocess=False, **QUIET)
+
+
+def _form_shown(ctx: UiContext, ui: SimpleNamespace, form) -> dict:
+    """Every form widget set to `form`'s values, with the method's help, boxes and budget line to match."""
+    out = {getattr(ui, f): getattr(form, f) for f in FORM_FIELDS}
+    out.update({ui.method_help: h.method_help(ctx.studio, form.method),
+                ui.lora_box: gr.Group(visible=form.method == "lora"),
+                ui.prompt_box: gr.Group(visible=form.method == "prompt"),
+                ui.learning_rate: gr.Textbox(value=form.learning_rate, info=h.learning_rate_hint(form.method),
+                                             placeholder=f"{h.default_learning_rate(form.method):g}"),
+                ui.budget: h.budget_text(ctx.studio, form.steps, form.batch_size, form.train_size)})
+    return out
+
+
+def _wire_presenter(ctx: UiContext, ui: SimpleNamespace) -> None:
+    if ctx.presenter is None:
+        return
+
+    def show(presenter):
+        on = presenter is True
+        return {ui.controls: gr.Column(visible=not on), ui.presenter_note: gr.Markdown(visible=on)}
+
+    ctx.presenter.change(show, ctx.presenter, [ui.controls, ui.presenter_note], **QUIET)
 
 
 def _preset_info() -> str:

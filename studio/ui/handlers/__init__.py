@@ -20,7 +20,10 @@ imported here, so `from studio.ui import handlers as h; h.compare(...)` works.
 from ...config import LORA_TARGETS  # noqa: F401
 from ...declare import parse, shown  # noqa: F401
 from .choices import (  # noqa: F401
+    compare_picks,
     default_models,
+    default_run,
+    evaluate_selection,
     keep_or_newest,
     model_choices,
     run_choices,
@@ -53,6 +56,7 @@ from .dataset import (  # noqa: F401
     DatasetPage,
     DatasetStats,
     PageRequest,
+    checked_page,
     dataset_page,
     example_title,
     find_example,
@@ -79,6 +83,7 @@ from .overlap import (  # noqa: F401
     reference_text,
     view_colors,
 )
+from .queue import YOURS, mark_yours, queue_view  # noqa: F401
 from .readout import CAVEAT_LINE, DEFAULT_TOP_K, prompt_run_choices, readout_table  # noqa: F401
 from .runs import (  # noqa: F401
     RUN_COLUMNS,
@@ -87,18 +92,25 @@ from .runs import (  # noqa: F401
     rename_run,
     run_dropdown,
     runs_table,
+    yours,
     zip_run,
 )
 from .topic_groups import styled, topic_group_table  # noqa: F401
 from .train import (  # noqa: F401
+    MAX_SMOOTHING,
     JobView,
     TrainForm,
     active_job_id,
+    budget_text,
     default_learning_rate,
+    form_of_job,
     job_view,
     learning_rate_hint,
     loss_view,
+    method_help,
+    presenter_mode,
     preset_values,
+    smoothing_window,
     start_training,
     stop_training,
     train_request,

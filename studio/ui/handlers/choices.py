@@ -1,39 +1,75 @@
-"""Which runs the Compare and Evaluate tabs offer."""
+"""Which runs the Compare and Evaluate tabs offer, the person's own marked "yours" and picked first."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from ...config import METHODS, ORIGINAL
 from .common import NONE
+from .queue import mark_yours
 
 if TYPE_CHECKING:
     from ...engine import Studio
 
 
-def run_choices(studio: Studio, method: str) -> list[tuple[str, str]]:
+def run_choices(studio: Studio, method: str, owner: str | None = None) -> list[tuple[str, str]]:
     """(label, run id) for each loadable run of `method`, newest first; a 'none' entry ends the list."""
     runs = studio.loadable_runs(method)
-    choices = [(studio.run_label(r, method=False, details=True), r["run_id"]) for r in runs]
+    choices = [(mark_yours(studio.run_label(r, method=False, details=True), studio.owns(r, owner)), r["run_id"])
+               for r in runs]
     choices.append(("— skip —", NONE) if runs else ("none yet: train one first", NONE))
     return choices
 
 
-def keep_or_newest(choices: list[tuple[str, str]], current: str | None) -> str:
-    """Keep a still-valid selection; otherwise the newest run (the first choice)."""
+def default_run(studio: Studio, method: str, owner: str | None = None) -> str | None:
+    """The person's own newest run of `method`; the newest of anyone only when they have none."""
+    runs = studio.loadable_runs(method)
+    own = [r for r in runs if studio.owns(r, owner)]
+    return (own or runs)[0]["run_id"] if runs else None
+
+
+def keep_or_newest(choices: list[tuple[str, str]], current: str | None, preferred: str | None = None) -> str:
+    """Keep a still-valid selection; otherwise `preferred` if offered, else the newest run (the first choice)."""
     values = [value for _, value in choices]
-    return current if current in values and current != NONE else values[0]
+    if current in values and current != NONE:
+        return current
+    return preferred if preferred in values else values[0]
 
 
-def model_choices(studio: Studio) -> list[tuple[str, str]]:
-    return [("Original", ORIGINAL)] + [(studio.run_label(r, details=True), r["run_id"])
-                                       for r in studio.loadable_runs()]
+def compare_picks(studio: Studio, owner: str | None, current=None) -> dict[str, tuple[list, str]]:
+    """Per method: the Compare dropdown's choices, and the pick kept or defaulted to the person's own."""
+    current = list(current or []) + [None] * len(METHODS)
+    out = {}
+    for method, value in zip(METHODS, current):
+        choices = run_choices(studio, method, owner)
+        out[method] = (choices, keep_or_newest(choices, value, default_run(studio, method, owner)))
+    return out
 
 
-def default_models(studio: Studio) -> list[str]:
-    """Original plus the newest run of each method: the comparison people want first."""
+def model_choices(studio: Studio, owner: str | None = None) -> list[tuple[str, str]]:
+    return [("Original", ORIGINAL)] + [(mark_yours(studio.run_label(r, details=True), studio.owns(r, owner)),
+                                        r["run_id"]) for r in studio.loadable_runs()]
+
+
+def default_models(studio: Studio, owner: str | None = None) -> list[str]:
+    """Original plus, per method, the person's own newest run (anyone's newest if they have none)."""
     picked = [ORIGINAL]
     for method in METHODS:
-        runs = studio.loadable_runs(method)
-        if runs:
-            picked.append(runs[0]["run_id"])
+        run_id = default_run(studio, method, owner)
+        if run_id:
+            picked.append(run_id)
     return picked
+
+
+def evaluate_selection(studio: Studio, owner: str | None, current, seen) -> tuple[list, list[str], list[str]]:
+    """The Evaluate tab's models after runs changed: (choices, ticked, now seen).
+
+    Ticks stay as the person left them; a run is ticked on its own only when it is the person's
+    own newest of its method and new since the last look (their training just finished). Other
+    people's new runs are offered, never ticked.
+    """
+    choices = model_choices(studio, owner)
+    valid = [value for _, value in choices]
+    kept = [m for m in (current or []) if m in valid]
+    fresh = [m for m in default_models(studio, owner)
+             if m != ORIGINAL and m not in (seen or []) and m not in kept and studio.owns(m, owner)]
+    return choices, kept + fresh, valid

@@ -22,7 +22,7 @@ METHOD_HELP = {
     "full": "**Full fine-tuning** updates every weight of the model. It can learn the most, but each run "
             "stores a complete copy of the model and needs the most memory while training.",
     "lora": "**LoRA** freezes the model and learns small low-rank matrices added to the attention "
-            "projections (under 1% of the weights). Runs are tiny on disk and train nearly as well.",
+            "projections. Runs are tiny on disk and train nearly as well.",
     "prompt": "**Prompt tuning** freezes the whole model and learns only a few *virtual tokens* placed "
               "before the input. It trains the fewest values and needs a much higher learning rate.",
 }

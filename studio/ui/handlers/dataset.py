@@ -45,6 +45,22 @@ def dataset_page(data: DialogData, split: str, topic: str | None, query: str | N
     return DatasetPage(rows, page, pages, total)
 
 
+def checked_page(value, shown_page) -> tuple[int, str]:
+    """(page to show, "") for a good page number; (the page already shown, why not) for a bad one.
+
+    The box then shows a page that exists, never the refused value, and the person gets the
+    same kind of message as for any other bad input.
+    """
+    try:
+        return parse(PageRequest, "page", value, blank=1), ""
+    except ValueError as exc:
+        try:
+            current = parse(PageRequest, "page", shown_page, blank=1)
+        except ValueError:
+            current = 1
+        return current, str(exc)
+
+
 def example_title(ex: Example) -> str:
     count = len(ex.references)
     references = f"{count} reference summar{'y' if count == 1 else 'ies'}"

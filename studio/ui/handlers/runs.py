@@ -10,6 +10,7 @@ from ...config import METHOD_LABELS
 from ...plots import efficiency_figure
 from .common import fmt_bytes, fmt_params, fmt_score, fmt_seconds, plain
 from .evaluate import prune_scratch
+from .queue import mark_yours
 
 if TYPE_CHECKING:
     from ...engine import Studio
@@ -41,13 +42,14 @@ def experiment_cell(record: dict, first: bool) -> str:
             f"{b.get('train_size')} pairs, seed {b.get('seed')}, {rate}")
 
 
-def runs_table(records: list[dict]) -> pd.DataFrame:
+def runs_table(records: list[dict], yours: set[str] | frozenset = frozenset()) -> pd.DataFrame:
+    """One row per run; runs whose id is in `yours` (this session's) say so after their name."""
     rows, seen = [], set()
     for r in grouped_by_experiment(records):
         loss = r.get("final_loss")
         experiment_id = (r.get("experiment") or {}).get("id")
         rows.append({
-            "Name": r.get("name") or r["run_id"],
+            "Name": mark_yours(r.get("name") or r["run_id"], r["run_id"] in yours),
             "Method": METHOD_LABELS.get(r.get("method"), r.get("method", "")),
             "Status": r.get("status", ""),
             "Steps": r.get("steps") if r.get("steps") is not None else "",
@@ -63,8 +65,13 @@ def runs_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
-def run_dropdown(studio: Studio, records: list[dict]) -> list[tuple[str, str]]:
-    return [(studio.run_label(r, details=True), r["run_id"]) for r in records]
+def run_dropdown(studio: Studio, records: list[dict], owner: str | None = None) -> list[tuple[str, str]]:
+    return [(mark_yours(studio.run_label(r, details=True), studio.owns(r, owner)), r["run_id"]) for r in records]
+
+
+def yours(studio: Studio, records: list[dict], owner: str | None) -> set[str]:
+    """The ids of the runs this session trained."""
+    return {r["run_id"] for r in records if studio.owns(r, owner)}
 
 
 def rename_run(studio: Studio, run_id: str | None, name: str, owner: str) -> str:

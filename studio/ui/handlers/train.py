@@ -18,7 +18,7 @@ from ...config import (
 from ...declare import parse
 from ...plots import loss_figure
 from ...runs import RunNotFound
-from .common import fmt_seconds, plain, shown, some_of, text
+from .common import METHOD_HELP, fmt_seconds, plain, shown, some_of, text
 
 if TYPE_CHECKING:
     from ...engine import Studio
@@ -102,8 +102,13 @@ def _prompt_overrides(form: TrainForm) -> dict:
     return overrides
 
 
-def start_training(studio: Studio, owner: str, form: TrainForm, client: str | None = None) -> Job:
-    """Queue a training job for this session (sent from `client`, an address); returns the Job."""
+def start_training(studio: Studio, owner: str, form: TrainForm, client: str | None = None,
+                   presenter: bool = False) -> Job:
+    """Queue a training job for this session (sent from `client`, an address); returns the Job.
+
+    Refused in presenter mode (the setting, or this page's ?presenter=1)."""
+    if presenter or studio.settings.presenter:
+        raise PermissionError("Presenter mode: training is switched off here; the prepared runs are shown.")
     if not owner:
         raise ValueError("The page has not finished loading; try again in a moment.")
     cfg, overrides = train_request(form)
@@ -202,20 +207,118 @@ def _job_status(studio: Studio, job: Job, events: list[dict], steps: list[dict],
     return f"**{job.status.capitalize()}:** {plain(job.error or '')}"
 
 
-def loss_view(studio: Studio, job: Job | None = None):
-    """The loss plot: this session's job boldest, the newest earlier run of each other method dotted."""
+MAX_SMOOTHING = 50
+MAX_OWN_OVERLAYS = 5   # more curves than this make the chart unreadable on a projector
+
+
+def loss_view(studio: Studio, job: Job | None = None, owner: str | None = None, own_runs: bool = False,
+              smoothing=1, log_scale: bool = False):
+    """The loss plot: this session's job boldest, the newest earlier run of each other method dotted.
+
+    own_runs adds the person's own earlier runs (newest first, a few); smoothing draws a moving
+    average over that many steps with the raw points faint; log_scale puts the loss on a log axis.
+    """
     curves: dict = {}
     current_method = job.spec.method if job is not None else None
     if job is not None:
         steps = [e for e in list(job.events) if e.get("type") in ("step", "eval")]  # with its validation loss
         curves[f"{METHOD_LABELS[current_method]} (this run)"] = (current_method, steps)
+    earlier = []
+    if own_runs is True and owner:
+        mine = [r for r in studio.runs() if studio.owns(r, owner) and r.get("status") in ("completed", "stopped")
+                and (job is None or r["run_id"] != job.run_id)]
+        earlier += [(r, True) for r in mine[:MAX_OWN_OVERLAYS]]
     for method in METHODS:
-        earlier = [r for r in studio.loadable_runs(method) if r.get("status") == "completed"]
-        if method == current_method or not earlier:
-            continue
+        done = [r for r in studio.loadable_runs(method) if r.get("status") == "completed"]
+        if method != current_method and done and all(r["run_id"] != done[0]["run_id"] for r, _ in earlier):
+            earlier.append((done[0], studio.owns(done[0], owner)))
+    for record, yours in earlier:
         try:
-            events = [e for e in studio.run_events(earlier[0]["run_id"]) if e.get("type") == "step"]
+            events = [e for e in studio.run_events(record["run_id"]) if e.get("type") == "step"]
         except RunNotFound:
             continue
-        curves[studio.run_label(earlier[0])[:48]] = (method, events)
-    return loss_figure(curves, title="Training loss" if job is not None else "Training loss of earlier runs")
+        label = studio.run_label(record)[:48] + (" · yours" if yours else "")
+        curves[label] = (record.get("method"), events)
+    return loss_figure(curves, title="Training loss" if job is not None else "Training loss of earlier runs",
+                       smoothing=smoothing_window(smoothing), log_scale=log_scale is True)
+
+
+def smoothing_window(value) -> int:
+    """A slider's raw value as a moving-average window: a whole number from 1 to MAX_SMOOTHING (else 1)."""
+    try:
+        window = int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return 1
+    return min(max(window, 1), MAX_SMOOTHING)
+
+
+# ------------------------------------------------------------------ what Start will do (issue 10)
+
+def method_help(studio: Studio, method: str) -> str:
+    """The method's description plus its trainable share, counted for the base model actually loaded."""
+    method = method if method in METHOD_HELP else "lora"
+    shares = studio.method_shares()
+    if method in shares:
+        trainable, total = shares[method]
+        model = plain(studio.base.name) + (" (the offline stand-in)" if studio.base.is_standin else "")
+    else:  # no shape to count from: say it for the default model, and say that it is the default's
+        from ...memory import (
+            FLAN_T5_SHAPES,
+            t5_parameter_count,
+            trainable_parameter_count,
+        )
+
+        shape = FLAN_T5_SHAPES["google/flan-t5-small"]
+        base = t5_parameter_count(shape)
+        extra = 0 if method == "full" else trainable_parameter_count(
+            shape, method, lora_r=LoraSettings().r, lora_targets=LoraSettings().target_modules,
+            virtual_tokens=PromptSettings().num_virtual_tokens)
+        trainable, total = (base, base) if method == "full" else (extra, base + extra)
+        model = "FLAN-T5-small (the default model; other models differ)"
+    setup = {"full": "every weight", "lora": f"rank {LoraSettings().r} on {', '.join(LoraSettings().target_modules)}",
+             "prompt": f"{PromptSettings().num_virtual_tokens} virtual tokens"}[method]
+    return (f"{METHOD_HELP[method]}  \nOn {model} with the defaults ({setup}): "
+            f"**{trainable:,}** of {total:,} parameters train ({100 * trainable / total:.2f}%).")
+
+
+def budget_text(studio: Studio, steps, batch_size, train_size) -> str:
+    """Before Start: pairs in the training split, the subset actually used, and the epochs the budget means."""
+    try:
+        cfg = TrainConfig(steps=parse(TrainConfig, "steps", steps), batch_size=parse(TrainConfig, "batch_size",
+                                                                                      batch_size),
+                          train_size=parse(TrainConfig, "train_size", train_size))
+    except ValueError as exc:
+        return f"⚠️ {plain(exc)}"
+    plan = studio.training_plan(cfg)
+    available, used, epochs = plan["pairs_available"], plan["pairs_used"], plan["epochs"]
+    if not available:
+        return "⚠️ The training split has no dialogues: training cannot start."
+    subset = (f"all **{used:,}** dialogue–summary pairs of the training split (the subset of {cfg.train_size:,} "
+              f"is more than there are)" if used < cfg.train_size else
+              f"**{used:,}** of the {available:,} dialogue–summary pairs in the training split")
+    passes = f"about **{epochs:.1f} passes** (epochs)" if epochs >= 1.05 else \
+        f"**{epochs:.2f}** of one pass (epoch)"
+    return (f"**Start will train** {cfg.steps:,} steps × batch {cfg.batch_size} = {cfg.steps * cfg.batch_size:,} "
+            f"examples on {subset}: {passes} over them.")
+
+
+def form_of_job(job: Job) -> TrainForm:
+    """The form that asked for `job`: what a reloaded page shows while it follows the job."""
+    spec, cfg = job.spec, job.spec.train
+    settings = spec.settings
+    form = TrainForm(method=spec.method, steps=cfg.steps, batch_size=cfg.batch_size, train_size=cfg.train_size,
+                     learning_rate="" if cfg.learning_rate is None else f"{cfg.learning_rate:g}", seed=cfg.seed,
+                     name="" if spec.name == job.run_id else spec.name)
+    if isinstance(settings, LoraSettings):
+        form.lora_r, form.lora_alpha, form.lora_dropout = settings.r, settings.alpha, settings.dropout
+        form.lora_targets = list(settings.target_modules)
+    elif isinstance(settings, PromptSettings):
+        form.prompt_tokens, form.prompt_init = settings.num_virtual_tokens, settings.init
+        form.prompt_init_text = settings.init_text
+    return form
+
+
+def presenter_mode(studio: Studio, query_params) -> bool:
+    """Presenter mode: set for the whole studio (STUDIO_PRESENTER=1) or for one page (?presenter=1)."""
+    value = str((query_params or {}).get("presenter", "")).strip().lower()
+    return bool(studio.settings.presenter) or value in ("1", "true", "yes", "on")

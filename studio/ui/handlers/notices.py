@@ -1,0 +1,62 @@
+"""The notice above the tabs: one short plain sentence per fact, the details (raw errors, commands) apart."""
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ...engine import Studio
+
+PREFETCH = ("To get the real model and data: run `python -m studio prefetch` once while online, or set "
+            "STUDIO_BASE_MODEL to a local model folder.")
+
+
+def notice_facts(studio: Studio) -> tuple[list[str], list[str]]:
+    """(headlines, details): plain sentences a room can read, and what an operator needs to act on them."""
+    headlines, details = [], []
+    for note in studio.notices:
+        if note == studio.base.notice and studio.base.is_standin:
+            headlines.append("Offline: a tiny stand-in model replaces FLAN-T5, so summaries show how "
+                             "tuning works, not real quality.")
+        elif studio.data.is_sample and "dataset" in note.lower():
+            headlines.append("The DialogSum dataset is not available here; a bundled sample of dialogues "
+                             "stands in for it.")
+        else:
+            headlines.append(_first_sentence(note))
+        details.append(_without_prefetch(note))
+    if studio.interrupted:
+        count = len(studio.interrupted)
+        headlines.append(f"{count} run{'s were' if count > 1 else ' was'} interrupted when the studio last "
+                         "stopped; the Runs tab lists them.")
+    if any("prefetch" in note for note in studio.notices):
+        details.append(PREFETCH)
+    return headlines, [d for d in details if d]
+
+
+def notice_html(studio: Studio) -> str:
+    """The notice as HTML: the headlines, then a closed <details> with the rest ("" when nothing to say)."""
+    headlines, details = notice_facts(studio)
+    if not headlines:
+        return ""
+    lines = "".join(f"<p>⚠️ {_inline(h)}</p>" for h in headlines)
+    more = ("<details><summary>Details</summary>" + "".join(f"<p>{_inline(d)}</p>" for d in details)
+            + "</details>") if details else ""
+    return f'<div class="notice-text">{lines}{more}</div>'
+
+
+def _first_sentence(text: str) -> str:
+    text = re.sub(r"\s*\([^)]*\)", "", text)  # a raw exception in parentheses belongs to the details
+    match = re.match(r"(.+?[.!?])(\s|$)", text)
+    return match.group(1) if match else text
+
+
+def _without_prefetch(text: str) -> str:
+    """The notice minus its advice to run prefetch: that is said once, at the end."""
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    return " ".join(s for s in sentences if "prefetch" not in s and "STUDIO_BASE_MODEL" not in s).strip()
+
+
+def _inline(text: str) -> str:
+    """Escaped text with `code` spans kept as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))

@@ -1,0 +1,34 @@
+"""The shared training queue, shown to everyone on every tab: what trains now, how many wait, your place.
+
+    section_queue.build(studio, owner, runs_version)      # in app.py, above the tabs
+
+A timer polls every few seconds. It also notices when the runs on disk changed (anyone's
+run finished, was renamed or deleted) and bumps runs_version, so every open page
+redraws its lists and charts without a reload.
+"""
+from __future__ import annotations
+
+import gradio as gr
+
+from ..engine import Studio
+from . import handlers as h
+
+POLL_SECONDS = 3.0
+
+
+def build(studio: Studio, owner: gr.State, runs_version: gr.State) -> None:
+    board = gr.Markdown(h.queue_view(studio, None), elem_id="queue-board", elem_classes=["queue-board"])
+    stamp = gr.State(studio.runs_stamp())
+    timer = gr.Timer(POLL_SECONDS)
+
+    def poll(token, seen, version):
+        now = studio.runs_stamp()
+        out = {board: h.queue_view(studio, token), stamp: now}
+        if now != seen:
+            out[runs_version] = (version or 0) + 1
+        return out
+
+    timer.tick(poll, [owner, stamp, runs_version], [board, stamp, runs_version],
+               api_visibility="private", show_progress="hidden", concurrency_limit=None)
+    owner.change(lambda token: h.queue_view(studio, token), owner, board, api_visibility="private",
+                     show_progress="hidden")
