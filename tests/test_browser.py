@@ -121,6 +121,22 @@ def test_page_serves_offline(server):
     assert server["process"].poll() is None and server["startup"] > 0
 
 
+def _check_steadily(box, attempts: int = 10) -> None:
+    """Tick a checkbox in a list the page may redraw meanwhile (runs written by another process
+    reach every open page within seconds): a click that lands on the old, detached list is retried."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for _ in range(attempts):
+        try:
+            box.check(timeout=30_000)
+            if box.is_checked():
+                return
+        except PlaywrightError:
+            pass
+        box.page.wait_for_timeout(1_000)
+    assert box.is_checked(), "the checkbox never stayed ticked"
+
+
 def test_a_participant_uses_every_tab(server, page):
     from playwright.sync_api import expect
 
@@ -178,8 +194,7 @@ def test_a_participant_uses_every_tab(server, page):
 
     # Evaluate: Original and the new LoRA run on 4 dialogues.
     _open(page, "Evaluate")
-    lora_box = page.get_by_role("checkbox", name="LoRA:", exact=False).first
-    lora_box.check()
+    _check_steadily(page.get_by_role("checkbox", name="LoRA:", exact=False).first)
     expect(page.get_by_role("checkbox", name="Original")).to_be_checked()
     page.get_by_label("number input for Test dialogues").fill("4")
     page.get_by_label("number input for Test dialogues").press("Enter")
