@@ -469,7 +469,7 @@ class Studio:
 
     def training_plan(self, train: TrainConfig) -> dict:
         """What `train` means for this data: pairs available and used, epochs (as run.json's budget)."""
-        from .budget import training_budget
+        from .training_plan import training_budget
 
         return training_budget(self.data.splits.get("train") or [], train)
 

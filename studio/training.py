@@ -27,7 +27,7 @@ import torch
 from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from .base_model import BaseModelChoice, load_base
-from .budget import training_budget
+from .training_plan import training_budget
 from .config import FullSettings, LoraSettings, PromptSettings, TrainConfig, to_jsonable
 from .data import DialogData, make_prompt
 from .distributed import batch_fields, current_world
