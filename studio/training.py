@@ -27,7 +27,6 @@ import torch
 from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from .base_model import BaseModelChoice, load_base
-from .training_plan import training_budget
 from .config import FullSettings, LoraSettings, PromptSettings, TrainConfig, to_jsonable
 from .data import DialogData, make_prompt
 from .distributed import batch_fields, current_world
@@ -35,6 +34,7 @@ from .hardware import pick_device, use_bf16
 from .methods import build_method_model, parameter_report
 from .processes import TRAINER_SCRATCH, owned_scratch_dir
 from .runs import RunStore, new_run_id
+from .training_plan import training_budget
 
 
 @dataclass
@@ -348,9 +348,16 @@ def train_as_follower(spec: TrainSpec, base: BaseModelChoice, data: DialogData) 
     device = pick_device()
     bf16 = use_bf16(spec.precision, device)
     model, tokenizer = prepare_model(base.path, spec.method, spec.settings, bf16, device, cfg.seed, cfg.dropout)
-    train_set = tokenize_pairs(tokenizer, data.split("train"), cfg, cfg.seed)
+    # The same pairs, validation sample and early-stop rule as rank 0: evaluation is collective
+    # (every rank must join each check) and the validation loss is the gathered one, so an early
+    # stop decided here matches rank 0's.
+    train_examples, validation = split_validation(data, cfg)
+    train_set = tokenize_pairs(tokenizer, train_examples, cfg, cfg.seed)
+    eval_set = tokenize_validation(tokenizer, validation, cfg)
+    callback = EventCallback(lambda event: None, threading.Event(), cfg.batch_size, cfg.early_stop_patience)
     output_dir = owned_scratch_dir(TRAINER_SCRATCH)
     try:
-        build_trainer(model, tokenizer, train_set, cfg, spec.learning_rate, bf16, device, output_dir).train()
+        build_trainer(model, tokenizer, train_set, cfg, spec.learning_rate, bf16, device, output_dir, [callback],
+                      eval_set=eval_set).train()
     finally:
         shutil.rmtree(output_dir, ignore_errors=True)
