@@ -34,3 +34,11 @@ def running_app(tmp: Path, env: dict, startup_limit: float = DEFAULT_WAIT_SECOND
             yield app
     except AppNotServing as exc:
         pytest.fail(str(exc))
+
+
+@contextlib.contextmanager
+def app_in_folder(tmp: Path, env: dict | None = None):
+    """running_app with its runs and model cache inside `tmp`, as every browser test wants; the app gains "tmp"."""
+    folders = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(tmp / "cache")}
+    with running_app(tmp, {**folders, **(env or {})}) as app:
+        yield {**app, "tmp": tmp}

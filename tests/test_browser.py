@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_server import running_app
+from tests.app_server import app_in_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,10 +44,8 @@ def _need_browser():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _need_browser()
-    tmp = tmp_path_factory.mktemp("browser")
-    env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(tmp / "cache")}
-    with running_app(tmp, env) as app:
-        yield {**app, "tmp": tmp}
+    with app_in_folder(tmp_path_factory.mktemp("browser")) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app_server import running_app
+from tests.app_server import app_in_folder
 from tests.test_browser import _need_browser, _open, _shoot, page  # noqa: F401 - fixtures are used by name
 
 TRAINING_WAIT_MS = 600_000   # three tiny trainings and four models on two dialogues, on a shared CPU
-SERVER_WAIT_S = 300          # start-up speed is the benchmark's business; here it only has to come up
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _need_browser()
-    tmp = tmp_path_factory.mktemp("browser-experiment")
-    env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(tmp / "cache")}
-    with running_app(tmp, env, SERVER_WAIT_S) as app:
-        yield {**app, "tmp": tmp}
+    with app_in_folder(tmp_path_factory.mktemp("browser-experiment")) as app:
+        yield app
 
 
 def test_train_all_three_lands_on_rouge_and_pairwise_sentences(server, page):  # noqa: F811 - page: the fixture

@@ -10,21 +10,18 @@ import re
 
 import pytest
 
-from tests.app_server import running_app
+from tests.app_server import app_in_folder
 from tests.test_browser import SHOTS, _need_browser, _open, page  # noqa: F401  (fixtures used by name)
 
 COLUMNS = ("original", "full", "lora", "prompt")
 LONG = 180_000  # the machine is shared: model work may wait behind other people's tests
-STARTUP = 300.0  # start-up speed is test_browser.py's concern; here a busy machine must not fail the walk
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _need_browser()
-    tmp = tmp_path_factory.mktemp("browser-insight")
-    env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(tmp / "cache")}
-    with running_app(tmp, env, STARTUP) as app:
-        yield {**app, "tmp": tmp}
+    with app_in_folder(tmp_path_factory.mktemp("browser-insight")) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app_server import running_app
+from tests.app_server import app_in_folder
 from tests.test_browser import CHROMIUM, SHOTS, _need_browser, _open
 
-SERVER_WAIT = 300.0   # start-up speed is the benchmark's business; here the server just has to come up
 STEP_TIMEOUT = 120_000
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
@@ -18,9 +17,7 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _need_browser()
-    tmp = tmp_path_factory.mktemp("workshop")
-    env = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(tmp / "cache")}
-    with running_app(tmp, env, SERVER_WAIT) as app:
+    with app_in_folder(tmp_path_factory.mktemp("workshop")) as app:
         yield app
 
 
