@@ -160,6 +160,22 @@ def load_file(path: Path, seed: int = 0) -> DialogData:
     return DialogData(splits, str(path), f"{sum(map(len, splits.values()))} dialogues from {Path(path).name}")
 
 
+def json_lines(text: str, name: str) -> list[dict]:
+    """The JSON objects of a JSON Lines text, blank lines skipped; DataError names the line that is not one."""
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{name} line {number} is not JSON: {exc.msg}.") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{name} line {number} is not a JSON object.")
+        rows.append(row)
+    return rows
+
+
 def _read_rows(path: Path) -> list[dict]:
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:
@@ -173,17 +189,7 @@ def _read_rows(path: Path) -> list[dict]:
     if not text.strip():
         raise DataError(f"{path.name} is empty.")
     if path.suffix.lower() in (".jsonl", ".json"):
-        rows = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path.name} line {number} is not JSON: {exc.msg}.") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path.name} line {number} is not a JSON object.")
-            rows.append(row)
+        rows = json_lines(text, path.name)
     elif path.suffix.lower() == ".csv":
         rows = list(csv.DictReader(io.StringIO(text)))
     else:

@@ -17,6 +17,7 @@ none). Anything else (beams, a repetition penalty, ...) goes to `generate()`.
 from __future__ import annotations
 
 import torch
+from transformers import StoppingCriteria
 
 # Generation-config fields that would add a logits processor or a constraint to
 # greedy search, with the values that leave it plain.
@@ -66,8 +67,12 @@ def encode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor):
     return hidden.last_hidden_state, attention_mask
 
 
-def greedy_decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int) -> list[list[int]]:
-    """Greedy summaries' token ids (without the start token, with the end token if reached), one list per row."""
+def greedy_decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int,
+                  between_steps=None) -> list[list[int]]:
+    """Greedy summaries' token ids (without the start token, with the end token if reached), one list per row.
+
+    `between_steps()`, if given, is called after each step (the model pool lets a waiting client in there).
+    """
     from transformers.cache_utils import DynamicCache, EncoderDecoderCache
     from transformers.modeling_outputs import BaseModelOutput
 
@@ -96,7 +101,24 @@ def greedy_decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, 
             encoder_states, encoder_mask, chosen = encoder_states[index], encoder_mask[index], chosen[index]
             alive = [alive[position] for position in keep]
         next_input = chosen[:, None]
+        if between_steps is not None:
+            between_steps()
     return tokens
+
+
+class EveryStep(StoppingCriteria):
+    """A stopping criterion that never stops: it calls `callback()` after each step of `generate()`."""
+
+    def __init__(self, callback):
+        self.callback = callback
+
+    def __deepcopy__(self, memo):
+        # PEFT's generate() deep-copies its keyword arguments; the callback must stay the same one.
+        return self
+
+    def __call__(self, input_ids: torch.Tensor, scores, **kwargs) -> torch.BoolTensor:
+        self.callback()
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
 def use_eager_attention_on_cpu(model, device: str) -> None:

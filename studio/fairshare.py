@@ -4,21 +4,33 @@
     line.push("10.0.0.7", job_id); line.pop()
     gate = FairGate(per_client=4)            # for generation: at most 4 requests in flight per client
     with gate.turn("10.0.0.7"):              # waits its turn; QueueFull at once when over the limit
-        summarize(...)
+        summarize(...)                       # calls step_aside_if_asked() between decoding steps
 
 First come, first served lets one script that sends twenty requests in a tenth of a
-second make everyone else wait for all twenty. Here each client (an IP address, as
-the UI decides) has its own line; the next one served is the waiting client served
-least recently, so a newcomer goes before the flooder's second request.
+second make everyone else wait for all twenty. The training queue (RoundRobin) gives
+each client (an IP address, as the UI decides) its own line and serves the waiting
+client served least recently, so a newcomer goes before the flooder's second job.
+
+Generation goes further, because one heavy summary (8 beams, 256 tokens) runs for
+seconds: the gate charges each client the generation time it used (halving every
+two minutes), lets the waiting client that used least go next, and a running request
+steps aside between decoding steps when a client that used clearly less is waiting.
+A person's quick summary then waits one decoding step, not a flooder's whole request.
 """
 from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import OrderedDict, deque
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 REMEMBERED_CLIENTS = 10_000   # when each client was last served; the oldest are forgotten beyond this
+USAGE_HALF_LIFE_S = 120.0     # generation time a client used counts half after two minutes
+# A running request steps aside only for a client that used at least this much less, so two
+# people summarizing at once take turns in slices of this length, not on every decoding step.
+STEP_ASIDE_MARGIN_S = 0.25
 
 
 class QueueFull(RuntimeError):
@@ -105,17 +117,65 @@ class RoundRobin:
         return self.order().index(item) + 1
 
 
-class FairGate:
-    """At most `slots` requests run at once, taken in round-robin order across clients;
-    a client with `per_client` requests already waiting or running is refused at once."""
+class Usage:
+    """Seconds of generation each client used, halving every `half_life` seconds."""
 
-    def __init__(self, per_client: int, slots: int = 1, what: str = "requests"):
+    def __init__(self, half_life: float = USAGE_HALF_LIFE_S, clock=time.monotonic):
+        self.half_life, self.clock = half_life, clock
+        self._seconds: OrderedDict[str, tuple[float, float]] = OrderedDict()  # client -> (seconds, as of)
+
+    def of(self, client: str, now: float | None = None) -> float:
+        seconds, as_of = self._seconds.get(client, (0.0, 0.0))
+        now = self.clock() if now is None else now
+        return seconds * 0.5 ** (max(0.0, now - as_of) / self.half_life) if seconds else 0.0
+
+    def add(self, client: str, seconds: float, now: float | None = None) -> None:
+        now = self.clock() if now is None else now
+        self._seconds[client] = (self.of(client, now) + seconds, now)
+        self._seconds.move_to_end(client)
+        while len(self._seconds) > REMEMBERED_CLIENTS:
+            self._seconds.popitem(last=False)
+
+
+class Turn:
+    """A request's place at the gate while it runs: generation asks it, between steps, whether to
+    let a waiting client go first (`step_aside_if_asked`)."""
+
+    def __init__(self, gate: FairGate, client: str, arrival: int):
+        self.gate, self.client, self.arrival = gate, client, arrival
+        self.started = 0.0   # when its current slice of running began (gate's clock)
+
+    def should_step_aside(self) -> bool:
+        return self.gate._should_step_aside(self)
+
+    def step_aside(self) -> None:
+        """Wait while the clients that used less run; returns when this request may go on."""
+        self.gate._step_aside(self)
+
+
+_CURRENT_TURN: ContextVar[Turn | None] = ContextVar("studio_generation_turn", default=None)
+
+
+def current_turn() -> Turn | None:
+    """The gate turn the code running now is inside (None outside a turn: the CLI, a training job)."""
+    return _CURRENT_TURN.get()
+
+
+class FairGate:
+    """At most `slots` requests run at once. The waiting request of the client that used the
+    least generation time recently goes next (ties: the earliest); a client with `per_client`
+    requests already waiting or running is refused at once."""
+
+    def __init__(self, per_client: int, slots: int = 1, what: str = "requests",
+                 margin: float = STEP_ASIDE_MARGIN_S, usage: Usage | None = None):
         if per_client < 1 or slots < 1:
             raise ValueError("A gate needs at least one slot and one request per client.")
-        self.per_client, self.slots, self.what = per_client, slots, what
-        self._line = RoundRobin()
+        self.per_client, self.slots, self.what, self.margin = per_client, slots, what, margin
+        self.usage = usage or Usage()
+        self._waiting: list[Turn] = []
+        self._running: list[Turn] = []
         self._in_flight: dict[str, int] = {}
-        self._running = 0
+        self._arrivals = itertools.count()
         self._cond = threading.Condition()
 
     def in_flight(self, client: str) -> int:
@@ -124,39 +184,78 @@ class FairGate:
 
     def waiting(self) -> int:
         with self._cond:
-            return len(self._line)
+            return len(self._waiting)
 
     @contextmanager
     def turn(self, client: str):
-        ticket = object()
         with self._cond:
             mine = self._in_flight.get(client, 0)
             if mine >= self.per_client:
                 raise QueueFull(f"You already have {mine} {self.what} waiting or running; this studio takes "
                                 f"at most {self.per_client} at a time from one address. Wait for one to finish.")
             self._in_flight[client] = mine + 1
-            self._line.push(client, ticket)
+            turn = Turn(self, client, next(self._arrivals))
             try:
-                while self._running >= self.slots or self._line.peek() is not ticket:
-                    self._cond.wait()
+                self._wait_to_run(turn)
             except BaseException:
-                self._line.remove(ticket)
-                self._release(client, ran=False)
+                self._release(client)
                 raise
-            self._line.pop()
-            self._running += 1
+        token = _CURRENT_TURN.set(turn)
         try:
-            yield
+            yield turn
         finally:
+            _CURRENT_TURN.reset(token)
             with self._cond:
-                self._release(client, ran=True)
+                self._stop_running(turn)
+                self._release(client)
 
-    def _release(self, client: str, ran: bool) -> None:
-        if ran:
-            self._running -= 1
+    # ------------------------------------------------------------------ under self._cond
+    def _used(self, client: str, now: float) -> float:
+        """What the client used, counting the slices its requests are running now."""
+        return self.usage.of(client, now) + sum(now - t.started for t in self._running if t.client == client)
+
+    def _next(self, now: float) -> Turn | None:
+        return min(self._waiting, key=lambda t: (self._used(t.client, now), t.arrival), default=None)
+
+    def _wait_to_run(self, turn: Turn) -> None:
+        self._waiting.append(turn)
+        self._cond.notify_all()
+        try:
+            while len(self._running) >= self.slots or self._next(self.usage.clock()) is not turn:
+                self._cond.wait()
+        except BaseException:
+            self._waiting.remove(turn)
+            self._cond.notify_all()
+            raise
+        self._waiting.remove(turn)
+        turn.started = self.usage.clock()
+        self._running.append(turn)
+
+    def _stop_running(self, turn: Turn) -> None:
+        if turn not in self._running:   # it was waiting again after stepping aside when it was interrupted
+            return
+        now = self.usage.clock()
+        self._running.remove(turn)
+        self.usage.add(turn.client, now - turn.started, now)
+
+    def _release(self, client: str) -> None:
         left = self._in_flight[client] - 1
         if left:
             self._in_flight[client] = left
         else:
             del self._in_flight[client]
         self._cond.notify_all()
+
+    def _should_step_aside(self, turn: Turn) -> bool:
+        with self._cond:
+            if not self._waiting:
+                return False
+            now = self.usage.clock()
+            best = self._next(now)
+            return (best.client != turn.client
+                    and self._used(best.client, now) + self.margin < self._used(turn.client, now))
+
+    def _step_aside(self, turn: Turn) -> None:
+        with self._cond:
+            self._stop_running(turn)
+            self._wait_to_run(turn)   # keeps its arrival number: first in its own client's line

@@ -17,12 +17,13 @@ an item's accepted answers, averaged per task and over all items.
 """
 from __future__ import annotations
 
-import json
 import re
 import string
 import time
 from collections import Counter
 from importlib import resources
+
+from .data import json_lines
 
 ORIGINAL = "original"  # same reference as studio.inference.ORIGINAL, without importing torch here
 PROBE_FILE = "forgetting_probe.jsonl"
@@ -39,19 +40,12 @@ def load_probe(path=None) -> list[dict]:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     items = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"Probe line {number} is not JSON: {exc}") from exc
-        answers = row.get("answers") if isinstance(row, dict) else None
-        if (not isinstance(row, dict) or not all(isinstance(row.get(k), str) and row[k].strip()
-                                                 for k in ("id", "task", "instruction"))
+    for number, row in enumerate(json_lines(text, "Probe"), 1):
+        answers = row.get("answers")
+        if (not all(isinstance(row.get(k), str) and row[k].strip() for k in ("id", "task", "instruction"))
                 or not isinstance(answers, list) or not answers
                 or not all(isinstance(a, str) and normalize(a) for a in answers)):
-            raise ValueError(f"Probe line {number} needs id, task, instruction and a list of non-empty answers.")
+            raise ValueError(f"Probe item {number} needs id, task, instruction and a list of non-empty answers.")
         items.append({"id": row["id"], "task": row["task"], "instruction": row["instruction"],
                       "answers": list(answers)})
     if not items:

@@ -13,21 +13,27 @@ tuned runs hold their own weights, and at most `max_full` of them stay loaded.
 
 All generation is serialised by one lock: adapters are switched by mutating
 shared modules, and two generations at once would only split the same cores.
+A generation inside a turn of the studio's generation gate (studio/fairshare.py)
+can hand the lock over between decoding steps to a client that used less, and
+then set its model up again and carry on.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
+from transformers import StoppingCriteriaList
 
 from .base_model import BaseModelChoice, load_base
 from .config import ORIGINAL, GenerationSettings
 from .data import make_prompt
-from .decoding import greedy_decode, is_plain_greedy, use_eager_attention_on_cpu
+from .decoding import EveryStep, greedy_decode, is_plain_greedy, use_eager_attention_on_cpu
+from .fairshare import current_turn
 from .runs import RunStore
 
 __all__ = ["ORIGINAL", "GenerationSettings", "ModelPool", "SummaryResult"]  # the first two live in config
@@ -40,6 +46,46 @@ class SummaryResult:
     seconds: float
 
 
+@dataclass
+class _Setup:
+    """A model set up to generate with, and what puts the shared modules back (an ExitStack)."""
+    model_id: str
+    model: object
+    tokenizer: object
+    undo: contextlib.ExitStack
+
+
+class _PoolLock:
+    """The pool's re-entrant lock, counting how deep the current thread holds it, so a generation
+    can hand it to another request while it steps aside (only when held once, never mid-load)."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._local = threading.local()
+
+    def depth(self) -> int:
+        return getattr(self._local, "depth", 0)
+
+    def __enter__(self):
+        self._lock.acquire()
+        self._local.depth = self.depth() + 1
+        return self
+
+    def __exit__(self, *exc):
+        self._local.depth -= 1
+        self._lock.release()
+
+    @contextlib.contextmanager
+    def handed_over(self):
+        if self.depth() != 1:
+            raise RuntimeError("The model pool's lock can only be handed over when held once.")
+        self.__exit__()
+        try:
+            yield
+        finally:
+            self.__enter__()
+
+
 class ModelPool:
     def __init__(self, base: BaseModelChoice, store: RunStore, max_full: int = 2, device: str | None = None,
                  dtype: torch.dtype | None = None):
@@ -48,7 +94,7 @@ class ModelPool:
         self.store = store
         self.max_full = max_full
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self._lock = threading.RLock()
+        self._lock = _PoolLock()
         self._base = None
         self.tokenizer = None
         self._lora = None          # PeftModel holding every loaded LoRA adapter
@@ -118,32 +164,53 @@ class ModelPool:
                         wrapper.set_adapter(next(a for a in wrapper.peft_config if a != run_id))
                     wrapper.delete_adapter(run_id)
 
-    @contextlib.contextmanager
-    def _generator(self, model_id: str):
-        """Yield (model, tokenizer) to generate `model_id`'s summaries with, set up correctly."""
+    def _set_up(self, model_id: str, undo: contextlib.ExitStack):
+        """(model, tokenizer) for `model_id`, with the shared modules switched for it; what
+        switches them back goes on `undo`."""
         self.base()
-        lora_off = self._lora.disable_adapter() if self._lora is not None else contextlib.nullcontext()
         if model_id == ORIGINAL:
-            with lora_off:
-                yield self._base, self.tokenizer
-            return
+            if self._lora is not None:
+                undo.enter_context(self._lora.disable_adapter())
+            return self._base, self.tokenizer
         record = self.store.require_loadable(model_id)
         method = record["method"]
         if method == "full":
-            yield self._full_model(record)
-        elif method == "lora":
-            wrapper = self._adapter_wrapper(record)
-            wrapper.set_adapter(model_id)
-            yield wrapper, self.tokenizer
-        elif method == "prompt":
-            wrapper = self._adapter_wrapper(record)
-            wrapper.set_adapter(model_id)
-            # Re-read: loading the first prompt adapter may come after the LoRA wrapper exists.
-            lora_off = self._lora.disable_adapter() if self._lora is not None else contextlib.nullcontext()
-            with lora_off:
-                yield wrapper, self.tokenizer
-        else:
+            return self._full_model(record)
+        if method not in ("lora", "prompt"):
             raise ValueError(f"Run {model_id} has an unknown method {method!r}.")
+        wrapper = self._adapter_wrapper(record)
+        wrapper.set_adapter(model_id)
+        # Read self._lora only now: loading the first prompt adapter may come after the LoRA wrapper exists.
+        if method == "prompt" and self._lora is not None:
+            undo.enter_context(self._lora.disable_adapter())
+        return wrapper, self.tokenizer
+
+    @contextlib.contextmanager
+    def _generator(self, model_id: str):
+        """Yield a _Setup to generate `model_id`'s summaries with; the shared modules are restored after."""
+        with contextlib.ExitStack() as undo:
+            model, tokenizer = self._set_up(model_id, undo)
+            yield _Setup(model_id, model, tokenizer, undo)
+
+    def _step_aside_if_asked(self, setup: _Setup) -> None:
+        """Between decoding steps: if the generation gate says a client that used less is waiting,
+        hand the models over until it is this request's turn again, then carry on where it stopped.
+
+        Only inside a gate turn (the UI's summaries and evaluations) and with the lock held once
+        (never in the middle of loading a model). The shared modules go back to neutral for the
+        others and are set up again on return; a fully tuned model has nothing shared to redo.
+        """
+        turn = current_turn()
+        if turn is None or self._lock.depth() != 1 or not turn.should_step_aside():
+            return
+        setup.undo.close()
+        with self._lock.handed_over():
+            turn.step_aside()
+        if setup.model_id != ORIGINAL and self.store.require_loadable(setup.model_id)["method"] == "full":
+            return
+        model, _ = self._set_up(setup.model_id, setup.undo)
+        if model is not setup.model:
+            raise RuntimeError("The studio's models were replaced while this summary waited its turn; ask again.")
 
     # ------------------------------------------------------------------ generating
     def summarize(self, model_ids: list[str], dialogues: list[str], settings: GenerationSettings | None = None,
@@ -164,14 +231,16 @@ class ModelPool:
         with self._lock:
             for model_id in model_ids:
                 started = time.perf_counter()
-                with self._generator(model_id) as (model, tokenizer):
-                    outputs = self._generate_sorted(model, tokenizer, prompts, settings,
+                with self._generator(model_id) as setup:
+                    outputs = self._generate_sorted(setup, prompts, settings,
                                                     lambda n, before=done: progress and progress(before + n, total))
                 results[model_id] = SummaryResult(model_id, outputs, time.perf_counter() - started)
                 done += len(prompts)
         return results
 
-    def _generate_sorted(self, model, tokenizer, prompts, settings, on_batch):
+    def _generate_sorted(self, setup: _Setup, prompts, settings, on_batch):
+        model, tokenizer = setup.model, setup.tokenizer
+        between_steps = functools.partial(self._step_aside_if_asked, setup)
         # Longest first, so batches hold similar lengths (little padding) and any
         # memory trouble shows on the first batch rather than the last.
         lengths = [len(ids) for ids in tokenizer(prompts, truncation=True,
@@ -186,11 +255,13 @@ class ModelPool:
                 enc = tokenizer([prompts[i] for i in batch_idx], return_tensors="pt", padding=True,
                                 truncation=True, max_length=settings.max_source_tokens).to(self.device)
                 if shrinking:
-                    generated = greedy_decode(model, enc["input_ids"], enc["attention_mask"], settings.max_new_tokens)
+                    generated = greedy_decode(model, enc["input_ids"], enc["attention_mask"], settings.max_new_tokens,
+                                              between_steps=between_steps)
                 else:
                     generated = model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
                                                max_new_tokens=settings.max_new_tokens,
-                                               num_beams=settings.num_beams, do_sample=False)
+                                               num_beams=settings.num_beams, do_sample=False,
+                                               stopping_criteria=StoppingCriteriaList([EveryStep(between_steps)]))
                 texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
                 for i, text in zip(batch_idx, texts):
                     outputs[i] = text.strip()

@@ -3,7 +3,6 @@
     fig = loss_figure({"LoRA (this run)": ("lora", events), "Full: quick": ("full", other_events)},
                       smoothing=10, log_scale=True)
     fig = rouge_figure(result.scores, labels, methods)
-    fig = topic_rouge_figure(per_topic)      # per-topic ROUGE-L with counts and intervals
 
 Styled for a projector and a phone: large fonts, one colour per method used everywhere, short
 titles on their own line, the legend below the chart (where it can wrap without covering the
@@ -16,7 +15,7 @@ import math
 import plotly.graph_objects as go
 
 from .config import METHOD_LABELS
-from .formatting import count_text, points, score_text, score_with_interval
+from .formatting import points, score_text, score_with_interval
 
 METHOD_COLORS = {"original": "#7f7f7f", "full": "#d62728", "lora": "#1f77b4", "prompt": "#2ca02c"}
 OTHER_COLOR = "#9467bd"
@@ -223,97 +222,6 @@ def rouge_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[
     fig.update_yaxes(range=[len(metrics) - 0.5, -0.5], ticksuffix=" ")
     return fig
 
-
-MIN_TOPIC_EXAMPLES = 3  # fewer dialogues than this: the topic's bar is drawn faint
-
-
-def topic_frame(groups: list[dict], labels: dict[str, str] | None = None, metric: str = "rougeL"):
-    """studio.topics.per_group_scores() rows -> one row per (model, topic) for topic_rouge_figure.
-
-    groups: [{group, examples, scores: {model: {metric: {mean, low, high}}}, too_few}, ...].
-    """
-    import pandas as pd
-
-    labels = labels or {}
-    rows = [{"model": labels.get(model, model), "topic": group["group"], "examples": group["examples"],
-             metric: by_metric[metric]["mean"], f"{metric}_low": by_metric[metric].get("low"),
-             f"{metric}_high": by_metric[metric].get("high"), "too_few": bool(group.get("too_few"))}
-            for group in groups for model, by_metric in group["scores"].items()]
-    return pd.DataFrame(rows, columns=["model", "topic", "examples", metric, f"{metric}_low", f"{metric}_high",
-                                       "too_few"])
-
-
-def topic_table(groups: list[dict], labels: dict[str, str] | None = None, metric: str = "rougeL"):
-    """The per-topic table: group, dialogues, then each model's score with its 95% interval,
-    written like every other score; groups with too few dialogues say so instead of a number."""
-    import pandas as pd
-
-    labels = labels or {}
-    name = metric_name(metric)
-    rows = []
-    for group in groups:
-        row = {"Topic group": group["group"], "Dialogues": int(group["examples"])}
-        for model, by_metric in group["scores"].items():
-            score = by_metric[metric]
-            row[f"{labels.get(model, model)} {name} (95% interval)"] = (
-                f"too few ({score_text(score['mean'])})" if group.get("too_few")
-                else score_with_interval(score["mean"], score.get("low"), score.get("high")))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def topic_rouge_figure(per_topic, metric: str = "rougeL", methods: dict[str, str] | None = None,
-                       labels: dict[str, str] | None = None) -> go.Figure:
-    """Per-topic scores as horizontal bars with 95% intervals; each topic's label carries its count.
-
-    per_topic: studio.topics.per_group_scores() rows (labels: model -> shown name), or a frame with
-    one row per (model, topic): model, topic, examples, `metric` and, where known, `metric`_low,
-    `metric`_high (F1 in [0, 1]) and too_few. methods: model -> method, for colours. Topics marked
-    too_few (or, without that column, from fewer than MIN_TOPIC_EXAMPLES dialogues) are drawn
-    faint: an anecdote, not an estimate.
-    """
-    if isinstance(per_topic, list):
-        methods = {labels.get(m, m) if labels else m: method for m, method in (methods or {}).items()}
-        per_topic = topic_frame(per_topic, labels, metric)
-    if per_topic is None or len(per_topic) == 0:
-        return _empty("ROUGE by topic", "Run an evaluation to see scores by topic")
-    methods = methods or {}
-    if "too_few" in per_topic:
-        too_few = per_topic.groupby("topic")["too_few"].max().to_dict()
-    else:
-        too_few = None
-    counts = per_topic.groupby("topic")["examples"].max().sort_values(ascending=False, kind="stable")
-    topic_labels = {t: f"{t} (n={int(n)})" for t, n in counts.items()}
-    fig = go.Figure()
-    for model, rows in per_topic.groupby("model", sort=False):
-        rows = rows.set_index("topic").reindex(counts.index).dropna(subset=[metric]).drop(columns="too_few",
-                                                                                          errors="ignore")
-        means = [points(v) for v in rows[metric]]
-        lows = [points(v) for v in rows[f"{metric}_low"]] if f"{metric}_low" in rows else [None] * len(rows)
-        highs = [points(v) for v in rows[f"{metric}_high"]] if f"{metric}_high" in rows else [None] * len(rows)
-        lows = [m if lo is None else lo for m, lo in zip(means, lows)]
-        highs = [m if hi is None else hi for m, hi in zip(means, highs)]
-        texts = [f"{score_with_interval(r[metric], r.get(f'{metric}_low'), r.get(f'{metric}_high'))}, "
-                 f"{count_text(counts[topic])}" for topic, r in rows.iterrows()]
-        fig.add_trace(go.Bar(
-            name=str(model), orientation="h", y=[topic_labels[t] for t in rows.index], x=means,
-            offsetgroup=str(model), marker_color=METHOD_COLORS.get(methods.get(model, ""), None),
-            marker_opacity=[0.4 if (too_few[t] if too_few is not None else counts[t] < MIN_TOPIC_EXAMPLES)
-                            else 1.0 for t in rows.index],
-            error_x={"type": "data", "symmetric": False, "array": [h - m for h, m in zip(highs, means)],
-                         "arrayminus": [m - lo for m, lo in zip(means, lows)], "thickness": 2, "width": 5},
-            customdata=texts, hovertemplate="%{y}: %{customdata}<extra>" + str(model) + "</extra>"))
-    rows_shown = len(counts) * max(1, per_topic["model"].nunique())
-    fig.update_layout(title=_title(f"{metric_name(metric)} by topic",
-                                   "n = dialogues; faint: too few; whisker: 95% interval"),
-                      barmode="group", xaxis_title=f"{metric_name(metric)} (×100)", legend_traceorder="normal",
-                      height=max(420, 200 + 22 * rows_shown), **_LAYOUT)
-    fig.update_yaxes(categoryorder="array", categoryarray=[topic_labels[t] for t in counts.index],
-                     autorange="reversed", automargin=True, ticksuffix=" ")
-    return fig
-
-
-# --- runs and data -------------------------------------------------------------------------------
 
 def efficiency_figure(runs: list[dict]) -> go.Figure:
     """Quality (ROUGE-L when known) against trainable parameters, log scale."""

@@ -1,9 +1,9 @@
-"""Round-robin turns: a client that sends many requests cannot push another client's request back."""
+"""Fair turns: a client that sends many or heavy requests cannot push another client's request back."""
 import threading
 
 import pytest
 
-from studio.fairshare import FairGate, QueueFull, RoundRobin
+from studio.fairshare import FairGate, QueueFull, RoundRobin, Usage, current_turn
 
 
 def test_round_robin_serves_the_least_recently_served_client_first():
@@ -82,3 +82,84 @@ def test_the_gate_lets_a_newcomer_in_before_a_flooders_waiting_requests():
         thread.join(30)
     assert order[:2] == ["f0", "v0"] and sorted(order[2:]) == ["f1", "f2", "f3"]
     assert gate.in_flight("flooder") == 0 and gate.waiting() == 0
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_usage_halves_every_half_life_and_adds_up():
+    clock = FakeClock()
+    usage = Usage(half_life=10, clock=clock)
+    usage.add("a", 4.0)
+    clock.now += 10
+    assert usage.of("a") == pytest.approx(2.0) and usage.of("nobody") == 0.0
+    usage.add("a", 1.0)
+    clock.now += 20
+    assert usage.of("a") == pytest.approx(0.75)
+
+
+def test_the_waiting_client_that_used_least_goes_next():
+    clock = FakeClock()
+    gate = FairGate(per_client=5, usage=Usage(clock=clock))
+    gate.usage.add("heavy", 30.0)
+    gate.usage.add("light", 1.0)
+    order, threads = [], []
+    with gate.turn("holder"):
+        for client in ("heavy", "light", "new"):       # arrive in this order while the slot is taken
+            threads.append(threading.Thread(target=lambda c=client: _run_turn(gate, c, order)))
+            threads[-1].start()
+            while gate.waiting() < len(threads):
+                pass
+    for thread in threads:
+        thread.join(30)
+    assert order == ["new", "light", "heavy"]
+
+
+def _run_turn(gate, client, order):
+    with gate.turn(client):
+        order.append(client)
+
+
+def test_a_running_request_steps_aside_for_a_client_that_used_clearly_less():
+    clock = FakeClock()
+    gate = FairGate(per_client=5, margin=0.25, usage=Usage(clock=clock))
+    order = []
+    with gate.turn("flooder") as flooder:
+        assert current_turn() is flooder
+        clock.now += 5.0                               # five seconds into a heavy summary
+        assert not flooder.should_step_aside()         # nobody waits
+        victim = threading.Thread(target=_run_turn, args=(gate, "victim", order))
+        victim.start()
+        while gate.waiting() < 1:
+            pass
+        assert flooder.should_step_aside()
+        flooder.step_aside()                           # returns after the victim's turn
+        assert order == ["victim"] and gate.waiting() == 0 and current_turn() is flooder
+        order.append("flooder")
+    victim.join(30)
+    assert current_turn() is None
+    assert gate.usage.of("flooder") == pytest.approx(5.0) and gate.in_flight("flooder") == 0
+
+
+def test_requests_of_one_client_or_of_similar_users_do_not_step_aside():
+    clock = FakeClock()
+    gate = FairGate(per_client=5, margin=0.25, usage=Usage(clock=clock))
+    gate.usage.add("b", 1.0)
+    with gate.turn("a") as running:
+        clock.now += 1.1
+        waiters = [threading.Thread(target=_run_turn, args=(gate, client, [])) for client in ("a", "b")]
+        for thread in waiters:
+            thread.start()
+        while gate.waiting() < 2:
+            pass
+        # "a" itself waits too; "b" used 1.0 s against a's 1.1 s: within the margin, no swap.
+        assert not running.should_step_aside()
+        clock.now += 0.5                               # now b is clearly lighter
+        assert running.should_step_aside()
+    for thread in waiters:
+        thread.join(30)

@@ -136,3 +136,57 @@ def test_concurrent_requests_get_their_own_results(trained, dialogues):
     for (ref, _), summaries in results.items():
         assert summaries == expected[ref], ref
     assert len(results) == 6
+
+
+@pytest.mark.parametrize("beams", [1, 2])
+@pytest.mark.parametrize("flooder_model", ["original", "lora", "prompt", "full"])
+def test_a_summary_that_steps_aside_mid_generation_comes_out_the_same(trained, dialogues, flooder_model, beams):
+    """A heavy request lets a lighter client's summary in between decoding steps; both come out as if
+    each had run alone, whatever adapters the other switched on the shared base in between."""
+    import threading
+
+    from studio.fairshare import FairGate
+
+    studio, runs = trained
+    model_of = {"original": ORIGINAL, **runs}
+    flooder_ref = model_of[flooder_model]
+    victim_refs = [ref for name, ref in model_of.items() if name != flooder_model]
+    settings = GenerationSettings(max_new_tokens=16, num_beams=beams)
+    expected = {ref: fresh_pool(studio).summarize([ref], dialogues[:2], settings)[ref].summaries
+                for ref in model_of.values()}
+    pool = fresh_pool(studio)
+    gate = FairGate(per_client=4, margin=0.0)
+    gate.usage.add("flooder", 100.0)             # the flooder has used the models for a while
+    finished, victim_results, stepped_aside = [], {}, []
+
+    def victim():
+        with gate.turn("victim"):
+            for ref, result in pool.summarize(victim_refs, dialogues[:2], settings).items():
+                victim_results[ref] = result.summaries
+            finished.append("victim")
+
+    victim_thread = threading.Thread(target=victim)
+    with gate.turn("flooder") as turn:
+        asks_gate, leaves = turn.should_step_aside, turn.step_aside
+
+        def should_step_aside():
+            if not victim_thread.is_alive() and not finished:   # first step: the victim arrives now
+                victim_thread.start()
+                while gate.waiting() < 1:
+                    pass
+            return asks_gate()
+
+        def step_aside():
+            stepped_aside.append(len(finished))
+            leaves()
+
+        turn.should_step_aside, turn.step_aside = should_step_aside, step_aside
+        flooder_summaries = pool.summarize([flooder_ref], dialogues[:2], settings)[flooder_ref].summaries
+        finished.append("flooder")
+    victim_thread.join(120)
+    assert stepped_aside == [0] and finished == ["victim", "flooder"]
+    assert flooder_summaries == expected[flooder_ref]
+    assert victim_results == {ref: expected[ref] for ref in victim_refs}
+    # The shared modules are left as they were: every model still gives its own summaries.
+    for ref in model_of.values():
+        assert pool.summarize([ref], dialogues[:2], settings)[ref].summaries == expected[ref], ref

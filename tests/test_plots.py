@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 import re
 
-import pandas as pd
 import pytest
 
 from studio import plots
@@ -97,8 +96,7 @@ def test_whiskers_span_the_bootstrap_interval():
 
 
 def test_empty_figures_wrap_their_message_to_fit_a_phone():
-    for fig in (plots.rouge_figure({}, {}), plots.loss_figure({}), plots.efficiency_figure([]),
-                plots.topic_rouge_figure(pd.DataFrame())):
+    for fig in (plots.rouge_figure({}, {}), plots.loss_figure({}), plots.efficiency_figure([])):
         message = fig.layout.annotations[0].text
         assert all(len(line) <= plots.NARROW_CHARS for line in message.split("<br>")), message
         assert len(fig.layout.title.text) <= plots.NARROW_CHARS
@@ -168,47 +166,3 @@ def test_step_events_without_a_finite_loss_are_skipped():
 
 # --- per topic ----------------------------------------------------------------------------------
 
-def test_topic_figure_carries_counts_intervals_and_fades_small_topics():
-    per_topic = pd.DataFrame([
-        {"model": "Original", "topic": "shopping", "examples": 12, "rougeL": 0.30, "rougeL_low": 0.25,
-         "rougeL_high": 0.36},
-        {"model": "Original", "topic": "library", "examples": 1, "rougeL": 0.20, "rougeL_low": None,
-         "rougeL_high": None},
-        {"model": "LoRA", "topic": "shopping", "examples": 12, "rougeL": 0.34, "rougeL_low": 0.30,
-         "rougeL_high": 0.38},
-        {"model": "LoRA", "topic": "library", "examples": 1, "rougeL": 0.10, "rougeL_low": None,
-         "rougeL_high": None},
-    ])
-    fig = plots.topic_rouge_figure(per_topic, methods={"LoRA": "lora", "Original": "original"})
-    original, lora = fig.data
-    assert list(original.y) == ["shopping (n=12)", "library (n=1)"]  # most dialogues first
-    assert list(original.x) == [30.0, 20.0]
-    assert list(original.error_x.array) == pytest.approx([6.0, 0.0])
-    assert list(original.error_x.arrayminus) == pytest.approx([5.0, 0.0])
-    assert list(original.marker.opacity) == [1.0, 0.4]
-    assert original.customdata[0] == "30.0 (25.0–36.0), 12 dialogues"
-    assert original.customdata[1] == "20.0, 1 dialogue"
-    assert lora.marker.color == plots.METHOD_COLORS["lora"]
-
-
-def test_topic_groups_from_studio_topics_feed_the_figure_and_the_table():
-    from studio.topics import per_group_scores
-
-    topics = ["job interview"] * 4 + ["buy a car"]
-    tables = {"original": {"rougeL": [0.2, 0.3, 0.4, 0.3, 0.5]}, "run-a": {"rougeL": [0.3, 0.3, 0.5, 0.4, 0.1]}}
-    groups = per_group_scores(topics, tables, metrics=("rougeL",), min_examples=3)
-    fig = plots.topic_rouge_figure(groups, methods=METHODS, labels=LABELS)
-    by_name = {trace.name: trace for trace in fig.data}
-    assert set(by_name) == {"Original", "LoRA: a"}
-    lora = by_name["LoRA: a"]
-    assert lora.marker.color == plots.METHOD_COLORS["lora"]
-    assert [y.rsplit(" (n=", 1)[1] for y in lora.y] == ["4)", "1)"]  # counts in the labels, largest first
-    assert list(lora.marker.opacity) == [1.0, 0.4]  # the one-dialogue group is marked too few
-    assert lora.x[0] == pytest.approx(37.5)
-
-    table = plots.topic_table(groups, LABELS)
-    assert list(table.columns) == ["Topic group", "Dialogues", "Original ROUGE-L (95% interval)",
-                                   "LoRA: a ROUGE-L (95% interval)"]
-    assert list(table["Dialogues"]) == [4, 1]
-    assert re.fullmatch(r"37\.5 \(\d+\.\d–\d+\.\d\)", table.iloc[0]["LoRA: a ROUGE-L (95% interval)"])
-    assert table.iloc[1]["LoRA: a ROUGE-L (95% interval)"] == "too few (10.0)"
