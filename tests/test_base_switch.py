@@ -73,3 +73,21 @@ def test_the_train_tab_offers_the_switch_only_with_several_bases_and_shows_the_e
     assert hb.memory_text(several, "full", 4).startswith("Training memory: needs about")
     assert hb.memory_text(several, "full", "many") == ""
     assert "Loaded" in hb.switch_base(several, second)
+
+
+def test_after_a_switch_the_header_and_a_new_pages_picker_name_the_loaded_base(two_bases):
+    from studio.ui.app import build_app
+
+    studio, first, second = two_bases
+    demo = build_app(studio)
+    blocks = {getattr(b, "elem_id", None): b for b in demo.blocks.values()}
+    header, picker = blocks["studio-header"], blocks["base-model"]
+    switch = next(fn for fn in demo.fns.values() if fn.api_name == "switch_base")
+    bumped = switch.fn(second, "lora", 8, 3)
+    version = next(v for component, v in bumped.items() if component not in (header, picker)
+                   and isinstance(v, int))
+    assert version == 4                                   # the runs version moves on: lists and header redraw
+    redraws = [fn for fn in demo.fns.values() if header in fn.outputs]
+    assert redraws and all(second in fn.fn() and first not in fn.fn() for fn in redraws)
+    loads = [fn for fn in demo.fns.values() if picker in fn.outputs and fn.api_name != "switch_base"]
+    assert [fn.fn().value for fn in loads] == [second]    # a page opened now shows the loaded base

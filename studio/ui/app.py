@@ -63,7 +63,7 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
         # fixed one costs nothing and lets the token survive a restart of the app (Spaces sleep).
         saved_owner = gr.BrowserState(None, storage_key="tuning-studio-owner", secret="tuning-studio-owner-v1")
         runs_version, sent_example = gr.State(0), gr.State(None)
-        gr.Markdown(header_markdown(studio), elem_id="studio-header")
+        header = gr.Markdown(header_markdown(studio), elem_id="studio-header")
         section_notice.build(studio, demo)
         section_queue.build(studio, owner, runs_version)
         # Presenter mode (STUDIO_PRESENTER=1, or ?presenter=1 on this page): training controls hidden.
@@ -93,6 +93,9 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
             return h.presenter_mode(studio, getattr(request, "query_params", None))
 
         demo.load(presenter_on_load, None, presenter, api_visibility="private", show_progress="hidden")
+        # The base model can be switched while the app runs (Train tab): the header follows it.
+        for trigger in (demo.load, runs_version.change):
+            trigger(lambda: header_markdown(studio), None, header, api_visibility="private", show_progress="hidden")
     # Cheap events (browsing, refreshing lists) may run side by side; generation has its own limit.
     demo.queue(default_concurrency_limit=4, max_size=200)
     return demo

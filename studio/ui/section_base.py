@@ -21,10 +21,18 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
             switch = gr.Button("Switch", scale=1, elem_id="base-switch")
 
         @guarded
-        def on_switch(name, method, batch_size):
+        def on_switch(name, method, batch_size, version):
             message = hb.switch_base(studio, name)
             gr.Info(message)
-            return {memory: hb.memory_text(studio, method, batch_size)}
+            # A new runs version redraws the header (the base's name) and the run lists (runs of
+            # another base do not load on this one).
+            return {memory: hb.memory_text(studio, method, batch_size), ctx.runs_version: (version or 0) + 1}
+
+        def current_base():  # a page opened after a switch shows the base loaded now
+            now = studio.base_choices()
+            return gr.Dropdown(choices=now, value=now[0])
+
+        ctx.demo.load(current_base, None, picked, **QUIET)
 
     memory = gr.Markdown(_safe_memory(studio, ui.method.value, ui.batch_size.value), elem_id="train-memory")
 
@@ -35,7 +43,8 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
         # Raw values (memory_text parses them): Gradio's minimum check would toast a red Error on a 0.
         widget.change(on_form, [ui.method, ui.batch_size], [memory], preprocess=False, **QUIET)
     if len(choices) > 1:
-        switch.click(on_switch, [picked, ui.method, ui.batch_size], [memory], api_name="switch_base",
+        switch.click(on_switch, [picked, ui.method, ui.batch_size, ctx.runs_version], [memory, ctx.runs_version],
+                     api_name="switch_base",
                      preprocess=False)
 
 

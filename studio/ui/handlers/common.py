@@ -12,6 +12,14 @@ import re
 from ...config import METHODS, ORIGINAL
 from ...declare import shown
 
+
+def refuse_in_presenter_mode(studio, action: str) -> None:
+    """A studio run in presenter mode (STUDIO_PRESENTER=1) hides its training and management controls;
+    a script calling the API directly is refused the same actions, with this message."""
+    if studio.settings.presenter:
+        raise PermissionError(f"Presenter mode: {action} is switched off here; the prepared runs are shown.")
+
+
 NONE = "none"                 # the run-dropdown value meaning "no run for this method"
 ALL_TOPICS = "All topics"
 PAGE_SIZE = 5                 # dialogues per Dataset page: long texts, so few at a time

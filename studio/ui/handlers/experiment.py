@@ -21,7 +21,7 @@ from ...config import (
 )
 from ...declare import parse
 from ...plots import loss_figure, rouge_figure
-from .common import fmt_seconds, plain, some_of
+from .common import fmt_seconds, plain, refuse_in_presenter_mode, some_of
 
 if TYPE_CHECKING:
     from ...engine import Studio
@@ -57,6 +57,7 @@ def experiment_request(form: ExperimentForm) -> tuple[list[str], TrainConfig, in
 
 
 def start_experiment(studio: Studio, owner: str, form: ExperimentForm) -> Experiment:
+    refuse_in_presenter_mode(studio, "training")
     if not owner:
         raise ValueError("The page has not finished loading; try again in a moment.")
     methods, cfg, limit = experiment_request(form)

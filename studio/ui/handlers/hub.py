@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .common import plain, text
+from .common import plain, refuse_in_presenter_mode, text
 
 if TYPE_CHECKING:
     from ...engine import Studio
@@ -17,6 +17,7 @@ MAX_IMPORT_FILES = 20
 def push_run(studio: Studio, run_id: str | None, repo: str, private: bool, owner: str,
              client_factory=None) -> str:
     """Upload one of this session's runs; the token stays on the server (hub.py reads it)."""
+    refuse_in_presenter_mode(studio, "pushing runs")
     if not run_id:
         raise ValueError("Pick a run first.")
     repo = text("repository", repo, 200).strip()
@@ -33,6 +34,7 @@ def push_run(studio: Studio, run_id: str | None, repo: str, private: bool, owner
 
 def import_from_hub(studio: Studio, repo: str, client_factory=None) -> str:
     """A pushed run or a PEFT adapter repo on the Hub, as a new run here."""
+    refuse_in_presenter_mode(studio, "importing runs")
     from ...hub import check_repo_id
 
     repo = check_repo_id(text("repository", repo, 200).strip())  # never a folder on the server
@@ -48,6 +50,7 @@ def import_from_hub(studio: Studio, repo: str, client_factory=None) -> str:
 
 def import_files(studio: Studio, paths: list[str] | None, scratch: Path) -> str:
     """Uploaded files of one run or adapter folder (weights as safetensors, configs), as a new run."""
+    refuse_in_presenter_mode(studio, "importing runs")
     paths = [p for p in (paths or []) if p]
     if not paths:
         raise ValueError("Choose the files of a run or adapter folder first (adapter_config.json and "

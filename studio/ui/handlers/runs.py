@@ -8,7 +8,7 @@ import pandas as pd
 
 from ...config import METHOD_LABELS
 from ...plots import efficiency_figure
-from .common import fmt_bytes, fmt_params, fmt_score, fmt_seconds, plain
+from .common import fmt_bytes, fmt_params, fmt_score, fmt_seconds, plain, refuse_in_presenter_mode
 from .evaluate import prune_scratch
 from .queue import mark_yours
 
@@ -76,6 +76,7 @@ def yours(studio: Studio, records: list[dict], owner: str | None) -> set[str]:
 
 def rename_run(studio: Studio, run_id: str | None, name: str, owner: str) -> str:
     """Rename one of this session's runs (others' runs are theirs to name)."""
+    refuse_in_presenter_mode(studio, "renaming runs")
     if not run_id:
         raise ValueError("Pick a run first.")
     record = studio.rename_run(run_id, name, owner)
@@ -83,6 +84,7 @@ def rename_run(studio: Studio, run_id: str | None, name: str, owner: str) -> str
 
 
 def delete_run(studio: Studio, run_id: str | None, owner: str, confirmed: bool) -> str:
+    refuse_in_presenter_mode(studio, "deleting runs")
     if not run_id:
         raise ValueError("Pick a run first.")
     if confirmed is not True:

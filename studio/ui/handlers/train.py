@@ -18,7 +18,7 @@ from ...config import (
 from ...declare import parse
 from ...plots import loss_figure
 from ...runs import RunNotFound
-from .common import METHOD_HELP, fmt_seconds, plain, shown, some_of, text
+from .common import METHOD_HELP, fmt_seconds, plain, refuse_in_presenter_mode, shown, some_of, text
 
 if TYPE_CHECKING:
     from ...engine import Studio
@@ -107,7 +107,8 @@ def start_training(studio: Studio, owner: str, form: TrainForm, client: str | No
     """Queue a training job for this session (sent from `client`, an address); returns the Job.
 
     Refused in presenter mode (the setting, or this page's ?presenter=1)."""
-    if presenter or studio.settings.presenter:
+    refuse_in_presenter_mode(studio, "training")
+    if presenter:
         raise PermissionError("Presenter mode: training is switched off here; the prepared runs are shown.")
     if not owner:
         raise ValueError("The page has not finished loading; try again in a moment.")
