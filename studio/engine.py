@@ -548,13 +548,10 @@ class Studio:
         request = TrainRequest(method, spec.train, str(self.store.root), self.base, self.data,
                                overrides=dict(overrides or {}), name=spec.name,
                                precision=self.settings.precision if precision == "auto" else precision,
-                               run_id=new_run_id(method))
+                               run_id=new_run_id(method), owner_hash=owner_hash(owner))
         check_training_budget(self.settings, train, len(self.data.splits.get("train") or []))  # the operator's
         check_gpu_time(request)
-        for event in train_on_gpu(request):
-            if event["type"] == "done":  # the session that trained it may rename and delete it
-                event["record"] = self.store.update(request.run_id, owner_hash=owner_hash(owner))
-            yield event
+        yield from train_on_gpu(request)  # the run carries its owner from its first record on
 
     def _summarize_on_gpu(self, model_ids: list[str], dialogues: list[str], settings) -> dict:
         import time

@@ -112,6 +112,7 @@ class TrainRequest:
     name: str = ""
     precision: str = "auto"
     run_id: str | None = None         # chosen by the caller, so the UI can follow the run
+    owner_hash: str = ""              # written with the run's first record: a stopped run stays its owner's
     max_seconds: int | None = None    # None: STUDIO_ZEROGPU_MAX_SECONDS or DEFAULT_MAX_SECONDS
     cost: CostModel = field(default_factory=CostModel)
 
@@ -214,7 +215,7 @@ def train_on_gpu(request: TrainRequest) -> Iterator[dict]:
 
     duration = check_training_budget(request)  # again here: the decorator's callable is skipped off ZeroGPU
     spec = TrainSpec(request.method, request.train, method_settings(request.method, request.overrides),
-                     name=request.name, precision=request.precision)
+                     name=request.name, precision=request.precision, owner_hash=request.owner_hash)
     store = RunStore(Path(request.runs_dir))
     run_id = request.run_id or new_run_id(request.method)
     events: queue.Queue = queue.Queue()

@@ -87,3 +87,28 @@ def test_the_train_tabs_start_event_streams_in_zerogpu_mode(gpu_studio):
     assert statuses[0].startswith("Training on the GPU: step 1/2") and "finished" in statuses[-1]
     assert 4 in outputs[-1].values()  # runs_version bumped once the run is on disk
     assert len(gpu_studio.runs()) == 1 and gpu_studio.runs()[0]["status"] == "completed"
+
+
+def test_stop_in_zerogpu_mode_closes_the_stream_and_the_stopped_run_stays_the_sessions(gpu_studio):
+    from studio.ui.app import build_app
+
+    demo = build_app(gpu_studio)
+    start = next(key for key, f in demo.fns.items() if f.api_name == "train")
+    stop_button = next(b for b in demo.blocks.values() if getattr(b, "value", None) == "Stop")
+    on_stop = {key for key, f in demo.fns.items() if any(t[0] == stop_button._id for t in f.targets)}
+    cancelling = [f for f in demo.fns.values() if start in (f.cancels or [])]
+    # Stop cancels the streaming Start event (there is no queued job to stop on ZeroGPU).
+    assert cancelling and all(f.trigger_after in on_stop or set(f.targets) & {(stop_button._id, "click")}
+                              for f in cancelling)
+    assert not any(f.api_name == "stop" for f in demo.fns.values())
+
+    # Cancelling closes the event's generator: the training stops and is saved before the close returns.
+    stream = train_stream(gpu_studio, "session-1", TrainForm(method="lora", steps=200, batch_size=2, train_size=8))
+    first = next(stream)
+    assert first.status.startswith("Training on the GPU: step 1/200")
+    stream.close()
+    [record] = gpu_studio.runs()
+    assert record["status"] == "stopped" and 1 <= record["steps"] < 200 and gpu_studio.loadable_run(record["run_id"])
+    gpu_studio.rename_run(record["run_id"], "stopped early", "session-1")   # the owner from its first record on
+    with pytest.raises(PermissionError):
+        gpu_studio.delete_run(record["run_id"], "session-2")

@@ -26,9 +26,13 @@ def wire_start(ctx: UiContext, ui: SimpleNamespace, form_fields: tuple[str, ...]
                 out[ctx.runs_version] = (version or 0) + 1
             yield out
 
-    ui.start.click(start, outputs=[ctx.owner, ui.status, ui.plot, ui.progress, ctx.runs_version], api_name="train",
-                   inputs_kwargs={"owner": ctx.owner, "version": ctx.runs_version,
-                                  **{f: getattr(ui, f) for f in form_fields}}, preprocess=False)
+    started = ui.start.click(start, outputs=[ctx.owner, ui.status, ui.plot, ui.progress, ctx.runs_version],
+                             api_name="train", preprocess=False,
+                             inputs_kwargs={"owner": ctx.owner, "version": ctx.runs_version,
+                                            **{f: getattr(ui, f) for f in form_fields}})
+    # Stop closes the streaming event: the training stops at its next step and is saved as "stopped"
+    # before the GPU call returns (studio/zerogpu.py), still this session's to rename or delete.
+    ui.stop.click(None, None, None, cancels=[started])
 
 
 def list_first(views):

@@ -183,7 +183,8 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
         gr.Info(h.stop_training(studio, current, owner))
         return {ui.status: h.job_view(studio, studio.job(current)).status}
 
-    ui.stop.click(stop_training, [ui.job_id, ctx.owner], ui.status, api_name="stop")
+    if not studio.on_zerogpu:  # there Stop cancels the streaming Start event (section_zerogpu)
+        ui.stop.click(stop_training, [ui.job_id, ctx.owner], ui.status, api_name="stop")
 
     def poll(current, version, seen, owner, own_runs, smoothing, log_scale):
         job = studio.job(current)
