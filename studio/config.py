@@ -317,11 +317,27 @@ def method_settings(method: str, overrides: dict | None = None):
     return cls(**clean).validate()
 
 
-# Presets the UI offers: "quick" finishes in well under a minute on a CPU.
+# Presets the UI offers, as set for FLAN-T5-small (presets_for() fits them to a bigger base).
 PRESETS = {
     "quick": {"steps": 30, "batch_size": 8, "train_size": 400},
     "standard": {"steps": 150, "batch_size": 8, "train_size": 2000},
 }
+PRESET_REFERENCE_PARAMS = 76_961_152   # FLAN-T5-small's parameters, the model the presets were set on
+
+
+def presets_for(total_params: int | None) -> dict[str, dict]:
+    """The presets for a base model of `total_params` parameters.
+
+    Steps and training subset stay; on a bigger base the batch shrinks in proportion to the
+    parameters (at least 1), so one step costs and holds roughly what it does on FLAN-T5-small:
+    FLAN-T5-base (248M) gets batch 2, FLAN-T5-large (783M) batch 1. A base no bigger than the
+    small one, or of unknown size, gets the presets as written.
+    """
+    if not total_params or total_params <= PRESET_REFERENCE_PARAMS:
+        return {name: dict(values) for name, values in PRESETS.items()}
+    scale = PRESET_REFERENCE_PARAMS / total_params
+    return {name: {**values, "batch_size": max(1, round(values["batch_size"] * scale))}
+            for name, values in PRESETS.items()}
 
 
 def to_jsonable(obj) -> dict:

@@ -34,6 +34,7 @@ from .config import (
     Settings,
     TrainConfig,
     method_settings,
+    presets_for,
 )
 from .data import DialogData, normalize_dialogue, resolve_data
 from .declare import check
@@ -358,17 +359,28 @@ class Studio:
 
     def memory_estimate(self, method: str, batch_size: int) -> dict:
         """studio.memory's estimate of training `method` on the loaded base model ("needs about N GB")."""
-        from transformers import AutoConfig
-
-        from .memory import FLAN_T5_SHAPES, T5Shape, training_memory
+        from .memory import training_memory
 
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
+        return training_memory(self._base_shape(), method, batch_size=check(TrainConfig, "batch_size", batch_size))
+
+    def _base_shape(self):
+        """The loaded base model's T5 shape: known for FLAN-T5, else read from its config."""
+        from transformers import AutoConfig
+
+        from .memory import FLAN_T5_SHAPES, T5Shape
+
         shape = FLAN_T5_SHAPES.get(self.base.name)
         if shape is None:
-            config = AutoConfig.from_pretrained(self.base.path, local_files_only=self.offline)
-            shape = T5Shape.from_config(config)
-        return training_memory(shape, method, batch_size=check(TrainConfig, "batch_size", batch_size))
+            shape = T5Shape.from_config(AutoConfig.from_pretrained(self.base.path, local_files_only=self.offline))
+        return shape
+
+    def presets(self) -> dict[str, dict]:
+        """The Train tab's presets fitted to the loaded base model (config.presets_for)."""
+        from .memory import t5_parameter_count
+
+        return presets_for(t5_parameter_count(self._base_shape()))
 
     # ------------------------------------------------------------------ training
     def make_spec(self, method: str, train: TrainConfig, overrides: dict | None = None, name: str = "",

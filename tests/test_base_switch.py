@@ -83,11 +83,45 @@ def test_after_a_switch_the_header_and_a_new_pages_picker_name_the_loaded_base(t
     blocks = {getattr(b, "elem_id", None): b for b in demo.blocks.values()}
     header, picker = blocks["studio-header"], blocks["base-model"]
     switch = next(fn for fn in demo.fns.values() if fn.api_name == "switch_base")
-    bumped = switch.fn(second, "lora", 8, 3)
-    version = next(v for component, v in bumped.items() if component not in (header, picker)
-                   and isinstance(v, int))
-    assert version == 4                                   # the runs version moves on: lists and header redraw
+    bumped = switch.fn(second, "lora", 3)
+    assert 4 in bumped.values()                           # the runs version moves on: lists and header redraw
     redraws = [fn for fn in demo.fns.values() if header in fn.outputs]
     assert redraws and all(second in fn.fn() and first not in fn.fn() for fn in redraws)
     loads = [fn for fn in demo.fns.values() if picker in fn.outputs and fn.api_name != "switch_base"]
-    assert [fn.fn().value for fn in loads] == [second]    # a page opened now shows the loaded base
+    [loaded] = [fn.fn()[picker] for fn in loads]
+    assert loaded.value == second                         # a page opened now shows the loaded base
+
+
+def test_presets_fit_the_base_model_size():
+    from studio.config import PRESETS, presets_for
+    from studio.memory import FLAN_T5_SHAPES, t5_parameter_count
+
+    def quick(name):
+        return presets_for(t5_parameter_count(FLAN_T5_SHAPES[name]))["quick"]
+
+    assert quick("google/flan-t5-small") == PRESETS["quick"]
+    assert quick("google/flan-t5-base") == {**PRESETS["quick"], "batch_size": 2}
+    assert quick("google/flan-t5-large") == {**PRESETS["quick"], "batch_size": 1}
+    assert presets_for(None) == PRESETS and presets_for(10**6)["standard"] == PRESETS["standard"]
+    huge = presets_for(10**11)
+    assert all(p["batch_size"] == 1 and p["steps"] == PRESETS[n]["steps"] for n, p in huge.items())
+
+
+def test_the_train_tab_offers_the_loaded_bases_presets_and_a_switch_resets_the_form_to_them(two_bases,
+                                                                                            monkeypatch):
+    from studio.ui.app import build_app
+    from studio.ui.handlers import preset_info, preset_values
+
+    studio, _, second = two_bases
+    assert preset_values(studio, "quick") == studio.presets()["quick"]
+    assert "quick: 30 steps × batch 8" in preset_info(studio)
+    demo = build_app(studio)
+    # The second base is, say, FLAN-T5-base in size: its presets halve and halve the batch again.
+    monkeypatch.setattr(studio, "presets", lambda: {"quick": {"steps": 30, "batch_size": 2, "train_size": 400},
+                                                    "standard": {"steps": 150, "batch_size": 2,
+                                                                 "train_size": 2000}})
+    switch = next(fn for fn in demo.fns.values() if fn.api_name == "switch_base")
+    out = switch.fn(second, "lora", 0)
+    values = {getattr(c, "label", None): v for c, v in out.items() if isinstance(v, int)}
+    assert values.get("Batch size") == 2 and values.get("Steps") == 30
+    assert any("batch 2" in str(getattr(v, "info", "")) for v in out.values())

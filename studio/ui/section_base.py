@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
+from . import handlers as h
 from .context import QUIET, UiContext
 from .errors import guarded
 from .handlers import base as hb
@@ -21,18 +22,23 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
             switch = gr.Button("Switch", scale=1, elem_id="base-switch")
 
         @guarded
-        def on_switch(name, method, batch_size, version):
+        def on_switch(name, method, version):
             message = hb.switch_base(studio, name)
             gr.Info(message)
-            # A new runs version redraws the header (the base's name) and the run lists (runs of
-            # another base do not load on this one).
-            return {memory: hb.memory_text(studio, method, batch_size), ctx.runs_version: (version or 0) + 1}
+            # The form takes the new base's quick preset (a smaller batch on a bigger model), and a
+            # new runs version redraws the header and the run lists (other bases' runs do not load).
+            quick = h.preset_values(studio, "quick")
+            return {memory: hb.memory_text(studio, method, quick["batch_size"]), ctx.runs_version: (version or 0) + 1,
+                    ui.preset: gr.Radio(value="quick", info=h.preset_info(studio)),
+                    **{getattr(ui, field): value for field, value in quick.items()}}
 
-        def current_base():  # a page opened after a switch shows the base loaded now
+        def current_base():
+            # A page opened after a switch names the base loaded now and its presets. The form's
+            # numbers stay as built (a reload may be restoring a running training's form meanwhile).
             now = studio.base_choices()
-            return gr.Dropdown(choices=now, value=now[0])
+            return {picked: gr.Dropdown(choices=now, value=now[0]), ui.preset: gr.Radio(info=h.preset_info(studio))}
 
-        ctx.demo.load(current_base, None, picked, **QUIET)
+        ctx.demo.load(current_base, None, [picked, ui.preset], **QUIET)
 
     memory = gr.Markdown(_safe_memory(studio, ui.method.value, ui.batch_size.value), elem_id="train-memory")
 
@@ -43,7 +49,8 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
         # Raw values (memory_text parses them): Gradio's minimum check would toast a red Error on a 0.
         widget.change(on_form, [ui.method, ui.batch_size], [memory], preprocess=False, **QUIET)
     if len(choices) > 1:
-        switch.click(on_switch, [picked, ui.method, ui.batch_size, ctx.runs_version], [memory, ctx.runs_version],
+        switch.click(on_switch, [picked, ui.method, ctx.runs_version],
+                     [memory, ctx.runs_version, ui.preset, ui.steps, ui.batch_size, ui.train_size],
                      api_name="switch_base",
                      preprocess=False)
 

@@ -14,7 +14,6 @@ import gradio as gr
 from ..config import (
     LORA_TARGETS,
     METHOD_LABELS,
-    PRESETS,
     PROMPT_INIT_TEXT,
     LoraSettings,
     PromptSettings,
@@ -81,13 +80,14 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
 
 
 def _form(ctx: UiContext, ui: SimpleNamespace) -> None:
-    form = h.TrainForm(method=DEFAULT_METHOD)
+    quick = h.preset_values(ctx.studio, "quick")   # fitted to the loaded base model
+    form = h.TrainForm(method=DEFAULT_METHOD, **quick)
     ui.method = gr.Radio([(label, key) for key, label in METHOD_LABELS.items()], value=DEFAULT_METHOD,
                          label="Method")
     ui.method_help = gr.Markdown(h.method_help(ctx.studio, DEFAULT_METHOD), elem_classes=["method-help"],
                                  elem_id="method-help")
     ui.preset = gr.Radio([("Quick", "quick"), ("Standard", "standard")], value="quick", label="Preset",
-                         info=_preset_info())
+                         info=h.preset_info(ctx.studio))
     with gr.Row():
         ui.steps = number(TrainConfig, "steps", form.steps)
         ui.batch_size = number(TrainConfig, "batch_size", form.batch_size)
@@ -129,7 +129,7 @@ def _wire_form(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     @guarded
     def on_preset(name_):
-        values = h.preset_values(name_)
+        values = h.preset_values(ctx.studio, name_)
         return {ui.steps: values["steps"], ui.batch_size: values["batch_size"], ui.train_size: values["train_size"]}
 
     ui.preset.input(on_preset, ui.preset, [ui.steps, ui.batch_size, ui.train_size], **QUIET)
@@ -248,8 +248,3 @@ def _wire_presenter(ctx: UiContext, ui: SimpleNamespace) -> None:
         return {ui.controls: gr.Column(visible=not on), ui.presenter_note: gr.Markdown(visible=on)}
 
     ctx.presenter.change(show, ctx.presenter, [ui.controls, ui.presenter_note], **QUIET)
-
-
-def _preset_info() -> str:
-    return " · ".join(f"{name}: {p['steps']} steps × batch {p['batch_size']} from {p['train_size']:,} pairs"
-                      for name, p in PRESETS.items())

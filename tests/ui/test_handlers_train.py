@@ -20,11 +20,11 @@ def wait_until(predicate, timeout=600.0):
         time.sleep(0.05)
 
 
-def test_presets_fill_the_fields():
-    assert h.preset_values("quick") == PRESETS["quick"]
-    assert h.preset_values("standard")["steps"] == PRESETS["standard"]["steps"]
+def test_presets_fill_the_fields(studio):
+    assert h.preset_values(studio, "quick") == PRESETS["quick"]   # the stand-in is smaller than FLAN-T5-small
+    assert h.preset_values(studio, "standard")["steps"] == PRESETS["standard"]["steps"]
     with pytest.raises(ValueError):
-        h.preset_values("turbo")
+        h.preset_values(studio, "turbo")
 
 
 def test_learning_rate_hint_names_the_method_default():

@@ -109,6 +109,7 @@ from .train import (  # noqa: F401
     loss_view,
     method_help,
     presenter_mode,
+    preset_info,
     preset_values,
     smoothing_window,
     start_training,

@@ -53,11 +53,17 @@ class TrainForm:
     prompt_init_text: str = ""                     # blank: the method's own starting text
 
 
-def preset_values(name: str) -> dict:
-    """steps / batch_size / train_size for a preset the Train tab offers."""
+def preset_values(studio: Studio, name: str) -> dict:
+    """steps / batch_size / train_size for a preset the Train tab offers, fitted to the loaded base model."""
     if name not in PRESETS:
         raise ValueError(f"Unknown preset {name!r}: choose {' or '.join(PRESETS)}.")
-    return dict(PRESETS[name])
+    return studio.presets()[name]
+
+
+def preset_info(studio: Studio) -> str:
+    """The preset radio's info line: what each preset asks for on the loaded base model."""
+    return " · ".join(f"{name}: {p['steps']} steps × batch {p['batch_size']} from {p['train_size']:,} pairs"
+                      for name, p in studio.presets().items())
 
 
 def default_learning_rate(method: str) -> float:
