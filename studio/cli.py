@@ -58,10 +58,21 @@ def _add_common(parser: argparse.ArgumentParser, model: bool = True) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m studio", description="Tuning Studio engine")
     sub = parser.add_subparsers(dest="command", required=True)
-
     p = sub.add_parser("data", help="splits, examples and references of a data source")
     _add_common(p, model=False)
+    _add_model_commands(sub)
+    p = sub.add_parser("runs", help="list saved runs")
+    _add_common(p, model=False)
+    _add_run_commands(sub)
+    _add_hub_commands(sub)
+    _add_setup_commands(sub)
+    _add_experiment_command(sub)
+    _add_insight_commands(sub)
+    return parser
 
+
+def _add_model_commands(sub) -> None:
+    """train, evaluate, summarize, score."""
     p = sub.add_parser("train", help="train one run")
     _add_common(p)
     p.add_argument("--method", required=True, choices=METHODS)
@@ -91,11 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--predictions", required=True)
     p.add_argument("--references", nargs="+", required=True)
 
-    p = sub.add_parser("runs", help="list saved runs")
-    _add_common(p, model=False)
-    _add_run_commands(sub)
-    _add_hub_commands(sub)
 
+def _add_setup_commands(sub) -> None:
+    """prepare, prefetch, bench: getting a studio ready, and measuring it."""
     p = sub.add_parser("prepare", help="train the three methods with default presets")
     _add_common(p)
     p.add_argument("--steps", type=int)
@@ -110,9 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer steps and dialogues (a smoke run)")
     p.add_argument("--only", choices=("experiment", "validation"),
                    help="one stage alone: the quick fair experiment, or the validation loss's cost")
-    _add_experiment_command(sub)
-    _add_insight_commands(sub)
-    return parser
 
 
 def _add_experiment_command(sub) -> None:

@@ -21,6 +21,7 @@ class FakeStudio:
     def __init__(self, experiment=None):
         self.started, self.stopped = [], []
         self._experiment = experiment
+        self.settings = SimpleNamespace(presenter=False)   # the studio-wide switch the handlers check
 
     def start_experiment(self, methods, cfg, owner, limit, settings):
         self.started.append((methods, cfg, owner, limit))

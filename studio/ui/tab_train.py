@@ -144,16 +144,31 @@ def _wire_form(ctx: UiContext, ui: SimpleNamespace) -> None:
 
 
 def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
+    """Start, Stop, the live status while a job runs, a reload's re-attachment, and the loss chart."""
+    if ctx.studio.on_zerogpu:  # the event itself trains, inside a GPU call; Stop cancels it (section_zerogpu)
+        section_zerogpu.wire_start(ctx, ui, FORM_FIELDS)
+    else:
+        _wire_start_and_stop(ctx, ui)
+    ui.start.click(None, None, None, js=_SHOW_STATUS)
+    _wire_poll(ctx, ui)
+    _wire_reattach(ctx, ui)
+    _wire_chart(ctx, ui)
+
+
+def _view_outputs(ui: SimpleNamespace) -> list:
+    return [ui.status, ui.progress, ui.params, ui.plot]
+
+
+def _shown(ui: SimpleNamespace, view, figure) -> dict:
+    return {ui.status: view.status, ui.progress: view.progress, ui.params: view.params, ui.plot: figure}
+
+
+def _loss(studio, job, owner, own_runs, smoothing, log_scale):
+    return h.loss_view(studio, job, owner, own_runs, smoothing, log_scale)
+
+
+def _wire_start_and_stop(ctx: UiContext, ui: SimpleNamespace) -> None:
     studio = ctx.studio
-    view_outputs = [ui.status, ui.progress, ui.params, ui.plot]
-
-    def shown(view, figure) -> dict:
-        return {ui.status: view.status, ui.progress: view.progress, ui.params: view.params, ui.plot: figure}
-
-    plot_options = [ui.own_runs, ui.smoothing, ui.log_scale]
-
-    def loss(job, owner, own_runs, smoothing, log_scale):
-        return h.loss_view(studio, job, owner, own_runs, smoothing, log_scale)
 
     @guarded
     def start_training(owner, presenter=False, own_runs=False, smoothing=1, log_scale=False, **fields):
@@ -162,36 +177,35 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
         job = h.start_training(studio, owner, h.TrainForm(**fields),
                                client=current_client(studio.settings.proxy_hops), presenter=presenter is True)
         return {ctx.owner: owner, ui.job_id: job.job_id, ui.timer: gr.Timer(active=True),
-                **shown(h.job_view(studio, job), loss(job, owner, own_runs, smoothing, log_scale))}
+                **_shown(ui, h.job_view(studio, job), _loss(studio, job, owner, own_runs, smoothing, log_scale))}
 
     inputs = {"owner": ctx.owner, **{f: getattr(ui, f) for f in FORM_FIELDS},
               "own_runs": ui.own_runs, "smoothing": ui.smoothing, "log_scale": ui.log_scale}
     if ctx.presenter is not None:
         inputs["presenter"] = ctx.presenter
-    if studio.on_zerogpu:  # the event itself trains, inside a GPU call (section_zerogpu)
-        section_zerogpu.wire_start(ctx, ui, FORM_FIELDS)
-    else:
-        ui.start.click(start_training, outputs=[ctx.owner, ui.job_id, ui.timer, *view_outputs], api_name="train",
-                       inputs_kwargs=inputs,
-                       # Raw values reach the handler, which checks each one and says what is wrong with it
-                       # (Gradio's own checks answer a script's "ten steps" with a bare error).
-                       preprocess=False)
-    ui.start.click(None, None, None, js=_SHOW_STATUS)
+    ui.start.click(start_training, outputs=[ctx.owner, ui.job_id, ui.timer, *_view_outputs(ui)], api_name="train",
+                   inputs_kwargs=inputs,
+                   # Raw values reach the handler, which checks each one and says what is wrong with it
+                   # (Gradio's own checks answer a script's "ten steps" with a bare error).
+                   preprocess=False)
 
     @guarded
     def stop_training(current, owner):
         gr.Info(h.stop_training(studio, current, owner))
         return {ui.status: h.job_view(studio, studio.job(current)).status}
 
-    if not studio.on_zerogpu:  # there Stop cancels the streaming Start event (section_zerogpu)
-        ui.stop.click(stop_training, [ui.job_id, ctx.owner], ui.status, api_name="stop")
+    ui.stop.click(stop_training, [ui.job_id, ctx.owner], ui.status, api_name="stop")
+
+
+def _wire_poll(ctx: UiContext, ui: SimpleNamespace) -> None:
+    studio = ctx.studio
 
     def poll(current, version, seen, owner, own_runs, smoothing, log_scale):
         job = studio.job(current)
         view = h.job_view(studio, job)
         redraw = view.steps_seen != seen or view.ended
-        figure = loss(job, owner, own_runs, smoothing, log_scale) if redraw else gr.skip()
-        out = {**shown(view, figure), ui.steps_seen: view.steps_seen}
+        figure = _loss(studio, job, owner, own_runs, smoothing, log_scale) if redraw else gr.skip()
+        out = {**_shown(ui, view, figure), ui.steps_seen: view.steps_seen}
         if view.ended:
             if job is not None and job.status == "completed":
                 gr.Info(f"{METHOD_LABELS[job.spec.method]} training finished.")
@@ -199,11 +213,14 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
             out.update({ui.timer: gr.Timer(active=False), ctx.runs_version: (version or 0) + (job is not None)})
         return out
 
-    ui.timer.tick(poll, [ui.job_id, ctx.runs_version, ui.steps_seen, ctx.owner, *plot_options],
-                  [*view_outputs, ui.timer, ctx.runs_version, ui.steps_seen], api_name="job_status",
+    ui.timer.tick(poll, [ui.job_id, ctx.runs_version, ui.steps_seen, ctx.owner, ui.own_runs, ui.smoothing,
+                         ui.log_scale],
+                  [*_view_outputs(ui), ui.timer, ctx.runs_version, ui.steps_seen], api_name="job_status",
                   show_progress="hidden", concurrency_limit=None, preprocess=False)
 
-    form_boxes = [getattr(ui, f) for f in FORM_FIELDS]
+
+def _wire_reattach(ctx: UiContext, ui: SimpleNamespace) -> None:
+    studio = ctx.studio
 
     def reattach(owner):
         """After a reload, pick up this browser's queued or running job again, and show the form that asked for it."""
@@ -213,14 +230,17 @@ def _wire_job(ctx: UiContext, ui: SimpleNamespace) -> None:
         return {ui.job_id: current, ui.timer: gr.Timer(active=True), ui.steps_seen: -1,
                 **_form_shown(ctx, ui, h.form_of_job(studio.job(current)))}
 
+    form_boxes = [getattr(ui, f) for f in FORM_FIELDS]
     ctx.owner.change(reattach, ctx.owner, [ui.job_id, ui.timer, ui.steps_seen, *form_boxes, ui.method_help,
                                            ui.lora_box, ui.prompt_box, ui.learning_rate, ui.budget], **QUIET)
 
+
+def _wire_chart(ctx: UiContext, ui: SimpleNamespace) -> None:
     def redraw(current, owner, own_runs, smoothing, log_scale):
         """Earlier runs come from the run store now: a page opened later, or a rename, shows in the chart."""
-        return loss(studio.job(current), owner, own_runs, smoothing, log_scale)
+        return _loss(ctx.studio, ctx.studio.job(current), owner, own_runs, smoothing, log_scale)
 
-    redraw_inputs = [ui.job_id, ctx.owner, *plot_options]
+    redraw_inputs = [ui.job_id, ctx.owner, ui.own_runs, ui.smoothing, ui.log_scale]
     for trigger in (ctx.demo.load, ctx.runs_version.change, ctx.owner.change, ui.own_runs.input,
                     ui.smoothing.change, ui.log_scale.input):
         # Raw values: the slider's number is checked by the handler, never by Gradio's error toast.
