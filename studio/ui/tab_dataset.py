@@ -54,10 +54,8 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
 
 def _wire_pages(ctx: UiContext, ui: SimpleNamespace) -> None:
     data = ctx.studio.data
-    stats = h.DatasetStats(data, ctx.studio.base.path)
     page_outputs = [c for s in ui.slots for c in (s.group, s.title, s.dialogue, s.references)]
     page_outputs += [ui.page_no, ui.caption, ui.page_ids, ui.page_shown]
-    figures_out = [ui.length_plot, ui.topic_plot]
 
     @guarded
     def show(split_name, topic_name, text, page):
@@ -70,10 +68,6 @@ def _wire_pages(ctx: UiContext, ui: SimpleNamespace) -> None:
                         slot.title: h.example_title(ex) if ex else "", slot.dialogue: ex.dialogue if ex else "",
                         slot.references: h.references_text(ex) if ex else ""})
         return out
-
-    @guarded
-    def figures(split_name, topic_name, text):
-        return dict(zip(figures_out, stats.figures(split_name, topic_name, text)))
 
     def first_page(split_name, topic_name, text):
         return show(split_name, topic_name, text, 1)
@@ -101,14 +95,26 @@ def _wire_pages(ctx: UiContext, ui: SimpleNamespace) -> None:
     ui.split.input(new_split, [ui.split, ui.query], [ui.topic, *page_outputs], **QUIET)
     for trigger in (ui.topic.input, ui.query.submit):
         trigger(first_page, filters, page_outputs, **QUIET)
-    for trigger in (ui.split.input, ui.topic.input, ui.query.submit):
-        trigger(figures, filters, figures_out, **QUIET)
     pager_inputs = [*filters, ui.page_no, ui.page_shown]
     ui.prev.click(step(-1), pager_inputs, page_outputs, preprocess=False, **QUIET)
     ui.next.click(step(+1), pager_inputs, page_outputs, preprocess=False, **QUIET)
     ui.page_no.submit(go_to, pager_inputs, page_outputs, preprocess=False, **QUIET)
     ctx.demo.load(first_page, filters, page_outputs, **QUIET)
-    ctx.demo.load(figures, filters, figures_out, **QUIET)
+    _wire_figures(ctx, ui)
+
+
+def _wire_figures(ctx: UiContext, ui: SimpleNamespace) -> None:
+    """The length and topic charts follow the same filters as the pages."""
+    stats = h.DatasetStats(ctx.studio.data, ctx.studio.base.path)
+    figures_out = [ui.length_plot, ui.topic_plot]
+
+    @guarded
+    def figures(split_name, topic_name, text):
+        return dict(zip(figures_out, stats.figures(split_name, topic_name, text)))
+
+    filters = [ui.split, ui.topic, ui.query]
+    for trigger in (ui.split.input, ui.topic.input, ui.query.submit, ctx.demo.load):
+        trigger(figures, filters, figures_out, **QUIET)
 
 
 def _wire_send(ctx: UiContext, ui: SimpleNamespace) -> None:
