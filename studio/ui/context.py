@@ -10,8 +10,9 @@ from ..engine import Studio
 
 # A 2-core machine: generation runs one request at a time (the model pool serialises it
 # anyway). Gradio's queue is first come, first served, so it lets this many generation
-# events in at once; they then wait at the studio's gate, which takes clients in turn and
-# refuses a client's requests beyond its share at once (studio/ui/turns.py).
+# events in at once; they then wait at the studio's gate, which serves the client that used
+# least first (a running summary steps aside for it between decoding steps) and refuses a
+# client's requests beyond its share at once (studio/fairshare.py, studio/ui/turns.py).
 GENERATE = "generate"
 GENERATE_WORKERS = 16
 # Events that only refresh what is shown: no API endpoint, no spinner.
