@@ -143,14 +143,17 @@ def cmd_experiment(args) -> dict:
     seen: set = set()
 
     def progress(stage):
-        key = (stage.get("stage"), stage.get("method"), stage.get("status"), stage.get("index"))
-        if key in seen or stage.get("stage") not in ("training", "evaluating"):
+        # One line per training once it has started (a short one may already have ended when first
+        # seen: it is announced all the same), and one per model evaluated.
+        if stage.get("stage") == "training" and stage.get("status") != "queued":
+            line = f"training {stage['method']} ({stage['index']} of {stage['of']}) ..."
+        elif stage.get("stage") == "evaluating":
+            line = f"evaluating {stage['model']} ({stage['index']} of {stage['of']}) ..."
+        else:
             return
-        seen.add(key)
-        if stage["stage"] == "training" and stage.get("status") == "running":
-            _say(args, f"training {stage['method']} ({stage['index']} of {stage['of']}) ...")
-        elif stage["stage"] == "evaluating":
-            _say(args, f"evaluating {stage['model']} ({stage['index']} of {stage['of']}) ...")
+        if line not in seen:
+            seen.add(line)
+            _say(args, line)
 
     out = studio.run_experiment(args.methods, train, limit=limit, settings=generation, progress=progress)
     if out["status"] == "failed":
