@@ -29,7 +29,8 @@ from contextvars import ContextVar
 REMEMBERED_CLIENTS = 10_000   # when each client was last served; the oldest are forgotten beyond this
 USAGE_HALF_LIFE_S = 120.0     # generation time a client used counts half after two minutes
 # A running request steps aside only for a client that used at least this much less, so two
-# people summarizing at once take turns in slices of this length, not on every decoding step.
+# people summarizing at once take turns in slices of about twice this (each runs until it is
+# this much ahead of the other), not on every decoding step.
 STEP_ASIDE_MARGIN_S = 0.25
 
 
