@@ -4,7 +4,7 @@
     line.push("10.0.0.7", job_id); line.pop()
     gate = FairGate(per_client=4)            # for generation: at most 4 requests in flight per client
     with gate.turn("10.0.0.7"):              # waits its turn; QueueFull at once when over the limit
-        summarize(...)                       # calls step_aside_if_asked() between decoding steps
+        summarize(...)                       # asks current_turn().should_step_aside() between decoding steps
 
 First come, first served lets one script that sends twenty requests in a tenth of a
 second make everyone else wait for all twenty. The training queue (RoundRobin) gives

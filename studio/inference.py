@@ -53,6 +53,7 @@ class _Setup:
     model: object
     tokenizer: object
     undo: contextlib.ExitStack
+    shared: bool   # runs on the shared base (original, LoRA, prompt), not a fully tuned copy of its own
 
 
 class _PoolLock:
@@ -190,7 +191,8 @@ class ModelPool:
         """Yield a _Setup to generate `model_id`'s summaries with; the shared modules are restored after."""
         with contextlib.ExitStack() as undo:
             model, tokenizer = self._set_up(model_id, undo)
-            yield _Setup(model_id, model, tokenizer, undo)
+            shared = any(model is m for m in (self._base, self._lora, self._prompt))  # not a fully tuned copy
+            yield _Setup(model_id, model, tokenizer, undo, shared)
 
     def _step_aside_if_asked(self, setup: _Setup) -> None:
         """Between decoding steps: if the generation gate says a client that used less is waiting,
@@ -206,7 +208,7 @@ class ModelPool:
         setup.undo.close()
         with self._lock.handed_over():
             turn.step_aside()
-        if setup.model_id != ORIGINAL and self.store.require_loadable(setup.model_id)["method"] == "full":
+        if not setup.shared:
             return
         model, _ = self._set_up(setup.model_id, setup.undo)
         if model is not setup.model:

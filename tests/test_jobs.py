@@ -4,6 +4,7 @@ import time
 import pytest
 
 from studio.jobs import JobQueue, QueueFull
+from tests.waiting import wait_until
 
 
 class FakeSpec:
@@ -23,13 +24,6 @@ def make_queue(log, gate=None):
         return {"run_id": run_id, "status": "completed"}
 
     return JobQueue(run)
-
-
-def wait_until(predicate, timeout=600.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def test_jobs_run_one_at_a_time_in_submission_order():

@@ -27,6 +27,7 @@ from studio.inference import ORIGINAL, GenerationSettings
 from studio.jobs import QueueFull
 from studio.runs import RunNotFound, RunStore, clean_name
 from studio.ui import handlers as h
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
@@ -38,13 +39,6 @@ WEIRD_TEXTS = {
     "emoji": "Anna: 🎉🎉 party at 8? 👩‍👩‍👧\nBen: 👍 see you",
     "HTML and script": "Anna: <script>alert('x')</script><img src=x onerror=alert(1)>\nBen: **bold** [a](javascript:x)",
 }
-
-
-def wait_until(predicate, timeout=600.0, step=0.05):
-    deadline = time.time() + timeout
-    while not predicate():
-        assert time.time() < deadline, "timed out"
-        time.sleep(step)
 
 
 def snapshot(folder: Path) -> dict:

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import zipfile
 from pathlib import Path
 
@@ -21,19 +20,10 @@ from studio.engine import Studio, owner_hash
 from studio.runs import RunStore
 from studio.ui import handlers as h
 from tests.conftest import TINY_TRAIN
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(steps=3, **TINY_TRAIN)
-
-
-def wait_until(predicate, timeout=600.0, step=0.05):
-    event = threading.Event()
-    deadline_steps = int(timeout / step)
-    for _ in range(deadline_steps):
-        if predicate():
-            return
-        event.wait(step)
-    raise AssertionError(f"not reached in {timeout} s")
 
 
 def dead_pid() -> int:

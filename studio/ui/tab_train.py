@@ -163,8 +163,8 @@ def _shown(ui: SimpleNamespace, view, figure) -> dict:
     return {ui.status: view.status, ui.progress: view.progress, ui.params: view.params, ui.plot: figure}
 
 
-def _loss(studio, job, owner, own_runs, smoothing, log_scale):
-    return h.loss_view(studio, job, owner, own_runs, smoothing, log_scale)
+def _plot_options(ui: SimpleNamespace) -> list:
+    return [ui.own_runs, ui.smoothing, ui.log_scale]
 
 
 def _wire_start_and_stop(ctx: UiContext, ui: SimpleNamespace) -> None:
@@ -177,7 +177,7 @@ def _wire_start_and_stop(ctx: UiContext, ui: SimpleNamespace) -> None:
         job = h.start_training(studio, owner, h.TrainForm(**fields),
                                client=current_client(studio.settings.proxy_hops), presenter=presenter is True)
         return {ctx.owner: owner, ui.job_id: job.job_id, ui.timer: gr.Timer(active=True),
-                **_shown(ui, h.job_view(studio, job), _loss(studio, job, owner, own_runs, smoothing, log_scale))}
+                **_shown(ui, h.job_view(studio, job), h.loss_view(studio, job, owner, own_runs, smoothing, log_scale))}
 
     inputs = {"owner": ctx.owner, **{f: getattr(ui, f) for f in FORM_FIELDS},
               "own_runs": ui.own_runs, "smoothing": ui.smoothing, "log_scale": ui.log_scale}
@@ -204,7 +204,7 @@ def _wire_poll(ctx: UiContext, ui: SimpleNamespace) -> None:
         job = studio.job(current)
         view = h.job_view(studio, job)
         redraw = view.steps_seen != seen or view.ended
-        figure = _loss(studio, job, owner, own_runs, smoothing, log_scale) if redraw else gr.skip()
+        figure = h.loss_view(studio, job, owner, own_runs, smoothing, log_scale) if redraw else gr.skip()
         out = {**_shown(ui, view, figure), ui.steps_seen: view.steps_seen}
         if view.ended:
             if job is not None and job.status == "completed":
@@ -213,8 +213,7 @@ def _wire_poll(ctx: UiContext, ui: SimpleNamespace) -> None:
             out.update({ui.timer: gr.Timer(active=False), ctx.runs_version: (version or 0) + (job is not None)})
         return out
 
-    ui.timer.tick(poll, [ui.job_id, ctx.runs_version, ui.steps_seen, ctx.owner, ui.own_runs, ui.smoothing,
-                         ui.log_scale],
+    ui.timer.tick(poll, [ui.job_id, ctx.runs_version, ui.steps_seen, ctx.owner, *_plot_options(ui)],
                   [*_view_outputs(ui), ui.timer, ctx.runs_version, ui.steps_seen], api_name="job_status",
                   show_progress="hidden", concurrency_limit=None, preprocess=False)
 
@@ -238,9 +237,9 @@ def _wire_reattach(ctx: UiContext, ui: SimpleNamespace) -> None:
 def _wire_chart(ctx: UiContext, ui: SimpleNamespace) -> None:
     def redraw(current, owner, own_runs, smoothing, log_scale):
         """Earlier runs come from the run store now: a page opened later, or a rename, shows in the chart."""
-        return _loss(ctx.studio, ctx.studio.job(current), owner, own_runs, smoothing, log_scale)
+        return h.loss_view(ctx.studio, ctx.studio.job(current), owner, own_runs, smoothing, log_scale)
 
-    redraw_inputs = [ui.job_id, ctx.owner, ui.own_runs, ui.smoothing, ui.log_scale]
+    redraw_inputs = [ui.job_id, ctx.owner, *_plot_options(ui)]
     for trigger in (ctx.demo.load, ctx.runs_version.change, ctx.owner.change, ui.own_runs.input,
                     ui.smoothing.change, ui.log_scale.input):
         # Raw values: the slider's number is checked by the handler, never by Gradio's error toast.

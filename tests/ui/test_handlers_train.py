@@ -9,15 +9,9 @@ import pytest
 from studio.config import PRESETS, TrainConfig
 from studio.jobs import Job
 from studio.ui import handlers as h
+from tests.waiting import wait_until
 
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
-
-
-def wait_until(predicate, timeout=600.0):
-    deadline = time.time() + timeout
-    while not predicate():
-        assert time.time() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_presets_fill_the_fields(studio):

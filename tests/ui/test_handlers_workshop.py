@@ -3,13 +3,13 @@ the restored form, page numbers, the delete confirmation, the methods' shares, p
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from studio.config import Settings
 from studio.engine import Studio
 from studio.ui import handlers as h
+from tests.waiting import wait_until
 
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 
@@ -26,13 +26,6 @@ def shared(tmp_path_factory, cache_dir):
         assert job.status == "completed", job.error
         runs[owner] = job.run_id
     return studio, runs
-
-
-def wait_until(predicate, timeout=300.0):
-    deadline = time.time() + timeout
-    while not predicate():
-        assert time.time() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 # ------------------------------------------------------------------ 3: the queue and "yours"

@@ -13,10 +13,11 @@ from ...config import METHODS, ORIGINAL
 from ...declare import shown
 
 
-def refuse_in_presenter_mode(studio, action: str) -> None:
+def refuse_in_presenter_mode(studio, action: str, page: bool = False) -> None:
     """A studio run in presenter mode (STUDIO_PRESENTER=1) hides its training and management controls;
-    a script calling the API directly is refused the same actions, with this message."""
-    if studio.settings.presenter:
+    a script calling the API directly is refused the same actions, with this message. `page`: this
+    page alone is in presenter mode (?presenter=1)."""
+    if page or studio.settings.presenter:
         raise PermissionError(f"Presenter mode: {action} is switched off here; the prepared runs are shown.")
 
 

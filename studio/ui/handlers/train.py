@@ -113,9 +113,7 @@ def start_training(studio: Studio, owner: str, form: TrainForm, client: str | No
     """Queue a training job for this session (sent from `client`, an address); returns the Job.
 
     Refused in presenter mode (the setting, or this page's ?presenter=1)."""
-    refuse_in_presenter_mode(studio, "training")
-    if presenter:
-        raise PermissionError("Presenter mode: training is switched off here; the prepared runs are shown.")
+    refuse_in_presenter_mode(studio, "training", page=presenter)
     if not owner:
         raise ValueError("The page has not finished loading; try again in a moment.")
     cfg, overrides = train_request(form)
