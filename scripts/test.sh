@@ -2,10 +2,18 @@
 # Set up everything the tests need on a fresh machine, then run them.
 #   bash scripts/test.sh            # all tests, including the real-browser UI test
 #   bash scripts/test.sh -k data    # extra arguments go to pytest
+#   STUDIO_TEST_WORKERS=0 bash scripts/test.sh   # one process, in file order (e.g. to read -s output)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/dev-env.sh
 
 # The tests never touch the network.
 export HF_HUB_OFFLINE=1
-exec .venv/bin/python -m pytest -q "$@"
+# Two worker processes, a whole file each at a time (module fixtures start one server per file):
+# most browser and server tests wait on another process, so the other worker fills that time.
+# 5.5 min instead of 7-8.5 serially on 2 cores (docs/benchmark.md); more workers were slower there.
+WORKERS="${STUDIO_TEST_WORKERS:-2}"
+if [ "$WORKERS" = "0" ]; then
+    exec .venv/bin/python -m pytest -q "$@"
+fi
+exec .venv/bin/python -m pytest -q -n "$WORKERS" --dist loadfile "$@"

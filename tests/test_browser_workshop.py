@@ -10,7 +10,7 @@ import pytest
 from tests.app_server import app_in_folder
 from tests.test_browser import CHROMIUM, SHOTS, _need_browser, _open
 
-STEP_TIMEOUT = 120_000
+STEP_TIMEOUT = 300_000  # only a hang should reach it: tests run beside another worker (scripts/test.sh)
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 

@@ -26,6 +26,7 @@ import pytest
 
 from tests.app_server import running_app
 
+pytestmark = pytest.mark.slow  # one app server and a flood of generations
 FLOOD = 20
 SHARE = 4                       # STUDIO_MAX_GENERATIONS_PER_CLIENT for this server
 HEAVY = "\n".join(f"Anna: Line {i} about the trip to Lyon on Friday and who pays for what."
