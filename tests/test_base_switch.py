@@ -125,3 +125,35 @@ def test_the_train_tab_offers_the_loaded_bases_presets_and_a_switch_resets_the_f
     values = {getattr(c, "label", None): v for c, v in out.items() if isinstance(v, int)}
     assert values.get("Batch size") == 2 and values.get("Steps") == 30
     assert any("batch 2" in str(getattr(v, "info", "")) for v in out.values())
+
+
+def test_a_page_opened_after_a_switch_starts_from_the_new_bases_quick_preset(two_bases, monkeypatch):
+    """The form's numbers were built for the first base; once the new page knows its owner (the
+    reattach step), it shows the loaded base's quick preset, unless that owner has a training to get back."""
+    import gradio as gr
+
+    from studio.ui.app import build_app
+
+    studio, _, second = two_bases
+    demo = build_app(studio)
+    [reattach] = [fn for fn in demo.fns.values() if "_wire_reattach" in getattr(fn.fn, "__qualname__", "")]
+
+    def numbers(out):
+        return {getattr(c, "label", None): v for c, v in out.items() if isinstance(v, (int, float))}
+
+    assert reattach.fn("nobody-yet") == gr.skip()   # no switch: the built form stays as it is
+    smaller = {"quick": {"steps": 30, "batch_size": 2, "train_size": 400},
+               "standard": {"steps": 150, "batch_size": 2, "train_size": 2000}}
+    monkeypatch.setattr(studio, "presets", lambda: smaller)
+    next(fn for fn in demo.fns.values() if fn.api_name == "switch_base").fn(second, "lora", 0)
+
+    fresh = numbers(reattach.fn("a-new-visitor"))
+    assert fresh["Batch size"] == 2 and fresh["Steps"] == 30 and fresh["Training subset size"] == 400
+
+    # Someone with a training under way gets that training's own form back instead.
+    job = studio.submit_training("prompt", TrainConfig(steps=2, batch_size=3, train_size=16), owner="ann")
+    try:
+        mine = numbers(reattach.fn("ann"))
+        assert mine["Batch size"] == 3 and mine["Steps"] == 2
+    finally:
+        studio.jobs.wait(job.job_id, timeout=600)

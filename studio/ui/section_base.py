@@ -33,8 +33,9 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
                     **{getattr(ui, field): value for field, value in quick.items()}}
 
         def current_base():
-            # A page opened after a switch names the base loaded now and its presets. The form's
-            # numbers stay as built (a reload may be restoring a running training's form meanwhile).
+            # A page opened after a switch names the base loaded now and its presets. Its form's numbers
+            # follow once the page knows whose it is (tab_train's reattach: a running training's own
+            # form, else the loaded base's quick preset).
             now = studio.base_choices()
             return {picked: gr.Dropdown(choices=now, value=now[0]), ui.preset: gr.Radio(info=h.preset_info(studio))}
 

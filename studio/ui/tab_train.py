@@ -82,6 +82,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
 def _form(ctx: UiContext, ui: SimpleNamespace) -> None:
     quick = h.preset_values(ctx.studio, "quick")   # fitted to the loaded base model
     form = h.TrainForm(method=DEFAULT_METHOD, **quick)
+    ui.built_for_base = ctx.studio.settings.base_model  # a base switched later gets its own numbers on load
     ui.method = gr.Radio([(label, key) for key, label in METHOD_LABELS.items()], value=DEFAULT_METHOD,
                          label="Method")
     ui.method_help = gr.Markdown(h.method_help(ctx.studio, DEFAULT_METHOD), elem_classes=["method-help"],
@@ -225,13 +226,22 @@ def _wire_reattach(ctx: UiContext, ui: SimpleNamespace) -> None:
         """After a reload, pick up this browser's queued or running job again, and show the form that asked for it."""
         current = h.active_job_id(studio, owner)
         if not current:
-            return gr.skip()
+            return _form_for_switched_base(ctx, ui)
         return {ui.job_id: current, ui.timer: gr.Timer(active=True), ui.steps_seen: -1,
                 **_form_shown(ctx, ui, h.form_of_job(studio.job(current)))}
 
     form_boxes = [getattr(ui, f) for f in FORM_FIELDS]
     ctx.owner.change(reattach, ctx.owner, [ui.job_id, ui.timer, ui.steps_seen, *form_boxes, ui.method_help,
                                            ui.lora_box, ui.prompt_box, ui.learning_rate, ui.budget], **QUIET)
+
+
+def _form_for_switched_base(ctx: UiContext, ui: SimpleNamespace):
+    """A page built before the base model was switched starts from the loaded base's quick preset
+    (e.g. a smaller batch on a bigger model); otherwise the form stays as built."""
+    if ctx.studio.settings.base_model == ui.built_for_base:
+        return gr.skip()
+    quick = h.preset_values(ctx.studio, "quick")
+    return _form_shown(ctx, ui, h.TrainForm(method=DEFAULT_METHOD, **quick))
 
 
 def _wire_chart(ctx: UiContext, ui: SimpleNamespace) -> None:
