@@ -73,7 +73,10 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
                               render=False, elem_id="compare-dialogue",
                               placeholder="Paste a dialogue, one turn per line: \"#Person1#: Hi\", "
                                           "\"Anna: Hi\", or just the lines.")
-        with gr.Tabs() as tabs:
+        # Tabs that do not fit wrap onto a second row rather than hiding behind a "More tabs" menu:
+        # Gradio measures the names once, and a phone that measures before the page's fonts and
+        # styles have loaded would otherwise hide some of them (style.css sizes them to fit one row).
+        with gr.Tabs(overflow_behavior="wrap") as tabs:
             ctx = UiContext(studio, demo, owner, tabs, runs_version, dialogue, sent_example, scratch, presenter)
             _build_tabs(ctx)
         with demo_row:  # filled now that ctx exists; it sits under the header
