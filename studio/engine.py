@@ -112,6 +112,7 @@ class Studio:
         self.offline = is_offline(settings)
         self.notices: list[str] = []
         self.base = resolve_base_model(settings)
+        self._shapes_by_base_path: dict = {}   # T5 shapes read from base configs (_base_shape)
         if self.base.notice:
             self.notices.append(self.base.notice)
         if data is None:
@@ -366,14 +367,21 @@ class Studio:
         return training_memory(self._base_shape(), method, batch_size=check(TrainConfig, "batch_size", batch_size))
 
     def _base_shape(self):
-        """The loaded base model's T5 shape: known for FLAN-T5, else read from its config."""
+        """The loaded base model's T5 shape: known for FLAN-T5, else read from its config once per base.
+
+        Asked on every change of the Train form (memory line, presets), so the config is not read
+        again each time (online, for a model on the Hub, each read could be a network request).
+        """
         from transformers import AutoConfig
 
         from .memory import FLAN_T5_SHAPES, T5Shape
 
         shape = FLAN_T5_SHAPES.get(self.base.name)
         if shape is None:
-            shape = T5Shape.from_config(AutoConfig.from_pretrained(self.base.path, local_files_only=self.offline))
+            if self.base.path not in self._shapes_by_base_path:
+                config = AutoConfig.from_pretrained(self.base.path, local_files_only=self.offline)
+                self._shapes_by_base_path[self.base.path] = T5Shape.from_config(config)
+            shape = self._shapes_by_base_path[self.base.path]
         return shape
 
     def presets(self) -> dict[str, dict]:

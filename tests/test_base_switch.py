@@ -157,3 +157,20 @@ def test_a_page_opened_after_a_switch_starts_from_the_new_bases_quick_preset(two
         assert mine["Batch size"] == 3 and mine["Steps"] == 2
     finally:
         studio.jobs.wait(job.job_id, timeout=600)
+
+
+def test_a_base_models_config_is_read_once_not_on_every_form_change(two_bases, monkeypatch):
+    """The memory line and the presets ask for the base's shape on every change of the Train form."""
+    import transformers
+
+    studio, _, second = two_bases
+    reads = []
+    real = transformers.AutoConfig.from_pretrained
+    monkeypatch.setattr(transformers.AutoConfig, "from_pretrained",
+                        lambda path, **kw: reads.append(path) or real(path, **kw))
+    first_estimate = studio.memory_estimate("lora", 8)
+    assert studio.memory_estimate("lora", 8) == first_estimate and studio.presets() == studio.presets()
+    assert len(reads) == 1
+    studio.switch_base(second)
+    studio.memory_estimate("full", 4), studio.presets()
+    assert reads[1:] == [second]    # the new base's config, once
