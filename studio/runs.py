@@ -73,7 +73,9 @@ class RunsDirUnusable(ValueError):
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    # Microseconds: two runs started in the same second (a workshop room does that) must
+    # still sort newest-first in a fixed order, not in the folder listing's order.
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 def new_run_id(method: str) -> str:
@@ -216,7 +218,8 @@ class RunStore:
             if loadable_only and not self.is_loadable(record):
                 continue
             records.append(record)
-        return sorted(records, key=lambda r: r["created_at"], reverse=True)
+        # The run id breaks any remaining tie (runs written by older versions carry whole seconds).
+        return sorted(records, key=lambda r: (r["created_at"], r["run_id"]), reverse=True)
 
     def is_loadable(self, record: dict) -> bool:
         """Finished, with a complete model folder in safetensors (only those are ever loaded)."""

@@ -32,6 +32,22 @@ def test_create_finish_list_and_read_back(tmp_path):
     assert store.is_loadable(store.get("lora-a"))
 
 
+def test_runs_started_in_the_same_second_list_newest_first(tmp_path):
+    # A workshop room starts runs within one second; "newest" must not follow the folder listing.
+    store = RunStore(tmp_path)
+    for run_id in ("lora-z", "lora-a", "lora-m"):
+        _finished_run(store, run_id)
+    assert [r["run_id"] for r in store.list()] == ["lora-m", "lora-a", "lora-z"]
+
+
+def test_older_records_with_whole_seconds_tie_break_by_run_id(tmp_path):
+    store = RunStore(tmp_path)
+    for run_id in ("lora-b", "lora-c", "lora-a"):
+        _finished_run(store, run_id)
+        store.update(run_id, created_at="2026-11-24T01:32:42+00:00")
+    assert [r["run_id"] for r in store.list()] == ["lora-c", "lora-b", "lora-a"]
+
+
 def test_crash_during_save_keeps_earlier_runs_and_leaves_no_model(tmp_path):
     store = RunStore(tmp_path)
     _finished_run(store, "lora-good")
