@@ -13,9 +13,21 @@ from studio.config import Settings, TrainConfig
 quiet_libraries()
 
 
+# The files that take longest, longest first (docs/benchmark.md, "The test suite"). scripts/test.sh hands
+# whole files to two workers in collection order (--no-loadscope-reorder): starting the long ones
+# first keeps one worker from finishing a browser file alone at the end while the other sits idle.
+LONGEST_FILES_FIRST = ("test_browser_workshop.py", "test_browser.py", "test_multiuser_api.py",
+                       "test_browser_insight.py", "test_reliability.py", "test_fair_share_api.py",
+                       "test_store_reliability.py", "test_browser_experiment.py", "test_inference.py",
+                       "test_distributed.py", "test_experiment.py", "test_cli.py", "test_memory.py")
+
+
 def pytest_collection_modifyitems(items):
-    """Every test in a test_browser*.py file drives a real browser, so it carries the `browser` marker
-    (and `slow`: each starts the app)."""
+    """Long files first (see above); every test in a test_browser*.py file drives a real browser, so it
+    carries the `browser` marker (and `slow`: each starts the app)."""
+    rank = {name: place for place, name in enumerate(LONGEST_FILES_FIRST)}
+    # A stable sort: tests keep their order inside a file, the other files their collection order.
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
     for item in items:
         if item.path.name.startswith("test_browser"):
             item.add_marker(pytest.mark.browser)

@@ -249,7 +249,7 @@ def _labels_clear_of_whiskers(chart):
             assert not overlaps, ((left, right, top, bottom), (w_left, w_right, w_top, w_bottom))
 
 
-def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(phone):
+def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(phone):  # the one phone test (issue 10's too)
     """390x844: all five tab names on screen (no "More tabs" menu), the Runs table scrolls instead
     of squeezing its columns, and chart titles and placeholders stay inside their charts."""
     from playwright.sync_api import expect
@@ -259,6 +259,8 @@ def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(phone):
         expect(tab).to_be_visible()
         box = tab.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
+        tab.click()                                   # and each one opens
+        expect(tab).to_have_attribute("aria-selected", "true")
     expect(phone.get_by_role("button", name="More tabs")).to_be_hidden()
 
     _open(phone, "Evaluate")
@@ -269,6 +271,7 @@ def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(phone):
 
     _open(phone, "Runs")
     table = phone.locator("#runs-table")
+    expect(table).to_contain_text("lora-")           # the participant's runs, in a table that scrolls
     expect(table.get_by_role("columnheader").first).to_be_visible()
     widths = table.get_by_role("columnheader").evaluate_all("cells => cells.map(c => c.getBoundingClientRect().width)")
     assert min(widths) >= 80, widths  # a column at least a short word wide, not one letter

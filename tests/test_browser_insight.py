@@ -78,7 +78,8 @@ def test_highlighted_compare_view(runs, page):  # noqa: F811
     expect(score).to_contain_text("words marked")
     # The legend names what is marked; it shows once something is marked, and the stand-in's
     # summaries may share nothing with the reference, so type a reference equal to a summary.
-    summary = page.locator("#summary-original textarea").input_value()
+    # One line: the box reads one reference per line, and the stand-in's summaries can hold line breaks.
+    summary = " ".join(page.locator("#summary-original textarea").input_value().split())
     reference.fill(summary)
     expect(legend).to_contain_text("shared word (ROUGE-1)", timeout=60_000)
     # The summary against itself: every word is marked ("N of N words marked").
