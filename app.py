@@ -10,11 +10,13 @@ import os
 import sys
 
 from studio.config import Settings
-from studio.runs import RunsDirUnusable
-from studio.ui import build_app, launch_options
+from studio.runs import RunsDirUnusable, RunStore
 
 settings = Settings.from_env()
 try:
+    RunStore(settings.runs_dir)  # checked before gradio and torch load: a bad setting fails in a second
+    from studio.ui import build_app, launch_options
+
     demo = build_app(settings)
 except RunsDirUnusable as exc:  # an operator's setting: say which, without a traceback
     print(f"error: {exc}", file=sys.stderr)

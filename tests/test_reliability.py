@@ -615,16 +615,19 @@ def test_the_engine_never_unpickles_or_trusts_remote_code():
 
 
 @pytest.mark.slow  # the one true `python -m studio train --json` subprocess
-def test_tokens_never_reach_run_records_or_cli_output(tmp_path, cache_dir):
+def test_tokens_never_reach_run_records_or_cli_output(tmp_path, cache_dir, run_cli, monkeypatch):
     runs_dir = tmp_path / "runs"
     env = _cli_env(runs_dir, cache_dir, HF_TOKEN=FAKE_TOKEN, HUGGING_FACE_HUB_TOKEN=FAKE_TOKEN)
     proc = subprocess.run([sys.executable, "-m", "studio", "train", "--method", "lora", "--steps", "2",
                            "--batch-size", "4", "--train-size", "16", "--json"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr
-    listing = subprocess.run([sys.executable, "-m", "studio", "runs", "--json"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=600, check=False)
-    seen = proc.stdout + proc.stderr + listing.stdout + listing.stderr
+    # The listing in-process (run_cli reads the same runs folder), with the tokens in its environment too.
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        monkeypatch.setenv(name, FAKE_TOKEN)
+    code, listing_out, listing_err = run_cli("runs", "--json")
+    assert code == 0 and json.loads(listing_out), listing_err
+    seen = proc.stdout + proc.stderr + listing_out + listing_err
     seen += "".join(p.read_text(errors="replace") for p in runs_dir.rglob("*") if p.is_file()
                     and p.suffix in (".json", ".jsonl", ".md", ""))
     assert FAKE_TOKEN not in seen and "HF_TOKEN" not in seen
