@@ -18,7 +18,7 @@ quiet_libraries()
 # first keeps one worker from finishing a browser file alone at the end while the other sits idle.
 LONGEST_FILES_FIRST = ("test_browser_workshop.py", "test_browser.py", "test_multiuser_api.py",
                        "test_browser_insight.py", "test_reliability.py", "test_fair_share_api.py",
-                       "test_store_reliability.py", "test_browser_experiment.py", "test_inference.py",
+                       "test_store_reliability.py", "test_inference.py",
                        "test_distributed.py", "test_experiment.py", "test_cli.py", "test_memory.py")
 
 

@@ -1,7 +1,10 @@
-"""A real browser walks the insight views: highlighted ROUGE in Compare, the prompt readout, the forgetting probe.
+"""A real browser walks issue 11's views: highlighted ROUGE in Compare, the prompt readout, the forgetting
+probe, then "Train all three" with a tiny budget, as a workshop would.
 
-Reuses test_browser.py's page fixture and helpers, with its own server (no start-up time limit). Runs are
-made by the engine in the server's runs folder, as `python -m studio train` would leave them.
+One server and one browser page for all of them (each start costs seconds of CPU on a 2-core machine):
+test_browser.py's page fixture and helpers, this module's own server. The runs the first three views
+read are made by the engine in the server's runs folder, as `python -m studio train` would leave them;
+the experiment comes last, so its runs change nothing the views above assert.
 Screenshots land in test-artifacts/screenshots/insight-*.png at a laptop and a phone size.
 """
 from __future__ import annotations
@@ -15,6 +18,7 @@ from tests.test_browser import SHOTS, _need_browser, _open, page  # noqa: F401  
 
 COLUMNS = ("original", "full", "lora", "prompt")
 LONG = 180_000  # the machine is shared: model work may wait behind other people's tests
+TRAINING_WAIT_MS = 600_000   # three tiny trainings and four models on two dialogues, on a shared CPU
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +146,34 @@ def test_forgetting_view_in_evaluate(runs, page):  # noqa: F811
     expect(page.locator("#forgetting-summary")).to_contain_text("short questions")
     _shoot(page, "forgetting")
     assert "Traceback" not in page.content()
+
+
+def test_train_all_three_lands_on_rouge_and_pairwise_sentences(runs, page):  # noqa: F811 - after the views above
+    from playwright.sync_api import expect
+
+    _open(page, "Train")
+    page.get_by_text("Train all three: a fair experiment").click()
+    section = page.locator("#experiment")
+    section.get_by_role("spinbutton", name="Steps, each method").fill("2")
+    section.get_by_role("spinbutton", name="Batch size, each method").fill("4")
+    section.get_by_role("spinbutton", name="Training pairs, shared").fill("16")
+    section.get_by_role("spinbutton", name="Test dialogues").fill("2")
+    section.get_by_role("button", name="Train all three", exact=True).click()
+
+    methods = page.locator("#experiment-methods")
+    for label in ("Full fine-tuning", "LoRA", "Prompt tuning"):  # one line per method while it runs
+        expect(methods).to_contain_text(label, timeout=60_000)
+    expect(page.locator("#experiment-status")).to_contain_text("Experiment finished", timeout=TRAINING_WAIT_MS)
+    expect(page.locator("#experiment-status")).to_contain_text("2 steps × batch 4 from 16 pairs")
+    sentences = page.locator("#experiment-sentences")
+    expect(sentences).to_contain_text("95% paired-bootstrap interval")
+    expect(sentences.locator("li")).to_have_count(6 * 3)  # every pair of four models, three metrics
+    expect(sentences).to_contain_text("LoRA")
+    expect(page.locator("#experiment-rouge .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#experiment-loss")).to_contain_text("Prompt tuning")
+    _shoot(page, "train-all-three")
+
+    _open(page, "Runs")
+    table = page.locator("#runs-table")
+    expect(table).to_contain_text("2 steps × batch 4, 16 pairs", timeout=30_000)  # the budget, once
+    expect(table.get_by_text("↳ same experiment")).to_have_count(2)
