@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from studio.data import make_prompt
-from studio.engine import inference_dtype
+from studio.hardware import inference_dtype
 
 COURSE_MAX_NEW_TOKENS = 200      # the course's generation budget, used by both loops for a fair race
 ABLATION_BATCH = 16

@@ -53,17 +53,6 @@ PREPARE_OWNER = "studio-prepare"
 USER_ERRORS = (ValueError, PermissionError, RunNotFound, QueueFull, ModelUnavailable, TimeoutError)
 
 
-def inference_dtype(precision: str):
-    """bf16 weights for generation where the hardware runs bf16 natively (as the course notebooks do)."""
-    import torch
-
-    from .hardware import pick_device, use_bf16
-
-    if precision not in PRECISIONS:
-        raise ValueError(f"Precision must be auto, fp32 or bf16, not {precision!r}.")
-    return torch.bfloat16 if use_bf16(precision, pick_device()) else None
-
-
 def require_allowed_base(settings: Settings) -> None:
     """Only base models on the operator's allow-list (STUDIO_ALLOWED_MODELS) may load at all.
 
@@ -100,6 +89,7 @@ class Studio:
     def __init__(self, settings: Settings, data: DialogData | None = None):
         import torch
 
+        from .hardware import inference_dtype
         from .inference import (
             ModelPool,  # torch and transformers load here, not on import
         )
@@ -347,6 +337,7 @@ class Studio:
         import dataclasses
         import gc
 
+        from .hardware import inference_dtype
         from .inference import ModelPool
 
         settings = dataclasses.replace(self.settings, base_model=name, base_model_explicit=True)
@@ -579,7 +570,8 @@ class Studio:
         from .zerogpu import GenerateRequest, summarize_on_gpu
 
         started = time.perf_counter()
-        out = summarize_on_gpu(GenerateRequest(model_ids, dialogues, str(self.store.root), self.base, settings))
+        out = summarize_on_gpu(GenerateRequest(model_ids, dialogues, str(self.store.root), self.base, settings,
+                                               precision=self.settings.precision))
         seconds = time.perf_counter() - started
         return {ref: SimpleNamespace(summaries=summaries, seconds=seconds) for ref, summaries in out.items()}
 
@@ -587,7 +579,7 @@ class Studio:
         from .zerogpu import EvaluateRequest, evaluate_on_gpu
 
         return evaluate_on_gpu(EvaluateRequest(model_ids, str(self.store.root), self.base, self.data, limit=limit,
-                                               split=split, settings=settings))
+                                               split=split, settings=settings, precision=self.settings.precision))
 
     # ------------------------------------------------------------------ summarizing
     def summarize(self, model_ids: list[str], dialogue: str,

@@ -2,10 +2,13 @@
 
     device = pick_device()                 # "cuda" or "cpu"
     bf16 = use_bf16("auto", device)        # the studio's precision rule, in one place
+    dtype = inference_dtype("auto")        # the weights' dtype for generation under that rule
 """
 from __future__ import annotations
 
 import torch
+
+from .config import PRECISIONS
 
 
 def pick_device() -> str:
@@ -21,6 +24,13 @@ def use_bf16(precision: str, device: str) -> bool:
     if device == "cuda":
         return torch.cuda.is_bf16_supported()
     return cpu_has_fast_bf16()
+
+
+def inference_dtype(precision: str):
+    """bf16 weights for generation where the hardware runs bf16 natively (as the course notebooks do)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"Precision must be auto, fp32 or bf16, not {precision!r}.")
+    return torch.bfloat16 if use_bf16(precision, pick_device()) else None
 
 
 def cpu_has_fast_bf16() -> bool:

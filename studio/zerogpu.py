@@ -124,6 +124,7 @@ class GenerateRequest:
     runs_dir: str
     base: object
     settings: object = None           # GenerationSettings
+    precision: str = "auto"           # the studio's setting: the worker applies the same bf16 rule as it
     max_seconds: int | None = None
     cost: CostModel = field(default_factory=CostModel)
 
@@ -137,6 +138,7 @@ class EvaluateRequest:
     limit: int = 50
     split: str = "test"
     settings: object = None
+    precision: str = "auto"
     max_seconds: int | None = None
     cost: CostModel = field(default_factory=CostModel)
 
@@ -257,14 +259,19 @@ def train_on_gpu(request: TrainRequest) -> Iterator[dict]:
 _pools: dict = {}
 
 
-def _pool(runs_dir: str, base):
-    """One model pool per (runs folder, base model) in this process: a ZeroGPU worker is reused."""
+def _pool(runs_dir: str, base, precision: str = "auto"):
+    """One model pool per (runs folder, base model, precision) in this process: a ZeroGPU worker is reused.
+
+    The weights' dtype follows the studio's own rule (bf16 where the hardware runs it natively), so a
+    summary made here is the one the studio's pool would make, token for token.
+    """
+    from .hardware import inference_dtype
     from .inference import ModelPool
     from .runs import RunStore
 
-    key = (str(Path(runs_dir).resolve()), base.path)
+    key = (str(Path(runs_dir).resolve()), base.path, precision)
     if key not in _pools:
-        _pools[key] = ModelPool(base, RunStore(Path(runs_dir)))
+        _pools[key] = ModelPool(base, RunStore(Path(runs_dir)), dtype=inference_dtype(precision))
     return _pools[key]
 
 
@@ -276,7 +283,7 @@ def _generation_seconds_for(request) -> int:
 def summarize_on_gpu(request: GenerateRequest) -> dict[str, list[str]]:
     """Every model's summaries of every dialogue: {ref: [summary, ...]}."""
     check_generation_budget(request)
-    pool = _pool(request.runs_dir, request.base)
+    pool = _pool(request.runs_dir, request.base, request.precision)
     results = pool.summarize(request.refs, request.dialogues, _generation_settings(request.settings))
     return {ref: result.summaries for ref, result in results.items()}
 
@@ -287,7 +294,7 @@ def evaluate_on_gpu(request: EvaluateRequest):
     from .evaluation import evaluate_models
 
     check_generation_budget(request)
-    pool = _pool(request.runs_dir, request.base)
+    pool = _pool(request.runs_dir, request.base, request.precision)
     return evaluate_models(pool, request.data, request.refs, split=request.split, limit=request.limit,
                            settings=_generation_settings(request.settings))
 

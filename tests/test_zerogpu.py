@@ -92,6 +92,21 @@ def test_duration_grows_with_steps_batch_and_model_size(studio):
     assert training_duration(big) > 5 * small - 1
 
 
+def test_the_gpu_functions_generate_in_the_studios_precision(trained):
+    # On a CPU with native bf16 the studio generates in bf16: the GPU worker's pool must too, or its
+    # summaries drift from the studio's (a near-tie token flips between bf16 and fp32).
+    import torch
+
+    from studio.zerogpu import _pool
+
+    studio, _ = trained
+    runs_dir = str(studio.store.root)
+    assert _pool(runs_dir, studio.base, studio.settings.precision).dtype == studio.pool.dtype
+    assert _pool(runs_dir, studio.base, "fp32").dtype is None          # as saved: fp32
+    assert _pool(runs_dir, studio.base, "bf16").dtype == torch.bfloat16
+    assert _pool(runs_dir, studio.base, "fp32") is not _pool(runs_dir, studio.base, "bf16")
+
+
 def test_generation_and_evaluation_run_through_the_gpu_functions(trained):
     studio, run_ids = trained
     dialogues = [ex.dialogue for ex in studio.data.split("test")[:3]]
