@@ -26,7 +26,7 @@ def _probe(model_path: str, runs_dir: str, model_ids: list[str]) -> dict:
 
     quiet_libraries()
     from studio.base_model import BaseModelChoice
-    from studio.engine import inference_dtype
+    from studio.hardware import inference_dtype
     from studio.inference import GenerationSettings, ModelPool
     from studio.runs import RunStore
 
