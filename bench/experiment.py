@@ -30,60 +30,70 @@ def _bench_data() -> DialogData:
     return DialogData(splits, "bundled", data.description, is_sample=True)
 
 
-def _studio(work: Path, cache_dir: Path):
+def _studio(work: Path, cache_dir: Path, precision: str = "auto"):
     from bench.model import bench_model
     from studio.engine import Studio
 
     model_path, real = bench_model(cache_dir)
     settings = Settings.from_env(env={}, base_model=model_path, offline=True, data="bundled",
-                                 runs_dir=work / "runs", cache_dir=cache_dir)
+                                 runs_dir=work / "runs", cache_dir=cache_dir, precision=precision)
     return Studio(settings, data=_bench_data()), real
 
 
-def _conditions() -> dict:
+def _conditions(precision: str) -> dict:
     from bench.report import machine
 
-    return {"machine": machine(), "load_average_before": [round(x, 2) for x in os.getloadavg()]}
+    return {"machine": machine(), "precision_setting": precision,
+            "load_average_before": [round(x, 2) for x in os.getloadavg()]}
 
 
-def bench_experiment(cache_dir: Path, say=print) -> dict:
+def _precisions_used(studio, runs: dict) -> dict:
+    """What actually ran, read back from the run records and the pool (not what was asked for)."""
+    training = {method: studio.run(run_id)["hyperparameters"].get("precision") for method, run_id in runs.items()}
+    generation = "bf16" if str(studio.pool.dtype) == "torch.bfloat16" else "fp32"
+    return {"training_precision": training, "generation_precision": generation}
+
+
+def bench_experiment(cache_dir: Path, precision: str = "auto", say=print) -> dict:
     """Wall time of the quick experiment, from submitting the trainings to the paired result."""
-    conditions = _conditions()
+    conditions = _conditions(precision)
     with tempfile.TemporaryDirectory() as work:
-        studio, real = _studio(Path(work), cache_dir)
+        studio, real = _studio(Path(work), cache_dir, precision)
         say(f"experiment: {len(METHODS)} methods x {QUICK['steps']} steps x batch {QUICK['batch_size']}, "
-            f"then {len(METHODS) + 1} models on {TEST_DIALOGUES} dialogues ...")
+            f"then {len(METHODS) + 1} models on {TEST_DIALOGUES} dialogues ({precision} precision) ...")
         started = time.perf_counter()
         out = studio.run_experiment(list(METHODS), TrainConfig(**QUICK), limit=TEST_DIALOGUES,
                                     settings=GenerationSettings())
         seconds = time.perf_counter() - started
-    if out["status"] != "completed" or out["failed"]:
-        raise RuntimeError(f"the benchmark experiment did not complete: {out.get('error') or out['failed']}")
+        if out["status"] != "completed" or out["failed"]:
+            raise RuntimeError(f"the benchmark experiment did not complete: {out.get('error') or out['failed']}")
+        used = _precisions_used(studio, out["runs"])
     return {"stage": "experiment", "real_flan_t5_small": real, "seconds": round(seconds, 1),
             "minutes": round(seconds / 60, 2), "train_seconds": out["train_seconds"],
             "evaluation_seconds": out.get("evaluation_seconds"), "examples": out["examples"],
-            "budget": out["budget"], "load_average_after": [round(x, 2) for x in os.getloadavg()], **conditions}
+            "budget": out["budget"], **used, "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            **conditions}
 
 
-def bench_validation_cost(cache_dir: Path, steps: int = 30, say=print) -> dict:
+def bench_validation_cost(cache_dir: Path, steps: int = 30, precision: str = "auto", say=print) -> dict:
     """LoRA's training-loop throughput with the validation loss off and at its default interval."""
     from studio.config import method_settings
     from studio.training import TrainSpec, train_run
 
-    conditions = _conditions()
+    conditions = _conditions(precision)
     out = {"stage": "validation", "steps": steps, **conditions}
     with tempfile.TemporaryDirectory() as work:
-        studio, out["real_flan_t5_small"] = _studio(Path(work), cache_dir)
+        studio, out["real_flan_t5_small"] = _studio(Path(work), cache_dir, precision)
         default = TrainConfig()
         for label, every in (("on", default.eval_every), ("off", 0)):
             say(f"validation loss {label}: LoRA, {steps} steps ...")
             cfg = TrainConfig(steps=steps, batch_size=8, eval_every=every)
-            record = train_run(TrainSpec("lora", cfg, method_settings("lora")), studio.store, studio.base,
-                               studio.data)
+            record = train_run(TrainSpec("lora", cfg, method_settings("lora"), precision=precision), studio.store,
+                               studio.base, studio.data)
             out[label] = {"eval_every": every, "samples_per_second": record["samples_per_second"],
                           "train_loop_seconds": record["train_loop_seconds"],
                           "eval_seconds": record.get("eval_seconds", 0.0),
-                          "validation_pairs": record.get("validation_pairs", 0)}
+                          "validation_pairs": record.get("validation_pairs", 0), "precision": record.get("precision")}
     off, on = out["off"]["samples_per_second"], out["on"]["samples_per_second"]
     out["throughput_cost_percent"] = round(100 * (1 - on / off), 1) if off else None
     # Within the one run: the validation passes' share of its loop time. A busy machine slows both

@@ -119,6 +119,9 @@ def _add_setup_commands(sub) -> None:
     p.add_argument("--quick", action="store_true", help="fewer steps and dialogues (a smoke run)")
     p.add_argument("--only", choices=("experiment", "validation"),
                    help="one stage alone: the quick fair experiment, or the validation loss's cost")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="with --only: auto (bf16 where the CPU or GPU runs it natively), or force fp32 / bf16 "
+                        "(fp32 on a bf16 CPU stands in for a CPU without it)")
 
 
 def _add_experiment_command(sub) -> None:
@@ -477,7 +480,7 @@ def cmd_bench(args) -> dict:
         from bench.experiment import bench_experiment, bench_validation_cost
 
         stage = bench_experiment if args.only == "experiment" else bench_validation_cost
-        out = stage(Settings.from_env().cache_dir, say=lambda t: _say(args, t))
+        out = stage(Settings.from_env().cache_dir, precision=args.precision, say=lambda t: _say(args, t))
         if not args.json:
             print(json.dumps(out, indent=2))
         return out
