@@ -16,10 +16,10 @@ quiet_libraries()
 # The files that take longest, longest first (docs/benchmark.md, "The test suite"). scripts/test.sh hands
 # whole files to two workers in collection order (--no-loadscope-reorder): starting the long ones
 # first keeps one worker from finishing a browser file alone at the end while the other sits idle.
-LONGEST_FILES_FIRST = ("test_browser_workshop.py", "test_browser.py", "test_multiuser_api.py",
-                       "test_browser_insight.py", "test_reliability.py", "test_fair_share_api.py",
-                       "test_store_reliability.py", "test_inference.py",
-                       "test_distributed.py", "test_experiment.py", "test_cli.py", "test_memory.py")
+LONGEST_FILES_FIRST = ("test_browser.py", "test_browser_workshop.py", "test_browser_insight.py",
+                       "test_multiuser_api.py", "test_reliability.py", "test_fair_share_api.py",
+                       "test_store_reliability.py", "test_inference.py", "test_distributed.py",
+                       "test_memory.py", "test_cli.py", "test_experiment.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -218,7 +218,7 @@ def test_one_trains_while_four_others_summarize_evaluate_and_list(server):
 
 def test_two_sessions_trainings_run_first_come_first_served(server):
     first, second, other = Session(server["url"]), Session(server["url"]), Session(server["url"])
-    first.train("lora", "fifo-first", steps=60)
+    first.train("lora", "fifo-first", steps=30)   # long enough that the second is still queued when asked
     second.train("prompt", "fifo-second", steps=3)
     queued = second.status()
     assert "Queued" in queued and "#1" in queued, queued
@@ -226,7 +226,7 @@ def test_two_sessions_trainings_run_first_come_first_served(server):
     assert "Finished" in first.wait_for("Finished", "Failed", "Stopped")
     assert "Finished" in second.wait_for("Finished", "Failed", "Stopped")
     one, two = (_record(server, _run_id(other, name)) for name in ("fifo-first", "fifo-second"))
-    assert one["steps"] == 60 and two["steps"] == 3 and one["method"] == "lora" and two["method"] == "prompt"
+    assert one["steps"] == 30 and two["steps"] == 3 and one["method"] == "lora" and two["method"] == "prompt"
     assert one["finished_at"] <= two["created_at"]  # the second waited for the first
     # Runs made after a session began can be used from it (its dropdowns' choices are older).
     assert "Scored **2**" in other.call("/evaluate", refs=["original", one["run_id"]], n=2, max_new_tokens=8)[0]
