@@ -262,8 +262,9 @@ _pools: dict = {}
 def _pool(runs_dir: str, base, precision: str = "auto"):
     """One model pool per (runs folder, base model, precision) in this process: a ZeroGPU worker is reused.
 
-    The weights' dtype follows the studio's own rule (bf16 where the hardware runs it natively), so a
-    summary made here is the one the studio's pool would make, token for token.
+    The weights' dtype follows the studio's own rule (bf16 where the hardware runs it natively), applied
+    to the hardware this runs on: on the same hardware a summary made here is the studio pool's, token
+    for token; on a ZeroGPU worker's GPU the rule picks bf16 there as it would for a studio on that GPU.
     """
     from .hardware import inference_dtype
     from .inference import ModelPool
