@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import platform
 
+ISA_LIMITS = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA")
+
 
 def machine() -> dict:
     import torch
@@ -22,7 +24,11 @@ def machine() -> dict:
     return {"cpu": model or platform.processor(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "avx512_bf16": " avx512_bf16" in flags, "amx": " amx_bf16" in flags,
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "python": platform.python_version(), "torch": torch.__version__}
+            "python": platform.python_version(), "torch": torch.__version__,
+            # The vector kernels torch's own ops use: ATEN_CPU_CAPABILITY=avx2 (with MKL_ENABLE_INSTRUCTIONS
+            # and ONEDNN_MAX_CPU_ISA) makes an AVX-512 machine stand in for an AVX2-only one.
+            "aten_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "isa_limits": {name: os.environ[name] for name in ISA_LIMITS if name in os.environ}}
 
 
 def summarize_results(results: dict) -> dict:
