@@ -47,10 +47,17 @@ def _conditions(precision: str) -> dict:
             "load_average_before": [round(x, 2) for x in os.getloadavg()]}
 
 
+def _trained_in(record: dict) -> str | None:
+    """The precision a run actually trained in, as its record says ("bf16" or "fp32")."""
+    return record["hyperparameters"].get("precision")
+
+
 def _precisions_used(studio, runs: dict) -> dict:
     """What actually ran, read back from the run records and the pool (not what was asked for)."""
-    training = {method: studio.run(run_id)["hyperparameters"].get("precision") for method, run_id in runs.items()}
-    generation = "bf16" if str(studio.pool.dtype) == "torch.bfloat16" else "fp32"
+    import torch
+
+    training = {method: _trained_in(studio.run(run_id)) for method, run_id in runs.items()}
+    generation = "bf16" if studio.pool.dtype == torch.bfloat16 else "fp32"
     return {"training_precision": training, "generation_precision": generation}
 
 
@@ -93,7 +100,7 @@ def bench_validation_cost(cache_dir: Path, steps: int = 30, precision: str = "au
             out[label] = {"eval_every": every, "samples_per_second": record["samples_per_second"],
                           "train_loop_seconds": record["train_loop_seconds"],
                           "eval_seconds": record.get("eval_seconds", 0.0),
-                          "validation_pairs": record.get("validation_pairs", 0), "precision": record.get("precision")}
+                          "validation_pairs": record.get("validation_pairs", 0), "precision": _trained_in(record)}
     off, on = out["off"]["samples_per_second"], out["on"]["samples_per_second"]
     out["throughput_cost_percent"] = round(100 * (1 - on / off), 1) if off else None
     # Within the one run: the validation passes' share of its loop time. A busy machine slows both
