@@ -260,7 +260,7 @@ _pools: dict = {}
 
 
 def _pool(runs_dir: str, base, precision: str = "auto"):
-    """One model pool per (runs folder, base model, precision) in this process: a ZeroGPU worker is reused.
+    """One model pool per (runs folder, base model, weights' dtype) in this process: a ZeroGPU worker is reused.
 
     The weights' dtype follows the studio's own rule (bf16 where the hardware runs it natively), applied
     to the hardware this runs on: on the same hardware a summary made here is the studio pool's, token
@@ -270,9 +270,10 @@ def _pool(runs_dir: str, base, precision: str = "auto"):
     from .inference import ModelPool
     from .runs import RunStore
 
-    key = (str(Path(runs_dir).resolve()), base.path, precision)
+    dtype = inference_dtype(precision)  # keyed by what it resolves to: "auto" and "bf16" may be one pool
+    key = (str(Path(runs_dir).resolve()), base.path, dtype)
     if key not in _pools:
-        _pools[key] = ModelPool(base, RunStore(Path(runs_dir)), dtype=inference_dtype(precision))
+        _pools[key] = ModelPool(base, RunStore(Path(runs_dir)), dtype=dtype)
     return _pools[key]
 
 

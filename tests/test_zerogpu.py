@@ -105,6 +105,9 @@ def test_the_gpu_functions_generate_in_the_studios_precision(trained):
     assert _pool(runs_dir, studio.base, "fp32").dtype is None          # as saved: fp32
     assert _pool(runs_dir, studio.base, "bf16").dtype == torch.bfloat16
     assert _pool(runs_dir, studio.base, "fp32") is not _pool(runs_dir, studio.base, "bf16")
+    # One pool per dtype, not per setting: "auto" shares the pool of what it resolves to.
+    resolved = "bf16" if studio.pool.dtype == torch.bfloat16 else "fp32"
+    assert _pool(runs_dir, studio.base, "auto") is _pool(runs_dir, studio.base, resolved)
 
 
 def test_generation_and_evaluation_run_through_the_gpu_functions(trained):
