@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_hub import FakeHub
 
 from studio import cli
+from tests.fake_hub import FakeHub
 
 FAKE_TOKEN = "hf_FAKEcliToken0987654321abcdefQRS"
 

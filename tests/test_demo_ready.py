@@ -1,11 +1,10 @@
 """Demo-ready after a restart: preloaded runs from the (fake) Hub and the default three trained, in the background."""
 from pathlib import Path
 
-from test_hub import FakeHub
-
 from studio.config import Settings, TrainConfig
 from studio.engine import Studio
 from studio.ui.handlers.hub import preparation_text
+from tests.fake_hub import FakeHub
 
 TINY = TrainConfig(steps=2, batch_size=4, train_size=8)
 

@@ -1,6 +1,5 @@
 """Push and pull: what would be sent to the Hub, what comes back, and what is refused."""
 import json
-import shutil
 import socket
 from pathlib import Path
 
@@ -10,36 +9,9 @@ from safetensors.torch import save_file
 
 from studio.hub import HubError, import_folder, prepare_upload, pull, push
 from studio.inference import GenerationSettings
+from tests.fake_hub import FakeHub
 
 FAKE_TOKEN = "hf_FAKEtoken1234567890abcdefXYZ"
-
-
-class FakeHub:
-    """Records every call a push or pull would make; serves downloads from a local folder."""
-
-    def __init__(self, served: Path | None = None, files: list[str] | None = None):
-        self.calls = []
-        self.uploaded = {}
-        self.served = served
-        self.files = files
-
-    def create_repo(self, repo_id, *, private, repo_type):
-        self.calls.append(("create_repo", repo_id, private, repo_type))
-        return f"https://huggingface.co/{repo_id}"
-
-    def upload_folder(self, repo_id, folder, *, repo_type, commit_message):
-        self.calls.append(("upload_folder", repo_id, repo_type, commit_message))
-        self.uploaded = {p.name: p.read_bytes() for p in Path(folder).iterdir()}
-        return f"https://huggingface.co/{repo_id}/commit/abc"
-
-    def list_files(self, repo_id, *, repo_type):
-        self.calls.append(("list_files", repo_id, repo_type))
-        return self.files if self.files is not None else [p.name for p in self.served.iterdir()]
-
-    def download(self, repo_id, local_dir, *, repo_type, allow_patterns):
-        self.calls.append(("download", repo_id, repo_type, tuple(allow_patterns)))
-        shutil.copytree(self.served, local_dir)
-        return local_dir
 
 
 @pytest.fixture(scope="module")

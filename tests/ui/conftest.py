@@ -10,7 +10,7 @@ from studio.engine import Studio
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory, cache_dir):
+def ui_trained(tmp_path_factory, cache_dir):
     """One studio with a 3-step run of each method, all owned by the token "alice" (trained once, read only).
 
     Started through the Train tab's handler, as a person would; tests that change runs make their own.
@@ -26,3 +26,19 @@ def trained(tmp_path_factory, cache_dir):
         assert job.status == "completed", job.error
         runs[method] = job.run_id
     return SimpleNamespace(studio=studio, runs=runs)
+
+
+@pytest.fixture(scope="session")
+def two_people(tmp_path_factory, cache_dir):
+    """One studio with alice's LoRA run, then bob's newer one (trained once, read only): whose run is whose."""
+    from studio.ui import handlers as h
+
+    studio = Studio(Settings(offline=True, runs_dir=tmp_path_factory.mktemp("two-people") / "runs",
+                             cache_dir=cache_dir, data="bundled"))
+    runs = {}
+    for owner in ("alice", "bob"):
+        job = h.start_training(studio, owner, h.TrainForm(method="lora", steps=3, batch_size=4, train_size=16))
+        studio.wait_job(job.job_id, timeout=300)
+        assert job.status == "completed", job.error
+        runs[owner] = job.run_id
+    return studio, runs

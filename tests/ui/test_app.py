@@ -1,4 +1,6 @@
-"""studio/ui/app.py: the assembled app has its tabs and its named API."""
+"""studio/ui/app.py: the assembled app: its tabs, its named API, and wiring no single handler shows."""
+import pytest
+
 
 def test_build_app_has_the_five_tabs_and_named_api(studio):
     import gradio as gr
@@ -10,3 +12,45 @@ def test_build_app_has_the_five_tabs_and_named_api(studio):
     assert tabs == ["Dataset", "Train", "Compare", "Evaluate", "Runs"]
     api_names = {fn.api_name for fn in demo.fns.values()}
     assert {"summarize", "train", "stop", "evaluate", "list_runs", "job_status"} <= api_names
+
+
+@pytest.fixture(scope="module")
+def app(two_people):
+    from studio.ui.app import build_app
+
+    return build_app(two_people[0])
+
+
+def _by_elem_id(demo, elem_id):
+    return next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == elem_id)
+
+
+def _events(demo, trigger_block=None, output=None):
+    for fn in demo.fns.values():
+        if trigger_block is not None and not any(t[0] == trigger_block._id for t in fn.targets):
+            continue
+        if output is not None and output not in fn.outputs:
+            continue
+        yield fn
+
+
+def test_i_am_sure_resets_on_a_new_pick_and_after_every_action(app):
+    sure, picked = _by_elem_id(app, "runs-sure"), _by_elem_id(app, "runs-picked")
+    resets = list(_events(app, output=sure))
+    assert any(picked._id in [t[0] for t in fn.targets] and fn.targets[0][1] == "change" for fn in resets)
+    # Delete and Rename are each followed by a step that unticks it, whether they were refused or done.
+    followers = [fn for fn in resets if fn.trigger_after is not None and not fn.trigger_only_on_success]
+    assert len(followers) >= 2
+    assert all(fn.fn() == {"value": False, "__type__": "update"} or getattr(fn.fn(), "value", None) is False
+               for fn in followers)
+
+
+def test_every_number_box_reaches_its_checks_raw(app):
+    """Gradio's own min/max check answers with a red Error toast; every event reading a number box
+    hands the raw value to a handler that answers with the usual warning instead."""
+    import gradio as gr
+
+    numbers = {b._id for b in app.blocks.values() if isinstance(b, (gr.Number, gr.Slider))}
+    for fn in app.fns.values():
+        if any(getattr(i, "_id", None) in numbers for i in fn.inputs):
+            assert fn.preprocess is False, f"{fn.name} preprocesses a number box"

@@ -16,8 +16,8 @@ def test_compare_without_runs_says_how_to_get_one(studio):
         "No Prompt tuning run yet")
 
 
-def test_compare_fills_four_columns_and_scores_against_a_reference(trained):
-    studio, runs = trained.studio, trained.runs
+def test_compare_fills_four_columns_and_scores_against_a_reference(ui_trained):
+    studio, runs = ui_trained.studio, ui_trained.runs
     example = studio.data.split("test")[0]
     refs = h.references_for(example.dialogue, {"dialogue": example.dialogue, "references": example.references})
     columns = h.compare(studio, example.dialogue, runs, h.generation_settings(16, 1), refs)
@@ -26,8 +26,8 @@ def test_compare_fills_four_columns_and_scores_against_a_reference(trained):
     assert runs["lora"] in columns[2].info  # which run made it
 
 
-def test_compare_survives_a_deleted_or_mismatched_run(trained):
-    studio, runs = trained.studio, trained.runs
+def test_compare_survives_a_deleted_or_mismatched_run(ui_trained):
+    studio, runs = ui_trained.studio, ui_trained.runs
     picks = {"full": "full-19990101-000000-dead", "lora": runs["prompt"], "prompt": runs["prompt"]}
     columns = h.compare(studio, "Hi.\nHello.", picks, h.generation_settings(8, 1))
     assert "gone" in columns[1].info and "not a LoRA run" in columns[2].info

@@ -31,3 +31,14 @@ def test_dataset_charts_count_tokens(studio):
     assert sum(topics.data[0].x) == 48
     _, one_topic = stats.figures("train", studio.data.topics("train")[0], "")
     assert len(one_topic.data[0].y) == 1
+
+
+@pytest.mark.parametrize("bad", [0, -3, "x", 2.5, float("nan")])
+def test_a_bad_page_number_keeps_the_page_shown_and_says_why(bad):
+    page, problem = h.checked_page(bad, 3)
+    assert page == 3 and problem.startswith("The page number must be")
+
+
+def test_a_good_page_number_passes():
+    assert h.checked_page("2", 1) == (2, "")
+    assert h.checked_page(None, 4) == (1, "")

@@ -8,8 +8,8 @@ from studio.runs import RunNotFound
 from studio.ui import handlers as h
 
 
-def test_evaluation_view_has_chart_gains_outputs_and_csv(trained, tmp_path):
-    studio, runs = trained.studio, trained.runs
+def test_evaluation_view_has_chart_gains_outputs_and_csv(ui_trained, tmp_path):
+    studio, runs = ui_trained.studio, ui_trained.runs
     seen = []
     view = h.run_evaluation(studio, ["original", runs["lora"]], 3, 16, tmp_path,
                             progress=lambda done, total: seen.append((done, total)))

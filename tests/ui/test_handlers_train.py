@@ -1,12 +1,13 @@
 """studio/ui/handlers/train.py: the Train tab's requests, queue messages and stop button."""
 from __future__ import annotations
 
+import json
 import time
 from types import SimpleNamespace
 
 import pytest
 
-from studio.config import PRESETS, TrainConfig
+from studio.config import PRESETS, Settings, TrainConfig
 from studio.jobs import Job
 from studio.ui import handlers as h
 from tests.waiting import wait_until
@@ -95,8 +96,8 @@ def test_job_view_final_messages():
     assert h.job_view(fake_studio(), None).ended
 
 
-def test_real_training_reports_finished_with_a_loss_curve(trained):
-    studio = trained.studio
+def test_real_training_reports_finished_with_a_loss_curve(ui_trained):
+    studio = ui_trained.studio
     job = max(studio.jobs.jobs_of("alice"), key=lambda j: j.submitted_at)
     view = h.job_view(studio, job)
     assert view.ended and view.status.startswith("**Finished:**")
@@ -123,3 +124,102 @@ def test_only_the_owner_can_stop_and_a_stopped_run_is_kept(studio):
     assert "Stopped" in h.job_view(studio, job).status
     with pytest.raises(ValueError, match="already ended"):
         h.stop_training(studio, job.job_id, "alice")
+
+
+def test_the_form_of_a_job_is_restored(studio):
+    form = h.TrainForm(method="lora", steps=7, batch_size=2, train_size=12, learning_rate="0.002", seed=5,
+                       name="mine", lora_r=4, lora_alpha=8, lora_dropout=0.1, lora_targets=["q", "k"])
+    job = h.start_training(studio, "alice", form)
+    studio.wait_job(job.job_id, timeout=300)
+    restored = h.form_of_job(studio.job(job.job_id))
+    assert restored.method == "lora" and (restored.steps, restored.batch_size, restored.train_size) == (7, 2, 12)
+    assert restored.learning_rate == "0.002" and restored.seed == 5 and restored.name == "mine"
+    assert (restored.lora_r, restored.lora_alpha, restored.lora_dropout) == (4, 8, 0.1)
+    assert restored.lora_targets == ["q", "k"]
+    prompt = h.start_training(studio, "alice", h.TrainForm(method="prompt", steps=2, batch_size=2, train_size=8,
+                                                           prompt_tokens=7, prompt_init="random"))
+    studio.wait_job(prompt.job_id, timeout=300)
+    again = h.form_of_job(prompt)
+    assert (again.method, again.prompt_tokens, again.prompt_init, again.name) == ("prompt", 7, "random", "")
+
+
+def test_the_budget_says_what_will_happen_and_the_run_records_it(studio):
+    available = sum(len(ex.references) for ex in studio.data.split("train"))
+    text = h.budget_text(studio, 60, 8, 400)
+    assert f"all **{available:,}**" in text and "subset of 400" in text
+    assert f"{60 * 8 / available:.1f} passes" in text
+    assert "0.25** of one pass" in h.budget_text(studio, 1, 4, 16)
+    assert "must be" in h.budget_text(studio, 0, 8, 400)                   # a bad value: a message, no crash
+    job = h.start_training(studio, "alice", h.TrainForm(method="lora", steps=2, batch_size=4, train_size=1000))
+    studio.wait_job(job.job_id, timeout=300)
+    record = json.loads((studio.run_dir(job.run_id) / "run.json").read_text())
+    assert record["budget"]["pairs_available"] == available
+    assert record["budget"]["pairs_used"] == available
+    assert record["budget"]["epochs"] == round(2 * 4 / available, 3)
+
+
+def test_method_help_states_the_share_the_loaded_model_trains(two_people):
+    studio, runs = two_people
+    record = studio.run(runs["alice"])
+    help_text = h.method_help(studio, "lora")
+    assert "under 1%" not in help_text
+    assert f"{record['trainable_params']:,}** of {record['total_params']:,}" in help_text
+    assert f"({100 * record['trainable_share']:.2f}%)" in help_text
+    assert "stand-in" in help_text
+
+
+def test_method_help_speaks_of_the_default_model_when_it_cannot_count(two_people, monkeypatch):
+    studio, _ = two_people
+    monkeypatch.setattr(studio, "method_shares", dict)
+    text = h.method_help(studio, "lora")
+    assert "FLAN-T5-small (the default model" in text and "688,128** of 77,649,280" in text and "0.89%" in text
+
+
+def test_presenter_mode_from_the_url_or_the_setting_refuses_training(studio, settings):
+    assert h.presenter_mode(studio, {"presenter": "1"}) and not h.presenter_mode(studio, {})
+    assert not h.presenter_mode(studio, {"presenter": "0"})
+    with pytest.raises(PermissionError, match="Presenter mode"):
+        h.start_training(studio, "alice", h.TrainForm(**TINY), presenter=True)
+    assert Settings.from_env(env={"STUDIO_PRESENTER": "1"}).presenter
+    studio.settings.presenter = True
+    assert h.presenter_mode(studio, None)
+    with pytest.raises(PermissionError):
+        h.start_training(studio, "alice", h.TrainForm(**TINY))
+
+
+def test_presenter_mode_refuses_what_it_hides_to_scripts_too(studio, tmp_path):
+    """The page hides training, renaming, deleting, pushing and importing; a script calling the
+    API directly meets the same refusal, and nothing changes."""
+    from studio.ui.handlers import experiment, hub
+
+    job = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))
+    studio.jobs.wait(job.job_id, timeout=600)
+    before = studio.run(job.run_id)
+    studio.settings.presenter = True
+    refused = {
+        "training": lambda: h.start_training(studio, "alice", h.TrainForm(**TINY)),
+        "an experiment": lambda: experiment.start_experiment(studio, "alice", experiment.ExperimentForm(**TINY)),
+        "renaming": lambda: h.rename_run(studio, job.run_id, "new name", "alice"),
+        "deleting": lambda: h.delete_run(studio, job.run_id, "alice", True),
+        "pushing": lambda: hub.push_run(studio, job.run_id, "alice/run", False, "alice"),
+        "importing from the Hub": lambda: hub.import_from_hub(studio, "alice/run"),
+        "importing files": lambda: hub.import_files(studio, [str(tmp_path / "adapter_config.json")], tmp_path),
+    }
+    for action, call in refused.items():
+        with pytest.raises(PermissionError, match="Presenter mode"):
+            call()
+        assert studio.run(job.run_id) == before, action
+    assert [r["run_id"] for r in studio.runs()] == [job.run_id] and len(studio.jobs_of("alice")) == 1
+
+
+def test_the_loss_plot_overlays_own_earlier_runs_smooths_and_goes_log(two_people):
+    studio, runs = two_people
+    # Without the overlay: the newest run of each method, bob's LoRA, marked for bob only.
+    assert any(t.name.endswith("· yours") for t in h.loss_view(studio, None, "bob").data)
+    assert not any("yours" in t.name for t in h.loss_view(studio, None, "alice").data)
+    studio_runs_alice = [t for t in h.loss_view(studio, None, "alice", own_runs=True).data if "yours" in t.name]
+    assert len(studio_runs_alice) == 1 and runs["alice"] in studio_runs_alice[0].name
+    smooth = h.loss_view(studio, None, "alice", own_runs=True, smoothing="3", log_scale=True)
+    assert any(t.opacity == 0.25 for t in smooth.data)         # raw points faint behind the average
+    assert smooth.layout.yaxis.type == "log"
+    assert h.smoothing_window("abc") == 1 and h.smoothing_window(0) == 1 and h.smoothing_window(1e9) == 50

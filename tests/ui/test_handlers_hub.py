@@ -1,12 +1,12 @@
-"""The Runs tab's Hub section: push only with an operator token and only one's own runs; imports; no token on a page."""
+"""studio/ui/handlers/hub.py: the Runs tab's Hub section: push only with an operator token, only own runs."""
 import json
 from pathlib import Path
 
 import pytest
-from test_hub import FakeHub
 
 from studio.config import Settings
 from studio.ui.handlers import hub as hh
+from tests.fake_hub import FakeHub
 
 FAKE_TOKEN = "hf_FAKEuiToken1122334455abcdefLMN"
 

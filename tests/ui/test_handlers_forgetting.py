@@ -1,0 +1,41 @@
+"""studio/ui/handlers/forgetting.py: the Evaluate tab's forgetting probe, table and figure."""
+import pytest
+
+from studio.forgetting import load_probe
+from studio.runs import RunNotFound
+from studio.ui import handlers as h
+
+
+def test_forgetting_view_table_and_figure(ui_trained):
+    studio, run_ids = ui_trained.studio, ui_trained.runs
+    view = h.forgetting_view(studio, ["original", run_ids["lora"], run_ids["full"]])
+    probe = load_probe()
+    tasks = sorted({item["task"] for item in probe})
+    assert sorted(view.table["Task"][: len(tasks)]) == sorted(t.replace("_", " ") for t in tasks)
+    assert list(view.table["Task"][len(tasks):]) == ["All tasks: exact match", "All tasks: word F1",
+                                                    "DialogSum ROUGE-L (last evaluation)"]
+    assert sum(view.table["Questions"][: len(tasks)]) == len(probe)
+    labels = [studio.run_label(m, width=40) for m in ("original", run_ids["lora"], run_ids["full"])]
+    assert list(view.table.columns) == ["Task", "Questions", *labels]
+    # The original has no change to show; each run's cells carry its change in brackets.
+    assert all("(" not in cell for cell in view.table[labels[0]][:-1])
+    assert all(cell.endswith(")") for cell in view.table[labels[1]][:-1])
+    assert [trace.name for trace in view.figure.data] == labels
+    assert len(view.figure.data[0].x) == len(tasks)
+    assert f"Asked **{len(probe)}** short questions" in view.summary
+
+
+def test_forgetting_change_agrees_with_the_scores(ui_trained):
+    studio, run_ids = ui_trained.studio, ui_trained.runs
+    result = studio.forgetting(["original", run_ids["prompt"]])
+    change = result["change"][run_ids["prompt"]]["overall"]["exact_match"]
+    assert change == pytest.approx(result["scores"][run_ids["prompt"]]["overall"]["exact_match"]
+                                   - result["scores"]["original"]["overall"]["exact_match"])
+
+
+def test_forgetting_refuses_nothing_ticked_and_gone_runs(ui_trained):
+    studio = ui_trained.studio
+    with pytest.raises(ValueError, match="Tick at least one"):
+        h.forgetting_view(studio, [], None)
+    with pytest.raises(RunNotFound):
+        h.forgetting_view(studio, ["original", "lora-20990101-000000-gone"])

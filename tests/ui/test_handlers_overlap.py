@@ -1,0 +1,70 @@
+"""studio/ui/handlers/overlap.py: Compare's highlighted ROUGE and copied-words views, and the reference box."""
+import pytest
+
+from studio.evaluation import scorer
+from studio.overlap import LEGEND
+from studio.ui import handlers as h
+
+
+def test_overlap_columns_mark_what_rouge_counted(studio):
+    summaries = ["Anna invites Ben to dinner at eight.", "", "Ben will cook pasta for Anna.", None]
+    reference = "Anna invites Ben to dinner; he will cook."
+    dialogue = "Anna: Ben, dinner at eight?\nBen: Sure, I will cook pasta."
+    columns = h.overlap_columns(studio, summaries, reference, dialogue, "unigram")
+    assert len(columns) == 4
+    assert columns[1] == h.OverlapColumn(None, "", None, "") and columns[3].spans is None
+    first = columns[0]
+    assert "".join(piece for piece, _ in first.spans) == summaries[0]   # the whole summary, nothing lost
+    marked = [piece.strip() for piece, label in first.spans if label]
+    assert marked == ["Anna invites Ben to dinner"]
+    expected = scorer().score(reference, summaries[0])
+    assert f"ROUGE-1 **{100 * expected['rouge1'].fmeasure:.1f}**" in first.score
+    assert "5 of 7 words marked" in first.score and f"{100 * expected['rouge1'].precision:.1f}" in first.score
+    # Copied vs new: "invites" and "Anna"... every word but "invites" and "to" is in the dialogue.
+    new = [piece.strip() for piece, label in first.copied if label == LEGEND["new"]]
+    assert new == ["invites", "to"]
+    assert "**29% new words** (2 of 7" in first.novelty
+
+
+def test_overlap_views_switch_and_bigram_counts_pairs(studio):
+    summary, reference = "the cat sat on the mat", "the cat lay on the mat"
+    bigram = h.overlap_columns(studio, [summary], reference, "", "bigram")[0]
+    assert [p for p, label in bigram.spans if label] == ["the cat", "on the mat"]
+    assert "3 of 5 word pairs shared" in bigram.score
+    lcs = h.overlap_columns(studio, [summary], reference, "", "lcs")[0]
+    assert "5 of 6 words marked" in lcs.score
+    assert bigram.copied is None and bigram.novelty == ""   # no dialogue, no copied view
+
+
+def test_without_a_reference_only_copied_words_show(studio):
+    column = h.overlap_columns(studio, ["Anna calls Ben."], "", "Anna: hi Ben", "unigram")[0]
+    assert column.spans is None and column.score == ""
+    assert [p for p, label in column.copied if label == LEGEND["copied"]] == ["Anna", "Ben"]
+
+
+def test_several_references_pick_the_best_and_say_which(studio):
+    column = h.overlap_columns(studio, ["Anna invites Ben to dinner."],
+                               "Carl sells a car.\nAnna invites Ben to dinner.", "", "unigram")[0]
+    assert "best of 2 references: no. 2" in column.score
+    assert "5 of 5 words marked" in column.score
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda s: h.overlap_columns(s, ["x"], "ref", "", "trigram"), "highlight must be one of"),
+    (lambda s: h.overlap_columns(s, ["x"], "\n".join("r" for _ in range(11)), "", "unigram"), "at most 10"),
+    (lambda s: h.overlap_columns(s, ["x"], 42, "", "unigram"), "must be text"),
+])
+def test_overlap_refuses_bad_input(studio, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(studio)
+
+
+def test_reference_box_follows_the_sent_dialogue_but_keeps_typed_text():
+    sent = {"dialogue": "A: hi\nB: hello", "references": ["Two people greet.", "A greets B."]}
+    assert h.reference_after_dialogue_change("A: hi\nB: hello", sent, "") == "Two people greet.\nA greets B."
+    # The dialogue changed: the dataset's references no longer apply ...
+    assert h.reference_after_dialogue_change("A: bye", sent, "Two people greet.\nA greets B.") == ""
+    # ... but a reference the person typed stays.
+    assert h.reference_after_dialogue_change("A: bye", sent, "My own reference.") is None
+    assert h.reference_after_dialogue_change("A: bye", None, "My own reference.") is None
+    assert h.parse_references(" one \n\n two\n") == ["one", "two"]

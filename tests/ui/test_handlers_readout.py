@@ -1,0 +1,37 @@
+"""studio/ui/handlers/readout.py: the Runs tab's table of what a tuned prompt reads as."""
+import pytest
+
+from studio.prompt_readout import CAVEAT
+from studio.runs import RunNotFound
+from studio.ui import handlers as h
+
+
+def test_readout_table_lists_each_virtual_token(ui_trained):
+    studio, run_ids = ui_trained.studio, ui_trained.runs
+    assert run_ids["prompt"] in [v for _, v in h.prompt_run_choices(studio)]
+    assert run_ids["lora"] not in [v for _, v in h.prompt_run_choices(studio)]
+    table = h.readout_table(studio, run_ids["prompt"], 3)
+    readout = studio.prompt_readout(run_ids["prompt"], 3)
+    assert list(table.columns) == ["Virtual token", "Nearest 1", "Nearest 2", "Nearest 3"]
+    assert list(table["Virtual token"]) == list(range(1, len(readout["virtual_tokens"]) + 1))
+    first = readout["virtual_tokens"][0]["nearest"][0]
+    assert table.iloc[0]["Nearest 1"] == f"{first['token']} ({first['cosine']:.2f})"
+    assert CAVEAT in h.CAVEAT_LINE
+
+
+@pytest.mark.parametrize("run,top_k,message", [
+    (None, 5, "Pick a prompt-tuning run"),
+    ("prompt", 0, "1 to 50"),
+    ("prompt", 2.5, "1 to 50"),
+    ("lora", 5, "only prompt-tuning runs"),
+])
+def test_readout_refuses_bad_picks(ui_trained, run, top_k, message):
+    studio, run_ids = ui_trained.studio, ui_trained.runs
+    with pytest.raises(ValueError, match=message):
+        h.readout_table(studio, run_ids.get(run, run), top_k)
+
+
+def test_readout_of_a_missing_run_is_a_run_not_found(ui_trained):
+    studio = ui_trained.studio
+    with pytest.raises(RunNotFound):
+        h.readout_table(studio, "prompt-20990101-000000-gone", 5)

@@ -1,0 +1,15 @@
+"""studio/ui/handlers/topic_groups.py: ROUGE per topic group after an evaluation, small groups greyed."""
+from studio.ui import handlers as h
+
+
+def test_evaluation_shows_rouge_per_topic_group(ui_trained, tmp_path):
+    studio, run_ids = ui_trained.studio, ui_trained.runs
+    view = h.run_evaluation(studio, ["original", run_ids["lora"]], 8, 8, tmp_path)
+    table, too_few = view.per_topic, view.per_topic_too_few
+    assert sum(table["Dialogues"]) == 8 and len(too_few) == len(table)
+    assert list(table.columns) == ["Topic group", "Dialogues", "Original ROUGE-L", "LoRA ROUGE-L"]
+    for (_, row), small in zip(table.iterrows(), too_few):
+        assert small == (row["Dialogues"] < 10)
+        assert row["Topic group"].endswith("(too few to say)") == small
+    styled = h.styled(table, too_few).to_html()
+    assert styled.count("color: #9a9a9a") >= 1   # 8 dialogues: every group is too small, all greyed
