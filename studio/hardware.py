@@ -33,10 +33,12 @@ def inference_dtype(precision: str):
     return torch.bfloat16 if use_bf16(precision, pick_device()) else None
 
 
-def cpu_has_fast_bf16() -> bool:
-    """AVX-512 BF16 or AMX: the CPU multiplies bf16 matrices natively."""
-    try:
-        flags = open("/proc/cpuinfo", encoding="ascii", errors="ignore").read()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+def cpu_has_fast_bf16(cpuinfo: str | None = None) -> bool:
+    """AVX-512 BF16 or AMX: the CPU multiplies bf16 matrices natively (`cpuinfo`: /proc/cpuinfo's text)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = open("/proc/cpuinfo", encoding="ascii", errors="ignore").read()
+        except OSError:
+            return False
+    flags = set(cpuinfo.split())
+    return "avx512_bf16" in flags or "amx_bf16" in flags

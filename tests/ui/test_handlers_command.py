@@ -1,11 +1,10 @@
-""""Copy as command": the shown command, parsed back by the CLI's own parser, asks for the same training."""
+"""studio/ui/handlers/command.py: "Copy as command", parsed back by the CLI's own parser, asks for the same training."""
 import shlex
 
 import pytest
 
 from studio import cli
-from studio.commandline import train_command
-from studio.config import METHOD_SETTINGS, TrainConfig, method_settings
+from studio.config import METHOD_SETTINGS, method_settings
 from studio.declare import flag_values
 from studio.ui.handlers import TrainForm, train_request
 from studio.ui.handlers.command import command_text
@@ -41,16 +40,6 @@ def test_each_shown_command_parses_back_to_the_forms_config(form):
         assert args.name == (form.name or "")
 
 
-def test_an_epoch_budget_and_precision_survive_the_round_trip():
-    cfg = TrainConfig(steps=None, epochs=1.5, batch_size=2)
-    line = train_command("lora", cfg, {"r": 2}, precision="bf16", launcher="accelerate", gpus=4)
-    assert line.startswith("accelerate launch --num_processes 4 -m studio train ")
-    args = parse_back(line)
-    assert cli._train_config(args) == cfg and args.precision == "bf16"
-
-
 def test_a_bad_form_is_refused_with_the_forms_own_message():
     with pytest.raises(ValueError, match="target module"):
         command_text(TrainForm(method="lora", lora_targets=[]))
-    with pytest.raises(ValueError, match="launcher"):
-        train_command("lora", TrainConfig(), launcher="mpirun")
