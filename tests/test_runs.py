@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from studio.runs import RunNotFound, RunStore, is_run_id
+from tests.dead_process import dead_pid
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,13 +68,6 @@ def test_crash_during_save_keeps_earlier_runs_and_leaves_no_model(tmp_path):
     with pytest.raises(RunNotFound):
         store.require_loadable("lora-bad")
     assert store.is_loadable(store.get("lora-good"))
-
-
-def dead_pid() -> int:
-    """The pid of a process that has ended (and been reaped)."""
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
 
 
 def test_sweep_marks_orphans_interrupted_and_removes_leftovers(tmp_path):
@@ -350,20 +344,3 @@ def test_two_sweeps_never_run_at_once(tmp_path):
                              text=True, check=True)
     assert out.stdout.strip() == "waited"
     assert store.sweep() == [] and issubclass(Timeout, OSError)
-
-
-def test_dead_processes_trainer_folders_are_removed_and_live_ones_kept(tmp_path):
-    from studio.processes import owned_scratch_dir, remove_dead_scratch
-
-    mine = Path(owned_scratch_dir("studio-test-scratch-"))
-    try:
-        gone = tmp_path / f"studio-test-scratch-{dead_pid()}-1700000000-abc"
-        reused = tmp_path / f"studio-test-scratch-{os.getpid()}-1-abc"  # our pid, another start time
-        foreign = tmp_path / "studio-test-scratch-unnamed"
-        for folder in (gone, reused, foreign):
-            folder.mkdir()
-        assert set(remove_dead_scratch(tmp_path, "studio-test-scratch-")) == {gone, reused}
-        assert foreign.is_dir()
-        assert remove_dead_scratch(mine.parent, "studio-test-scratch-") == [] and mine.is_dir()
-    finally:
-        mine.rmdir()

@@ -20,16 +20,11 @@ from studio.engine import Studio, owner_hash
 from studio.runs import RunStore
 from studio.ui import handlers as h
 from tests.conftest import TINY_TRAIN
+from tests.dead_process import dead_pid
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(steps=3, **TINY_TRAIN)
-
-
-def dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
 
 
 def _cli_env(runs_dir: Path, cache_dir: Path) -> dict:

@@ -46,15 +46,32 @@ def notice_html(studio: Studio) -> str:
 
 
 def _first_sentence(text: str) -> str:
-    text = re.sub(r"\s*\([^)]*\)", "", text)  # a raw exception in parentheses belongs to the details
+    text = _without_parentheses(text)  # a raw exception in parentheses belongs to the details
     match = re.match(r"(.+?[.!?])(\s|$)", text)
     return match.group(1) if match else text
 
 
 def _without_prefetch(text: str) -> str:
-    """The notice minus its advice to run prefetch: that is said once, at the end."""
+    """The notice minus its advice to run prefetch (said once, at the end), keeping any raw error.
+
+    Only advice outside parentheses counts: a raw error in parentheses may quote the same advice,
+    and the operator needs that error.
+    """
     sentences = re.split(r"(?<=[.!?])\s+", text)
-    return " ".join(s for s in sentences if "prefetch" not in s and "STUDIO_BASE_MODEL" not in s).strip()
+    return " ".join(s for s in sentences if not _is_advice(_without_parentheses(s))).strip()
+
+
+def _is_advice(sentence: str) -> bool:
+    return "prefetch" in sentence or "STUDIO_BASE_MODEL" in sentence
+
+
+def _without_parentheses(text: str) -> str:
+    """Text with every parenthesised part removed, nested ones included."""
+    while True:
+        shorter = re.sub(r"\s*\([^()]*\)", "", text)
+        if shorter == text:
+            return text
+        text = shorter
 
 
 def _inline(text: str) -> str:

@@ -1,0 +1,19 @@
+"""studio/formatting.py: one way to write a score, a gain, an interval and a count, everywhere."""
+from studio.formatting import count_text, gain_text, interval_text, points, score_text, score_with_interval
+
+
+def test_scores_are_points_with_one_decimal_everywhere():
+    assert score_text(0.03) == "3.0"
+    assert score_text(0.23456) == "23.5"
+    assert score_text(1) == "100.0"
+    assert score_text(None) == score_text(float("nan")) == "–"
+    assert gain_text(0.012) == "+1.2"
+    assert gain_text(-0.004) == "-0.4"
+    assert gain_text(-0.0001) == "+0.0"  # rounds to zero: no "-0.0"
+    assert interval_text(0.21, 0.26) == "21.0–26.0"
+    assert interval_text(-0.01, 0.02, signed=True) == "[-1.0, +2.0]"
+    assert interval_text(None, 0.2) == "–"
+    assert score_with_interval(0.23, 0.21, 0.26) == "23.0 (21.0–26.0)"
+    assert score_with_interval(0.23, None, None) == "23.0"
+    assert points(0.123456) == 12.3
+    assert count_text(1) == "1 dialogue" and count_text(3) == "3 dialogues"

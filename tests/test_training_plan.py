@@ -1,0 +1,35 @@
+"""studio/training_plan.py: what a step or epoch budget means for the pairs at hand."""
+from types import SimpleNamespace
+
+from studio.config import TrainConfig
+from studio.training_plan import count_pairs, training_budget
+
+
+def _examples(references_per_dialogue):
+    return [SimpleNamespace(references=["r"] * n) for n in references_per_dialogue]
+
+
+def test_a_pair_is_one_dialogue_with_one_of_its_references():
+    assert count_pairs(_examples([1, 3, 1])) == 5 and count_pairs([]) == 0
+
+
+def test_a_subset_larger_than_the_split_uses_every_pair_and_says_how_many_passes():
+    plan = training_budget(_examples([1] * 48), TrainConfig(steps=60, batch_size=8, train_size=400))
+    assert plan == {"steps": 60, "batch_size": 8, "train_size": 400, "pairs_available": 48, "pairs_used": 48,
+                    "epochs": 10.0}
+
+
+def test_a_smaller_subset_is_used_as_asked():
+    plan = training_budget(_examples([1] * 48), TrainConfig(steps=3, batch_size=4, train_size=16))
+    assert (plan["pairs_used"], plan["epochs"]) == (16, 0.75)
+
+
+def test_an_epoch_budget_becomes_whole_passes_of_steps():
+    # 10 pairs in batches of 4: 3 steps a pass (the last batch is short), so 1.5 passes is 5 steps.
+    plan = training_budget(_examples([2] * 5), TrainConfig(steps=None, epochs=1.5, batch_size=4, train_size=None))
+    assert (plan["pairs_used"], plan["steps"], plan["epochs"]) == (10, 5, 1.5)
+
+
+def test_no_pairs_means_no_passes_rather_than_a_division_by_zero():
+    assert training_budget([], TrainConfig(steps=30))["epochs"] == 0.0
+    assert training_budget([], TrainConfig(steps=None, epochs=2.0))["steps"] == 0

@@ -1,0 +1,32 @@
+"""studio/ui/launch.py: uploads capped, and the runs, cache, source and Hugging Face home never served."""
+from pathlib import Path
+
+from studio.config import MAX_UPLOAD_BYTES
+from studio.ui.launch import SOURCE_ROOT, blocked_paths, launch_options
+from studio.ui.request_limit import RequestSizeLimit
+
+
+def test_every_private_folder_is_blocked_and_nothing_is_allowed(settings):
+    from huggingface_hub import constants
+
+    options = launch_options(settings)
+    assert "allowed_paths" not in options and options["max_file_size"] == MAX_UPLOAD_BYTES
+    assert options["blocked_paths"] == blocked_paths(settings)
+    for folder in (settings.runs_dir, settings.cache_dir, SOURCE_ROOT, constants.HF_HOME):
+        assert str(Path(folder).expanduser().resolve()) in options["blocked_paths"]
+
+
+def test_the_folder_gradio_serves_returned_files_from_is_never_blocked(settings, monkeypatch, tmp_path):
+    import gradio.utils
+
+    settings.cache_dir = tmp_path / "cache"
+    served = settings.cache_dir / "gradio"          # Gradio's file folder inside the model cache
+    monkeypatch.setattr(gradio.utils, "get_upload_folder", lambda: str(served))
+    blocked = blocked_paths(settings)
+    assert str(settings.cache_dir.resolve()) not in blocked    # blocking it would block the CSVs and zips
+    assert str(Path(settings.runs_dir).resolve()) in blocked
+
+
+def test_every_request_passes_the_size_cap_first(settings):
+    middleware = launch_options(settings)["app_kwargs"]["middleware"]
+    assert [m.cls for m in middleware] == [RequestSizeLimit]
