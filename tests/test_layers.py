@@ -1,4 +1,4 @@
-"""The package's layers: imports flow one way, and the UI handlers stay light."""
+"""The package's layers: imports flow one way, the UI handlers stay light, the app builds every tab."""
 from __future__ import annotations
 
 import ast
@@ -71,3 +71,18 @@ def test_handlers_and_cli_use_the_studio_not_its_parts():
         text = path.read_text(encoding="utf-8")
         for part in (".store.", ".jobs.", ".pool."):
             assert part not in text, f"{path.name} uses studio{part}"
+
+
+def test_the_app_builds_every_tab_and_section_module():
+    """The layout modules have no test module of their own (test_test_layout.py): each must at least be
+    reached from studio.ui.app, so the browser scenarios and test_app.py exercise it."""
+    graph = {name: _top_level_imports(path) for name, path in MODULES.items()}
+    reached, todo = set(), ["studio.ui.app"]
+    while todo:
+        name = todo.pop()
+        if name not in reached:
+            reached.add(name)
+            todo.extend(graph[name])
+    layout = {name for name in MODULES if name.startswith(("studio.ui.tab_", "studio.ui.section_"))}
+    assert len(layout) >= 5 and layout <= reached, f"built by nothing: {sorted(layout - reached)}"
+

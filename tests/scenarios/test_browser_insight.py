@@ -14,7 +14,7 @@ import re
 import pytest
 
 from tests.app_server import app_in_folder
-from tests.test_browser import SHOTS, _need_browser, _open, page  # noqa: F401  (fixtures used by name)
+from tests.scenarios.test_browser import SHOTS, _need_browser, _open, page  # noqa: F401  (fixtures used by name)
 
 COLUMNS = ("original", "full", "lora", "prompt")
 LONG = 180_000  # the machine is shared: model work may wait behind other people's tests

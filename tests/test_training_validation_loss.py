@@ -1,4 +1,4 @@
-"""Validation loss during training: events every few steps, the record, and early stopping."""
+"""studio/training.py, validation loss during training: events every few steps, the record, and early stopping."""
 import math
 
 from studio.config import TrainConfig, method_settings

@@ -23,7 +23,7 @@ from tests.conftest import TINY_TRAIN
 from tests.dead_process import dead_pid
 from tests.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(steps=3, **TINY_TRAIN)
 
 

@@ -1,6 +1,6 @@
 """CUDA checks: training, greedy tokens equal to the CPU path's, memory freed. Skipped where CUDA is absent.
 
-Run on a CUDA machine with `pytest -m gpu tests/test_gpu.py`.
+Run on a CUDA machine with `pytest -m gpu tests/scenarios/test_gpu.py`.
 """
 import gc
 

@@ -1,5 +1,5 @@
-"""ZeroGPU execution on the CPU: the Train event streams loss points through zerogpu.train_on_gpu (a no-op
-decorator off ZeroGPU), and Compare / Evaluate go through zerogpu's functions."""
+"""studio/ui/handlers/zerogpu.py, ZeroGPU execution on the CPU: the Train event streams loss points
+through zerogpu.train_on_gpu (a no-op decorator off ZeroGPU), and Compare / Evaluate go through zerogpu's functions."""
 import pytest
 
 from studio.config import Settings

@@ -24,7 +24,7 @@ import pytest
 from tests.app_server import running_app
 
 pytestmark = pytest.mark.slow  # one app server, several trainings
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FAKE_TOKEN = "hf_multiUserApiTestTokenDoNotUse987654321"
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 CALL_TIMEOUT = 180

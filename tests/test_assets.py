@@ -1,4 +1,4 @@
-"""The bundled sample dialogues are distinct and consistent: the Compare tab shows the first few as buttons."""
+"""studio/assets: the bundled sample dialogues are distinct and consistent; Compare offers the first few."""
 from __future__ import annotations
 
 import json

@@ -18,7 +18,7 @@ import pytest
 
 from tests.app_server import app_in_folder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 # Only a hang should reach these: a slow step on a loaded 2-core machine must still pass.

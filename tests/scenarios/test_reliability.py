@@ -1,6 +1,6 @@
 """A workshop in front of one studio: odd input, killed processes, full disks, pokes at security.
 
-Engine, handler and CLI level (the gradio_client side is tests/test_multiuser_api.py).
+Engine, handler and CLI level (the gradio_client side is tests/scenarios/test_multiuser_api.py).
 Every case checks two things: a clear message, and that nothing changed or was lost.
 Numbers quoted in docs/reliability.md come from these tests.
 """
@@ -29,7 +29,7 @@ from studio.runs import RunNotFound, RunStore, clean_name
 from studio.ui import handlers as h
 from tests.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 GEN = GenerationSettings(max_new_tokens=8)
 FAKE_TOKEN = "hf_reliabilityTestTokenDoNotUse0123456789"

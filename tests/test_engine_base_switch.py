@@ -1,4 +1,4 @@
-"""Several allowed base models: an explicit switch loads one and frees the other; memory estimates per base."""
+"""studio/engine.py, several allowed base models: a switch loads one and frees the other; memory per base."""
 import gc
 import shutil
 import weakref

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.app_server import app_in_folder
-from tests.test_browser import CHROMIUM, SHOTS, _need_browser, _open
+from tests.scenarios.test_browser import CHROMIUM, SHOTS, _need_browser, _open
 
 STEP_TIMEOUT = 300_000  # only a hang should reach it: tests run beside another worker (scripts/test.sh)
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]

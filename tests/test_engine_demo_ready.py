@@ -1,4 +1,4 @@
-"""Demo-ready after a restart: preloaded runs from the (fake) Hub and the default three trained, in the background."""
+"""studio/engine.py, demo-ready after a restart: runs preloaded from the (fake) Hub, the default three trained."""
 from pathlib import Path
 
 from studio.config import Settings, TrainConfig
