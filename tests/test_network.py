@@ -16,11 +16,16 @@ def _fake_urlopen(monkeypatch, behaviour):
     return seen
 
 
+class _Answer:
+    def close(self):
+        pass
+
+
 def test_a_hung_connection_is_given_up_on_without_waiting_for_it(monkeypatch):
     # An unroutable address or a stuck DNS look-up hangs for minutes and ignores the socket timeout:
     # here the "connection" hangs until the test releases it, and the probe must answer before that.
     release = threading.Event()
-    seen = _fake_urlopen(monkeypatch, lambda: release.wait(600))
+    seen = _fake_urlopen(monkeypatch, lambda: release.wait(600) and _Answer())
     monkeypatch.setenv("HF_ENDPOINT", "https://hub.example/")
     try:
         assert network.network_available(timeout=0.2) is False
@@ -28,11 +33,6 @@ def test_a_hung_connection_is_given_up_on_without_waiting_for_it(monkeypatch):
     finally:
         release.set()
     assert seen == {"url": "https://hub.example/api/health", "method": "HEAD", "timeout": 0.2}
-
-
-class _Answer:
-    def close(self):
-        pass
 
 
 def _http_error():
