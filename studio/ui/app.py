@@ -30,7 +30,7 @@ from . import (
 )
 from .context import UiContext
 from .errors import guarded  # noqa: F401  (kept importable from here for older scripts)
-from .launch import blocked_paths, launch_options  # noqa: F401  (likewise)
+from .launch import blocked_paths, calm_idle_queue, launch_options  # noqa: F401  (likewise)
 
 
 def header_markdown(studio: Studio) -> str:
@@ -101,6 +101,7 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
             trigger(lambda: header_markdown(studio), None, header, api_visibility="private", show_progress="hidden")
     # Cheap events (browsing, refreshing lists) may run side by side; generation has its own limit.
     demo.queue(default_concurrency_limit=4, max_size=200)
+    calm_idle_queue(demo)
     return demo
 
 

@@ -12,6 +12,9 @@ def test_build_app_has_the_five_tabs_and_named_api(studio):
     assert tabs == ["Dataset", "Train", "Compare", "Evaluate", "Runs"]
     api_names = {fn.api_name for fn in demo.fns.values()}
     assert {"summarize", "train", "stop", "evaluate", "list_runs", "job_status"} <= api_names
+    from studio.ui.launch import QUEUE_IDLE_POLL_SECONDS
+
+    assert demo._queue.sleep_when_free == QUEUE_IDLE_POLL_SECONDS     # an idle studio barely uses the CPU
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,15 @@
 """studio/ui/launch.py: uploads capped, and the runs, cache, source and Hugging Face home never served."""
 from pathlib import Path
+from types import SimpleNamespace
 
 from studio.config import MAX_UPLOAD_BYTES
-from studio.ui.launch import SOURCE_ROOT, blocked_paths, launch_options
+from studio.ui.launch import (
+    QUEUE_IDLE_POLL_SECONDS,
+    SOURCE_ROOT,
+    blocked_paths,
+    calm_idle_queue,
+    launch_options,
+)
 from studio.ui.request_limit import RequestSizeLimit
 
 
@@ -30,3 +37,17 @@ def test_the_folder_gradio_serves_returned_files_from_is_never_blocked(settings,
 def test_every_request_passes_the_size_cap_first(settings):
     middleware = launch_options(settings)["app_kwargs"]["middleware"]
     assert [m.cls for m in middleware] == [RequestSizeLimit]
+
+
+def test_an_idle_queue_wakes_twenty_times_a_second_not_a_thousand():
+    import gradio as gr
+
+    with gr.Blocks() as demo:
+        gr.Markdown("x")
+    demo.queue()
+    assert demo._queue.sleep_when_free < QUEUE_IDLE_POLL_SECONDS     # Gradio's own default off Windows
+    assert calm_idle_queue(demo) is True                                # False would mean Gradio renamed it
+    assert demo._queue.sleep_when_free == QUEUE_IDLE_POLL_SECONDS
+    assert demo._queue.progress_update_sleep_when_free >= 0.1
+    renamed = SimpleNamespace(_queue=SimpleNamespace(idle_sleep=0.001))     # a Gradio that renamed them
+    assert calm_idle_queue(renamed) is False and renamed._queue.idle_sleep == 0.001
