@@ -15,12 +15,11 @@ from ..config import MAX_UPLOAD_BYTES, Settings
 from .request_limit import MAX_REQUEST_BYTES, RequestSizeLimit
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
-# How often Gradio's queue looks for new events while it has none. Off Windows, Gradio looks every
-# 1 ms (and for progress updates every 10 ms), which keeps an idle server at about 5% of a core;
-# on Windows it uses these values. An event then waits at most 50 ms before it starts, unnoticed
-# next to a summary's seconds, and an idle studio costs a tenth of the CPU (docs/benchmark.md).
-QUEUE_IDLE_POLL_SECONDS = 0.05
-PROGRESS_IDLE_POLL_SECONDS = 0.1
+# How often Gradio's queue looks for new events while it has none. Off Windows Gradio looks every
+# 1 ms, which keeps an idle server at about 5% of a core; every 10 ms it is about 2%, and an
+# event waits at most 10 ms more before it starts: nothing a person or a test can notice.
+# (Every 50 ms would save another 1%, but changes event timing enough to be worth not risking.)
+QUEUE_IDLE_POLL_SECONDS = 0.01
 
 
 def launch_options(settings: Settings | None = None) -> dict:
@@ -44,16 +43,15 @@ def launch_options(settings: Settings | None = None) -> dict:
 
 
 def calm_idle_queue(demo: gr.Blocks) -> bool:
-    """Make an idle queue wake 20 times a second rather than 1,000 (see QUEUE_IDLE_POLL_SECONDS).
+    """Make an idle queue wake 100 times a second rather than 1,000 (see QUEUE_IDLE_POLL_SECONDS).
 
-    Gradio exposes no setting for this; the attributes are its queue's own. Should a later Gradio
-    rename them, nothing is changed and False says so (tests/ui/test_launch.py then fails).
+    Gradio exposes no setting for this; the attribute is its queue's own. Should a later Gradio
+    rename it, nothing is changed and False says so (tests/ui/test_launch.py then fails).
     """
     queue = getattr(demo, "_queue", None)
-    if queue is None or not hasattr(queue, "sleep_when_free") or not hasattr(queue, "progress_update_sleep_when_free"):
+    if queue is None or not hasattr(queue, "sleep_when_free"):
         return False
     queue.sleep_when_free = max(queue.sleep_when_free, QUEUE_IDLE_POLL_SECONDS)
-    queue.progress_update_sleep_when_free = max(queue.progress_update_sleep_when_free, PROGRESS_IDLE_POLL_SECONDS)
     return True
 
 
