@@ -18,7 +18,7 @@ def build_tab(module, studio, scratch: Path, **build_args) -> tuple[gr.Blocks, U
     with gr.Blocks() as demo:
         owner, runs_version = gr.State("alice"), gr.State(0)
         sent_example, presenter = gr.State(None), gr.State(False)
-        dialogue = gr.Textbox(label="Dialogue")   # Compare's box: other tabs fill it
+        dialogue = gr.Textbox(label="Dialogue", render=False)   # Compare's box (it renders it); others fill it
         with gr.Tabs() as tabs:
             ctx = UiContext(studio, demo, owner, tabs, runs_version, dialogue, sent_example, scratch, presenter)
             with gr.Tab("Tab under test") as tab:
