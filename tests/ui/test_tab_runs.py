@@ -1,0 +1,65 @@
+"""studio/ui/tab_runs.py: the Runs tab's wiring: the listing, rename, delete behind "I'm sure", zip, presenter mode."""
+import zipfile
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from studio.ui import handlers as h
+from studio.ui import tab_runs
+from tests.ui.one_tab import build_tab, by_elem_id, by_label
+
+
+@pytest.fixture
+def tab(studio, tmp_path):
+    job = h.start_training(studio, "alice", h.TrainForm(method="lora", steps=2, batch_size=4, train_size=8))
+    studio.wait_job(job.job_id, timeout=600)
+    assert job.status == "completed", job.error
+    demo, ctx = build_tab(tab_runs, studio, tmp_path, with_tab=True)
+    api = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
+    return demo, ctx, api, job.run_id
+
+
+def test_the_listing_marks_the_sessions_own_runs_and_drops_a_gone_pick(tab):
+    demo, _, api, run_id = tab
+    table, picked = by_elem_id(demo, "runs-table"), by_elem_id(demo, "runs-picked")
+    mine = api["list_runs"].fn(run_id, "alice")
+    assert mine[table].set_index("Run id")["Name"][run_id].endswith("· yours")
+    assert mine[picked].value == run_id
+    theirs = api["list_runs"].fn("lora-20990101-000000-gone", "bob")
+    assert not theirs[table].set_index("Run id")["Name"][run_id].endswith("· yours")
+    assert theirs[picked].value is None
+
+
+def test_only_the_owner_renames_and_the_lists_are_told(tab, studio):
+    demo, ctx, api, run_id = tab
+    with pytest.warns(UserWarning, match="Only the session that trained this run"):
+        assert api["rename_run"].fn(run_id, "bobs now", "bob", 3) == gr.skip()
+    out = api["rename_run"].fn(run_id, "anna's quick lora", "alice", 3)
+    assert "Renamed" in out[by_elem_id(demo, "runs-message")] and out[by_label(demo, "New name")] == ""
+    assert out[ctx.runs_version] == 4 and studio.run(run_id)["name"] == "anna's quick lora"
+
+
+def test_delete_needs_i_am_sure_then_unticks_it_and_removes_the_run(tab, studio):
+    demo, ctx, api, run_id = tab
+    sure = by_elem_id(demo, "runs-sure")
+    with pytest.warns(UserWarning, match="first: deleting a run cannot be undone"):
+        assert api["delete_run"].fn(run_id, False, "alice", 0) == gr.skip()
+    assert studio.run(run_id)
+    out = api["delete_run"].fn(run_id, True, "alice", 0)
+    assert out[sure] is False and out[ctx.runs_version] == 1
+    assert run_id not in [r["run_id"] for r in studio.runs()]
+
+
+def test_zip_offers_a_download_of_the_run(tab):
+    demo, _, api, run_id = tab
+    button = api["download_run"].fn(run_id)[next(b for b in demo.blocks.values() if isinstance(b, gr.DownloadButton))]
+    path = button.value["path"]    # what Gradio will serve: the file the handler wrote
+    assert button.visible and zipfile.is_zipfile(path)
+    assert "run.json" in zipfile.ZipFile(path).namelist() and Path(path).name in button.label
+
+
+def test_presenter_mode_hides_rename_and_delete(tab):
+    demo, ctx, _, _ = tab
+    manage = next(fn for fn in demo.fns.values() if (ctx.presenter._id, "change") in [tuple(t) for t in fn.targets])
+    assert manage.fn(True).visible is False and manage.fn(False).visible is True
