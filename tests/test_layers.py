@@ -74,7 +74,7 @@ def test_handlers_and_cli_use_the_studio_not_its_parts():
 
 
 def test_the_app_builds_every_tab_and_section_module():
-    """The layout modules have no test module of their own (test_test_layout.py): each must at least be
+    """The section modules have no test module of their own (test_test_layout.py): each must at least be
     reached from studio.ui.app, so the browser scenarios and test_app.py exercise it."""
     graph = {name: _top_level_imports(path) for name, path in MODULES.items()}
     reached, todo = set(), ["studio.ui.app"]

@@ -15,11 +15,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests"
 
-# Modules without a test module of their own, and why. Each tab and section builder only lays out
-# components and wires events to handlers (tested one by one in tests/ui/); the browser scenarios
-# click through them, tests/ui/test_app.py checks the assembled wiring, and test_layers.py that
-# the app builds every one of them.
-LAYOUT_PREFIXES = ("ui/tab_", "ui/section_")
+# Modules without a test module of their own, and why. Each section builder (a view hooked into a
+# tab: the queue board, the experiment, the overlap highlight, ...) lays out a few components and
+# wires them to handlers that are tested one by one in tests/ui/test_handlers_*.py; the browser
+# scenarios click through every section, and test_layers.py checks the app builds each one.
+# The five tab builders, which hold real wiring logic, have tests/ui/test_tab_*.py.
+LAYOUT_PREFIXES = ("ui/section_",)
 UNTESTED_ON_PURPOSE = {
     "ui/context.py": "declarations only: the UiContext dataclass and two constants",
 }
