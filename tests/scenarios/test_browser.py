@@ -99,13 +99,28 @@ def _open(page, name):
     expect(page.get_by_role("tab", name=name, exact=True)).to_have_attribute("aria-selected", "true")
 
 
+def _close_toasts(page):
+    """Close every toast (they would cover the charts). Toasts also close on their own, and the list
+    shrinks as they go, so click the first one left until none is: clicking the second of a list
+    read earlier waited for a toast that had already gone."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import expect
+
+    toasts = page.locator(".toast-close")
+    for _ in range(20):
+        if toasts.count() == 0:
+            break
+        try:
+            toasts.first.click(timeout=10_000)
+        except PlaywrightError:
+            pass  # it closed by itself in the meantime: look again
+    expect(toasts).to_have_count(0)
+
+
 def _shoot(page, name):
     from playwright.sync_api import expect
 
-    for close in page.locator(".toast-close").all():  # toasts would cover the charts
-        if close.is_visible():
-            close.click()
-    expect(page.locator(".toast-close")).to_have_count(0)
+    _close_toasts(page)
     for plot in page.locator(".js-plotly-plot").all():  # every chart has drawn before the picture
         if plot.is_visible():
             expect(plot.locator(".main-svg").first).to_be_visible()

@@ -14,7 +14,13 @@ import re
 import pytest
 
 from tests.app_server import app_in_folder
-from tests.scenarios.test_browser import SHOTS, _need_browser, _open, page  # noqa: F401  (fixtures used by name)
+from tests.scenarios.test_browser import (  # noqa: F401  (page: a fixture used by name)
+    SHOTS,
+    _close_toasts,
+    _need_browser,
+    _open,
+    page,
+)
 
 COLUMNS = ("original", "full", "lora", "prompt")
 LONG = 180_000  # the machine is shared: model work may wait behind other people's tests
@@ -51,8 +57,7 @@ def runs(server):
 
 def _shoot(page, name):  # noqa: F811
     """Laptop and phone screenshots of the page as it is now."""
-    for close in page.locator(".toast-close").all():
-        close.click()
+    _close_toasts(page)
     page.wait_for_timeout(600)  # let Plotly finish drawing
     for size, (width, height) in {"laptop": (1280, 720), "phone": (390, 844)}.items():
         page.set_viewport_size({"width": width, "height": height})
