@@ -9,6 +9,10 @@ bash scripts/dev-env.sh
 
 # The tests never touch the network.
 export HF_HUB_OFFLINE=1
+# Some images set PYTHONDONTWRITEBYTECODE: then each of the suite's ~20 Python processes (workers,
+# app servers, CLI subprocesses) compiles the studio from source again, and pytest rewrites every
+# test file's asserts again in each worker. Compiled files go to __pycache__/ (git ignores them).
+unset PYTHONDONTWRITEBYTECODE
 # Two worker processes, a whole file each at a time (module fixtures start one server per file):
 # most browser and server tests wait on another process, so the other worker fills that time.
 # Files go out longest first (tests/conftest.py), not xdist's default of most tests first.

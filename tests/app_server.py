@@ -37,8 +37,13 @@ def running_app(tmp: Path, env: dict, startup_limit: float = DEFAULT_WAIT_SECOND
 
 
 @contextlib.contextmanager
-def app_in_folder(tmp: Path, env: dict | None = None):
-    """running_app with its runs and model cache inside `tmp`, as every browser test wants; the app gains "tmp"."""
-    folders = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(tmp / "cache")}
+def app_in_folder(tmp: Path, env: dict | None = None, cache_dir: Path | None = None):
+    """running_app with its runs inside `tmp`, as every browser test wants; the app gains "tmp" and "cache_dir".
+
+    The model cache is `tmp`/cache (the stand-in is built at start, as on a fresh machine) unless a
+    `cache_dir` that already holds it is given (saves building it again, about 1.7 CPU-seconds).
+    """
+    cache_dir = cache_dir or tmp / "cache"
+    folders = {"STUDIO_RUNS_DIR": str(tmp / "runs"), "STUDIO_CACHE_DIR": str(cache_dir)}
     with running_app(tmp, {**folders, **(env or {})}) as app:
-        yield {**app, "tmp": tmp}
+        yield {**app, "tmp": tmp, "cache_dir": cache_dir}

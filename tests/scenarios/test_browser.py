@@ -44,6 +44,8 @@ def _need_browser():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _need_browser()
+    # A fresh model cache: this app builds its stand-in at start, as on a fresh machine (the other
+    # browser files share the session's, already built).
     with app_in_folder(tmp_path_factory.mktemp("browser")) as app:
         yield app
 
@@ -85,7 +87,7 @@ def _prepare_other_runs(server):
     from studio.engine import Studio
 
     tmp = server["tmp"]
-    studio = Studio(Settings(offline=True, runs_dir=tmp / "runs", cache_dir=tmp / "cache", data="bundled"))
+    studio = Studio(Settings(offline=True, runs_dir=tmp / "runs", cache_dir=server["cache_dir"], data="bundled"))
     for method in ("full", "prompt"):
         job = studio.submit_training(method, TrainConfig(**TINY), owner="presenter")
         studio.jobs.wait(job.job_id, timeout=JOB_TIMEOUT_S)

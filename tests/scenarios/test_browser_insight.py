@@ -28,9 +28,9 @@ TRAINING_WAIT_MS = 600_000   # three tiny trainings and four models on two dialo
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, cache_dir):
     _need_browser()
-    with app_in_folder(tmp_path_factory.mktemp("browser-insight")) as app:
+    with app_in_folder(tmp_path_factory.mktemp("browser-insight"), cache_dir=cache_dir) as app:
         yield app
 
 
@@ -44,7 +44,7 @@ def runs(server):
 
     expect.set_options(timeout=60_000)  # a busy machine answers slowly; conditions, not clocks, decide
     tmp = server["tmp"]
-    studio = Studio(Settings(offline=True, runs_dir=tmp / "runs", cache_dir=tmp / "cache", data="bundled"))
+    studio = Studio(Settings(offline=True, runs_dir=tmp / "runs", cache_dir=server["cache_dir"], data="bundled"))
     made = {}
     for method, rate in (("full", None), ("lora", None), ("prompt", 1e-9)):
         config = TrainConfig(steps=2, batch_size=4, train_size=8, **({"learning_rate": rate} if rate else {}))

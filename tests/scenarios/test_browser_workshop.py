@@ -15,9 +15,9 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, cache_dir):
     _need_browser()
-    with app_in_folder(tmp_path_factory.mktemp("workshop")) as app:
+    with app_in_folder(tmp_path_factory.mktemp("workshop"), cache_dir=cache_dir) as app:
         yield app
 
 
