@@ -27,6 +27,7 @@ from studio.inference import ORIGINAL, GenerationSettings
 from studio.jobs import QueueFull
 from studio.runs import RunNotFound, RunStore, clean_name
 from studio.ui import handlers as h
+from tests.form_runs import trained_through_the_form
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,12 +54,9 @@ def workshop(tmp_path_factory, cache_dir):
     settings = Settings.from_env(env={}, offline=True, data="bundled",
                                  runs_dir=tmp_path_factory.mktemp("workshop") / "runs", cache_dir=cache_dir)
     studio = Studio(settings)
-    runs = {}
-    for method in ("full", "lora", "prompt"):
-        job = h.start_training(studio, "alice", h.TrainForm(method=method, name=f"alice {method}", **TINY))
-        studio.jobs.wait(job.job_id, timeout=600)
-        assert job.status == "completed", job.error
-        runs[method] = job.run_id
+    runs = {method: trained_through_the_form(studio, "alice", h.TrainForm(method=method, name=f"alice {method}",
+                                                                           **TINY))
+            for method in ("full", "lora", "prompt")}
     return studio, runs
 
 

@@ -7,6 +7,9 @@ import pytest
 
 from studio.config import Settings
 from studio.engine import Studio
+from tests.form_runs import trained_through_the_form
+
+TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 
 
 @pytest.fixture(scope="session")
@@ -19,12 +22,8 @@ def ui_trained(tmp_path_factory, cache_dir):
 
     studio = Studio(Settings(offline=True, runs_dir=tmp_path_factory.mktemp("ui-trained") / "runs",
                              cache_dir=cache_dir, data="bundled"))
-    runs = {}
-    for method in ("full", "lora", "prompt"):
-        job = h.start_training(studio, "alice", h.TrainForm(method=method, steps=3, batch_size=4, train_size=16))
-        studio.jobs.wait(job.job_id, timeout=600)
-        assert job.status == "completed", job.error
-        runs[method] = job.run_id
+    runs = {method: trained_through_the_form(studio, "alice", h.TrainForm(method=method, **TINY))
+            for method in ("full", "lora", "prompt")}
     return SimpleNamespace(studio=studio, runs=runs)
 
 
@@ -35,10 +34,6 @@ def two_people(tmp_path_factory, cache_dir):
 
     studio = Studio(Settings(offline=True, runs_dir=tmp_path_factory.mktemp("two-people") / "runs",
                              cache_dir=cache_dir, data="bundled"))
-    runs = {}
-    for owner in ("alice", "bob"):
-        job = h.start_training(studio, owner, h.TrainForm(method="lora", steps=3, batch_size=4, train_size=16))
-        studio.wait_job(job.job_id, timeout=300)
-        assert job.status == "completed", job.error
-        runs[owner] = job.run_id
+    runs = {owner: trained_through_the_form(studio, owner, h.TrainForm(method="lora", **TINY), timeout=300)
+            for owner in ("alice", "bob")}   # in this order: bob's run is the newer
     return studio, runs

@@ -7,17 +7,16 @@ import pytest
 
 from studio.ui import handlers as h
 from studio.ui import tab_runs
+from tests.form_runs import trained_through_the_form
 from tests.ui.one_tab import build_tab, by_elem_id, by_label
 
 
 @pytest.fixture
 def tab(studio, tmp_path):
-    job = h.start_training(studio, "alice", h.TrainForm(method="lora", steps=2, batch_size=4, train_size=8))
-    studio.wait_job(job.job_id, timeout=600)
-    assert job.status == "completed", job.error
+    run_id = trained_through_the_form(studio, "alice", h.TrainForm(method="lora", steps=2, batch_size=4, train_size=8))
     demo, ctx = build_tab(tab_runs, studio, tmp_path, with_tab=True)
     api = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
-    return demo, ctx, api, job.run_id
+    return demo, ctx, api, run_id
 
 
 def test_the_listing_marks_the_sessions_own_runs_and_drops_a_gone_pick(tab):
