@@ -14,15 +14,13 @@ ISA_LIMITS = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_
 def machine() -> dict:
     import torch
 
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            flags = cpuinfo.read()
-    except OSError:
-        pass
-    model = next((line.split(":", 1)[1].strip() for line in flags.splitlines() if line.startswith("model name")), "")
+    from studio.hardware import cpu_flags, read_cpuinfo
+
+    cpuinfo = read_cpuinfo()
+    flags = cpu_flags(cpuinfo)
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "")
     return {"cpu": model or platform.processor(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "avx512_bf16": " avx512_bf16" in flags, "amx": " amx_bf16" in flags,
+            "avx512_bf16": "avx512_bf16" in flags, "amx": "amx_bf16" in flags,
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "python": platform.python_version(), "torch": torch.__version__,
             # The vector kernels torch's own ops use: ATEN_CPU_CAPABILITY=avx2 (with MKL_ENABLE_INSTRUCTIONS

@@ -2,6 +2,7 @@
 
     device = pick_device()                 # "cuda" or "cpu"
     bf16 = use_bf16("auto", device)        # the studio's precision rule, in one place
+    flags = cpu_flags()                    # /proc/cpuinfo's flags, as whole words
     dtype = inference_dtype("auto")        # the weights' dtype for generation under that rule
 """
 from __future__ import annotations
@@ -35,10 +36,21 @@ def inference_dtype(precision: str):
 
 def cpu_has_fast_bf16(cpuinfo: str | None = None) -> bool:
     """AVX-512 BF16 or AMX: the CPU multiplies bf16 matrices natively (`cpuinfo`: /proc/cpuinfo's text)."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = open("/proc/cpuinfo", encoding="ascii", errors="ignore").read()
-        except OSError:
-            return False
-    flags = set(cpuinfo.split())
+    flags = cpu_flags(cpuinfo)
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str]:
+    """The words of /proc/cpuinfo (or of `cpuinfo`): flags are matched whole, never as part of a longer name."""
+    if cpuinfo is None:
+        cpuinfo = read_cpuinfo()
+    return set(cpuinfo.split())
+
+
+def read_cpuinfo() -> str:
+    """/proc/cpuinfo's text; "" where there is none (not Linux)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            return f.read()
+    except OSError:
+        return ""

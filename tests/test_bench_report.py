@@ -10,3 +10,13 @@ def test_machine_names_the_kernels_and_any_isa_limit(monkeypatch):
     assert plain["cores"] >= 1 and isinstance(plain["avx512_bf16"], bool)
     monkeypatch.setenv("MKL_ENABLE_INSTRUCTIONS", "AVX2")
     assert machine()["isa_limits"] == {"MKL_ENABLE_INSTRUCTIONS": "AVX2"}
+
+
+def test_machine_reads_the_cpu_as_the_precision_rule_does(monkeypatch):
+    from studio import hardware
+
+    cpuinfo = "model name\t: Test CPU\nflags\t\t: avx2 avx512_bf16x amx_bf16\n"
+    monkeypatch.setattr(hardware, "read_cpuinfo", lambda: cpuinfo)
+    described = machine()
+    assert described["cpu"] == "Test CPU"
+    assert described["avx512_bf16"] is False and described["amx"] is True   # whole flag words only
