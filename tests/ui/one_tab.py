@@ -38,11 +38,12 @@ def by_elem_id(demo: gr.Blocks, elem_id: str):
 
 
 def wired(demo: gr.Blocks, trigger, event: str):
-    """The one function `trigger`'s `event` runs (demo.load: pass trigger=demo, event="load")."""
-    found = [fn for fn in demo.fns.values() if (trigger._id, event) in [tuple(t) for t in fn.targets]]
-    assert len(found) >= 1, f"nothing wired to {event} of {trigger}"
+    """The first function `trigger`'s `event` runs (demo.load: pass trigger=demo, event="load")."""
+    found = all_wired(demo, trigger, event)
+    assert found, f"nothing wired to {event} of {trigger}"
     return found[0]
 
 
 def all_wired(demo: gr.Blocks, trigger, event: str) -> list:
+    """Every function `trigger`'s `event` runs, in the order they were wired."""
     return [fn for fn in demo.fns.values() if (trigger._id, event) in [tuple(t) for t in fn.targets]]

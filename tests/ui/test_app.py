@@ -1,6 +1,8 @@
 """studio/ui/app.py: the assembled app: its tabs, its named API, and wiring no single handler shows."""
 import pytest
 
+from tests.ui.one_tab import by_elem_id
+
 
 def test_build_app_has_the_five_tabs_and_named_api(studio):
     import gradio as gr
@@ -24,10 +26,6 @@ def app(two_people):
     return build_app(two_people[0])
 
 
-def _by_elem_id(demo, elem_id):
-    return next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == elem_id)
-
-
 def _events(demo, trigger_block=None, output=None):
     for fn in demo.fns.values():
         if trigger_block is not None and not any(t[0] == trigger_block._id for t in fn.targets):
@@ -38,7 +36,7 @@ def _events(demo, trigger_block=None, output=None):
 
 
 def test_i_am_sure_resets_on_a_new_pick_and_after_every_action(app):
-    sure, picked = _by_elem_id(app, "runs-sure"), _by_elem_id(app, "runs-picked")
+    sure, picked = by_elem_id(app, "runs-sure"), by_elem_id(app, "runs-picked")
     resets = list(_events(app, output=sure))
     assert any(picked._id in [t[0] for t in fn.targets] and fn.targets[0][1] == "change" for fn in resets)
     # Delete and Rename are each followed by a step that unticks it, whether they were refused or done.

@@ -4,7 +4,7 @@ import pytest
 
 from studio.ui import handlers as h
 from studio.ui import tab_dataset
-from tests.ui.one_tab import build_tab, by_label, wired
+from tests.ui.one_tab import all_wired, build_tab, by_label, wired
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def _by_type(out, kind):
 
 def test_the_first_page_and_both_charts_show_on_load(tab):
     demo, _, _ = tab
-    loads = [fn for fn in demo.fns.values() if (demo._id, "load") in [tuple(t) for t in fn.targets]]
+    loads = all_wired(demo, demo, "load")
     assert sorted(fn.name for fn in loads) == ["figures", "first_page"]
     page = next(fn for fn in loads if fn.name == "first_page").fn("train", h.ALL_TOPICS, "")
     assert by_label(demo, "Page") in page and page[by_label(demo, "Page")] == 1

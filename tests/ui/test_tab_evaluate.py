@@ -4,7 +4,7 @@ import pytest
 
 from studio.ui import handlers as h
 from studio.ui import tab_evaluate
-from tests.ui.one_tab import build_tab, by_elem_id, by_label
+from tests.ui.one_tab import build_tab, by_elem_id, by_label, wired
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_nothing_ticked_is_refused_and_changes_nothing(tab):
 
 def test_a_new_page_ticks_the_persons_own_runs_and_remembers_what_it_offered(tab, ui_trained):
     demo, ctx, _ = tab
-    start = next(fn for fn in demo.fns.values() if (ctx.owner._id, "change") in [tuple(t) for t in fn.targets])
+    start = wired(demo, ctx.owner, "change")
     out = start.fn("alice")
     models = by_label(demo, "Models")
     everything = {"original", *ui_trained.runs.values()}

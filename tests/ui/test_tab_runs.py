@@ -8,7 +8,7 @@ import pytest
 from studio.ui import handlers as h
 from studio.ui import tab_runs
 from tests.form_runs import trained_through_the_form
-from tests.ui.one_tab import build_tab, by_elem_id, by_label
+from tests.ui.one_tab import build_tab, by_elem_id, by_label, wired
 
 
 @pytest.fixture
@@ -60,5 +60,5 @@ def test_zip_offers_a_download_of_the_run(tab):
 
 def test_presenter_mode_hides_rename_and_delete(tab):
     demo, ctx, _, _ = tab
-    manage = next(fn for fn in demo.fns.values() if (ctx.presenter._id, "change") in [tuple(t) for t in fn.targets])
+    manage = wired(demo, ctx.presenter, "change")
     assert manage.fn(True).visible is False and manage.fn(False).visible is True

@@ -5,7 +5,7 @@ import pytest
 
 from studio.ui import handlers as h
 from studio.ui import tab_train
-from tests.ui.one_tab import build_tab, by_elem_id, by_label, wired
+from tests.ui.one_tab import all_wired, build_tab, by_elem_id, by_label, wired
 
 TINY = {"method": "lora", "steps": 2, "batch_size": 4, "train_size": 8}
 
@@ -81,8 +81,7 @@ def test_stop_ends_the_sessions_job_and_a_reload_reattaches_to_it(tab, studio):
 
 def test_presenter_mode_hides_the_controls_and_shows_the_note(tab):
     demo, ctx, _ = tab
-    show = next(fn for fn in demo.fns.values() if fn.name == "show"
-                and (ctx.presenter._id, "change") in [tuple(t) for t in fn.targets])
+    show = next(fn for fn in all_wired(demo, ctx.presenter, "change") if fn.name == "show")
     on = show.fn(True)
     assert on[by_elem_id(demo, "presenter-note")].visible is True
     assert next(v for c, v in on.items() if isinstance(c, gr.Column)).visible is False
