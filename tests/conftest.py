@@ -4,6 +4,12 @@ import os
 # Before any Hugging Face import: the tests never touch the network.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
+# One torch thread in every process the tests start (workers, app servers, CLI runs inherit it). Two
+# workers, app servers and Chromium already share this machine's two cores, and the tiny models'
+# operations are too small to split: a second thread per process only adds synchronisation. Set
+# before torch loads (OpenMP reads it then). Measured side by side: the suite's CPU fell from about
+# 410 to 365 core-seconds, the app servers' from 104 to 63 (docs/benchmark.md, "third session").
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
 
