@@ -27,6 +27,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
         gr.Markdown("Every training run saved on this machine, newest first. You can rename or delete runs "
                     "trained in this browser; anyone can download a run.", elem_classes=["tab-intro"])
         ui.refresh = gr.Button("↻ Refresh", size="sm", scale=0, min_width=120)
+    ui.empty = gr.Markdown(h.NO_RUNS_YET, visible=not records, elem_id="runs-empty")
     ui.table = gr.Dataframe(h.runs_table(records), interactive=False, wrap=True, max_height=420,
                             show_label=False, elem_id="runs-table",
                             column_widths=["14%", "9%", "8%", "5%", "7%", "11%", "7%", "6%", "6%", "15%", "12%"])
@@ -57,9 +58,10 @@ def _wire_listing(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
         choices = h.run_dropdown(studio, records, owner)
         value = current if isinstance(current, str) and current in {v for _, v in choices} else None
         return {ui.table: h.runs_table(records, h.yours(studio, records, owner)),
+                ui.empty: gr.Markdown(visible=not records),
                 ui.picked: gr.Dropdown(choices=choices, value=value), ui.chart: h.efficiency_view(studio)}
 
-    listed = [ui.table, ui.picked, ui.chart]
+    listed = [ui.table, ui.empty, ui.picked, ui.chart]
     inputs = [ui.picked, ctx.owner]
     # preprocess=False here and below: the handlers check run ids against the disk, so a script
     # can act on a run made after its session began (the dropdown's choices are fixed per session).

@@ -62,3 +62,12 @@ def test_presenter_mode_hides_rename_and_delete(tab):
     demo, ctx, _, _ = tab
     manage = wired(demo, ctx.presenter, "change")
     assert manage.fn(True).visible is False and manage.fn(False).visible is True
+
+
+def test_an_empty_store_says_where_runs_come_from_until_one_is_saved(studio, tmp_path):
+    demo, ctx = build_tab(tab_runs, studio, tmp_path, with_tab=True)
+    note, listing = by_elem_id(demo, "runs-empty"), wired(demo, ctx.runs_version, "change")
+    assert note.visible and "python -m studio prepare" in note.value
+    assert listing.fn(None, "alice")[note].visible is True
+    trained_through_the_form(studio, "alice", h.TrainForm(method="lora", steps=2, batch_size=4, train_size=8))
+    assert listing.fn(None, "alice")[note].visible is False

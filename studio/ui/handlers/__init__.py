@@ -86,6 +86,7 @@ from .overlap import (  # noqa: F401
 from .queue import YOURS, mark_yours, queue_view  # noqa: F401
 from .readout import CAVEAT_LINE, DEFAULT_TOP_K, prompt_run_choices, readout_table  # noqa: F401
 from .runs import (  # noqa: F401
+    NO_RUNS_YET,
     RUN_COLUMNS,
     delete_run,
     efficiency_view,

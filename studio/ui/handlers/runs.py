@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from ...engine import Studio
 
 
+# Shown above the empty table, so a first visitor learns where runs come from.
+NO_RUNS_YET = ("**No runs saved yet.** Train one in the Train tab, or run `python -m studio prepare` to "
+               "make one of each method.")
 RUN_COLUMNS = ["Name", "Method", "Status", "Steps", "Time", "Trainable params", "Size on disk",
                "Final loss", "ROUGE-L", "Experiment", "Run id"]
 
