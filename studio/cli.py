@@ -55,8 +55,13 @@ def _add_common(parser: argparse.ArgumentParser, model: bool = True) -> None:
                             help="never touch the network (same as HF_HUB_OFFLINE=1)")
 
 
+def program_name() -> str:
+    """How the person started the CLI, for usage lines: the console script or `python -m studio`."""
+    return "tuning-studio" if Path(sys.argv[0]).name == "tuning-studio" else "python -m studio"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m studio", description="Tuning Studio engine")
+    parser = argparse.ArgumentParser(prog=program_name(), description="Tuning Studio engine")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("data", help="splits, examples and references of a data source")
     _add_common(p, model=False)

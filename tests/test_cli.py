@@ -128,3 +128,11 @@ def test_prefetch_online_caches_the_configured_model_and_dataset(monkeypatch, ca
     assert code == 0
     assert loaded == [("model", "google/flan-t5-small"), ("data", "knkarthick/dialogsum")]
     assert json.loads(capsys.readouterr().out)["base_model"] == "google/flan-t5-small"
+
+
+@pytest.mark.parametrize("started_as, usage", [("/home/me/.venv/bin/tuning-studio", "usage: tuning-studio "),
+                                               ("/home/me/studio/__main__.py", "usage: python -m studio ")])
+def test_usage_names_the_command_the_person_typed(cli, monkeypatch, started_as, usage):
+    monkeypatch.setattr("sys.argv", [started_as])
+    proc = cli("--help")
+    assert proc.stdout.startswith(usage)
