@@ -211,17 +211,17 @@ def group_rows(rows: list[dict], where: str) -> list[Example]:
     examples: dict[str, Example] = {}
     for number, row in enumerate(rows):
         dialogue = str(row.get("dialogue") or "").strip()
-        refs = [str(row[k]).strip() for k in ("summary", "summary1", "summary2", "summary3")
-                if row.get(k) and str(row[k]).strip()]
-        if not dialogue or not refs:
+        references = [str(row[k]).strip() for k in ("summary", "summary1", "summary2", "summary3")
+                      if row.get(k) and str(row[k]).strip()]
+        if not dialogue or not references:
             continue  # a row without text cannot train or score anything
         topic = str(row.get("topic") or row.get("topic1") or "").strip()
         ex = examples.get(dialogue)
         if ex is None:
             ex_id = str(row.get("id") or row.get("fname") or f"{where}-{number}")
-            examples[dialogue] = Example(ex_id, dialogue, refs, topic)
+            examples[dialogue] = Example(ex_id, dialogue, references, topic)
         else:
-            ex.references.extend(r for r in refs if r not in ex.references)
+            ex.references.extend(r for r in references if r not in ex.references)
     if not examples:
         raise DataError(f"{where} has no row with both a dialogue and a summary.")
     return list(examples.values())

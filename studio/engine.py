@@ -573,7 +573,7 @@ class Studio:
         out = summarize_on_gpu(GenerateRequest(model_ids, dialogues, str(self.store.root), self.base, settings,
                                                precision=self.settings.precision))
         seconds = time.perf_counter() - started
-        return {ref: SimpleNamespace(summaries=summaries, seconds=seconds) for ref, summaries in out.items()}
+        return {model_id: SimpleNamespace(summaries=summaries, seconds=seconds) for model_id, summaries in out.items()}
 
     def _evaluate_on_gpu(self, model_ids, limit, split, settings) -> EvaluationResult:
         from .zerogpu import EvaluateRequest, evaluate_on_gpu

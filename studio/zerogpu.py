@@ -4,8 +4,8 @@
     check_training_budget(request)                 # raises BudgetError when it cannot fit the time limit
     for point in train_on_gpu(request): ...        # {"type": "step", "step": 3, "loss": 2.1, ...}, then
                                                    # {"type": "done", "record": {...run.json...}}
-    summaries = summarize_on_gpu(GenerateRequest(refs, dialogues, runs_dir="runs", base=studio.base))
-    result = evaluate_on_gpu(EvaluateRequest(refs, runs_dir="runs", base=studio.base, data=studio.data))
+    summaries = summarize_on_gpu(GenerateRequest(model_ids, dialogues, runs_dir="runs", base=studio.base))
+    result = evaluate_on_gpu(EvaluateRequest(model_ids, runs_dir="runs", base=studio.base, data=studio.data))
 
 On a ZeroGPU Space (SPACES_ZERO_GPU set, `spaces` installed) each of these runs
 in a process forked for the call, holding a GPU for at most the duration the
@@ -119,7 +119,7 @@ class TrainRequest:
 
 @dataclass
 class GenerateRequest:
-    refs: list[str]
+    model_ids: list[str]              # "original" or run ids
     dialogues: list[str]
     runs_dir: str
     base: object
@@ -131,7 +131,7 @@ class GenerateRequest:
 
 @dataclass
 class EvaluateRequest:
-    refs: list[str]
+    model_ids: list[str]              # "original" or run ids
     runs_dir: str
     base: object
     data: object
@@ -183,9 +183,9 @@ def _generation_settings(settings):
 def generation_duration(request: GenerateRequest | EvaluateRequest) -> int:
     settings = _generation_settings(request.settings)
     dialogues = len(request.dialogues) if isinstance(request, GenerateRequest) else request.limit
-    seconds = request.cost.generation(len(request.refs), dialogues, settings.max_new_tokens, settings.batch_size)
+    seconds = request.cost.generation(len(request.model_ids), dialogues, settings.max_new_tokens, settings.batch_size)
     if isinstance(request, EvaluateRequest):
-        seconds += dialogues * len(request.refs) * request.cost.rouge_seconds_per_dialogue
+        seconds += dialogues * len(request.model_ids) * request.cost.rouge_seconds_per_dialogue
     return math.ceil(seconds)
 
 
@@ -193,7 +193,7 @@ def check_generation_budget(request: GenerateRequest | EvaluateRequest) -> int:
     needed, limit = generation_duration(request), _limit(request)
     if needed > limit:
         count = len(request.dialogues) if isinstance(request, GenerateRequest) else request.limit
-        _refuse(f"Summarizing {count} dialogues with {len(request.refs)} models", needed, limit,
+        _refuse(f"Summarizing {count} dialogues with {len(request.model_ids)} models", needed, limit,
                 "Choose fewer dialogues or models, or fewer new tokens.")
     return needed
 
@@ -283,11 +283,11 @@ def _generation_seconds_for(request) -> int:
 
 @gpu(duration=_generation_seconds_for)
 def summarize_on_gpu(request: GenerateRequest) -> dict[str, list[str]]:
-    """Every model's summaries of every dialogue: {ref: [summary, ...]}."""
+    """Every model's summaries of every dialogue: {model id: [summary, ...]}."""
     check_generation_budget(request)
     pool = _pool(request.runs_dir, request.base, request.precision)
-    results = pool.summarize(request.refs, request.dialogues, _generation_settings(request.settings))
-    return {ref: result.summaries for ref, result in results.items()}
+    results = pool.summarize(request.model_ids, request.dialogues, _generation_settings(request.settings))
+    return {model_id: result.summaries for model_id, result in results.items()}
 
 
 @gpu(duration=_generation_seconds_for)
@@ -297,7 +297,7 @@ def evaluate_on_gpu(request: EvaluateRequest):
 
     check_generation_budget(request)
     pool = _pool(request.runs_dir, request.base, request.precision)
-    return evaluate_models(pool, request.data, request.refs, split=request.split, limit=request.limit,
+    return evaluate_models(pool, request.data, request.model_ids, split=request.split, limit=request.limit,
                            settings=_generation_settings(request.settings))
 
 

@@ -1,7 +1,7 @@
 """Compare's "ROUGE you can see": each summary's words marked as ROUGE counted them, and copied vs new words.
 
-    refs = parse_references("Anna invites Ben.\nBen is invited by Anna.")
-    cols = overlap_columns(studio, [s1, s2, s3, s4], refs, dialogue, "unigram")
+    references = parse_references("Anna invites Ben.\nBen is invited by Anna.")
+    cols = overlap_columns(studio, [s1, s2, s3, s4], references, dialogue, "unigram")
     cols[0].spans     # [(text, label or None), ...] for a highlighted-text view; None without a reference
     cols[0].copied    # the same summary with copied and new words marked, whenever a dialogue is known
 
