@@ -10,6 +10,8 @@ from . import handlers as h
 from .context import QUIET, UiContext
 from .errors import guarded
 
+CHART_MIN_WIDTH = 340  # px: two fit beside each other from about 720 px wide; a phone stacks them
+
 
 def build(ctx: UiContext) -> None:
     ui = _layout(ctx)
@@ -46,9 +48,10 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                     send = gr.Button("Send to Compare", size="sm", variant="secondary")
         ui.slots.append(SimpleNamespace(group=group, title=title, dialogue=dialogue, references=references,
                                         send=send))
+    # Side by side on a laptop; on a phone each needs the full width, or the topic names get cut off.
     with gr.Row():
-        ui.length_plot = gr.Plot(label="Lengths", show_label=False)
-        ui.topic_plot = gr.Plot(label="Topics", show_label=False)
+        ui.length_plot = gr.Plot(label="Lengths", show_label=False, min_width=CHART_MIN_WIDTH, elem_id="length-plot")
+        ui.topic_plot = gr.Plot(label="Topics", show_label=False, min_width=CHART_MIN_WIDTH, elem_id="topic-plot")
     return ui
 
 

@@ -280,6 +280,11 @@ def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(phone):  # the one
         expect(tab).to_have_attribute("aria-selected", "true")
     expect(phone.get_by_role("button", name="More tabs")).to_be_hidden()
 
+    _open(phone, "Dataset")   # the two charts stack: each topic name is whole, none cut at the edge
+    topics = phone.locator("#topic-plot")
+    expect(topics.locator(".ytick text").first).to_be_visible()
+    _ticks_inside(topics)
+
     _open(phone, "Evaluate")
     chart = phone.locator("#rouge-plot")
     expect(chart.locator(".main-svg").first).to_be_visible()
@@ -295,6 +300,15 @@ def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(phone):  # the one
     scroller = table.locator(".virtual-table-viewport")
     assert scroller.evaluate("el => el.scrollWidth > el.clientWidth"), "the table should scroll sideways"
     _shoot(phone, "phone-runs")
+
+
+def _ticks_inside(chart):
+    """Every y-axis tick label starts inside the chart's own box (a squeezed chart cuts long ones)."""
+    result = chart.evaluate("""el => ({ left: el.getBoundingClientRect().left,
+        ticks: [...el.querySelectorAll('.ytick text')].map(t => [t.textContent, t.getBoundingClientRect().left]) })""")
+    assert result["ticks"]
+    for text, left in result["ticks"]:
+        assert left >= result["left"] - 1, (text, left, result["left"])
 
 
 def _inside_chart(chart):
