@@ -71,11 +71,14 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
             ui.progress = gr.Markdown(elem_classes=["job-progress"], elem_id="job-progress")
             ui.params = gr.Markdown(elem_id="job-params")
             ui.plot = gr.Plot(h.loss_view(ctx.studio), show_label=False, elem_id="loss-plot")
+            # Minimum widths (style.css: a checkbox ignores min_width) let a phone wrap the three onto
+            # lines of their own instead of squeezing "Overlay my earlier runs" one word per line.
             with gr.Row(equal_height=True, elem_id="loss-options"):
-                ui.own_runs = gr.Checkbox(label="Overlay my earlier runs", value=False)
+                ui.own_runs = gr.Checkbox(label="Overlay my earlier runs", value=False, elem_classes=["loss-toggle"],
+                                          elem_id="loss-overlay")
                 ui.smoothing = gr.Slider(1, h.MAX_SMOOTHING, value=1, step=1, label="Smoothing (steps)",
-                                         info="moving average; 1 = raw")
-                ui.log_scale = gr.Checkbox(label="Log scale", value=False)
+                                         info="moving average; 1 = raw", min_width=220)
+                ui.log_scale = gr.Checkbox(label="Log scale", value=False, elem_classes=["loss-toggle"])
     return ui
 
 

@@ -280,6 +280,12 @@ def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(phone):  # the one
         expect(tab).to_have_attribute("aria-selected", "true")
     expect(phone.get_by_role("button", name="More tabs")).to_be_hidden()
 
+    _open(phone, "Train")     # the loss chart's options wrap as wholes: a label is not squeezed one word per line
+    overlay = phone.get_by_text("Overlay my earlier runs", exact=True)
+    expect(overlay).to_be_visible()
+    line = overlay.evaluate("el => parseFloat(getComputedStyle(el).lineHeight)")
+    assert overlay.bounding_box()["height"] < 1.5 * line, (overlay.bounding_box(), line)
+
     _open(phone, "Dataset")   # the two charts stack: each topic name is whole, none cut at the edge
     topics = phone.locator("#topic-plot")
     expect(topics.locator(".ytick text").first).to_be_visible()
