@@ -269,20 +269,27 @@ def topic_figure(table, top: int = 20) -> go.Figure:
 
 def forgetting_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[str, str] | None = None,
                       metric: str = "exact_match") -> go.Figure:
-    """Grouped bars: one group per probe task, one bar per model; `scores` is run_probe()'s "scores"."""
+    """Grouped horizontal bars: one group per probe task, one bar per model; `scores` is run_probe()'s "scores".
+
+    Horizontal like the ROUGE chart: every bar has a row of its own, so its value label never
+    runs into a neighbour's (upright bars on a phone wrote "0000" for four models' zeros).
+    """
     title = "What each model still knows"
     if not scores:
         return _empty(title, "Run the forgetting probe to see what each model kept")
     methods = methods or {}
     tasks = list(next(iter(scores.values()))["per_task"])
+    names = [task.replace("_", " ") for task in tasks]
     fig = go.Figure()
     for model, result in scores.items():
         values = [100 * result["per_task"][task][metric] for task in tasks]
-        fig.add_trace(go.Bar(name=labels.get(model, model), x=[t.replace("_", " ") for t in tasks], y=values,
+        fig.add_trace(go.Bar(name=labels.get(model, model), y=names, x=values, orientation="h",
                              marker_color=METHOD_COLORS.get(methods.get(model, model), None),
                              text=[f"{v:.0f}" for v in values], textposition="outside", cliponaxis=False))
     name = "exact match" if metric == "exact_match" else "word F1"
     fig.update_layout(title=_title(title, f"forgetting probe: % answered right ({name}) per task"),
-                      barmode="group", yaxis_range=[0, 110], showlegend=True,  # the subtitle names the axis
-                      **_LAYOUT)
+                      barmode="group", bargap=BAR_GAP, bargroupgap=0, xaxis_range=[0, 110],
+                      legend_traceorder="normal",  # the subtitle names the axis
+                      height=max(420, 200 + 24 * len(scores) * len(tasks)), showlegend=True, **_LAYOUT)
+    fig.update_yaxes(autorange="reversed", ticksuffix=" ")  # the first task on top, models in legend order
     return fig

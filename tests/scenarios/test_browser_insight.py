@@ -150,7 +150,23 @@ def test_forgetting_view_in_evaluate(runs, page):  # noqa: F811
     expect(table).to_contain_text("DialogSum ROUGE-L")
     expect(page.locator("#forgetting-summary")).to_contain_text("short questions")
     _shoot(page, "forgetting")
+    page.set_viewport_size({"width": 390, "height": 844})   # on a phone too, each bar's value stands apart
+    expect(plot.locator(".bartext").first).to_be_visible()
+    _value_labels_apart(plot)
+    page.set_viewport_size({"width": 1400, "height": 1000})
     assert "Traceback" not in page.content()
+
+
+def _value_labels_apart(plot):
+    """No two bars' value labels overlap (upright bars once ran four models' zeros into "0000")."""
+    plot.page.wait_for_timeout(400)  # Plotly redraws after the resize; not a condition anything else waits on
+    boxes = plot.evaluate("""el => [...el.querySelectorAll('.bartext')].map(t => {
+        const r = t.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; })""")
+    assert len(boxes) > 1
+    for i, (left, right, top, bottom) in enumerate(boxes):
+        for other in boxes[i + 1:]:
+            overlaps = left < other[1] and other[0] < right and top < other[3] and other[2] < bottom
+            assert not overlaps, ((left, right, top, bottom), other)
 
 
 def test_train_all_three_lands_on_rouge_and_pairwise_sentences(runs, page):  # noqa: F811 - after the views above

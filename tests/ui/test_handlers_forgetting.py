@@ -21,7 +21,7 @@ def test_forgetting_view_table_and_figure(ui_trained):
     assert all("(" not in cell for cell in view.table[labels[0]][:-1])
     assert all(cell.endswith(")") for cell in view.table[labels[1]][:-1])
     assert [trace.name for trace in view.figure.data] == labels
-    assert len(view.figure.data[0].x) == len(tasks)
+    assert len(view.figure.data[0].y) == len(tasks) and view.figure.data[0].orientation == "h"
     assert f"Asked **{len(probe)}** short questions" in view.summary
 
 
