@@ -96,6 +96,9 @@ def step_losses(events: list[dict]) -> tuple[list[int], list[float]]:
     return [s for s, _ in pairs], [loss for _, loss in pairs]
 
 
+SHORT_RUN_STEPS = 10  # up to here the loss chart ticks every step
+
+
 def loss_figure(curves: dict[str, tuple[str, list[dict]]], title: str = "Training loss",
                 smoothing: int = 1, log_scale: bool = False, same_weight: bool = False) -> go.Figure:
     """curves: label -> (method, events), any number of runs. The first curve is drawn boldest
@@ -143,6 +146,11 @@ def loss_figure(curves: dict[str, tuple[str, list[dict]]], title: str = "Trainin
     fig.update_layout(title=_title(title, subtitle), xaxis_title="Step", yaxis_title="Loss", showlegend=True,
                       **_LAYOUT)
     fig.update_yaxes(type="linear")
+    # Steps are whole numbers: a short run gets a tick at every step, not Plotly's 1, 1.5, 2, 2.5.
+    # From about ten steps on, Plotly's own ticks are whole numbers already.
+    last_step = max((step for _, events in curves.values() for step in step_losses(events)[0]), default=0)
+    if last_step <= SHORT_RUN_STEPS:
+        fig.update_xaxes(dtick=1)
     if log_scale:
         ticks = log_ticks([loss for _, events in curves.values() for loss in step_losses(events)[1]])
         fig.update_yaxes(type="log", title_text="Loss (log scale)", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])

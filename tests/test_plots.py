@@ -109,6 +109,13 @@ def test_smoothing_draws_the_average_bold_and_the_raw_points_faint():
     assert len(unsmoothed.data) == 1 and list(unsmoothed.data[0].y) == losses
 
 
+def test_a_short_run_ticks_every_whole_step_and_a_long_one_keeps_plotlys_ticks():
+    short = plots.loss_figure({"LoRA (this run)": ("lora", _events([3.0, 2.0, 1.5]))})
+    assert short.layout.xaxis.dtick == 1
+    long = plots.loss_figure({"LoRA (this run)": ("lora", _events([3.0 - i / 100 for i in range(200)]))})
+    assert long.layout.xaxis.dtick is None
+
+
 def test_log_scale_sets_a_log_axis_with_readable_ticks():
     losses = [8.0, 4.0, 2.0, 1.0, 0.6]
     fig = plots.loss_figure({"Full (this run)": ("full", _events(losses))}, log_scale=True)
