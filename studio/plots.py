@@ -115,8 +115,12 @@ def loss_figure(curves: dict[str, tuple[str, list[dict]]], title: str = "Trainin
         return _empty(title, "The loss curve appears here once training starts")
     fig = go.Figure()
     dash_used: dict[str, int] = {}
+    all_steps: list[int] = []
+    all_losses: list[float] = []   # every curve's, for the axes
     for index, (label, (method, events)) in enumerate(curves.items()):
         steps, losses = step_losses(events)
+        all_steps += steps
+        all_losses += losses
         color = METHOD_COLORS.get(method, OTHER_COLOR)
         if index == 0 or same_weight:
             dash, width = "solid", 4
@@ -148,11 +152,10 @@ def loss_figure(curves: dict[str, tuple[str, list[dict]]], title: str = "Trainin
     fig.update_yaxes(type="linear")
     # Steps are whole numbers: a short run gets a tick at every step, not Plotly's 1, 1.5, 2, 2.5.
     # From about ten steps on, Plotly's own ticks are whole numbers already.
-    last_step = max((step for _, events in curves.values() for step in step_losses(events)[0]), default=0)
-    if last_step <= SHORT_RUN_STEPS:
+    if max(all_steps, default=0) <= SHORT_RUN_STEPS:
         fig.update_xaxes(dtick=1)
     if log_scale:
-        ticks = log_ticks([loss for _, events in curves.values() for loss in step_losses(events)[1]])
+        ticks = log_ticks(all_losses)
         fig.update_yaxes(type="log", title_text="Loss (log scale)", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     return fig
 
