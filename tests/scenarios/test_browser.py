@@ -260,10 +260,14 @@ def _labels_clear_of_whiskers(chart):
         return { labels: [...el.querySelectorAll('.annotation .annotation-text')].map(rect),
                  whiskers: [...el.querySelectorAll('.errorbar path')].map(rect) }; }""")
     assert boxes["labels"] and boxes["whiskers"]
-    for left, right, top, bottom in boxes["labels"]:
-        for w_left, w_right, w_top, w_bottom in boxes["whiskers"]:
-            overlaps = left < w_right and w_left < right and top < w_bottom and w_top < bottom
-            assert not overlaps, ((left, right, top, bottom), (w_left, w_right, w_top, w_bottom))
+    for label in boxes["labels"]:
+        for whisker in boxes["whiskers"]:
+            assert not boxes_overlap(label, whisker), (label, whisker)
+
+
+def boxes_overlap(a, b) -> bool:
+    """Whether two [left, right, top, bottom] screen boxes share any area."""
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
 
 
 def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(phone):  # the one phone test (issue 10's too)

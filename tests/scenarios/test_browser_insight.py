@@ -19,6 +19,7 @@ from tests.scenarios.test_browser import (  # noqa: F401  (page: a fixture used 
     _close_toasts,
     _need_browser,
     _open,
+    boxes_overlap,
     page,
 )
 
@@ -163,10 +164,9 @@ def _value_labels_apart(plot):
     boxes = plot.evaluate("""el => [...el.querySelectorAll('.bartext')].map(t => {
         const r = t.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; })""")
     assert len(boxes) > 1
-    for i, (left, right, top, bottom) in enumerate(boxes):
+    for i, box in enumerate(boxes):
         for other in boxes[i + 1:]:
-            overlaps = left < other[1] and other[0] < right and top < other[3] and other[2] < bottom
-            assert not overlaps, ((left, right, top, bottom), other)
+            assert not boxes_overlap(box, other), (box, other)
 
 
 def test_train_all_three_lands_on_rouge_and_pairwise_sentences(runs, page):  # noqa: F811 - after the views above
