@@ -160,7 +160,9 @@ def test_forgetting_view_in_evaluate(runs, page):  # noqa: F811
 
 def _value_labels_apart(plot):
     """No two bars' value labels overlap (upright bars once ran four models' zeros into "0000")."""
-    plot.page.wait_for_timeout(400)  # Plotly redraws after the resize; not a condition anything else waits on
+    # Plotly redraws after the resize: measure once the chart is phone-wide, not the laptop's drawing.
+    plot.page.wait_for_function("el => el.querySelector('.main-svg').getBoundingClientRect().width <= 390",
+                                arg=plot.element_handle())
     boxes = plot.evaluate("""el => [...el.querySelectorAll('.bartext')].map(t => {
         const r = t.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; })""")
     assert len(boxes) > 1
