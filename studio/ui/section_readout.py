@@ -13,6 +13,7 @@ from . import handlers as h
 from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext
 from .errors import guarded
 from .turns import takes_turn
+from .widgets import refreshed_choices
 
 INTRO = ("A tuned prompt is a few learned vectors placed before every dialogue, not words. For each one, the table "
          "lists the vocabulary tokens whose vectors point the most similar way (cosine similarity, 1 = same "
@@ -54,7 +55,8 @@ def _wire(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     def refresh(current):
         choices = h.prompt_run_choices(ctx.studio)
         values = [v for _, v in choices]
-        return gr.Dropdown(choices=choices, value=current if current in values else (values[0] if values else None))
+        wanted = current if current in values else (values[0] if values else None)
+        return refreshed_choices(gr.Dropdown, choices, current, wanted)
 
     ctx.runs_version.change(refresh, ui.run, ui.run, **QUIET)
     tab.select(refresh, ui.run, ui.run, **QUIET)

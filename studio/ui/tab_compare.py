@@ -17,7 +17,7 @@ from . import section_overlap
 from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext
 from .errors import guarded
 from .turns import takes_turn
-from .widgets import number
+from .widgets import number, refreshed_choices
 
 
 def build(ctx: UiContext, tab: gr.Tab) -> None:
@@ -88,7 +88,9 @@ def _wire_refresh(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
 
     def refresh(owner, *current):
         """Fresh choices (the person's own runs marked); a pick still there is kept."""
-        return dropdowns(h.compare_picks(studio, owner, current))
+        picks = h.compare_picks(studio, owner, current)
+        return {ui.pickers[m]: refreshed_choices(gr.Dropdown, c, now, v)
+                for (m, (c, v)), now in zip(picks.items(), current)}
 
     def refresh_with_notes(owner):
         """A new page (or its token just restored): the person's own newest runs, else anyone's newest."""

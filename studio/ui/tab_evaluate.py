@@ -13,7 +13,7 @@ from . import section_forgetting
 from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext
 from .errors import guarded
 from .turns import takes_turn
-from .widgets import number, widget_args
+from .widgets import number, refreshed_choices, widget_args
 
 DEFAULT_COUNT = 20
 
@@ -82,7 +82,7 @@ def _wire_refresh(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     def refresh(owner, current, seen):
         """Runs changed: offer them all, keep the ticks, tick only the person's own new newest runs."""
         choices, ticked, valid = h.evaluate_selection(ctx.studio, owner, current, seen)
-        return {ui.models: gr.CheckboxGroup(choices=choices, value=ticked), ui.known: valid}
+        return {ui.models: refreshed_choices(gr.CheckboxGroup, choices, current, ticked), ui.known: valid}
 
     def start(owner):
         """A new page (or its token just restored): Original and the person's own newest runs."""

@@ -9,6 +9,7 @@ from . import handlers as h
 from . import section_hub, section_readout
 from .context import QUIET, UiContext
 from .errors import guarded
+from .widgets import refreshed_choices
 
 
 def build(ctx: UiContext, tab: gr.Tab) -> None:
@@ -59,7 +60,8 @@ def _wire_listing(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
         value = current if isinstance(current, str) and current in {v for _, v in choices} else None
         return {ui.table: h.runs_table(records, h.yours(studio, records, owner)),
                 ui.empty: gr.Markdown(visible=not records),
-                ui.picked: gr.Dropdown(choices=choices, value=value), ui.chart: h.efficiency_view(studio)}
+                ui.picked: refreshed_choices(gr.Dropdown, choices, current, value),
+                ui.chart: h.efficiency_view(studio)}
 
     listed = [ui.table, ui.empty, ui.picked, ui.chart]
     inputs = [ui.picked, ctx.owner]

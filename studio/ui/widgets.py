@@ -29,3 +29,15 @@ def number(cls, field: str, value=None, **overrides) -> gr.Number:
         args["precision"] = 0
     args.update(overrides)
     return gr.Number(s.default if value is None else value, **args)
+
+
+def refreshed_choices(component: type, choices: list, current, wanted):
+    """`component` (gr.Dropdown, gr.CheckboxGroup) with fresh choices; a value only where it must change.
+
+    A refresh (a queue tick, a tab switch) computes from the value the page held when it was
+    triggered, and on a busy server lands seconds later. Sending that value back would undo a pick
+    the person made in between, so a value the refresh keeps as it was is left to the page.
+    """
+    if wanted == current:
+        return component(choices=choices)
+    return component(choices=choices, value=wanted)

@@ -171,6 +171,100 @@ def _value_labels_apart(plot):
             assert not boxes_overlap(box, other), (box, other)
 
 
+class _HeldEvents:
+    """Every event the page sends waits here until the test lets it go: a busy server, made certain."""
+
+    PATTERN = "**/gradio_api/queue/join**"
+
+    def __init__(self, browser_page):
+        self.page, self.routes, self.released = browser_page, [], False
+        browser_page.route(self.PATTERN, self._hold)
+
+    def _hold(self, route):
+        self.routes.append(route)
+
+    def _marked(self, marker):
+        return [route for route in self.routes if marker in (route.request.post_data or "")]
+
+    def wait_for(self, marker):
+        """Until an event whose request holds `marker` (a tab switch sends '"value":"Runs"') is held."""
+        for _ in range(600):
+            if self._marked(marker):
+                return
+            self.page.wait_for_timeout(100)  # lets Playwright deliver the page's requests to the route
+        raise AssertionError(f"the page sent no event with {marker}")
+
+    def release(self, marker):
+        for route in self._marked(marker):
+            self.routes.remove(route)
+            route.continue_()
+
+    def release_all(self):
+        """Every event held goes on, and later ones are no longer held."""
+        while self.routes:
+            self.routes.pop(0).continue_()
+        if not self.released:
+            self.page.unroute(self.PATTERN)
+        self.released = True
+
+
+def test_a_late_refresh_keeps_what_the_person_picked_meanwhile(runs, page, server):  # noqa: F811
+    """A tab switch refreshes the run lists from the values the page held then. Here each such refresh
+    reaches the server only after the person has picked something else, and a run was renamed on disk
+    meanwhile, so the new name shows when the refresh has landed: the newer pick must still be there."""
+    from playwright.sync_api import expect
+
+    from studio.config import Settings
+    from studio.engine import Studio
+
+    settings = Settings(offline=True, runs_dir=server["tmp"] / "runs", cache_dir=server["cache_dir"], data="bundled")
+    # The page lists the runs (its load has been answered) before anything is held.
+    _open(page, "Compare")
+    full = page.get_by_label("Full fine-tuning run")
+    expect(full).to_have_value(re.compile("full for insight"))
+    _open(page, "Dataset")
+    held = _HeldEvents(page)
+    try:
+        # Runs: a run picked and "I'm sure" ticked stay picked and ticked.
+        _open(page, "Runs")
+        held.wait_for('"value":"Runs"')
+        page.locator("#runs-picked input").click()
+        page.get_by_role("option", name=re.compile("lora for insight")).click()
+        sure = page.locator("#runs-sure input[type=checkbox]")
+        sure.check()
+        Studio.rename_saved_run(settings, runs["full"], "full renamed meanwhile")
+        held.release('"value":"Runs"')
+        expect(page.locator("#runs-table")).to_contain_text("full renamed meanwhile")
+        expect(page.locator("#runs-picked input")).to_have_value(re.compile("lora for insight"))
+        expect(sure).to_be_checked()
+
+        # Evaluate: an unticked model stays unticked.
+        _open(page, "Evaluate")
+        held.wait_for('"value":"Evaluate"')
+        original = page.get_by_role("checkbox", name="Original")
+        original.uncheck()
+        Studio.rename_saved_run(settings, runs["lora"], "lora renamed meanwhile")
+        held.release('"value":"Evaluate"')
+        expect(page.get_by_role("checkbox", name=re.compile("lora renamed meanwhile"))).to_be_visible()
+        expect(original).not_to_be_checked()
+
+        # Compare: a column set to skip stays skipped.
+        _open(page, "Compare")
+        held.wait_for('"value":"Compare"')
+        full.click()
+        page.get_by_role("option", name="— skip —").click()
+        Studio.rename_saved_run(settings, runs["full"], "full renamed again")
+        held.release('"value":"Compare"')
+        full.click()
+        expect(page.get_by_role("option", name=re.compile("full renamed again"))).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(full).to_have_value("— skip —")
+    finally:
+        held.release_all()
+        for method in ("full", "lora"):
+            Studio.rename_saved_run(settings, runs[method], f"{method} for insight")
+
+
 def test_train_all_three_lands_on_rouge_and_pairwise_sentences(runs, page):  # noqa: F811 - after the views above
     from playwright.sync_api import expect
 

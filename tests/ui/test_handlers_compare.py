@@ -26,6 +26,18 @@ def test_compare_fills_four_columns_and_scores_against_a_reference(ui_trained):
     assert runs["lora"] in columns[2].info  # which run made it
 
 
+def test_a_skipped_column_says_so_and_loads_nothing(ui_trained):
+    studio, runs = ui_trained.studio, ui_trained.runs
+    # "skip" from the dropdown, "none" from a script: both leave the column out.
+    columns = h.compare(studio, "Anna: Lunch at noon?\nBen: Sure.", {**runs, "full": h.SKIP, "prompt": h.NONE},
+                        h.generation_settings(8, 1))
+    for column in (columns[1], columns[3]):
+        assert column.text == "" and column.info.startswith("Skipped: pick a run above")
+    assert columns[2].text and runs["lora"] in columns[2].info
+    notes = h.column_notes(studio, {**runs, "full": h.SKIP})
+    assert notes[1].startswith("Skipped") and notes[2] == ""
+
+
 def test_compare_survives_a_deleted_or_mismatched_run(ui_trained):
     studio, runs = ui_trained.studio, ui_trained.runs
     picks = {"full": "full-19990101-000000-dead", "lora": runs["prompt"], "prompt": runs["prompt"]}

@@ -52,8 +52,13 @@ def test_new_runs_refresh_the_pickers_and_keep_a_pick_still_there(tab, ui_traine
     demo, ctx, pickers = tab
     refresh = wired(demo, ctx.runs_version, "change")
     kept = refresh.fn("alice", ui_trained.runs["full"], h.NONE, ui_trained.runs["prompt"])
-    assert [kept[p].value for p in pickers] == [ui_trained.runs["full"], ui_trained.runs["lora"],
-                                                ui_trained.runs["prompt"]]
+    sent = [kept[p].constructor_args for p in pickers]
+    # Picks still there are left to the page (a late refresh must not undo a newer pick); "none yet"
+    # becomes the new run.
+    assert "value" not in sent[0] and "value" not in sent[2]
+    assert sent[1]["value"] == ui_trained.runs["lora"]
+    skipped = refresh.fn("alice", h.SKIP, ui_trained.runs["lora"], ui_trained.runs["prompt"])[pickers[0]]
+    assert "value" not in skipped.constructor_args   # a column the person skipped stays skipped
     assert any("yours" in label for label, _ in kept[pickers[1]].choices)   # alice trained them
     opened = wired(demo, demo, "load").fn("bob")
     assert [opened[p].value for p in pickers] == [ui_trained.runs[m] for m in METHODS]

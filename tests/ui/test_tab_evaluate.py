@@ -52,3 +52,16 @@ def test_a_new_page_ticks_the_persons_own_runs_and_remembers_what_it_offered(tab
     carol = start.fn("carol")[models]
     assert carol.value == h.default_models(ui_trained.studio, "carol")
     assert not any("yours" in label for label, _ in carol.choices)
+
+
+def test_a_refresh_sends_ticks_only_when_they_change(tab, ui_trained):
+    demo, ctx, _ = tab
+    refresh, models = wired(demo, ctx.runs_version, "change"), by_label(demo, "Models")
+    everything = ["original", *ui_trained.runs.values()]
+    unchanged = refresh.fn("alice", ["original"], everything)[models]
+    # The page may have changed its ticks since this refresh set off: ticks it keeps are not sent back.
+    assert "value" not in unchanged.constructor_args
+    assert {value for _, value in unchanged.choices} == set(everything)
+    # alice's own runs, new since the last look, are ticked for her: that is sent.
+    fresh = refresh.fn("alice", ["original"], ["original"])[models]
+    assert set(fresh.constructor_args["value"]) == set(everything)

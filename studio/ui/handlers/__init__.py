@@ -34,6 +34,7 @@ from .common import (  # noqa: F401
     METHOD_HELP,
     MISSING_HINT,
     NONE,
+    SKIP,
     PAGE_SIZE,
     fmt_bytes,
     fmt_params,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...config import METHODS, ORIGINAL
-from .common import NONE
+from .common import NONE, SKIP
 from .queue import mark_yours
 
 if TYPE_CHECKING:
@@ -12,11 +12,11 @@ if TYPE_CHECKING:
 
 
 def run_choices(studio: Studio, method: str, owner: str | None = None) -> list[tuple[str, str]]:
-    """(label, run id) for each loadable run of `method`, newest first; a 'none' entry ends the list."""
+    """(label, run id) for each loadable run of `method`, newest first; 'skip' (or 'none yet') ends the list."""
     runs = studio.loadable_runs(method)
     choices = [(mark_yours(studio.run_label(r, method=False, details=True), studio.owns(r, owner)), r["run_id"])
                for r in runs]
-    choices.append(("— skip —", NONE) if runs else ("none yet: train one first", NONE))
+    choices.append(("— skip —", SKIP) if runs else ("none yet: train one first", NONE))
     return choices
 
 
@@ -28,7 +28,10 @@ def default_run(studio: Studio, method: str, owner: str | None = None) -> str | 
 
 
 def keep_or_newest(choices: list[tuple[str, str]], current: str | None, preferred: str | None = None) -> str:
-    """Keep a still-valid selection; otherwise `preferred` if offered, else the newest run (the first choice)."""
+    """Keep a still-valid selection (a skip too); otherwise `preferred` if offered, else the newest run.
+
+    "none yet" is not kept: once a run of the method exists, the column shows it.
+    """
     values = [value for _, value in choices]
     if current in values and current != NONE:
         return current

@@ -21,7 +21,13 @@ def refuse_in_presenter_mode(studio, action: str, page: bool = False) -> None:
         raise PermissionError(f"Presenter mode: {action} is switched off here; the prepared runs are shown.")
 
 
-NONE = "none"                 # the run-dropdown value meaning "no run for this method"
+NONE = "none"                 # the run-dropdown value meaning "no run for this method" (yet)
+SKIP = "skip"                 # "leave this column out": a choice the person made, kept when runs change
+
+
+def no_run(run_id) -> bool:
+    """True when a run dropdown's value picks no run (scripts may send "none" to skip a column too)."""
+    return not run_id or run_id in (NONE, SKIP)
 ALL_TOPICS = "All topics"
 PAGE_SIZE = 5                 # dialogues per Dataset page: long texts, so few at a time
 COLUMNS = (ORIGINAL, *METHODS)

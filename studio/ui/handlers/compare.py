@@ -10,7 +10,7 @@ from ...data import DialogData
 from ...declare import parse
 from ...evaluation import rouge_table
 from ...runs import RunNotFound, is_run_id
-from .common import COLUMNS, MISSING_HINT, NONE, fmt_score, fmt_seconds, plain, shown
+from .common import COLUMNS, MISSING_HINT, fmt_score, fmt_seconds, no_run, plain, shown
 
 if TYPE_CHECKING:
     from ...engine import Studio
@@ -68,7 +68,7 @@ def compare(studio: Studio, dialogue: str, picks: dict[str, str | None], gen: Ge
 
 def _pick_problem(studio: Studio, method: str, run_id) -> str:
     """Why the column for `method` shows no summary ("" when the picked run is fine)."""
-    if not run_id or run_id == NONE:
+    if no_run(run_id):
         return ("Skipped: pick a run above to include it." if studio.loadable_runs(method)
                 else MISSING_HINT.format(label=METHOD_LABELS[method]))
     try:
@@ -103,7 +103,7 @@ def column_notes(studio: Studio, picks: dict[str, str | None]) -> list[str]:
     notes = [""]
     for method in METHODS:
         run_id = picks.get(method)
-        if run_id and run_id != NONE:
+        if not no_run(run_id):
             notes.append("")
         elif studio.loadable_runs(method):
             notes.append("Skipped: pick a run above to include it.")
