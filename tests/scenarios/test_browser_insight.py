@@ -16,6 +16,7 @@ import pytest
 from tests.app_server import app_in_folder
 from tests.scenarios.test_browser import (  # noqa: F401  (page: a fixture used by name)
     SHOTS,
+    STEP_TIMEOUT_MS,
     _close_toasts,
     _need_browser,
     _open,
@@ -188,7 +189,7 @@ class _HeldEvents:
 
     def wait_for(self, marker):
         """Until an event whose request holds `marker` (a tab switch sends '"value":"Runs"') is held."""
-        for _ in range(600):
+        for _ in range(STEP_TIMEOUT_MS // 100):  # only a hang should run out, as with every wait here
             if self._marked(marker):
                 return
             self.page.wait_for_timeout(100)  # lets Playwright deliver the page's requests to the route

@@ -23,11 +23,6 @@ def refuse_in_presenter_mode(studio, action: str, page: bool = False) -> None:
 
 NONE = "none"                 # the run-dropdown value meaning "no run for this method" (yet)
 SKIP = "skip"                 # "leave this column out": a choice the person made, kept when runs change
-
-
-def no_run(run_id) -> bool:
-    """True when a run dropdown's value picks no run (scripts may send "none" to skip a column too)."""
-    return not run_id or run_id in (NONE, SKIP)
 ALL_TOPICS = "All topics"
 PAGE_SIZE = 5                 # dialogues per Dataset page: long texts, so few at a time
 COLUMNS = (ORIGINAL, *METHODS)
@@ -41,6 +36,11 @@ METHOD_HELP = {
     "prompt": "**Prompt tuning** freezes the whole model and learns only a few *virtual tokens* placed "
               "before the input. It trains the fewest values and needs a much higher learning rate.",
 }
+
+
+def no_run(run_id) -> bool:
+    """True when a run dropdown's value picks no run (scripts may send "none" to skip a column too)."""
+    return not run_id or run_id in (NONE, SKIP)
 
 
 # Events reach the handlers unprocessed (preprocess=False in the tabs): whatever a script
