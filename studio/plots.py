@@ -114,37 +114,20 @@ def loss_figure(curves: dict[str, tuple[str, list[dict]]], title: str = "Trainin
     if not any(events for _, events in curves.values()):
         return _empty(title, "The loss curve appears here once training starts")
     fig = go.Figure()
-    dash_used: dict[str, int] = {}
+    dash_used: dict[str, int] = {}   # earlier runs of one method take turns through EARLIER_DASHES
     all_steps: list[int] = []
     all_losses: list[float] = []   # every curve's, for the axes
     for index, (label, (method, events)) in enumerate(curves.items()):
-        steps, losses = step_losses(events)
-        all_steps += steps
-        all_losses += losses
-        color = METHOD_COLORS.get(method, OTHER_COLOR)
         if index == 0 or same_weight:
             dash, width = "solid", 4
         else:
             dash = EARLIER_DASHES[dash_used.get(method, 0) % len(EARLIER_DASHES)]
             dash_used[method] = dash_used.get(method, 0) + 1
             width = 2.5
-        group = f"curve-{index}"
-        if smoothing > 1:
-            fig.add_trace(go.Scatter(x=steps, y=losses, mode="lines", name=f"{label} (raw)", legendgroup=group,
-                                     showlegend=False, hoverinfo="skip", opacity=0.25,
-                                     line={"color": color, "width": 1.5}))
-            shown = moving_average(losses, smoothing)
-        else:
-            shown = losses
-        fig.add_trace(go.Scatter(x=steps, y=shown, mode="lines", name=label, legendgroup=group,
-                                 line={"color": color, "width": width, "dash": dash},
-                                 hovertemplate="step %{x}: %{y:.3f}<extra>" + label + "</extra>"))
-        checks = [e for e in events if e.get("eval_loss") is not None and math.isfinite(float(e["eval_loss"]))]
-        if checks:
-            fig.add_trace(go.Scatter(x=[e["step"] for e in checks], y=[float(e["eval_loss"]) for e in checks],
-                                     mode="lines+markers", name=f"{label}: validation", legendgroup=group,
-                                     line={"color": color, "width": 2, "dash": "dash"}, marker={"size": 9},
-                                     hovertemplate="step %{x}: %{y:.3f}<extra>validation</extra>"))
+        steps, losses = _add_curve(fig, f"curve-{index}", label, METHOD_COLORS.get(method, OTHER_COLOR), events,
+                                   smoothing, {"width": width, "dash": dash})
+        all_steps += steps
+        all_losses += losses
     subtitle = f"moving average over {smoothing} steps; raw loss faint" if smoothing > 1 else None
     # showlegend: Plotly hides a lone curve's legend, but it says which run this is.
     fig.update_layout(title=_title(title, subtitle), xaxis_title="Step", yaxis_title="Loss", showlegend=True,
@@ -158,6 +141,30 @@ def loss_figure(curves: dict[str, tuple[str, list[dict]]], title: str = "Trainin
         ticks = log_ticks(all_losses)
         fig.update_yaxes(type="log", title_text="Loss (log scale)", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     return fig
+
+
+def _add_curve(fig: go.Figure, group: str, label: str, color: str, events: list[dict], smoothing: int,
+               line: dict) -> tuple[list[int], list[float]]:
+    """One run's traces: its training loss (smoothed over its faint raw points when smoothing > 1)
+    and, where it has any, its validation loss dashed with markers. Returns its raw steps and losses."""
+    steps, losses = step_losses(events)
+    if smoothing > 1:
+        fig.add_trace(go.Scatter(x=steps, y=losses, mode="lines", name=f"{label} (raw)", legendgroup=group,
+                                 showlegend=False, hoverinfo="skip", opacity=0.25,
+                                 line={"color": color, "width": 1.5}))
+        shown = moving_average(losses, smoothing)
+    else:
+        shown = losses
+    fig.add_trace(go.Scatter(x=steps, y=shown, mode="lines", name=label, legendgroup=group,
+                             line={"color": color, **line},
+                             hovertemplate="step %{x}: %{y:.3f}<extra>" + label + "</extra>"))
+    checks = [e for e in events if e.get("eval_loss") is not None and math.isfinite(float(e["eval_loss"]))]
+    if checks:
+        fig.add_trace(go.Scatter(x=[e["step"] for e in checks], y=[float(e["eval_loss"]) for e in checks],
+                                 mode="lines+markers", name=f"{label}: validation", legendgroup=group,
+                                 line={"color": color, "width": 2, "dash": "dash"}, marker={"size": 9},
+                                 hovertemplate="step %{x}: %{y:.3f}<extra>validation</extra>"))
+    return steps, losses
 
 
 def log_ticks(values: list[float]) -> list[float]:

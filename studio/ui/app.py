@@ -82,20 +82,7 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
         with demo_row:  # filled now that ctx exists; it sits under the header
             section_demo.build(ctx)
 
-        def restore_owner(saved):
-            # Only a token this studio signed is adopted (docs/reliability.md, "Owner tokens"):
-            # anything else, a forged or pre-signature token included, gets a fresh one.
-            token = studio.adopt_owner_token(saved)
-            return token, token
-
-        # Queued, not queue=False: only then does the State's .change fire (the Train tab listens to it).
-        demo.load(restore_owner, saved_owner, [saved_owner, owner], api_visibility="private",
-                  show_progress="hidden")
-
-        def presenter_on_load(request: gr.Request):
-            return h.presenter_mode(studio, getattr(request, "query_params", None))
-
-        demo.load(presenter_on_load, None, presenter, api_visibility="private", show_progress="hidden")
+        _wire_page_load(studio, demo, saved_owner, owner, presenter)
         # The base model can be switched while the app runs (Train tab): the header follows it.
         for trigger in (demo.load, runs_version.change):
             trigger(lambda: header_markdown(studio), None, header, api_visibility="private", show_progress="hidden")
@@ -103,6 +90,25 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
     demo.queue(default_concurrency_limit=4, max_size=200)
     calm_idle_queue(demo)
     return demo
+
+
+def _wire_page_load(studio: Studio, demo: gr.Blocks, saved_owner: gr.BrowserState, owner: gr.State,
+                    presenter: gr.State) -> None:
+    """On each page load: adopt the browser's saved owner token (or issue one), and read ?presenter=1."""
+    def restore_owner(saved):
+        # Only a token this studio signed is adopted (docs/reliability.md, "Owner tokens"):
+        # anything else, a forged or pre-signature token included, gets a fresh one.
+        token = studio.adopt_owner_token(saved)
+        return token, token
+
+    # Queued, not queue=False: only then does the State's .change fire (the Train tab listens to it).
+    demo.load(restore_owner, saved_owner, [saved_owner, owner], api_visibility="private",
+              show_progress="hidden")
+
+    def presenter_on_load(request: gr.Request):
+        return h.presenter_mode(studio, getattr(request, "query_params", None))
+
+    demo.load(presenter_on_load, None, presenter, api_visibility="private", show_progress="hidden")
 
 
 def _build_tabs(ctx: UiContext) -> None:

@@ -61,18 +61,26 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
     return ui
 
 
+def _shown(ctx: UiContext, ui: SimpleNamespace, experiment, redraw: bool = True) -> dict:
+    """What the section shows of an experiment; the loss plot is sent only when asked to redraw."""
+    view = hx.experiment_view(ctx.studio, experiment)
+    return {ui.status: view.status, ui.lines: view.methods, ui.sentences: view.sentences,
+            ui.loss: hx.experiment_loss_view(experiment) if redraw else gr.skip(),
+            ui.rouge: gr.Plot(hx.experiment_rouge_view(experiment), visible=True) if view.has_result
+            else gr.Plot(visible=False)}
+
+
+def _outputs(ui: SimpleNamespace) -> list:
+    return [ui.status, ui.lines, ui.sentences, ui.loss, ui.rouge]
+
+
 def _wire(ctx: UiContext, ui: SimpleNamespace) -> None:
+    _wire_controls(ctx, ui)
+    _wire_poll(ctx, ui)
+
+
+def _wire_controls(ctx: UiContext, ui: SimpleNamespace) -> None:
     studio = ctx.studio
-
-    def shown(experiment, redraw: bool = True) -> dict:
-        view = hx.experiment_view(studio, experiment)
-        out = {ui.status: view.status, ui.lines: view.methods, ui.sentences: view.sentences,
-               ui.loss: hx.experiment_loss_view(experiment) if redraw else gr.skip(),
-               ui.rouge: gr.Plot(hx.experiment_rouge_view(experiment), visible=True) if view.has_result
-               else gr.Plot(visible=False)}
-        return out
-
-    outputs = [ui.status, ui.lines, ui.sentences, ui.loss, ui.rouge]
 
     @guarded
     def start(owner, methods, steps, batch_size, train_size, learning_rate, seed, limit):
@@ -80,11 +88,11 @@ def _wire(ctx: UiContext, ui: SimpleNamespace) -> None:
         form = hx.ExperimentForm(methods, steps, batch_size, train_size, learning_rate, seed, limit)
         experiment = hx.start_experiment(studio, owner, form)
         return {ctx.owner: owner, ui.experiment_id: experiment.experiment_id, ui.timer: gr.Timer(active=True),
-                ui.seen: -1, **shown(experiment)}
+                ui.seen: -1, **_shown(ctx, ui, experiment)}
 
     ui.start.click(start, [ctx.owner, ui.methods, ui.steps, ui.batch_size, ui.train_size, ui.learning_rate,
                            ui.seed, ui.limit],
-                   [ctx.owner, ui.experiment_id, ui.timer, ui.seen, *outputs], api_name="experiment",
+                   [ctx.owner, ui.experiment_id, ui.timer, ui.seen, *_outputs(ui)], api_name="experiment",
                    preprocess=False)  # the handler checks raw values and says what is wrong
 
     @guarded
@@ -94,17 +102,21 @@ def _wire(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     ui.stop.click(stop, [ui.experiment_id, ctx.owner], ui.status, api_name="stop_experiment")
 
+
+def _wire_poll(ctx: UiContext, ui: SimpleNamespace) -> None:
+    studio = ctx.studio
+
     def poll(current, version, seen):
         experiment = studio.experiment(current)
         points = sum(len(job.events) for job in experiment.trainings.values()) if experiment else 0
-        out = {**shown(experiment, redraw=points != seen or experiment is None or experiment.ended),
+        out = {**_shown(ctx, ui, experiment, redraw=points != seen or experiment is None or experiment.ended),
                ui.seen: points}
         if experiment is None or experiment.ended:
             out.update({ui.timer: gr.Timer(active=False), ctx.runs_version: (version or 0) + 1})
         return out
 
     ui.timer.tick(poll, [ui.experiment_id, ctx.runs_version, ui.seen],
-                  [*outputs, ui.timer, ctx.runs_version, ui.seen], api_name="experiment_status",
+                  [*_outputs(ui), ui.timer, ctx.runs_version, ui.seen], api_name="experiment_status",
                   show_progress="hidden", concurrency_limit=None)
 
     def reattach(owner):
