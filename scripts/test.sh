@@ -16,7 +16,7 @@ unset PYTHONDONTWRITEBYTECODE
 # Two worker processes, a whole file each at a time (module fixtures start one server per file):
 # most browser and server tests wait on another process, so the other worker fills that time.
 # Files go out longest first (tests/conftest.py), not xdist's default of most tests first.
-# Two workers: about 3 min on one 2-core machine and 5 on another of the same kind (docs/benchmark.md),
+# Two workers: about 3 min on two 2-core machines and 5 on a third of the same kind (docs/benchmark.md),
 # against 7-8.5 serially on the first; a third worker was slower there.
 WORKERS="${STUDIO_TEST_WORKERS:-2}"
 if [ "$WORKERS" = "0" ]; then
