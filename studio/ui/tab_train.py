@@ -103,7 +103,8 @@ def _form(ctx: UiContext, ui: SimpleNamespace) -> None:
         ui.learning_rate = gr.Textbox("", label="Learning rate", info=h.learning_rate_hint(DEFAULT_METHOD),
                                       placeholder=f"{h.default_learning_rate(DEFAULT_METHOD):g}", max_length=32)
         ui.seed = number(TrainConfig, "seed", form.seed)
-    ui.name = gr.Textbox(label="Run name (optional)", max_length=80, placeholder="e.g. lora-r8-quick")
+    # "" (not Gradio's None): the value is the API's default, so a script may leave the name out.
+    ui.name = gr.Textbox(form.name, label="Run name (optional)", max_length=80, placeholder="e.g. lora-r8-quick")
     with gr.Group(visible=DEFAULT_METHOD == "lora") as ui.lora_box:
         with gr.Row():
             ui.lora_r = number(LoraSettings, "r", form.lora_r)

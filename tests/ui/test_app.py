@@ -19,6 +19,18 @@ def test_build_app_has_the_five_tabs_and_named_api(studio):
     assert demo._queue.sleep_when_free == QUEUE_IDLE_POLL_SECONDS     # an idle studio barely uses the CPU
 
 
+def test_the_api_requires_only_what_a_request_cannot_do_without(studio):
+    """A script calls /train with no arguments at all (the run name is optional, as on the page); only
+    the dialogue to summarize, the run to act on and a rename's new name must be given."""
+    from studio.ui import build_app
+
+    required = {name: [p["parameter_name"] for p in endpoint["parameters"] if not p["parameter_has_default"]]
+                for name, endpoint in build_app(studio).get_api_info()["named_endpoints"].items()}
+    assert required["/train"] == [] and required["/experiment"] == [] and required["/evaluate"] == []
+    assert required["/summarize"] == ["dialogue"]
+    assert required["/rename_run"] == ["run_id", "name"] and required["/delete_run"] == ["run_id"]
+
+
 @pytest.fixture(scope="module")
 def app(two_people):
     from studio.ui.app import build_app
