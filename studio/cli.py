@@ -80,9 +80,10 @@ def _add_model_commands(sub) -> None:
     """train, evaluate, summarize, score."""
     p = sub.add_parser("train", help="train one run")
     _add_common(p)
-    p.add_argument("--method", required=True, choices=METHODS)
-    p.add_argument("--name", default="")
-    p.add_argument("--precision", choices=PRECISIONS, default="auto")
+    p.add_argument("--method", required=True, choices=METHODS, help="how to adapt the base model")
+    p.add_argument("--name", default="", help="a name for the run (default: made from method and time)")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="auto: bf16 where the CPU or GPU runs it natively, else fp32")
     add_flags(p, TrainConfig, title="training (every method)")
     for method, cls in METHOD_SETTINGS.items():  # flags named --lora-..., --prompt-...
         add_flags(p, cls, prefix=method, title=f"{method} only")
@@ -90,7 +91,7 @@ def _add_model_commands(sub) -> None:
     p = sub.add_parser("evaluate", help="ROUGE of models on a split")
     _add_common(p)
     p.add_argument("--models", nargs="+", required=True, help="'original' and/or run ids")
-    p.add_argument("--split", default="test")
+    p.add_argument("--split", default="test", help="the data split to score on")
     add_flags(p, EvaluationSettings)
     add_flags(p, GenerationSettings, title="generation")
 
@@ -98,29 +99,30 @@ def _add_model_commands(sub) -> None:
     _add_common(p)
     p.add_argument("--model", required=True, help="'original' or a run id")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--text")
-    src.add_argument("--file")
+    src.add_argument("--text", help="the dialogue itself, one turn per line")
+    src.add_argument("--file", help="a text file holding the dialogue")
     add_flags(p, GenerationSettings, title="generation")
 
     p = sub.add_parser("score", help="ROUGE of prediction lines against reference lines")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--predictions", required=True)
-    p.add_argument("--references", nargs="+", required=True)
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--predictions", required=True, help="a text file, one summary per line")
+    p.add_argument("--references", nargs="+", required=True,
+                   help="one or more text files, each with one reference per line of --predictions")
 
 
 def _add_setup_commands(sub) -> None:
     """prepare, prefetch, bench: getting a studio ready, and measuring it."""
     p = sub.add_parser("prepare", help="train the three methods with default presets")
     _add_common(p)
-    p.add_argument("--steps", type=int)
+    p.add_argument("--steps", type=int, help="steps for each method (default: each method's preset)")
     p.add_argument("--force", action="store_true", help="train even where a completed run exists")
 
     p = sub.add_parser("prefetch", help="cache the base model and dataset while online")
     _add_common(p)
 
     p = sub.add_parser("bench", help="speed and memory benchmark against the course recipe")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--out", default="bench/results/latest.json")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--out", default="bench/results/latest.json", help="where to write the results as JSON")
     p.add_argument("--quick", action="store_true", help="fewer steps and dialogues (a smoke run)")
     p.add_argument("--only", choices=("experiment", "validation"),
                    help="one stage alone: the quick fair experiment, or the validation loss's cost")
@@ -189,18 +191,18 @@ def _print_experiment(out: dict) -> None:
 def _add_run_commands(sub) -> None:
     """delete / rename: the CLI may change any run (it runs as the operator, not as a session)."""
     p = sub.add_parser("delete", help="delete a run (not one that is still training)")
-    p.add_argument("run_id")
+    p.add_argument("run_id", help="the run's id, as `runs` lists it")
     _add_common(p, model=False)
     p = sub.add_parser("rename", help="give a run a new name")
-    p.add_argument("run_id")
-    p.add_argument("name")
+    p.add_argument("run_id", help="the run's id, as `runs` lists it")
+    p.add_argument("name", help="the new name")
     _add_common(p, model=False)
 
 
 def _add_hub_commands(sub) -> None:
     """push / pull: a run to a Hub model repo and back (hub.py)."""
     p = sub.add_parser("push", help="upload a finished run to a Hugging Face model repo")
-    p.add_argument("run_id")
+    p.add_argument("run_id", help="the run's id, as `runs` lists it")
     p.add_argument("--repo", required=True, help="OWNER/NAME of the model repo")
     p.add_argument("--private", action="store_true", help="create the repo as private")
     p.add_argument("--dry-run", action="store_true", help="only write the folder that would be uploaded")
@@ -497,13 +499,13 @@ def _add_insight_commands(sub) -> None:
     """overlap / prompt-tokens / forgetting: the views that explain a comparison, as JSON."""
     p = sub.add_parser("overlap", help="which summary words ROUGE counted against the best reference")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--summary", required=True)
+    p.add_argument("--summary", required=True, help="the summary to check")
     p.add_argument("--reference", action="append", required=True, help="a reference summary; repeat for more")
     p.add_argument("--dialogue", help="also mark which summary words were copied from this dialogue")
 
     p = sub.add_parser("prompt-tokens", help="nearest vocabulary tokens of a prompt-tuning run's virtual tokens")
     _add_common(p)
-    p.add_argument("run_id")
+    p.add_argument("run_id", help="a prompt-tuning run's id")
     p.add_argument("--top-k", type=int, default=5, help="nearest tokens per virtual token (1 to 50)")
 
     p = sub.add_parser("forgetting", help="score models on tasks FLAN-T5 knew before fine-tuning")

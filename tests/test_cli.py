@@ -136,3 +136,15 @@ def test_usage_names_the_command_the_person_typed(cli, monkeypatch, started_as, 
     monkeypatch.setattr("sys.argv", [started_as])
     proc = cli("--help")
     assert proc.stdout.startswith(usage)
+
+
+def test_every_option_of_every_command_says_what_it_is():
+    """`tuning-studio COMMAND --help` explains each argument: none is listed bare."""
+    import argparse
+
+    from studio.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    bare = [f"{name} {action.dest}" for name, parser in commands.choices.items() for action in parser._actions
+            if not action.help and not isinstance(action, argparse._HelpAction)]
+    assert bare == []
