@@ -83,7 +83,7 @@ def _add_model_commands(sub) -> None:
     p.add_argument("--method", required=True, choices=METHODS, help="how to adapt the base model")
     p.add_argument("--name", default="", help="a name for the run (default: made from method and time)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
-                   help="auto: bf16 where the CPU or GPU runs it natively, else fp32")
+                   help="auto: bf16 where the CPU or GPU runs it natively, else fp32; or force fp32 or bf16")
     add_flags(p, TrainConfig, title="training (every method)")
     for method, cls in METHOD_SETTINGS.items():  # flags named --lora-..., --prompt-...
         add_flags(p, cls, prefix=method, title=f"{method} only")
