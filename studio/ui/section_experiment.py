@@ -21,7 +21,8 @@ POLL_SECONDS = 1.5
 
 def build(ctx: UiContext) -> None:
     ui = _layout(ctx)
-    _wire(ctx, ui)
+    _wire_controls(ctx, ui)
+    _wire_poll(ctx, ui)
 
 
 def _layout(ctx: UiContext) -> SimpleNamespace:
@@ -72,11 +73,6 @@ def _shown(ctx: UiContext, ui: SimpleNamespace, experiment, redraw: bool = True)
 
 def _outputs(ui: SimpleNamespace) -> list:
     return [ui.status, ui.lines, ui.sentences, ui.loss, ui.rouge]
-
-
-def _wire(ctx: UiContext, ui: SimpleNamespace) -> None:
-    _wire_controls(ctx, ui)
-    _wire_poll(ctx, ui)
 
 
 def _wire_controls(ctx: UiContext, ui: SimpleNamespace) -> None:
