@@ -74,11 +74,23 @@ class Settings:
         low=1, high=10**15, default_factory=lambda: (_form_high(GenerationSettings, "num_beams")
                                                      * _form_high(GenerationSettings, "max_new_tokens")
                                                      * MAX_DIALOGUE_CHARS))
+    # A "client" is a person: a signed-in Hugging Face user, or the signed token a browser holds
+    # (studio/people.py). The address is only the coarse cap below, sized for a room behind one NAT.
     max_generations_per_client: int = setting(
-        4, "STUDIO_MAX_GENERATIONS_PER_CLIENT: summaries or evaluations one address may have waiting or running",
+        4, "STUDIO_MAX_GENERATIONS_PER_CLIENT: summaries or evaluations one person may have waiting or running",
         low=1, high=10_000)
     max_trainings_per_client: int = setting(
-        3, "STUDIO_MAX_TRAININGS_PER_CLIENT: trainings one address may have queued or running", low=1, high=10_000)
+        3, "STUDIO_MAX_TRAININGS_PER_CLIENT: trainings one person may have queued or running", low=1, high=10_000)
+    # A workshop of 30 on one venue Wi-Fi is one address; 40 leaves room for the presenter and
+    # helpers while a script that opens fresh sessions from one address is still held.
+    people_per_address: int = setting(
+        40, "STUDIO_PEOPLE_PER_ADDRESS: trainings queued or running, and summaries in flight, from one address",
+        low=1, high=100_000)
+    # On a Space with hf_oauth, only signed-in people may train: a script opening fresh sessions
+    # then cannot multiply itself.
+    require_login: bool = False
+    # Switching the base model changes the studio for everyone: an operator's choice, off by default.
+    allow_base_switch: bool = False
     # 0 trusts no header and takes the connection's address.
     proxy_hops: int = setting(0, "STUDIO_PROXY_HOPS: proxies in front of the app that append to X-Forwarded-For "
                                  "(Spaces: 1)", low=0, high=100)
@@ -126,6 +138,9 @@ class Settings:
             values["preload_runs"] = tuple(r.strip() for r in env["STUDIO_PRELOAD_RUNS"].split(",") if r.strip())
         if env.get("STUDIO_PREPARE", "").strip().lower() in ("1", "true", "yes", "on"):
             values["prepare"] = True
+        for name, key in (("STUDIO_REQUIRE_LOGIN", "require_login"), ("STUDIO_ALLOW_BASE_SWITCH", "allow_base_switch")):
+            if env.get(name, "").strip().lower() in ("1", "true", "yes", "on"):
+                values[key] = True
         if env.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true"):
             values["execution"] = "zerogpu"
         if env.get("STUDIO_EXECUTION"):
@@ -151,7 +166,8 @@ class Settings:
 
 FAIR_SHARE_ENV = {"STUDIO_MAX_STEPS_PER_RUN": "max_steps_per_run", "STUDIO_MAX_GENERATION_COST": "max_generation_cost",
                   "STUDIO_MAX_GENERATIONS_PER_CLIENT": "max_generations_per_client",
-                  "STUDIO_MAX_TRAININGS_PER_CLIENT": "max_trainings_per_client", "STUDIO_PROXY_HOPS": "proxy_hops"}
+                  "STUDIO_MAX_TRAININGS_PER_CLIENT": "max_trainings_per_client", "STUDIO_PROXY_HOPS": "proxy_hops",
+                  "STUDIO_PEOPLE_PER_ADDRESS": "people_per_address"}
 
 
 def _fair_share_env(env) -> dict:
