@@ -43,6 +43,7 @@ from .experiment import Experiments
 from .fairshare import FairGate
 from .jobs import Job, JobQueue, QueueFull
 from .network import is_offline
+from .people import Caller, SessionPeople
 from .processes import TRAINER_SCRATCH, remove_dead_scratch
 from .runs import RunNotFound, RunStore, clean_name
 from .tokens import OwnerTokens
@@ -118,8 +119,11 @@ class Studio:
                                 + "; ".join(f"{p['run_id']}/{p['file']}" for p in self.store.problems[:5]))
         self.pool = ModelPool(self.base, self.store, dtype=inference_dtype(settings.precision))
         self.jobs = JobQueue(self._run_job)
-        # Web requests that generate take turns per client through this gate (the UI holds the turn).
-        self.generation_gate = FairGate(settings.max_generations_per_client, what="summaries or evaluations")
+        # Web requests that generate take turns per person through this gate (the UI holds the turn);
+        # the address has only the room's coarse cap.
+        self.generation_gate = FairGate(settings.max_generations_per_client, what="summaries or evaluations",
+                                        per_address=settings.people_per_address)
+        self.people = SessionPeople()   # which owner token each browser session holds; presenter pages
         self.tokens = OwnerTokens.for_settings(settings)
         self.experiments = Experiments(self)
         self._metrics_lock = threading.Lock()
@@ -398,19 +402,28 @@ class Studio:
 
     def submit_training(self, method: str, train: TrainConfig, overrides: dict | None = None, owner: str = "",
                         name: str = "", precision: str = "auto", max_active: int | None = None,
-                        client: str | None = None, experiment: dict | None = None) -> Job:
-        """Queue a training; `max_active` caps this owner's queued-or-running jobs (default: the queue's),
-        and the operator's limit caps a `client`'s (an address; the UI passes it).
+                        client: str | Caller | None = None, experiment: dict | None = None) -> Job:
+        """Queue a training; `max_active` caps this owner's queued-or-running jobs (default: the queue's).
+
+        `client` is who asks: a Caller (a person and an address; the UI passes it) or a plain
+        person key. The operator's limits cap the person's trainings and, coarsely, the address's.
+        With STUDIO_REQUIRE_LOGIN only a signed-in person may train.
 
         `experiment` ({"id", "budget", "methods"}) marks the run as part of a fair experiment."""
         if precision == "auto":
             precision = self.settings.precision
         spec = self.make_spec(method, train, overrides, name, precision)
         check_training_budget(self.settings, train, len(self.data.splits.get("train") or []))
+        caller = client if isinstance(client, Caller) else None
+        if self.settings.require_login and caller is not None and not caller.signed_in:
+            raise PermissionError("This studio asks you to sign in with Hugging Face before you train "
+                                  "(the Sign in button at the top of the page).")
         spec.owner_hash = owner_hash(owner)  # written with the run's first record
         spec.experiment = experiment
-        return self.jobs.submit(spec, owner, limit=max_active, client=client,
-                                client_limit=self.settings.max_trainings_per_client)
+        return self.jobs.submit(spec, owner, limit=max_active, client=caller.person if caller else client,
+                                client_limit=self.settings.max_trainings_per_client,
+                                address=caller.address if caller else None,
+                                address_limit=self.settings.people_per_address)
 
     # ------------------------------------------------------------------ sharing fairly
     def issue_owner_token(self) -> str:
@@ -421,8 +434,12 @@ class Studio:
         """`saved` if this studio signed it, else a fresh token (a forged or pre-signature one included)."""
         return saved if self.tokens.valid(saved) else self.tokens.issue()
 
-    def generation_turn(self, client: str):
-        """Context manager: wait for `client`'s turn to generate; QueueFull at once beyond its share."""
+    def generation_turn(self, client: str | Caller):
+        """Context manager: wait for the person's turn to generate; QueueFull at once beyond a share.
+
+        `client`: a Caller (person and address), or a plain person key (the CLI, tests)."""
+        if isinstance(client, Caller):
+            return self.generation_gate.turn(client.person, address=client.address)
         return self.generation_gate.turn(client)
 
     def job(self, job_id: str | None) -> Job | None:

@@ -3,12 +3,12 @@
     line = RoundRobin()                      # per-client queues, least recently served client first
     line.push("10.0.0.7", job_id); line.pop()
     gate = FairGate(per_client=4)            # for generation: at most 4 requests in flight per client
-    with gate.turn("10.0.0.7"):              # waits its turn; QueueFull at once when over the limit
+    with gate.turn("token:ab12", address="10.0.0.7"):   # waits its turn; QueueFull at once over a cap
         summarize(...)                       # asks current_turn().should_step_aside() between decoding steps
 
 First come, first served lets one script that sends twenty requests in a tenth of a
 second make everyone else wait for all twenty. The training queue (RoundRobin) gives
-each client (an IP address, as the UI decides) its own line and serves the waiting
+each client (a person: studio/people.py) its own line and serves the waiting
 client served least recently, so a newcomer goes before the flooder's second job.
 
 Generation goes further, because one heavy summary (8 beams, 256 tokens) runs for
@@ -16,6 +16,8 @@ seconds: the gate charges each client the generation time it used (halving every
 two minutes), lets the waiting client that used least go next, and a running request
 steps aside between decoding steps when a client that used clearly less is waiting.
 A person's quick summary then waits one decoding step, not a flooder's whole request.
+Waiting also earns credit (AGE_CREDIT), so however many newcomers arrive with less usage,
+a request that has waited long enough goes next: nobody waits without bound.
 """
 from __future__ import annotations
 
@@ -32,6 +34,11 @@ USAGE_HALF_LIFE_S = 120.0     # generation time a client used counts half after 
 # people summarizing at once take turns in slices of about twice this (each runs until it is
 # this much ahead of the other), not on every decoding step.
 STEP_ASIDE_MARGIN_S = 0.25
+# Each second a request waits forgives this many seconds of the generation time its person used.
+# Without it the least-used person always goes first, and a steady stream of newcomers could keep
+# a heavier user waiting for ever; with it a request that waited twice its person's usage beats
+# any newcomer.
+AGE_CREDIT = 0.5
 
 
 class QueueFull(RuntimeError):
@@ -142,9 +149,10 @@ class Turn:
     """A request's place at the gate while it runs: generation asks it, between steps, whether to
     let a waiting client go first (`step_aside_if_asked`)."""
 
-    def __init__(self, gate: FairGate, client: str, arrival: int):
-        self.gate, self.client, self.arrival = gate, client, arrival
+    def __init__(self, gate: FairGate, client: str, arrival: int, address: str = ""):
+        self.gate, self.client, self.arrival, self.address = gate, client, arrival, address
         self.started = 0.0   # when its current slice of running began (gate's clock)
+        self.waiting_since = 0.0   # when it last joined the waiting line (gate's clock)
 
     def should_step_aside(self) -> bool:
         return self.gate._should_step_aside(self)
@@ -164,14 +172,18 @@ def current_turn() -> Turn | None:
 
 class FairGate:
     """At most `slots` requests run at once. The waiting request of the client that used the
-    least generation time recently goes next (ties: the earliest); a client with `per_client`
-    requests already waiting or running is refused at once."""
+    least generation time recently, less its waiting credit, goes next (ties: the earliest); a
+    client (a person) with `per_client` requests already waiting or running is refused at once,
+    and so is an address with `per_address` (a room's cap)."""
 
     def __init__(self, per_client: int, slots: int = 1, what: str = "requests",
-                 margin: float = STEP_ASIDE_MARGIN_S, usage: Usage | None = None):
+                 margin: float = STEP_ASIDE_MARGIN_S, usage: Usage | None = None, per_address: int | None = None,
+                 age_credit: float = AGE_CREDIT):
         if per_client < 1 or slots < 1:
             raise ValueError("A gate needs at least one slot and one request per client.")
         self.per_client, self.slots, self.what, self.margin = per_client, slots, what, margin
+        self.per_address, self.age_credit = per_address, age_credit
+        self._from_address: dict[str, int] = {}
         self.usage = usage or Usage()
         self._waiting: list[Turn] = []
         self._running: list[Turn] = []
@@ -188,18 +200,25 @@ class FairGate:
             return len(self._waiting)
 
     @contextmanager
-    def turn(self, client: str):
+    def turn(self, client: str, address: str = ""):
         with self._cond:
             mine = self._in_flight.get(client, 0)
             if mine >= self.per_client:
                 raise QueueFull(f"You already have {mine} {self.what} waiting or running; this studio takes "
-                                f"at most {self.per_client} at a time from one address. Wait for one to finish.")
+                                f"at most {self.per_client} at a time from one person. Wait for one to finish.")
+            from_address = self._from_address.get(address, 0)
+            if address and self.per_address is not None and from_address >= self.per_address:
+                raise QueueFull(f"{from_address} {self.what} from your address are waiting or running; this studio "
+                                f"takes at most {self.per_address} at a time from one address. Try again in a "
+                                "moment.")
             self._in_flight[client] = mine + 1
-            turn = Turn(self, client, next(self._arrivals))
+            if address:
+                self._from_address[address] = from_address + 1
+            turn = Turn(self, client, next(self._arrivals), address)
             try:
                 self._wait_to_run(turn)
             except BaseException:
-                self._release(client)
+                self._release(client, address)
                 raise
         token = _CURRENT_TURN.set(turn)
         try:
@@ -208,22 +227,28 @@ class FairGate:
             _CURRENT_TURN.reset(token)
             with self._cond:
                 self._stop_running(turn)
-                self._release(client)
+                self._release(client, address)
 
     # ------------------------------------------------------------------ under self._cond
     def _used(self, client: str, now: float) -> float:
         """What the client used, counting the slices its requests are running now."""
         return self.usage.of(client, now) + sum(now - t.started for t in self._running if t.client == client)
 
+    def _priority(self, turn: Turn, now: float) -> float:
+        """Lower goes first: what its person used, less the credit its wait has earned."""
+        return self._used(turn.client, now) - self.age_credit * (now - turn.waiting_since)
+
     def _next(self, now: float) -> Turn | None:
-        return min(self._waiting, key=lambda t: (self._used(t.client, now), t.arrival), default=None)
+        return min(self._waiting, key=lambda t: (self._priority(t, now), t.arrival), default=None)
 
     def _wait_to_run(self, turn: Turn) -> None:
+        turn.waiting_since = self.usage.clock()
         self._waiting.append(turn)
         self._cond.notify_all()
         try:
             while len(self._running) >= self.slots or self._next(self.usage.clock()) is not turn:
-                self._cond.wait()
+                # Priorities drift as waiting earns credit: look again now and then, not only when woken.
+                self._cond.wait(timeout=1.0)
         except BaseException:
             self._waiting.remove(turn)
             self._cond.notify_all()
@@ -239,12 +264,14 @@ class FairGate:
         self._running.remove(turn)
         self.usage.add(turn.client, now - turn.started, now)
 
-    def _release(self, client: str) -> None:
-        left = self._in_flight[client] - 1
-        if left:
-            self._in_flight[client] = left
-        else:
-            del self._in_flight[client]
+    def _release(self, client: str, address: str = "") -> None:
+        for counts, key in ((self._in_flight, client), (self._from_address, address)):
+            if key in counts:
+                left = counts[key] - 1
+                if left:
+                    counts[key] = left
+                else:
+                    del counts[key]
         self._cond.notify_all()
 
     def _should_step_aside(self, turn: Turn) -> bool:
@@ -254,7 +281,7 @@ class FairGate:
             now = self.usage.clock()
             best = self._next(now)
             return (best.client != turn.client
-                    and self._used(best.client, now) + self.margin < self._used(turn.client, now))
+                    and self._priority(best, now) + self.margin < self._used(turn.client, now))
 
     def _step_aside(self, turn: Turn) -> None:
         with self._cond:

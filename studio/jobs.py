@@ -1,7 +1,7 @@
 """The training queue: one background worker, one training at a time, clients served in turn.
 
     queue = JobQueue(run_fn)                 # run_fn(spec, listener, stop_event, run_id) -> record
-    job = queue.submit(spec, owner="session-token", client="10.0.0.7")
+    job = queue.submit(spec, owner="session-token", client="token:ab12", address="10.0.0.7")
     queue.get(job.job_id).status             # queued / running / completed / stopped / failed / interrupted
     queue.position(job.job_id)               # 1 = next to run
     queue.stop(job.job_id, owner="session-token")   # only the owner's token may stop it
@@ -11,9 +11,10 @@ Why one at a time: a 2-core machine gains nothing from two concurrent trainings,
 and each would hold its own copy of the model. Training in a thread keeps the UI
 and other users' Compare requests responsive.
 
-Why in turn: one person (one address) opening many sessions could otherwise fill the
-queue. Each owner token and each client may hold only a few queued-or-running jobs,
-and the next job is the waiting client's that was served least recently.
+Why in turn: one person opening many sessions could otherwise fill the queue. Each owner
+token and each client (a person: studio/people.py) may hold only a few queued-or-running
+jobs, an address (a whole room behind one NAT) only a room's worth, and the next job is
+the waiting client's that was served least recently.
 """
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ from .runs import new_run_id
 
 ACTIVE = ("queued", "running")
 MAX_QUEUED_PER_OWNER = 2
-MAX_QUEUED_PER_CLIENT = 3      # one address, however many sessions it opens
-MAX_QUEUE = 20
+MAX_QUEUED_PER_CLIENT = 3      # one person, however many sessions they open
+# Room for a workshop: thirty participants each waiting with a run, and a few more.
+MAX_QUEUE = 64
 MAX_EVENTS_KEPT = 20_000
 
 __all__ = ["ACTIVE", "Job", "JobQueue", "QueueFull"]
@@ -48,7 +50,8 @@ class Job:
     record: dict | None = None
     error: str | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
-    client: str = ""               # who asked, for fair turns (the UI passes the address)
+    client: str = ""               # who asked, for fair turns: a person (the UI passes it)
+    address: str = ""              # where they asked from, for the room's coarse cap
     done: threading.Event = field(default_factory=threading.Event)   # set once the job has ended
     changed: threading.Condition = field(default_factory=threading.Condition)  # a new event, or the end
 
@@ -81,10 +84,12 @@ class JobQueue:
 
     # ------------------------------------------------------------------ public
     def submit(self, spec, owner: str, limit: int | None = None, client: str | None = None,
-               client_limit: int | None = None) -> Job:
+               client_limit: int | None = None, address: str | None = None,
+               address_limit: int | None = None) -> Job:
         """Queue a job; `limit` caps the owner's queued-or-running jobs, `client_limit` those of the
-        client (default: the owner is its own client). Both are checked under the lock, so two
-        presses of one button at the same moment cannot both get through."""
+        client (a person; default: the owner is its own client), `address_limit` those from one
+        address. All are checked under the lock, so two presses of one button at the same moment
+        cannot both get through."""
         if not owner:
             raise ValueError("A job needs an owner token.")
         limit = MAX_QUEUED_PER_OWNER if limit is None else limit
@@ -99,12 +104,17 @@ class JobQueue:
                                 f"You already have {mine} trainings queued or running; wait for one to finish.")
             from_client = sum(1 for j in active if j.client == client)
             if from_client >= client_limit:
-                raise QueueFull(f"{from_client} trainings from your address are already queued or running; this "
-                                f"studio takes at most {client_limit} at a time from one address. Wait for one "
-                                "to finish.")
+                raise QueueFull(f"You already have {from_client} trainings queued or running; this studio takes "
+                                f"at most {client_limit} at a time from one person. Wait for one to finish.")
+            from_address = sum(1 for j in active if address and j.address == address)
+            if address_limit is not None and from_address >= address_limit:
+                raise QueueFull(f"{from_address} trainings from your address are already queued or running; this "
+                                f"studio takes at most {address_limit} at a time from one address (a room "
+                                "shares one). Try again when one has finished.")
             if len(self._waiting) >= MAX_QUEUE:
                 raise QueueFull("The training queue is full; try again in a few minutes.")
-            job = Job(secrets.token_hex(8), new_run_id(spec.method), owner, spec, client=client)
+            job = Job(secrets.token_hex(8), new_run_id(spec.method), owner, spec, client=client,
+                      address=address or "")
             self._jobs[job.job_id] = job
             self._waiting.push(client, job.job_id)
             self._wake.notify()

@@ -163,3 +163,73 @@ def test_requests_of_one_client_or_of_similar_users_do_not_step_aside():
         assert running.should_step_aside()
     for thread in waiters:
         thread.join(30)
+
+
+def test_waiting_earns_credit_so_a_heavy_user_is_not_starved_by_newcomers():
+    # Issue: six sessions at once left one person waiting 70 s, because the gate always picked
+    # the least-used client and newcomers kept arriving with less usage.
+    clock = FakeClock()
+    gate = FairGate(per_client=5, usage=Usage(clock=clock), age_credit=0.5)
+    gate.usage.add("heavy", 10.0)
+    order = []
+    with gate.turn("holder"):
+        heavy = threading.Thread(target=_run_turn, args=(gate, "heavy", order))
+        heavy.start()
+        while gate.waiting() < 1:
+            pass
+        clock.now += 21.0                  # heavy has waited 21 s: credit 10.5 > its 10 s of usage
+        newcomer = threading.Thread(target=_run_turn, args=(gate, "newcomer", order))
+        newcomer.start()
+        while gate.waiting() < 2:
+            pass
+    heavy.join(30)
+    newcomer.join(30)
+    assert order == ["heavy", "newcomer"]
+
+
+def test_without_enough_wait_the_lighter_newcomer_still_goes_first():
+    clock = FakeClock()
+    gate = FairGate(per_client=5, usage=Usage(clock=clock), age_credit=0.5)
+    gate.usage.add("heavy", 10.0)
+    order = []
+    with gate.turn("holder"):
+        heavy = threading.Thread(target=_run_turn, args=(gate, "heavy", order))
+        heavy.start()
+        while gate.waiting() < 1:
+            pass
+        clock.now += 5.0                   # credit 2.5: still well above a newcomer's 0
+        newcomer = threading.Thread(target=_run_turn, args=(gate, "newcomer", order))
+        newcomer.start()
+        while gate.waiting() < 2:
+            pass
+    heavy.join(30)
+    newcomer.join(30)
+    assert order == ["newcomer", "heavy"]
+
+
+def test_people_of_one_address_each_get_their_share_up_to_the_rooms_cap():
+    gate = FairGate(per_client=1, per_address=3, what="summaries")
+    release, threads = threading.Event(), []
+
+    def hold(person):
+        with gate.turn(person, address="10.0.0.7"):
+            release.wait(30)
+
+    with gate.turn("alice", address="10.0.0.7"):
+        for person in ("bob", "carol"):          # one room, three people: all let in
+            threads.append(threading.Thread(target=hold, args=(person,)))
+            threads[-1].start()
+        while gate.waiting() < 2:
+            pass
+        with pytest.raises(QueueFull, match="at most 1 at a time from one person"):
+            with gate.turn("alice", address="10.0.0.7"):
+                pass
+        with pytest.raises(QueueFull, match="3 summaries from your address .* at most 3 at a time from one address"):
+            with gate.turn("dave", address="10.0.0.7"):
+                pass
+        release.set()
+    for thread in threads:
+        thread.join(30)
+    assert gate.in_flight("bob") == 0
+    with gate.turn("dave", address="10.0.0.7"):   # the room's places came back
+        pass

@@ -88,14 +88,27 @@ def test_one_owner_cannot_flood_the_queue():
     gate.set()
 
 
-def test_one_address_cannot_flood_the_queue_by_opening_sessions():
+def test_one_person_cannot_flood_the_queue_by_opening_sessions():
+    # A script without a signed token is one anonymous person per address (studio/people.py).
     gate = threading.Event()
     queue = make_queue([], gate)
     for i in range(3):
-        queue.submit(FakeSpec(), owner=f"session{i}", client="10.0.0.9")
-    with pytest.raises(QueueFull, match="from your address"):
-        queue.submit(FakeSpec(), owner="session-fresh", client="10.0.0.9")
-    queue.submit(FakeSpec(), owner="session-other", client="10.0.0.10")  # another person still gets in
+        queue.submit(FakeSpec(), owner=f"session{i}", client="anon@10.0.0.9", address="10.0.0.9")
+    with pytest.raises(QueueFull, match="at most 3 at a time from one person"):
+        queue.submit(FakeSpec(), owner="session-fresh", client="anon@10.0.0.9", address="10.0.0.9")
+    # Another person in the same room (same address) still gets in: the address is not the unit.
+    queue.submit(FakeSpec(), owner="session-other", client="token:bob", address="10.0.0.9")
+    gate.set()
+
+
+def test_an_address_holds_at_most_a_rooms_worth_of_trainings():
+    gate = threading.Event()
+    queue = make_queue([], gate)
+    for i in range(4):
+        queue.submit(FakeSpec(), owner=f"s{i}", client=f"token:p{i}", address="10.0.0.9", address_limit=4)
+    with pytest.raises(QueueFull, match="4 trainings from your address .* at most 4 at a time from one address"):
+        queue.submit(FakeSpec(), owner="s-new", client="token:new", address="10.0.0.9", address_limit=4)
+    queue.submit(FakeSpec(), owner="s-away", client="token:away", address="10.0.0.10", address_limit=4)
     gate.set()
 
 
