@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import gradio as gr
@@ -22,8 +23,23 @@ SOURCE_ROOT = Path(__file__).resolve().parents[2]
 QUEUE_IDLE_POLL_SECONDS = 0.01
 
 
+def serve_peer_addresses() -> None:
+    """Keep uvicorn from rewriting a request's address from X-Forwarded-For.
+
+    Gradio starts uvicorn with proxy_headers on, and uvicorn then believes the header from
+    127.0.0.1 (FORWARDED_ALLOW_IPS' default): every visitor of a local app could name its own
+    address. The studio reads the header itself, only as far as the operator declared proxies
+    (STUDIO_PROXY_HOPS, studio/ui/turns.py), so uvicorn must hand on the connection's own peer.
+    An empty list trusts no host. uvicorn reads the variable when Gradio builds its config.
+    """
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
+
+
 def launch_options(settings: Settings | None = None) -> dict:
-    """Arguments for demo.launch(): look (Gradio 6 takes css and theme here) and file-access limits."""
+    """Arguments for demo.launch(): look (Gradio 6 takes css and theme here) and file-access limits.
+
+    Also makes the server charge each request to its real peer (serve_peer_addresses)."""
+    serve_peer_addresses()
     # Soft's colours with a plainer, more legible font than its default Montserrat; both fonts
     # ship with Gradio, so nothing is fetched from the internet.
     font = (gr.themes.LocalFont("Source Sans Pro", weights=(400, 600)), "ui-sans-serif", "system-ui", "sans-serif")

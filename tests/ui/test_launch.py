@@ -50,3 +50,29 @@ def test_an_idle_queue_wakes_a_hundred_times_a_second_not_a_thousand():
     assert demo._queue.sleep_when_free == QUEUE_IDLE_POLL_SECONDS
     renamed = SimpleNamespace(_queue=SimpleNamespace(idle_sleep=0.001))     # a Gradio that renamed them
     assert calm_idle_queue(renamed) is False and renamed._queue.idle_sleep == 0.001
+
+
+def test_uvicorn_no_longer_believes_x_forwarded_for_from_localhost(monkeypatch, settings):
+    # Gradio builds uvicorn.Config with proxy_headers on; by default uvicorn then rewrites the
+    # client of any request from 127.0.0.1 to whatever X-Forwarded-For says.
+    import asyncio
+
+    import uvicorn
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(scope["client"][0])
+
+    def client_seen():
+        config = uvicorn.Config(app)   # what Gradio's server does, after launch_options
+        middleware = ProxyHeadersMiddleware(app, trusted_hosts=config.forwarded_allow_ips)
+        scope = {"type": "http", "client": ("127.0.0.1", 5000), "headers": [(b"x-forwarded-for", b"10.8.1.1")]}
+        asyncio.run(middleware(scope, None, None))
+        return seen.pop()
+
+    assert client_seen() == "10.8.1.1"                      # uvicorn's own default: the header believed
+    launch_options(settings)
+    assert client_seen() == "127.0.0.1"                     # the connection's peer, as the studio charges

@@ -137,3 +137,30 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_charged():
 def test_sizes_in_messages_tell_50_mb_from_50_mb_and_one_byte():
     assert _size(50 * 2**20) == "52,428,800 bytes (50.0 MB)"
     assert _size(50 * 2**20 + 1) == "52,428,801 bytes (50.0 MB)"
+
+
+def test_a_small_declared_length_does_not_admit_a_large_chunked_body():
+    # Content-Length: 10 beside Transfer-Encoding: chunked: the server frames by the chunks, so
+    # 2,000 bytes arrive; they are counted and refused, never handed to the app.
+    status, _, app_saw, _ = call("/gradio_api/queue/join", [b"x" * 400] * 5, declared=10)
+    assert status == 413 and app_saw is None
+
+
+def test_an_upload_that_sends_more_than_it_declared_is_cut_off():
+    status, body, app_saw, pulled = call("/gradio_api/upload", [b"u" * 400] * 10, declared=100)
+    assert status == 413 and "larger than it declared" in json.loads(body)["error"]
+    assert app_saw is None or len(app_saw) <= 100
+    assert pulled == 1                      # stopped at the first chunk past the declared size
+
+
+def test_the_upload_budget_is_charged_for_what_arrived_not_what_was_declared():
+    budget = UploadBudget(limit=15_000, window=60, clock=lambda: 0.0)
+    middleware = RequestSizeLimit(None, max_bytes=LIMIT, upload_bytes=UPLOAD_LIMIT, upload_budget=budget)
+
+    def upload(chunks, declared):
+        return call("/gradio_api/upload", chunks, declared=declared, middleware=middleware)[0]
+
+    # Two uploads declare 7,000 bytes each and carry 70: the address is charged 140 bytes, not 14,000.
+    assert upload([b"u" * 70], 7000) == 200 and upload([b"u" * 70], 7000) == 200
+    assert upload([b"u" * 7000], 7000) == 200 and upload([b"u" * 7000], 7000) == 200   # 14,140 in all
+    assert upload([b"u" * 1000], 1000) == 429

@@ -21,6 +21,20 @@ def test_the_connection_address_counts_unless_proxies_are_trusted():
     assert address_from(None, None) == "unknown" and client_address(None) == "unknown"
 
 
+def test_several_forwarded_lines_are_joined_in_order_as_proxies_append():
+    # A client sends its own X-Forwarded-For line first; the proxy appends a line of its own.
+    # Read the same way everywhere: all lines joined, counted from the right.
+    from starlette.datastructures import Headers
+
+    headers = Headers(raw=[(b"x-forwarded-for", b"10.8.1.1"), (b"x-forwarded-for", b"203.0.113.7")])
+    req = SimpleNamespace(client=SimpleNamespace(host="10.0.0.254"), headers=headers)
+    assert client_address(req, proxy_hops=1) == "203.0.113.7"
+    varied = Headers(raw=[(b"x-forwarded-for", b"10.8.9.9"), (b"x-forwarded-for", b"203.0.113.7")])
+    assert client_address(SimpleNamespace(client=req.client, headers=varied), proxy_hops=1) == "203.0.113.7"
+    assert address_from("10.0.0.254", [b"a, b", b"c"], proxy_hops=2) == "b"
+    assert client_address(req) == "10.0.0.254"   # no declared proxies: no line is read
+
+
 @pytest.fixture
 def in_event():
     """Pretend an event from the page ("app") or a script ("api") is running."""
