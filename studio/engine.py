@@ -99,6 +99,7 @@ class Studio:
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
         self.settings = settings
+        self._started_with = settings   # a switch back to the base the studio started on always works
         require_allowed_base(settings)
         self.offline = is_offline(settings)
         self.notices: list[str] = []
@@ -344,7 +345,12 @@ class Studio:
         from .hardware import inference_dtype
         from .inference import ModelPool
 
-        settings = dataclasses.replace(self.settings, base_model=name, base_model_explicit=True)
+        if _same_model(name, self._started_with.base_model):
+            # Back to the start: the same settings that loaded it then (offline, that may be the stand-in).
+            settings = dataclasses.replace(self.settings, base_model=self._started_with.base_model,
+                                           base_model_explicit=self._started_with.base_model_explicit)
+        else:
+            settings = dataclasses.replace(self.settings, base_model=name, base_model_explicit=True)
         base = resolve_base_model(settings)  # raises ModelUnavailable (nothing changed) if it cannot load
         old = self.pool
         self.pool = ModelPool(base, self.store, dtype=inference_dtype(settings.precision))

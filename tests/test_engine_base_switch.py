@@ -15,7 +15,8 @@ def two_bases(tmp_path, cache_dir):
     first, second = tmp_path / "base-a", tmp_path / "base-b"
     shutil.copytree(cache_dir / STANDIN_NAME, first)
     shutil.copytree(cache_dir / STANDIN_NAME, second)
-    settings = Settings.from_env(env={"STUDIO_ALLOWED_MODELS": f"{first},{second}"}, base_model=str(first),
+    settings = Settings.from_env(env={"STUDIO_ALLOWED_MODELS": f"{first},{second}", "STUDIO_ALLOW_BASE_SWITCH": "1"},
+                                 base_model=str(first),
                                  offline=True, data="bundled", runs_dir=tmp_path / "runs", cache_dir=cache_dir)
     return Studio(settings), str(first), str(second)
 
@@ -174,3 +175,40 @@ def test_a_base_models_config_is_read_once_not_on_every_form_change(two_bases, m
     studio.switch_base(second)
     studio.memory_estimate("full", 4), studio.presets()
     assert reads[1:] == [second]    # the new base's config, once
+
+
+def test_the_switch_is_the_operators_hidden_and_refused_unless_allowed(tmp_path, cache_dir):
+    # Issue: /switch_base from an anonymous session succeeded even in presenter mode.
+    import dataclasses
+
+    from studio.ui.app import build_app
+    from studio.ui.handlers import base as hb
+
+    first, second = tmp_path / "base-a", tmp_path / "base-b"
+    shutil.copytree(cache_dir / STANDIN_NAME, first)
+    shutil.copytree(cache_dir / STANDIN_NAME, second)
+    settings = Settings.from_env(env={"STUDIO_ALLOWED_MODELS": f"{first},{second}"}, base_model=str(first),
+                                 offline=True, data="bundled", runs_dir=tmp_path / "runs", cache_dir=cache_dir)
+    studio = Studio(settings)
+    assert "base-switch" not in str(build_app(studio).get_config_file())
+    with pytest.raises(PermissionError, match="operator's choice"):
+        hb.switch_base(studio, str(second))
+    studio.settings = dataclasses.replace(studio.settings, allow_base_switch=True, presenter=True)
+    with pytest.raises(PermissionError, match="Presenter mode"):
+        hb.switch_base(studio, str(second))
+    assert studio.base.path == str(first)
+
+
+def test_a_switch_back_to_the_starting_base_works_offline_on_the_stand_in(tmp_path, cache_dir):
+    # Issue: after a switch, going back to the default failed offline (an explicit base rules out
+    # the stand-in), so only a restart recovered.
+    other = tmp_path / "base-b"
+    shutil.copytree(cache_dir / STANDIN_NAME, other)
+    settings = Settings.from_env(env={"STUDIO_ALLOWED_MODELS": f"google/flan-t5-small,{other}"}, offline=True,
+                                 data="bundled", runs_dir=tmp_path / "runs", cache_dir=cache_dir)
+    studio = Studio(settings)
+    assert studio.base.is_standin
+    studio.switch_base(str(other))
+    assert studio.base.path == str(other)
+    assert "Loaded" in studio.switch_base("google/flan-t5-small")
+    assert studio.base.is_standin and studio.settings.base_model == "google/flan-t5-small"

@@ -15,8 +15,11 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
     """`ui` holds the Train form's method and batch-size widgets."""
     studio = ctx.studio
     choices = studio.base_choices()
-    if len(choices) > 1:
-        with gr.Row(equal_height=True):
+    # The switch is an operator's tool: shown only where the operator allows it (the handler
+    # refuses scripts too), and hidden on a presenter page.
+    switchable = len(choices) > 1 and studio.settings.allow_base_switch
+    if switchable:
+        with gr.Row(equal_height=True, visible=not studio.settings.presenter) as switch_row:
             picked = gr.Dropdown(choices, value=choices[0], label="Base model", scale=3, elem_id="base-model",
                                  info="One at a time; switching frees the current one")
             switch = gr.Button("Switch", scale=1, elem_id="base-switch")
@@ -40,6 +43,8 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
             return {picked: gr.Dropdown(choices=now, value=now[0]), ui.preset: gr.Radio(info=h.preset_info(studio))}
 
         ctx.demo.load(current_base, None, [picked, ui.preset], **QUIET)
+        if ctx.presenter is not None:
+            ctx.presenter.change(lambda on: gr.Row(visible=on is not True), ctx.presenter, switch_row, **QUIET)
 
     memory = gr.Markdown(_safe_memory(studio, ui.method.value, ui.batch_size.value), elem_id="train-memory")
 
@@ -49,7 +54,7 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
     for widget in (ui.method, ui.batch_size):
         # Raw values (memory_text parses them): Gradio's minimum check would toast a red Error on a 0.
         widget.change(on_form, [ui.method, ui.batch_size], [memory], preprocess=False, **QUIET)
-    if len(choices) > 1:
+    if switchable:
         switch.click(on_switch, [picked, ui.method, ctx.runs_version],
                      [memory, ctx.runs_version, ui.preset, ui.steps, ui.batch_size, ui.train_size],
                      api_name="switch_base",

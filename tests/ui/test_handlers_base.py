@@ -16,7 +16,8 @@ def test_a_bad_batch_size_leaves_the_line_empty_and_a_bad_method_is_refused(stud
         hb.memory_text(studio, "distillation", 8)
 
 
-def test_switching_to_the_loaded_base_says_so_and_an_unlisted_one_is_refused(studio):
+def test_switching_to_the_loaded_base_says_so_and_an_unlisted_one_is_refused(studio, monkeypatch):
+    monkeypatch.setattr(studio.settings, "allow_base_switch", True)   # the operator allows switching
     assert hb.switch_base(studio, studio.settings.base_model) == f"{studio.base.name} is already loaded."
     with pytest.raises(ValueError, match="is not on this studio's list of base models"):
         hb.switch_base(studio, "<script>evil/model")

@@ -5,13 +5,19 @@ from typing import TYPE_CHECKING
 
 from ...config import METHOD_LABELS, METHODS, TrainConfig
 from ...declare import parse
-from .common import one_of, plain
+from .common import one_of, plain, refuse_in_presenter_mode
 
 if TYPE_CHECKING:
     from ...engine import Studio
 
 
 def switch_base(studio: Studio, name) -> str:
+    """Switching the base changes the studio for everyone: only where the operator allows it
+    (STUDIO_ALLOW_BASE_SWITCH=1), and never in presenter mode."""
+    refuse_in_presenter_mode(studio, "switching the base model")
+    if not studio.settings.allow_base_switch:
+        raise PermissionError("Switching the base model is the operator's choice on this studio "
+                              "(STUDIO_ALLOW_BASE_SWITCH=1); it changes the studio for everyone.")
     return plain(studio.switch_base(name))
 
 

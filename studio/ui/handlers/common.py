@@ -14,11 +14,23 @@ from ...declare import shown
 
 
 def refuse_in_presenter_mode(studio, action: str, page: bool = False) -> None:
-    """A studio run in presenter mode (STUDIO_PRESENTER=1) hides its training and management controls;
-    a script calling the API directly is refused the same actions, with this message. `page`: this
-    page alone is in presenter mode (?presenter=1)."""
-    if page or studio.settings.presenter:
+    """The presenter rule, the one place it is decided, for every event that trains or changes shared state.
+
+    Presenter mode is on for everyone, the page and scripts alike, with STUDIO_PRESENTER=1; or for
+    one page opened with ?presenter=1 (the page-load event marks its session in studio.people, so
+    every event that page sends is refused, whether or not it carries the presenter state).
+    `page`: the event says its page is a presenter page. tests/ui/test_presenter_walk.py walks
+    every event of the built app to check that none can train or change the store in this mode.
+    """
+    if page or studio.settings.presenter or studio.people.is_presenter(current_session()):
         raise PermissionError(f"Presenter mode: {action} is switched off here; the prepared runs are shown.")
+
+
+def current_session() -> str | None:
+    """The session hash of the Gradio event now running (None outside an event)."""
+    from gradio.context import LocalContext   # loaded with the app already; not on importing handlers
+
+    return getattr(LocalContext.request.get(None), "session_hash", None)
 
 
 NONE = "none"                 # the run-dropdown value meaning "no run for this method" (yet)
