@@ -28,7 +28,7 @@ def refuse_in_presenter_mode(studio, action: str, page: bool = False) -> None:
 
 def current_session() -> str | None:
     """The session hash of the Gradio event now running (None outside an event)."""
-    from gradio.context import LocalContext   # loaded with the app already; not on importing handlers
+    from gradio.context import LocalContext  # loaded with the app already; not on importing handlers
 
     return getattr(LocalContext.request.get(None), "session_hash", None)
 
