@@ -89,6 +89,8 @@ class Settings:
     # On a Space with hf_oauth, only signed-in people may train: a script opening fresh sessions
     # then cannot multiply itself.
     require_login: bool = False
+    # Hugging Face sign-in is offered where the Space enables it (hf_oauth: true sets OAUTH_CLIENT_ID).
+    sign_in: bool = False
     # Switching the base model changes the studio for everyone: an operator's choice, off by default.
     allow_base_switch: bool = False
     # 0 trusts no header and takes the connection's address.
@@ -138,6 +140,7 @@ class Settings:
             values["preload_runs"] = tuple(r.strip() for r in env["STUDIO_PRELOAD_RUNS"].split(",") if r.strip())
         if env.get("STUDIO_PREPARE", "").strip().lower() in ("1", "true", "yes", "on"):
             values["prepare"] = True
+        values["sign_in"] = bool(env.get("OAUTH_CLIENT_ID", "").strip())
         for name, key in (("STUDIO_REQUIRE_LOGIN", "require_login"), ("STUDIO_ALLOW_BASE_SWITCH", "allow_base_switch")):
             if env.get(name, "").strip().lower() in ("1", "true", "yes", "on"):
                 values[key] = True

@@ -539,9 +539,11 @@ class Studio:
     # ------------------------------------------------------------------ experiments (studio/experiment.py)
     def start_experiment(self, methods, train: TrainConfig, owner: str, limit: int = EvaluationSettings.limit,
                          settings: GenerationSettings | None = None, overrides: dict | None = None,
-                         progress=None):
-        """Queue one training per method on one budget; wait and evaluate in the background."""
-        return self.experiments.start(methods, train, owner, limit, settings, overrides, progress)
+                         progress=None, client: Caller | str | None = None):
+        """Queue one training per method on one budget; wait and evaluate in the background.
+
+        `client`: who asks (the UI passes a Caller), charged like any other training and generation."""
+        return self.experiments.start(methods, train, owner, limit, settings, overrides, progress, client=client)
 
     def run_experiment(self, methods, train: TrainConfig, limit: int = EvaluationSettings.limit,
                        settings: GenerationSettings | None = None, overrides: dict | None = None,

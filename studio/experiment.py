@@ -67,8 +67,13 @@ class Experiment:
     """One experiment in progress or ended: its jobs, where it stands, and its result."""
 
     def __init__(self, studio: Studio, methods: list[str], train: TrainConfig, owner: str, limit: int,
-                 generation: GenerationSettings | None, overrides: dict | None = None, progress=None):
+                 generation: GenerationSettings | None, overrides: dict | None = None, progress=None,
+                 client=None):
         self.studio = studio
+        # Who asked (a Caller, person and address; None: the owner is its own person, as for the
+        # CLI): its trainings count against that person's and address's caps like any other, and
+        # its evaluation takes that person's turns at the generation gate.
+        self.client = client
         self.experiment_id = "exp-" + time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
         self.methods, self.train, self.owner = methods, train, owner
         self.limit, self.generation = limit, generation
@@ -114,7 +119,7 @@ class Experiment:
                 self.trainings[method] = self.studio.submit_training(
                     method, dataclasses.replace(self.train), self.overrides.get(method), owner=self.owner,
                     name=f"{self.experiment_id[4:]} {METHOD_LABELS[method]}", max_active=index + 1,
-                    experiment=marker)
+                    client=self.client, experiment=marker)
         except Exception:
             self.stop()
             raise
@@ -182,9 +187,11 @@ class Experiment:
                           "method": methods_of.get(models[index], ORIGINAL), "done": done, "total": total})
 
         self.status = "evaluating"
-        self._report({"stage": "evaluating", "model": ORIGINAL, "index": 1, "of": len(models),
-                      "method": ORIGINAL, "done": 0, "total": 0})
-        result = self.studio.evaluate(models, limit=self.limit, settings=self.generation, progress=progress)
+        # Every generation takes turns, wherever it starts: this one between its decoding steps too.
+        with self.studio.generation_turn(self.client or self.owner):
+            self._report({"stage": "evaluating", "model": ORIGINAL, "index": 1, "of": len(models),
+                          "method": ORIGINAL, "done": 0, "total": 0})
+            result = self.studio.evaluate(models, limit=self.limit, settings=self.generation, progress=progress)
         # The sentences name methods ("LoRA beats Full fine-tuning"): in one experiment each method is one run.
         labels = {model: METHOD_LABELS.get(methods_of.get(model), "Original") for model in result.models}
         return dataclasses.replace(result, labels=labels)
@@ -217,7 +224,7 @@ class Experiments:
 
     def create(self, methods, train: TrainConfig, owner: str, limit: int = EvaluationSettings.limit,
                generation: GenerationSettings | None = None, overrides: dict | None = None,
-               progress=None) -> Experiment:
+               progress=None, client=None) -> Experiment:
         """Check the request, queue its trainings, and return the experiment (not yet waited for)."""
         if not owner:
             raise ValueError("An experiment needs an owner token.")
@@ -229,7 +236,8 @@ class Experiments:
         with self._lock:  # one experiment per session at a time
             if any(e.owner == owner and not e.ended for e in self._all.values()):
                 raise QueueFull("Your experiment is still running; wait for it to finish or stop it.")
-            experiment = Experiment(self.studio, methods, train, owner, limit, generation, overrides, progress)
+            experiment = Experiment(self.studio, methods, train, owner, limit, generation, overrides, progress,
+                                    client=client)
             experiment.submit()
             self._all[experiment.experiment_id] = experiment
         return experiment

@@ -116,3 +116,38 @@ def test_cli_experiment_prints_one_json_object(monkeypatch, capsys, tmp_path, ca
 
     code = studio_cli.main(["experiment", "--methods", "lora", "--steps", "0"])
     assert code == 2 and "number of steps" in capsys.readouterr().err
+
+
+def test_an_experiments_trainings_are_charged_to_its_person_and_address(studio):
+    # Issue: experiments queued their trainings without the client, so each session counted as
+    # its own client: 8 sessions from one address queued 21 trainings past the address's cap.
+    from studio.people import Caller
+
+    studio.settings.people_per_address = 4
+    alice = Caller.of("10.0.0.7", token="alice-token")
+    first = studio.start_experiment(["full", "lora", "prompt"], BUDGET, "alice-token", limit=2, settings=GEN,
+                                    client=alice)
+    assert {(job.client, job.address) for job in first.trainings.values()} == {(alice.person, "10.0.0.7")}
+    bob = Caller.of("10.0.0.7", token="bob-token")    # same room: one more fits, the second is refused
+    with pytest.raises(QueueFull, match="from your address"):
+        studio.start_experiment(["full", "lora"], BUDGET, "bob-token", limit=2, settings=GEN, client=bob)
+    # The refused experiment left nothing queued (it undoes its trainings), so a lone run still fits.
+    assert sum(1 for job in studio.jobs.active() if job.address == "10.0.0.7") == 3
+    first.stop()
+    first.done.wait(600)
+
+
+def test_an_experiments_evaluation_takes_turns_at_the_generation_gate(studio):
+    # Issue: an experiment evaluated 4 models x 16 dialogues outside the gate, so a person's
+    # summary waited 5.1 s instead of one decoding step.
+    from studio.fairshare import current_turn
+
+    inside_turn = []
+
+    def progress(stage):
+        if stage["stage"] == "evaluating":
+            inside_turn.append(current_turn() is not None)
+
+    out = studio.run_experiment(["lora"], BUDGET, limit=2, settings=GEN, progress=progress)
+    assert out["status"] == "completed"
+    assert inside_turn and all(inside_turn)

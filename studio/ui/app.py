@@ -63,7 +63,11 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
         # fixed one costs nothing and lets the token survive a restart of the app (Spaces sleep).
         saved_owner = gr.BrowserState(None, storage_key="tuning-studio-owner", secret="tuning-studio-owner-v1")
         runs_version, sent_example = gr.State(0), gr.State(None)
-        header = gr.Markdown(header_markdown(studio), elem_id="studio-header")
+        with gr.Row(equal_height=True):
+            header = gr.Markdown(header_markdown(studio), elem_id="studio-header")
+            if studio.settings.sign_in:
+                # On a Space with hf_oauth: one identity across tabs and devices (studio/people.py).
+                gr.LoginButton(scale=0, min_width=180, elem_id="sign-in")
         section_notice.build(studio, demo)
         section_queue.build(studio, owner, runs_version)
         # Presenter mode (STUDIO_PRESENTER=1, or ?presenter=1 on this page): training controls hidden.
@@ -95,10 +99,13 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
 def _wire_page_load(studio: Studio, demo: gr.Blocks, saved_owner: gr.BrowserState, owner: gr.State,
                     presenter: gr.State) -> None:
     """On each page load: adopt the browser's saved owner token (or issue one), and read ?presenter=1."""
-    def restore_owner(saved):
+    def restore_owner(saved, request: gr.Request):
         # Only a token this studio signed is adopted (docs/reliability.md, "Owner tokens"):
         # anything else, a forged or pre-signature token included, gets a fresh one.
         token = studio.adopt_owner_token(saved)
+        # Remembered under the session, so every event of this page is charged to this person
+        # (studio/people.py), not to the room's shared address.
+        studio.people.remember(getattr(request, "session_hash", None), token)
         return token, token
 
     # Queued, not queue=False: only then does the State's .change fire (the Train tab listens to it).
@@ -106,7 +113,11 @@ def _wire_page_load(studio: Studio, demo: gr.Blocks, saved_owner: gr.BrowserStat
               show_progress="hidden")
 
     def presenter_on_load(request: gr.Request):
-        return h.presenter_mode(studio, getattr(request, "query_params", None))
+        on = h.presenter_mode(studio, getattr(request, "query_params", None))
+        # The server remembers a presenter page, so the one presenter rule refuses every event it
+        # sends (handlers/common.refuse_in_presenter_mode), whatever the page's own state says.
+        studio.people.mark_presenter(getattr(request, "session_hash", None), on)
+        return on
 
     demo.load(presenter_on_load, None, presenter, api_visibility="private", show_progress="hidden")
 

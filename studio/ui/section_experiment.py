@@ -5,7 +5,6 @@ loss plot when new points arrive, and switches itself off once the result is in.
 """
 from __future__ import annotations
 
-import secrets
 from types import SimpleNamespace
 
 import gradio as gr
@@ -14,6 +13,7 @@ from ..config import METHOD_LABELS, METHODS, EvaluationSettings, TrainConfig
 from .context import QUIET, UiContext
 from .errors import guarded
 from .handlers import experiment as hx
+from .turns import current_caller, current_request
 from .widgets import number
 
 POLL_SECONDS = 1.5
@@ -80,9 +80,11 @@ def _wire_controls(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     @guarded
     def start(owner, methods, steps, batch_size, train_size, learning_rate, seed, limit):
-        owner = owner or secrets.token_hex(16)  # API clients never run the page's load event
+        if not owner:   # API clients never run the page's load event: a signed token, remembered
+            owner = studio.issue_owner_token()
+            studio.people.remember(getattr(current_request(), "session_hash", None), owner)
         form = hx.ExperimentForm(methods, steps, batch_size, train_size, learning_rate, seed, limit)
-        experiment = hx.start_experiment(studio, owner, form)
+        experiment = hx.start_experiment(studio, owner, form, client=current_caller(studio, token=owner))
         return {ctx.owner: owner, ui.experiment_id: experiment.experiment_id, ui.timer: gr.Timer(active=True),
                 ui.seen: -1, **_shown(ctx, ui, experiment)}
 

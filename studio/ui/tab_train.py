@@ -24,7 +24,7 @@ from . import handlers as h
 from . import section_base, section_command, section_experiment, section_zerogpu
 from .context import QUIET, UiContext
 from .errors import guarded
-from .turns import current_client
+from .turns import current_caller, current_request
 from .widgets import number, widget_args
 
 POLL_SECONDS = 1.5
@@ -177,10 +177,13 @@ def _wire_start_and_stop(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     @guarded
     def start_training(owner, presenter=False, own_runs=False, smoothing=1, log_scale=False, **fields):
-        # API clients never run the page's load event: give their session a token here.
-        owner = owner or studio.issue_owner_token()
+        # API clients never run the page's load event: give their session a token here, and
+        # remember it, so the session's later requests are charged to the same person.
+        if not owner:
+            owner = studio.issue_owner_token()
+            studio.people.remember(getattr(current_request(), "session_hash", None), owner)
         job = h.start_training(studio, owner, h.TrainForm(**fields),
-                               client=current_client(studio.settings.proxy_hops), presenter=presenter is True)
+                               client=current_caller(studio, token=owner), presenter=presenter is True)
         return {ctx.owner: owner, ui.job_id: job.job_id, ui.timer: gr.Timer(active=True),
                 **_shown(ui, h.job_view(studio, job), h.loss_view(studio, job, owner, own_runs, smoothing, log_scale))}
 

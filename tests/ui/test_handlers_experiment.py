@@ -23,7 +23,7 @@ class FakeStudio:
         self._experiment = experiment
         self.settings = SimpleNamespace(presenter=False)   # the studio-wide switch the handlers check
 
-    def start_experiment(self, methods, cfg, owner, limit, settings):
+    def start_experiment(self, methods, cfg, owner, limit, settings, client=None):
         self.started.append((methods, cfg, owner, limit))
         return SimpleNamespace(experiment_id="exp-1")
 

@@ -56,12 +56,13 @@ def experiment_request(form: ExperimentForm) -> tuple[list[str], TrainConfig, in
     return methods, cfg.validate(), limit
 
 
-def start_experiment(studio: Studio, owner: str, form: ExperimentForm) -> Experiment:
+def start_experiment(studio: Studio, owner: str, form: ExperimentForm, client=None) -> Experiment:
+    """`client`: who asks (a Caller: person and address), charged like any other training."""
     refuse_in_presenter_mode(studio, "training")
     if not owner:
         raise ValueError("The page has not finished loading; try again in a moment.")
     methods, cfg, limit = experiment_request(form)
-    return studio.start_experiment(methods, cfg, owner, limit=limit, settings=GenerationSettings())
+    return studio.start_experiment(methods, cfg, owner, limit=limit, settings=GenerationSettings(), client=client)
 
 
 def stop_experiment(studio: Studio, experiment_id: str | None, owner: str) -> str:
