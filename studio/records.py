@@ -2,6 +2,12 @@
 
     record = parse_record(text)      # the record as a dict; raises BadRecord saying what is wrong
     event = parse_event(line)        # one loss-curve event as a dict; raises BadRecord
+    check_record(record)             # a record about to be written (an import): BadRecord if it would not read
+    payload = load_json(text)        # any JSON from a run folder, bounded in size and depth; BadRecord
+
+Whatever the text, the only exception is BadRecord: JSON is bounded in size
+(MAX_JSON_CHARS) and nesting (MAX_JSON_DEPTH) before it is parsed, because the
+parser recurses and 100,000 nested `[` would raise RecursionError, not ValueError.
 
 Checking is strict about types (a number where text belongs, or text where a number
 belongs, is refused rather than converted) and open to extra keys, so records
@@ -11,11 +17,20 @@ kept at creation stored the training process under `owner`; they are read as `pr
 from __future__ import annotations
 
 import json
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
+# A record the studio writes is a few kB and nests 4 deep (experiment.budget, metrics.by_topic...);
+# these bounds leave ample room for newer versions and refuse what only an attack produces.
+MAX_JSON_CHARS = 4 * 2**20
+MAX_JSON_DEPTH = 32
+# A JSON string, escapes included (its brackets nest nothing). It also matches a string left open
+# to the end of the text, so every attempt succeeds and stripping stays linear in the text's length.
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 class BadRecord(ValueError):
@@ -79,7 +94,7 @@ class StepEvent(Event):
 
 def parse_record(text: str) -> dict:
     """run.json's text -> the record, with an old `owner` (process identity) read as `process`."""
-    record = _json(text)
+    record = load_json(text)
     if not isinstance(record, dict):
         raise BadRecord(f"a run record must be a JSON object, not {type(record).__name__}")
     if "owner" in record and "process" not in record:
@@ -89,18 +104,43 @@ def parse_record(text: str) -> dict:
 
 
 def parse_event(line: str) -> dict:
-    event = _json(line)
+    event = load_json(line)
     if not isinstance(event, dict):
         raise BadRecord(f"an event must be a JSON object, not {type(event).__name__}")
     _check(StepEvent if event.get("type") == "step" else Event, event)
     return event
 
 
-def _json(text: str):
+def check_record(record: dict) -> None:
+    """Raise BadRecord unless `record`, once written as run.json, would read back as a run."""
+    parse_record(json.dumps(record))
+
+
+def load_json(text: str):
+    """Parse JSON found in a run folder; anything wrong with it (too long, too deep, not JSON) is BadRecord."""
+    if len(text) > MAX_JSON_CHARS:
+        raise BadRecord(f"longer than {MAX_JSON_CHARS:,} characters ({len(text):,})")
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise BadRecord(f"nested more than {MAX_JSON_DEPTH} levels deep")
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise BadRecord(f"not JSON ({exc})") from None
+
+
+def json_depth(text: str, stop_above: int = MAX_JSON_DEPTH) -> int:
+    """How deep the brackets of a JSON text nest outside strings (0 for a plain value).
+
+    Counting stops once past `stop_above`: a text of a million `[` is refused at the 33rd.
+    """
+    depth = deepest = 0
+    for bracket in _NOT_BRACKET.sub("", _JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > stop_above:
+                break
+    return deepest
 
 
 def _check(schema: type[BaseModel], payload: dict) -> None:

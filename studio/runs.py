@@ -5,7 +5,8 @@
     store.append_event(run_id, {"step": 1, "loss": 2.3})
     store.finish(run_id, save_model=lambda folder: model.save_pretrained(folder), **fields)
     store.list(); store.get(run_id); store.rename(run_id, "nicer name"); store.delete(run_id)
-    store.problems                                          # records that could not be read, and why
+    store.problems                                          # run folders and files that could not be read, and why
+    store.add_complete(run_id, record, write_files)         # an import: the whole run put in place at once
     store.export_zip(run_id, out_dir)                       # what a user may download (sharing.py)
 
 Layout of runs/<id>/: run.json (method, base model, hyperparameters, status,
@@ -14,27 +15,36 @@ timings, parameter counts, size, metrics, the session's owner hash, and under
 events.jsonl (the loss curve), model/ (a PEFT adapter folder or a full model,
 safetensors only) and .run.lock (serialises updates between processes).
 
-Why it cannot lose anything: run.json is replaced atomically (write a temporary
-file, fsync, os.replace); the model is written into model.tmp-<pid>/ and renamed
-to model/ only when complete, before run.json says "completed". A folder whose
-run.json is missing or of the wrong shape (records.py) is never listed; a bad one
-is reported in `problems`. A final state that cannot be written (a full disk) is
-kept in memory, shown by get() and list(), and written on the next read or at exit.
+Why it cannot lose anything: a run's folder is built as .<id>.tmp-<pid>/ and
+renamed into place with its first run.json, so a run folder always holds a record
+(an import is put in place complete, model and all). run.json is replaced atomically
+(write a temporary file, fsync, os.replace). The model is written into
+model.tmp-<pid>/; before it is renamed to model/, run.json records under `finishing`
+the final state it will then have, so a process killed between the rename and the
+final write leaves a run that reads as finished, not interrupted. A folder whose
+run.json is missing, unreadable or of the wrong shape (records.py) is never listed,
+and is reported in `problems` with the reason, as are bad lines of a loss curve.
+A final state that cannot be written (a full disk) is kept in memory, shown by
+get() and list(), and written on the next read or at exit.
 
 Reading never changes the store: a "running" run whose process is gone is shown
-as "interrupted" at once, and only sweep() writes that down. sweep() holds a lock
-on the runs folder and touches nothing a live process owns.
+as "interrupted" (or as finished, when its model and `finishing` are on disk) at
+once, and only sweep() writes that down; a finished run whose model has gone
+reads with `model_missing` and no size. sweep() holds a lock on the runs folder
+and touches nothing a live process owns.
 """
 from __future__ import annotations
 
 import atexit
 import contextlib
 import datetime as dt
+import errno
 import json
 import logging
 import os
 import re
 import shutil
+import stat
 import threading
 import unicodedata
 import weakref
@@ -43,7 +53,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .processes import is_alive, pid_alive, process_identity
-from .records import STATUSES, BadRecord, parse_event, parse_record
+from .records import STATUSES, BadRecord, check_record, parse_event, parse_record
 
 RUN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")   # use fullmatch (is_run_id): "$" lets "id\n" through
 FINAL_STATUSES = tuple(s for s in STATUSES if s != "running")
@@ -54,6 +64,12 @@ KEPT_IF_UNWRITTEN = ("failed", "interrupted")
 MAX_NAME_CHARS = 80
 LOCK_SECONDS = 60
 INTERRUPTED_ERROR = "The process training this run ended before it finished."
+MODEL_MISSING = "Its saved model is gone (model/ was deleted or holds no safetensors weights)."
+# run.json's note of the final state a run takes once its model/ is in place (see finish()).
+FINISHING = "finishing"
+# A run.json is a few kB; the loss curve of a 5,000-step run about 400 kB. Reads stop past these.
+MAX_RECORD_BYTES = 4 * 2**20
+MAX_EVENTS_BYTES = 32 * 2**20
 # Weight formats that unpickle on load (and so can run code): a model folder holding one is never loaded.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 # Leftovers named after the process that made them: model.tmp-<pid>, .run.json.tmp-<pid>-<thread>.
@@ -110,6 +126,25 @@ def folder_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def read_text_bounded(path: Path, limit: int, errors: str = "strict") -> str:
+    """A regular file's text, read only up to `limit` bytes.
+
+    Raises OSError when it cannot be read, BadRecord when it is too large, not a plain file
+    (a FIFO would block, /dev/zero never end) or not UTF-8.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block the open
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise BadRecord("not a plain file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise BadRecord(f"larger than {limit:,} bytes")
+    try:
+        return data.decode("utf-8", errors=errors)
+    except UnicodeDecodeError as exc:
+        raise BadRecord(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start:,})") from None
+
+
 def write_json_atomic(path: Path, payload: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     try:
@@ -123,11 +158,37 @@ def write_json_atomic(path: Path, payload: dict) -> None:
         raise
 
 
-def as_seen(record: dict) -> dict:
-    """The record as it truly stands: "running" whose process has ended reads as "interrupted"."""
+def as_seen(record: dict, model_dir: Path) -> dict:
+    """The record as it truly stands, from what is on disk.
+
+    "running" whose process has ended reads as the final state it noted under `finishing` when
+    its model is in place (it was killed between the rename and the final write), else as
+    "interrupted"; a finished run whose model folder has gone is marked `model_missing`, sizeless.
+    """
     if record.get("status") == "running" and not is_alive(record.get("process")):
-        return dict(record, status="interrupted", error=INTERRUPTED_ERROR)
+        finished = _finished_from_note(record, model_dir)
+        return finished or dict(_without_note(record), status="interrupted", error=INTERRUPTED_ERROR)
+    record = _without_note(record)
+    if record.get("status") in LOADABLE_STATUSES and not has_safe_weights(model_dir):
+        return dict(record, size_bytes=None, model_missing=MODEL_MISSING)
     return record
+
+
+def _without_note(record: dict) -> dict:
+    return {key: value for key, value in record.items() if key != FINISHING} if FINISHING in record else record
+
+
+def _finished_from_note(record: dict, model_dir: Path) -> dict | None:
+    """The final record a killed finish() meant to write, when its model did land; else None."""
+    note = record.get(FINISHING)
+    if not isinstance(note, dict) or note.get("status") not in LOADABLE_STATUSES or not has_safe_weights(model_dir):
+        return None
+    finished = {**_without_note(record), **note}
+    try:
+        check_record(finished)
+    except BadRecord:
+        return None
+    return finished
 
 
 def _remove(entry: Path) -> None:
@@ -137,6 +198,22 @@ def _remove(entry: Path) -> None:
 def _leftover_owner_alive(name: str) -> bool:
     match = TMP_OWNER.search(name) or DELETING_OWNER.fullmatch(name)
     return bool(match) and pid_alive(int(match.group(1)))
+
+
+def _is_empty_shell(folder: Path) -> bool:
+    """A run folder with no record and nothing but a lock, an empty loss curve and dead leftovers.
+
+    Older versions made the folder and its lock before the first run.json, so a full disk at
+    creation left such shells (never listed, never deletable); nothing makes them now.
+    """
+    if (folder / "run.json").exists():
+        return False
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return False
+    return all(e.name == ".run.lock" or (e.name == "events.jsonl" and e.is_file() and e.stat().st_size == 0)
+               or (".tmp-" in e.name and not _leftover_owner_alive(e.name)) for e in entries)
 
 
 class RunStore:
@@ -149,6 +226,8 @@ class RunStore:
         self._lock = threading.RLock()
         self._unwritten: dict[str, dict] = {}      # run id -> final record the disk refused, retried on reads
         self._problems: dict[tuple[str, str], str] = {}
+        self._seen: set[str] = set()               # runs read by the last list() or sweep(): their curves are checked
+        self._events_checked: dict[str, tuple | None] = {}   # run id -> events.jsonl (size, mtime) last parsed
         atexit.register(_flush_at_exit, weakref.ref(self))
 
     def _unusable_reason(self, exc: OSError) -> str:
@@ -177,13 +256,17 @@ class RunStore:
     # ------------------------------------------------------------------ reading
     @property
     def problems(self) -> list[dict]:
-        """Files that could not be read as records or events: what is wrong, so an operator can fix it."""
+        """Run folders and files that could not be read as records or events: what is wrong, so an
+        operator can fix it. The loss curves of the runs last listed are checked here (again only
+        when they changed), so asking costs nothing for a listing that never asks."""
+        for run_id in sorted(self._seen):
+            self._check_events(run_id)
         return [{"run_id": run_id, "file": file, "reason": reason}
                 for (run_id, file), reason in sorted(self._problems.items())]
 
     def get(self, run_id: str) -> dict:
         """The run's record as it stands now (see as_seen); never writes anything but a pending final state."""
-        return as_seen(self._read(run_id))
+        return as_seen(self._read(run_id), self.model_dir(run_id))
 
     def _read(self, run_id: str) -> dict:
         """The record as written (or as it should have been written, when the disk refused it)."""
@@ -191,21 +274,23 @@ class RunStore:
         if run_id in self._unwritten:
             return self._retry_unwritten(run_id)
         try:
-            text = (folder / "run.json").read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            raise RunNotFound(f"No run {run_id!r}.") from None
-        try:
-            record = parse_record(text)
-        except BadRecord as exc:
-            self._problems[(run_id, "run.json")] = str(exc)
-            raise RunNotFound(f"Run {run_id!r} has an unreadable record ({exc}).") from None
+            record = parse_record(read_text_bounded(folder / "run.json", MAX_RECORD_BYTES))
+        except FileNotFoundError:
+            if not folder.is_dir():
+                raise RunNotFound(f"No run {run_id!r}.") from None
+            self._problems[(run_id, "run.json")] = "missing: the folder holds no run record"
+            raise RunNotFound(f"Run {run_id!r} has no record (run.json is missing).") from None
+        except (OSError, BadRecord) as exc:
+            reason = str(exc) if isinstance(exc, BadRecord) else f"cannot be read ({exc.strerror or exc})"
+            self._problems[(run_id, "run.json")] = reason
+            raise RunNotFound(f"Run {run_id!r} has an unreadable record ({reason}).") from None
         self._problems.pop((run_id, "run.json"), None)
         record["run_id"] = run_id
         return record
 
     def list(self, method: str | None = None, loadable_only: bool = False) -> list[dict]:
         """Every readable run, newest first; unreadable ones are left out and noted in `problems`."""
-        records = []
+        records, seen = [], set()
         for folder in self.root.iterdir():
             if not is_run_id(folder.name) or not folder.is_dir():
                 continue
@@ -213,24 +298,42 @@ class RunStore:
                 record = self.get(folder.name)
             except RunNotFound:
                 continue
+            seen.add(folder.name)
             if method and record.get("method") != method:
                 continue
             if loadable_only and not self.is_loadable(record):
                 continue
             records.append(record)
+        if method is None and not loadable_only:
+            self._seen = seen
+            self._forget_problems_of_gone_runs()
         # The run id breaks any remaining tie (runs written by older versions carry whole seconds).
         return sorted(records, key=lambda r: (r["created_at"], r["run_id"]), reverse=True)
+
+    def _forget_problems_of_gone_runs(self) -> None:
+        """A folder deleted or renamed away (by another process too) has no problems left."""
+        for key in [k for k in self._problems if not (self.root / k[0]).is_dir()]:
+            self._problems.pop(key, None)
 
     def is_loadable(self, record: dict) -> bool:
         """Finished, with a complete model folder in safetensors (only those are ever loaded)."""
         return record.get("status") in LOADABLE_STATUSES and has_safe_weights(self.model_dir(record["run_id"]))
 
     def events(self, run_id: str) -> list[dict]:
-        """The loss curve; a line of the wrong shape is skipped and noted (a last line cut short is just the end)."""
+        """The loss curve; a line of the wrong shape is skipped and noted (a last line cut short is just the end).
+
+        A file that cannot be read, or reads past MAX_EVENTS_BYTES, is noted and gives no curve.
+        """
         path = self.path(run_id) / "events.jsonl"
+        self._events_checked[run_id] = _signature(path)
         try:
-            text = path.read_text(encoding="utf-8", errors="replace")
+            text = read_text_bounded(path, MAX_EVENTS_BYTES, errors="replace")
         except FileNotFoundError:
+            self._problems.pop((run_id, "events.jsonl"), None)
+            return []
+        except (OSError, BadRecord) as exc:
+            reason = str(exc) if isinstance(exc, BadRecord) else f"cannot be read ({exc.strerror or exc})"
+            self._problems[(run_id, "events.jsonl")] = reason
             return []
         lines = text.split("\n")
         events, bad = [], []
@@ -249,6 +352,12 @@ class RunStore:
             self._problems.pop((run_id, "events.jsonl"), None)
         return events
 
+    def _check_events(self, run_id: str) -> None:
+        """Parse a run's loss curve for `problems`, unless it is unchanged since it was last parsed."""
+        with contextlib.suppress(RunNotFound):
+            if self._events_checked.get(run_id, ()) != _signature(self.path(run_id) / "events.jsonl"):
+                self.events(run_id)
+
     def require_loadable(self, run_id: str) -> dict:
         record = self.get(run_id)
         if not self.is_loadable(record):
@@ -258,14 +367,50 @@ class RunStore:
     # ------------------------------------------------------------------ writing
     def create(self, run_id: str, record: dict) -> Path:
         """Make the run's folder and its complete first record: identity now, results later."""
+        record = dict(record, run_id=run_id, status="running", created_at=now_iso(), process=process_identity())
+        record.pop("owner", None)
+        return self._place(run_id, lambda folder: record)
+
+    def add_complete(self, run_id: str, record: dict, write_files) -> dict:
+        """Add a finished run (an import) in one step: write_files(folder) writes its model/ and
+        events.jsonl into a temporary folder, which is renamed into place with run.json already
+        saying "completed". A crash at any point leaves either the whole run or no run.
+
+        Raises BadRecord when the record would not read back (nothing is written then).
+        """
+        now = now_iso()
+        record = dict(record, run_id=run_id, status="completed", created_at=now, finished_at=now)
+        record.pop("owner", None)
+        record.pop("process", None)  # no process trains it: it is finished from its first moment
+        check_record(record)
+
+        def build(folder: Path) -> dict:
+            write_files(folder)
+            return dict(record, size_bytes=folder_size(folder / "model"))
+
+        self._place(run_id, build)
+        return self.get(run_id)
+
+    def _place(self, run_id: str, build) -> Path:
+        """Build a run folder under a temporary name (build(folder) writes files, returns the record)
+        and rename it into place: a run folder never exists without its run.json."""
         folder = self.path(run_id)
         with self._lock:
-            folder.mkdir()  # raises if the id is taken: never overwrite a run
-            (folder / ".run.lock").touch()
-            record = dict(record, run_id=run_id, status="running", created_at=now_iso(), process=process_identity())
-            record.pop("owner", None)
-            write_json_atomic(folder / "run.json", record)
-            (folder / "events.jsonl").touch()
+            if folder.exists():
+                raise FileExistsError(errno.EEXIST, "A run with this id exists", str(folder))  # never overwritten
+            # Named after this process, so a sweep removes it once the process is gone.
+            tmp = self.root / f".{run_id}.tmp-{os.getpid()}-{threading.get_ident()}"
+            try:
+                tmp.mkdir()
+                (tmp / ".run.lock").touch()
+                (tmp / "events.jsonl").touch()
+                write_json_atomic(tmp / "run.json", build(tmp))
+                os.rename(tmp, folder)
+            except BaseException as exc:
+                shutil.rmtree(tmp, ignore_errors=True)  # a full disk must not leave a shell behind
+                if isinstance(exc, OSError) and exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise FileExistsError(errno.EEXIST, "A run with this id exists", str(folder)) from None
+                raise
         return folder
 
     def update(self, run_id: str, **fields) -> dict:
@@ -274,17 +419,23 @@ class RunStore:
         A final "failed" / "interrupted" state the disk refuses (full, or the lock unobtainable)
         is kept in memory instead of raising: get() and list() show it, reads and exit retry it.
         """
+        return self._update(run_id, fields)
+
+    def _update(self, run_id: str, fields: dict, drop: tuple[str, ...] = ()) -> dict:
         with self._lock:
             record = None
             try:
                 with self._run_lock(run_id):
-                    record = {**self._read(run_id), **fields}
+                    record = {key: value for key, value in {**self._read(run_id), **fields}.items()
+                              if key not in drop}
                     write_json_atomic(self.path(run_id) / "run.json", record)
             except OSError as exc:
                 if (record or fields).get("status") not in KEPT_IF_UNWRITTEN:
                     raise
                 log.warning("Could not write run %s (%s); keeping its final state in memory.", run_id, exc)
-                self._unwritten[run_id] = record = record or {**self._read(run_id), **fields}
+                if record is None:
+                    record = {k: v for k, v in {**self._read(run_id), **fields}.items() if k not in drop}
+                self._unwritten[run_id] = record
                 return dict(record)
             self._unwritten.pop(run_id, None)
             return record
@@ -297,18 +448,30 @@ class RunStore:
         """Save the model (if given) through a temporary folder, then record the final status."""
         if status not in FINAL_STATUSES:
             raise ValueError(f"{status!r} is not a final status.")
-        folder = self.path(run_id)
+        final = {"status": status, "finished_at": now_iso(), **fields}
         if save_model is not None:
-            tmp = folder / f"model.tmp-{os.getpid()}"
+            final["size_bytes"] = self._save_model(run_id, save_model, final)
+        return self._update(run_id, final, drop=(FINISHING,))
+
+    def _save_model(self, run_id: str, save_model, final: dict) -> int:
+        """Write model/ through model.tmp-<pid>/; returns its size.
+
+        The rename and the final run.json are two steps, so the final state goes on disk first,
+        under `finishing`: a process killed between them leaves a run that as_seen() and the sweep
+        finish from it, instead of an "interrupted" run holding a model nothing loads or lists.
+        """
+        folder = self.path(run_id)
+        tmp = folder / f"model.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            save_model(tmp)
+            size = folder_size(tmp)
+            self.update(run_id, **{FINISHING: {**final, "size_bytes": size}})
+            os.replace(tmp, folder / "model")
+        except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
-            try:
-                save_model(tmp)
-                os.replace(tmp, folder / "model")
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-            fields["size_bytes"] = folder_size(folder / "model")
-        return self.update(run_id, status=status, finished_at=now_iso(), **fields)
+            raise
+        return size
 
     def flush(self) -> list[str]:
         """Try again to write final states the disk refused; returns the runs still unwritten."""
@@ -353,6 +516,7 @@ class RunStore:
             os.replace(folder, trash)
             shutil.rmtree(trash, ignore_errors=True)
             self._unwritten.pop(run_id, None)
+            self._seen.discard(run_id)
             for key in [k for k in self._problems if k[0] == run_id]:
                 self._problems.pop(key, None)
 
@@ -386,13 +550,20 @@ class RunStore:
         One sweep at a time per runs folder; a run whose process lives is not touched at all.
         """
         with FileLock(self.root / ".sweep.lock", timeout=LOCK_SECONDS):
-            interrupted = []
+            interrupted, seen = [], set()
             for entry in self.root.iterdir():
                 if entry.name.startswith(".deleting-") or ".tmp-" in entry.name:
                     if not _leftover_owner_alive(entry.name):
                         _remove(entry)
-                elif is_run_id(entry.name) and entry.is_dir() and self._sweep_run(entry):
-                    interrupted.append(entry.name)
+                elif is_run_id(entry.name) and entry.is_dir():
+                    if _is_empty_shell(entry):
+                        _remove(entry)
+                        continue
+                    seen.add(entry.name)
+                    if self._sweep_run(entry):
+                        interrupted.append(entry.name)
+            self._seen = seen
+            self._forget_problems_of_gone_runs()
             return interrupted
 
     def _sweep_run(self, folder: Path) -> bool:
@@ -408,8 +579,22 @@ class RunStore:
                 _remove(leftover)
         if record is None or record.get("status") != "running":
             return False
-        self.update(folder.name, status="interrupted", finished_at=now_iso(), error=INTERRUPTED_ERROR)
+        finished = _finished_from_note(record, folder / "model")
+        if finished is not None:  # killed after its model landed: finish what finish() began
+            self._update(folder.name, finished, drop=(FINISHING,))
+            return False
+        self._update(folder.name, {"status": "interrupted", "finished_at": now_iso(), "error": INTERRUPTED_ERROR},
+                     drop=(FINISHING,))
         return True
+
+
+def _signature(path: Path) -> tuple | None:
+    """(size, mtime) of a file, None when it is not there: enough to tell that it changed."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns
 
 
 def _flush_at_exit(store_ref) -> None:

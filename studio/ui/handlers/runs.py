@@ -45,6 +45,12 @@ def experiment_cell(record: dict, first: bool) -> str:
             f"{b.get('train_size')} pairs, seed {b.get('seed')}, {rate}")
 
 
+def status_cell(record: dict) -> str:
+    """The status, and whether the saved model it speaks of is still there."""
+    status = record.get("status", "")
+    return f"{status}, model missing" if record.get("model_missing") else status
+
+
 def runs_table(records: list[dict], yours: set[str] | frozenset = frozenset()) -> pd.DataFrame:
     """One row per run; runs whose id is in `yours` (this session's) say so after their name."""
     rows, seen = [], set()
@@ -54,7 +60,7 @@ def runs_table(records: list[dict], yours: set[str] | frozenset = frozenset()) -
         rows.append({
             "Name": mark_yours(r.get("name") or r["run_id"], r["run_id"] in yours),
             "Method": METHOD_LABELS.get(r.get("method"), r.get("method", "")),
-            "Status": r.get("status", ""),
+            "Status": status_cell(r),
             "Steps": r.get("steps") if r.get("steps") is not None else "",
             "Time": fmt_seconds(r.get("train_seconds")),
             "Trainable params": fmt_params(r.get("trainable_params"), r.get("trainable_share")),
