@@ -4,6 +4,7 @@
     result = run_probe(pool_generator(pool), ["original", lora_id, full_id], probe)
     result["scores"][lora_id]["overall"]      # {"exact_match": .., "f1": ..}
     result["change"][lora_id]["overall"]      # the run's overall minus the original's
+    result["measurable"]                      # False: the original scores (near) zero, so nothing to forget
 
 FLAN-T5 was instruction-tuned on many tasks (translation, yes/no questions,
 arithmetic, sentiment, facts). Fine-tuning it on dialogue summaries can erode
@@ -28,6 +29,9 @@ from .data import json_lines
 ORIGINAL = "original"  # same reference as studio.inference.ORIGINAL, without importing torch here
 PROBE_FILE = "forgetting_probe.jsonl"
 MAX_NEW_TOKENS = 24   # every expected answer is a few words; more only lets a model ramble
+# Below this share of exact answers the original knows too little to lose any: a run's "no change"
+# would then say nothing about forgetting (the offline stand-in answers none of the 51 right).
+MEASURABLE_FLOOR = 0.1
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = str.maketrans("", "", string.punctuation + "¿¡«»„“”‘’")
 
@@ -97,6 +101,14 @@ def score_predictions(items: list[dict], predictions: list[str]) -> dict:
                                 "examples": len(b["em"])} for task, b in per_task.items()}}
 
 
+def forgetting_measurable(scores: dict) -> bool | None:
+    """Whether the original knows enough of the probe for a run to forget any (None: not probed)."""
+    base = scores.get(ORIGINAL)
+    if base is None:
+        return None
+    return base["overall"]["exact_match"] >= MEASURABLE_FLOOR
+
+
 def pool_generator(pool, settings=None):
     """A generate(models, prompts) -> {model: [answers]} callable over the studio's ModelPool.
 
@@ -141,5 +153,5 @@ def run_probe(generate, models: list[str], items: list[dict] | None = None, prog
                 "per_task": {task: {k: mine["per_task"][task][k] - base["per_task"][task][k]
                                     for k in ("exact_match", "f1")} for task in base["per_task"]}}
     return {"examples": len(items), "tasks": dict(Counter(item["task"] for item in items)),
-            "scores": scores, "change": change,
+            "scores": scores, "change": change, "measurable": forgetting_measurable(scores),
             "predictions": {model: list(answers[model]) for model in models}, "seconds": round(seconds, 3)}

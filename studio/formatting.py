@@ -12,6 +12,7 @@ table never says "3" where a chart says "3.0". Missing values (None, NaN) read a
 from __future__ import annotations
 
 import math
+import re
 
 DECIMALS = 1
 MISSING = "–"
@@ -57,3 +58,25 @@ def score_with_interval(mean, low, high) -> str:
 def count_text(count: int, noun: str = "dialogue") -> str:
     count = int(count)
     return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+# A run's id reads "<method>-YYYYMMDD-HHMMSS-<4 hex>"; an experiment's "exp-YYYYMMDD-HHMMSS-<4 hex>".
+_STAMPED_ID = re.compile(r"^(?:[a-z]+-)?\d{8}-(\d{6}-[0-9a-f]{4})")
+
+
+def short_run_name(record: dict, width: int = 24) -> str:
+    """A run's name short enough for a chart's point label or legend, still telling runs apart.
+
+    An experiment names its runs "<experiment id> <method>" and an unnamed run shows its id:
+    both start with a date every run of the day shares, and the method is said by the colour
+    and the legend already, so "exp 020806-48ab" (the time and the tag) is what tells them apart.
+    Other names are cut at `width` with an ellipsis.
+    """
+    name = str(record.get("name") or record.get("run_id") or "")
+    experiment = str((record.get("experiment") or {}).get("id") or "")
+    stamp = _STAMPED_ID.match(experiment)
+    if stamp and name.startswith(experiment[len("exp-"):]):
+        name = f"exp {stamp.group(1)}"
+    elif name == record.get("run_id") and _STAMPED_ID.match(name):
+        name = _STAMPED_ID.match(name).group(1)
+    return name if len(name) <= width else name[:width - 1].rstrip() + "…"

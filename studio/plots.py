@@ -10,12 +10,15 @@ title or Plotly's toolbar), and every score written by studio.formatting.
 """
 from __future__ import annotations
 
+import html
 import math
 
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 from .config import METHOD_LABELS
-from .formatting import points, score_text, score_with_interval
+from .formatting import points, score_text, score_with_interval, short_run_name
 
 METHOD_COLORS = {"original": "#7f7f7f", "full": "#d62728", "lora": "#1f77b4", "prompt": "#2ca02c"}
 OTHER_COLOR = "#9467bd"
@@ -35,6 +38,17 @@ _LEGEND = {"orientation": "h", "xref": "container", "x": 0.02, "xanchor": "left"
            "yref": "container", "y": 0.01, "yanchor": "bottom"}
 _LAYOUT = {"template": "plotly_white", "font": {"size": FONT_SIZE},
            "margin": {"l": 60, "r": 20, "t": 50 + TOOLBAR_PX, "b": 50}, "legend": _LEGEND}
+
+
+def as_text(value) -> str:
+    """User text (a run's name, a topic) as Plotly must be given it to show it as typed.
+
+    Plotly renders its own HTML subset in titles, labels, legends and hovers (<a href>, <b>,
+    <br>, <span style>), so a run named "<a href='//x.io'>Q" would be a live link on every
+    visitor's page. Escaped, Plotly shows the characters. Hover templates also read "%{...}"
+    as a field, so "%" is written as its entity too.
+    """
+    return html.escape(str(value), quote=False).replace("%", "&#37;")
 
 
 def wrap(text: str, width: int = NARROW_CHARS) -> str:
@@ -147,6 +161,7 @@ def _add_curve(fig: go.Figure, group: str, label: str, color: str, events: list[
                line: dict) -> tuple[list[int], list[float]]:
     """One run's traces: its training loss (smoothed over its faint raw points when smoothing > 1)
     and, where it has any, its validation loss dashed with markers. Returns its raw steps and losses."""
+    label = as_text(label)
     steps, losses = step_losses(events)
     if smoothing > 1:
         fig.add_trace(go.Scatter(x=steps, y=losses, mode="lines", name=f"{label} (raw)", legendgroup=group,
@@ -157,7 +172,7 @@ def _add_curve(fig: go.Figure, group: str, label: str, color: str, events: list[
         shown = losses
     fig.add_trace(go.Scatter(x=steps, y=shown, mode="lines", name=label, legendgroup=group,
                              line={"color": color, **line},
-                             hovertemplate="step %{x}: %{y:.3f}<extra>" + label + "</extra>"))
+                             hovertemplate="step %{x}: %{y:.3f}<extra>%{fullData.name}</extra>"))
     checks = [e for e in events if e.get("eval_loss") is not None and math.isfinite(float(e["eval_loss"]))]
     if checks:
         fig.add_trace(go.Scatter(x=[e["step"] for e in checks], y=[float(e["eval_loss"]) for e in checks],
@@ -167,20 +182,43 @@ def _add_curve(fig: go.Figure, group: str, label: str, color: str, events: list[
     return steps, losses
 
 
+MIN_LOG_TICKS = 3   # a log axis shows at least this many labelled ticks inside its data
+
+
 def log_ticks(values: list[float]) -> list[float]:
-    """1-2-5 tick values spanning the positive values: Plotly's own log ticks label every digit
-    in a small font, unreadable on a projector."""
+    """Tick values for a log axis over the positive values: Plotly's own log ticks label every
+    digit in a small font, unreadable on a projector.
+
+    1-2-5 per decade where that puts at least MIN_LOG_TICKS inside the data; every digit where it
+    does not; and, for a narrow range such as losses from 2.1 to 3.5 (where neither lands inside,
+    so the axis showed no number at all), evenly spaced rounded values across it. One tick beyond
+    each end is kept, so the range has a label wherever Plotly ends it.
+    """
     positive = [v for v in values if v > 0]
     if not positive:
         return []
     low, high = min(positive), max(positive)
-    ticks = []
-    for exponent in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1):
-        for digit in (1, 2, 5):
-            tick = float(f"{digit}e{exponent}")
-            if low / 2.5 <= tick <= high * 2.5:  # one tick beyond each end, so the range has a label
-                ticks.append(tick)
-    return ticks
+    for digits in ((1, 2, 5), range(1, 10)):
+        ticks = [float(f"{digit}e{exponent}")
+                 for exponent in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+                 for digit in digits]
+        inside = [t for t in ticks if low <= t <= high]
+        if len(inside) >= MIN_LOG_TICKS or (high / low < 1.001 and inside):
+            return [t for t in ticks if low / 2.5 <= t <= high * 2.5]
+    return _even_ticks(low, high)
+
+
+def _even_ticks(low: float, high: float) -> list[float]:
+    """About five round values from `low` to `high`, one step beyond each end (all positive)."""
+    if high <= low:
+        return [float(f"{low:.2g}")]
+    raw = (high - low) / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(low / step) * step
+    count = math.ceil((high - first) / step) + 1
+    ticks = [round(first + i * step, 10) for i in range(-1, count + 1)]
+    return [t for t in ticks if t > 0]
 
 
 # --- ROUGE ---------------------------------------------------------------------------------------
@@ -214,7 +252,7 @@ def rouge_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[
     gap = max(top, 1.0) * 0.02  # between the whisker's end and the label
     fig = go.Figure()
     for index, (model, summary) in enumerate(scores.items()):
-        label = labels.get(model, model)
+        label = as_text(labels.get(model, model))
         color = METHOD_COLORS.get(methods.get(model, model), None)
         means = [points(summary[m]["mean"]) for m in metrics]
         highs = [points(summary[m]["high"]) for m in metrics]
@@ -224,7 +262,7 @@ def rouge_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[
             name=label, y=names, x=means, orientation="h", marker_color=color,
             error_x={"type": "data", "symmetric": False, "array": [h - v for h, v in zip(highs, means)],
                      "arrayminus": [v - lo for v, lo in zip(means, lows)], "thickness": 2, "width": 5},
-            customdata=texts, hovertemplate="%{y}: %{customdata}<extra>" + label + "</extra>"))
+            customdata=texts, hovertemplate="%{y}: %{customdata}<extra>%{fullData.name}</extra>"))
         for category, metric in enumerate(metrics):
             fig.add_annotation(x=highs[category] + gap, y=bar_centre(category, index, len(scores)),
                                text=score_text(summary[metric]["mean"]), showarrow=False, xanchor="left",
@@ -241,8 +279,22 @@ def rouge_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[
     return fig
 
 
+# Point labels of "Quality vs. size" are placed by estimate, in pixels, on the smallest plot area
+# the chart gets (a phone's): farther apart on anything wider or taller, since a label's size is
+# fixed while the distance between points grows with the plot. The axes' ranges are fixed too,
+# so that estimate knows where each point lands.
+EFFICIENCY_HEIGHT = 480
+EFFICIENCY_PLOT_PX = (280, 200)   # width, height: at most what a 390 px phone leaves for the plot
+LABEL_CHAR_PX = 9                 # a generous average width of one character at LABEL_FONT_SIZE
+LABEL_HEIGHT_PX = 20
+LABEL_GAP_PX = 10                 # between a marker's centre and its label
+MARKER_PX = 16
+POINT_NAME_CHARS = 18
+
+
 def efficiency_figure(runs: list[dict]) -> go.Figure:
-    """Quality (ROUGE-L when known) against trainable parameters, log scale."""
+    """Quality (ROUGE-L when known) against trainable parameters, log scale; each point labelled
+    with the run's short name, placed inside the plot and clear of the other labels and points."""
     scored = [r for r in runs if r.get("trainable_params") and (r.get("metrics") or {}).get("rougeL")]
     if not scored:
         return _empty("Quality vs. size", "Evaluate some runs to fill this chart")
@@ -252,37 +304,134 @@ def efficiency_figure(runs: list[dict]) -> go.Figure:
         if mine:
             fig.add_trace(go.Scatter(
                 x=[r["trainable_params"] for r in mine], y=[points(r["metrics"]["rougeL"]) for r in mine],
-                mode="markers+text", name=METHOD_LABELS[method], text=[r.get("name", r["run_id"])[:18] for r in mine],
-                textposition="top center", marker={"size": 16, "color": METHOD_COLORS[method]},
+                mode="markers", name=METHOD_LABELS[method], marker={"size": MARKER_PX, "color": METHOD_COLORS[method]},
+                text=[as_text(short_run_name(r, POINT_NAME_CHARS)) for r in mine],
                 customdata=[score_text(r["metrics"]["rougeL"]) for r in mine],
-                hovertemplate="%{text}: ROUGE-L %{customdata}, %{x:,} trainable<extra></extra>",
-                cliponaxis=False))  # point labels near the edge stay readable
+                hovertemplate="%{text}: ROUGE-L %{customdata}, %{x:,} trainable<extra></extra>"))
+    x_range, y_range = _efficiency_ranges(scored)
+    for annotation, _box in place_point_labels(scored, x_range, y_range):
+        fig.add_annotation(**annotation)
     fig.update_layout(title=_title("Quality vs. size", "ROUGE-L against trainable parameters"), xaxis_type="log",
                       xaxis_dtick=1,  # decades only: Plotly's in-between digits crowd a phone
+                      xaxis_range=x_range, yaxis_range=y_range, height=EFFICIENCY_HEIGHT,
                       xaxis_title="Trainable parameters (log)", yaxis_title="ROUGE-L (×100)", **_LAYOUT)
     return fig
 
 
+def _efficiency_ranges(scored: list[dict]) -> tuple[list[float], list[float]]:
+    """The axes' ranges (x in decades, as Plotly's log axis takes them), with room around the points."""
+    xs = [math.log10(r["trainable_params"]) for r in scored]
+    ys = [points(r["metrics"]["rougeL"]) for r in scored]
+    x_pad = max(0.5, (4 - (max(xs) - min(xs))) / 2)   # at least four decades wide: labels need the room
+    y_pad = max(2.0, (max(ys) - min(ys)) * 0.25)
+    return [min(xs) - x_pad, max(xs) + x_pad], [max(0.0, min(ys) - y_pad), max(ys) + y_pad]
+
+
+def _label_candidates(width: float):
+    """Offsets (left, top) of a label box from its point, in pixels, in the order they are tried:
+    right, left, above, below, then further out: a row up or down on either side, and so on."""
+    half_w, half_h = width / 2, LABEL_HEIGHT_PX / 2
+    right, left = LABEL_GAP_PX, -LABEL_GAP_PX - width
+    yield right, -half_h
+    yield left, -half_h
+    for rows in range(0, 6):
+        yield -half_w, -LABEL_GAP_PX - LABEL_HEIGHT_PX * (rows + 1)
+        yield -half_w, LABEL_GAP_PX + LABEL_HEIGHT_PX * rows
+        for side in (right, left):
+            yield side, -half_h - LABEL_HEIGHT_PX * (rows + 1)
+            yield side, -half_h + LABEL_HEIGHT_PX * (rows + 1)
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_point_labels(scored: list[dict], x_range, y_range,
+                       plot_px=EFFICIENCY_PLOT_PX) -> list[tuple[dict, tuple]]:
+    """(annotation, box) per run: its short name, in the first spot (see _label_candidates) that lies
+    inside the plot and touches no other label or marker, on a plot of `plot_px` pixels; box is the
+    label's estimated (left, top, right, bottom) in those pixels.
+    """
+    width_px, height_px = plot_px
+
+    def pixel(run):
+        x = (math.log10(run["trainable_params"]) - x_range[0]) / (x_range[1] - x_range[0]) * width_px
+        y = (y_range[1] - points(run["metrics"]["rougeL"])) / (y_range[1] - y_range[0]) * height_px
+        return x, y
+
+    centres = [pixel(r) for r in scored]
+    half = MARKER_PX / 2
+    taken = [(x - half, y - half, x + half, y + half) for x, y in centres]
+    out = []
+    for run, (px, py) in sorted(zip(scored, centres), key=lambda pair: pair[1][1]):  # top to bottom
+        text = short_run_name(run, POINT_NAME_CHARS)
+        width = LABEL_CHAR_PX * len(text)
+        boxes = [(px + dx, py + dy, px + dx + width, py + dy + LABEL_HEIGHT_PX) for dx, dy in _label_candidates(width)]
+        inside = [b for b in boxes if b[0] >= 0 and b[1] >= 0 and b[2] <= width_px and b[3] <= height_px]
+        box = next((b for b in inside if not any(_overlap(b, t) for t in taken)), (inside or boxes)[0])
+        taken.append(box)
+        # A faint line from the point to its label (Plotly's arrow: the head at the point, the label
+        # at the tail, placed by its left edge and vertical middle), so a label moved a few rows
+        # away still says whose it is.
+        out.append(({"x": math.log10(run["trainable_params"]), "y": points(run["metrics"]["rougeL"]),
+                     "text": as_text(text), "showarrow": True, "arrowhead": 0, "arrowwidth": 1,
+                     "arrowcolor": "#999", "standoff": MARKER_PX / 2, "xanchor": "left", "yanchor": "middle",
+                     "ax": box[0] - px, "ay": (box[1] + box[3]) / 2 - py,
+                     "font": {"size": LABEL_FONT_SIZE}, "name": f"label {run['run_id']}"}, box))
+    return out
+
+
+# Up to this many examples on a count axis, it ticks every whole number: Plotly's own ticks for
+# small counts are 0.5, 1, 1.5 "examples". From there on its ticks are whole numbers already.
+SMALL_COUNT = 6
+
+
+def _count_axis(peak: int) -> dict:
+    """Axis settings for a count of examples whose largest value is `peak`."""
+    return {"dtick": 1, "tick0": 0} if peak <= SMALL_COUNT else {}
+
+
 def length_figure(table, unit: str = "tokens") -> go.Figure:
+    """Overlaid histograms of dialogue and summary lengths, on shared bins (so their bars compare)."""
     if table is None or len(table) == 0:
         return _empty("Lengths", "No examples match")
+    lengths = {"Dialogue": table["dialogue_length"], "Summary": table["summary_length"]}
+    edges = np.histogram_bin_edges(pd.concat(list(lengths.values())).to_numpy(dtype=float), bins="auto")
+    size = float(edges[1] - edges[0]) if len(edges) > 1 and edges[1] > edges[0] else 1.0
+    bins = {"start": float(edges[0]), "end": float(edges[-1]) + size / 2, "size": size}
     fig = go.Figure()
-    fig.add_trace(go.Histogram(x=table["dialogue_length"], name="Dialogue", opacity=0.75, marker_color="#1f77b4"))
-    fig.add_trace(go.Histogram(x=table["summary_length"], name="Summary", opacity=0.75, marker_color="#ff7f0e"))
+    for (name, values), color in zip(lengths.items(), ("#1f77b4", "#ff7f0e")):
+        fig.add_trace(go.Histogram(x=values, name=name, opacity=0.75, marker_color=color, xbins=bins,
+                                   autobinx=False))
+    peak = max(int(np.histogram(values, bins=np.arange(bins["start"], bins["end"] + size, size))[0].max())
+               for values in lengths.values())
     fig.update_layout(title=_title(f"Length in {unit}"), barmode="overlay", xaxis_title=unit.capitalize(),
                       yaxis_title="Examples", **_LAYOUT)
+    fig.update_yaxes(**_count_axis(peak))
     return fig
+
+
+def _topic_title(shown: int, total: int) -> str:
+    if shown == total:
+        return "The one topic" if total == 1 else f"All {total} topics"
+    return f"Top {shown} of {total:,} topics"
 
 
 def topic_figure(table, top: int = 20) -> go.Figure:
     if table is None or len(table) == 0:
         return _empty("Topics", "No examples match")
-    counts = table["topic"].replace("", "(none)").value_counts().head(top)[::-1]
-    fig = go.Figure(go.Bar(x=counts.values, y=counts.index, orientation="h", marker_color="#2ca02c",
+    every = table["topic"].replace("", "(none)").value_counts()
+    counts = every.head(top)[::-1]
+    fig = go.Figure(go.Bar(x=counts.values, y=[as_text(topic) for topic in counts.index], orientation="h",
+                           marker_color="#2ca02c",
                            showlegend=False))
-    fig.update_layout(title=_title(f"Top {min(top, len(counts))} topics"), xaxis_title="Examples", **_LAYOUT)
+    fig.update_layout(title=_title(_topic_title(len(counts), len(every))), xaxis_title="Examples", **_LAYOUT)
+    fig.update_xaxes(**_count_axis(int(counts.max())))
     fig.update_yaxes(automargin=True)
     return fig
+
+
+NOTHING_RIGHT = "No model answered any question right: there is no forgetting to see on this model"
 
 
 def forgetting_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[str, str] | None = None,
@@ -297,13 +446,20 @@ def forgetting_figure(scores: dict[str, dict], labels: dict[str, str], methods: 
         return _empty(title, "Run the forgetting probe to see what each model kept")
     methods = methods or {}
     tasks = list(next(iter(scores.values()))["per_task"])
-    names = [task.replace("_", " ") for task in tasks]
+    names = [as_text(task.replace("_", " ")) for task in tasks]
     fig = go.Figure()
+    nothing_right = True
     for model, result in scores.items():
         values = [100 * result["per_task"][task][metric] for task in tasks]
-        fig.add_trace(go.Bar(name=labels.get(model, model), y=names, x=values, orientation="h",
+        nothing_right = nothing_right and not any(values)
+        fig.add_trace(go.Bar(name=as_text(labels.get(model, model)), y=names, x=values, orientation="h",
                              marker_color=METHOD_COLORS.get(methods.get(model, model), None),
                              text=[f"{v:.0f}" for v in values], textposition="outside", cliponaxis=False))
+    if nothing_right:  # a column of "0"s by empty bars reads as a result; say what it means instead
+        fig.update_traces(text=None)
+        fig.add_annotation(text=wrap(NOTHING_RIGHT), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                           font={"size": FONT_SIZE + 1, "color": "#666"}, bgcolor="rgba(255,255,255,0.85)",
+                           name="nothing right")
     name = "exact match" if metric == "exact_match" else "word F1"
     fig.update_layout(title=_title(title, f"forgetting probe: % answered right ({name}) per task"),
                       barmode="group", bargap=BAR_GAP, bargroupgap=0, xaxis_range=[0, 110],

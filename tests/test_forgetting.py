@@ -121,3 +121,13 @@ def test_pool_generator_sends_the_instruction_without_the_summary_template(studi
         ids = model.generate(**tokenizer([items[0]["instruction"]], return_tensors="pt"), max_new_tokens=24,
                              do_sample=False, num_beams=1)
     assert answers == [tokenizer.decode(ids[0], skip_special_tokens=True).strip()]
+
+
+def test_forgetting_is_not_measurable_where_the_original_knows_next_to_nothing():
+    nothing = run_probe(fake(lambda m, i, item: "zebra"), ["original", "lora-1"])
+    assert nothing["measurable"] is False
+    few = run_probe(fake(lambda m, i, item: item["answers"][0] if i < 2 else "zebra"), ["original"])
+    assert few["measurable"] is False   # 2 of 51 right: about 4%
+    knows = run_probe(fake(lambda m, i, item: item["answers"][0] if i % 2 else "zebra"), ["original"])
+    assert knows["measurable"] is True
+    assert run_probe(fake(lambda m, i, item: "zebra"), ["lora-1"])["measurable"] is None

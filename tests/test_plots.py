@@ -148,3 +148,104 @@ def test_step_events_without_a_finite_loss_are_skipped():
 
 # --- per topic ----------------------------------------------------------------------------------
 
+
+
+# --- issue 26 and issue 23, point 12 ---------------------------------------------------------------
+
+HOSTILE = ("<a href='//x.io'>Q", "<b>BOLD</b>", "100%{x} sure")
+
+
+def _markup_free(text) -> bool:
+    """Nothing in `text` that Plotly reads as a tag or a hover field."""
+    return text is None or ("<" not in text.replace("<br>", "") and "%{" not in text)
+
+
+def test_run_names_reach_every_figure_as_text_never_as_markup():
+    loss = plots.loss_figure({name: ("lora", _events([2.0, 1.0])) for name in HOSTILE})
+    rouge = plots.rouge_figure({name: SCORES["run-a"] for name in HOSTILE}, {n: n for n in HOSTILE})
+    scores = {name: {"per_task": {"trans<b>lation</b>": {"exact_match": 0.5, "f1": 0.5}}} for name in HOSTILE}
+    forgetting = plots.forgetting_figure(scores, {n: n for n in HOSTILE})
+    runs = [{"run_id": f"lora-{i}", "name": name, "method": "lora", "trainable_params": 1000 * (i + 1),
+             "metrics": {"rougeL": 0.2 + i / 100}} for i, name in enumerate(HOSTILE)]
+    efficiency = plots.efficiency_figure(runs)
+    import pandas as pd
+    topics = plots.topic_figure(pd.DataFrame({"topic": ["<a href='//x.io'>job</a>"]}))
+    for fig in (loss, rouge, forgetting, efficiency, topics):
+        for trace in fig.data:
+            assert _markup_free(trace.name), trace.name
+            for text in list(trace.text or []) + list(getattr(trace, "y", None) or []):
+                assert not isinstance(text, str) or _markup_free(text), text
+        for annotation in fig.layout.annotations:
+            assert _markup_free(annotation.text), annotation.text
+    # Shown as typed: the escapes are Plotly's entities for the same characters.
+    assert "&lt;a href='//x.io'&gt;Q" in [t.name for t in loss.data]
+    assert any("&lt;b&gt;BOLD&lt;/b&gt;" in (a.text or "") for a in efficiency.layout.annotations)
+    # The legend's name fills the hover box: no user text is part of a hover template.
+    assert all(HOSTILE[0] not in (t.hovertemplate or "") for t in loss.data + rouge.data)
+
+
+def test_log_scale_labels_a_narrow_loss_range():
+    """Losses from 3.5 to 2.1 hold no 1-2-5 value: the axis once showed no number at all."""
+    for losses in ([3.5, 3.2, 3.0, 2.6, 2.3, 2.1], [10.4, 10.2, 10.0, 9.9], [0.31, 0.3, 0.29]):
+        fig = plots.loss_figure({"LoRA": ("lora", _events(losses))}, log_scale=True)
+        inside = [t for t in fig.layout.yaxis.tickvals if min(losses) <= t <= max(losses)]
+        assert len(inside) >= 2, (losses, fig.layout.yaxis.tickvals)
+        assert list(fig.layout.yaxis.ticktext) == [f"{t:g}" for t in fig.layout.yaxis.tickvals]
+    assert plots.log_ticks([8.0, 0.6]) == [0.5, 1.0, 2.0, 5.0, 10.0, 20.0]   # wide ranges keep 1-2-5
+
+
+def _experiment_run(method, params, rouge, experiment="exp-20261204-020806-48ab"):
+    label = {"full": "Full fine-tuning", "lora": "LoRA", "prompt": "Prompt tuning"}[method]
+    return {"run_id": f"{method}-20261204-020806-{len(label):04x}", "name": f"{experiment[4:]} {label}",
+            "method": method, "trainable_params": params, "metrics": {"rougeL": rouge},
+            "experiment": {"id": experiment}}
+
+
+def test_quality_vs_size_labels_are_short_names_inside_the_plot_and_apart():
+    runs = [_experiment_run("full", 76_961_152, 0.31), _experiment_run("lora", 688_128, 0.30),
+            _experiment_run("prompt", 10_240, 0.22),
+            _experiment_run("full", 76_961_152, 0.305, "exp-20261204-030101-9a9a"),
+            {"run_id": "lora-20261204-030101-5555", "name": None, "method": "lora", "trainable_params": 688_128,
+             "metrics": {"rougeL": 0.302}},
+            {"run_id": "lora-x", "name": "a LoRA run with a long name of its own", "method": "lora",
+             "trainable_params": 344_064, "metrics": {"rougeL": 0.29}}]
+    fig = plots.efficiency_figure(runs)
+    texts = [a.text for a in fig.layout.annotations]
+    assert texts.count("exp 020806-48ab") == 3 and "exp 030101-9a9a" in texts and "030101-5555" in texts
+    assert all(len(t) <= plots.POINT_NAME_CHARS for t in texts), texts
+    x_range, y_range = list(fig.layout.xaxis.range), list(fig.layout.yaxis.range)
+    scored = [r for r in runs]
+    boxes = [box for _, box in plots.place_point_labels(scored, x_range, y_range)]
+    width, height = plots.EFFICIENCY_PLOT_PX
+    for i, box in enumerate(boxes):
+        assert box[0] >= 0 and box[1] >= 0 and box[2] <= width and box[3] <= height, box
+        assert not any(plots._overlap(box, other) for other in boxes[i + 1:]), boxes
+
+
+def test_count_axes_tick_whole_examples_and_the_topic_title_counts_right():
+    import pandas as pd
+    one = pd.DataFrame({"topic": ["job interview"] * 3, "dialogue_length": [120, 140, 180],
+                        "summary_length": [20, 25, 30]})
+    topics = plots.topic_figure(one)
+    assert topics.layout.title.text == "The one topic"
+    assert topics.layout.xaxis.dtick == 1
+    lengths = plots.length_figure(one)
+    assert lengths.layout.yaxis.dtick == 1
+    assert lengths.data[0].xbins == lengths.data[1].xbins   # shared bins: the two histograms compare
+    many = pd.DataFrame({"topic": [f"t{i % 30}" for i in range(300)], "dialogue_length": range(300),
+                         "summary_length": range(300)})
+    assert plots.topic_figure(many).layout.title.text == "Top 20 of 30 topics"
+    assert plots.topic_figure(many.head(60)).layout.title.text == "Top 20 of 30 topics"
+    assert plots.topic_figure(many[many.topic.isin(["t1", "t2"])]).layout.title.text == "All 2 topics"
+    assert plots.length_figure(many).layout.yaxis.dtick is None   # plenty: Plotly's own whole-number ticks
+
+
+def test_forgetting_figure_where_nobody_answers_anything_says_so_instead_of_zeros():
+    zero = {"per_task": {"arithmetic": {"exact_match": 0.0, "f1": 0.0}, "facts": {"exact_match": 0.0, "f1": 0.0}}}
+    fig = plots.forgetting_figure({"original": zero, "lora-1": zero}, {"original": "Original", "lora-1": "LoRA"})
+    assert [t.name for t in fig.data] == ["Original", "LoRA"]
+    assert all(t.text is None for t in fig.data)
+    assert any("No model answered" in (a.text or "") for a in fig.layout.annotations)
+    some = {"per_task": {"arithmetic": {"exact_match": 0.5, "f1": 0.5}, "facts": {"exact_match": 0.0, "f1": 0.0}}}
+    fig = plots.forgetting_figure({"original": some}, {"original": "Original"})
+    assert list(fig.data[0].text) == ["50", "0"] and not fig.layout.annotations

@@ -39,3 +39,19 @@ def test_forgetting_refuses_nothing_ticked_and_gone_runs(ui_trained):
         h.forgetting_view(studio, [], None)
     with pytest.raises(RunNotFound):
         h.forgetting_view(studio, ["original", "lora-20990101-000000-gone"])
+
+
+def test_a_model_that_knows_nothing_is_not_said_to_show_no_change(ui_trained, monkeypatch):
+    """The offline stand-in answers none of the questions: "shows no change" would read as "forgot nothing"."""
+    studio, run_ids = ui_trained.studio, ui_trained.runs
+    from studio.forgetting import run_probe
+
+    def nothing_right(model_ids, progress=None):
+        return run_probe(lambda models, prompts, progress=None: {m: ["zebra"] * len(prompts) for m in models},
+                         model_ids)
+
+    monkeypatch.setattr(studio, "forgetting", nothing_right)
+    view = h.forgetting_view(studio, ["original", run_ids["lora"]])
+    assert "Forgetting cannot be measured on this model" in view.summary
+    assert "shows no change" not in view.summary
+    assert "No model answered" in view.figure.layout.annotations[0].text

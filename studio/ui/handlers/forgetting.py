@@ -75,6 +75,8 @@ def _summary(result: dict, labels: dict, seconds: str) -> str:
     text = (f"Asked **{result['examples']}** short questions from {len(result['tasks'])} tasks FLAN-T5 learned "
             f"before DialogSum, in {seconds}. Cells: % answered exactly right; in brackets, the change from the "
             "original in points.")
+    if result.get("measurable") is False:
+        return text + "\n\n" + _not_measurable(result, labels)
     lines = []
     for model, change in result["change"].items():
         points = 100 * change["overall"]["exact_match"]
@@ -82,3 +84,15 @@ def _summary(result: dict, labels: dict, seconds: str) -> str:
             f"lost {-points:.0f} points" if points < 0 else f"gained {points:.0f} points")
         lines.append(f"- **{plain(labels[model])}** {verdict} overall.")
     return text + ("\n\n" + "\n".join(lines) if lines else "")
+
+
+def _not_measurable(result: dict, labels: dict) -> str:
+    """What to say when the original itself scores (near) zero: no run can be said to have kept anything."""
+    base = result["scores"][ORIGINAL]["overall"]["exact_match"]
+    runs = [f"{plain(labels[model])} {_percent(result['scores'][model]['overall']['exact_match'])}"
+            for model in result["change"]]
+    return (f"**Forgetting cannot be measured on this model.** The original answers only {_percent(base)} of "
+            "the questions exactly right, so there is next to nothing a run could forget, and an unchanged "
+            "score says nothing about it. The offline stand-in knows none of these tasks; load FLAN-T5 "
+            "(`python -m studio prefetch` while online) to measure it."
+            + (f" Exactly right: {'; '.join(runs)}." if runs else ""))
