@@ -58,6 +58,7 @@ def _wire(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
         wanted = current if current in values else (values[0] if values else None)
         return refreshed_choices(gr.Dropdown, choices, current, wanted)
 
-    ctx.runs_version.change(refresh, ui.run, ui.run, **QUIET)
-    tab.select(refresh, ui.run, ui.run, **QUIET)
-    ctx.demo.load(refresh, ui.run, ui.run, **QUIET)
+    # Raw values, as in tab_compare: a pick from before the latest choices is replaced, not refused.
+    ctx.runs_version.change(refresh, ui.run, ui.run, preprocess=False, **QUIET)
+    tab.select(refresh, ui.run, ui.run, preprocess=False, **QUIET)
+    ctx.demo.load(refresh, ui.run, ui.run, preprocess=False, **QUIET)

@@ -98,8 +98,12 @@ def _wire_refresh(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
         notes = h.column_notes(studio, {m: v for m, (_, v) in picks.items()})
         return {**dropdowns(picks), **dict(zip(ui.infos, notes))}
 
-    ctx.runs_version.change(refresh, [ctx.owner, *ui.picker_list], ui.picker_list, **QUIET)
-    tab.select(refresh, [ctx.owner, *ui.picker_list], ui.picker_list, **QUIET)
+    # Raw values (preprocess=False): a refresh can carry the value the page held before the page
+    # load's answer arrived ("none yet" from when the app started), while the session already has
+    # the new choices; Gradio's own check then showed "Value: none is not in the list of choices"
+    # in a red toast. The handlers check values against the runs on disk and replace stale ones.
+    ctx.runs_version.change(refresh, [ctx.owner, *ui.picker_list], ui.picker_list, preprocess=False, **QUIET)
+    tab.select(refresh, [ctx.owner, *ui.picker_list], ui.picker_list, preprocess=False, **QUIET)
     ctx.demo.load(refresh_with_notes, ctx.owner, [*ui.picker_list, *ui.infos], **QUIET)
     ctx.owner.change(refresh_with_notes, ctx.owner, [*ui.picker_list, *ui.infos], **QUIET)
 

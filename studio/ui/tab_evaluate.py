@@ -91,8 +91,10 @@ def _wire_refresh(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
                 ui.known: [value for _, value in choices]}
 
     inputs, outputs = [ctx.owner, ui.models, ui.known], [ui.models, ui.known]
-    ctx.runs_version.change(refresh, inputs, outputs, **QUIET)
-    tab.select(refresh, inputs, outputs, **QUIET)
+    # Raw values, as in tab_compare: ticks the page held before its latest choices arrived are
+    # filtered by the handler, never refused by Gradio with a red toast.
+    ctx.runs_version.change(refresh, inputs, outputs, preprocess=False, **QUIET)
+    tab.select(refresh, inputs, outputs, preprocess=False, **QUIET)
     ctx.demo.load(start, ctx.owner, outputs, **QUIET)
     ctx.owner.change(start, ctx.owner, outputs, **QUIET)
 

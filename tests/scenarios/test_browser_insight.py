@@ -151,12 +151,27 @@ def test_forgetting_view_in_evaluate(runs, page):  # noqa: F811
     expect(table).to_contain_text("All tasks: exact match")
     expect(table).to_contain_text("DialogSum ROUGE-L")
     expect(page.locator("#forgetting-summary")).to_contain_text("short questions")
+    _cells_under_their_headers(table)
     _shoot(page, "forgetting")
     page.set_viewport_size({"width": 390, "height": 844})   # on a phone too, each bar's value stands apart
     expect(plot.locator(".bartext").first).to_be_visible()
     _value_labels_apart(plot)
     page.set_viewport_size({"width": 1400, "height": 1000})
     assert "Traceback" not in page.content()
+
+
+def _cells_under_their_headers(table):
+    """Every column's cells start where its header starts (a stretched header once put Full's
+    numbers under "Original" and nothing under "Prompt tuning")."""
+    lefts = table.evaluate("""el => {
+        const left = cells => [...cells].map(c => Math.round(c.getBoundingClientRect().left));
+        return {headers: left(el.querySelectorAll('[role=columnheader]')),
+                rows: [...new Set([...el.querySelectorAll('[role=gridcell]')].map(c => c.dataset.row))].map(
+                    row => left(el.querySelectorAll(`[role=gridcell][data-row="${row}"]`)))}; }""")
+    assert lefts["rows"], lefts
+    for row in lefts["rows"]:
+        assert len(row) == len(lefts["headers"]), lefts
+        assert all(abs(cell - header) <= 2 for cell, header in zip(row, lefts["headers"])), lefts
 
 
 def _value_labels_apart(plot):
@@ -264,6 +279,47 @@ def test_a_late_refresh_keeps_what_the_person_picked_meanwhile(runs, page, serve
         held.release_all()
         for method in ("full", "lora"):
             Studio.rename_saved_run(settings, runs[method], f"{method} for insight")
+
+
+def test_compare_clicked_before_the_page_has_loaded_never_refuses_a_stale_pick(runs, page, server):  # noqa: F811
+    """The app started before any run existed, so the page it serves says "none yet" in every Compare
+    column. Compare is clicked before the page load's answer arrives: the tab switch carries "none"
+    while the session already holds the runs as choices. Gradio's own check once answered that with
+    a red "Value: none is not in the list of choices" toast; the refresh must take it as stale."""
+    from playwright.sync_api import expect
+
+    from studio.config import Settings
+    from studio.engine import Studio
+
+    settings = Settings(offline=True, runs_dir=server["tmp"] / "runs", cache_dir=server["cache_dir"], data="bundled")
+    early = page.context.browser.new_page(viewport={"width": 1280, "height": 720})
+    early.set_default_timeout(STEP_TIMEOUT_MS)
+    held = _HeldEvents(early)
+    try:
+        early.goto(server["url"])
+        early.get_by_role("tab", name="Compare", exact=True).click()   # as soon as the tabs are there
+        held.wait_for('"value":"Compare"')
+        full = early.get_by_label("Full fine-tuning run")
+        for _ in range(STEP_TIMEOUT_MS // 100):   # the page load's events go on; the tab switch waits
+            for route in [r for r in held.routes if '"value":"Compare"' not in (r.request.post_data or "")]:
+                held.routes.remove(route)
+                route.continue_()
+            if re.search("full for insight", full.input_value()):
+                break
+            early.wait_for_timeout(100)
+        expect(full).to_have_value(re.compile("full for insight"))
+        # Renamed now, the run's new name can reach the page only through the held tab switch's refresh.
+        Studio.rename_saved_run(settings, runs["full"], "full renamed early")
+        held.release('"value":"Compare"')
+        full.click()
+        expect(early.get_by_role("option", name=re.compile("full renamed early"))).to_be_visible()
+        early.keyboard.press("Escape")
+        expect(early.get_by_text("is not in the list of choices")).to_have_count(0)
+        expect(full).to_have_value(re.compile("full renamed early"))
+    finally:
+        held.release_all()
+        early.close()
+        Studio.rename_saved_run(settings, runs["full"], "full for insight")
 
 
 def test_train_all_three_lands_on_rouge_and_pairwise_sentences(runs, page):  # noqa: F811 - after the views above
