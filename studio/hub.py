@@ -11,6 +11,15 @@ private details left out (host, pid, session hash, local paths, tracebacks), and
 README.md model card (huggingface_hub.ModelCard) with base_model, library_name,
 datasets, pipeline_tag and the run's ROUGE as model-index results.
 
+What an import (a local folder, uploaded files or a downloaded repo) may bring in:
+the folder's own plain files only (a link leading out of it is refused), and of
+those only what a run consists of (weights, configs, tokenizer files). Every JSON
+file is bounded in size and depth, run.json must read back as a run record,
+events.jsonl is checked line by line against the store's event schema (capped
+in bytes and lines), and every .safetensors is checked on its copy (header and
+data size). The run is then put in place in one step (RunStore.add_complete):
+a crash or a full disk leaves the whole run or none of it.
+
 Everything that reaches the network goes through a HubClient; tests pass a fake
 one that records what would have been sent. The token is read when a client is
 built (HF_TOKEN or the login cache) and handed to that client only: it is never
@@ -18,23 +27,29 @@ written to a file or a log, and never returned.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from .config import METHOD_LABELS
+from .records import BadRecord, load_json, parse_event
 from .runs import (
+    MAX_RECORD_BYTES,
     PICKLE_SUFFIXES,
     RunStore,
     clean_name,
     has_safe_weights,
     new_run_id,
     now_iso,
+    read_text_bounded,
+    safetensors_problem,
 )
 from .sharing import public_model_name, replacements, scrub_value
 
@@ -51,6 +66,14 @@ PUBLIC_RUN_FIELDS = (
     "final_loss_avg5", "size_bytes", "metrics",
 )
 PEFT_METHODS = {"LORA": "lora", "PROMPT_TUNING": "prompt"}
+# The files a run's model folder consists of, and so all an import copies: weights, configs and
+# tokenizer files. Anything else in the folder (notes, scripts, a link to /etc/passwd) stays out.
+MODEL_FILE_SUFFIXES = (".safetensors", ".json", ".model")
+TOKENIZER_TEXT_FILES = ("vocab.txt", "merges.txt")
+DOWNLOAD_PATTERNS = ["*.safetensors", "*.json", "*.model", "events.jsonl", *TOKENIZER_TEXT_FILES]
+# A loss curve has a line per logged step (at most a few thousand) and a few status lines.
+MAX_IMPORT_EVENT_LINES = 100_000
+MAX_IMPORT_EVENTS_BYTES = 16 * 2**20
 LOCAL_PATH = "<local path>"
 
 
@@ -135,8 +158,8 @@ def public_record(record: dict) -> dict:
 
 def _publish_json_file(path: Path, published) -> None:
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
+        payload = load_json(path.read_text(encoding="utf-8"))
+    except (BadRecord, UnicodeDecodeError):
         return
     path.write_text(json.dumps(published(payload), indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -323,17 +346,41 @@ def pull(source: str, store: RunStore, base, client: HubClient | None = None,
     if not isinstance(source, str) or not source.strip():
         raise HubError("Name a Hub repository (OWNER/NAME) or a local folder to pull from.")
     local = Path(source).expanduser()
-    if local.is_dir():
+    if _is_folder(local):
         return import_folder(local, store, base, origin=str(local.name))
     check_repo_id(source)
     if client is None:
         client = client_factory(hub_token())  # public repos need no token; private ones use it
-    files = client.list_files(source, repo_type="model")
+    try:
+        files = client.list_files(source, repo_type="model")
+    except OSError as exc:  # huggingface_hub's errors (offline, unknown repo, HTTP) are OSErrors
+        raise HubError(f"Could not fetch {source} from the Hub ({type(exc).__name__}): is it public, "
+                       "spelled right, and is this machine online?") from None
     _refuse_pickles_only(files, source)
-    with tempfile.TemporaryDirectory(prefix="studio-pull-") as tmp:
-        folder = client.download(source, Path(tmp) / "repo", repo_type="model",
-                                 allow_patterns=["*.safetensors", "*.json", "*.jsonl", "*.md", "*.model", "*.txt"])
-        return import_folder(Path(folder), store, base, origin=source)
+    try:
+        with tempfile.TemporaryDirectory(prefix="studio-pull-") as tmp:
+            try:
+                folder = client.download(source, Path(tmp) / "repo", repo_type="model",
+                                         allow_patterns=DOWNLOAD_PATTERNS)
+            except OSError as exc:
+                raise HubError(f"Could not download {source} from the Hub: {os_error_text(exc)}") from None
+            return import_folder(Path(folder), store, base, origin=source)
+    except OSError as exc:  # the temporary folder itself (a full disk)
+        raise HubError(f"Could not pull {source}: {os_error_text(exc)}") from None
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long for the file system, say: then it is no folder to import
+        return False
+
+
+def os_error_text(exc: OSError) -> str:
+    """An OSError in words a person can act on."""
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full (delete runs you no longer need, or free space)."
+    return f"{exc.strerror or exc}."
 
 
 def _refuse_pickles_only(files: list[str], where: str) -> None:
@@ -344,18 +391,24 @@ def _refuse_pickles_only(files: list[str], where: str) -> None:
                        "loaded, so the studio accepts safetensors only. Convert them to safetensors first.")
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path, name: str, origin: str) -> dict:
+    """A JSON object from the folder being imported, bounded in size and depth (records.load_json)."""
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise HubError(f"{path.name} is not readable JSON: {exc}") from None
+        payload = load_json(read_text_bounded(path, MAX_RECORD_BYTES))
+    except (OSError, BadRecord) as exc:
+        raise HubError(f"{origin}: {name} is not readable JSON ({_why(exc)}).") from None
     if not isinstance(payload, dict):
-        raise HubError(f"{path.name} does not hold a JSON object.")
+        raise HubError(f"{origin}: {name} does not hold a JSON object.")
     return payload
 
 
+def _why(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, BadRecord) else (exc.strerror or str(exc)) if isinstance(exc, OSError) \
+        else str(exc)
+
+
 def _same_base(name: str | None, base) -> bool:
-    if not name:
+    if not name or not isinstance(name, str):
         return False
     return name in (base.name, base.path) or (Path(name).name == Path(base.path).name == base.name)
 
@@ -373,28 +426,31 @@ def _full_matches_base(config: dict, base) -> bool:
 
 
 def import_folder(folder: Path, store: RunStore, base, origin: str) -> dict:
-    """Check a folder and copy it into the store as a new run (nothing is written when a check fails)."""
-    folder = Path(folder)
-    names = [p.name for p in folder.iterdir() if p.is_file()]
-    _refuse_pickles_only(names, origin)
-    model_names = [n for n in names if n not in NOT_MODEL_FILES and not n.startswith(".")
-                   and not n.lower().endswith(PICKLE_SUFFIXES)]
+    """Check a folder and copy it into the store as a new run (nothing is written when a check fails).
+
+    Only the folder's own plain files are read, and only those a run consists of are copied: a link
+    that leads out of the folder is refused, whatever it is called.
+    """
+    files = _folder_files(Path(folder), origin)
+    _refuse_pickles_only(list(files), origin)
+    model_names = sorted(n for n in files if _is_model_file(n))
     if not any(n.endswith(".safetensors") for n in model_names):
         raise HubError(f"{origin} holds no safetensors weights: it is not a run, an adapter or a model folder.")
-    pushed = _read_json(folder / "run.json") if (folder / "run.json").exists() else {}
-    if (folder / "adapter_config.json").exists():
-        adapter = _read_json(folder / "adapter_config.json")
+    pushed = _read_json(files["run.json"], "run.json", origin) if "run.json" in files else {}
+    _check_pushed_names(pushed, origin)
+    if "adapter_config.json" in files:
+        adapter = _read_json(files["adapter_config.json"], "adapter_config.json", origin)
         method = PEFT_METHODS.get(str(adapter.get("peft_type", "")).upper())
         if method is None:
-            raise HubError(f"{origin} is a {adapter.get('peft_type')} adapter; the studio compares LoRA and "
-                           "prompt tuning only.")
+            raise HubError(f"{origin} is a {str(adapter.get('peft_type'))[:40]} adapter; the studio compares LoRA "
+                           "and prompt tuning only.")
         trained_on = pushed.get("base_model") or adapter.get("base_model_name_or_path")
         if not _same_base(trained_on, base):
-            raise HubError(f"{origin} was trained on {trained_on or 'an unnamed base model'}, but this studio "
-                           f"runs {base.name}; its adapter does not fit.")
-    elif (folder / "config.json").exists():
+            raise HubError(f"{origin} was trained on {str(trained_on or 'an unnamed base model')[:200]}, but this "
+                           f"studio runs {base.name}; its adapter does not fit.")
+    elif "config.json" in files:
         method = "full"
-        config = _read_json(folder / "config.json")
+        config = _read_json(files["config.json"], "config.json", origin)
         fits = _same_base(pushed.get("base_model"), base) if pushed else _full_matches_base(config, base)
         if not fits:
             raise HubError(f"{origin} is a model for {pushed.get('base_model') or 'another architecture'}, but "
@@ -403,57 +459,126 @@ def import_folder(folder: Path, store: RunStore, base, origin: str) -> dict:
         raise HubError(f"{origin} has neither adapter_config.json nor config.json.")
     if pushed and pushed.get("method") not in (None, method):
         raise HubError(f"{origin}: run.json says {pushed.get('method')}, but the folder holds a {method} model.")
-    events = _read_events(folder / "events.jsonl")
-    return _store_import(store, base, folder, model_names, method, pushed, events, origin)
+    events = _read_events(files.get("events.jsonl"), origin)
+    return _store_import(store, base, files, model_names, method, pushed, events, origin)
 
 
-def _read_events(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    events = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+def _folder_files(folder: Path, origin: str) -> dict[str, Path]:
+    """The plain files directly inside `folder`, by name, each as the path to read.
+
+    A symbolic link counts only when it resolves to a plain file inside the folder (then its
+    target is read); one that leads anywhere else is refused, so an import can never carry
+    another file of this machine (/etc/passwd, the owner secret) into a run, a zip or a push.
+    """
+    root = folder.resolve()
+    files = {}
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        raise HubError(f"{origin} cannot be read ({_why(exc)}).") from None
+    for entry in entries:
+        path = entry
+        if entry.is_symlink():
+            try:
+                path = entry.resolve(strict=True)
+            except (OSError, RuntimeError):  # dangling, or a loop
+                path = None
+            if path is None or not path.is_relative_to(root):
+                raise HubError(f"{origin}: {entry.name[:80]} is a link to something outside the folder; "
+                               "copy the real file into the folder to import it.")
         try:
-            event = json.loads(line)
-        except ValueError:
-            break
-        if isinstance(event, dict):
-            events.append(event)
-    return events
+            if stat.S_ISREG(path.stat().st_mode):
+                files[entry.name] = path
+        except OSError:
+            continue  # gone meanwhile, or unreadable: not part of what is imported
+    return files
 
 
-# Fields a pushed run.json brings along: its identity goes into the new record, its results into finish().
+def _is_model_file(name: str) -> bool:
+    lower = name.lower()
+    return (name not in NOT_MODEL_FILES and not name.startswith(".") and not lower.endswith(PICKLE_SUFFIXES)
+            and (lower.endswith(MODEL_FILE_SUFFIXES) or lower in TOKENIZER_TEXT_FILES))
+
+
+def _check_pushed_names(pushed: dict, origin: str) -> None:
+    """The run.json fields an import reads as text must be text (a number or a list there is no name)."""
+    for key in ("method", "name", "base_model", "run_id", "created_at"):
+        if pushed.get(key) is not None and not isinstance(pushed[key], str):
+            raise HubError(f"{origin}: run.json's {key} must be text, not {type(pushed[key]).__name__}; "
+                           "nothing was imported.")
+
+
+def _read_events(path: Path | None, origin: str) -> str:
+    """events.jsonl checked line by line against the store's own event schema; returns the text to write.
+
+    Bounded in bytes and lines before anything is parsed; a last line cut short ends the curve.
+    """
+    if path is None:
+        return ""
+    try:
+        text = read_text_bounded(path, MAX_IMPORT_EVENTS_BYTES)
+    except (OSError, BadRecord) as exc:
+        raise HubError(f"{origin}: events.jsonl cannot be imported ({_why(exc)}).") from None
+    if text.count("\n") > MAX_IMPORT_EVENT_LINES:
+        raise HubError(f"{origin}: events.jsonl has more than {MAX_IMPORT_EVENT_LINES:,} lines; a run's loss "
+                       "curve has far fewer.")
+    lines = text.split("\n")
+    kept = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            kept.append(json.dumps(parse_event(line)) + "\n")
+        except BadRecord as exc:
+            if number == len(lines):  # no newline after it: a crash cut it short
+                break
+            raise HubError(f"{origin}: events.jsonl line {number} is not a loss-curve event ({exc}).") from None
+    return "".join(kept)
+
+
+# Fields a pushed run.json brings along: what it is, and its results.
 IDENTITY_FIELDS = ("hyperparameters", "data", "device", "base_is_standin")
 RESULT_FIELDS = ("trainable_params", "total_params", "trainable_share", "steps", "epochs", "train_examples",
                  "train_seconds", "train_loop_seconds", "samples_per_second", "final_loss", "final_loss_avg5",
                  "metrics")
 
 
-def _store_import(store, base, folder, model_names, method, pushed, events, origin) -> dict:
+def _store_import(store, base, files, model_names, method, pushed, events, origin) -> dict:
+    """Put the run in place in one step (runs.RunStore.add_complete): all of it, or nothing."""
     run_id = new_run_id(method)
     name = clean_name(f"{pushed.get('name') or origin} (pulled)")
     record = {"method": method, "name": name, "base_model": base.name, "base_model_path": base.path,
               **{k: pushed[k] for k in IDENTITY_FIELDS if k in pushed},
-              "pulled_from": origin, "original_run_id": pushed.get("run_id"), "trained_at": pushed.get("created_at")}
-    store.create(run_id, record)
+              "pulled_from": origin, "original_run_id": pushed.get("run_id"), "trained_at": pushed.get("created_at"),
+              "pulled_at": now_iso(), **{k: pushed[k] for k in RESULT_FIELDS if k in pushed}}
+
+    def write_files(folder: Path) -> None:
+        model = folder / "model"
+        model.mkdir()
+        for file_name in model_names:
+            _copy_plain_file(files[file_name], model / file_name)
+            if file_name.endswith(".safetensors"):
+                problem = safetensors_problem(model / file_name)
+                if problem:  # checked on the copy: the bytes that will be loaded and shared
+                    raise HubError(f"{origin}: {file_name} is {problem}; nothing was imported.")
+        if not has_safe_weights(model):
+            raise HubError(f"{origin}: the copied model has no safetensors weights.")
+        (folder / "events.jsonl").write_text(events, encoding="utf-8")  # the whole curve in one write
+
     try:
-        for event in events:
-            store.append_event(run_id, event)
-
-        def save(target: Path) -> None:
-            target.mkdir(parents=True)
-            for name in model_names:
-                shutil.copy2(folder / name, target / name)
-
-        results = {k: pushed[k] for k in RESULT_FIELDS if k in pushed}
-        record = store.finish(run_id, "completed", save_model=save, pulled_at=now_iso(), **results)
-    except BaseException:
-        _drop(store, run_id)  # a half-imported run is never listed
-        raise
-    if not has_safe_weights(store.model_dir(run_id)):
-        _drop(store, run_id)
-        raise HubError(f"{origin}: the copied model has no safetensors weights.")
-    return record
+        return store.add_complete(run_id, record, write_files)
+    except BadRecord as exc:
+        raise HubError(f"{origin}: its run.json is not a run record this studio can read ({exc}); "
+                       "nothing was imported.") from None
+    except OSError as exc:
+        raise HubError(f"{origin} could not be saved: {os_error_text(exc)}") from None
 
 
-def _drop(store: RunStore, run_id: str) -> None:
-    shutil.rmtree(store.path(run_id), ignore_errors=True)
+def _copy_plain_file(source: Path, target: Path) -> None:
+    """Copy one file's bytes, refusing anything that turned into a link or a device since it was checked."""
+    fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as reader:
+        if not stat.S_ISREG(os.fstat(reader.fileno()).st_mode):
+            raise HubError(f"{source.name} is not a plain file.")
+        with open(target, "xb") as writer:
+            shutil.copyfileobj(reader, writer, 1 << 20)

@@ -53,7 +53,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .processes import is_alive, pid_alive, process_identity
-from .records import STATUSES, BadRecord, check_record, parse_event, parse_record
+from .records import STATUSES, BadRecord, check_record, load_json, parse_event, parse_record
 
 RUN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")   # use fullmatch (is_run_id): "$" lets "id\n" through
 FINAL_STATUSES = tuple(s for s in STATUSES if s != "running")
@@ -70,6 +70,8 @@ FINISHING = "finishing"
 # A run.json is a few kB; the loss curve of a 5,000-step run about 400 kB. Reads stop past these.
 MAX_RECORD_BYTES = 4 * 2**20
 MAX_EVENTS_BYTES = 32 * 2**20
+# A safetensors header lists each tensor in a line of JSON: tens of kB for a large model.
+MAX_SAFETENSORS_HEADER = 4 * 2**20
 # Weight formats that unpickle on load (and so can run code): a model folder holding one is never loaded.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 # Leftovers named after the process that made them: model.tmp-<pid>, .run.json.tmp-<pid>-<thread>.
@@ -120,6 +122,60 @@ def has_safe_weights(model_dir: Path) -> bool:
     except OSError:
         return False
     return any(f.endswith(".safetensors") for f in files) and not any(f.endswith(PICKLE_SUFFIXES) for f in files)
+
+
+def safetensors_problem(path: Path) -> str | None:
+    """What is wrong with a .safetensors file, or None when its framing holds.
+
+    The file is an 8-byte little-endian header length, a JSON header naming each tensor's byte
+    range, then the data; the ranges must fill the data section exactly, so random bytes and a
+    truncated file are both caught, and the safetensors library must open it too.
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            prefix = handle.read(8)
+            header_bytes = int.from_bytes(prefix, "little")
+            if len(prefix) < 8:
+                return f"not a safetensors file (only {size:,} bytes)"
+            if header_bytes > min(MAX_SAFETENSORS_HEADER, size - 8):
+                return f"not a safetensors file (its header length {header_bytes:,} does not fit its {size:,} bytes)"
+            header_text = handle.read(header_bytes).decode("utf-8")
+        header = load_json(header_text)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    except (UnicodeDecodeError, BadRecord) as exc:
+        return f"not a safetensors file (its header is not JSON: {exc})"
+    needed = _safetensors_data_size(header)
+    if isinstance(needed, str):
+        return needed
+    held = size - 8 - header_bytes
+    if needed != held:
+        return f"its tensors need {needed:,} bytes of data but it holds {held:,} (cut short, or not safetensors)"
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="numpy") as weights:
+            weights.keys()
+    except Exception as exc:  # noqa: BLE001 - the library's own refusal, whatever its type, is the reason
+        return f"safetensors cannot open it ({exc})"
+    return None
+
+
+def _safetensors_data_size(header) -> int | str:
+    """The data size a safetensors header's byte ranges add up to, or what is wrong with it."""
+    if not isinstance(header, dict):
+        return "not a safetensors file (its header is not a JSON object)"
+    end = 0
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
+                and 0 <= offsets[0] <= offsets[1]):
+            return f"not a safetensors file (tensor {str(name)[:40]!r} has no valid byte range)"
+        end = max(end, offsets[1])
+    return end
 
 
 def folder_size(path: Path) -> int:

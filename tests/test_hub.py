@@ -1,5 +1,6 @@
 """Push and pull: what would be sent to the Hub, what comes back, and what is refused."""
 import json
+import os
 import socket
 from pathlib import Path
 
@@ -235,3 +236,133 @@ def test_pull_refuses_folders_that_are_no_model(studio, tmp_path):
     with pytest.raises(HubError, match="neither adapter_config.json nor config.json"):
         pull(str(odd), studio.store, studio.base)
     assert studio.store.list() == []
+
+
+# ------------------------------------------------------------------ issue 23: what an import may bring in
+
+@pytest.fixture
+def adapter_folder(studio, tmp_path):
+    """A plain PEFT LoRA adapter of the studio's base, with a pushed run's run.json and loss curve."""
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    from studio.base_model import load_base
+
+    model, _ = load_base(studio.base.path)
+    folder = tmp_path / "adapter"
+    get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM, r=2, target_modules=["q", "v"])) \
+        .save_pretrained(folder)
+    (folder / "run.json").write_text(json.dumps({"method": "lora", "name": "shared", "status": "completed",
+                                                 "created_at": "2026-12-01T00:00:00", "steps": 2}))
+    (folder / "events.jsonl").write_text("".join(json.dumps({"type": "step", "step": s, "loss": 3.0 - s}) + "\n"
+                                                 for s in (1, 2)))
+    return folder
+
+
+def _nothing_imported(studio) -> bool:
+    return studio.store.list() == [] and not [p for p in studio.store.root.iterdir() if ".tmp-" in p.name]
+
+
+def test_pull_refuses_links_out_of_the_folder_and_copies_only_model_files(studio, adapter_folder):
+    """Reproduces 23.7: notes.txt -> /etc/passwd and secret.txt -> <runs>/.owner-secret were copied into the run."""
+    secret = studio.store.root / ".owner-secret"
+    secret.write_text("server secret")
+    for name, target in (("notes.txt", Path("/etc/passwd")), ("secret.txt", secret)):
+        link = adapter_folder / name
+        link.symlink_to(target)
+        with pytest.raises(HubError, match=f"{name} is a link to something outside the folder"):
+            pull(str(adapter_folder), studio.store, studio.base)
+        assert _nothing_imported(studio)
+        link.unlink()
+    (adapter_folder / "notes.txt").write_text("my own notes")  # a plain file: not part of a run, left behind
+    (adapter_folder / "same.json").symlink_to(adapter_folder / "adapter_config.json")  # inside: fine
+    record = pull(str(adapter_folder), studio.store, studio.base)
+    copied = sorted(p.name for p in studio.store.model_dir(record["run_id"]).iterdir())
+    assert copied == ["adapter_config.json", "adapter_model.safetensors", "same.json"]
+    assert not any(p.is_symlink() for p in studio.store.path(record["run_id"]).rglob("*"))
+
+
+@pytest.mark.parametrize("damage", ["random", "truncated"])
+def test_pull_refuses_weights_that_are_no_safetensors(studio, adapter_folder, damage):
+    """Reproduces 23.8 (the import side): an adapter of random bytes was imported, then served."""
+    weights = adapter_folder / "adapter_model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(os.urandom(len(data)) if damage == "random" else data[:-100])
+    message = "not a safetensors file" if damage == "random" else "cut short"
+    with pytest.raises(HubError, match=f"adapter_model.safetensors is .*{message}.*nothing was imported"):
+        pull(str(adapter_folder), studio.store, studio.base)
+    assert _nothing_imported(studio)
+
+
+def test_pull_refuses_a_run_json_of_the_wrong_shape_and_says_what_is_wrong(studio, adapter_folder):
+    """Reproduces 23.10: `{"metrics": "x", "steps": "ten"}` was imported, then skipped as unreadable."""
+    (adapter_folder / "run.json").write_text(json.dumps({"metrics": "x", "steps": "ten"}))
+    with pytest.raises(HubError, match=r"run.json is not a run record .*metrics: .*\(and 1 more\)"):
+        pull(str(adapter_folder), studio.store, studio.base)
+    assert _nothing_imported(studio) and studio.store.problems == []
+    (adapter_folder / "run.json").write_text(json.dumps({"name": ["not", "text"]}))
+    with pytest.raises(HubError, match="run.json's name must be text"):
+        pull(str(adapter_folder), studio.store, studio.base)
+
+
+@pytest.mark.parametrize("name", ["run.json", "adapter_config.json"])
+def test_pull_refuses_deeply_nested_json_with_a_message(studio, adapter_folder, name):
+    """Reproduces 23.9 for imports: hub.py caught ValueError only, so 100,000 `[` raised RecursionError."""
+    (adapter_folder / name).write_text("[" * 100_000)
+    with pytest.raises(HubError, match=f"{name} is not readable JSON \\(nested more than"):
+        pull(str(adapter_folder), studio.store, studio.base)
+    assert _nothing_imported(studio)
+
+
+def test_a_huge_loss_curve_is_refused_before_it_is_parsed(studio, adapter_folder, monkeypatch):
+    """Reproduces 23.11: 400k `{}` lines were read whole, then written one open() per line."""
+    (adapter_folder / "events.jsonl").write_text("{}\n" * 400_000)
+    parsed = []
+    monkeypatch.setattr("studio.hub.parse_event", lambda line: parsed.append(line))
+    with pytest.raises(HubError, match="events.jsonl has more than 100,000 lines"):
+        pull(str(adapter_folder), studio.store, studio.base)
+    assert parsed == [] and _nothing_imported(studio)
+
+
+def test_a_loss_curve_is_checked_line_by_line_and_written_once(studio, adapter_folder, monkeypatch):
+    good = (adapter_folder / "events.jsonl").read_text()
+    (adapter_folder / "events.jsonl").write_text(good + "{}\n")
+    with pytest.raises(HubError, match=r"events.jsonl line 3 is not a loss-curve event \(type: "):
+        pull(str(adapter_folder), studio.store, studio.base)
+    (adapter_folder / "events.jsonl").write_text(good + '{"type": "step", "st')  # cut short: the curve ends
+    monkeypatch.setattr(type(studio.store), "append_event",
+                        lambda *a: pytest.fail("an import writes its curve in one go, not a line at a time"))
+    record = pull(str(adapter_folder), studio.store, studio.base)
+    assert [e["step"] for e in studio.store.events(record["run_id"])] == [1, 2]
+    assert record["status"] == "completed" and record["steps"] == 2 and record["name"] == "shared (pulled)"
+
+
+def test_a_full_disk_during_an_import_is_one_clear_message_and_leaves_nothing(studio, adapter_folder, monkeypatch,
+                                                                              tmp_path):
+    """Reproduces 23.20: the Runs tab's import said "Something went wrong (OSError)", `pull` printed a traceback."""
+    import errno
+
+    from studio.ui.handlers.hub import import_files
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("studio.hub._copy_plain_file", disk_full)
+    with pytest.raises(HubError, match="could not be saved: the disk is full"):
+        pull(str(adapter_folder), studio.store, studio.base)
+    assert _nothing_imported(studio)
+    uploads = [str(p) for p in adapter_folder.iterdir()]
+    with pytest.raises(ValueError, match="disk is full"):
+        import_files(studio, uploads, tmp_path / "scratch")
+    monkeypatch.setattr("studio.ui.handlers.hub.shutil.copy2", disk_full)  # the upload's own copy
+    with pytest.raises(ValueError, match="The uploaded files could not be imported: the disk is full"):
+        import_files(studio, uploads, tmp_path / "scratch")
+    assert _nothing_imported(studio)
+
+
+def test_cli_pull_on_a_full_disk_is_one_error_line(run_cli, adapter_folder, monkeypatch):
+    import errno
+
+    monkeypatch.setattr("studio.hub._copy_plain_file",
+                        lambda *a: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
+    code, _, err = run_cli("pull", str(adapter_folder))
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and "disk is full" in err

@@ -57,19 +57,25 @@ def import_files(studio: Studio, paths: list[str] | None, scratch: Path) -> str:
                          "adapter_model.safetensors, or config.json and model.safetensors).")
     if len(paths) > MAX_IMPORT_FILES:
         raise ValueError(f"{len(paths)} files is more than a run holds; choose at most {MAX_IMPORT_FILES}.")
-    scratch.mkdir(parents=True, exist_ok=True)
-    holder = Path(tempfile.mkdtemp(prefix="import-", dir=scratch))
-    folder = holder / "uploaded files"  # the origin an imported run is named after
-    folder.mkdir()
+    from ...hub import os_error_text
+
+    holder = None
     try:
+        scratch.mkdir(parents=True, exist_ok=True)
+        holder = Path(tempfile.mkdtemp(prefix="import-", dir=scratch))
+        folder = holder / "uploaded files"  # the origin an imported run is named after
+        folder.mkdir()
         for path in paths:
             name = Path(path).name
             if not name or name.startswith("."):
                 continue
             shutil.copy2(path, folder / name)
         record = studio.pull_run(str(folder))
+    except OSError as exc:  # the server's disk (full, say) while copying the upload: the person's words
+        raise ValueError(f"The uploaded files could not be imported: {os_error_text(exc)}") from None
     finally:
-        shutil.rmtree(holder, ignore_errors=True)
+        if holder is not None:
+            shutil.rmtree(holder, ignore_errors=True)
     return f"Imported the uploaded files as **{plain(studio.run_label(record))}**."
 
 
