@@ -186,7 +186,21 @@ def copied_words(summary: str, dialogue: str) -> dict:
               for t in tokens_with_positions(summary)]
     new = sum(t["new"] for t in tokens)
     return {"summary": summary, "tokens": tokens, "new_words": new, "copied_words": len(tokens) - new,
-            "new_share": new / len(tokens) if tokens else 0.0}
+            "new_share": new / len(tokens) if tokens else 0.0, **repetition([t["token"] for t in tokens])}
+
+
+# A summary of at least this many words, at most half of them distinct, is repeating itself
+# ("a a a a ..."): its share of new words then says nothing about copying or rephrasing.
+REPEAT_MIN_WORDS = 4
+REPEAT_DISTINCT_SHARE = 0.5
+
+
+def repetition(tokens: list[str]) -> dict:
+    """distinct_words, the most repeated word and its count, and `repeats`: the summary is degenerate."""
+    counts = Counter(tokens)
+    top, times = counts.most_common(1)[0] if counts else ("", 0)
+    repeats = len(tokens) >= REPEAT_MIN_WORDS and len(counts) <= REPEAT_DISTINCT_SHARE * len(tokens)
+    return {"distinct_words": len(counts), "most_repeated": top, "most_repeated_times": times, "repeats": repeats}
 
 
 def highlight_spans(summary: str, tokens: list[dict], view: str, label: str | None = None) -> list[tuple]:

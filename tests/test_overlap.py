@@ -141,3 +141,14 @@ def test_copied_and_new_words():
     assert copied_words("", dialogue)["new_share"] == 0.0
     with pytest.raises(ValueError, match="dialogue"):
         copied_words("text", " ")
+
+
+def test_a_summary_repeating_one_word_is_flagged_not_read_as_copying():
+    dialogue = "#Person1#: a cat sat on a mat. #Person2#: a dog too."
+    degenerate = copied_words("a a a a a a a a", dialogue)
+    assert degenerate["new_share"] == 0.0   # every word is in the dialogue...
+    assert degenerate["repeats"] and degenerate["distinct_words"] == 1   # ...and it is one word over and over
+    assert degenerate["most_repeated"] == "a" and degenerate["most_repeated_times"] == 8
+    fine = copied_words("The cat sat on a mat and a dog came too.", dialogue)
+    assert not fine["repeats"]
+    assert not copied_words("a a", dialogue)["repeats"]   # too short to tell

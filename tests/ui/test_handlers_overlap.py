@@ -68,3 +68,12 @@ def test_reference_box_follows_the_sent_dialogue_but_keeps_typed_text():
     assert h.reference_after_dialogue_change("A: bye", sent, "My own reference.") is None
     assert h.reference_after_dialogue_change("A: bye", None, "My own reference.") is None
     assert h.parse_references(" one \n\n two\n") == ["one", "two"]
+
+
+def test_a_repeating_summary_is_flagged_in_its_novelty_line(studio):
+    dialogue = "#Person1#: a cat sat on a mat. #Person2#: a dog too."
+    column = h.overlap_columns(studio, ["a a a a a a a a"], [], dialogue, "unigram")[0]
+    assert column.novelty.startswith("⚠ **Repeats itself:** 1 distinct of 8 words")
+    assert "0% new words" in column.novelty
+    fine = h.overlap_columns(studio, ["The cat sat on a mat."], [], dialogue, "unigram")[0]
+    assert "Repeats" not in fine.novelty

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ...config import MAX_DIALOGUE_CHARS
 from ...overlap import LEGEND, VIEWS, highlight_spans
-from .common import fmt_score, text
+from .common import fmt_score, plain, text
 from .compare import references_for
 
 if TYPE_CHECKING:
@@ -99,10 +99,21 @@ def overlap_columns(studio: Studio, summaries: list, references, dialogue, view)
         if dialogue.strip():
             words = studio.copied_words(summary, dialogue)
             copied = copied_spans(summary, words["tokens"])
-            novelty = (f"**{100 * words['new_share']:.0f}% new words** ({words['new_words']} of "
-                       f"{len(words['tokens'])} not in the dialogue)")
+            novelty = _novelty_line(words)
         columns.append(OverlapColumn(spans, score, copied, novelty))
     return columns
+
+
+def _novelty_line(words: dict) -> str:
+    """The share of new words; for a summary that repeats itself, a warning first: "0% new" then means
+    the same dialogue word over and over, not phrases lifted from the dialogue."""
+    line = (f"**{100 * words['new_share']:.0f}% new words** ({words['new_words']} of "
+            f"{len(words['tokens'])} not in the dialogue)")
+    if not words.get("repeats"):
+        return line
+    return (f"⚠ **Repeats itself:** {words['distinct_words']} distinct of {len(words['tokens'])} words "
+            f"(\"{plain(words['most_repeated'])}\" {words['most_repeated_times']} times), so the share of new words "
+            f"says nothing about copying here. {line}")
 
 
 def _score_line(result: dict, view: str, references: int) -> str:
