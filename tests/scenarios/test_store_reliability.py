@@ -320,3 +320,86 @@ def test_a_runs_zip_holds_no_home_path_host_name_or_pid(trained, tmp_path, monke
     assert secrets_seen == {}
     # On disk the run keeps what the server needs.
     assert studio.store.get(runs["lora"])["base_model_path"] == studio.base.path
+
+
+# ------------------------------------------------------------------ issue 23.9 / 23.19: files no parser should trust
+
+def test_a_nested_or_non_utf8_run_json_stops_neither_the_app_nor_the_cli(settings, run_cli, tmp_path):
+    """Reproduces 23.9 and 23.19: 100,000 nested `[` made `runs` print a traceback and the app exit at its
+    start-up sweep; a run.json with a non-UTF-8 byte vanished from every listing without a word."""
+    runs_dir = tmp_path / "runs"
+    store = RunStore(runs_dir)
+    store.create("lora-good", {"method": "lora"})
+    store.finish("lora-good", "failed", error="kept to be listed")
+    good = (runs_dir / "lora-good" / "run.json").read_bytes()
+    for run_id, content in (("lora-nested", b"[" * 100_000), ("lora-latin1", good.replace(b"kept", b"k\xe9pt"))):
+        (runs_dir / run_id).mkdir()
+        (runs_dir / run_id / "run.json").write_bytes(content)
+
+    code, out, err = run_cli("runs", "--json")
+    assert code == 0 and "Traceback" not in err, err
+    listing = json.loads(out)
+    assert [r["run_id"] for r in listing["runs"]] == ["lora-good"]
+    reasons = {p["run_id"]: p["reason"] for p in listing["skipped"]}
+    assert reasons["lora-nested"].startswith("nested more than 32 levels")
+    assert reasons["lora-latin1"].startswith("not UTF-8 text (byte 0xe9")
+
+    app_studio = Studio(Settings.from_env(env={}, offline=True, data="bundled", runs_dir=runs_dir,
+                                          cache_dir=settings.cache_dir))  # the start-up sweep
+    from studio.ui.app import notices_markdown
+
+    assert "2 run file(s) could not be read" in notices_markdown(app_studio)
+    assert [r["run_id"] for r in app_studio.runs()] == ["lora-good"]
+
+
+# ------------------------------------------------------------------ issue 23.15: `pull` killed part-way
+
+KILLED_PULL = """
+import os, shutil, signal, sys
+
+def kill_after(function, when):
+    def wrapped(*args, **kwargs):
+        out = function(*args, **kwargs)
+        if when(*args):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return out
+    return wrapped
+
+if sys.argv[2] == "model-in-place":  # model/ renamed into place, run.json not yet final
+    landed = lambda src, dst, *rest: os.path.basename(str(dst)) == "model"
+    os.replace, os.rename = kill_after(os.replace, landed), kill_after(os.rename, landed)
+else:  # the weights copied, nothing else done yet
+    weights = lambda *args: any(str(getattr(a, "name", a)).endswith(".safetensors") for a in args[:2])
+    shutil.copy2 = kill_after(shutil.copy2, weights)
+    shutil.copyfileobj = kill_after(shutil.copyfileobj, weights)
+from studio.cli import main
+sys.exit(main(["pull", sys.argv[1], "--json"]))
+"""
+
+
+@pytest.mark.slow  # the CLI must be another process, to be killed
+@pytest.mark.parametrize("stage", ["model-in-place", "weights-copied"])
+def test_a_pull_killed_part_way_leaves_the_whole_run_or_nothing(studio, tmp_path, cache_dir, stage):
+    """Reproduces 23.15 for `pull`: killed once model/ was in place, the run came back `interrupted`,
+    "has no saved model", though model/ loads."""
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    from studio.base_model import load_base
+
+    model, _ = load_base(studio.base.path)
+    adapter = tmp_path / "adapter"
+    get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM, r=2, target_modules=["q", "v"])) \
+        .save_pretrained(adapter)
+    env = _cli_env(studio.settings.runs_dir, cache_dir)
+    subprocess.run([sys.executable, "-c", KILLED_PULL, str(adapter), stage], cwd=ROOT, env=env,
+                   capture_output=True, text=True, timeout=300, check=False)
+
+    after_restart = RunStore(studio.settings.runs_dir)
+    after_restart.sweep()
+    listed = after_restart.list()
+    assert [r["status"] for r in listed] in ([], ["completed"])  # never an interrupted half-import
+    for record in listed:
+        assert after_restart.is_loadable(record)
+    leftovers = [p.name for p in studio.settings.runs_dir.iterdir() if not p.name.startswith(".")]
+    assert leftovers == [r["run_id"] for r in listed]
+    assert after_restart.problems == []
