@@ -7,10 +7,12 @@ keeps it closed; a new browser session shows it again.
 """
 from __future__ import annotations
 
+import sys
+
 import gradio as gr
 
 from ..engine import Studio
-from .handlers.notices import notice_html
+from .handlers.notices import console_line, notice_html
 
 DISMISSED_KEY = "tuning-studio-notice-dismissed"
 _HIDE = (f"() => {{ sessionStorage.setItem('{DISMISSED_KEY}', '1'); "
@@ -20,6 +22,9 @@ _HIDE_IF_DISMISSED = (f"() => {{ if (sessionStorage.getItem('{DISMISSED_KEY}')) 
 
 
 def build(studio: Studio, demo: gr.Blocks) -> None:
+    line = console_line(studio)
+    if line:  # built once, as the app starts: the operator's console hears it before anyone opens the page
+        print(line, file=sys.stderr, flush=True)
     text = notice_html(studio)
     if not text:
         return

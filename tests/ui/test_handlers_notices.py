@@ -47,3 +47,21 @@ def test_the_html_escapes_text_keeps_code_spans_and_says_nothing_when_all_is_wel
     page = notice_html(_studio(["Folder <b>x</b> is read-only; see `ls -l`."]))
     assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>" not in page and "<code>ls -l</code>" in page
     assert page.count("<details>") == 1 and "⚠️" in page
+
+
+def test_the_console_says_offline_and_stand_in_in_one_line_at_start(studio, capsys):
+    import gradio as gr
+
+    from studio.ui import section_notice
+    from studio.ui.handlers.notices import console_line
+
+    line = console_line(studio)
+    assert line.startswith("Tuning Studio: offline, on the tiny stand-in model") and "\n" not in line
+    assert "python -m studio prefetch" in line
+    with gr.Blocks() as demo:
+        section_notice.build(studio, demo)
+    assert capsys.readouterr().err.strip() == line
+    real = SimpleNamespace(base=SimpleNamespace(is_standin=False, name="google/flan-t5-small"), offline=False)
+    assert console_line(real) == ""
+    cached = SimpleNamespace(base=SimpleNamespace(is_standin=False, name="google/flan-t5-small"), offline=True)
+    assert console_line(cached) == "Tuning Studio: offline, on google/flan-t5-small from local files only."

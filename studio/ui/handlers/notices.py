@@ -34,6 +34,19 @@ def notice_facts(studio: Studio) -> tuple[list[str], list[str]]:
     return headlines, [d for d in details if d]
 
 
+def console_line(studio: Studio) -> str:
+    """One line for the operator's console at start: offline and on the stand-in say so there too,
+    not only on the page ("" when the studio runs on its real model, online)."""
+    base = studio.base
+    if base.is_standin:
+        return (f"Tuning Studio: offline, on the tiny stand-in model {base.name} instead of FLAN-T5 (summaries show "
+                "how tuning works, not real quality); for the real model run `python -m studio prefetch` while "
+                "online, or set STUDIO_BASE_MODEL to a local model folder.")
+    if getattr(studio, "offline", False):
+        return f"Tuning Studio: offline, on {base.name} from local files only."
+    return ""
+
+
 def notice_html(studio: Studio) -> str:
     """The notice as HTML: the headlines, then a closed <details> with the rest ("" when nothing to say)."""
     headlines, details = notice_facts(studio)
