@@ -80,3 +80,13 @@ def short_run_name(record: dict, width: int = 24) -> str:
     elif name == record.get("run_id") and _STAMPED_ID.match(name):
         name = _STAMPED_ID.match(name).group(1)
     return name if len(name) <= width else name[:width - 1].rstrip() + "…"
+
+
+def pairs_text(asked, used) -> str:
+    """The training pairs a budget used: "48 pairs (400 asked; the split has no more)" when the subset
+    size was a cap the data did not reach, else "48 pairs". `used` None: only what was asked is known."""
+    if used is None:
+        return f"{asked:,} pairs" if isinstance(asked, int) else "all pairs"
+    if isinstance(asked, int) and asked > used:
+        return f"{used:,} pairs ({asked:,} asked; the split has no more)"
+    return f"{used:,} pairs"

@@ -42,13 +42,18 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                     ui.steps = number(TrainConfig, "steps", form.steps, label="Steps, each method")
                     ui.batch_size = number(TrainConfig, "batch_size", form.batch_size, label="Batch size, each method")
                     ui.train_size = number(TrainConfig, "train_size", form.train_size,
-                                           label="Training pairs, shared")
+                                           label="Training pairs, shared",
+                                           info=f"at most; the training split has {hx.pairs_available(ctx.studio):,}")
                 with gr.Row():
                     # Labels differ from the form above: a page (and a script) must tell the two apart.
                     ui.learning_rate = gr.Textbox("", label="One rate for all (optional)", max_length=32,
                                                   placeholder="blank = each method's own learning rate")
                     ui.seed = number(TrainConfig, "seed", form.seed, label="Seed, shared")
-                    ui.limit = number(EvaluationSettings, "limit", form.limit)
+                    # The split may hold fewer test dialogues than the default asks for (16 offline):
+                    # the form shows what will be used, as the Evaluate tab's slider does.
+                    test_size = len(ctx.studio.data.split("test"))
+                    ui.limit = number(EvaluationSettings, "limit", hx.test_dialogues(ctx.studio, form.limit),
+                                      info=f"the test split has {test_size:,}")
                 with gr.Row():
                     ui.start = gr.Button("Train all three", variant="primary", elem_id="experiment-start")
                     ui.stop = gr.Button("Cancel the experiment", variant="stop", elem_id="experiment-cancel")

@@ -136,3 +136,24 @@ def test_runs_of_one_experiment_are_grouped_with_the_budget_shown_once():
     assert table["Run id"].tolist() == ["lora-x", "full-x", "solo"]
     assert table["Experiment"].tolist() == [
         "exp-7: 30 steps × batch 8, 400 pairs, seed 42, own learning rates", "↳ same experiment", ""]
+
+
+class SmallDataStudio(FakeStudio):
+    """The offline sample: 48 training pairs and 16 test dialogues, whatever the budget asks for."""
+
+    data = SimpleNamespace(split=lambda name: [object()] * {"train": 48, "test": 16}[name])
+
+    def training_plan(self, train):
+        used = 48 if train.train_size is None else min(train.train_size, 48)
+        return {"pairs_available": 48, "pairs_used": used}
+
+
+def test_the_budget_shown_is_what_the_data_allowed_not_what_was_asked():
+    experiment = _experiment()
+    experiment.train = SimpleNamespace(train_size=400)
+    view = hx.experiment_view(SmallDataStudio(), experiment)
+    assert "30 steps × batch 8 from 48 pairs (400 asked; the split has no more)" in view.status
+    evaluating = _experiment("evaluating", {"stage": "evaluating", "model": "original", "index": 1, "of": 4})
+    evaluating.train = experiment.train
+    assert "on 16 test dialogues" in hx.experiment_view(SmallDataStudio(), evaluating).status
+    assert hx.test_dialogues(SmallDataStudio(), 50) == 16 and hx.pairs_available(SmallDataStudio()) == 48

@@ -20,6 +20,7 @@ from ...config import (
     TrainConfig,
 )
 from ...declare import parse
+from ...formatting import pairs_text
 from ...plots import loss_figure, rouge_figure
 from .common import fmt_seconds, plain, refuse_in_presenter_mode, some_of
 
@@ -97,26 +98,48 @@ def experiment_view(studio: Studio, experiment: Experiment | None) -> Experiment
                               "dialogues.", "", "", True, False)
     lines = [_method_line(studio, method, job) for method, job in experiment.trainings.items()]
     result = experiment.result or {}
-    return ExperimentView(_headline(experiment), "\n".join(lines), _sentences(result), experiment.ended,
+    return ExperimentView(_headline(experiment, studio), "\n".join(lines), _sentences(result), experiment.ended,
                           bool(result.get("scores")))
 
 
-def _budget_text(budget: dict) -> str:
+def _budget_text(budget: dict, pairs_used: int | None = None) -> str:
+    """The shared budget as used: the pairs actually trained on, which a small split caps below the
+    subset size asked for (48 of "400 pairs" offline)."""
     rate = "each method's own learning rate" if budget.get("learning_rate") is None else \
         f"learning rate {budget['learning_rate']:g}"
-    return (f"{budget['steps']} steps × batch {budget['batch_size']} from {budget['train_size']:,} pairs, "
-            f"seed {budget['seed']}, {rate}")
+    return (f"{budget['steps']} steps × batch {budget['batch_size']} from "
+            f"{pairs_text(budget.get('train_size'), pairs_used)}, seed {budget['seed']}, {rate}")
 
 
-def _headline(experiment: Experiment) -> str:
-    stage, budget = experiment.stage, _budget_text(experiment.budget)
+def _pairs_used(studio: Studio | None, experiment: Experiment) -> int | None:
+    """The training pairs the experiment's budget uses on this data (as each run's run.json records)."""
+    try:
+        return studio.training_plan(experiment.train)["pairs_used"] if studio is not None else None
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def test_dialogues(studio: Studio, asked: int) -> int:
+    """How many test dialogues an evaluation of `asked` really scores: the split may hold fewer."""
+    data = getattr(studio, "data", None)
+    return min(int(asked), len(data.split("test"))) if data is not None else int(asked)
+
+
+def pairs_available(studio: Studio) -> int:
+    """Dialogue-summary pairs in the training split (the most any budget can use)."""
+    return studio.training_plan(TrainConfig(train_size=None))["pairs_available"]
+
+
+def _headline(experiment: Experiment, studio: Studio | None = None) -> str:
+    stage, budget = experiment.stage, _budget_text(experiment.budget, _pairs_used(studio, experiment))
     if experiment.status == "training":
         return (f"**Training {METHOD_LABELS[stage['method']]}** ({stage['index']} of {stage['of']}) · {budget}"
                 if stage.get("stage") == "training" else f"**Training** · {budget}")
     if experiment.status == "evaluating":
         which = "the original model" if stage.get("model") == ORIGINAL else METHOD_LABELS.get(stage.get("method"), "")
+        shown = test_dialogues(studio, experiment.limit)
         return (f"**Evaluating {which}** ({stage.get('index', 1)} of {stage.get('of', 1)}) on "
-                f"{experiment.limit} test dialogues")
+                f"{shown} test dialogues")
     if experiment.status == "completed":
         result = experiment.result or {}
         return (f"**Experiment finished** in {fmt_seconds(result.get('seconds'))} · {budget} · "
