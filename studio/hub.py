@@ -182,8 +182,9 @@ def prepare_upload(store: RunStore, run_id: str, repo_id: str, folder: Path | No
         return scrub_value(value, pairs, other_paths=LOCAL_PATH)
 
     for source in sorted(store.model_dir(run_id).iterdir()):
-        if not source.is_file() or source.name.lower().endswith(PICKLE_SUFFIXES) or source.name in NOT_MODEL_FILES:
-            continue
+        if (source.is_symlink() or not source.is_file() or source.name.lower().endswith(PICKLE_SUFFIXES)
+                or source.name in NOT_MODEL_FILES):
+            continue  # a link planted in model/ could lead anywhere on this machine: never published
         shutil.copy2(source, folder / source.name)
         if source.suffix == ".json":
             _publish_json_file(folder / source.name, published)

@@ -478,6 +478,8 @@ class RunStore:
         return self._update(run_id, fields)
 
     def _update(self, run_id: str, fields: dict, drop: tuple[str, ...] = ()) -> dict:
+        if not self.path(run_id).is_dir():  # filelock would make the folder for its lock: a record-less shell
+            raise RunNotFound(f"No run {run_id!r}.")
         with self._lock:
             record = None
             try:

@@ -254,3 +254,11 @@ def test_a_creation_killed_half_way_leaves_only_what_the_sweep_removes(tmp_path,
     leftover.rename(tmp_path / leftover.name.replace(f".tmp-{os.getpid()}-", f".tmp-{dead_pid()}-"))
     store.sweep()  # the process that made it is gone
     assert [p.name for p in tmp_path.iterdir() if p.name != ".sweep.lock"] == []
+
+
+def test_updating_a_run_that_does_not_exist_makes_no_folder(tmp_path):
+    """filelock makes the folder its lock file goes in: renaming an unknown run left a lock-only shell."""
+    store = RunStore(tmp_path)
+    with pytest.raises(RunNotFound, match="No run 'lora-nope'"):
+        store.rename("lora-nope", "x")
+    assert not (tmp_path / "lora-nope").exists()
