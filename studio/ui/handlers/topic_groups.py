@@ -21,7 +21,10 @@ def topic_group_table(studio: Studio, result, names: dict[str, str]) -> tuple[pd
         row = {"Topic group": group["group"], "Dialogues": group["examples"]}
         for model, scores in group["scores"].items():
             s = scores["rougeL"]
-            row[f"{names[model]} ROUGE-L"] = f"{100 * s['mean']:.1f} [{100 * s['low']:.1f}, {100 * s['high']:.1f}]"
+            # A group too small to read gets its mean alone: a one-dialogue "interval" such as
+            # [3.0, 3.0] would look like certainty where there is none.
+            row[f"{names[model]} ROUGE-L"] = (f"{100 * s['mean']:.1f}" if group["too_few"] else
+                                              f"{100 * s['mean']:.1f} [{100 * s['low']:.1f}, {100 * s['high']:.1f}]")
         if group["too_few"]:
             row["Topic group"] += " (too few to say)"
         rows.append(row)
