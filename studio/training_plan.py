@@ -32,3 +32,27 @@ def training_budget(examples, cfg: TrainConfig) -> dict:
         steps = math.ceil(epochs * math.ceil(used / cfg.batch_size)) if used else 0
     return {"steps": steps, "batch_size": cfg.batch_size, "train_size": cfg.train_size,
             "pairs_available": available, "pairs_used": used, "epochs": round(epochs, 3)}
+
+
+# How often to measure the validation loss, from the run's length rather than a fixed 15 steps
+# (a 30-step run then got two checks, too few to see it memorise). About CHECKS_PER_RUN checks,
+# but never so often that checking costs more than MAX_CHECK_SHARE of training: one check is a
+# forward pass over the validation pairs, measured in docs/benchmark.md at 1% of a 30-step loop
+# for 8 pairs (2 checks = 2.0%), i.e. about 0.3 of a training step per 8 pairs.
+CHECKS_PER_RUN = 8
+MAX_CHECK_SHARE = 0.10
+CHECK_STEPS_PER_PAIR = 0.3 / 8
+
+
+def validation_interval(steps: int, pairs: int) -> int:
+    """Steps between validation-loss checks for a run of `steps` steps checking on `pairs` pairs."""
+    if steps <= 0 or pairs <= 0:
+        return 0
+    for_checks = math.ceil(steps / CHECKS_PER_RUN)
+    for_cost = math.ceil(CHECK_STEPS_PER_PAIR * pairs / MAX_CHECK_SHARE)
+    return max(1, for_checks, for_cost)
+
+
+def validation_checks(steps: int, every: int) -> int:
+    """How many checks a run of `steps` steps gets at one every `every` steps."""
+    return steps // every if every > 0 else 0

@@ -33,3 +33,16 @@ def test_an_epoch_budget_becomes_whole_passes_of_steps():
 def test_no_pairs_means_no_passes_rather_than_a_division_by_zero():
     assert training_budget([], TrainConfig(steps=30))["epochs"] == 0.0
     assert training_budget([], TrainConfig(steps=None, epochs=2.0))["steps"] == 0
+
+
+def test_the_validation_interval_follows_the_run_length_within_its_cost():
+    from studio.training_plan import CHECKS_PER_RUN, validation_checks, validation_interval
+
+    # A quick 30-step run on the 8 bundled validation pairs: 7 checks, not the 2 of "every 15 steps".
+    every = validation_interval(30, 8)
+    assert every == 4 and validation_checks(30, every) == 7
+    # DialogSum's 16 pairs cost twice as much per check: the cost bound spaces them out.
+    assert validation_interval(30, 16) == 6
+    # Long runs: about CHECKS_PER_RUN checks.
+    assert validation_checks(1000, validation_interval(1000, 16)) == CHECKS_PER_RUN
+    assert validation_interval(3, 8) == 3 and validation_interval(0, 8) == 0 and validation_interval(30, 0) == 0
