@@ -11,6 +11,11 @@ the shared base, so "original" and prompt-tuned generation run inside the LoRA
 wrapper's disable_adapter(): nothing LoRA does leaks into them. Only fully
 tuned runs hold their own weights, and at most `max_full` of them stay loaded.
 
+A run's files are checked before anything shared changes, and a load that fails is
+undone (its adapter deleted, or the first LoRA wrapper unloaded from the base):
+a broken run raises ModelLoadError, naming the run and the file, every time it
+is asked for, and never leaves a half-loaded adapter that would pass for it.
+
 All generation is serialised by one lock: adapters are switched by mutating
 shared modules, and two generations at once would only split the same cores.
 A generation inside a turn of the studio's generation gate (studio/fairshare.py)
@@ -21,22 +26,136 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from transformers import StoppingCriteriaList
 
-from .base_model import BaseModelChoice, load_base
+from .base_model import BaseModelChoice, ModelUnavailable, load_base
 from .config import ORIGINAL, GenerationSettings
 from .data import make_prompt
 from .decoding import EveryStep, greedy_decode, is_plain_greedy, use_eager_attention_on_cpu
 from .fairshare import current_turn
 from .runs import RunStore
 
-__all__ = ["ORIGINAL", "GenerationSettings", "ModelPool", "SummaryResult"]  # the first two live in config
+__all__ = ["ORIGINAL", "GenerationSettings", "ModelLoadError", "ModelPool", "SummaryResult"]  # first two: config
+
+ADAPTER_CONFIG = "adapter_config.json"         # PEFT's own file names
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+MAX_ADAPTER_CONFIG_BYTES = 1 << 20             # a real one is about 1 kB
+PEFT_TYPES = {"lora": "LORA", "prompt": "PROMPT_TUNING"}   # the adapter type each method's runs must hold
+
+
+class ModelLoadError(ValueError):
+    """A run's saved model cannot be loaded: the message names the run, the file and what is wrong.
+
+    A ValueError, so the studio shows the message to the person as it is (engine.USER_ERRORS);
+    `run_id` says which model failed, so the others can still answer."""
+
+    def __init__(self, run_id: str, message: str):
+        super().__init__(message)
+        self.run_id = run_id
+
+    def __reduce__(self):  # survives pickling: a ZeroGPU call sends its exceptions back that way
+        return type(self), (self.run_id, str(self))
+
+
+def _bad_file_errors() -> tuple:
+    """What reading or applying a damaged or foreign model file raises (not the studio's own bugs)."""
+    from safetensors import SafetensorError
+
+    return OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError, ModelUnavailable
+
+
+def _run_named(record: dict) -> str:
+    name, run_id = record.get("name"), record["run_id"]
+    return f"Run {name!r} ({run_id})" if name and name != run_id else f"Run {run_id}"
+
+
+def _load_error(record: dict, problem: str) -> ModelLoadError:
+    return ModelLoadError(record["run_id"], f"{_run_named(record)} cannot be loaded: {problem}. "
+                                            "Delete it, or train or import it again.")
+
+
+def _one_line(exc: BaseException, folder: Path | None = None) -> str:
+    """An exception as a short clause, without the server's paths."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if folder is not None:
+        text = text.replace(str(folder), "model")
+    return text[:300]
+
+
+def check_safetensors(path: Path, record: dict) -> None:
+    """ModelLoadError unless `path` is a whole safetensors file holding some weights.
+
+    Reads the header only: a truncated file or random bytes fail here, before any model changes."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            names = list(handle.keys())
+    except FileNotFoundError:
+        raise _load_error(record, f"its {path.name} is missing") from None
+    except (SafetensorError, OSError) as exc:
+        raise _load_error(record, f"its {path.name} is damaged ({_one_line(exc)})") from None
+    if not names:
+        raise _load_error(record, f"its {path.name} holds no weights")
+
+
+def read_adapter_config(folder: Path, record: dict):
+    """The run's PeftConfig, or ModelLoadError saying what is wrong with adapter_config.json."""
+    from peft import PeftConfig
+
+    path = folder / ADAPTER_CONFIG
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_ADAPTER_CONFIG_BYTES + 1)
+        if len(raw) > MAX_ADAPTER_CONFIG_BYTES:
+            raise _load_error(record, f"its {ADAPTER_CONFIG} is over {MAX_ADAPTER_CONFIG_BYTES:,} bytes")
+        values = json.loads(raw.decode("utf-8"))
+    except FileNotFoundError:
+        raise _load_error(record, f"its {ADAPTER_CONFIG} is missing") from None
+    except OSError as exc:
+        raise _load_error(record, f"its {ADAPTER_CONFIG} cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise _load_error(record, f"its {ADAPTER_CONFIG} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise _load_error(record, f"its {ADAPTER_CONFIG} is not valid JSON ({exc.msg} at line {exc.lineno}, "
+                                  f"column {exc.colno})") from None
+    except RecursionError:
+        raise _load_error(record, f"its {ADAPTER_CONFIG} nests too deeply to read") from None
+    expected = PEFT_TYPES[record["method"]]
+    if not isinstance(values, dict) or "peft_type" not in values:
+        raise _load_error(record, f"its {ADAPTER_CONFIG} is not a PEFT adapter's settings (no peft_type)")
+    if values["peft_type"] != expected:
+        raise _load_error(record, f"its {ADAPTER_CONFIG} is for a {repr(values['peft_type'])[:60]} adapter, "
+                                  f"not {expected}")
+    values.pop("runtime_config", None)  # as PEFT's own reader does: never saved, only set at run time
+    try:
+        return PeftConfig.from_peft_type(**values)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise _load_error(record, f"its {ADAPTER_CONFIG} has settings PEFT refuses ({_one_line(exc)})") from None
+
+
+def _peft_wrapper_class(config):
+    """The PeftModel class PeftModel.from_pretrained builds for this config (seq2seq for T5)."""
+    from peft import MODEL_TYPE_TO_PEFT_MODEL_MAPPING, PeftModel
+
+    return MODEL_TYPE_TO_PEFT_MODEL_MAPPING.get(config.task_type, PeftModel)
+
+
+def holds_adapter(wrapper, run_id: str) -> bool:
+    """True when any trace of adapter `run_id` is in `wrapper`: its settings or a module named after it."""
+    if wrapper is None:
+        return False
+    if run_id in wrapper.peft_config:
+        return True
+    return any(name.endswith(f".{run_id}") or f".{run_id}." in name for name, _ in wrapper.named_modules())
 
 
 @dataclass
@@ -126,29 +245,84 @@ class ModelPool:
 
     def _adapter_wrapper(self, record: dict):
         """The PeftModel holding this run's adapter, loading it on first use."""
-        from peft import PeftModel
-
-        run_id, method = record["run_id"], record["method"]
         self._check_base(record)
-        folder = str(self.store.model_dir(run_id))
+        wrapper = self._lora if record["method"] == "lora" else self._prompt
+        if wrapper is not None and record["run_id"] in wrapper.peft_config:
+            return wrapper  # only a load that succeeded leaves an adapter registered
+        # Check the files before anything shared changes. The run store calls a folder loadable
+        # only when it holds safetensors and no pickle files, so nothing here can unpickle.
+        folder = self.store.model_dir(record["run_id"])
+        config = read_adapter_config(folder, record)
+        check_safetensors(folder / ADAPTER_WEIGHTS, record)
+        return self._attach_adapter(record, folder, config)
+
+    def _attach_adapter(self, record: dict, folder: Path, config):
+        """Load the adapter into its wrapper (made here for a method's first run); undone if it fails.
+
+        The same steps as PeftModel.from_pretrained, kept apart so that a failed first load
+        still has the wrapper in hand to take its layers back out of the shared base."""
+        run_id, method = record["run_id"], record["method"]
         attr = "_lora" if method == "lora" else "_prompt"
         wrapper = getattr(self, attr)
-        if wrapper is None:
-            # PEFT prefers adapter_model.safetensors; the run store only calls a folder loadable
-            # when it holds safetensors and no pickle files, so nothing here can unpickle.
-            wrapper = PeftModel.from_pretrained(self.base(), folder, adapter_name=run_id, is_trainable=False)
+        created = wrapper is None
+        try:
+            if created:
+                config.inference_mode = True
+                wrapper = _peft_wrapper_class(config)(self.base(), config, adapter_name=run_id)
+            loaded = wrapper.load_adapter(str(folder), adapter_name=run_id, is_trainable=False)
+            if loaded.missing_keys:  # PEFT lists this adapter's own weights the file lacks
+                raise _load_error(record, f"its {ADAPTER_WEIGHTS} lacks {len(loaded.missing_keys)} of the "
+                                          "adapter's weights")
+        except BaseException as exc:
+            self._undo_attach(wrapper, run_id, method, created)
+            if isinstance(exc, ModelLoadError) or not isinstance(exc, _bad_file_errors()):
+                raise
+            raise _load_error(record, f"its adapter does not load ({_one_line(exc, folder)})") from exc
+        if created:
             wrapper.eval()
             setattr(self, attr, wrapper)
-        elif run_id not in wrapper.peft_config:
-            wrapper.load_adapter(folder, adapter_name=run_id, is_trainable=False)
         return wrapper
+
+    def _undo_attach(self, wrapper, run_id: str, method: str, created: bool) -> None:
+        """Take a failed adapter back out, so it cannot pass for a trained run later.
+
+        A LoRA adapter lives in layers injected into the shared base: the first one is undone
+        by unloading its wrapper (PEFT puts the original layers back), a later one by deleting
+        it. If anything is still left, the shared models are dropped and reload on next use."""
+        try:
+            if created and wrapper is not None and method == "lora":
+                wrapper.unload()
+            elif not created and run_id in wrapper.peft_config:
+                wrapper.delete_adapter(run_id)
+            left = (created and wrapper is None and method == "lora") or \
+                (not created and holds_adapter(wrapper, run_id)) or self._base_has_stray_layers()
+        except Exception:  # noqa: BLE001 - whatever broke the undo, starting afresh from the files is safe
+            left = True
+        if left:
+            self._drop_shared_models()
+
+    def _base_has_stray_layers(self) -> bool:
+        """Adapter layers in the base that no LoRA wrapper owns (there is none yet)."""
+        from peft.tuners.tuners_utils import BaseTunerLayer
+
+        return self._lora is None and self._base is not None and \
+            any(isinstance(module, BaseTunerLayer) for module in self._base.modules())
+
+    def _drop_shared_models(self) -> None:
+        self._base = self._lora = self._prompt = None
 
     def _full_model(self, record: dict):
         run_id = record["run_id"]
         if run_id in self._full:
             self._full.move_to_end(run_id)
             return self._full[run_id]
-        model, tokenizer = load_base(str(self.store.model_dir(run_id)), device=self.device, dtype=self.dtype)
+        folder = self.store.model_dir(run_id)
+        for weights in sorted(folder.glob("*.safetensors")):  # a damaged file fails here, named
+            check_safetensors(weights, record)
+        try:
+            model, tokenizer = load_base(str(folder), device=self.device, dtype=self.dtype)
+        except _bad_file_errors() as exc:
+            raise _load_error(record, f"its saved model does not load ({_one_line(exc, folder)})") from exc
         use_eager_attention_on_cpu(model, self.device)
         self._full[run_id] = (model, tokenizer)
         while len(self._full) > self.max_full:
