@@ -120,7 +120,7 @@ def test_a_flooding_client_cannot_delay_another_persons_summary(server):
     refused = [call for call in flood if call.outcome == "error"]
     served = sorted((call for call in flood if call.outcome == "complete"), key=lambda call: call.done_at)
     assert len(refused) == FLOOD - SHARE and len(served) == SHARE, [c.message for c in flood]
-    assert all("at most 4 at a time from one address" in call.message for call in refused), refused[0].message
+    assert all("at most 4 at a time from one person" in call.message for call in refused), refused[0].message
     assert "&#x27;" not in refused[0].message and "&lt;" not in refused[0].message
     # The flooder's running heavy summary steps aside between decoding steps: the newcomer is
     # served before any of the flooder's share, not after it.
