@@ -627,7 +627,8 @@ class Studio:
 
     # ------------------------------------------------------------------ evaluating
     def evaluate(self, model_ids: list[str], limit: int = EvaluationSettings.limit, split: str = "test",
-                 settings: GenerationSettings | None = None, progress=None) -> EvaluationResult:
+                 settings: GenerationSettings | None = None, progress=None, remember: bool = True) -> EvaluationResult:
+        """Score `model_ids`; `remember`: keep each run's ROUGE in its record (not from a presenter's page)."""
         limit = check(EvaluationSettings, "limit", limit)
         model_ids = list(dict.fromkeys(model_ids))  # a model chosen twice is scored once
         for model_id in model_ids:
@@ -640,7 +641,8 @@ class Studio:
         else:
             result = evaluate_models(self.pool, self.data, model_ids, split=split, limit=limit, settings=settings,
                                      labels=labels, progress=progress)
-        self._remember_metrics(result, split)
+        if remember:
+            self._remember_metrics(result, split)
         return result
 
     def _remember_metrics(self, result: EvaluationResult, split: str) -> None:

@@ -19,17 +19,20 @@ from .widgets import number
 POLL_SECONDS = 1.5
 
 
-def build(ctx: UiContext) -> None:
+def build(ctx: UiContext) -> gr.Accordion:
+    """Lay out and wire the section; returns its accordion, which a presenter page hides (it only trains)."""
     ui = _layout(ctx)
     _wire_controls(ctx, ui)
     _wire_poll(ctx, ui)
+    return ui.box
 
 
 def _layout(ctx: UiContext) -> SimpleNamespace:
     ui = SimpleNamespace(experiment_id=gr.State(None), timer=gr.Timer(POLL_SECONDS, active=False),
                          seen=gr.State(-1))
     form = hx.ExperimentForm()
-    with gr.Accordion("Train all three: a fair experiment", open=False, elem_id="experiment"):
+    with gr.Accordion("Train all three: a fair experiment", open=False, elem_id="experiment",
+                      visible=not ctx.studio.settings.presenter) as ui.box:
         gr.Markdown("Trains full fine-tuning, LoRA and prompt tuning with **the same budget** (steps, batch, "
                     "training pairs, seed; each keeps its own learning rate unless you give one), then scores "
                     "the original and the three runs on the same test dialogues and says, pair by pair, which "

@@ -42,11 +42,11 @@ def build(ctx: UiContext) -> None:
     ui = _layout(ctx)
     _wire_form(ctx, ui)
     _wire_job(ctx, ui)
-    _wire_presenter(ctx, ui)
     with ui.form_column:
         section_base.build(ctx, ui)
         section_command.build(ui)
-    section_experiment.build(ctx)  # "Train all three": one budget, then every pair compared
+    ui.experiment = section_experiment.build(ctx)  # "Train all three": one budget, then every pair compared
+    _wire_presenter(ctx, ui)
 
 
 def _layout(ctx: UiContext) -> SimpleNamespace:
@@ -281,6 +281,7 @@ def _wire_presenter(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     def show(presenter):
         on = presenter is True
-        return {ui.controls: gr.Column(visible=not on), ui.presenter_note: gr.Markdown(visible=on)}
+        return {ui.controls: gr.Column(visible=not on), ui.experiment: gr.Accordion(visible=not on),
+                ui.presenter_note: gr.Markdown(visible=on)}
 
-    ctx.presenter.change(show, ctx.presenter, [ui.controls, ui.presenter_note], **QUIET)
+    ctx.presenter.change(show, ctx.presenter, [ui.controls, ui.experiment, ui.presenter_note], **QUIET)

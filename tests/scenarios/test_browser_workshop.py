@@ -156,6 +156,8 @@ def test_presenter_mode_hides_training_controls(server, browser):
     _open(page, "Train")
     expect(page.locator("#presenter-note")).to_be_visible()
     expect(page.get_by_role("button", name="Start training")).to_be_hidden()
+    expect(page.locator("#experiment")).to_be_hidden()            # "Train all three" trains too
+    expect(page.locator("#experiment-start")).to_be_hidden()
     _open(page, "Runs")
     expect(page.get_by_role("button", name="Delete run")).to_be_hidden()
     expect(page.get_by_role("button", name="Rename")).to_be_hidden()

@@ -22,9 +22,14 @@ def refuse_in_presenter_mode(studio, action: str, page: bool = False) -> None:
     `page`: the event says its page is a presenter page. tests/ui/test_presenter_walk.py walks
     every event of the built app to check that none can train or change the store in this mode.
     """
-    people = getattr(studio, "people", None)   # absent on the handler tests' stand-in studios
-    if page or studio.settings.presenter or (people is not None and people.is_presenter(current_session())):
+    if presenter_mode_on(studio, page):
         raise PermissionError(f"Presenter mode: {action} is switched off here; the prepared runs are shown.")
+
+
+def presenter_mode_on(studio, page: bool = False) -> bool:
+    """Whether the event now running comes from a presenter (the studio's setting, or its page's mark)."""
+    people = getattr(studio, "people", None)   # absent on the handler tests' stand-in studios
+    return bool(page or studio.settings.presenter or (people is not None and people.is_presenter(current_session())))
 
 
 def current_session() -> str | None:

@@ -13,7 +13,7 @@ import pandas as pd
 from ...config import ORIGINAL, EvaluationSettings, GenerationSettings
 from ...declare import parse, spec
 from ...plots import rouge_figure
-from .common import fmt_seconds
+from .common import fmt_seconds, presenter_mode_on
 from .topic_groups import topic_group_table
 
 if TYPE_CHECKING:
@@ -45,7 +45,9 @@ def run_evaluation(studio: Studio, model_ids: list[str], count, max_new_tokens, 
     limit = parse(EvaluationSettings, "limit", count, name="number of test dialogues",
                   high=min(spec(EvaluationSettings, "limit").high, test_size))
     gen = GenerationSettings(max_new_tokens=parse(GenerationSettings, "max_new_tokens", max_new_tokens)).validate()
-    result = studio.evaluate(list(model_ids), limit=limit, settings=gen, progress=progress)
+    # A presenter's evaluation is shown, not kept: presenter mode changes nothing others see.
+    result = studio.evaluate(list(model_ids), limit=limit, settings=gen, progress=progress,
+                             remember=not presenter_mode_on(studio))
     methods = {m: (ORIGINAL if m == ORIGINAL else studio.run(m).get("method", m)) for m in result.models}
     figure = rouge_figure(result.scores, {m: short_label(studio, m) for m in result.models}, methods)
     baseline = result.labels[ORIGINAL] if ORIGINAL in result.models else result.labels[result.models[0]]
