@@ -19,7 +19,7 @@ def refuse_in_presenter_mode(studio, action: str, page: bool = False) -> None:
     Presenter mode is on for everyone, the page and scripts alike, with STUDIO_PRESENTER=1; or for
     one page opened with ?presenter=1 (the page-load event marks its session in studio.people, so
     every event that page sends is refused, whether or not it carries the presenter state).
-    `page`: the event says its page is a presenter page. tests/ui/test_presenter_walk.py walks
+    `page`: the event says its page is a presenter page. tests/scenarios/test_presenter_walk.py walks
     every event of the built app to check that none can train or change the store in this mode.
     """
     if presenter_mode_on(studio, page):
