@@ -9,10 +9,6 @@ launch.py; this module only puts the pieces together.
 """
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 
 from ..config import MAX_DIALOGUE_CHARS, Settings
@@ -31,6 +27,7 @@ from . import (
 from .context import UiContext
 from .errors import guarded  # noqa: F401  (kept importable from here for older scripts)
 from .launch import blocked_paths, calm_idle_queue, launch_options  # noqa: F401  (likewise)
+from .scratch import scratch_folder
 
 
 def header_markdown(studio: Studio) -> str:
@@ -52,8 +49,7 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
     studio = settings if isinstance(settings, Studio) else Studio(settings or Settings.from_env())
     if not studio.preparation_status()["lines"] and not studio.preparation_status()["running"]:
         studio.prepare_in_background()  # STUDIO_PRELOAD_RUNS / STUDIO_PREPARE, if set; the app serves meanwhile
-    scratch = Path(tempfile.gettempdir()) / f"tuning-studio-ui-{os.getpid()}"
-    scratch.mkdir(parents=True, exist_ok=True)
+    scratch = scratch_folder()  # removed at exit; a killed app's folder goes at the next start
     with gr.Blocks(title="Tuning Studio", analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
         # Set on page load: the browser's saved token, or a fresh signed one it then keeps,
         # so a reload re-attaches to the same trainings. One load event sets it (a callable
