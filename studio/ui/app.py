@@ -65,7 +65,7 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
                 # On a Space with hf_oauth: one identity across tabs and devices (studio/people.py).
                 gr.LoginButton(scale=0, min_width=180, elem_id="sign-in")
         section_notice.build(studio, demo)
-        section_queue.build(studio, owner, runs_version)
+        section_queue.build(studio, demo, owner, runs_version)
         # Presenter mode (STUDIO_PRESENTER=1, or ?presenter=1 on this page): training controls hidden.
         presenter = gr.State(bool(studio.settings.presenter))
         demo_row = gr.Column()

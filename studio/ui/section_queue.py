@@ -1,8 +1,11 @@
 """The shared training queue, shown to everyone on every tab: what trains now, how many wait, your place.
 
-    section_queue.build(studio, owner, runs_version)      # in app.py, above the tabs
+    section_queue.build(studio, demo, owner, runs_version)      # in app.py, above the tabs
 
-A timer polls every few seconds. It also notices when the runs on disk changed (anyone's
+The page's HTML is built once, when the app starts, so the board's first text claims nothing
+("checking"): the page-load event fills it with the queue as it is, outside Gradio's queue,
+so no waiting event delays it (issue 25.5: a fresh page once said "free" for 7-18 s while a
+training ran). Then a timer polls every few seconds. It also notices when the runs on disk changed (anyone's
 run finished, was renamed or deleted) and bumps runs_version, so every open page
 redraws its lists and charts without a reload.
 """
@@ -16,8 +19,14 @@ from . import handlers as h
 POLL_SECONDS = 3.0
 
 
-def build(studio: Studio, owner: gr.State, runs_version: gr.State) -> None:
-    board = gr.Markdown(h.queue_view(studio, None), elem_id="queue-board", elem_classes=["queue-board"])
+CHECKING = "**Training queue:** checking…"
+
+
+def build(studio: Studio, demo: gr.Blocks, owner: gr.State, runs_version: gr.State) -> None:
+    board = gr.Markdown(CHECKING, elem_id="queue-board", elem_classes=["queue-board"])
+    # Who the person is comes later (the owner token's load event); the queue itself is known now.
+    demo.load(lambda: h.queue_view(studio, None), None, board, queue=False, api_visibility="private",
+              show_progress="hidden")
     stamp = gr.State(studio.runs_stamp())
     timer = gr.Timer(POLL_SECONDS)
 

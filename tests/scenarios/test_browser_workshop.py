@@ -163,3 +163,36 @@ def test_presenter_mode_hides_training_controls(server, browser):
     expect(page.get_by_role("button", name="Rename")).to_be_hidden()
     _shoot(page, "presenter-runs")
     context.close()
+
+
+RECORD_BOARD = """
+window.__boardTexts = [];
+new MutationObserver(() => {
+    const board = document.querySelector('#queue-board');
+    const text = board ? board.textContent.trim() : null;
+    if (text && window.__boardTexts[window.__boardTexts.length - 1] !== text) window.__boardTexts.push(text);
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+
+
+def test_a_page_opened_while_a_training_runs_never_says_the_worker_is_free(server, browser):
+    """Issue 25.5: the queue line is true from the first paint (it once said "free" for 7-18 s)."""
+    from playwright.sync_api import expect
+
+    anna_context, anna = _person(browser, server)
+    _train(anna, "Prompt tuning", 3000)
+    expect(anna.locator("#queue-board")).to_contain_text("Prompt tuning (yours)", timeout=STEP_TIMEOUT)
+
+    newcomer_context = browser.new_context(viewport={"width": 1280, "height": 720})
+    newcomer_context.add_init_script(RECORD_BOARD)   # every text the board shows, from the first one
+    newcomer = newcomer_context.new_page()
+    newcomer.goto(server["url"])
+    expect(newcomer.locator("#queue-board")).to_contain_text("Training now: Prompt tuning", timeout=STEP_TIMEOUT)
+    seen = newcomer.evaluate("window.__boardTexts")
+    assert seen and not any("free" in text for text in seen), seen
+    assert all("Training queue: checking" in text or "Training now" in text for text in seen), seen
+
+    anna.get_by_role("button", name="Stop").click()
+    expect(anna.locator("#job-status")).to_contain_text("Stopped", timeout=STEP_TIMEOUT)
+    for context in (anna_context, newcomer_context):
+        context.close()
