@@ -68,3 +68,49 @@ def test_the_page_gets_the_message_escaped(in_event, monkeypatch):
     in_event("app")
     handler()
     assert shown == ["Not &lt;b&gt;&#x27;ten&#x27;&lt;/b&gt;."]
+
+
+def _signed_request(host: str, username: str | None, session_hash: str = "s-1") -> gr.Request:
+    """A gr.Request as Gradio builds it, over a Starlette request whose signed session cookie
+    holds what Gradio's OAuth login stores (oauth_info.userinfo.preferred_username)."""
+    from starlette.requests import Request
+
+    session = {"oauth_info": {"userinfo": {"preferred_username": username}}} if username else {}
+    raw = Request({"type": "http", "method": "POST", "path": "/", "headers": [], "client": (host, 5000),
+                   "session": session, "query_string": b""})
+    return gr.Request(request=raw, session_hash=session_hash)
+
+
+def test_a_signed_in_visitor_is_one_person_whatever_session_or_token(studio):
+    from studio.ui.turns import caller_of, signed_in_user
+
+    phone = caller_of(_signed_request("10.0.0.7", "anna", "phone"), studio, token="token-on-phone")
+    laptop = caller_of(_signed_request("10.0.0.8", "anna", "laptop"), studio, token="token-on-laptop")
+    assert phone.person == laptop.person == "hf:anna" and phone.signed_in
+    anonymous = caller_of(_signed_request("10.0.0.7", None), studio)
+    assert signed_in_user(_signed_request("10.0.0.7", None)) == "" and not anonymous.signed_in
+    # Without Gradio's session middleware (OAuth off) there is no session to read: nobody is signed in.
+    from starlette.requests import Request
+
+    no_middleware = gr.Request(request=Request({"type": "http", "headers": [], "client": ("10.0.0.7", 1)}))
+    assert signed_in_user(no_middleware) == ""
+
+
+def test_with_sign_in_required_only_signed_in_people_train(settings):
+    import dataclasses
+
+    from studio.config import TrainConfig
+    from studio.engine import Studio
+    from studio.ui.turns import caller_of
+    from tests.conftest import TINY_TRAIN
+
+    studio = Studio(dataclasses.replace(settings, require_login=True))
+    token = studio.issue_owner_token()
+    anonymous = caller_of(_signed_request("10.0.0.7", None), studio, token=token)
+    with pytest.raises(PermissionError, match="sign in with Hugging Face"):
+        studio.submit_training("lora", TrainConfig(steps=1, **TINY_TRAIN), owner=token, client=anonymous)
+    assert not studio.jobs._jobs                       # refused before anything was queued
+    anna = caller_of(_signed_request("10.0.0.7", "anna"), studio, token=token)
+    job = studio.submit_training("lora", TrainConfig(steps=1, **TINY_TRAIN), owner=token, client=anna)
+    assert job.client == "hf:anna" and job.address == "10.0.0.7"
+    studio.wait_job(job.job_id, timeout=600)
