@@ -25,10 +25,14 @@ INTRO = ("**ROUGE you can see.** With a reference summary, the words each summar
 
 
 def reference_box() -> gr.Textbox:
-    return gr.Textbox(label="Reference summary (optional, one per line): filled when you send a dialogue from "
+    """The reference box and, under it, a note (shown once the sent dialogue is edited or replaced)."""
+    box = gr.Textbox(label="Reference summary (optional, one per line): filled when you send a dialogue from "
                             "the Dataset tab, or type your own",
                       lines=2, max_lines=6, interactive=True, elem_classes=["reference-text"],
                       elem_id="compare-reference")
+    # Says why a dataset reference was kept after an edit (it may no longer match) or removed.
+    box.note = gr.Markdown("", elem_id="compare-reference-note", elem_classes=["reference-note"])
+    return box
 
 
 def build(ctx: UiContext, reference: gr.Textbox, summaries: list[gr.Textbox]) -> None:
@@ -95,9 +99,12 @@ def _wire(ctx: UiContext, ui: SimpleNamespace, reference: gr.Textbox, summaries:
 
     def follow_dialogue(dialogue, sent, current):
         value = h.reference_after_dialogue_change(dialogue, sent, current)
-        return gr.skip() if value is None else value
+        return {reference: gr.skip() if value is None else value,
+                reference.note: h.reference_note(dialogue, sent, current)}
 
-    ctx.sent_example.change(follow_dialogue, [ctx.dialogue, ctx.sent_example, reference], reference, **QUIET)
+    follows = [ctx.dialogue, ctx.sent_example, reference]
+    ctx.sent_example.change(follow_dialogue, follows, [reference, reference.note], **QUIET)
     # .change, not .input: picking a sample dialogue must clear a dataset reference that no longer applies.
-    ctx.dialogue.change(follow_dialogue, [ctx.dialogue, ctx.sent_example, reference], reference,
-                        trigger_mode="always_last", **QUIET)
+    ctx.dialogue.change(follow_dialogue, follows, [reference, reference.note], trigger_mode="always_last", **QUIET)
+    # The person's own reference needs no warning: the note follows what they type.
+    reference.input(h.reference_note, follows, reference.note, trigger_mode="always_last", **QUIET)

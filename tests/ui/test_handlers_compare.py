@@ -46,11 +46,37 @@ def test_compare_survives_a_deleted_or_mismatched_run(ui_trained):
     assert columns[3].text
 
 
-def test_references_only_apply_to_the_unchanged_dialogue():
+def test_references_apply_to_the_sent_dialogue_and_small_edits_of_it():
     sent = {"dialogue": "A: hi\nB: hello", "references": ["Two people greet."]}
     assert h.references_for("A: hi\nB: hello\n", sent) == ["Two people greet."]
-    assert h.references_for("A: hi\nB: bye", sent) is None
+    # One word edited: the reference is kept (the page says it may no longer match) ...
+    assert h.references_for("A: hi\nB: bye", sent) == ["Two people greet."]
+    # ... another dialogue altogether drops it.
+    assert h.references_for("Chris: The train is late again.", sent) is None
     assert h.references_for("anything", None) is None
+
+
+def test_sent_change_tells_an_edit_from_another_dialogue(studio):
+    example = studio.data.split("test")[0]
+    sent = {"dialogue": example.dialogue, "references": example.references}
+    words = example.dialogue.split()
+    assert h.sent_change(example.dialogue + "\n", sent) == h.SentChange("same", 0, len(words))
+    edited = example.dialogue.replace(words[3], "zebra", 1)
+    change = h.sent_change(edited, sent)
+    assert (change.state, change.changed, change.words) == ("edited", 1, len(words))
+    other = studio.data.split("test")[1].dialogue
+    assert h.sent_change(other, sent).state == "replaced"
+    assert h.sent_change(example.dialogue, None).state == "none"
+    assert h.sent_change(None, sent).state == "none"
+
+
+def test_an_edited_dialogue_is_still_scored_against_its_reference(ui_trained):
+    studio, runs = ui_trained.studio, ui_trained.runs
+    example = studio.data.split("test")[0]
+    sent = {"dialogue": example.dialogue, "references": example.references}
+    edited = example.dialogue.replace(example.dialogue.split()[3], "zebra", 1)
+    columns = h.compare(studio, edited, runs, h.generation_settings(8, 1), h.references_for(edited, sent))
+    assert all("ROUGE-L" in column.info for column in columns)
 
 
 @pytest.mark.parametrize("tokens,beams", [(0, 1), (999, 1), (64, 0), (64, 2.5), (None, 1)])

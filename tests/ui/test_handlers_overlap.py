@@ -62,12 +62,41 @@ def test_overlap_refuses_bad_input(studio, call, message):
 def test_reference_box_follows_the_sent_dialogue_but_keeps_typed_text():
     sent = {"dialogue": "A: hi\nB: hello", "references": ["Two people greet.", "A greets B."]}
     assert h.reference_after_dialogue_change("A: hi\nB: hello", sent, "") == "Two people greet.\nA greets B."
-    # The dialogue changed: the dataset's references no longer apply ...
+    # Another dialogue: the dataset's references no longer apply ...
     assert h.reference_after_dialogue_change("A: bye", sent, "Two people greet.\nA greets B.") == ""
     # ... but a reference the person typed stays.
     assert h.reference_after_dialogue_change("A: bye", sent, "My own reference.") is None
     assert h.reference_after_dialogue_change("A: bye", None, "My own reference.") is None
     assert h.parse_references(" one \n\n two\n") == ["one", "two"]
+
+
+def test_one_edited_word_keeps_the_reference_and_says_it_may_no_longer_match(studio):
+    example = studio.data.split("test")[0]
+    sent = {"dialogue": example.dialogue, "references": example.references}
+    held = h.reference_text(example.references)
+    assert h.reference_note(example.dialogue, sent, held) == ""
+    edited = example.dialogue.replace(example.dialogue.split()[3], "zebra", 1)
+    assert h.reference_after_dialogue_change(edited, sent, held) is None   # the box keeps the reference
+    note = h.reference_note(edited, sent, held)
+    assert "edited" in note and "1 word changed" in note and "may no longer match" in note
+    # The highlighting goes on against the kept reference.
+    assert h.overlap_columns(studio, [example.references[0]], held, edited, "unigram")[0].spans
+    # Undoing the edit: no warning any more.
+    assert h.reference_note(example.dialogue, sent, held) == ""
+    # The person's own reference after an edit needs no warning.
+    assert h.reference_note(edited, sent, "My own reference.") == ""
+
+
+def test_another_dialogue_removes_the_reference_and_says_why(studio):
+    first, second = studio.data.split("test")[:2]
+    sent = {"dialogue": first.dialogue, "references": first.references}
+    held = h.reference_text(first.references)
+    assert h.reference_after_dialogue_change(second.dialogue, sent, held) == ""
+    for current in (held, ""):  # as the box is cleared, and once it is empty
+        assert "reference summary was removed" in h.reference_note(second.dialogue, sent, current)
+        assert "no longer the one sent" in h.reference_note(second.dialogue, sent, current)
+    assert h.reference_note(second.dialogue, sent, "Typed by me.") == ""
+    assert h.reference_note(second.dialogue, None, "") == ""
 
 
 def test_a_repeating_summary_is_flagged_in_its_novelty_line(studio):

@@ -47,11 +47,13 @@ from .common import (  # noqa: F401
 )
 from .compare import (  # noqa: F401
     Column,
+    SentChange,
     column_notes,
     compare,
     example_dialogues,
     generation_settings,
     references_for,
+    sent_change,
 )
 from .dataset import (  # noqa: F401
     DatasetPage,
@@ -81,6 +83,7 @@ from .overlap import (  # noqa: F401
     overlap_columns,
     parse_references,
     reference_after_dialogue_change,
+    reference_note,
     reference_text,
     view_colors,
 )

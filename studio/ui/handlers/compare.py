@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
 from ...config import METHOD_LABELS, METHODS, ORIGINAL, GenerationSettings
@@ -28,9 +29,40 @@ def generation_settings(max_new_tokens, num_beams) -> GenerationSettings:
                               num_beams=parse(GenerationSettings, "num_beams", num_beams)).validate()
 
 
+# An edited dialogue keeps the dataset's references while it still shares this much of its words
+# (in order) with the one sent: a fixed typo or a renamed speaker leaves the reference about right,
+# a pasted or picked dialogue does not. One word in a short three-turn dialogue stays above it.
+KEEPS_REFERENCE = 0.7
+
+
+@dataclass
+class SentChange:
+    """How the dialogue in the box relates to the one last sent from the Dataset tab."""
+    state: str        # "none" (nothing sent), "same", "edited" (mostly the same words) or "replaced"
+    changed: int = 0  # words of the sent dialogue replaced or removed, plus words added
+    words: int = 0    # words in the sent dialogue
+
+
+def sent_change(dialogue, sent: dict | None) -> SentChange:
+    """Whether the dialogue is still the one sent from the Dataset tab, an edit of it, or another one."""
+    if not isinstance(sent, dict) or not isinstance(dialogue, str) or not str(sent.get("dialogue", "")).strip():
+        return SentChange("none")
+    before, after = str(sent["dialogue"]).split(), dialogue.split()
+    if before == after:
+        return SentChange("same", 0, len(before))
+    matcher = SequenceMatcher(None, before, after, autojunk=False)
+    changed = sum(max(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op != "equal")
+    state = "edited" if matcher.ratio() >= KEEPS_REFERENCE else "replaced"
+    return SentChange(state, changed, len(before))
+
+
 def references_for(dialogue: str, sent: dict | None) -> list[str] | None:
-    """The dataset references, if the dialogue is still the one sent from the Dataset tab."""
-    if not sent or not isinstance(dialogue, str) or dialogue.strip() != str(sent.get("dialogue", "")).strip():
+    """The dataset references while the dialogue is the one sent from the Dataset tab or a small edit of it.
+
+    After an edit they are kept (the Compare tab says they may no longer match); once the
+    dialogue is another one they no longer apply.
+    """
+    if sent_change(dialogue, sent).state not in ("same", "edited"):
         return None
     return list(sent.get("references") or []) or None
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ...config import MAX_DIALOGUE_CHARS
 from ...overlap import LEGEND, VIEWS, highlight_spans
 from .common import fmt_score, plain, text
-from .compare import references_for
+from .compare import references_for, sent_change
 
 if TYPE_CHECKING:
     from ...engine import Studio
@@ -64,13 +64,38 @@ def reference_after_dialogue_change(dialogue, sent, current) -> str | None:
     once the dialogue changes they no longer apply and are cleared, but a reference the
     person typed is theirs and stays.
     """
-    references = references_for(dialogue, sent)
-    if references:
-        return reference_text(references)
-    sent_text = reference_text((sent or {}).get("references")) if isinstance(sent, dict) else ""
-    if sent_text and isinstance(current, str) and current.strip() == sent_text.strip():
+    change = sent_change(dialogue, sent)
+    if change.state == "same":
+        return reference_text(references_for(dialogue, sent)) or None
+    if change.state == "edited":
+        return None  # a small edit keeps the reference (reference_note says it may no longer match)
+    if _holds_sent_reference(current, sent):
         return ""
     return None
+
+
+def reference_note(dialogue, sent, current) -> str:
+    """Markdown under the reference box: why a dataset reference was kept after an edit, or removed.
+
+    Without it an edited dialogue lost its reference (and every highlight) with no word why.
+    """
+    change = sent_change(dialogue, sent)
+    if change.state == "edited" and _holds_sent_reference(current, sent, empty=False):
+        words = "word" if change.changed == 1 else "words"
+        return (f"⚠ **The dialogue was edited** after it was sent from the Dataset tab ({change.changed} {words} "
+                f"changed). The reference summary is kept, but it was written for the original dialogue and "
+                f"**may no longer match**: read the scores with that in mind, or edit or clear the reference.")
+    if change.state == "replaced" and _holds_sent_reference(current, sent):
+        return ("The Dataset tab's reference summary was removed: the dialogue is no longer the one sent from "
+                "there, so it would not match. Type your own reference above to score the summaries.")
+    return ""
+
+
+def _holds_sent_reference(current, sent, empty: bool = True) -> bool:
+    """Whether the box still holds the dataset's references (or, with `empty`, is empty after their removal)."""
+    sent_text = reference_text((sent or {}).get("references")) if isinstance(sent, dict) else ""
+    held = ("", sent_text.strip()) if empty else (sent_text.strip(),)
+    return bool(sent_text) and isinstance(current, str) and current.strip() in held
 
 
 def _view(value) -> str:
