@@ -110,6 +110,15 @@ class Settings:
     # inside zerogpu.train_on_gpu, yielding loss points, and generation goes through zerogpu's functions,
     # as ZeroGPU requires (GPU work only inside a @spaces.GPU call). Automatic where SPACES_ZERO_GPU is set.
     execution: str = "queue"
+    # Trainings at once (studio/workers.py): 1 trains in the studio's process; N > 1 runs each in a
+    # process of its own, one per GPU, or on a CPU with cores // N threads, as far as memory allows.
+    training_workers: int = setting(1, "STUDIO_TRAINING_WORKERS: trainings that may run at once", low=1, high=256)
+    # 0: 80% of the memory free at start; trainings whose estimates do not fit together wait.
+    training_memory_gb: float = setting(
+        0.0, "STUDIO_TRAINING_MEMORY_GB: CPU memory the running trainings may use together (0 = measured)",
+        low=0, high=1_000_000)
+    # A Ray cluster to train on ("local": a Ray instance on this machine); empty: local workers.
+    ray_address: str = ""
 
     @classmethod
     def from_env(cls, env: dict | None = None, **flags) -> Settings:
@@ -150,6 +159,8 @@ class Settings:
             values["execution"] = env["STUDIO_EXECUTION"].strip().lower()
         if values.get("execution", "queue") not in EXECUTION_MODES:
             raise ValueError(f"STUDIO_EXECUTION must be {' or '.join(EXECUTION_MODES)}, not {values['execution']!r}.")
+        if env.get("STUDIO_RAY_ADDRESS", "").strip():
+            values["ray_address"] = env["STUDIO_RAY_ADDRESS"].strip()
         if env.get("STUDIO_TORCH_THREADS"):
             values["torch_threads"] = int(env["STUDIO_TORCH_THREADS"])
         values.update(_fair_share_env(env))
@@ -170,7 +181,8 @@ class Settings:
 FAIR_SHARE_ENV = {"STUDIO_MAX_STEPS_PER_RUN": "max_steps_per_run", "STUDIO_MAX_GENERATION_COST": "max_generation_cost",
                   "STUDIO_MAX_GENERATIONS_PER_CLIENT": "max_generations_per_client",
                   "STUDIO_MAX_TRAININGS_PER_CLIENT": "max_trainings_per_client", "STUDIO_PROXY_HOPS": "proxy_hops",
-                  "STUDIO_PEOPLE_PER_ADDRESS": "people_per_address"}
+                  "STUDIO_PEOPLE_PER_ADDRESS": "people_per_address", "STUDIO_TRAINING_WORKERS": "training_workers",
+                  "STUDIO_TRAINING_MEMORY_GB": "training_memory_gb"}
 
 
 def _fair_share_env(env) -> dict:

@@ -47,6 +47,7 @@ from .people import Caller, SessionPeople
 from .processes import TRAINER_SCRATCH, remove_dead_scratch
 from .runs import RunNotFound, RunStore, clean_name
 from .tokens import OwnerTokens
+from .workers import Workers
 
 # The job owner of the runs STUDIO_PREPARE trains: no browser session holds it, so none may delete them.
 PREPARE_OWNER = "studio-prepare"
@@ -119,7 +120,10 @@ class Studio:
             self.notices.append(f"{len(self.store.problems)} run file(s) could not be read and are left out: "
                                 + "; ".join(f"{p['run_id']}/{p['file']}" for p in self.store.problems[:5]))
         self.pool = ModelPool(self.base, self.store, dtype=inference_dtype(settings.precision))
-        self.jobs = JobQueue(self._run_job)
+        # Where trainings run (STUDIO_TRAINING_WORKERS, STUDIO_RAY_ADDRESS): one in this process by default.
+        self.workers = Workers.for_settings(settings, base_shape=self._base_shape)
+        self.jobs = JobQueue(self._run_job, workers=self.workers.count,
+                             placer=self.workers if self.workers.kind != "thread" else None)
         # Web requests that generate take turns per person through this gate (the UI holds the turn);
         # the address has only the room's coarse cap.
         self.generation_gate = FairGate(settings.max_generations_per_client, what="summaries or evaluations",
@@ -468,9 +472,11 @@ class Studio:
     def wait_job(self, job_id: str, timeout: float | None = None) -> Job:
         return self.jobs.wait(job_id, timeout)
 
-    def _run_job(self, spec, listener, stop_event, run_id) -> dict:
+    def _run_job(self, spec, listener, stop_event, run_id, placement=None) -> dict:
         from .training import train_run
 
+        if placement is not None:   # a worker process or a Ray task (studio/workers.py)
+            return self.workers.run(placement, spec, self.store, self.base, self.data, listener, stop_event, run_id)
         return train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id)
 
     # ------------------------------------------------------------------ what a participant sees

@@ -1,4 +1,4 @@
-"""The training queue: one background worker, one training at a time, clients served in turn.
+"""The training queue: background workers (one by default), clients served in turn.
 
     queue = JobQueue(run_fn)                 # run_fn(spec, listener, stop_event, run_id) -> record
     job = queue.submit(spec, owner="session-token", client="token:ab12", address="10.0.0.7")
@@ -7,9 +7,11 @@
     queue.stop(job.job_id, owner="session-token")   # only the owner's token may stop it
     queue.wait(job.job_id, timeout=60)       # wakes when the job ends (an event, not a polling loop)
 
-Why one at a time: a 2-core machine gains nothing from two concurrent trainings,
+Why one at a time by default: a 2-core machine gains little from two concurrent trainings,
 and each would hold its own copy of the model. Training in a thread keeps the UI
-and other users' Compare requests responsive.
+and other users' Compare requests responsive. With STUDIO_TRAINING_WORKERS=N, N threads
+take jobs, and studio/workers.py places each (a GPU, a share of the cores, a Ray task)
+as far as the memory estimate lets it fit next to the running ones.
 
 Why in turn: one person opening many sessions could otherwise fill the queue. Each owner
 token and each client (a person: studio/people.py) may hold only a few queued-or-running
@@ -73,14 +75,20 @@ class Job:
 
 
 class JobQueue:
-    def __init__(self, run_fn):
+    def __init__(self, run_fn, workers: int = 1, placer=None):
+        """`workers`: how many jobs may run at once (STUDIO_TRAINING_WORKERS). `placer` (studio/workers.py)
+        decides where the next job runs or that it waits (it does not fit next to the running ones):
+        place(spec) -> placement or None, release(placement); run_fn then also gets placement=."""
         self._run_fn = run_fn
+        self._placer = placer
         self._jobs: dict[str, Job] = {}
         self._waiting = RoundRobin()      # job ids, per client
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._worker = threading.Thread(target=self._work, name="studio-training", daemon=True)
-        self._worker.start()
+        self._workers = [threading.Thread(target=self._work, name=f"studio-training-{i}", daemon=True)
+                         for i in range(max(1, workers))]
+        for worker in self._workers:
+            worker.start()
 
     # ------------------------------------------------------------------ public
     def submit(self, spec, owner: str, limit: int | None = None, client: str | None = None,
@@ -132,6 +140,11 @@ class JobQueue:
         with self._lock:
             return next((j for j in self._jobs.values() if j.status == "running"), None)
 
+    def running_jobs(self) -> list[Job]:
+        """Every running job, earliest started first (several with more than one worker)."""
+        with self._lock:
+            return sorted((j for j in self._jobs.values() if j.status == "running"), key=lambda j: j.started_at)
+
     def waiting_count(self) -> int:
         """How many jobs wait behind the running one."""
         with self._lock:
@@ -155,6 +168,7 @@ class JobQueue:
                 job.status, job.finished_at = "stopped", time.time()
                 job.error = "Cancelled before it started."
                 job._finish()
+                self._wake.notify_all()   # the job behind it may fit where this one did not
             elif job.status == "running":
                 job.stop_event.set()
             return True
@@ -170,7 +184,8 @@ class JobQueue:
     def _work(self) -> None:
         while True:
             with self._lock:
-                while not self._waiting:
+                # The next job in fair order runs once it fits; those behind it wait too (no skipping).
+                while not self._waiting or (placement := self._place(self._jobs[self._waiting.peek()])) is None:
                     self._wake.wait()
                 job = self._jobs[self._waiting.pop()]
                 job.status, job.started_at = "running", time.time()
@@ -182,7 +197,8 @@ class JobQueue:
                         job.changed.notify_all()
 
             try:
-                record = self._run_fn(job.spec, listener, job.stop_event, job.run_id)
+                where = {"placement": placement} if self._placer else {}
+                record = self._run_fn(job.spec, listener, job.stop_event, job.run_id, **where)
                 job.record = record
                 job.status = record.get("status", "failed")
                 job.error = record.get("error")
@@ -190,3 +206,14 @@ class JobQueue:
                 job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
             job.finished_at = time.time()
             job._finish()
+            self._release(placement)   # after the end is recorded: the next job starts after it, in every record
+
+    def _place(self, job: Job):
+        """Where `job` runs now (the placer's answer; None: it must wait). Without a placer it just runs."""
+        return self._placer.place(job.spec) if self._placer else "here"
+
+    def _release(self, placement) -> None:
+        if self._placer:
+            with self._lock:
+                self._placer.release(placement)
+                self._wake.notify_all()   # the next job may fit now
