@@ -12,3 +12,5 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 bash scripts/install.sh requirements-dev.txt
+# The optional Ray extra, so tests/test_ray_worker.py runs here too (a no-op once Ray imports).
+.venv/bin/python -c "import ray" 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check -e ".[ray]"
