@@ -88,7 +88,7 @@ def _add_model_commands(sub) -> None:
     for method, cls in METHOD_SETTINGS.items():  # flags named --lora-..., --prompt-...
         add_flags(p, cls, prefix=method, title=f"{method} only")
 
-    p = sub.add_parser("evaluate", help="ROUGE of models on a split")
+    p = sub.add_parser("evaluate", help="ROUGE and BLEU of models on a split")
     _add_common(p)
     p.add_argument("--models", nargs="+", required=True, help="'original' and/or run ids")
     p.add_argument("--split", default="test", help="the data split to score on")
@@ -103,7 +103,7 @@ def _add_model_commands(sub) -> None:
     src.add_argument("--file", help="a text file holding the dialogue")
     add_flags(p, GenerationSettings, title="generation")
 
-    p = sub.add_parser("score", help="ROUGE of prediction lines against reference lines")
+    p = sub.add_parser("score", help="ROUGE and BLEU of prediction lines against reference lines")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--predictions", required=True, help="a text file, one summary per line")
     p.add_argument("--references", nargs="+", required=True,
@@ -386,7 +386,7 @@ def cmd_evaluate(args) -> dict:
             s = result.scores[model_id]
             print(f"{result.labels[model_id]:<40} " + "  ".join(
                 f"{m} {100 * s[m]['mean']:.2f} [{100 * s[m]['low']:.2f}, {100 * s[m]['high']:.2f}]"
-                for m in ("rouge1", "rouge2", "rougeL")))
+                for m in ("rouge1", "rouge2", "rougeL", "bleu") if m in s))
     return out
 
 
@@ -400,7 +400,7 @@ def cmd_summarize(args) -> dict:
 
 
 def cmd_score(args) -> dict:
-    from .evaluation import METRICS, rouge_summary, rouge_table
+    from .evaluation import BLEU, METRICS, bleu_statistics, bleu_summary, rouge_summary, rouge_table
 
     predictions = _read_lines(args.predictions)
     reference_sets = [_read_lines(path) for path in args.references]
@@ -409,13 +409,15 @@ def cmd_score(args) -> dict:
             raise CliError(f"{path} has {len(lines)} lines but {args.predictions} has {len(predictions)}.")
     if not predictions:
         raise CliError(f"{args.predictions} has no lines.")
-    table = rouge_table(predictions, [list(references) for references in zip(*reference_sets)])
-    summary = rouge_summary(table)
-    out = {m: summary[m]["mean"] for m in METRICS}
+    references = [list(lines) for lines in zip(*reference_sets)]
+    table = rouge_table(predictions, references)
+    # Corpus BLEU (sacrebleu) beside ROUGE, a fraction like the ROUGE keys, with the same bootstrap interval.
+    summary = {**rouge_summary(table), BLEU: bleu_summary(bleu_statistics(predictions, references))}
+    out = {m: summary[m]["mean"] for m in (*METRICS, BLEU)}
     out["n"] = len(predictions)
-    out["intervals"] = {m: [summary[m]["low"], summary[m]["high"]] for m in METRICS}
+    out["intervals"] = {m: [summary[m]["low"], summary[m]["high"]] for m in (*METRICS, BLEU)}
     if not args.json:
-        for m in METRICS:
+        for m in (*METRICS, BLEU):
             print(f"{m:<10} {100 * out[m]:6.2f}  [{100 * summary[m]['low']:.2f}, {100 * summary[m]['high']:.2f}]")
     return out
 

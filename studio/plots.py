@@ -224,7 +224,7 @@ def _even_ticks(low: float, high: float) -> list[float]:
 # --- ROUGE ---------------------------------------------------------------------------------------
 
 def metric_name(metric: str) -> str:
-    return metric.replace("rouge", "ROUGE-")
+    return "BLEU" if metric == "bleu" else metric.replace("rouge", "ROUGE-")
 
 
 BAR_GAP = 0.2  # between metric groups, as a fraction of a category's slot (Plotly's default, made explicit)
@@ -267,8 +267,11 @@ def rouge_figure(scores: dict[str, dict], labels: dict[str, str], methods: dict[
             fig.add_annotation(x=highs[category] + gap, y=bar_centre(category, index, len(scores)),
                                text=score_text(summary[metric]["mean"]), showarrow=False, xanchor="left",
                                yanchor="middle", font={"size": LABEL_FONT_SIZE}, name=f"value {model} {metric}")
-    fig.update_layout(title=_title("Mean ROUGE F1", "whisker: 95% bootstrap interval"),
-                      barmode="group", bargap=BAR_GAP, bargroupgap=0, xaxis_title="ROUGE F1 (×100)",
+    with_bleu = "bleu" in metrics   # corpus BLEU (sacrebleu) beside the mean ROUGE F1, on the same 0-100 scale
+    fig.update_layout(title=_title("Mean ROUGE F1 and corpus BLEU" if with_bleu else "Mean ROUGE F1",
+                                   "whisker: 95% bootstrap interval"),
+                      barmode="group", bargap=BAR_GAP, bargroupgap=0,
+                      xaxis_title="ROUGE F1 and BLEU (×100)" if with_bleu else "ROUGE F1 (×100)",
                       legend_traceorder="normal", height=max(420, 200 + 24 * len(scores) * len(metrics)),
                       **_LAYOUT)
     # Room on the right for the labels beyond the longest whisker ("00.0" is about 12% of the axis).

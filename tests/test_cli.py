@@ -49,8 +49,9 @@ def test_train_all_methods_then_evaluate_summarize_and_list(cli):
                              "--max-new-tokens", "8", "--json"))
     assert evaluation["examples"] == 4 and evaluation["seconds"] > 0 and evaluation["examples_per_second"] > 0
     assert set(evaluation["models"]) == {"original", *run_ids.values()}
+    assert {p["metric"] for p in evaluation["paired"]} == {"rouge1", "rouge2", "rougeL", "bleu"}
     for scores in evaluation["models"].values():
-        for metric in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
+        for metric in ("rouge1", "rouge2", "rougeL", "rougeLsum", "bleu"):
             assert 0 <= scores[metric]["low"] <= scores[metric]["mean"] <= scores[metric]["high"] <= 1
 
     summary = as_json(cli("summarize", "--model", run_ids["lora"], "--text", "Anna: Hi Ben!\nBen: Hi Anna.",
@@ -73,6 +74,28 @@ def test_score_matches_reference_files(cli, tmp_path):
     single = as_json(cli("score", "--predictions", str(tmp_path / "p.txt"), "--references",
                          str(tmp_path / "r1.txt"), "--json"))
     assert single["rouge1"] == pytest.approx(0.5)
+
+
+def test_score_reports_sacrebleu_corpus_bleu_beside_rouge(cli, tmp_path):
+    import sacrebleu
+
+    predictions = ["Tom is buying a red bike for his daughter .", "They agree to meet at the library at 3 pm .",
+                   "The doctor tells Anna to rest for a week ."]
+    first = ["Tom buys his daughter a red bike .", "They will meet at the library at three .",
+             "The doctor tells Anna to rest ."]
+    second = ["Tom is buying a bicycle for his daughter 's birthday .", "They meet in the library at 3 pm .",
+              "Anna should stay home for a week ."]
+    for name, lines in (("p", predictions), ("r1", first), ("r2", second)):
+        (tmp_path / f"{name}.txt").write_text("\n".join(lines) + "\n")
+    out = as_json(cli("score", "--predictions", str(tmp_path / "p.txt"), "--references", str(tmp_path / "r1.txt"),
+                      str(tmp_path / "r2.txt"), "--json"))
+    expected = sacrebleu.corpus_bleu(predictions, [first, second]).score / 100
+    assert out["bleu"] == pytest.approx(expected, abs=1e-12) and 0 < out["bleu"] < 1   # a fraction, like ROUGE
+    low, high = out["intervals"]["bleu"]
+    assert 0 <= low <= out["bleu"] <= high <= 1
+    assert {"rouge1", "rouge2", "rougeL", "rougeLsum"} <= set(out)   # the ROUGE keys stay
+    text = cli("score", "--predictions", str(tmp_path / "p.txt"), "--references", str(tmp_path / "r1.txt")).stdout
+    assert any(line.startswith("bleu") for line in text.splitlines())
 
 
 @pytest.mark.parametrize("args, message", [

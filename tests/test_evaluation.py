@@ -1,12 +1,18 @@
 import numpy as np
 import pandas as pd
 import pytest
+import sacrebleu
 from rouge_score import rouge_scorer
 
 from studio.evaluation import (
     METRICS,
+    bleu_statistics,
+    bleu_summary,
     bootstrap_interval,
+    corpus_bleu,
+    paired_bleu_difference,
     paired_difference,
+    resample_indices,
     rouge_summary,
     rouge_table,
 )
@@ -148,8 +154,78 @@ def test_evaluate_models_keeps_per_example_scores_for_pairing():
     result = evaluate_models(EchoPool(), data, ["short", "copy"], limit=10)
     assert list(result.per_model["copy"]["rougeL"]) == [1.0] * result.examples
     paired = pairwise_differences(result)
-    expected = [("short", "copy", m) for m in ("rouge1", "rouge2", "rougeL")]
+    expected = [("short", "copy", m) for m in ("rouge1", "rouge2", "rougeL", "bleu")]
     assert [(p["a"], p["b"], p["metric"]) for p in paired] == expected
     rouge_l = paired[2]
     assert rouge_l["difference"] == pytest.approx(1.0 - result.per_model["short"]["rougeL"].mean())
     assert rouge_l["low"] > 0 and rouge_l["sentence"].startswith("copy beats short on ROUGE-L by ")
+    # BLEU beside ROUGE: sacrebleu's own corpus BLEU of each model's summaries against every reference.
+    examples = load_bundled().split("test")[:10]
+    summaries = {"copy": [ex.references[0] for ex in examples], "short": [ex.references[0].split()[0]
+                                                                          for ex in examples]}
+    for model in ("copy", "short"):
+        expected_bleu = sacrebleu.corpus_bleu(summaries[model], _streams([ex.references for ex in examples]))
+        assert result.scores[model]["bleu"]["mean"] == pytest.approx(expected_bleu.score / 100, abs=1e-12)
+    assert result.scores["copy"]["bleu"]["mean"] == pytest.approx(1.0)
+    bleu = paired[3]
+    assert bleu["difference"] == pytest.approx(result.scores["copy"]["bleu"]["mean"]
+                                               - result.scores["short"]["bleu"]["mean"])
+    assert bleu["low"] > 0 and bleu["sentence"].startswith("copy beats short on BLEU by ")
+    assert result.to_json()["models"]["copy"]["bleu"]["mean"] == pytest.approx(1.0)
+    gains = result.gains[result.gains["metric"] == "bleu"].set_index("model")
+    assert gains.loc["copy", "gain"] == pytest.approx(bleu["difference"])   # against the first model
+
+
+def _streams(references: list[list[str]]) -> list[list]:
+    """sacrebleu's layout: one stream per reference position, None where an example has fewer."""
+    width = max(len(r) for r in references)
+    return [[r[i] if i < len(r) else None for r in references] for i in range(width)]
+
+
+def test_corpus_bleu_equals_sacrebleu_with_several_references():
+    expected = sacrebleu.corpus_bleu(PREDICTIONS, _streams(REFERENCES)).score / 100
+    assert corpus_bleu(PREDICTIONS, REFERENCES) == pytest.approx(expected, abs=1e-12)
+    assert 0 < expected < 1
+    # More references can only help: the second reference of example 2 shares more of its words.
+    single = sacrebleu.corpus_bleu(PREDICTIONS, [[r[0] for r in REFERENCES]]).score / 100
+    assert corpus_bleu(PREDICTIONS, [r[:1] for r in REFERENCES]) == pytest.approx(single, abs=1e-12)
+    assert expected > single
+    # Not a mean of sentence BLEU: the corpus sums n-gram matches first.
+    sentence_mean = np.mean([sacrebleu.sentence_bleu(p, r).score / 100 for p, r in zip(PREDICTIONS, REFERENCES)])
+    assert abs(expected - sentence_mean) > 1e-3
+
+
+def test_bleu_interval_recomputes_corpus_bleu_on_the_same_resamples_as_rouge():
+    stats = bleu_statistics(PREDICTIONS, REFERENCES)
+    summary = bleu_summary(stats, samples=200, seed=3)
+    indices = resample_indices(len(PREDICTIONS), 200, seed=3)
+    by_sacrebleu = [sacrebleu.corpus_bleu([PREDICTIONS[i] for i in row],
+                                          _streams([REFERENCES[i] for i in row])).score / 100 for row in indices]
+    assert summary["low"] == pytest.approx(np.percentile(by_sacrebleu, 2.5), abs=1e-12)
+    assert summary["high"] == pytest.approx(np.percentile(by_sacrebleu, 97.5), abs=1e-12)
+    assert summary["low"] <= summary["mean"] <= summary["high"]
+    assert bleu_summary(stats, samples=200, seed=3) == summary   # seeded
+    # ROUGE's interval draws exactly these resamples with the same seed.
+    values = rouge_table(PREDICTIONS, REFERENCES)["rougeL"].to_numpy()
+    means = values[indices].mean(axis=1)
+    assert bootstrap_interval(values, samples=200, seed=3) == (np.percentile(means, 2.5), np.percentile(means, 97.5))
+
+
+def test_paired_bleu_difference_resamples_both_models_together():
+    better = bleu_statistics([r[0] for r in REFERENCES], REFERENCES)
+    worse = bleu_statistics(PREDICTIONS, REFERENCES)
+    diff = paired_bleu_difference(worse, better, samples=200)
+    assert diff["difference"] == pytest.approx(1.0 - corpus_bleu(PREDICTIONS, REFERENCES))
+    assert 0 < diff["low"] <= diff["high"] and diff["share_b_better"] == 1.0
+    assert paired_bleu_difference(worse, worse, samples=200)["difference"] == 0.0
+    with pytest.raises(ValueError, match="same examples"):
+        paired_bleu_difference(worse, better[:2])
+
+
+def test_bleu_refuses_mismatched_or_empty_references():
+    with pytest.raises(ValueError, match="reference sets"):
+        corpus_bleu(["one"], [["a"], ["b"]])
+    with pytest.raises(ValueError, match="non-empty reference"):
+        corpus_bleu(["one"], [["  ", ""]])
+    with pytest.raises(ValueError, match="at least one prediction"):
+        corpus_bleu([], [])

@@ -34,7 +34,7 @@ def test_experiment_trains_every_method_on_one_budget_and_pairs_every_model(stud
     for scores in out["scores"].values():
         for metric in ("rouge1", "rouge2", "rougeL"):
             assert scores[metric]["low"] <= scores[metric]["mean"] <= scores[metric]["high"]
-    assert len(out["paired"]) == 6 * 3
+    assert len(out["paired"]) == 6 * 4   # six pairs: ROUGE-1, ROUGE-2, ROUGE-L and corpus BLEU each
     assert {(p["a"], p["b"]) for p in out["paired"]} == {(a, b) for i, a in enumerate(models) for b in models[i + 1:]}
     for pair in out["paired"]:
         a, b, metric = out["scores"][pair["a"]], out["scores"][pair["b"]], pair["metric"]
@@ -67,7 +67,7 @@ def test_a_failed_training_is_reported_and_the_rest_evaluated(studio, monkeypatc
     assert out["status"] == "completed"
     assert "simulated crash" in out["failed"]["full"]
     assert list(out["scores"]) == ["original", out["runs"]["lora"]]
-    assert len(out["paired"]) == 3 and {p["b"] for p in out["paired"]} == {out["runs"]["lora"]}
+    assert len(out["paired"]) == 4 and {p["b"] for p in out["paired"]} == {out["runs"]["lora"]}
 
 
 def test_a_stop_ends_every_training_and_skips_the_evaluation(studio):
@@ -110,7 +110,7 @@ def test_cli_experiment_prints_one_json_object(monkeypatch, capsys, tmp_path, ca
     assert {"runs", "budget", "examples", "scores", "paired", "seconds"} <= out.keys()
     assert list(out["runs"]) == ["lora", "prompt"] and out["examples"] == 2
     assert out["budget"]["steps"] == 2 and out["budget"]["train_size"] == 16 and out["budget"]["seed"] == 3
-    assert len(out["paired"]) == 3 * 3 and set(out["scores"]) == {"original", *out["runs"].values()}
+    assert len(out["paired"]) == 3 * 4 and set(out["scores"]) == {"original", *out["runs"].values()}
     assert {"a", "b", "metric", "difference", "low", "high"} <= out["paired"][0].keys()
     assert "training lora (1 of 2)" in captured.err
 

@@ -1,4 +1,4 @@
-"""Evaluate tab: ROUGE of chosen models on test dialogues, with intervals, gains and every output."""
+"""Evaluate tab: ROUGE and BLEU of chosen models on test dialogues, with intervals, gains and every output."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -27,8 +27,8 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
 def _layout(ctx: UiContext) -> SimpleNamespace:
     studio, ui = ctx.studio, SimpleNamespace()
     test_size = min(len(studio.data.split("test")), spec(EvaluationSettings, "limit").high)
-    gr.Markdown("Summarize the first test dialogues with each model and score them with ROUGE against the "
-                "human references. Bars show 95% bootstrap intervals: with few dialogues they are wide, so "
+    gr.Markdown("Summarize the first test dialogues with each model and score them with ROUGE and BLEU against "
+                "the human references. Bars show 95% bootstrap intervals: with few dialogues they are wide, so "
                 "small differences mean little.", elem_classes=["tab-intro"])
     with gr.Row():
         ui.models = gr.CheckboxGroup(h.model_choices(studio), value=h.default_models(studio), label="Models",
@@ -42,7 +42,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
     ui.summary = gr.Markdown()
     ui.plot = gr.Plot(rouge_figure({}, {}), show_label=False, elem_id="rouge-plot")
     # Tables stay hidden until there is something to show: an empty Dataframe shows bare "1 2 3" headers.
-    ui.gains = gr.Dataframe(label="Scores and gain over the original (ROUGE points ×100, [95% interval])",
+    ui.gains = gr.Dataframe(label="Scores and gain over the original (ROUGE and BLEU points ×100, [95% interval])",
                             interactive=False, wrap=True, visible=False)
     with gr.Accordion("ROUGE-L per topic group", open=False, visible=False, elem_id="topic-groups") as ui.topic_box:
         gr.Markdown("DialogSum's topics are folded into a few named groups by keyword (see docs/insight.md). "

@@ -25,6 +25,25 @@ def test_evaluation_view_has_chart_gains_outputs_and_csv(ui_trained, tmp_path):
     assert "Scored **3**" in view.summary
 
 
+def test_evaluation_view_shows_corpus_bleu_beside_rouge(ui_trained, tmp_path):
+    import sacrebleu
+
+    studio, runs = ui_trained.studio, ui_trained.runs
+    view = h.run_evaluation(studio, ["original", runs["lora"]], 4, 16, tmp_path)
+    assert list(view.figure.data[0].y) == ["ROUGE-1", "ROUGE-2", "ROUGE-L", "BLEU"]
+    assert "corpus BLEU" in view.figure.layout.title.text
+    # The chart's BLEU bar is sacrebleu's corpus BLEU of the summaries shown, against every reference.
+    examples = studio.data.split("test")[:4]
+    width = max(len(ex.references) for ex in examples)
+    streams = [[ex.references[i] if i < len(ex.references) else None for ex in examples] for i in range(width)]
+    expected = sacrebleu.corpus_bleu(list(view.per_example["LoRA"]), streams).score
+    assert view.figure.data[1].x[3] == pytest.approx(round(expected, 1))   # the chart rounds to 0.1
+    assert {"BLEU", "BLEU gain"} <= set(view.gains.columns)
+    assert view.gains.loc[0, "BLEU gain"] == "+0.0 [+0.0, +0.0]"   # the original against itself
+    assert view.gains.loc[1, "BLEU"] == round(expected, 1)
+    assert "BLEU" in view.summary
+
+
 @pytest.mark.parametrize("refs,count", [([], 3), (["original"], 0), (["original"], 10_000), (["original"], 2.5)])
 def test_evaluation_rejects_bad_requests(studio, tmp_path, refs, count):
     with pytest.raises(ValueError):

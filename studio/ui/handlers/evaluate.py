@@ -1,4 +1,4 @@
-"""The Evaluate tab: ROUGE for several models on test dialogues, and its downloads."""
+"""The Evaluate tab: ROUGE and BLEU for several models on test dialogues, and its downloads."""
 from __future__ import annotations
 
 import shutil
@@ -12,6 +12,7 @@ import pandas as pd
 
 from ...config import ORIGINAL, EvaluationSettings, GenerationSettings
 from ...declare import parse, spec
+from ...evaluation import BLEU, METRIC_NAMES
 from ...plots import rouge_figure
 from .common import fmt_seconds, presenter_mode_on
 from .topic_groups import topic_group_table
@@ -29,6 +30,9 @@ class EvaluationView:
     csv_path: Path                # every column, for download
     summary: str
     per_topic_too_few: list = field(default_factory=list)   # per per_topic row: too few dialogues to say
+
+
+CHART_METRICS = ("rouge1", "rouge2", "rougeL", BLEU)
 
 
 def short_label(studio: Studio, model_id: str) -> str:
@@ -49,13 +53,16 @@ def run_evaluation(studio: Studio, model_ids: list[str], count, max_new_tokens, 
     result = studio.evaluate(list(model_ids), limit=limit, settings=gen, progress=progress,
                              remember=not presenter_mode_on(studio))
     methods = {m: (ORIGINAL if m == ORIGINAL else studio.run(m).get("method", m)) for m in result.models}
-    figure = rouge_figure(result.scores, {m: short_label(studio, m) for m in result.models}, methods)
+    figure = rouge_figure(result.scores, {m: short_label(studio, m) for m in result.models}, methods,
+                          metrics=CHART_METRICS)
     baseline = result.labels[ORIGINAL] if ORIGINAL in result.models else result.labels[result.models[0]]
     csv_path = write_scratch(scratch, "evaluation", ".csv", result.per_example.to_csv(index=False))
     per_topic, too_few = topic_group_table(studio, result, column_names(studio, result.models))
     summary = (f"Scored **{result.examples}** test dialogues with {len(result.models)} model(s) in "
                f"{fmt_seconds(result.seconds)}. Gains are against **{baseline}**, on the same dialogues; "
-               "an interval that includes 0 means the difference may be chance.")
+               "an interval that includes 0 means the difference may be chance. BLEU is sacrebleu's corpus "
+               "BLEU against every reference: n-gram precision over all the summaries at once, with a "
+               "penalty for being shorter than the references.")
     return EvaluationView(figure, gains_table(result.gains), _on_screen(studio, result), per_topic, csv_path,
                           summary, too_few)
 
@@ -83,11 +90,11 @@ def column_names(studio: Studio, model_ids: list[str]) -> dict[str, str]:
 
 
 def gains_table(gains: pd.DataFrame) -> pd.DataFrame:
-    """One row per model: each metric's score and its gain with a 95% interval, in ROUGE points."""
+    """One row per model: each metric's score and its gain with a 95% interval, in ROUGE (or BLEU) points."""
     rows = {}
     for record in gains.to_dict("records"):
         row = rows.setdefault(record["model"], {"Model": record["model"]})
-        name = record["metric"].replace("rouge", "ROUGE-")
+        name = METRIC_NAMES.get(record["metric"], record["metric"])
         row[name] = round(100 * record["score"], 1)
         row[f"{name} gain"] = (f"{100 * record['gain']:+.1f} "
                                f"[{100 * record['gain_low']:+.1f}, {100 * record['gain_high']:+.1f}]")
