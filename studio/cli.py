@@ -138,17 +138,27 @@ def _add_experiment_command(sub) -> None:
                    help="methods to train (default: all three)")
     add_flags(p, TrainConfig, title="budget (the same for every method)")
     add_flags(p, EvaluationSettings)
+    from .experiment import ExperimentSettings
+
+    add_flags(p, ExperimentSettings)   # --seeds
     # Generation's own --batch-size would collide with the budget's; the summary length is what matters here.
     length = spec(GenerationSettings, "max_new_tokens")
     p.add_argument("--max-new-tokens", type=int, help=f"{length.help}; default {length.default}")
+    p.add_argument("--resume", metavar="ID",
+                   help="finish an experiment a restart cut short: train what is missing, then evaluate "
+                        "(its own budget and methods; the other flags are ignored)")
 
 
 def cmd_experiment(args) -> dict:
     """Train each method on the same budget, evaluate them with the original, print the comparison."""
-    train = _train_config(args)
-    limit = EvaluationSettings(**flag_values(args, EvaluationSettings)).validate().limit
-    generation = GenerationSettings(**({"max_new_tokens": args.max_new_tokens}
-                                       if args.max_new_tokens is not None else {})).validate()
+    from .experiment import ExperimentSettings
+
+    if not args.resume:
+        train = _train_config(args)
+        limit = EvaluationSettings(**flag_values(args, EvaluationSettings)).validate().limit
+        seeds = ExperimentSettings(**flag_values(args, ExperimentSettings)).seeds
+        generation = GenerationSettings(**({"max_new_tokens": args.max_new_tokens}
+                                           if args.max_new_tokens is not None else {})).validate()
     studio = _studio(args)
     seen: set = set()
 
@@ -165,7 +175,15 @@ def cmd_experiment(args) -> dict:
             seen.add(line)
             _say(args, line)
 
-    out = studio.run_experiment(args.methods, train, limit=limit, settings=generation, progress=progress)
+    if args.resume:   # the CLI runs as the operator: it may finish anyone's experiment (it stays theirs)
+        if studio.experiment(args.resume) is None:
+            cut = [f"{e.experiment_id} ({e.where})" for e in studio.experiments.all() if e.finishable]
+            raise CliError(f"there is no experiment {args.resume[:80]!r}; cut short: "
+                           f"{', '.join(cut) if cut else 'none'}.")
+        out = studio.finish_experiment(args.resume, "", progress=progress, operator=True, wait=True)
+    else:
+        out = studio.run_experiment(args.methods, train, limit=limit, settings=generation, progress=progress,
+                                    seeds=seeds)
     if out["status"] == "failed":
         raise CliError(f"the experiment failed: {out.get('error')}")
     if not args.json:
@@ -174,18 +192,24 @@ def cmd_experiment(args) -> dict:
 
 
 def _print_experiment(out: dict) -> None:
-    budget = out["budget"]
+    budget, seeds = out["budget"], out.get("seeds") or [out["budget"]["seed"]]
+    seed = f"seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"seed {budget['seed']}"
     print(f"Experiment {out['experiment']}: {budget['steps']} steps x batch {budget['batch_size']} from "
-          f"{budget['train_size']} pairs, seed {budget['seed']}; {out['examples']} test dialogues; "
+          f"{budget['train_size']} pairs, {seed}; {out['examples']} test dialogues; "
           f"{out['seconds']:.0f} s")
+    verdict = out.get("verdict")
+    if verdict:
+        print(verdict["headline"])
     for method, error in out["failed"].items():
         print(f"  {method} did not complete: {error}")
     for model, scores in out["scores"].items():
         print(f"{out['labels'][model]:<20} " + "  ".join(
             f"{m} {100 * scores[m]['mean']:.1f} [{100 * scores[m]['low']:.1f}, {100 * scores[m]['high']:.1f}]"
             for m in ("rouge1", "rouge2", "rougeL")))
-    for pair in out["paired"]:
+    for pair in (verdict or {}).get("pairs") or out["paired"]:
         print(f"  {pair['sentence']}")
+    if verdict:
+        print(verdict["note"])
 
 
 def _add_run_commands(sub) -> None:

@@ -545,18 +545,30 @@ class Studio:
     # ------------------------------------------------------------------ experiments (studio/experiment.py)
     def start_experiment(self, methods, train: TrainConfig, owner: str, limit: int = EvaluationSettings.limit,
                          settings: GenerationSettings | None = None, overrides: dict | None = None,
-                         progress=None, client: Caller | str | None = None):
+                         progress=None, client: Caller | str | None = None, seeds: int = 1):
         """Queue one training per method on one budget; wait and evaluate in the background.
 
-        `client`: who asks (the UI passes a Caller), charged like any other training and generation."""
-        return self.experiments.start(methods, train, owner, limit, settings, overrides, progress, client=client)
+        `client`: who asks (the UI passes a Caller), charged like any other training and generation.
+        `seeds`: train each method once per seed (seed, seed + 1, ...), one round at a time."""
+        return self.experiments.start(methods, train, owner, limit, settings, overrides, progress, client=client,
+                                      seeds=seeds)
 
     def run_experiment(self, methods, train: TrainConfig, limit: int = EvaluationSettings.limit,
                        settings: GenerationSettings | None = None, overrides: dict | None = None,
-                       progress=None, owner: str = "") -> dict:
-        """The same, in this thread: returns the result (runs, budget, scores, paired, seconds)."""
+                       progress=None, owner: str = "", seeds: int = 1) -> dict:
+        """The same, in this thread: returns the result (runs, budget, scores, paired, verdict, seconds)."""
         owner = owner or "experiment-" + secrets.token_hex(8)  # the caller's own: nobody else can stop it
-        return self.experiments.create(methods, train, owner, limit, settings, overrides, progress).run()
+        return self.experiments.create(methods, train, owner, limit, settings, overrides, progress,
+                                       seeds=seeds).run()
+
+    def finish_experiment(self, experiment_id: str, owner: str, progress=None, client: Caller | str | None = None,
+                          operator: bool = False, wait: bool = False):
+        """An experiment a restart cut short: train what is missing, then evaluate (in the background,
+        or in this thread with `wait`, returning the result). Its owner only, or the operator (the CLI)."""
+        if wait:
+            owner = owner or "experiment-" + secrets.token_hex(8)
+            return self.experiments.finish(experiment_id, owner, progress, client, operator=operator).run()
+        return self.experiments.start_finish(experiment_id, owner, progress, client, operator=operator)
 
     def experiment(self, experiment_id: str | None):
         return self.experiments.get(experiment_id)

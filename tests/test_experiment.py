@@ -151,3 +151,102 @@ def test_an_experiments_evaluation_takes_turns_at_the_generation_gate(studio):
     out = studio.run_experiment(["lora"], BUDGET, limit=2, settings=GEN, progress=progress)
     assert out["status"] == "completed"
     assert inside_turn and all(inside_turn)
+
+
+# ---------------------------------------------------------------- cut short by a restart (issue 23, 16)
+def _cut_short(studio, experiment_id: str, stage: str, methods: list[str], runs: dict) -> None:
+    """Leave the record as a process killed at `stage` would have: under way, its process gone."""
+    from studio.experiment_records import ExperimentRecords
+
+    records = ExperimentRecords(studio.settings.runs_dir)
+    record = records.get(experiment_id)
+    record.update(methods=methods, runs=runs, status="evaluating" if stage == "evaluating" else "training",
+                  stage=stage, result=None, finished_at=None, failed={},
+                  process={"host": "a-host-long-gone", "pid": 1, "started": 0.0})
+    records.save(record)
+
+
+def test_an_experiment_cut_short_says_where_it_stopped_and_its_owner_finishes_it(studio, settings):
+    from studio.engine import Studio
+    from studio.ui.handlers import experiment as hx
+
+    first = studio.run_experiment(["full"], BUDGET, limit=2, settings=GEN, owner="alice")
+    full_run = first["runs"]["full"]
+    record_path = settings.runs_dir / ".experiments" / f"{first['experiment']}.json"
+    assert json.loads(record_path.read_text())["status"] == "completed"
+    # Killed while LoRA trained: full done, LoRA's run never saved, prompt tuning never queued.
+    _cut_short(studio, first["experiment"], "training lora", ["full", "lora", "prompt"],
+               {"full": full_run, "lora": "lora-20250101-000000-dead"})
+
+    restarted = Studio(settings)
+    experiment = restarted.experiment(first["experiment"])
+    assert experiment.status == "interrupted" and experiment.stopped_at == "training lora"
+    view = hx.experiment_view(restarted, experiment)
+    assert view.finishable and view.status.startswith("**Experiment cut short** while training LoRA")
+    assert "Full fine-tuning finished" in view.status and "trains LoRA, Prompt tuning" in view.status
+    assert view.methods.splitlines()[0].startswith("- Full fine-tuning: finished 3 steps")
+    assert view.methods.splitlines()[2] == "- Prompt tuning: not started"
+    assert hx.finishable_experiment_id(restarted, "alice") == first["experiment"]
+    assert hx.finishable_experiment_id(restarted, "mallory") is None
+    with pytest.raises(PermissionError):
+        restarted.finish_experiment(first["experiment"], "mallory")
+
+    out = restarted.finish_experiment(first["experiment"], "alice", wait=True)
+    finished = restarted.experiment(first["experiment"])
+    assert out["status"] == "completed" and out["failed"] == {}
+    assert set(finished.trainings) == {"lora", "prompt"}     # only what was missing was trained
+    assert out["runs"]["full"] == full_run and out["reused"] == ["full"]
+    assert out["runs"]["lora"] != "lora-20250101-000000-dead"
+    assert set(out["scores"]) == {"original", full_run, out["runs"]["lora"], out["runs"]["prompt"]}
+    assert out["verdict"]["headline"].startswith("On ROUGE-L over 2 test dialogues")
+    for method in ("lora", "prompt"):   # the new runs belong to the same experiment
+        assert restarted.run(out["runs"][method])["experiment"]["id"] == first["experiment"]
+    saved = json.loads(record_path.read_text())
+    assert saved["status"] == "completed" and saved["stage"] == "done" and saved["result"]["runs"] == out["runs"]
+
+    # Killed during the evaluation: every run is there, so finishing trains nothing and evaluates.
+    _cut_short(restarted, first["experiment"], "evaluating", ["full", "lora", "prompt"], out["runs"])
+    again = Studio(settings)
+    assert again.experiment(first["experiment"]).stopped_at == "evaluating"
+    assert "while evaluating" in hx.experiment_view(again, again.experiment(first["experiment"])).status
+    out = again.finish_experiment(first["experiment"], "alice", wait=True)
+    assert again.experiment(first["experiment"]).trainings == {}
+    assert out["status"] == "completed" and sorted(out["reused"]) == ["full", "lora", "prompt"]
+    assert len(out["scores"]) == 4
+    with pytest.raises(ValueError, match="not cut short"):
+        again.finish_experiment(first["experiment"], "alice")
+    assert not Studio(settings).experiment(first["experiment"]).finishable
+
+
+def test_cli_resume_finishes_an_experiment_cut_short(run_cli, studio):
+    # run_cli's runs folder is the studio fixture's (both under tmp_path/runs): the CLI is the operator there.
+    first = studio.run_experiment(["lora"], BUDGET, limit=2, settings=GEN, owner="alice")
+    _cut_short(studio, first["experiment"], "training prompt", ["lora", "prompt"], {"lora": first["runs"]["lora"]})
+    code, out, err = run_cli("experiment", "--resume", first["experiment"], "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["status"] == "completed" and result["reused"] == ["lora"] and "prompt" in result["runs"]
+    assert "training prompt (2 of 2)" in err
+    code, out, err = run_cli("experiment", "--resume", "exp-20250101-000000-beef")
+    assert code != 0 and "no experiment 'exp-20250101-000000-beef'" in err and "cut short: none" in err
+
+
+def test_an_experiment_whose_trainings_all_failed_says_it_failed_and_why(studio, monkeypatch):
+    # Issue 23.20: on a full disk every training failed and the experiment was still headed "Experiment finished".
+    from studio import training
+    from studio.ui.handlers import experiment as hx
+
+    def no_room(base_path, method, *args, **kwargs):
+        raise OSError(28, f"No space left on device ({method})")
+
+    monkeypatch.setattr(training, "prepare_model", no_room)
+    out = studio.run_experiment(["full", "lora"], BUDGET, limit=2, settings=GEN)
+    assert out["status"] == "failed" and out["scores"] == {} and out["verdict"] is None
+    assert set(out["failed"]) == {"full", "lora"}
+    assert out["error"].startswith("no training finished: Full fine-tuning: ")
+    assert "No space left on device (full)" in out["error"] and "No space left on device (lora)" in out["error"]
+    view = hx.experiment_view(studio, studio.experiment(out["experiment"]))
+    assert view.status.startswith("**Experiment failed:** no training finished") and "finished**" not in view.status
+    assert "The disk is full" in view.status and r"No space left on device \(lora\)" in view.status  # escaped
+    assert not view.has_result
+    assert "- LoRA: **failed**: " in view.methods

@@ -1,7 +1,9 @@
 """Train tab section "Train all three": one budget for every method, then ROUGE and every pair in words.
 
 A gr.Timer polls this session's experiment while it trains and evaluates, redraws the
-loss plot when new points arrive, and switches itself off once the result is in.
+loss plot when new points arrive, and switches itself off once the result is in. After a
+restart, a session's experiment that was cut short is shown with where it stopped and a
+"Finish the experiment" button (its owner's only: the handler checks).
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from ..config import METHOD_LABELS, METHODS, EvaluationSettings, TrainConfig
+from ..experiment import ExperimentSettings
 from .context import QUIET, UiContext
 from .errors import guarded
 from .handlers import experiment as hx
@@ -57,9 +60,12 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                     test_size = len(ctx.studio.data.split("test"))
                     ui.limit = number(EvaluationSettings, "limit", hx.test_dialogues(ctx.studio, form.limit),
                                       info=f"the test split has {test_size:,}")
+                    ui.seeds = number(ExperimentSettings, "seeds", form.seeds)
                 with gr.Row():
                     ui.start = gr.Button("Train all three", variant="primary", elem_id="experiment-start")
                     ui.stop = gr.Button("Cancel the experiment", variant="stop", elem_id="experiment-cancel")
+                    ui.finish = gr.Button("Finish the experiment", variant="primary", visible=False,
+                                          elem_id="experiment-finish")
             with gr.Column(scale=3, min_width=420):
                 view = hx.experiment_view(ctx.studio, None)
                 ui.status = gr.Markdown(view.status, elem_id="experiment-status")
@@ -76,30 +82,39 @@ def _shown(ctx: UiContext, ui: SimpleNamespace, experiment, redraw: bool = True)
     return {ui.status: view.status, ui.lines: view.methods, ui.sentences: view.sentences,
             ui.loss: hx.experiment_loss_view(experiment) if redraw else gr.skip(),
             ui.rouge: gr.Plot(hx.experiment_rouge_view(experiment), visible=True) if view.has_result
-            else gr.Plot(visible=False)}
+            else gr.Plot(visible=False),
+            ui.finish: gr.Button(visible=view.finishable)}
 
 
 def _outputs(ui: SimpleNamespace) -> list:
-    return [ui.status, ui.lines, ui.sentences, ui.loss, ui.rouge]
+    return [ui.status, ui.lines, ui.sentences, ui.loss, ui.rouge, ui.finish]
 
 
 def _wire_controls(ctx: UiContext, ui: SimpleNamespace) -> None:
     studio = ctx.studio
 
     @guarded
-    def start(owner, methods, steps, batch_size, train_size, learning_rate, seed, limit):
+    def start(owner, methods, steps, batch_size, train_size, learning_rate, seed, limit, seeds):
         if not owner:   # API clients never run the page's load event: a signed token, remembered
             owner = studio.issue_owner_token()
             studio.people.remember(getattr(current_request(), "session_hash", None), owner)
-        form = hx.ExperimentForm(methods, steps, batch_size, train_size, learning_rate, seed, limit)
+        form = hx.ExperimentForm(methods, steps, batch_size, train_size, learning_rate, seed, limit, seeds)
         experiment = hx.start_experiment(studio, owner, form, client=current_caller(studio, token=owner))
         return {ctx.owner: owner, ui.experiment_id: experiment.experiment_id, ui.timer: gr.Timer(active=True),
                 ui.seen: -1, **_shown(ctx, ui, experiment)}
 
     ui.start.click(start, [ctx.owner, ui.methods, ui.steps, ui.batch_size, ui.train_size, ui.learning_rate,
-                           ui.seed, ui.limit],
+                           ui.seed, ui.limit, ui.seeds],
                    [ctx.owner, ui.experiment_id, ui.timer, ui.seen, *_outputs(ui)], api_name="experiment",
                    preprocess=False)  # the handler checks raw values and says what is wrong
+
+    @guarded
+    def finish(current, owner):
+        experiment = hx.finish_experiment(studio, current, owner, client=current_caller(studio, token=owner))
+        return {ui.timer: gr.Timer(active=True), ui.seen: -1, **_shown(ctx, ui, experiment)}
+
+    ui.finish.click(finish, [ui.experiment_id, ctx.owner], [ui.timer, ui.seen, *_outputs(ui)],
+                    api_name="finish_experiment")
 
     @guarded
     def stop(current, owner):
@@ -126,7 +141,8 @@ def _wire_poll(ctx: UiContext, ui: SimpleNamespace) -> None:
                   show_progress="hidden", concurrency_limit=None)
 
     def reattach(owner):
-        current = hx.active_experiment_id(studio, owner)
+        # One under way first; else one a restart cut short (the poll shows it once, with its Finish button).
+        current = hx.active_experiment_id(studio, owner) or hx.finishable_experiment_id(studio, owner)
         return {ui.experiment_id: current, ui.timer: gr.Timer(active=True), ui.seen: -1} if current else gr.skip()
 
     ctx.owner.change(reattach, ctx.owner, [ui.experiment_id, ui.timer, ui.seen], **QUIET)

@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from studio.config import PRESETS
+from studio.config import METHOD_LABELS, PRESETS
 from studio.ui import handlers as h
 from studio.ui.handlers import experiment as hx
 
@@ -23,8 +23,9 @@ class FakeStudio:
         self._experiment = experiment
         self.settings = SimpleNamespace(presenter=False)   # the studio-wide switch the handlers check
 
-    def start_experiment(self, methods, cfg, owner, limit, settings, client=None):
+    def start_experiment(self, methods, cfg, owner, limit, settings, client=None, seeds=1):
         self.started.append((methods, cfg, owner, limit))
+        self.seeds = seeds
         return SimpleNamespace(experiment_id="exp-1")
 
     def experiment(self, experiment_id):
@@ -48,7 +49,9 @@ def _experiment(status="training", stage=None, result=None, ended=False):
                  "prompt": _job("queued")}
     return SimpleNamespace(experiment_id="exp-1", trainings=trainings, status=status, budget=BUDGET, limit=50,
                            stage=stage or {"stage": "training", "method": "lora", "index": 2, "of": 3},
-                           result=result, ended=ended, error=None)
+                           result=result, ended=ended, error=None, seeds=[42], reused=set(), runs={},
+                           slots={m: (m, 42) for m in trainings}, finishable=False, elsewhere=False,
+                           where="training lora", label_of=lambda key: METHOD_LABELS[key])
 
 
 def test_the_form_becomes_one_budget_for_every_method():
@@ -99,7 +102,7 @@ def test_the_result_lands_as_rouge_and_sentences():
     experiment = _experiment("completed", {"stage": "done"}, result, ended=True)
     view = hx.experiment_view(FakeStudio(), experiment)
     assert view.ended and view.has_result and view.status.startswith("**Experiment finished** in 5 min 00 s")
-    assert "- prompt did not complete: Out of memory" in view.sentences
+    assert "- Prompt tuning did not complete: Out of memory" in view.sentences
     assert "- LoRA beats Full fine-tuning on ROUGE-L by 2.1 points (0.4 to 3.8)." in view.sentences
     figure = hx.experiment_rouge_view(experiment)
     assert [trace.name for trace in figure.data] == ["Original", "Full fine-tuning", "LoRA"]

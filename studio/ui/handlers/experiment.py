@@ -3,7 +3,8 @@
     experiment = start_experiment(studio, owner, ExperimentForm(steps=30))
     view = experiment_view(studio, studio.experiment(experiment.experiment_id))
     view.methods      # one line per method: queued / step 12 of 30 / finished / failed
-    view.sentences    # "LoRA beats Full fine-tuning on ROUGE-L by 2.1 points (0.4 to 3.8)", ...
+    view.sentences    # the headline ("On ROUGE-L ..., LoRA is clearly better than Original."), then every pair
+    finish_experiment(studio, experiment_id, owner)   # one a restart cut short: train what is missing, evaluate
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from ...config import (
     TrainConfig,
 )
 from ...declare import parse
+from ...evaluation import METRIC_NAMES
+from ...experiment import ExperimentSettings, slot_parts
 from ...formatting import pairs_text
 from ...plots import loss_figure, rouge_figure
 from .common import fmt_seconds, plain, refuse_in_presenter_mode, some_of
@@ -43,10 +46,11 @@ class ExperimentForm:
     learning_rate: float | str | None = None       # blank: each method keeps its own
     seed: float | None = field(default_factory=lambda: TrainConfig().seed)
     limit: float | None = field(default_factory=lambda: EvaluationSettings().limit)
+    seeds: float | None = field(default_factory=lambda: ExperimentSettings().seeds)
 
 
-def experiment_request(form: ExperimentForm) -> tuple[list[str], TrainConfig, int]:
-    """Check the form: (methods, the shared budget, how many test dialogues)."""
+def experiment_request(form: ExperimentForm) -> tuple[list[str], TrainConfig, int, int]:
+    """Check the form: (methods, the shared budget, how many test dialogues, how many seeds)."""
     methods = some_of("methods", form.methods, METHODS)
     if not methods:
         raise ValueError("Tick at least one method to train.")
@@ -54,7 +58,8 @@ def experiment_request(form: ExperimentForm) -> tuple[list[str], TrainConfig, in
                          for name in ("steps", "batch_size", "train_size", "seed")},
                       learning_rate=parse(TrainConfig, "learning_rate", form.learning_rate, blank=None))
     limit = parse(EvaluationSettings, "limit", form.limit)
-    return methods, cfg.validate(), limit
+    seeds = parse(ExperimentSettings, "seeds", form.seeds)
+    return methods, cfg.validate(), limit, seeds
 
 
 def start_experiment(studio: Studio, owner: str, form: ExperimentForm, client=None) -> Experiment:
@@ -62,8 +67,19 @@ def start_experiment(studio: Studio, owner: str, form: ExperimentForm, client=No
     refuse_in_presenter_mode(studio, "training")
     if not owner:
         raise ValueError("The page has not finished loading; try again in a moment.")
-    methods, cfg, limit = experiment_request(form)
-    return studio.start_experiment(methods, cfg, owner, limit=limit, settings=GenerationSettings(), client=client)
+    methods, cfg, limit, seeds = experiment_request(form)
+    return studio.start_experiment(methods, cfg, owner, limit=limit, settings=GenerationSettings(), client=client,
+                                   seeds=seeds)
+
+
+def finish_experiment(studio: Studio, experiment_id: str | None, owner: str, client=None) -> Experiment:
+    """Finish an experiment a restart cut short: it trains again, so never from a presenter's page."""
+    refuse_in_presenter_mode(studio, "training")
+    if not owner:
+        raise ValueError("The page has not finished loading; try again in a moment.")
+    if studio.experiment(experiment_id) is None:
+        raise ValueError("There is no experiment of yours to finish.")
+    return studio.finish_experiment(experiment_id, owner, client=client)
 
 
 def stop_experiment(studio: Studio, experiment_id: str | None, owner: str) -> str:
@@ -83,6 +99,12 @@ def active_experiment_id(studio: Studio, owner: str) -> str | None:
     return mine[-1].experiment_id if mine else None
 
 
+def finishable_experiment_id(studio: Studio, owner: str) -> str | None:
+    """This session's newest experiment a restart cut short, to show with its Finish button."""
+    mine = [e for e in studio.experiments_of(owner) if e.finishable] if owner else []
+    return mine[-1].experiment_id if mine else None
+
+
 @dataclass
 class ExperimentView:
     status: str          # the headline
@@ -90,25 +112,48 @@ class ExperimentView:
     sentences: str       # the pairwise differences in plain words, once evaluated
     ended: bool
     has_result: bool
+    finishable: bool = False   # cut short by a restart: the Finish button shows
 
 
 def experiment_view(studio: Studio, experiment: Experiment | None) -> ExperimentView:
     if experiment is None:
         return ExperimentView("Train all three methods on one budget, then compare them on the same test "
                               "dialogues.", "", "", True, False)
-    lines = [_method_line(studio, method, job) for method, job in experiment.trainings.items()]
+    lines = [_slot_line(studio, experiment, key) for key in experiment.slots]
     result = experiment.result or {}
     return ExperimentView(_headline(experiment, studio), "\n".join(lines), _sentences(result), experiment.ended,
-                          bool(result.get("scores")))
+                          bool(result.get("scores")), experiment.finishable)
 
 
-def _budget_text(budget: dict, pairs_used: int | None = None) -> str:
+def _slot_line(studio: Studio, experiment: Experiment, key: str) -> str:
+    """One training of the experiment: its job's progress here, else what its run on disk says."""
+    label = experiment.label_of(key)
+    job = experiment.trainings.get(key)
+    if job is not None:
+        return _method_line(studio, label, job)
+    run_id = experiment.runs.get(key)
+    if run_id is None:
+        return f"- {label}: not started"
+    try:
+        record = studio.run(run_id)
+    except KeyError:   # RunNotFound: cut short before its run was saved, or deleted since
+        return f"- {label}: not finished (no run {plain(run_id)} on disk)"
+    kept = " (kept from before the restart)" if key in experiment.reused else ""
+    if record.get("status") == "completed" and not record.get("model_missing"):
+        return (f"- {label}: finished {record.get('steps', '?')} steps in "
+                f"{fmt_seconds(record.get('train_seconds'))}{kept}")
+    status = record.get("status") or "unknown"
+    return f"- {label}: {plain(status)}, not finished" + (f": {plain(record['error'])}" if record.get("error") else "")
+
+
+def _budget_text(budget: dict, pairs_used: int | None = None, seeds: list | None = None) -> str:
     """The shared budget as used: the pairs actually trained on, which a small split caps below the
     subset size asked for (48 of "400 pairs" offline)."""
     rate = "each method's own learning rate" if budget.get("learning_rate") is None else \
         f"learning rate {budget['learning_rate']:g}"
+    seed = f"seeds {seeds[0]}–{seeds[-1]}" if seeds and len(seeds) > 1 else f"seed {budget['seed']}"
     return (f"{budget['steps']} steps × batch {budget['batch_size']} from "
-            f"{pairs_text(budget.get('train_size'), pairs_used)}, seed {budget['seed']}, {rate}")
+            f"{pairs_text(budget.get('train_size'), pairs_used)}, {seed}, {rate}")
 
 
 def _pairs_used(studio: Studio | None, experiment: Experiment) -> int | None:
@@ -130,10 +175,47 @@ def pairs_available(studio: Studio) -> int:
     return studio.training_plan(TrainConfig(train_size=None))["pairs_available"]
 
 
+def _where_text(stopped_at: str | None) -> str:
+    """Where an experiment was cut short, from its record's stage ("training lora" -> "while training LoRA")."""
+    words = str(stopped_at or "starting")
+    if words.startswith("training "):
+        method, _, seed = words[len("training "):].partition(" ")
+        return f"while training {METHOD_LABELS.get(method, plain(method))}" + (f" {plain(seed)}" if seed else "")
+    if words == "evaluating":
+        return "while evaluating"
+    return "before its first training started"
+
+
+def _cut_short(experiment: Experiment, studio: Studio | None) -> str:
+    trained = _trained_before(experiment)
+    kept = [experiment.label_of(k) for k in experiment.slots if k in trained]
+    missing = [experiment.label_of(k) for k in experiment.slots if k not in trained]
+    done = f"{', '.join(kept)} finished" if kept else "no training finished"
+    todo = (f"finishing trains {', '.join(missing)}, then evaluates" if missing else
+            "every training finished; finishing evaluates them")
+    return (f"**Experiment cut short** {_where_text(experiment.stopped_at)}: the app stopped. {done}; nothing was "
+            f"evaluated. Finish the experiment: {todo}.")
+
+
+def _trained_before(experiment: Experiment) -> set:
+    """Slots whose run finished before the restart (read once per view from the run store)."""
+    try:
+        return set(experiment.trained_before())
+    except OSError:   # the runs folder cannot be read just now: say nothing finished rather than fail the view
+        return set()
+
+
 def _headline(experiment: Experiment, studio: Studio | None = None) -> str:
-    stage, budget = experiment.stage, _budget_text(experiment.budget, _pairs_used(studio, experiment))
+    stage = experiment.stage
+    budget = _budget_text(experiment.budget, _pairs_used(studio, experiment), experiment.seeds)
+    if experiment.finishable:
+        return _cut_short(experiment, studio)
+    if experiment.elsewhere:
+        return (f"**Under way in another process** ({plain(experiment.where)}): it is followed "
+                "there, not on this page.")
     if experiment.status == "training":
-        return (f"**Training {METHOD_LABELS[stage['method']]}** ({stage['index']} of {stage['of']}) · {budget}"
+        seed = f", seed {stage['seed']}" if len(experiment.seeds) > 1 and "seed" in stage else ""
+        return (f"**Training {METHOD_LABELS[stage['method']]}** ({stage['index']} of {stage['of']}{seed}) · {budget}"
                 if stage.get("stage") == "training" else f"**Training** · {budget}")
     if experiment.status == "evaluating":
         which = "the original model" if stage.get("model") == ORIGINAL else METHOD_LABELS.get(stage.get("method"), "")
@@ -151,8 +233,7 @@ def _headline(experiment: Experiment, studio: Studio | None = None) -> str:
     return "**Starting the experiment…**"
 
 
-def _method_line(studio: Studio, method: str, job) -> str:
-    label = METHOD_LABELS[method]
+def _method_line(studio: Studio, label: str, job) -> str:
     if job.status == "queued":
         return f"- {label}: queued (#{studio.queue_position(job.job_id)} in the queue)"
     last = job.latest("step")
@@ -171,23 +252,58 @@ def _method_line(studio: Studio, method: str, job) -> str:
     return f"- {label}: {job.status}"
 
 
+def _slot_label(key: str, seeds: list) -> str:
+    method, seed = slot_parts(key, seeds[0] if seeds else 0)
+    label = METHOD_LABELS.get(method, plain(method))
+    return f"{label} (seed {seed})" if len(seeds) > 1 else label
+
+
 def _sentences(result: dict) -> str:
-    lines = [f"- {method} did not complete: {plain(error)}" for method, error in result.get("failed", {}).items()]
-    lines += [f"- {pair['sentence']}." for pair in result.get("paired", [])]
-    if not lines:
-        return ""
-    return ("**Every pair, with its 95% paired-bootstrap interval (ROUGE points):**\n\n" + "\n".join(lines))
+    """The verdict: its headline first, then what did not train, each pair, and once what the intervals cover."""
+    seeds = result.get("seeds") or []
+    failed = [f"- {_slot_label(key, seeds)} did not complete: {plain(error)}"
+              for key, error in result.get("failed", {}).items()]
+    verdict = result.get("verdict")
+    if not verdict:   # no evaluation (stopped, failed), or a result kept before verdicts existed
+        lines = failed + [f"- {pair['sentence']}." for pair in result.get("paired", [])]
+        return ("**Every pair, with its 95% paired-bootstrap interval (ROUGE points):**\n\n" + "\n".join(lines)
+                if lines else "")
+    parts = [f"**{verdict['headline']}**"]
+    if failed:
+        parts.append("\n".join(failed))
+    if len(verdict.get("seeds") or ()) > 1:
+        parts.append("**Each method across its seeds (ROUGE-L):**\n\n" + "\n".join(
+            f"- {METHOD_LABELS.get(m, 'Original')}: {100 * s['rougeL']['mean']:.1f} on average"
+            + (f" (seeds: {', '.join(f'{100 * v:.1f}' for v in s['rougeL']['seed_means'])})" if m in METHOD_LABELS
+               else "")
+            for m, s in verdict["methods"].items()))
+    by_metric: dict[str, list[str]] = {}
+    for pair in verdict["pairs"]:
+        by_metric.setdefault(pair["metric"], []).append(f"- {pair['sentence']}.")
+    for metric, lines in by_metric.items():
+        parts.append(f"**{METRIC_NAMES.get(metric, metric)}, pair by pair** (ROUGE points, 95% interval):\n\n"
+                     + "\n".join(lines))
+    parts.append(f"_{verdict['note']}_")
+    return "\n\n".join(parts)
 
 
 def experiment_loss_view(experiment: Experiment | None):
-    """The training (and validation) loss of each method of the experiment, on one plot."""
+    """The training (and validation) loss of each training of the experiment, on one plot."""
     curves = {}
-    for method, job in (experiment.trainings.items() if experiment is not None else ()):
-        curves[METHOD_LABELS[method]] = (method, [e for e in list(job.events) if e.get("type") in ("step", "eval")])
+    for key, job in (experiment.trainings.items() if experiment is not None else ()):
+        curves[experiment.label_of(key)] = (experiment.slots[key][0],
+                                            [e for e in list(job.events) if e.get("type") in ("step", "eval")])
     return loss_figure(curves, title="Training loss of the experiment", same_weight=True)
 
 
 def experiment_rouge_view(experiment: Experiment | None):
+    """ROUGE per run; with several seeds, per method (its mean over the seeds, the test-sample interval)."""
     result = (experiment.result or {}) if experiment is not None else {}
-    methods = {run_id: method for method, run_id in result.get("runs", {}).items()}
+    verdict = result.get("verdict") or {}
+    if len(verdict.get("seeds") or ()) > 1:
+        labels = {ORIGINAL: "Original", **{m: f"{METHOD_LABELS[m]} ({len(verdict['seeds'])} seeds)"
+                                           for m in METHOD_LABELS}}
+        return rouge_figure(verdict["methods"], labels, {m: m for m in verdict["methods"]})
+    seeds = result.get("seeds") or [0]
+    methods = {run_id: slot_parts(key, seeds[0])[0] for key, run_id in result.get("runs", {}).items()}
     return rouge_figure(result.get("scores", {}), result.get("labels", {}), methods)

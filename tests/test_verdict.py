@@ -1,0 +1,73 @@
+"""The experiment's verdict: a headline first, no "(0.0 to 0.0)", the interval's scope said once, seeds counted."""
+import numpy as np
+import pandas as pd
+
+from studio.verdict import experiment_verdict, headline
+
+LABELS = {"original": "Original", "full": "Full fine-tuning", "lora": "LoRA", "prompt": "Prompt tuning"}
+METRICS = ("rouge1", "rouge2", "rougeL")
+
+
+def table(values) -> pd.DataFrame:
+    values = np.asarray(values, dtype=float)
+    return pd.DataFrame({m: values for m in METRICS})
+
+
+BASE = np.linspace(0.1, 0.3, 20)
+
+
+def test_the_headline_says_what_is_clearly_better_and_what_cannot_be_told_apart():
+    lora = BASE + 0.10 + 0.001 * np.sin(np.arange(20))   # as good as full, dialogue by dialogue up and down
+    tables = {"original": {None: table(BASE)}, "full": {42: table(BASE + 0.10)}, "lora": {42: table(lora)}}
+    verdict = experiment_verdict(tables, LABELS, seeds=[42], examples=20)
+    assert verdict["headline"] == ("On ROUGE-L over 20 test dialogues, Full fine-tuning is clearly better than "
+                                   "Original, and LoRA than Original; Full fine-tuning and LoRA cannot be told apart.")
+    assert [p["metric"] for p in verdict["pairs"][:3]] == ["rougeL"] * 3   # what the headline sums up comes first
+    first = verdict["pairs"][0]
+    assert (first["a"], first["b"], first["winner"]) == ("original", "full", "full")
+    assert first["sentence"].startswith("Full fine-tuning beats Original on ROUGE-L by 10.0 points (")
+    assert "another training seed" in verdict["note"] and "--seeds 3" in verdict["note"]
+    nothing = experiment_verdict({"original": {None: table(BASE)}, "lora": {42: table(BASE[::-1])}}, LABELS,
+                                 seeds=[42], examples=20)
+    assert nothing["headline"] == "On ROUGE-L over 20 test dialogues, no model is clearly better than another."
+
+
+def test_two_models_that_both_score_zero_tie_at_zero_and_no_interval_reads_0_to_0():
+    zeros = np.zeros(16)
+    tables = {"original": {None: table(zeros)}, "prompt": {42: table(zeros)}, "lora": {42: table(BASE[:16])}}
+    verdict = experiment_verdict(tables, LABELS, seeds=[42], examples=16)
+    tie = next(p for p in verdict["pairs"] if {p["a"], p["b"]} == {"original", "prompt"} and p["metric"] == "rougeL")
+    assert tie["winner"] is None
+    assert tie["sentence"] == ("Original and Prompt tuning both score 0 on ROUGE-L on every dialogue: they tie at "
+                               "zero and cannot be told apart")
+    same = experiment_verdict({"original": {None: table(BASE)}, "lora": {42: table(BASE)}}, LABELS, [42], 20)
+    assert "score the same on ROUGE-L on every dialogue (20.0)" in same["pairs"][0]["sentence"]
+    for pair in verdict["pairs"] + same["pairs"]:
+        assert "0.0 to 0.0" not in pair["sentence"]
+
+
+def test_with_several_seeds_a_pair_is_clear_only_when_it_wins_with_every_seed():
+    noise = 0.001 * np.cos(np.arange(20))
+    # LoRA is 5 points up with seed 42 and 1 point down with seed 43: the test-sample interval of the mean
+    # excludes 0, but the seeds disagree.
+    tables = {"original": {None: table(BASE)},
+              "lora": {42: table(BASE + 0.05 + noise), 43: table(BASE - 0.01 + noise)},
+              "full": {42: table(BASE + 0.04 + noise), 43: table(BASE + 0.03 - noise)}}
+    verdict = experiment_verdict(tables, LABELS, seeds=[42, 43], examples=20)
+    lora = next(p for p in verdict["pairs"] if (p["a"], p["b"], p["metric"]) == ("original", "lora", "rougeL"))
+    assert lora["low"] > 0 and lora["winner"] is None
+    assert lora["sentence"].startswith("LoRA is ahead of Original on ROUGE-L by 2.0 points over these dialogues, "
+                                       "but not with every seed (5.0, −1.0 with seeds 42, 43)")
+    full = next(p for p in verdict["pairs"] if (p["a"], p["b"], p["metric"]) == ("original", "full", "rougeL"))
+    assert full["winner"] == "full" and "with every seed (4.0, 3.0 with seeds 42, 43)" in full["sentence"]
+    assert verdict["headline"].startswith("On ROUGE-L over 20 test dialogues and 2 seeds, Full fine-tuning is "
+                                          "clearly better than Original")
+    assert "trained 2 times (seeds 42, 43)" in verdict["note"] and "not over seeds" in verdict["note"]
+    spread = verdict["methods"]["lora"]["rougeL"]
+    assert np.allclose(spread["seed_means"], [BASE.mean() + 0.05, BASE.mean() - 0.01], atol=1e-3)
+    assert spread["low"] <= spread["mean"] <= spread["high"]
+
+
+def test_a_headline_with_one_model_says_there_is_nothing_to_compare():
+    assert headline([], LABELS, examples=1, seeds=[42]) == ("On ROUGE-L over 1 test dialogue, there is only one "
+                                                            "model: nothing to compare.")
