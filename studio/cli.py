@@ -13,7 +13,7 @@
     python -m studio experiment --methods full lora prompt --steps 30 --limit 50 --json   # one fair comparison
     python -m studio prefetch       # while online: cache the base model and dataset
     python -m studio bench          # speed and memory against the course recipe
-    python -m studio overlap --summary TEXT --reference TEXT [--reference TEXT ...] [--dialogue TEXT]
+    python -m studio overlap --summary TEXT --reference TEXT [--reference TEXT ...] [--dialogue TEXT] [--fool]
     python -m studio prompt-tokens RUN_ID --top-k 5  # what a prompt-tuning run's virtual tokens are near
     python -m studio forgetting --models original RUN_ID ...   # what each method forgot
 
@@ -161,12 +161,15 @@ def cmd_experiment(args) -> dict:
                                            if args.max_new_tokens is not None else {})).validate()
     studio = _studio(args)
     seen: set = set()
+    resumed = studio.experiment(args.resume) if args.resume else None
+    several = (len(resumed.seeds) if resumed is not None else 1 if args.resume else seeds) > 1
 
     def progress(stage):
         # One line per training once it has started (a short one may already have ended when first
         # seen: it is announced all the same), and one per model evaluated.
         if stage.get("stage") == "training" and stage.get("status") != "queued":
-            line = f"training {stage['method']} ({stage['index']} of {stage['of']}) ..."
+            seed = f" seed {stage['seed']}" if several and stage.get("seed") is not None else ""
+            line = f"training {stage['method']}{seed} ({stage['index']} of {stage['of']}) ..."
         elif stage.get("stage") == "evaluating":
             line = f"evaluating {stage['model']} ({stage['index']} of {stage['of']}) ..."
         else:
@@ -528,6 +531,9 @@ def _add_insight_commands(sub) -> None:
     p.add_argument("--summary", required=True, help="the summary to check")
     p.add_argument("--reference", action="append", required=True, help="a reference summary; repeat for more")
     p.add_argument("--dialogue", help="also mark which summary words were copied from this dialogue")
+    p.add_argument("--fool", action="store_true",
+                   help="also score the summary's words shuffled, the reference's most frequent word repeated "
+                        "and (with --dialogue) the dialogue copied whole: can ROUGE be fooled?")
 
     p = sub.add_parser("prompt-tokens", help="nearest vocabulary tokens of a prompt-tuning run's virtual tokens")
     _add_common(p)
@@ -548,12 +554,20 @@ def cmd_overlap(args) -> dict:
         copied = Studio.copied_words(args.summary, args.dialogue)
         out["copied"] = {"tokens": [{"text": t["text"], "copied": t["copied"]} for t in copied["tokens"]],
                          "new_words": copied["new_words"], "new_share": copied["new_share"]}
+    if args.fool:
+        from .fooling import fool
+
+        out["fool"] = fool(args.summary, args.reference, args.dialogue)
     if not args.json:
         print(f"best reference: {out['best_reference']}")
         for metric in ("rouge1", "rouge2", "rougeL"):
             s = out[metric]
             print(f"{metric:<7} P {100 * s['precision']:.1f}  R {100 * s['recall']:.1f}  F {100 * s['fmeasure']:.1f}")
         print(" ".join(f"[{t['text']}]" if t["unigram"] else t["text"] for t in out["tokens"]))
+        for case in out.get("fool", {}).get("cases", []):
+            print(f"\n{case['label']}: {case['text']}\n  " + "  ".join(
+                f"{m} {100 * case[m]['fmeasure']:.1f}" for m in ("rouge1", "rouge2", "rougeL"))
+                + f"  bleu {100 * case['bleu']:.1f}\n  {case['why']}")
     return out
 
 

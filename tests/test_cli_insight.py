@@ -151,3 +151,26 @@ def test_evaluate_reports_per_topic_groups_and_pairs(run_cli):
         assert pair["low"] <= pair["difference"] <= pair["high"]
         assert pair["difference"] == pytest.approx(out["models"][lora["run_id"]][pair["metric"]]["mean"]
                                                    - out["models"]["original"][pair["metric"]]["mean"])
+
+
+def test_overlap_fool_gives_the_compare_views_numbers(run_cli, capsys):
+    from studio.fooling import fool
+
+    summary = "Anna invites Ben to her birthday party on Saturday and asks him to bring the cake."
+    reference = "Anna invites Ben to the party on Saturday; Ben will bring the cake and the candles for the party."
+    dialogue = "#Person1#: Ben, come to my party on Saturday?\n#Person2#: Sure, Anna. I will bring the cake."
+    code, out, _ = run_cli("overlap", "--summary", summary, "--reference", reference, "--dialogue", dialogue,
+                           "--fool", "--json")
+    assert code == 0
+    assert out["fool"] == json.loads(json.dumps(fool(summary, [reference], dialogue)))   # what Compare shows
+    cases = {c["case"]: c for c in out["fool"]["cases"]}
+    assert set(cases) == {"summary", "shuffled", "repeated", "dialogue"}
+    assert cases["shuffled"]["rouge1"] == cases["summary"]["rouge1"]
+    assert 0 <= cases["repeated"]["bleu"] < cases["summary"]["bleu"] <= 1   # fractions, like the ROUGE keys
+    assert "rouge1" in out and "fool" not in run_cli("overlap", "--summary", summary, "--reference", reference,
+                                                     "--json")[1]
+    # Without --json: each case's text, its four scores and its sentence.
+    capsys.readouterr()
+    code = cli.main(["overlap", "--summary", summary, "--reference", reference, "--fool"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "Same words, shuffled:" in printed and "bleu" in printed and "clipping" in printed

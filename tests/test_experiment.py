@@ -250,3 +250,55 @@ def test_an_experiment_whose_trainings_all_failed_says_it_failed_and_why(studio,
     assert "The disk is full" in view.status and r"No space left on device \(lora\)" in view.status  # escaped
     assert not view.has_result
     assert "- LoRA: **failed**: " in view.methods
+
+
+# ---------------------------------------------------------------- the verdict, with seeds (issue 26, 9)
+def test_two_seeds_train_each_method_twice_and_the_verdict_uses_both(studio):
+    from studio.ui.handlers import experiment as hx
+
+    stages = []
+    out = studio.run_experiment(["lora", "prompt"], TrainConfig(steps=2, seed=5, **TINY_TRAIN), limit=2,
+                                settings=GEN, seeds=2, progress=stages.append)
+    assert out["status"] == "completed" and out["seeds"] == [5, 6] and out["failed"] == {}
+    assert list(out["runs"]) == ["lora@5", "prompt@5", "lora@6", "prompt@6"]   # one round of methods per seed
+    for key, run_id in out["runs"].items():
+        record = studio.run(run_id)
+        assert record["hyperparameters"]["seed"] == int(key.split("@")[1])
+        assert record["experiment"]["id"] == out["experiment"] and record["experiment"]["seeds"] == [5, 6]
+    trained = [(s["method"], s["seed"]) for s in stages if s["stage"] == "training" and s["status"] == "completed"]
+    assert trained == [("lora", 5), ("prompt", 5), ("lora", 6), ("prompt", 6)]
+    verdict = out["verdict"]
+    assert verdict["seeds"] == [5, 6] and set(verdict["methods"]) == {"original", "lora", "prompt"}
+    assert len(verdict["methods"]["lora"]["rougeL"]["seed_means"]) == 2
+    assert len(verdict["pairs"]) == 3 * 3 and all(len(p["per_seed"]) == 2 for p in verdict["pairs"])
+    assert verdict["headline"].startswith("On ROUGE-L over 2 test dialogues and 2 seeds, ")
+    assert "trained 2 times (seeds 5, 6)" in verdict["note"]
+    for pair in verdict["pairs"]:   # the stand-in often scores 0: never an interval of "0.0 to 0.0"
+        assert "0.0 to 0.0" not in pair["sentence"]
+        if pair["winner"]:
+            assert pair["low"] > 0 or pair["high"] < 0
+            assert all(d > 0 for d in pair["per_seed"]) or all(d < 0 for d in pair["per_seed"])
+
+    experiment = studio.experiment(out["experiment"])
+    view = hx.experiment_view(studio, experiment)
+    assert view.sentences.startswith(f"**{verdict['headline']}**")
+    assert "**Each method across its seeds (ROUGE-L):**" in view.sentences and view.sentences.endswith("_")
+    assert "seeds 5–6" in view.status
+    assert [t.name for t in hx.experiment_rouge_view(experiment).data] == ["Original", "LoRA (2 seeds)",
+                                                                             "Prompt tuning (2 seeds)"]
+    with pytest.raises(ValueError, match="number of seeds"):
+        studio.run_experiment(["lora"], BUDGET, seeds=9)
+
+
+def test_cli_seeds_flag_trains_each_method_per_seed_and_prints_the_headline_first(run_cli):
+    code, out, err = run_cli("experiment", "--methods", "lora", "--steps", "1", "--batch-size", "4",
+                             "--train-size", "8", "--seeds", "2", "--limit", "2", "--max-new-tokens", "4")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:2] == ["training lora seed 42 (1 of 2) ...", "training lora seed 43 (2 of 2) ..."]
+    first = next(i for i, line in enumerate(lines) if line.startswith("Experiment "))
+    assert "seeds 42, 43" in lines[first]
+    assert lines[first + 1].startswith("On ROUGE-L over 2 test dialogues and 2 seeds, ")   # the headline first
+    assert lines[-1].startswith("Each method was trained 2 times (seeds 42, 43)")
+    code, out, err = run_cli("experiment", "--methods", "lora", "--seeds", "0")
+    assert code == 2 and "number of seeds" in err

@@ -160,3 +160,49 @@ def test_the_budget_shown_is_what_the_data_allowed_not_what_was_asked():
     evaluating.train = experiment.train
     assert "on 16 test dialogues" in hx.experiment_view(SmallDataStudio(), evaluating).status
     assert hx.test_dialogues(SmallDataStudio(), 50) == 16 and hx.pairs_available(SmallDataStudio()) == 48
+
+
+def test_the_seeds_field_is_checked_and_passed_on():
+    studio = FakeStudio()
+    hx.start_experiment(studio, "alice", hx.ExperimentForm(seeds="3"))
+    assert studio.seeds == 3
+    for seeds, message in (("three", "must be a number"), (0, "number of seeds"), (6, "number of seeds")):
+        with pytest.raises(ValueError, match=message):
+            hx.start_experiment(FakeStudio(), "alice", hx.ExperimentForm(seeds=seeds))
+
+
+class FinishingStudio(FakeStudio):
+    def finish_experiment(self, experiment_id, owner, client=None):
+        self.finished = (experiment_id, owner)
+        return self._experiment
+
+
+def test_finishing_is_refused_to_a_presenter_and_without_an_experiment():
+    studio = FinishingStudio(_experiment(status="interrupted", ended=True))
+    studio.settings.presenter = True
+    with pytest.raises(PermissionError, match="Presenter mode"):
+        hx.finish_experiment(studio, "exp-1", "alice")
+    studio.settings.presenter = False
+    with pytest.raises(ValueError, match="no experiment of yours to finish"):
+        hx.finish_experiment(studio, "exp-unknown", "alice")
+    with pytest.raises(ValueError, match="not finished loading"):
+        hx.finish_experiment(studio, "exp-1", "")
+    hx.finish_experiment(studio, "exp-1", "alice")
+    assert studio.finished == ("exp-1", "alice")
+
+
+def test_the_verdict_leads_with_its_headline_and_says_once_what_the_interval_covers():
+    pair = {"metric": "rougeL", "sentence": "LoRA beats Original on ROUGE-L by 2.1 points (0.4 to 3.8)"}
+    verdict = {"headline": "On ROUGE-L over 50 test dialogues, LoRA is clearly better than Original.",
+               "pairs": [pair, {**pair, "metric": "rouge1", "sentence": "No clear difference between Original "
+                                                                         "and LoRA on ROUGE-1 (−1.0 to 2.0)"}],
+               "note": "Each interval is a 95% paired-bootstrap interval over these 50 test dialogues.",
+               "seeds": [42], "methods": {}}
+    result = {"runs": {"lora": "r-lora"}, "failed": {}, "seconds": 10, "examples": 50, "seeds": [42],
+              "scores": {"original": {}}, "paired": [], "verdict": verdict}
+    text = hx.experiment_view(FakeStudio(), _experiment("completed", {"stage": "done"}, result, ended=True)).sentences
+    blocks = text.split("\n\n")
+    assert blocks[0] == f"**{verdict['headline']}**"
+    assert blocks[1].startswith("**ROUGE-L, pair by pair**") and blocks[2] == f"- {pair['sentence']}."
+    assert blocks[3].startswith("**ROUGE-1, pair by pair**")
+    assert blocks[-1] == f"_{verdict['note']}_" and text.count("paired-bootstrap") == 1
