@@ -9,7 +9,9 @@ PeftModel over it; prompt-tuning runs are adapters in a second PeftModel over th
 same module (a PeftModel holds adapters of one type). LoRA injects layers into
 the shared base, so "original" and prompt-tuned generation run inside the LoRA
 wrapper's disable_adapter(): nothing LoRA does leaks into them. Only fully
-tuned runs hold their own weights, and at most `max_full` of them stay loaded.
+tuned runs hold their own weights, and at most `max_full` of them stay loaded; one nobody
+has asked for in `FULL_IDLE_SECONDS` is let go, and its memory handed back to the system
+(issue 23.21: the app grew by two FLAN-T5 copies under six sessions and kept them idle).
 
 A run's files are checked before anything shared changes, and a load that fails is
 undone (its adapter deleted, or the first LoRA wrapper unloaded from the base):
@@ -206,9 +208,24 @@ class _PoolLock:
             self.__enter__()
 
 
+FULL_IDLE_SECONDS = 600.0   # a fully tuned model reloads in seconds; ten idle minutes of ~300 MB each is waste
+
+
+def return_freed_memory() -> None:
+    """Collect, then ask glibc to give freed heap pages back to the system (no-op elsewhere)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class ModelPool:
     def __init__(self, base: BaseModelChoice, store: RunStore, max_full: int = 2, device: str | None = None,
-                 dtype: torch.dtype | None = None):
+                 dtype: torch.dtype | None = None, full_idle_seconds: float = FULL_IDLE_SECONDS):
         self.base_choice = base
         self.dtype = dtype  # None = as saved (fp32); bf16 halves memory and is faster on bf16 hardware
         self.store = store
@@ -220,6 +237,9 @@ class ModelPool:
         self._lora = None          # PeftModel holding every loaded LoRA adapter
         self._prompt = None        # PeftModel holding every loaded prompt-tuning adapter
         self._full: OrderedDict[str, tuple] = OrderedDict()  # run_id -> (model, tokenizer), LRU
+        self._full_used: dict[str, float] = {}                 # run_id -> when it was last set up
+        self.full_idle_seconds = full_idle_seconds
+        self._sweeper: threading.Thread | None = None
 
     # ------------------------------------------------------------------ loading
     def base(self):
@@ -313,6 +333,7 @@ class ModelPool:
 
     def _full_model(self, record: dict):
         run_id = record["run_id"]
+        self._full_used[run_id] = time.monotonic()
         if run_id in self._full:
             self._full.move_to_end(run_id)
             return self._full[run_id]
@@ -326,13 +347,45 @@ class ModelPool:
         use_eager_attention_on_cpu(model, self.device)
         self._full[run_id] = (model, tokenizer)
         while len(self._full) > self.max_full:
-            self._full.popitem(last=False)  # least recently used goes; its memory is freed
+            gone, _ = self._full.popitem(last=False)  # least recently used goes; its memory is freed
+            self._full_used.pop(gone, None)
+        self._start_sweeper()
         return model, tokenizer
+
+    def release_idle(self, now: float | None = None) -> list[str]:
+        """Let go of fully tuned models unused for `full_idle_seconds`; returns their run ids."""
+        now = time.monotonic() if now is None else now
+        with self._lock:   # never while a generation uses one: it holds the lock
+            idle = [run_id for run_id in self._full if now - self._full_used.get(run_id, now) >= self.full_idle_seconds]
+            for run_id in idle:
+                self._full.pop(run_id, None)
+                self._full_used.pop(run_id, None)
+        if idle:
+            return_freed_memory()
+        return idle
+
+    def _start_sweeper(self) -> None:
+        """One daemon thread while fully tuned models are loaded; it ends when none is left."""
+        if self._sweeper is not None and self._sweeper.is_alive():
+            return
+
+        def sweep():
+            while True:
+                time.sleep(max(1.0, self.full_idle_seconds / 4))
+                self.release_idle()
+                with self._lock:
+                    if not self._full:
+                        self._sweeper = None
+                        return
+
+        self._sweeper = threading.Thread(target=sweep, name="model-pool-idle-sweeper", daemon=True)
+        self._sweeper.start()
 
     def forget(self, run_id: str) -> None:
         """Drop a (deleted) run from memory."""
         with self._lock:
             self._full.pop(run_id, None)
+            self._full_used.pop(run_id, None)
             for wrapper in (self._lora, self._prompt):
                 if wrapper is not None and run_id in wrapper.peft_config and len(wrapper.peft_config) > 1:
                     if wrapper.active_adapter == run_id:

@@ -94,6 +94,33 @@ def test_full_runs_are_capped_least_recently_used(trained, dialogues):
         studio.store.delete(second)
 
 
+def test_a_full_run_nobody_asks_for_is_let_go_and_comes_back_the_same(trained, dialogues):
+    """Issue 23.21: the app kept two FLAN-T5 copies loaded for ever after a busy session."""
+    import time
+
+    studio, runs = trained
+    pool = ModelPool(studio.base, studio.store, full_idle_seconds=600)
+    first = pool.summarize([runs["full"]], dialogues[:1], GEN)[runs["full"]].summaries
+    assert pool.loaded()["full"] == [runs["full"]]
+    assert pool.release_idle(now=time.monotonic() + 1) == []          # used a moment ago: kept
+    assert pool.release_idle(now=time.monotonic() + 600) == [runs["full"]]
+    assert pool.loaded()["full"] == [] and pool.loaded()["base"]     # the shared base stays
+    again = pool.summarize([runs["full"]], dialogues[:1], GEN)[runs["full"]].summaries
+    assert again == first                                            # reloaded from disk, same text
+
+
+def test_the_idle_sweeper_lets_go_on_its_own_and_then_ends(trained, dialogues):
+    import time
+
+    studio, runs = trained
+    pool = ModelPool(studio.base, studio.store, full_idle_seconds=1.0)
+    pool.summarize([runs["full"]], dialogues[:1], GEN)
+    sweeper = pool._sweeper
+    assert sweeper is not None and sweeper.is_alive()
+    sweeper.join(600)   # it ends once nothing is left to let go (the limit only guards a hang)
+    assert not sweeper.is_alive() and pool.loaded()["full"] == []
+
+
 def test_unknown_and_path_like_refs_are_refused(trained, dialogues):
     studio, _ = trained
     pool = fresh_pool(studio)
