@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..config import METHOD_LABELS, METHODS, ORIGINAL, GenerationSettings
 from . import handlers as h
-from . import section_overlap
+from . import section_fool, section_overlap
 from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext
 from .errors import guarded
 from .turns import takes_turn
@@ -57,6 +57,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                 ui.infos.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"info-{key}"))
     ui.picker_list = [ui.pickers[m] for m in METHODS]
     section_overlap.build(ctx, ui.reference, ui.texts)  # highlighted ROUGE and copied/new words
+    section_fool.build(ctx, ui.reference, ui.texts)  # "Can ROUGE be fooled?": three bad summaries scored
     return ui
 
 

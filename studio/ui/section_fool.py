@@ -1,0 +1,71 @@
+"""Compare tab's "Can ROUGE be fooled?": a summary beside its words shuffled, a word repeated, the dialogue copied.
+
+    section_fool.build(ctx, ui.reference, ui.texts)   # below the overlap section, in tab_compare
+
+Like section_overlap it follows the summary boxes: whenever the summaries change, the
+chosen one is scored against the reference box with the dialogue it was written from;
+choosing another summary or editing the reference scores it again. Nothing here
+changes shared state: it only scores texts already on the page.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+
+from ..fooling import CASES, LABELS
+from .context import QUIET, UiContext
+from .errors import guarded
+from .handlers.fool import FOOL_CHOICES, fool_view
+
+INTRO = ("**Can ROUGE be fooled?** The lecture warns that a bad summary can get a good score. Here is the proof on "
+         "this summary: the same words in a random order, the reference's most frequent word over and over, and "
+         "the whole dialogue handed in as a summary, each scored with ROUGE and BLEU against the same reference.")
+
+
+def build(ctx: UiContext, reference: gr.Textbox, summaries: list[gr.Textbox]) -> None:
+    ui = _layout()
+    _wire(ctx, ui, reference, summaries)
+
+
+def _layout() -> SimpleNamespace:
+    ui = SimpleNamespace(texts=[], scores=[], whys=[])
+    with gr.Accordion("Can ROUGE be fooled?", open=True, visible=False, elem_id="fool-section") as ui.section:
+        gr.Markdown(INTRO, elem_classes=["tab-intro"])
+        ui.which = gr.Radio(FOOL_CHOICES, value=FOOL_CHOICES[0][1], label="Summary to fool", elem_id="fool-which")
+        ui.note = gr.Markdown(elem_id="fool-note")
+        with gr.Row(elem_classes=["summary-columns"]):
+            for case in CASES:
+                with gr.Column(scale=1, min_width=220, elem_classes=["summary-col", "fool-col"]):
+                    ui.texts.append(gr.Textbox(label=LABELS[case], lines=5, max_lines=5, interactive=False,
+                                               elem_id=f"fool-text-{case}", elem_classes=["summary-text"]))
+                    ui.scores.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"fool-scores-{case}"))
+                    ui.whys.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"fool-why-{case}"))
+    ui.source = gr.State("")  # the dialogue the summaries on screen were written from
+    return ui
+
+
+def _wire(ctx: UiContext, ui: SimpleNamespace, reference: gr.Textbox, summaries: list[gr.Textbox]) -> None:
+    outputs = [ui.section, ui.note, *ui.texts, *ui.scores, *ui.whys, ui.source]
+
+    def show(texts, references, dialogue, which) -> dict:
+        view = fool_view(list(texts), references, dialogue, which)
+        out = {ui.section: gr.Accordion(visible=view.visible), ui.note: view.note, ui.source: dialogue}
+        for column, box, scores, why in zip(view.columns, ui.texts, ui.scores, ui.whys):
+            out[box], out[scores], out[why] = column.text, column.scores, column.why
+        return out
+
+    @guarded
+    def on_summaries(*values):
+        *texts, references, dialogue, which = values
+        return show(texts, references, dialogue, which)
+
+    @guarded
+    def on_switch(*values):
+        *texts, references, source, which = values
+        return show(texts, references, source, which)
+
+    gr.on([box.change for box in summaries], on_summaries, [*summaries, reference, ctx.dialogue, ui.which],
+          outputs, trigger_mode="always_last", **QUIET)
+    gr.on([reference.change, ui.which.change], on_switch, [*summaries, reference, ui.source, ui.which], outputs,
+          trigger_mode="always_last", **QUIET)
