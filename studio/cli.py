@@ -249,6 +249,8 @@ def cmd_push(args) -> dict:
 
     if args.out and not args.dry_run:
         raise CliError("--out goes with --dry-run (an upload uses a temporary folder).")
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise CliError(f"--out {short_path(args.out)} is an existing file: give a new or empty folder.")
     out = Studio.push_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id, args.repo,
                                 private=args.private, dry_run=args.dry_run,
                                 folder=Path(args.out) if args.out else None, client_factory=HUB_CLIENT_FACTORY)
@@ -626,7 +628,9 @@ def _read_text(path: str) -> str:
         with open(path, "rb") as handle:
             data = handle.read(MAX_UPLOAD_BYTES + 1)
     except PermissionError:
-        raise CliError(f"{path} cannot be read (permission denied).") from None
+        raise CliError(f"{short_path(path)} cannot be read (permission denied).") from None
+    except OSError as exc:   # /proc/self/mem and the like: there, but not readable as a file
+        raise CliError(f"{short_path(path)} cannot be read ({exc.strerror or type(exc).__name__}).") from None
     if len(data) > MAX_UPLOAD_BYTES:
         raise CliError(f"{path} holds more than {MAX_UPLOAD_BYTES:,} bytes; {limit}.")
     try:
@@ -640,6 +644,43 @@ def _read_lines(path: str) -> list[str]:
     return [line.strip() for line in _read_text(path).splitlines()]
 
 
+MAX_ERROR_CHARS = 600     # one readable line, whatever an exception carries
+MAX_PATH_CHARS = 120
+
+
+def short_path(path) -> str:
+    """A path as an error line shows it: a 5,000-character name is cut in the middle, with its length."""
+    text = str(path)
+    if len(text) <= MAX_PATH_CHARS:
+        return text
+    return f"{text[:60]}…{text[-40:]} ({len(text):,} characters)"
+
+
+def user_message(exc: BaseException) -> str:
+    """The one line `error: ...` says for a user-caused failure."""
+    if isinstance(exc, RecursionError):
+        message = ("the input is nested too deeply to read (lists or objects inside each other thousands of "
+                   "times): it is not a file the studio wrote")
+    elif isinstance(exc, FileNotFoundError) and exc.filename is not None:
+        message = f"no such file: {short_path(exc.filename)}"
+    elif isinstance(exc, OSError) and exc.filename is not None:
+        what = exc.strerror or type(exc).__name__
+        message = f"cannot use {short_path(exc.filename)}: {what}"
+        if exc.filename2 is not None:
+            message += f" ({short_path(exc.filename2)})"
+    else:
+        message = str(exc) or type(exc).__name__
+    message = " ".join(message.split())   # hub errors span several lines; the error is one
+    return message if len(message) <= MAX_ERROR_CHARS else message[:MAX_ERROR_CHARS] + "…"
+
+
+def _hub_errors() -> tuple:
+    # Most hub errors are OSErrors; "no such file in the repo" is not.
+    from huggingface_hub.errors import EntryNotFoundError
+
+    return (EntryNotFoundError,)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from . import quiet_libraries
@@ -649,9 +690,10 @@ def main(argv=None) -> int:
     quiet_libraries()
     try:
         out = COMMANDS[args.command](args)
-    except (CliError, DataError, FileNotFoundError, IsADirectoryError, *USER_ERRORS) as exc:
-        message = str(exc) if not isinstance(exc, FileNotFoundError) else f"no such file: {exc.filename}"
-        print(f"error: {message}", file=sys.stderr)
+    except (CliError, DataError, OSError, RecursionError, *USER_ERRORS, *_hub_errors()) as exc:
+        # A user's mistake or their machine's refusal (a path, a file, the network, the hub): one line.
+        # Anything else is a bug in the studio and keeps its traceback.
+        print(f"error: {user_message(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json and out is not None:  # None: a distributed rank other than 0, which stays silent
         print(json.dumps(out, default=str))
