@@ -29,8 +29,8 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                     "trained in this browser; anyone can download a run.", elem_classes=["tab-intro"])
         ui.refresh = gr.Button("↻ Refresh", size="sm", scale=0, min_width=120)
     ui.empty = gr.Markdown(h.NO_RUNS_YET, visible=not records, elem_id="runs-empty")
-    ui.table = gr.Dataframe(h.runs_table(records), interactive=False, wrap=True, max_height=420,
-                            show_label=False, elem_id="runs-table",
+    ui.table = gr.Dataframe(h.runs_table(records, notes=h.experiment_notes(studio)), interactive=False, wrap=True,
+                            max_height=420, show_label=False, elem_id="runs-table",
                             column_widths=["14%", "9%", "8%", "5%", "7%", "11%", "7%", "6%", "6%", "15%", "12%"])
     with gr.Row():
         with gr.Column(scale=3):
@@ -58,7 +58,7 @@ def _wire_listing(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
         records = studio.runs()
         choices = h.run_dropdown(studio, records, owner)
         value = current if isinstance(current, str) and current in {v for _, v in choices} else None
-        return {ui.table: h.runs_table(records, h.yours(studio, records, owner)),
+        return {ui.table: h.runs_table(records, h.yours(studio, records, owner), h.experiment_notes(studio)),
                 ui.empty: gr.Markdown(visible=not records),
                 ui.picked: refreshed_choices(gr.Dropdown, choices, current, value),
                 ui.chart: h.efficiency_view(studio)}

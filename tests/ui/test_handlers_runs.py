@@ -53,3 +53,28 @@ def test_zip_holds_the_model_and_its_record(ui_trained, tmp_path):
         h.zip_run(ui_trained.studio, None, tmp_path)
     with pytest.raises(RunNotFound):
         h.zip_run(ui_trained.studio, "../../etc", tmp_path)
+
+
+def test_the_runs_table_notes_an_experiment_a_restart_cut_short(studio, settings):
+    """Issue 23.16: the Runs tab showed a cut-short experiment's runs with no note."""
+    from studio.config import TrainConfig
+    from studio.engine import Studio
+    from studio.experiment_records import ExperimentRecords
+    from studio.inference import GenerationSettings
+    from studio.ui import handlers as h
+    from tests.conftest import TINY_TRAIN
+
+    out = studio.run_experiment(["lora"], TrainConfig(steps=1, **TINY_TRAIN), limit=1,
+                                settings=GenerationSettings(max_new_tokens=4), owner="alice")
+    records = ExperimentRecords(settings.runs_dir)
+    record = records.get(out["experiment"])
+    record.update(methods=["lora", "prompt"], status="training", stage="training prompt", result=None,
+                  process={"host": "a-host-long-gone", "pid": 1, "started": 0.0})
+    records.save(record)
+
+    restarted = Studio(settings)
+    table = h.runs_table(restarted.runs(), notes=h.experiment_notes(restarted))
+    cell = table.loc[table["Run id"] == out["runs"]["lora"], "Experiment"].item()
+    assert cell.startswith(out["experiment"]) and "cut short while training Prompt tuning" in cell
+    assert "its owner can finish it" in cell
+    assert h.experiment_notes(studio) == {}          # the process that ran it saw it complete

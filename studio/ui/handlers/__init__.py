@@ -94,6 +94,7 @@ from .runs import (  # noqa: F401
     RUN_COLUMNS,
     delete_run,
     efficiency_view,
+    experiment_notes,
     rename_run,
     run_dropdown,
     runs_table,

@@ -32,7 +32,21 @@ def grouped_by_experiment(records: list[dict]) -> list[dict]:
     return [r for group in groups.values() for r in group]
 
 
-def experiment_cell(record: dict, first: bool) -> str:
+def experiment_notes(studio: Studio) -> dict[str, str]:
+    """A note for each experiment that did not end well: cut short by a restart, or failed (issue 23.16)."""
+    from .experiment import _where_text  # one wording for "where it stopped", the Train tab's too
+
+    notes = {}
+    for experiment in studio.experiments.all():
+        if experiment.status == "interrupted":
+            notes[experiment.experiment_id] = (f"cut short {_where_text(experiment.stopped_at)}; its owner can "
+                                               "finish it (Train tab, Train all three)")
+        elif experiment.status == "failed":
+            notes[experiment.experiment_id] = "failed: no training finished"
+    return notes
+
+
+def experiment_cell(record: dict, first: bool, notes: dict[str, str] | None = None) -> str:
     """The experiment's id and budget on its first row; the rows below only point up to it."""
     experiment = record.get("experiment") or {}
     if not experiment:
@@ -41,8 +55,9 @@ def experiment_cell(record: dict, first: bool) -> str:
         return "↳ same experiment"
     b = experiment.get("budget") or {}
     rate = "own learning rates" if b.get("learning_rate") is None else f"learning rate {b['learning_rate']:g}"
+    note = (notes or {}).get(experiment.get("id"))
     return (f"{experiment.get('id', '')}: {b.get('steps')} steps × batch {b.get('batch_size')}, "
-            f"{b.get('train_size')} pairs, seed {b.get('seed')}, {rate}")
+            f"{b.get('train_size')} pairs, seed {b.get('seed')}, {rate}" + (f" · {note}" if note else ""))
 
 
 def status_cell(record: dict) -> str:
@@ -51,8 +66,10 @@ def status_cell(record: dict) -> str:
     return f"{status}, model missing" if record.get("model_missing") else status
 
 
-def runs_table(records: list[dict], yours: set[str] | frozenset = frozenset()) -> pd.DataFrame:
-    """One row per run; runs whose id is in `yours` (this session's) say so after their name."""
+def runs_table(records: list[dict], yours: set[str] | frozenset = frozenset(),
+               notes: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per run; runs whose id is in `yours` (this session's) say so after their name;
+    `notes`: experiment id -> what went wrong with it (experiment_notes)."""
     rows, seen = [], set()
     for r in grouped_by_experiment(records):
         loss = r.get("final_loss")
@@ -67,7 +84,7 @@ def runs_table(records: list[dict], yours: set[str] | frozenset = frozenset()) -
             "Size on disk": fmt_bytes(r.get("size_bytes")),
             "Final loss": f"{loss:.3f}" if isinstance(loss, (int, float)) else "",
             "ROUGE-L": fmt_score((r.get("metrics") or {}).get("rougeL")),
-            "Experiment": experiment_cell(r, experiment_id not in seen),
+            "Experiment": experiment_cell(r, experiment_id not in seen, notes),
             "Run id": r["run_id"],
         })
         seen.add(experiment_id)
