@@ -30,6 +30,19 @@ from .launch import blocked_paths, calm_idle_queue, launch_options  # noqa: F401
 from .scratch import scratch_folder
 
 
+def presenter_page_js(whole_studio: bool) -> str:
+    """Browser code run on load: marks a presenter page's html and body with the class `presenter-page`.
+
+    It must run in the browser (gr.State never reaches it), so it reads ?presenter= with the
+    same values as h.presenter_mode; the server's own rule stays the one that refuses events.
+    """
+    values = ["1", "true", "yes", "on"]  # h.presenter_mode's
+    return ("() => { const asked = (new URLSearchParams(window.location.search).get('presenter') || '')"
+            f".trim().toLowerCase(); const on = {str(whole_studio).lower()} || {values}.includes(asked); "
+            "for (const el of [document.documentElement, document.body]) el.classList.toggle('presenter-page', on); "
+            "return []; }")
+
+
 def header_markdown(studio: Studio) -> str:
     base = studio.base.name + (" (offline stand-in)" if studio.base.is_standin else "")
     return ("# Tuning Studio\n"
@@ -116,6 +129,8 @@ def _wire_page_load(studio: Studio, demo: gr.Blocks, saved_owner: gr.BrowserStat
         return on
 
     demo.load(presenter_on_load, None, presenter, api_visibility="private", show_progress="hidden")
+    # The page's look follows: style.css sizes a body.presenter-page for a projector (wide, large type).
+    demo.load(None, None, None, js=presenter_page_js(bool(studio.settings.presenter)), api_visibility="private")
 
 
 def _build_tabs(ctx: UiContext) -> None:

@@ -35,6 +35,8 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
             if examples:
                 gr.Examples([[text] for _, text in examples], inputs=[ctx.dialogue],
                             example_labels=[label for label, _ in examples], label="Sample dialogues")
+            # Beside the run pickers, not under them: the four summaries then start higher (issue 26, 8).
+            ui.reference = section_overlap.reference_box()
         with gr.Column(scale=2, min_width=300):
             for method in METHODS:
                 choices = h.run_choices(studio, method)
@@ -44,7 +46,6 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                 ui.max_tokens = number(GenerationSettings, "max_new_tokens")
                 ui.beams = number(GenerationSettings, "num_beams")
             ui.summarize = gr.Button("Summarize", variant="primary", size="lg")
-    ui.reference = section_overlap.reference_box()
     ui.texts, ui.infos = [], []
     with gr.Row(elem_classes=["summary-columns"]):  # fixed-height boxes keep the columns level
         for key in h.COLUMNS:
