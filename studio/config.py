@@ -119,6 +119,21 @@ class Settings:
         low=0, high=1_000_000)
     # A Ray cluster to train on ("local": a Ray instance on this machine); empty: local workers.
     ray_address: str = ""
+    # No run holds the room (budgets.py): the seconds of training one run may take, estimated before
+    # Start from the step time measured on this machine. None: 180 s on a CPU Space (a 30-step quick
+    # run of FLAN-T5-small takes about 1-2 min there), 900 s on a GPU Space, no ceiling elsewhere.
+    max_run_seconds: float | None = setting(
+        None, "STUDIO_MAX_RUN_SECONDS: seconds of training one run may take, estimated before Start (0 = none)",
+        low=0, high=10**7)
+    on_space: bool = False        # SPACE_ID is set: the defaults above are a shared Space's
+    # Turns within long runs (jobs.py): while others wait, a run that has trained this long is
+    # checkpointed and goes back in line, to resume exactly where it stopped. 0 turns it off.
+    slice_seconds: float = setting(
+        60.0, "STUDIO_SLICE_SECONDS: seconds of training a run takes in one turn while others wait (0 = no turns)",
+        low=0, high=10**7)
+    # The same turn counted in optimizer steps (0: by time only); for tests and slow hardware.
+    slice_steps: int = setting(0, "STUDIO_SLICE_STEPS: optimizer steps a run takes in one turn while others "
+                                  "wait (0 = by time only)", low=0, high=10**9)
 
     @classmethod
     def from_env(cls, env: dict | None = None, **flags) -> Settings:
@@ -182,7 +197,8 @@ FAIR_SHARE_ENV = {"STUDIO_MAX_STEPS_PER_RUN": "max_steps_per_run", "STUDIO_MAX_G
                   "STUDIO_MAX_GENERATIONS_PER_CLIENT": "max_generations_per_client",
                   "STUDIO_MAX_TRAININGS_PER_CLIENT": "max_trainings_per_client", "STUDIO_PROXY_HOPS": "proxy_hops",
                   "STUDIO_PEOPLE_PER_ADDRESS": "people_per_address", "STUDIO_TRAINING_WORKERS": "training_workers",
-                  "STUDIO_TRAINING_MEMORY_GB": "training_memory_gb"}
+                  "STUDIO_TRAINING_MEMORY_GB": "training_memory_gb", "STUDIO_MAX_RUN_SECONDS": "max_run_seconds",
+                  "STUDIO_SLICE_SECONDS": "slice_seconds", "STUDIO_SLICE_STEPS": "slice_steps"}
 
 
 def _fair_share_env(env) -> dict:
@@ -192,6 +208,7 @@ def _fair_share_env(env) -> dict:
         raw = env.get(name, "").strip()
         if raw:
             values[key] = parse(Settings, key, raw, name=f"{name} setting")  # messages name the variable
+    values["on_space"] = bool(env.get("SPACE_ID", "").strip())
     if "proxy_hops" not in values and env.get("SPACE_ID"):
         values["proxy_hops"] = 1   # on Hugging Face Spaces one proxy adds the visitor's address
     if env.get("STUDIO_SECRET"):

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 from . import quiet_libraries
 from .base_model import ModelUnavailable, resolve_base_model
-from .budgets import check_generation_budget, check_training_budget
+from .budgets import check_generation_budget, check_run_time, check_training_budget, planned_steps
 from .config import (
     MAX_DIALOGUE_CHARS,
     METHOD_LABELS,
@@ -424,6 +424,7 @@ class Studio:
             precision = self.settings.precision
         spec = self.make_spec(method, train, overrides, name, precision)
         check_training_budget(self.settings, train, len(self.data.splits.get("train") or []))
+        check_run_time(self.settings, self.run_time_estimate(method, train), self.device)  # STUDIO_MAX_RUN_SECONDS
         caller = client if isinstance(client, Caller) else None
         if self.settings.require_login and caller is not None and not caller.signed_in:
             raise PermissionError("This studio asks you to sign in with Hugging Face before you train "
@@ -506,6 +507,31 @@ class Studio:
         except OSError:
             return ()
         return tuple(folders)
+
+    @property
+    def device(self) -> str:
+        from .hardware import pick_device
+
+        return pick_device()
+
+    def run_time_ceiling(self) -> float | None:
+        """The seconds of training one run may take here (STUDIO_MAX_RUN_SECONDS or a Space's default)."""
+        from .budgets import run_ceiling_seconds
+
+        return run_ceiling_seconds(self.settings, self.device)
+
+    def run_time_estimate(self, method: str, train: TrainConfig) -> dict | None:
+        """How long `train` would train `method` here, from the runs measured on this machine (budgets.py)."""
+        from .budgets import run_time_estimate
+        from .memory import t5_parameter_count
+
+        try:
+            total_params = t5_parameter_count(self._base_shape())
+        except Exception:  # noqa: BLE001 - a base whose shape is unknown: measured runs only
+            total_params = None
+        steps = planned_steps(train, len(self.data.splits.get("train") or []))
+        return run_time_estimate(self.store.list(), method, steps, train.batch_size, self.base.path, self.device,
+                                 total_params)
 
     def training_plan(self, train: TrainConfig) -> dict:
         """What `train` means for this data: pairs available and used, epochs (as run.json's budget)."""

@@ -39,3 +39,58 @@ def test_spaces_trusts_one_proxy_unless_told_otherwise():
     assert Settings.from_env({}).proxy_hops == 0
     assert Settings.from_env({"SPACE_ID": "me/studio"}).proxy_hops == 1
     assert Settings.from_env({"SPACE_ID": "me/studio", "STUDIO_PROXY_HOPS": "0"}).proxy_hops == 0
+
+
+# ------------------------------------------------------------------ issue 25, 2: a time ceiling per run
+
+def _measured(method="lora", steps=30, seconds=60.0, batch=8, device="cpu", base="/models/small", when="2026-01-01"):
+    return {"method": method, "status": "completed", "steps": steps, "train_loop_seconds": seconds, "device": device,
+            "base_model_path": base, "hyperparameters": {"batch_size": batch}, "created_at": when}
+
+
+def test_the_ceiling_is_the_operators_setting_or_a_spaces_default():
+    from studio.budgets import run_ceiling_seconds
+
+    assert run_ceiling_seconds(Settings.from_env({}), "cpu") is None              # a laptop: no ceiling unless set
+    assert run_ceiling_seconds(Settings.from_env({"SPACE_ID": "me/studio"}), "cpu") == 180
+    assert run_ceiling_seconds(Settings.from_env({"SPACE_ID": "me/studio"}), "cuda") == 900
+    assert run_ceiling_seconds(Settings.from_env({"SPACE_ID": "me/s", "STUDIO_MAX_RUN_SECONDS": "0"}), "cpu") is None
+    assert run_ceiling_seconds(Settings.from_env({"STUDIO_MAX_RUN_SECONDS": "45"}), "cuda") == 45
+    with pytest.raises(ValueError, match="STUDIO_MAX_RUN_SECONDS"):
+        Settings.from_env({"STUDIO_MAX_RUN_SECONDS": "soon"})
+
+
+def test_the_estimate_follows_the_runs_measured_on_this_machine():
+    from studio.budgets import run_time_estimate
+
+    records = [_measured(seconds=48.0, when="2026-01-02"),                   # 0.2 s per row
+               _measured(seconds=96.0, when="2026-01-01"),                   # 0.4 s per row: older, still counted
+               _measured(seconds=999.0, device="cuda"),                      # another device: not this machine
+               _measured(seconds=999.0, base="/models/large"),               # another base model
+               {**_measured(seconds=999.0), "status": "failed"}]             # no finished loop to learn from
+    estimate = run_time_estimate(records, "lora", 200, 4, "/models/small", "cpu", total_params=None)
+    assert estimate["measured_runs"] == 2
+    assert estimate["step_seconds"] == pytest.approx(0.3 * 4)                # the median per row, times the batch
+    assert estimate["seconds"] == pytest.approx(200 * 0.3 * 4)
+    # Another method's runs stand in when this method was never measured here.
+    assert run_time_estimate(records, "full", 10, 8, "/models/small", "cpu", None)["measured_runs"] == 2
+    # Nothing measured: a prior from the model's size; nothing known at all: no estimate (and no refusal).
+    prior = run_time_estimate([], "lora", 30, 8, "/models/small", "cpu", total_params=77_000_000)
+    assert prior["measured_runs"] == 0 and 60 < prior["seconds"] < 240      # FLAN-T5-small's quick run on a CPU
+    assert run_time_estimate([], "lora", 30, 8, "/models/small", "cpu", total_params=None) is None
+
+
+def test_a_run_estimated_over_the_ceiling_is_refused_with_what_would_fit():
+    from studio.budgets import check_run_time, run_time_estimate
+
+    settings = Settings.from_env({"STUDIO_MAX_RUN_SECONDS": "180"})
+    records = [_measured(seconds=0.45 * 8 * 30)]                              # 3.6 s per step of 8 rows
+    check_run_time(settings, run_time_estimate(records, "lora", 50, 8, "/models/small", "cpu", None), "cpu")
+    long_run = run_time_estimate(records, "lora", 200, 8, "/models/small", "cpu", None)
+    with pytest.raises(ValueError) as refused:
+        check_run_time(settings, long_run, "cpu")
+    message = str(refused.value)
+    assert "about 12 min here" in message and "this room allows 3 min per run" in message
+    assert "measured on this machine over 1 earlier run" in message
+    assert "at most 50 steps" in message and "not queued" in message
+    check_run_time(Settings.from_env({}), long_run, "cpu")                    # no ceiling set: not refused

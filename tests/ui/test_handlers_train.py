@@ -223,3 +223,28 @@ def test_the_loss_plot_overlays_own_earlier_runs_smooths_and_goes_log(two_people
     assert any(t.opacity == 0.25 for t in smooth.data)         # raw points faint behind the average
     assert smooth.layout.yaxis.type == "log"
     assert h.smoothing_window("abc") == 1 and h.smoothing_window(0) == 1 and h.smoothing_window(1e9) == 50
+
+
+def test_the_form_says_how_long_a_run_takes_here_and_refuses_one_over_the_rooms_ceiling(tmp_path, cache_dir):
+    """Issue 25, 2: estimated before Start from the step time measured on this machine."""
+    import dataclasses
+
+    from studio.engine import Studio
+
+    settings = Settings.from_env(env={"STUDIO_MAX_RUN_SECONDS": "30"}, offline=True, data="bundled",
+                                 runs_dir=tmp_path / "runs", cache_dir=cache_dir)
+    studio = Studio(settings)
+    first = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))   # measures this machine
+    studio.wait_job(first.job_id, timeout=300)
+    assert first.status == "completed", first.error
+    short = h.budget_text(studio, 2, 4, 16, method="lora")
+    assert "**Time here:** about" in short and "measured on this machine over 1 earlier run" in short
+    assert "this room allows 30 s per run." in short
+    long_text = h.budget_text(studio, 5000, 4, 16)                           # every method's estimate
+    assert "this room allows 30 s per run, so Start will refuse it: ask for at most" in long_text
+    with pytest.raises(ValueError, match=r"would take about \d+(\.\d)? (min|h) here .* this room allows 30 s per run"):
+        h.start_training(studio, "bob", h.TrainForm(method="lora", steps=5000, batch_size=4, train_size=16))
+    assert studio.jobs_of("bob") == [] and len(studio.runs()) == 1          # nothing queued, nothing written
+    # Without a ceiling the same line gives the time alone.
+    studio.settings = dataclasses.replace(settings, max_run_seconds=0)
+    assert "allows" not in h.budget_text(studio, 5000, 4, 16, method="lora")

@@ -286,8 +286,9 @@ def method_help(studio: Studio, method: str) -> str:
             f"**{trainable:,}** of {total:,} parameters train ({100 * trainable / total:.2f}%).")
 
 
-def budget_text(studio: Studio, steps, batch_size, train_size) -> str:
-    """Before Start: pairs in the training split, the subset actually used, and the epochs the budget means."""
+def budget_text(studio: Studio, steps, batch_size, train_size, method: str | None = None) -> str:
+    """Before Start: pairs in the training split, the subset actually used, the epochs the budget means,
+    and how long it trains here against the room's ceiling per run (for `method`, or each method)."""
     try:
         cfg = TrainConfig(steps=parse(TrainConfig, "steps", steps), batch_size=parse(TrainConfig, "batch_size",
                                                                                       batch_size),
@@ -303,8 +304,37 @@ def budget_text(studio: Studio, steps, batch_size, train_size) -> str:
               f"**{used:,}** of the {available:,} dialogue–summary pairs in the training split")
     passes = f"about **{epochs:.1f} passes** (epochs)" if epochs >= 1.05 else \
         f"**{epochs:.2f}** of one pass (epoch)"
-    return (f"**Start will train** {cfg.steps:,} steps × batch {cfg.batch_size} = {cfg.steps * cfg.batch_size:,} "
+    line = (f"**Start will train** {cfg.steps:,} steps × batch {cfg.batch_size} = {cfg.steps * cfg.batch_size:,} "
             f"examples on {subset}: {passes} over them.")
+    timing = time_text(studio, cfg, method)
+    return f"{line}  \n{timing}" if timing else line
+
+
+def time_text(studio: Studio, cfg: TrainConfig, method: str | None = None) -> str:
+    """"about 12 min of training here; this room allows 3 min per run", from the step time measured here."""
+    from ...budgets import basis, duration
+
+    methods = [method] if method in METHODS else list(METHODS)
+    estimates = {m: studio.run_time_estimate(m, cfg) for m in methods}
+    estimates = {m: e for m, e in estimates.items() if e is not None}
+    if not estimates:
+        return ""
+    low, high = min(e["seconds"] for e in estimates.values()), max(e["seconds"] for e in estimates.values())
+    spread = duration(high) if duration(low) == duration(high) else \
+        f"{duration(low)} to {duration(high, about=False)} depending on the method"
+    how = basis(max(estimates.values(), key=lambda e: e["measured_runs"]))
+    ceiling = studio.run_time_ceiling()
+    if ceiling is None:
+        return f"**Time here:** {spread} of training ({how})."
+    over = [METHOD_LABELS[m] for m, e in estimates.items() if e["seconds"] > ceiling]
+    allows = f"this room allows {duration(ceiling, about=False)} per run"
+    if not over:
+        return f"**Time here:** {spread} of training ({how}); {allows}."
+    slowest = max(estimates.values(), key=lambda e: e["step_seconds"])
+    fits = max(1, int(ceiling // slowest["step_seconds"])) if slowest["step_seconds"] > 0 else 1
+    which = "" if len(over) == len(estimates) else f" for {', '.join(over)}"
+    return (f"⚠️ **Time here:** {spread} of training ({how}); {allows}, so Start will refuse it{which}: "
+            f"ask for at most {fits:,} steps.")
 
 
 def form_of_job(job: Job) -> TrainForm:
