@@ -77,6 +77,9 @@ def _points(value: float) -> str:
 def _why_shuffled(case: dict, base: dict, changed: bool) -> str:
     if not changed:
         return "This summary has no other order of its words to try, so shuffling changes nothing."
+    if base["rouge1"]["fmeasure"] == 0:
+        return ("The summary shares no word with the reference, so no order of its words can score: try this "
+                "on a summary that does.")
     # Only the measures of words in sequence can notice; each is shown as it moved, even where it did not.
     moves = ", ".join(f"{name} {_points(before)} \u2192 {_points(after)}" for name, before, after in (
         ("ROUGE-2", base["rouge2"]["fmeasure"], case["rouge2"]["fmeasure"]),
@@ -109,7 +112,7 @@ def fool(summary: str, references: list[str] | str, dialogue: str | None = None,
     reference = best["reference"]
     base = _scores(summary, reference)
     cases = [{"case": "summary", "label": LABELS["summary"], "text": summary, **base,
-              "why": "The summary as the model wrote it: the scores to compare the three below with."}]
+              "why": "The summary as the model wrote it: the scores to compare the other three with."}]
 
     shuffled = shuffled_words(summary, seed)
     case = _scores(shuffled, reference)

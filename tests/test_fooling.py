@@ -53,6 +53,9 @@ def test_the_shuffle_is_seeded():
     # One word (or one word over and over) has no other order: said plainly, not faked.
     out = _by_case(fool("Saturday", REFERENCES))
     assert out["shuffled"]["text"] == "Saturday" and "no other order" in out["shuffled"]["why"]
+    # A summary with no word in common has nothing for the shuffle to lose: said so, not "stays at 0.0".
+    out = _by_case(fool("Wednesday keyrainif cards account", REFERENCES))
+    assert out["shuffled"]["rouge1"]["fmeasure"] == 0 and "shares no word" in out["shuffled"]["why"]
 
 
 def test_a_repeated_word_is_clipped_to_its_count_in_the_reference():
