@@ -110,7 +110,6 @@ def test_a_full_run_nobody_asks_for_is_let_go_and_comes_back_the_same(trained, d
 
 
 def test_the_idle_sweeper_lets_go_on_its_own_and_then_ends(trained, dialogues):
-    import time
 
     studio, runs = trained
     pool = ModelPool(studio.base, studio.store, full_idle_seconds=1.0)
