@@ -318,12 +318,15 @@ class Experiment:
         if not result.per_model:
             return None   # an evaluation that kept no per-example scores (a GPU worker's) has no pairs
         tables: dict = {ORIGINAL: {None: result.per_model[ORIGINAL]}}
+        bleu: dict = {ORIGINAL: {None: result.bleu_stats[ORIGINAL]}} if ORIGINAL in result.bleu_stats else {}
         for key, run_id in self.runs.items():
             if run_id in result.per_model and key not in self.failed:
                 method, seed = self.slots[key]
                 tables.setdefault(method, {})[seed] = result.per_model[run_id]
+                if run_id in result.bleu_stats:
+                    bleu.setdefault(method, {})[seed] = result.bleu_stats[run_id]
         labels = {ORIGINAL: "Original", **METHOD_LABELS}
-        return experiment_verdict(tables, labels, self.seeds, result.examples)
+        return experiment_verdict(tables, labels, self.seeds, result.examples, bleu=bleu)
 
     def _outcome(self, result) -> dict:
         out = {"experiment": self.experiment_id, "status": self.status, "methods": self.methods,

@@ -7,7 +7,10 @@
     verdict["methods"]   # per method and metric: mean over seeds, its test-sample interval, each seed's mean
 
 `tables` maps a method to its per-example ROUGE tables (evaluation.rouge_table) by training
-seed; the original model, trained on no seed, has one table under None. A method's score on a
+seed; the original model, trained on no seed, has one table under None. `bleu` maps them the
+same way to their per-sentence BLEU statistics (evaluation.bleu_statistics): BLEU is a corpus
+score, so a method's BLEU is the mean over seeds of each seed's corpus BLEU, and each bootstrap
+resample recomputes those corpus scores on the same dialogues for both models. A method's score on a
 dialogue is its mean over the seeds; the paired bootstrap resamples the test dialogues. A pair
 is "clearly better" only when that interval excludes 0 *and* it wins with every seed: the
 interval alone says nothing about what another seed would have given.
@@ -17,7 +20,17 @@ from __future__ import annotations
 import numpy as np
 
 from .config import METHODS, ORIGINAL
-from .evaluation import METRIC_NAMES, PAIRED_METRICS, bootstrap_interval, paired_difference
+from .evaluation import (
+    BLEU,
+    BOOTSTRAP_SAMPLES,
+    METRIC_NAMES,
+    PAIRED_METRICS,
+    _resampled_bleu,
+    bleu_from_statistics,
+    bootstrap_interval,
+    paired_difference,
+    resample_indices,
+)
 
 ORDER = (ORIGINAL, *METHODS)
 HEADLINE_METRIC = "rougeL"   # the usual summary of a summary's quality; the others follow in the pairs
@@ -42,26 +55,58 @@ def _seed_means(tables_of_model: dict, metric: str, seeds: list) -> dict:
     return {seed: float(np.asarray(t[metric], dtype=float).mean()) for seed, t in tables_of_model.items()}
 
 
-def _pair(a: str, b: str, metric: str, tables: dict, labels: dict, seeds: list, seed: int) -> dict:
-    name_a, name_b, metric_name = labels.get(a, a), labels.get(b, b), METRIC_NAMES.get(metric, metric)
-    scores_a, scores_b = _per_example(tables[a], metric), _per_example(tables[b], metric)
+def _bleu_seed_means(stats_of_model: dict, seeds: list) -> dict:
+    """Each seed's corpus BLEU; the original (no seed) scores the same under every seed."""
+    if list(stats_of_model) == [None]:
+        return {seed: bleu_from_statistics(stats_of_model[None].sum(axis=0)) for seed in seeds}
+    return {seed: bleu_from_statistics(stats.sum(axis=0)) for seed, stats in stats_of_model.items()}
+
+
+def _bleu_resampled(stats_of_model: dict, indices: np.ndarray) -> np.ndarray:
+    """Per resample of the dialogues: the mean over seeds of each seed's corpus BLEU."""
+    return np.mean([_resampled_bleu(stats, indices) for stats in stats_of_model.values()], axis=0)
+
+
+def _bleu_numbers(stats_a: dict, stats_b: dict, seeds: list, seed: int) -> tuple:
+    """What _pair needs for BLEU: (difference, low, high, seed means of a and b, same, both zero, a's score)."""
+    means_a, means_b = _bleu_seed_means(stats_a, seeds), _bleu_seed_means(stats_b, seeds)
+    count = len(next(iter(stats_a.values())))
+    indices = resample_indices(count, BOOTSTRAP_SAMPLES, seed)
+    diffs = _bleu_resampled(stats_b, indices) - _bleu_resampled(stats_a, indices)
+    mean_a, mean_b = np.mean(list(means_a.values())), np.mean(list(means_b.values()))
+    same = bool(mean_a == mean_b and not diffs.any())
+    return (float(mean_b - mean_a), float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5)),
+            means_a, means_b, same, same and mean_a == 0, float(mean_a))
+
+
+def _rouge_numbers(tables_a: dict, tables_b: dict, metric: str, seeds: list, seed: int) -> tuple:
+    scores_a, scores_b = _per_example(tables_a, metric), _per_example(tables_b, metric)
     diff = paired_difference(scores_a, scores_b, seed=seed)
-    means_a, means_b = _seed_means(tables[a], metric, seeds), _seed_means(tables[b], metric, seeds)
+    same = bool(np.array_equal(scores_a, scores_b))
+    return (diff["difference"], diff["low"], diff["high"], _seed_means(tables_a, metric, seeds),
+            _seed_means(tables_b, metric, seeds), same, same and not scores_a.any(), float(scores_a.mean()))
+
+
+def _pair(a: str, b: str, metric: str, tables: dict, labels: dict, seeds: list, seed: int,
+          bleu: dict | None = None) -> dict:
+    name_a, name_b, metric_name = labels.get(a, a), labels.get(b, b), METRIC_NAMES.get(metric, metric)
+    numbers = (_bleu_numbers(bleu[a], bleu[b], seeds, seed) if metric == BLEU else
+               _rouge_numbers(tables[a], tables[b], metric, seeds, seed))
+    difference, low, high, means_a, means_b, same, both_zero, score_a = numbers
     shared = [s for s in seeds if s in means_a and s in means_b]   # a seed whose training failed drops out
     per_seed = [means_b[s] - means_a[s] for s in shared]
     several = len(seeds) > 1
 
     def each(sign: int) -> str:   # each seed's difference, as the sentence reads it (winner minus loser)
         return f" ({', '.join(points(sign * d) for d in per_seed)} with seeds {', '.join(map(str, shared))})"
-    low, high, difference = diff["low"], diff["high"], diff["difference"]
     winner = None
-    if np.array_equal(scores_a, scores_b):
-        if not scores_a.any():
+    if same:
+        if both_zero:
             sentence = (f"{name_a} and {name_b} both score 0 on {metric_name} on every dialogue: they tie at zero "
                         f"and cannot be told apart")
         else:
             sentence = (f"{name_a} and {name_b} score the same on {metric_name} on every dialogue "
-                        f"({points(scores_a.mean())}): they cannot be told apart")
+                        f"({points(score_a)}): they cannot be told apart")
     elif low > 0 and all(d > 0 for d in per_seed):
         winner = b
         sentence = (f"{name_b} beats {name_a} on {metric_name} by {points(difference)} points "
@@ -128,10 +173,19 @@ def note(examples: int, seeds: list) -> str:
             f"give. Repeat the experiment with more seeds (the Seeds field, or --seeds 3) to see that too.")
 
 
-def method_scores(tables_of_model: dict, seeds: list, metrics=PAIRED_METRICS, seed: int = 0) -> dict:
+def method_scores(tables_of_model: dict, seeds: list, metrics=PAIRED_METRICS, seed: int = 0,
+                  bleu_of_model: dict | None = None) -> dict:
     """Per metric: the mean over seeds, the test-sample interval of the seed-averaged scores, each seed's mean."""
     out = {}
     for metric in metrics:
+        if metric == BLEU:
+            seed_means = _bleu_seed_means(bleu_of_model, seeds)
+            count = len(next(iter(bleu_of_model.values())))
+            resampled = _bleu_resampled(bleu_of_model, resample_indices(count, BOOTSTRAP_SAMPLES, seed))
+            out[metric] = {"mean": float(np.mean(list(_bleu_seed_means(bleu_of_model, seeds).values()))),
+                           "low": float(np.percentile(resampled, 2.5)), "high": float(np.percentile(resampled, 97.5)),
+                           "seed_means": [seed_means[s] for s in seeds if s in seed_means]}
+            continue
         values = _per_example(tables_of_model, metric)
         low, high = bootstrap_interval(values, seed=seed)
         seed_means = _seed_means(tables_of_model, metric, seeds)
@@ -141,13 +195,17 @@ def method_scores(tables_of_model: dict, seeds: list, metrics=PAIRED_METRICS, se
 
 
 def experiment_verdict(tables: dict, labels: dict, seeds: list, examples: int, metrics=PAIRED_METRICS,
-                       seed: int = 0) -> dict:
-    """The verdict over every pair of models (the original first, then the methods in their usual order)."""
+                       seed: int = 0, bleu: dict | None = None) -> dict:
+    """The verdict over every pair of models (the original first, then the methods in their usual order).
+    With `bleu` (the same models' BLEU statistics by seed) BLEU is judged beside ROUGE."""
     models = [m for m in ORDER if m in tables] + [m for m in tables if m not in ORDER]
-    pairs = [_pair(a, b, metric, tables, labels, seeds, seed)
+    if bleu is not None and all(m in bleu and set(bleu[m]) == set(tables[m]) for m in models):
+        metrics = (*metrics, BLEU)
+    pairs = [_pair(a, b, metric, tables, labels, seeds, seed, bleu)
              for i, a in enumerate(models) for b in models[i + 1:] for metric in metrics]
     # The headline metric's pairs first: they are what the headline sums up.
     pairs.sort(key=lambda p: p["metric"] != HEADLINE_METRIC)
     return {"headline": headline(pairs, labels, examples, seeds), "pairs": pairs, "note": note(examples, seeds),
-            "methods": {m: method_scores(tables[m], seeds, metrics, seed) for m in models}, "seeds": list(seeds),
+            "methods": {m: method_scores(tables[m], seeds, metrics, seed, (bleu or {}).get(m)) for m in models},
+            "seeds": list(seeds),
             "examples": examples}

@@ -270,7 +270,8 @@ def test_two_seeds_train_each_method_twice_and_the_verdict_uses_both(studio):
     verdict = out["verdict"]
     assert verdict["seeds"] == [5, 6] and set(verdict["methods"]) == {"original", "lora", "prompt"}
     assert len(verdict["methods"]["lora"]["rougeL"]["seed_means"]) == 2
-    assert len(verdict["pairs"]) == 3 * 3 and all(len(p["per_seed"]) == 2 for p in verdict["pairs"])
+    # 3 pairs x (ROUGE-1, ROUGE-2, ROUGE-L, BLEU)
+    assert len(verdict["pairs"]) == 3 * 4 and all(len(p["per_seed"]) == 2 for p in verdict["pairs"])
     assert verdict["headline"].startswith("On ROUGE-L over 2 test dialogues and 2 seeds, ")
     assert "trained 2 times (seeds 5, 6)" in verdict["note"]
     for pair in verdict["pairs"]:   # the stand-in often scores 0: never an interval of "0.0 to 0.0"

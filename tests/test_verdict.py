@@ -71,3 +71,53 @@ def test_with_several_seeds_a_pair_is_clear_only_when_it_wins_with_every_seed():
 def test_a_headline_with_one_model_says_there_is_nothing_to_compare():
     assert headline([], LABELS, examples=1, seeds=[42]) == ("On ROUGE-L over 1 test dialogue, there is only one "
                                                             "model: nothing to compare.")
+
+
+# ---------------------------------------------------------------- BLEU in the verdict (issue 27, 1)
+REFERENCES = [["Anna and Ben book the 9 o'clock train to Lyon on Friday."],
+              ["Carol asks Dan to move the meeting to Monday morning."],
+              ["Eve lends Frank her bike for the weekend."],
+              ["Gina orders two pizzas and a salad for the team."]]
+GOOD = ["Anna and Ben book the train to Lyon for Friday.", "Carol asks Dan to move the meeting to Monday.",
+        "Eve lends Frank her bike for the weekend.", "Gina orders pizzas and a salad for the team."]
+WEAK = ["They talk about a train.", "A meeting is moved.", "Someone has a bike.", "Food is ordered."]
+
+
+def test_bleu_is_judged_beside_rouge_from_sacrebleus_corpus_scores():
+    import sacrebleu
+
+    from studio.evaluation import bleu_statistics, paired_bleu_difference
+
+    stats = {"original": bleu_statistics(WEAK, REFERENCES), "lora": bleu_statistics(GOOD, REFERENCES)}
+    tables = {"original": {None: table(BASE[:4])}, "lora": {42: table(BASE[:4] + 0.1)}}
+    verdict = experiment_verdict(tables, LABELS, seeds=[42], examples=4,
+                                 bleu={"original": {None: stats["original"]}, "lora": {42: stats["lora"]}})
+    pair = next(p for p in verdict["pairs"] if p["metric"] == "bleu")
+    corpus = {name: sacrebleu.corpus_bleu(texts, [[r[0] for r in REFERENCES]]).score / 100
+              for name, texts in (("original", WEAK), ("lora", GOOD))}
+    assert verdict["methods"]["lora"]["bleu"]["mean"] == corpus["lora"]
+    assert abs(pair["difference"] - (corpus["lora"] - corpus["original"])) < 1e-12
+    same_resamples = paired_bleu_difference(stats["original"], stats["lora"])
+    assert (pair["low"], pair["high"]) == (same_resamples["low"], same_resamples["high"])
+    assert "on BLEU by" in pair["sentence"] or "No clear difference" in pair["sentence"]
+    assert verdict["headline"].startswith("On ROUGE-L")        # the headline stays on ROUGE-L
+
+
+def test_with_several_seeds_a_methods_bleu_is_the_mean_of_each_seeds_corpus_bleu():
+    from studio.evaluation import bleu_from_statistics, bleu_statistics
+
+    seed_42, seed_43 = bleu_statistics(GOOD, REFERENCES), bleu_statistics(GOOD[:2] + WEAK[2:], REFERENCES)
+    tables = {"original": {None: table(BASE[:4])}, "lora": {42: table(BASE[:4]), 43: table(BASE[:4])}}
+    bleu = {"original": {None: bleu_statistics(WEAK, REFERENCES)}, "lora": {42: seed_42, 43: seed_43}}
+    verdict = experiment_verdict(tables, LABELS, seeds=[42, 43], examples=4, bleu=bleu)
+    expected = [bleu_from_statistics(s.sum(axis=0)) for s in (seed_42, seed_43)]
+    assert verdict["methods"]["lora"]["bleu"]["seed_means"] == expected
+    assert abs(verdict["methods"]["lora"]["bleu"]["mean"] - sum(expected) / 2) < 1e-12
+    pair = next(p for p in verdict["pairs"] if p["metric"] == "bleu")
+    assert len(pair["per_seed"]) == 2
+
+
+def test_without_bleu_statistics_for_every_model_the_verdict_keeps_to_rouge():
+    tables = {"original": {None: table(BASE)}, "lora": {42: table(BASE + 0.1)}}
+    verdict = experiment_verdict(tables, LABELS, seeds=[42], examples=20, bleu={})
+    assert {p["metric"] for p in verdict["pairs"]} == set(METRICS)

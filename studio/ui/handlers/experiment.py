@@ -281,7 +281,8 @@ def _sentences(result: dict) -> str:
     for pair in verdict["pairs"]:
         by_metric.setdefault(pair["metric"], []).append(f"- {pair['sentence']}.")
     for metric, lines in by_metric.items():
-        parts.append(f"**{METRIC_NAMES.get(metric, metric)}, pair by pair** (ROUGE points, 95% interval):\n\n"
+        unit = "BLEU" if metric == "bleu" else "ROUGE"
+        parts.append(f"**{METRIC_NAMES.get(metric, metric)}, pair by pair** ({unit} points, 95% interval):\n\n"
                      + "\n".join(lines))
     parts.append(f"_{verdict['note']}_")
     return "\n\n".join(parts)
