@@ -24,16 +24,17 @@ stays (nobody skips ahead of a big run for ever). A training alone always runs.
 With STUDIO_RAY_ADDRESS the trainings go to a Ray cluster instead (studio/ray_worker.py);
 N then caps how many are handed to Ray at once, and Ray's scheduler places them.
 
-The child reads its request (a pickle, from the studio that started it, over its
-stdin) and then "stop" lines; it writes one JSON object per line to its stdout:
+The child reads its request (one line of JSON, from the studio that started it, over
+its stdin; request_to_json names every dataclass it may hold, so nothing else can be built
+from it) and then "stop" lines; it writes one JSON object per line to its stdout:
 {"event": {...}} as the run goes, then {"record": {...}}. Its own prints go to stderr.
 If the studio goes away (stdin closes), the child stops the run and saves it as stopped.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-import pickle
 import subprocess
 import sys
 import threading
@@ -67,7 +68,7 @@ class Placement:
 
 @dataclass
 class WorkerRequest:
-    """What a child process needs to train one run: plain, picklable values only."""
+    """What a child process needs to train one run: plain values and the dataclasses request_to_json knows."""
     spec: object              # training.TrainSpec
     runs_dir: str
     base: object              # base_model.BaseModelChoice
@@ -209,6 +210,66 @@ class Workers:
         return train_in_child(request, placement.device, listener, stop_event, store)
 
 
+# --------------------------------------------------------------------------- the request, as JSON
+
+def _known_types() -> dict[str, type]:
+    """The only classes a request may rebuild: a request is data, never code (no pickle)."""
+    from .base_model import BaseModelChoice
+    from .config import FullSettings, LoraSettings, PromptSettings, TrainConfig
+    from .data import DialogData, Example
+    from .training import TrainSpec
+
+    kinds = (WorkerRequest, TrainSpec, TrainConfig, FullSettings, LoraSettings, PromptSettings,
+             BaseModelChoice, DialogData, Example)
+    return {kind.__name__: kind for kind in kinds}
+
+
+def _encode(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"__type__": type(value).__name__,
+                **{f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError("A worker request's mappings must have string keys.")
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"A worker request cannot carry a {type(value).__name__}.")
+
+
+def _decode(value, kinds: dict[str, type]):
+    if isinstance(value, list):
+        return [_decode(v, kinds) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tuple__" in value:
+        return tuple(_decode(v, kinds) for v in value["__tuple__"])
+    if "__type__" in value:
+        kind = kinds.get(value["__type__"])
+        if kind is None:
+            raise ValueError(f"A worker request named an unknown type {value['__type__']!r}.")
+        names = {f.name for f in dataclasses.fields(kind) if f.init}
+        return kind(**{k: _decode(v, kinds) for k, v in value.items() if k in names})
+    return {k: _decode(v, kinds) for k, v in value.items()}
+
+
+def request_to_json(request: WorkerRequest) -> str:
+    return json.dumps(_encode(request))
+
+
+def request_from_json(text: str) -> WorkerRequest:
+    request = _decode(json.loads(text), _known_types())
+    if not isinstance(request, WorkerRequest):
+        raise ValueError("The worker's request is not a WorkerRequest.")
+    return request
+
+
 # --------------------------------------------------------------------------- the child process
 
 def child_environment(threads: int, gpu: int | None, base_env=None) -> dict:
@@ -231,7 +292,7 @@ def train_in_child(request: WorkerRequest, device: Device | None, listener, stop
     child = subprocess.Popen([sys.executable, "-m", "studio.workers"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=None,
                              env=child_environment(request.threads, device.gpu if device else None))
-    pickle.dump(request, child.stdin)
+    child.stdin.write(request_to_json(request).encode() + b"\n")
     child.stdin.flush()
     ended = threading.Event()
     threading.Thread(target=_forward_stop, args=(child, stop_event, ended), daemon=True,
@@ -294,7 +355,7 @@ def child_main() -> None:
     """`python -m studio.workers`: train the run described on stdin (see the module's docstring)."""
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())   # stray prints must not break the channel
-    request: WorkerRequest = pickle.load(sys.stdin.buffer)
+    request = request_from_json(sys.stdin.buffer.readline().decode())
     stop = threading.Event()
     threading.Thread(target=_read_commands, args=(stop,), daemon=True, name="studio-commands").start()
     import torch

@@ -14,7 +14,15 @@ import pytest
 
 from studio.config import Settings, TrainConfig, method_settings
 from studio.memory import training_memory
-from studio.workers import Device, Workers, child_environment, spec_memory_gb
+from studio.workers import (
+    Device,
+    WorkerRequest,
+    Workers,
+    child_environment,
+    request_from_json,
+    request_to_json,
+    spec_memory_gb,
+)
 from tests.waiting import wait_until
 
 TINY = {"batch_size": 4, "train_size": 24}
@@ -80,6 +88,27 @@ def test_a_child_gets_its_threads_and_one_gpu_before_torch_loads():
     assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "3"
     assert env["CUDA_VISIBLE_DEVICES"] == "1" and env["PATH"] == "/bin"
     assert "CUDA_VISIBLE_DEVICES" not in child_environment(1, None, base_env={})
+
+
+def test_a_request_reaches_the_child_as_json_and_comes_back_equal():
+    """The child's request is JSON naming known dataclasses: equal after the trip, and nothing else is built."""
+    from studio.base_model import BaseModelChoice
+    from studio.data import DialogData, Example
+    from studio.training import TrainSpec
+
+    data = DialogData({"train": [Example("t1", "Anna: Hi.\nBen: Hello.", ["Anna greets Ben."], "greeting")]},
+                      "bundled", "two lines", is_sample=True)
+    request = WorkerRequest(TrainSpec("lora", TrainConfig(steps=3), method_settings("lora", {"r": 4}), name="x",
+                                      experiment={"id": "e1", "methods": ["full", "lora"]}),
+                            "/tmp/runs", BaseModelChoice("/tmp/base", "tiny", is_standin=True), data, "lora-1",
+                            threads=1, extra={"pause": None})
+    text = request_to_json(request)
+    assert "\n" not in text   # one line on the child's stdin
+    assert request_from_json(text) == request
+    with pytest.raises(ValueError, match="unknown type 'Popen'"):
+        request_from_json(text.replace('"__type__": "BaseModelChoice"', '"__type__": "Popen"'))
+    with pytest.raises(TypeError, match="cannot carry"):
+        request_to_json(WorkerRequest(object(), "/tmp", None, None, "x"))
 
 
 def test_settings_read_the_workers_from_the_environment():
