@@ -334,7 +334,7 @@ def test_train_all_three_lands_on_rouge_and_pairwise_sentences(runs, page):  # n
     expect(page.locator("#experiment-status")).to_contain_text("2 steps × batch 4 from 16 pairs")
     sentences = page.locator("#experiment-sentences")
     expect(sentences).to_contain_text("95% paired-bootstrap interval")
-    expect(sentences.locator("li")).to_have_count(6 * 3)  # every pair of four models, three metrics
+    expect(sentences.locator("li")).to_have_count(6 * 4)  # every pair of four models: ROUGE-1, -2, -L and BLEU
     expect(sentences).to_contain_text("LoRA")
     expect(page.locator("#experiment-rouge .js-plotly-plot")).to_be_visible()
     expect(page.locator("#experiment-loss")).to_contain_text("Prompt tuning")
