@@ -308,7 +308,9 @@ def test_compare_clicked_before_the_page_has_loaded_never_refuses_a_stale_pick(r
         expect(early.get_by_role("option", name=re.compile("full renamed early"))).to_be_visible()
         early.keyboard.press("Escape")
         expect(early.get_by_text("is not in the list of choices")).to_have_count(0)
-        expect(full).to_have_value(re.compile("full renamed early"))
+        # The pick is still the run (never the stale "none"). Which label the box shows is Gradio's: its
+        # dropdown redraws the label of an unchanged value on some updates and not others (CI saw both).
+        expect(full).to_have_value(re.compile("full (for insight|renamed early)"))
     finally:
         held.release_all()
         early.close()
