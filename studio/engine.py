@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from . import quiet_libraries
 from .base_model import ModelUnavailable, resolve_base_model
 from .budgets import check_generation_budget, check_run_time, check_training_budget, planned_steps
+from .checkpoints import finish_from_checkpoint, orphaned_checkpoints, remove_checkpoints
 from .config import (
     MAX_DIALOGUE_CHARS,
     METHOD_LABELS,
@@ -122,8 +123,14 @@ class Studio:
         self.pool = ModelPool(self.base, self.store, dtype=inference_dtype(settings.precision))
         # Where trainings run (STUDIO_TRAINING_WORKERS, STUDIO_RAY_ADDRESS): one in this process by default.
         self.workers = Workers.for_settings(settings, base_shape=self._base_shape)
+        # Turns within long runs (STUDIO_SLICE_SECONDS / _STEPS): a run others wait behind pauses at a
+        # checkpoint and goes back in line. Checkpoints no run can resume (its studio was killed) go now.
+        for run_id in orphaned_checkpoints(self.store, keep=set()):
+            remove_checkpoints(self.store, run_id)
         self.jobs = JobQueue(self._run_job, workers=self.workers.count,
-                             placer=self.workers if self.workers.kind != "thread" else None)
+                             placer=self.workers if self.workers.kind != "thread" else None,
+                             slice_seconds=settings.slice_seconds, slice_steps=settings.slice_steps,
+                             end_paused=self._end_paused_job)
         # Web requests that generate take turns per person through this gate (the UI holds the turn);
         # the address has only the room's coarse cap.
         self.generation_gate = FairGate(settings.max_generations_per_client, what="summaries or evaluations",
@@ -473,12 +480,23 @@ class Studio:
     def wait_job(self, job_id: str, timeout: float | None = None) -> Job:
         return self.jobs.wait(job_id, timeout)
 
-    def _run_job(self, spec, listener, stop_event, run_id, placement=None) -> dict:
+    def _run_job(self, spec, listener, stop_event, run_id, placement=None, pause_event=None, resume=None) -> dict:
         from .training import train_run
 
         if placement is not None:   # a worker process or a Ray task (studio/workers.py)
             return self.workers.run(placement, spec, self.store, self.base, self.data, listener, stop_event, run_id)
-        return train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id)
+        return train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id,
+                         pause_event=pause_event, resume=resume)
+
+    def _end_paused_job(self, job: Job) -> dict:
+        """Stop pressed while a run waits for its next turn: it ends now, with the model of its last step."""
+        record = finish_from_checkpoint(self.store, job.run_id, job.resume or {}, "stopped")
+        step = (job.resume or {}).get("step")
+        with job.changed:
+            job.events.append({"type": "status", "status": record.get("status"), "message":
+                               f"Stopped while waiting for its next turn; the model at step {step} is saved."})
+            job.changed.notify_all()
+        return record
 
     # ------------------------------------------------------------------ what a participant sees
     # (issue 10: the shared queue, whose runs are whose, what a budget means, the methods' shares)

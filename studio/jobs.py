@@ -13,6 +13,15 @@ and other users' Compare requests responsive. With STUDIO_TRAINING_WORKERS=N, N 
 take jobs, and studio/workers.py places each (a GPU, a share of the cores, a Ray task)
 as far as the memory estimate lets it fit next to the running ones.
 
+Turns within a run: with `slice_seconds` (STUDIO_SLICE_SECONDS) or `slice_steps`, a run on the
+in-process worker that has trained that long in this turn while others wait is asked to pause
+(its `pause_event`): the Trainer checkpoints model, optimizer, scheduler and RNG states
+(training.py, checkpoints.py) and the job goes back in line as "paused", behind the people
+served less recently. Its next turn resumes from the checkpoint, step for step as if it had
+never stopped. Stop while paused ends it at once from that checkpoint (`end_paused`), keeping
+the model trained so far. Runs in worker processes or on Ray are not sliced: there, several
+trainings run at once anyway.
+
 Why in turn: one person opening many sessions could otherwise fill the queue. Each owner
 token and each client (a person: studio/people.py) may hold only a few queued-or-running
 jobs, an address (a whole room behind one NAT) only a room's worth, and the next job is
@@ -28,7 +37,7 @@ from dataclasses import dataclass, field
 from .fairshare import QueueFull, RoundRobin
 from .runs import new_run_id
 
-ACTIVE = ("queued", "running")
+ACTIVE = ("queued", "running", "paused")   # "paused": had a turn, back in line to resume
 MAX_QUEUED_PER_OWNER = 2
 MAX_QUEUED_PER_CLIENT = 3      # one person, however many sessions they open
 # Room for a workshop: thirty participants each waiting with a run, and a few more.
@@ -56,6 +65,13 @@ class Job:
     address: str = ""              # where they asked from, for the room's coarse cap
     done: threading.Event = field(default_factory=threading.Event)   # set once the job has ended
     changed: threading.Condition = field(default_factory=threading.Condition)  # a new event, or the end
+    resume: dict | None = None     # a paused run's checkpoint and state, for its next turn (training.py)
+    turns: int = 0                 # turns it has had so far
+    pause_event: threading.Event = field(default_factory=threading.Event)   # set: end this turn at the next step
+
+    @property
+    def ended(self) -> bool:
+        return self.status not in ACTIVE
 
     def wait_for_news(self, seen: int, timeout: float | None = None) -> bool:
         """Block until the job has more than `seen` events or has ended; False on timeout."""
@@ -75,12 +91,19 @@ class Job:
 
 
 class JobQueue:
-    def __init__(self, run_fn, workers: int = 1, placer=None):
+    def __init__(self, run_fn, workers: int = 1, placer=None, slice_seconds: float = 0.0, slice_steps: int = 0,
+                 end_paused=None):
         """`workers`: how many jobs may run at once (STUDIO_TRAINING_WORKERS). `placer` (studio/workers.py)
         decides where the next job runs or that it waits (it does not fit next to the running ones):
-        place(spec) -> placement or None, release(placement); run_fn then also gets placement=."""
+        place(spec) -> placement or None, release(placement); run_fn then also gets placement=.
+        `slice_seconds` / `slice_steps` (0: off): a turn's length while others wait; run_fn then gets
+        pause_event= and, on a later turn, resume=. `end_paused(job) -> record` ends a paused job
+        that is stopped (without it, a paused job is not offered a Stop)."""
         self._run_fn = run_fn
         self._placer = placer
+        self._slice_seconds = float(slice_seconds or 0.0)
+        self._slice_steps = int(slice_steps or 0)
+        self._end_paused = end_paused
         self._jobs: dict[str, Job] = {}
         self._waiting = RoundRobin()      # job ids, per client
         self._lock = threading.Lock()
@@ -163,15 +186,30 @@ class JobQueue:
             job = self._jobs.get(job_id)
             if job is None or not secrets.compare_digest(job.owner, owner or ""):
                 return False
+            job.stop_event.set()
             if job.status == "queued":
                 self._waiting.remove(job_id)
                 job.status, job.finished_at = "stopped", time.time()
                 job.error = "Cancelled before it started."
                 job._finish()
                 self._wake.notify_all()   # the job behind it may fit where this one did not
-            elif job.status == "running":
-                job.stop_event.set()
-            return True
+                return True
+            if job.status != "paused":
+                return True   # a running job stops at its next step
+            self._waiting.remove(job_id)
+            job.status = "stopping"
+        # Outside the lock: saving the model at the pause copies files.
+        self._end_paused_job(job)
+        return True
+
+    def _end_paused_job(self, job: Job) -> None:
+        try:
+            record = self._end_paused(job)
+            job.record, job.status, job.error = record, record.get("status", "failed"), record.get("error")
+        except Exception as exc:  # noqa: BLE001 - the queue must survive a broken checkpoint
+            job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+        job.finished_at = time.time()
+        job._finish()
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
         """Block until the job has ended (for the CLI and tests); TimeoutError after `timeout` seconds."""
@@ -188,25 +226,65 @@ class JobQueue:
                 while not self._waiting or (placement := self._place(self._jobs[self._waiting.peek()])) is None:
                     self._wake.wait()
                 job = self._jobs[self._waiting.pop()]
-                job.status, job.started_at = "running", time.time()
-
-            def listener(event, job=job):
-                if len(job.events) < MAX_EVENTS_KEPT:
-                    with job.changed:
-                        job.events.append(event)
-                        job.changed.notify_all()
-
-            try:
-                where = {"placement": placement} if self._placer else {}
-                record = self._run_fn(job.spec, listener, job.stop_event, job.run_id, **where)
-                job.record = record
-                job.status = record.get("status", "failed")
-                job.error = record.get("error")
-            except Exception as exc:  # noqa: BLE001 - the worker must survive any job
-                job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
-            job.finished_at = time.time()
-            job._finish()
+                job.status, job.turns = "running", job.turns + 1
+                job.started_at = job.started_at or time.time()
+            record = self._run_turn(job, placement)
+            if record.get("status") == "paused":
+                self._requeue(job, record)
+            else:
+                job.record, job.status, job.error = record, record.get("status", "failed"), record.get("error")
+                job.finished_at = time.time()
+                job._finish()
             self._release(placement)   # after the end is recorded: the next job starts after it, in every record
+
+    def _run_turn(self, job: Job, placement) -> dict:
+        """One turn of `job`: to its end, or (sliced) until it pauses for those waiting."""
+        turn_started, steps_this_turn = time.monotonic(), 0
+
+        def listener(event):
+            nonlocal steps_this_turn
+            if len(job.events) < MAX_EVENTS_KEPT:
+                with job.changed:
+                    job.events.append(event)
+                    job.changed.notify_all()
+            if event.get("type") == "step" and sliced:
+                steps_this_turn += 1
+                if self._turn_is_over(steps_this_turn, time.monotonic() - turn_started):
+                    job.pause_event.set()
+
+        sliced = self._placer is None and bool(self._slice_seconds or self._slice_steps)
+        extra = {"placement": placement} if self._placer else {}
+        if sliced:
+            job.pause_event = threading.Event()
+            extra["pause_event"] = job.pause_event
+            if job.resume:
+                extra["resume"] = job.resume
+        try:
+            return self._run_fn(job.spec, listener, job.stop_event, job.run_id, **extra)
+        except Exception as exc:  # noqa: BLE001 - the worker must survive any job
+            return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+
+    def _turn_is_over(self, steps: int, seconds: float) -> bool:
+        """The turn has lasted its slice and someone else is waiting for the worker."""
+        long_enough = (self._slice_steps and steps >= self._slice_steps) or \
+            (self._slice_seconds and seconds >= self._slice_seconds)
+        if not long_enough:
+            return False
+        with self._lock:
+            return len(self._waiting) > 0
+
+    def _requeue(self, job: Job, record: dict) -> None:
+        """A paused job goes back in line under its person, behind those served less recently."""
+        with self._lock:
+            job.resume = record["paused"]
+            if job.stop_event.is_set():   # Stop arrived as it paused: end it, do not requeue
+                job.status = "stopping"
+            else:
+                job.status = "paused"
+                self._waiting.push(job.client, job.job_id)
+                self._wake.notify_all()
+        if job.status == "stopping":
+            self._end_paused_job(job)
 
     def _place(self, job: Job):
         """Where `job` runs now (the placer's answer; None: it must wait). Without a placer it just runs."""

@@ -641,7 +641,12 @@ class RunStore:
         if finished is not None:  # killed after its model landed: finish what finish() began
             self._update(folder.name, finished, drop=(FINISHING,))
             return False
-        self._update(folder.name, {"status": "interrupted", "finished_at": now_iso(), "error": INTERRUPTED_ERROR},
+        error = INTERRUPTED_ERROR
+        paused = record.get("paused")
+        if isinstance(paused, dict) and paused.get("step"):   # it was waiting for its next turn (jobs.py)
+            error += (f" It had paused at step {paused['step']} of {paused.get('max_steps', '?')}, "
+                      "waiting for its next turn.")
+        self._update(folder.name, {"status": "interrupted", "finished_at": now_iso(), "error": error},
                      drop=(FINISHING,))
         return True
 

@@ -11,6 +11,15 @@ and checks the stop flag after every optimizer step. Every `eval_every` steps th
 Trainer's own evaluation measures the loss on a fixed validation sample (the same
 pairs for every run, forward only) and the callback records it as an "eval" event;
 with `early_stop_patience` it ends the run once that loss stops improving.
+
+Turns (jobs.py): given a `pause_event`, the run trains into its checkpoint folder in the
+run store (checkpoints.py) and, once the event is set, the callback has the Trainer save a
+checkpoint of model, optimizer, scheduler and RNG states at the end of that step and stop;
+train_run then returns {"status": "paused", "paused": {...}} instead of a final record, and
+the run.json stays "running" (its process still holds it) with a `paused` note. Called
+again with that dict as `resume`, it carries on with `trainer.train(resume_from_checkpoint=...)`:
+the Trainer skips the batches already seen and restores the RNG, so the loss curve goes on
+as if it had never stopped (tests/test_training_turns.py checks it step for step).
 """
 from __future__ import annotations
 
@@ -22,18 +31,21 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from .base_model import BaseModelChoice, load_base
+from .checkpoints import checkpoint_root, latest_checkpoint
 from .config import FullSettings, LoraSettings, PromptSettings, TrainConfig, to_jsonable
 from .data import DialogData, make_prompt
 from .distributed import batch_fields, current_world
 from .hardware import pick_device, use_bf16
 from .methods import build_method_model, parameter_report
-from .processes import TRAINER_SCRATCH, owned_scratch_dir
-from .runs import RunStore, new_run_id
+from .processes import TRAINER_SCRATCH, owned_scratch_dir, process_identity
+from .runs import RunStore, new_run_id, now_iso
 from .training_plan import training_budget
 
 
@@ -93,17 +105,36 @@ def _tokenized(tokenizer, pairs, cfg: TrainConfig):
 class EventCallback(TrainerCallback):
     """Trainer logs -> events (to a listener and the run's events.jsonl); stop flag -> stop."""
 
-    def __init__(self, emit, stop_event: threading.Event, batch_size: int, patience: int = 0):
+    def __init__(self, emit, stop_event: threading.Event, batch_size: int, patience: int = 0,
+                 pause_event: threading.Event | None = None, before: dict | None = None):
         self.emit = emit
         self.stop_event = stop_event
+        self.pause_event = pause_event   # set by the queue when this run's turn is over and others wait
+        self.paused = False
         self.batch_size = batch_size
         self.patience = patience
         self.started = time.perf_counter()
+        self.elapsed_before = 0.0        # seconds trained in earlier turns: the curve's clock goes on
         self.best: tuple[float, int] | None = None     # (validation loss, step)
         self.checks_without_gain = 0
         self.eval_seconds = 0.0
         self.last_eval_loss: float | None = None
         self.early_stop_reason: str | None = None
+        if before:
+            self.restore(before)
+
+    def state(self) -> dict:
+        """What a later turn needs to go on alike: the clock, and the early-stop rule's memory."""
+        return {"elapsed": self.elapsed_before + time.perf_counter() - self.started,
+                "best": list(self.best) if self.best else None, "checks_without_gain": self.checks_without_gain,
+                "eval_seconds": self.eval_seconds, "last_eval_loss": self.last_eval_loss}
+
+    def restore(self, state: dict) -> None:
+        self.elapsed_before = float(state.get("elapsed") or 0.0)
+        self.best = tuple(state["best"]) if state.get("best") else None
+        self.checks_without_gain = int(state.get("checks_without_gain") or 0)
+        self.eval_seconds = float(state.get("eval_seconds") or 0.0)
+        self.last_eval_loss = state.get("last_eval_loss")
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.started = time.perf_counter()
@@ -130,16 +161,50 @@ class EventCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not logs or "loss" not in logs:
             return
-        elapsed = time.perf_counter() - self.started
+        elapsed = self.elapsed_before + time.perf_counter() - self.started
         self.emit({"type": "step", "step": state.global_step, "max_steps": state.max_steps,
                    "loss": float(logs["loss"]), "learning_rate": float(logs.get("learning_rate", 0.0)),
                    "epoch": float(state.epoch or 0.0), "elapsed": round(elapsed, 3),
                    "samples_per_second": round(state.global_step * self.batch_size / elapsed, 3)
                    if elapsed > 0 else 0.0})
+        # Checked here, after the step's event: the listener may have just ended this turn (jobs.py), and
+        # the Trainer saves after logging, so the checkpoint holds exactly the step the curve shows last.
+        if (self.pause_event is not None and self.pause_event.is_set() and not self.stop_event.is_set()
+                and state.global_step < state.max_steps and not control.should_training_stop):
+            # A checkpoint of model, optimizer, scheduler and RNG states at this step, then the turn ends.
+            control.should_save = control.should_training_stop = True
+            self.paused = True
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.stop_event.is_set():
             control.should_training_stop = True
+
+
+class _EpochSeededLengthSampler(LengthGroupedSampler):
+    """Length-grouped batches in an order set by the seed and the epoch alone.
+
+    The Trainer's own sampler draws each epoch's order from torch's global RNG, whose state by
+    then depends on all the training before it; a run resumed from a checkpoint in its second
+    epoch would see other batches than the run that never stopped. The Trainer calls set_epoch
+    before each epoch (a resumed one too), so the order here is the same either way.
+    """
+
+    def __init__(self, seed: int, batch_size: int, lengths: list[int]):
+        super().__init__(batch_size, lengths=lengths)
+        self.seed = seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator = torch.Generator().manual_seed(self.seed + int(epoch))
+
+
+class _StudioTrainer(Trainer):
+    def _get_train_sampler(self, train_dataset=None):
+        sampler = super()._get_train_sampler(train_dataset)
+        if isinstance(sampler, LengthGroupedSampler) and not isinstance(sampler, _EpochSeededLengthSampler):
+            return _EpochSeededLengthSampler(self.args.data_seed or self.args.seed, sampler.batch_size,
+                                             sampler.lengths)
+        return sampler
 
 
 def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str, seed: int,
@@ -165,7 +230,8 @@ def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str
 
 def build_trainer(model, tokenizer, train_set, cfg: TrainConfig, learning_rate: float, bf16: bool, device: str,
                   output_dir: str, callbacks=(), group_by_length: bool = True, eval_set=None) -> Trainer:
-    """The studio's Trainer: lean batches, no checkpoints, no reporting, no console bars.
+    """The studio's Trainer: lean batches, no reporting, no console bars, and no checkpoints but the
+    one a run's turn ends with (EventCallback asks for it; only the newest is kept).
 
     With an eval_set, the loss on it every `cfg.eval_every` steps (loss only: no logits are kept).
     """
@@ -183,7 +249,7 @@ def build_trainer(model, tokenizer, train_set, cfg: TrainConfig, learning_rate: 
         use_cpu=device == "cpu",
         train_sampling_strategy="group_by_length" if group_by_length else "random",
         logging_strategy="steps", logging_steps=1,
-        save_strategy="no", report_to="none", disable_tqdm=True,
+        save_strategy="no", save_total_limit=1, report_to="none", disable_tqdm=True,
         dataloader_pin_memory=device == "cuda",
         remove_unused_columns=False,
         eval_strategy="steps" if evaluating else "no", eval_steps=cfg.eval_every if evaluating else None,
@@ -193,32 +259,46 @@ def build_trainer(model, tokenizer, train_set, cfg: TrainConfig, learning_rate: 
     )
     # pad_to_multiple_of=8 keeps tensor shapes friendly to vectorised kernels at almost no padding cost.
     collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, pad_to_multiple_of=8)
-    trainer = Trainer(model=model, args=args, train_dataset=train_set, data_collator=collator,
-                      eval_dataset=eval_set if evaluating else None,
-                      processing_class=tokenizer, callbacks=list(callbacks))
+    trainer = _StudioTrainer(model=model, args=args, train_dataset=train_set, data_collator=collator,
+                             eval_dataset=eval_set if evaluating else None,
+                             processing_class=tokenizer, callbacks=list(callbacks))
     trainer.remove_callback(PrinterCallback)  # with tqdm off it would print every log line
     return trainer
 
 
 def train_run(spec: TrainSpec, store: RunStore, base: BaseModelChoice, data: DialogData,
-              listener=None, stop_event: threading.Event | None = None, run_id: str | None = None) -> dict:
+              listener=None, stop_event: threading.Event | None = None, run_id: str | None = None,
+              pause_event: threading.Event | None = None, resume: dict | None = None) -> dict:
     """Train one run to the end (or the stop flag); returns its final run.json record.
 
+    With `pause_event`, the run may end its turn early: it then returns {"status": "paused",
+    "paused": {...}} and is carried on by a later call with `resume` set to that dict.
     Never raises for a training failure: the run is recorded as failed with the reason
     (kept in memory by the store if even that record cannot be written).
     """
     cfg = spec.train.validate()
     run = _Run(spec, cfg, store, run_id or new_run_id(spec.method), listener, stop_event or threading.Event())
-    store.create(run.run_id, {**initial_record(spec, cfg, base, data, run.device, run.bf16),
-                              **batch_fields(cfg.batch_size, run.world)})
-    run.emit({"type": "status", "status": "preparing", "message": "Loading the model and tokenizing"})
-    output_dir = owned_scratch_dir(TRAINER_SCRATCH)
+    if resume is None:
+        store.create(run.run_id, {**initial_record(spec, cfg, base, data, run.device, run.bf16),
+                                  **batch_fields(cfg.batch_size, run.world)})
+        run.emit({"type": "status", "status": "preparing", "message": "Loading the model and tokenizing"})
+    else:   # this process holds the run again (after a restart it had been read as interrupted)
+        store.update(run.run_id, status="running", process=process_identity(), paused=None, error=None,
+                     finished_at=None)
+        run.emit({"type": "status", "status": "preparing", "message": f"Resuming at step {resume['step']} of "
+                  f"{resume['max_steps']} from its checkpoint"})
+    # A run that may pause trains into its checkpoint folder in the run store: that survives a restart.
+    turns = pause_event is not None or resume is not None
+    output_dir = str(checkpoint_root(store, run.run_id)) if turns else owned_scratch_dir(TRAINER_SCRATCH)
+    outcome: dict = {}
     try:
-        return run.train_and_save(base, data, output_dir)
+        outcome = run.train_and_save(base, data, output_dir, pause_event, resume)
+        return outcome
     except Exception as exc:  # noqa: BLE001 - recorded, not raised: a failed run must leave the app usable
         return run.record_failure(exc)
     finally:
-        shutil.rmtree(output_dir, ignore_errors=True)
+        if outcome.get("status") != "paused":
+            shutil.rmtree(output_dir, ignore_errors=True)
 
 
 def initial_record(spec: TrainSpec, cfg: TrainConfig, base: BaseModelChoice, data: DialogData, device: str,
@@ -266,34 +346,59 @@ class _Run:
         if self.listener is not None:
             self.listener(event)
 
-    def train_and_save(self, base: BaseModelChoice, data: DialogData, output_dir: str) -> dict:
+    def train_and_save(self, base: BaseModelChoice, data: DialogData, output_dir: str,
+                       pause_event: threading.Event | None = None, resume: dict | None = None) -> dict:
         spec, cfg = self.spec, self.cfg
         model, tokenizer = prepare_model(base.path, spec.method, spec.settings, self.bf16, self.device, cfg.seed,
                                          cfg.dropout)
-        params = parameter_report(model)
-        self.store.update(self.run_id, **params)
-        self.emit({"type": "params", **params})
+        if resume is None:
+            params = parameter_report(model)
+            self.store.update(self.run_id, **params)
+            self.emit({"type": "params", **params})
         train_examples, validation = split_validation(data, cfg)
         train_set = tokenize_pairs(tokenizer, train_examples, cfg, cfg.seed)
         eval_set = tokenize_validation(tokenizer, validation, cfg)
         steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
-        callback = EventCallback(self.emit, self.stop_event, self.effective_batch, cfg.early_stop_patience)
+        callback = EventCallback(self.emit, self.stop_event, self.effective_batch, cfg.early_stop_patience,
+                                 pause_event=pause_event, before=(resume or {}).get("callback"))
         trainer = build_trainer(model, tokenizer, train_set, cfg, spec.learning_rate, self.bf16, self.device,
                                 output_dir, [callback], eval_set=eval_set)
         checks = f"; validation loss every {cfg.eval_every} steps on {len(eval_set)} pairs" if eval_set else ""
+        again = f"; resumed at step {resume['step']}" if resume else ""
         self.emit({"type": "status", "status": "training", "message": f"{len(train_set)} training pairs, "
-                   f"{steps_per_epoch} steps per epoch{checks}"})
-        output = trainer.train()
+                   f"{steps_per_epoch} steps per epoch{checks}{again}"})
+        output = trainer.train(resume_from_checkpoint=resume["checkpoint"] if resume else None)
+        if callback.paused and not callback.early_stop_reason and not self.stop_event.is_set():
+            return self._pause(trainer, output, callback, output_dir, resume, len(train_set), steps_per_epoch)
         model.eval()
         # A run the validation loss ended is complete (it did what was asked); a stop request is not.
         status = "stopped" if self.stop_event.is_set() else "completed"
         record = self.store.finish(self.run_id, status, save_model=self._saver(model, tokenizer),
-                                   **self._results(output, len(train_set), steps_per_epoch),
+                                   **self._results(output, len(train_set), steps_per_epoch, resume),
                                    **self._validation_results(callback, eval_set))
         message = ("Stopped early; the model so far is saved." if status == "stopped" else
                    f"Finished early: {callback.early_stop_reason}." if callback.early_stop_reason else "Finished.")
         self.emit({"type": "status", "status": record["status"], "message": message})
         return record
+
+    def _pause(self, trainer, output, callback: EventCallback, output_dir: str, resume: dict | None,
+               train_examples: int, steps_per_epoch: int) -> dict:
+        """End this turn: the checkpoint the Trainer just saved, and everything the next turn needs."""
+        checkpoint = latest_checkpoint(Path(output_dir))
+        if checkpoint is None or checkpoint.name != f"checkpoint-{output.global_step}":
+            raise RuntimeError(f"The Trainer saved no checkpoint at step {output.global_step} to resume from.")
+        before = resume or {}
+        step, max_steps = output.global_step, trainer.state.max_steps
+        paused = {"step": step, "max_steps": max_steps, "checkpoint": str(checkpoint),
+                  "train_seconds": before.get("train_seconds", 0.0) + time.perf_counter() - self.started,
+                  "loop_seconds": before.get("loop_seconds", 0.0) + output.metrics.get("train_runtime", 0.0),
+                  "turns": before.get("turns", 0) + 1, "callback": callback.state(),
+                  "train_examples": train_examples, "steps_per_epoch": steps_per_epoch}
+        self.store.update(self.run_id, paused={"step": step, "max_steps": max_steps, "at": now_iso()})
+        self.emit({"type": "status", "status": "paused", "step": step, "max_steps": max_steps,
+                   "message": f"Paused at step {step} of {max_steps}: back in line while others train; "
+                   "it resumes from its checkpoint."})
+        return {"status": "paused", "run_id": self.run_id, "paused": paused}
 
     @staticmethod
     def _validation_results(callback: EventCallback, eval_set) -> dict:
@@ -314,9 +419,10 @@ class _Run:
                 tokenizer.save_pretrained(folder)
         return save
 
-    def _results(self, output, train_examples: int, steps_per_epoch: int) -> dict:
-        train_seconds = time.perf_counter() - self.started
-        loop_seconds = output.metrics.get("train_runtime", train_seconds)
+    def _results(self, output, train_examples: int, steps_per_epoch: int, resume: dict | None = None) -> dict:
+        before = resume or {}   # the turns before this one count too
+        train_seconds = before.get("train_seconds", 0.0) + time.perf_counter() - self.started
+        loop_seconds = before.get("loop_seconds", 0.0) + output.metrics.get("train_runtime", train_seconds)
         losses = [e["loss"] for e in self.store.events(self.run_id) if e.get("type") == "step"]
         steps_done = output.global_step
         return {"steps": steps_done, "epochs": round(steps_done / steps_per_epoch, 3),
@@ -330,7 +436,7 @@ class _Run:
         """Make the record final (failed, with the reason), whatever else breaks on the way."""
         message = failure_message(exc)
         record = self.store.finish(self.run_id, "failed", error=message, traceback=traceback.format_exc()[-4000:],
-                                   train_seconds=round(time.perf_counter() - self.started, 3))
+                                   train_seconds=round(time.perf_counter() - self.started, 3), paused=None)
         try:
             self.emit({"type": "status", "status": "failed", "message": message})
         except OSError:

@@ -237,6 +237,9 @@ def _method_line(studio: Studio, label: str, job) -> str:
     if job.status == "queued":
         return f"- {label}: queued (#{studio.queue_position(job.job_id)} in the queue)"
     last = job.latest("step")
+    if job.status == "paused":
+        return (f"- {label}: paused at step {(job.resume or {}).get('step')} so others can train "
+                f"(#{studio.queue_position(job.job_id)} in line)")
     if job.status == "running":
         if not last:
             return f"- {label}: getting ready"

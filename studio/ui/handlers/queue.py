@@ -15,7 +15,7 @@ def queue_view(studio: Studio, owner: str | None) -> str:
     """One line: the running training (method, steps, progress; whose only if it is yours), waiting, your place."""
     status = studio.queue_status()
     running, waiting = status["running"], status["waiting"]
-    mine = [j for j in studio.jobs_of(owner) if j.status in ("queued", "running")] if owner else []
+    mine = [j for j in studio.jobs_of(owner) if not j.ended] if owner else []
     if running is None and not waiting:
         return "**Training queue:** the shared worker is free; a training you start begins at once."
     parts = []
@@ -27,7 +27,7 @@ def queue_view(studio: Studio, owner: str | None) -> str:
                     "getting ready")
         parts.append(f"**Training now:** {label}{whose}, {progress}")
     parts.append("nobody waiting" if not waiting else f"{waiting} waiting")
-    places = sorted(studio.queue_position(j.job_id) for j in mine if j.status == "queued")
+    places = sorted(studio.queue_position(j.job_id) for j in mine if j.status in ("queued", "paused"))
     places = [p for p in places if p]
     if places:
         parts.append("your place: " + ", ".join(f"#{p}" for p in places))

@@ -127,10 +127,13 @@ def stop_training(studio: Studio, job_id: str | None, owner: str) -> str:
     job = studio.job(job_id)
     if job is None:
         raise ValueError("There is no training of yours to stop.")
-    if job.status not in ("queued", "running"):
+    if job.ended:
         raise ValueError("That training has already ended.")
+    was_paused = job.status == "paused"
     if not studio.stop_job(job_id, owner):
         raise PermissionError("Only the session that started this training can stop it.")
+    if was_paused:
+        return f"Stopped while waiting for its next turn; the model at step {(job.resume or {}).get('step')} is saved."
     if job.status == "stopped":
         return "Cancelled before it started."
     return "Stopping after the current step; the model so far will be saved."
@@ -138,7 +141,7 @@ def stop_training(studio: Studio, job_id: str | None, owner: str) -> str:
 
 def active_job_id(studio: Studio, owner: str) -> str | None:
     """This session's newest queued or running job, to re-attach to after a page reload."""
-    mine = [j for j in studio.jobs_of(owner) if j.status in ("queued", "running")] if owner else []
+    mine = [j for j in studio.jobs_of(owner) if not j.ended] if owner else []
     return max(mine, key=lambda j: j.submitted_at).job_id if mine else None
 
 
@@ -161,7 +164,7 @@ def job_view(studio: Studio, job: Job | None, now: float | None = None) -> JobVi
                    f"({100 * params['trainable_share']:.2f}%)" if params else "")
     return JobView(_job_status(studio, job, events, steps, now or time.time()),
                    _job_progress(job, steps[-1] if steps else None), params_text,
-                   job.status not in ("queued", "running"), len(steps))
+                   job.ended, len(steps))
 
 
 def _job_progress(job: Job, last: dict | None) -> str:
@@ -188,6 +191,12 @@ def _job_status(studio: Studio, job: Job, events: list[dict], steps: list[dict],
         running = studio.running_job()
         ahead = f" Another {METHOD_LABELS.get(running.spec.method, '')} training is running now." if running else ""
         return f"**Queued.** You are #{studio.queue_position(job.job_id)} in the queue.{ahead}"
+    if job.status == "paused":
+        at = (job.resume or {}).get("step")
+        return (f"**{label} paused at step {at}** so others can train: it is #{studio.queue_position(job.job_id)} "
+                "in line and resumes from its checkpoint where it stopped.")
+    if job.status == "stopping":
+        return f"**Stopping {label}**: saving the model of its last step…"
     if job.status == "running":
         if job.stop_event.is_set():
             return f"**Stopping {label}** after the current step…"

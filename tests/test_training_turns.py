@@ -1,0 +1,250 @@
+"""Turns within long runs (issue 25, 2): a run paused at a checkpoint resumes exactly where it stopped.
+
+The stand-in model trains for real: a run paused three times, each turn resumed from the
+Trainer's own checkpoint, draws the same loss curve as the run trained in one go; the queue
+lets a quick run in between the slices of a long one; Stop while paused keeps the model of
+the last step; a studio killed while a run waited for its turn leaves a true record.
+Nothing here reads a clock: order and values only.
+"""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from studio.checkpoints import CHECKPOINTS, checkpoint_root, finish_from_checkpoint, latest_checkpoint
+from studio.config import Settings, TrainConfig, method_settings
+from studio.fairshare import QueueFull
+from studio.jobs import JobQueue
+from studio.training import TrainSpec, train_run
+from tests.conftest import TINY_TRAIN
+from tests.dead_process import dead_pid
+from tests.waiting import wait_until
+
+STEPS = 12
+
+
+def _spec(method: str, steps: int = STEPS) -> TrainSpec:
+    return TrainSpec(method, TrainConfig(steps=steps, seed=7, **TINY_TRAIN), method_settings(method))
+
+
+def _pausing_at(steps: set[int], pause: threading.Event, events: list):
+    """A listener that keeps the events and asks the run to pause once it has logged one of `steps`."""
+    def listen(event):
+        events.append(event)
+        if event.get("type") == "step" and event["step"] in steps:
+            pause.set()
+    return listen
+
+
+def _losses(events) -> list[tuple[int, float]]:
+    return [(e["step"], e["loss"]) for e in events if e.get("type") == "step"]
+
+
+def _train_in_turns(studio, spec, pause_at: set[int]) -> tuple[dict, list, int]:
+    """Train `spec` to its end, pausing after each step in `pause_at`; (final record, events, turns)."""
+    events, turns, resume, run_id = [], 0, None, None
+    while True:
+        pause = threading.Event()
+        outcome = train_run(spec, studio.store, studio.base, studio.data, _pausing_at(pause_at, pause, events),
+                            run_id=run_id, pause_event=pause, resume=resume)
+        turns += 1
+        if outcome.get("status") != "paused":
+            return outcome, events, turns
+        run_id, resume = outcome["run_id"], outcome["paused"]
+        pause_at = {s for s in pause_at if s > resume["step"]}
+
+
+@pytest.mark.parametrize("method", ["full", "lora", "prompt"])
+def test_a_run_sliced_three_times_draws_the_unsliced_curve_step_for_step(studio, method):
+    whole_events = []
+    whole = train_run(_spec(method), studio.store, studio.base, studio.data, whole_events.append)
+    sliced, sliced_events, turns = _train_in_turns(studio, _spec(method), {3, 6, 9})
+
+    assert whole["status"] == sliced["status"] == "completed", sliced.get("error")
+    assert turns == 4
+    assert [s for s, _ in _losses(sliced_events)] == list(range(1, STEPS + 1))
+    # Same seed, same batches, optimizer and scheduler restored: the same loss at every step.
+    assert [s for s, _ in _losses(whole_events)] == list(range(1, STEPS + 1))
+    sliced_losses, whole_losses = [x for _, x in _losses(sliced_events)], [x for _, x in _losses(whole_events)]
+    assert sliced_losses == pytest.approx(whole_losses, rel=1e-5, abs=1e-6)
+    assert sliced["steps"] == STEPS and sliced["final_loss"] == pytest.approx(whole["final_loss"], rel=1e-5)
+    # The curve on disk is the one the page drew: each step once, and the checkpoint is gone.
+    on_disk = [json.loads(line) for line in (studio.store.path(sliced["run_id"]) / "events.jsonl").read_text()
+               .splitlines()]
+    assert [e["step"] for e in on_disk if e["type"] == "step"] == list(range(1, STEPS + 1))
+    assert not checkpoint_root(studio.store, sliced["run_id"]).exists()
+    assert "paused" not in sliced or not sliced["paused"]
+
+
+def test_a_paused_run_holds_its_checkpoint_in_the_store_and_says_where_it_stopped(studio):
+    pause, events = threading.Event(), []
+    outcome = train_run(_spec("lora"), studio.store, studio.base, studio.data, _pausing_at({4}, pause, events),
+                        pause_event=pause)
+    assert outcome["status"] == "paused" and outcome["paused"]["step"] == 4
+    checkpoint = latest_checkpoint(checkpoint_root(studio.store, outcome["run_id"]))
+    assert checkpoint is not None and checkpoint.name == "checkpoint-4"
+    assert {"optimizer.pt", "scheduler.pt", "trainer_state.json"} <= {p.name for p in checkpoint.iterdir()}
+    record = studio.store.get(outcome["run_id"])
+    assert record["status"] == "running" and record["paused"]["step"] == 4   # its process still holds it
+    assert any(e.get("status") == "paused" for e in events)
+    # Runs list and loadable runs never show the checkpoint folder as a run.
+    assert CHECKPOINTS not in {r["run_id"] for r in studio.runs()}
+
+
+def test_stop_while_paused_keeps_the_model_of_the_last_step(studio):
+    pause = threading.Event()
+    outcome = train_run(_spec("lora"), studio.store, studio.base, studio.data, _pausing_at({5}, pause, []),
+                        pause_event=pause)
+    record = finish_from_checkpoint(studio.store, outcome["run_id"], outcome["paused"], "stopped")
+    assert record["status"] == "stopped" and record["steps"] == 5
+    assert not checkpoint_root(studio.store, outcome["run_id"]).exists()
+    model_files = {p.name for p in studio.store.model_dir(outcome["run_id"]).iterdir()}
+    assert "adapter_model.safetensors" in model_files and "optimizer.pt" not in model_files
+    [summary] = [s for s in studio.summarize([outcome["run_id"]], "Anna: Lunch at noon?\nBen: Sure, see you.")]
+    assert summary.model == outcome["run_id"] and summary.text.strip()
+
+
+def test_a_studio_killed_while_a_run_waited_for_its_turn_leaves_a_true_record(settings):
+    from studio.engine import Studio
+
+    studio = Studio(settings)
+    pause = threading.Event()
+    outcome = train_run(_spec("full"), studio.store, studio.base, studio.data, _pausing_at({2}, pause, []),
+                        pause_event=pause)
+    run_id = outcome["run_id"]
+    # kill -9 of the studio: its process is gone, the record still says "running" and "paused".
+    record_path = studio.store.path(run_id) / "run.json"
+    record = json.loads(record_path.read_text())
+    record["process"] = {**record["process"], "pid": dead_pid()}
+    record_path.write_text(json.dumps(record))
+
+    restarted = Studio(settings)
+    after = restarted.run(run_id)
+    assert after["status"] == "interrupted"
+    assert "paused at step 2 of 12" in after["error"]
+    assert not checkpoint_root(restarted.store, run_id).exists()   # nobody can resume it: swept
+    restarted.delete_run(run_id, owner=None)                        # and it can be deleted
+    assert run_id not in {r["run_id"] for r in restarted.runs()}
+
+
+# ------------------------------------------------------------------ the queue's turns
+
+def _settings_with_turns(settings: Settings, steps: int) -> Settings:
+    settings.slice_steps = steps
+    return settings
+
+
+def test_a_quick_run_queued_behind_a_long_one_trains_between_its_slices(settings):
+    from studio.engine import Studio
+
+    studio = Studio(_settings_with_turns(settings, 2))
+    long_job = studio.submit_training("lora", TrainConfig(steps=8, seed=3, **TINY_TRAIN), owner="anna-token",
+                                      client="anna")
+    wait_until(lambda: long_job.latest("step") is not None)
+    quick_job = studio.submit_training("prompt", TrainConfig(steps=2, **TINY_TRAIN), owner="ben-token",
+                                       client="ben")
+    studio.wait_job(quick_job.job_id)
+    studio.wait_job(long_job.job_id)
+
+    assert quick_job.status == "completed" and long_job.status == "completed", (quick_job.error, long_job.error)
+    long_steps = [e["step"] for e in long_job.events if e.get("type") == "step"]
+    assert long_steps == list(range(1, 9))           # every step once, in order, across its turns
+    assert long_job.turns >= 2 and long_job.record["steps"] == 8
+    # The quick run finished before the long one did: it was not held for the long run's whole length.
+    assert quick_job.finished_at <= long_job.finished_at
+    paused_at = [e["step"] for e in long_job.events if e.get("status") == "paused"]
+    assert paused_at and paused_at[0] < 8
+    assert not (settings.runs_dir / CHECKPOINTS / long_job.run_id).exists()
+
+
+def test_alone_in_the_queue_a_run_is_never_paused(settings):
+    from studio.engine import Studio
+
+    studio = Studio(_settings_with_turns(settings, 1))
+    job = studio.submit_training("lora", TrainConfig(steps=4, **TINY_TRAIN), owner="anna-token", client="anna")
+    studio.wait_job(job.job_id)
+    assert job.status == "completed" and job.turns == 1
+    assert not [e for e in job.events if e.get("status") == "paused"]
+
+
+class _FakeTraining:
+    """run_fn for the queue alone: takes one step each time the test opens its run's gate; pauses when asked."""
+
+    def __init__(self):
+        self.ended: list[str] = []
+        self.gates: dict[str, threading.Event] = {}
+
+    def step(self, job) -> None:
+        """Let `job` take one step, and wait until it has logged it."""
+        before = len([e for e in job.events if e["type"] == "step"])
+        self.gates.setdefault(job.run_id, threading.Event()).set()
+        wait_until(lambda: len([e for e in job.events if e["type"] == "step"]) > before)
+
+    def open(self, job) -> None:
+        """Let `job` run to its end (or its next pause) without waiting for the test."""
+        gate = self.gates.setdefault(job.run_id, threading.Event())
+        gate.clear = lambda: None
+        gate.set()
+
+    def __call__(self, spec, listener, stop_event, run_id, pause_event=None, resume=None):
+        step = (resume or {}).get("step", 0)
+        while step < spec.train.steps:
+            gate = self.gates.setdefault(run_id, threading.Event())
+            gate.wait()
+            gate.clear()
+            step += 1
+            listener({"type": "step", "step": step, "max_steps": spec.train.steps, "loss": 1.0})
+            if stop_event.is_set():
+                return {"status": "stopped", "steps": step}
+            if pause_event is not None and pause_event.is_set() and step < spec.train.steps:
+                listener({"type": "status", "status": "paused", "step": step})
+                return {"status": "paused", "run_id": run_id, "paused": {"step": step}}
+        self.ended.append(run_id)
+        return {"status": "completed", "steps": step}
+
+
+def _job_spec(steps):
+    return TrainSpec("lora", TrainConfig(steps=steps), method_settings("lora"))
+
+
+def test_stop_while_paused_ends_the_job_from_its_checkpoint_at_once():
+    fake, ended_paused = _FakeTraining(), []
+
+    def end_paused(job):
+        ended_paused.append((job.run_id, job.resume["step"]))
+        return {"status": "stopped", "steps": job.resume["step"]}
+
+    queue = JobQueue(fake, slice_steps=1, end_paused=end_paused)
+    anna = queue.submit(_job_spec(5), owner="anna", client="anna")
+    fake.step(anna)                                               # nobody waits: her turn goes on
+    ben = queue.submit(_job_spec(3), owner="ben", client="ben")   # Ben's gate stays shut: he holds the worker
+    fake.step(anna)                                               # her slice is over and Ben waits: she pauses
+    wait_until(lambda: anna.status == "paused" and ben.status == "running")
+    assert queue.position(anna.job_id) == 1 and anna.resume["step"] == 2
+
+    assert not queue.stop(anna.job_id, owner="ben")               # only its owner may stop it
+    assert queue.stop(anna.job_id, owner="anna")
+    assert anna.ended and anna.status == "stopped" and anna.record["steps"] == anna.resume["step"]
+    assert ended_paused == [(anna.run_id, anna.resume["step"])]
+    assert queue.position(anna.job_id) == 0 and queue.waiting_count() == 0
+    fake.open(ben)
+    queue.wait(ben.job_id, timeout=None)
+    assert ben.status == "completed" and fake.ended == [ben.run_id]   # Anna's run never trained again
+
+
+def test_paused_jobs_count_against_a_persons_limit():
+    fake = _FakeTraining()
+    queue = JobQueue(fake, slice_steps=1, end_paused=lambda job: {"status": "stopped"})
+    anna = queue.submit(_job_spec(4), owner="anna", client="anna")
+    fake.step(anna)
+    ben = queue.submit(_job_spec(2), owner="ben", client="ben")
+    fake.step(anna)
+    wait_until(lambda: anna.status == "paused")
+    with pytest.raises(QueueFull, match="already have a training"):
+        queue.submit(_job_spec(2), owner="anna", client="anna", limit=1)
+    fake.open(ben)
+    fake.open(anna)
+    queue.wait(anna.job_id, timeout=None)
+    assert anna.status == "completed" and [e["step"] for e in anna.events if e["type"] == "step"] == [1, 2, 3, 4]
