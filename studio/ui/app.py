@@ -13,8 +13,8 @@ import gradio as gr
 
 from ..config import MAX_DIALOGUE_CHARS, Settings
 from ..engine import Studio
-from . import handlers as h
 from . import (
+    api,
     section_demo,
     section_notice,
     section_queue,
@@ -24,6 +24,7 @@ from . import (
     tab_runs,
     tab_train,
 )
+from . import handlers as h
 from .context import UiContext
 from .errors import guarded  # noqa: F401  (kept importable from here for older scripts)
 from .launch import blocked_paths, calm_idle_queue, launch_options  # noqa: F401  (likewise)
@@ -96,6 +97,7 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
             section_demo.build(ctx)
 
         _wire_page_load(studio, demo, saved_owner, owner, presenter)
+        api.build(ctx)  # endpoints for scripts only: named JSON results (README, "From a script")
         # The base model can be switched while the app runs (Train tab): the header follows it.
         for trigger in (demo.load, runs_version.change):
             trigger(lambda: header_markdown(studio), None, header, api_visibility="private", show_progress="hidden")

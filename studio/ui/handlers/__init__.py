@@ -54,6 +54,7 @@ from .compare import (  # noqa: F401
     generation_settings,
     references_for,
     sent_change,
+    summaries_result,
 )
 from .dataset import (  # noqa: F401
     DatasetPage,

@@ -98,7 +98,38 @@ def compare(studio: Studio, dialogue: str, picks: dict[str, str | None], gen: Ge
     return columns
 
 
-def _pick_problem(studio: Studio, method: str, run_id) -> str:
+def summaries_result(studio: Studio, dialogue: str, picks: dict[str, str | None],
+                     gen: GenerationSettings | None = None, references: list[str] | None = None) -> dict:
+    """What a script gets: {"original": {...}, "full": ..., "lora": ..., "prompt": ...} in plain values.
+
+    Unlike the page, which notes a run it cannot use in that column, a picked run that cannot
+    summarize raises ValueError (a script would otherwise read a hint as a summary); "none" or
+    blank leaves a method out (null).
+    """
+    model_ids = [ORIGINAL]
+    for method in METHODS:
+        run_id = picks.get(method)
+        if no_run(run_id):
+            continue
+        problem = _pick_problem(studio, method, run_id, markup=str)
+        if problem:  # the page's "Pick ... above" means nothing to a script
+            raise ValueError(f"{method}_run: " + re.sub(r"\s*Pick (one|another one) above\.?", "", problem).strip())
+        model_ids.append(run_id)
+    summaries = {s.model: s for s in studio.summarize(model_ids, dialogue, gen)}
+    scores = {}
+    if references:
+        table = rouge_table([summaries[m].text for m in model_ids], [references] * len(model_ids))
+        scores = dict(zip(model_ids, table["rougeL"]))
+    result = {}
+    for key, model_id in zip(COLUMNS, [ORIGINAL, *(picks.get(m) for m in METHODS)]):
+        summary = summaries.get(model_id) if (key == ORIGINAL or not no_run(model_id)) else None
+        result[key] = None if summary is None else {
+            "run_id": None if key == ORIGINAL else model_id, "summary": summary.text,
+            "seconds": round(summary.seconds, 3), "rouge_l": scores.get(model_id)}
+    return result
+
+
+def _pick_problem(studio: Studio, method: str, run_id, markup=plain) -> str:
     """Why the column for `method` shows no summary ("" when the picked run is fine)."""
     if no_run(run_id):
         return ("Skipped: pick a run above to include it." if studio.loadable_runs(method)
@@ -106,28 +137,31 @@ def _pick_problem(studio: Studio, method: str, run_id) -> str:
     try:
         record = studio.loadable_run(run_id)
     except RunNotFound:
-        return unusable_run_note(studio, run_id)
+        return unusable_run_note(studio, run_id, markup)
     if record.get("method") != method:
         return f"That run is not a {METHOD_LABELS[method]} run."
     return ""
 
 
-def unusable_run_note(studio: Studio, run_id) -> str:
-    """Why a picked run cannot summarize: not a run, gone, or what happened to it."""
+def unusable_run_note(studio: Studio, run_id, markup=plain) -> str:
+    """Why a picked run cannot summarize: not a run, gone, or what happened to it.
+
+    `markup` makes quoted text safe for where it is shown: Markdown on the page (plain), as is for scripts (str).
+    """
     if not is_run_id(run_id):
-        return f"{plain(shown(run_id))} is not a run. Pick one above."
+        return f"{markup(shown(run_id))} is not a run. Pick one above."
     try:
         record = studio.run(run_id)
     except RunNotFound:
         return "That run is gone: no run with that id is on disk (deleted?). Pick another one above."
     status = record.get("status")
     error = " ".join(str(record.get("error") or "").split()).rstrip(".")
-    reason = f" ({plain(error[:200])})." if error else "."
+    reason = f" ({markup(error[:200])})." if error else "."
     if status in ("interrupted", "failed"):
         return f"That run was {status} and has no saved model{reason} Pick another one above."
     if status == "running":
         return "That run is still training. Pick another one above, or wait for it to finish."
-    return f"That run has no usable saved model (status: {plain(shown(status))}). Pick another one above."
+    return f"That run has no usable saved model (status: {markup(shown(status))}). Pick another one above."
 
 
 def column_notes(studio: Studio, picks: dict[str, str | None]) -> list[str]:

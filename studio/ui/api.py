@@ -1,0 +1,156 @@
+"""Endpoints for scripts only: one JSON object per call, and every refusal as gradio_client's AppError.
+
+    app = Client("http://127.0.0.1:7860/")
+    job = app.predict(method="lora", steps=30, api_name="/start_training")  # {"job_id", "run_id", "status", ...}
+    job = app.predict(job_id=job["job_id"], api_name="/wait_job")           # returns once it has ended
+    out = app.predict(dialogue="Anna: Lunch?", lora_run=job["run_id"], api_name="/summaries")
+    out["lora"]["summary"]
+
+The page's own events (/train, /job_status, /summarize, ...) keep their names and their
+results (one value per component on the page). These add named results for scripts and
+are never shown on the page. No `from __future__ import annotations` here: gr.api reads the
+type hints to describe each endpoint.
+"""
+import functools
+import logging
+import re
+import time
+
+import gradio as gr
+
+from ..config import METHOD_LABELS
+from ..engine import USER_ERRORS
+from . import handlers as h
+from .context import GENERATE, GENERATE_WORKERS, UiContext
+from .turns import current_caller, current_request, takes_turn
+
+log = logging.getLogger("studio.ui")
+MAX_WAIT_SECONDS = 600.0   # one /wait_job call; a longer training is waited for by calling again
+DEFAULT_WAIT_SECONDS = 600.0
+# The Train tab's fields a script may set (lora_targets keeps its default: a list reads badly in a call).
+TRAIN_FIELDS = ("steps", "batch_size", "train_size", "learning_rate", "seed", "name", "lora_r", "lora_alpha",
+                "lora_dropout", "prompt_tokens", "prompt_init", "prompt_init_text")
+_MARKUP = re.compile(r"\\([\\`*_{}\[\]()#|~])|\*\*")
+
+
+def build(ctx: UiContext) -> None:
+    """Register the script endpoints inside the app's Blocks."""
+    studio = ctx.studio
+
+    @script_errors
+    def start_training(method: str = "lora", steps: float | None = None, batch_size: float | None = None,
+                       train_size: float | None = None, learning_rate: float | None = None,
+                       seed: float | None = None, name: str = "", lora_r: float | None = None,
+                       lora_alpha: float | None = None, lora_dropout: float | None = None,
+                       prompt_tokens: float | None = None, prompt_init: str | None = None,
+                       prompt_init_text: str = "") -> dict:
+        """Queue a training for this session; returns its job_id, run_id and status at once (poll /job or
+        call /wait_job for the end). Blank numbers take the Train tab's defaults."""
+        given = {k: v for k, v in locals().items() if k in TRAIN_FIELDS and v is not None}
+        owner = session_owner(studio)
+        job = h.start_training(studio, owner, h.TrainForm(method=method, **given),
+                               client=current_caller(studio, token=owner))
+        return job_result(studio, job)
+
+    @script_errors
+    def job(job_id: str = "") -> dict:
+        """One training of this session as it is now (the newest one when job_id is blank)."""
+        return job_result(studio, own_job(studio, job_id))
+
+    @script_errors
+    def wait_job(job_id: str = "", timeout_s: float = DEFAULT_WAIT_SECONDS) -> dict:
+        """Wait until this session's training has ended (at most timeout_s, up to 600 s per call), then
+        return it; "ended" is false when the wait ran out first: call again."""
+        found = own_job(studio, job_id)
+        limit = checked_wait(timeout_s)
+        found.done.wait(limit)
+        return job_result(studio, found)
+
+    @script_errors
+    @takes_turn(studio)
+    def summaries(dialogue: str, full_run: str = h.NONE, lora_run: str = h.NONE, prompt_run: str = h.NONE,
+                  max_new_tokens: float = 64, num_beams: float = 1, references: str = "") -> dict:
+        """Original's summary and each picked run's ("none" leaves a method out); with references (one per
+        line), each one's ROUGE-L. A run that cannot summarize is refused, not skipped."""
+        gen = h.generation_settings(max_new_tokens, num_beams)
+        refs = h.parse_references(references)
+        return h.summaries_result(studio, dialogue, {"full": full_run, "lora": lora_run, "prompt": prompt_run},
+                                  gen, refs or None)
+
+    for fn in (start_training, job, wait_job):
+        # Waiting ties up no generation slot: these only read the job (or queue one).
+        gr.api(fn, api_name=fn.__name__, concurrency_limit=None)
+    gr.api(summaries, api_name="summaries", concurrency_id=GENERATE, concurrency_limit=GENERATE_WORKERS)
+
+
+def script_errors(fn):
+    """A user's mistake raises gr.Error with its message in plain text (gradio_client: AppError);
+    a bug raises one short line, its traceback going to the log."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as exc:
+            raise gr.Error(plain_text(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc),
+                           print_exception=False) from None
+        except gr.Error:
+            raise
+        except Exception as exc:
+            log.exception("API endpoint %s failed", fn.__name__)
+            raise gr.Error(f"Something went wrong ({type(exc).__name__}); the details are in the server log.",
+                           print_exception=False) from None
+    return run
+
+
+def plain_text(message) -> str:
+    """A message without the page's Markdown (bold, escapes): scripts print it as it is."""
+    return _MARKUP.sub(lambda m: m.group(1) or "", str(message)).strip()[:400] or "Refused."
+
+
+def session_owner(studio) -> str:
+    """This client's owner token: the one its session already has (the page's /train gave one), else a new one."""
+    session = getattr(current_request(), "session_hash", None)
+    owner = studio.people.token(session)
+    if not owner:
+        owner = studio.issue_owner_token()
+        studio.people.remember(session, owner)
+    return owner
+
+
+def own_job(studio, job_id):
+    """This session's job `job_id` (its newest when blank); another session's job is not found."""
+    if not isinstance(job_id, str):
+        raise ValueError("job_id must be text: the job_id /start_training returned.")
+    owner = studio.people.token(getattr(current_request(), "session_hash", None))
+    mine = studio.jobs_of(owner) if owner else []
+    if not job_id.strip():
+        if not mine:
+            raise ValueError("This session has started no training yet: call /start_training first.")
+        return max(mine, key=lambda j: j.submitted_at)
+    found = next((j for j in mine if j.job_id == job_id.strip()), None)
+    if found is None:
+        raise ValueError(f"No training {job_id.strip()[:80]!r} in this session: use the job_id /start_training "
+                         "returned, from the same Client.")
+    return found
+
+
+def checked_wait(timeout_s) -> float:
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s == timeout_s:
+        raise ValueError("timeout_s must be a number of seconds.")
+    if timeout_s < 0:
+        raise ValueError("timeout_s must be 0 or more seconds.")
+    return min(float(timeout_s), MAX_WAIT_SECONDS)
+
+
+def job_result(studio, job, now: float | None = None) -> dict:
+    """One training as a script reads it: ids, state, progress and the page's status line in plain text."""
+    events = list(job.events)
+    last = next((e for e in reversed(events) if e.get("type") == "step"), None)
+    view = h.job_view(studio, job, now or time.time())
+    return {"job_id": job.job_id, "run_id": job.run_id, "method": job.spec.method,
+            "method_label": METHOD_LABELS.get(job.spec.method, job.spec.method),
+            "status": job.status, "ended": job.ended,
+            "queue_position": studio.queue_position(job.job_id) if job.status in ("queued", "paused") else None,
+            "step": last["step"] if last else 0, "max_steps": (last or {}).get("max_steps") or job.spec.train.steps,
+            "loss": last["loss"] if last else None, "error": job.error,
+            "message": plain_text(view.status)}
