@@ -162,11 +162,12 @@ class Updates:
             return None
         return int(self._factors[name][0].shape[0]) if name in self._factors else 0
 
-    def update(self, name: str) -> torch.Tensor:
+    def update(self, name: str, base: torch.Tensor | None = None) -> torch.Tensor:
+        """W_tuned - W_base of one matrix; `base` is its base tensor when the caller has read it already."""
         import torch
 
         if self.method == "full":
-            return self._tuned.get(name) - self.base.get(name)
+            return self._tuned.get(name) - (self.base.get(name) if base is None else base)
         if name not in self._factors:
             return torch.zeros(self.base.shape(name))
         a, b, scaling, embedding = self._factors[name]
@@ -265,8 +266,10 @@ def change_map(source: Updates) -> dict:
     """Every matrix's relative change, and the layers x matrices grid of the per-layer ones."""
     matrices = []
     for name in source.names:   # one matrix (base and update) in memory at a time
-        base_norm = _norm(source.base.get(name))
-        update_norm = _norm(source.update(name)) if source.trainable(name) else 0.0
+        base = source.base.get(name)
+        base_norm = _norm(base)
+        update_norm = _norm(source.update(name, base)) if source.trainable(name) else 0.0
+        del base   # before the next matrix is read
         part, layer, kind = place(name)
         matrices.append({"name": name, "part": part, "layer": layer, "kind": kind,
                          "shape": list(source.base.shape(name)),
