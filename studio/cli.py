@@ -16,6 +16,7 @@
     python -m studio overlap --summary TEXT --reference TEXT [--reference TEXT ...] [--dialogue TEXT] [--fool]
     python -m studio prompt-tokens RUN_ID --top-k 5  # what a prompt-tuning run's virtual tokens are near
     python -m studio forgetting --models original RUN_ID ...   # what each method forgot
+    python -m studio weight-change RUN_ID [--matrix NAME] --json   # where a run changed the weights
 
 Bad input ends with one line `error: ...` on stderr and exit status 2.
 Scores in JSON are fractions (0.42), not percent.
@@ -527,7 +528,7 @@ def cmd_bench(args) -> dict:
 
 # ---------------------------------------------------------------- insight commands (issue 11)
 def _add_insight_commands(sub) -> None:
-    """overlap / prompt-tokens / forgetting: the views that explain a comparison, as JSON."""
+    """overlap / prompt-tokens / forgetting / weight-change: the views that explain a comparison, as JSON."""
     p = sub.add_parser("overlap", help="which summary words ROUGE counted against the best reference")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--summary", required=True, help="the summary to check")
@@ -545,6 +546,13 @@ def _add_insight_commands(sub) -> None:
     p = sub.add_parser("forgetting", help="score models on tasks FLAN-T5 knew before fine-tuning")
     _add_common(p)
     p.add_argument("--models", nargs="+", required=True, help="'original' and/or run ids")
+
+    p = sub.add_parser("weight-change", help="how much a run changed each weight matrix of the base model")
+    _add_common(p)
+    p.add_argument("run_id", help="a full fine-tuning, LoRA or prompt-tuning run's id")
+    p.add_argument("--matrix", help="the weight matrix whose update's singular values to give, e.g. "
+                                    "decoder.block.0.layer.0.SelfAttention.q.weight (default: the one that "
+                                    "changed most)")
 
 
 def cmd_overlap(args) -> dict:
@@ -596,6 +604,30 @@ def cmd_forgetting(args) -> dict:
     return out
 
 
+def cmd_weight_change(args) -> dict:
+    studio = _studio(args)
+    out = studio.weight_change(args.run_id, args.matrix)
+    if not args.json:
+        if not out["changes_weights"]:
+            print(out["message"])
+            return out
+        print("relative change ||W_tuned - W_base|| / ||W_base||, in %")
+        width = max(len(c) for c in out["columns"])
+        print(" " * 11 + "  ".join(f"{c:>{width}}" for c in out["columns"]))
+        for row, values in zip(out["rows"], out["grid"]):
+            print(f"{row:<11}" + "  ".join(f"{'':>{width}}" if v is None else f"{100 * v:>{width}.3g}" for v in values))
+        for m in out["matrices"]:
+            if m["layer"] is None:
+                change = m["relative_change"]
+                print(f"{m['kind']}: {'-' if change is None else f'{100 * change:.3g}'}")
+        sv = out["singular_values"]
+        limit = f", at most {sv['rank_limit']} by construction" if sv["rank_limit"] is not None else ""
+        print(f"\nsingular values of the update to {sv['matrix']} (numerical rank {sv['numerical_rank']} of "
+              f"{min(sv['shape'])}{limit}):")
+        print(" ".join(f"{v:.3g}" for v in sv["values"]))
+    return out
+
+
 def _evaluation_insight(studio, result) -> dict:
     """evaluate --json's per_topic (topic groups) and paired (every pair's difference with its interval)."""
     from .evaluation import pairwise_differences
@@ -608,7 +640,7 @@ COMMANDS = {"data": cmd_data, "train": cmd_train, "evaluate": cmd_evaluate, "sum
             "bench": cmd_bench, "delete": cmd_delete, "rename": cmd_rename,
             "push": cmd_push, "pull": cmd_pull,
             "overlap": cmd_overlap, "prompt-tokens": cmd_prompt_tokens, "forgetting": cmd_forgetting,
-            "experiment": cmd_experiment}
+            "weight-change": cmd_weight_change, "experiment": cmd_experiment}
 
 
 def _read_text(path: str) -> str:

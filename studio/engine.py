@@ -748,6 +748,21 @@ class Studio:
         base = self.pool.base()
         return readout_run(self.store, run_id, base, self.pool.tokenizer, top_k)
 
+    def weight_change(self, run_id: str, matrix: str | None = None) -> dict:
+        """Where a run changed the base model: each matrix's relative change, one update's singular values.
+
+        Read from the base's and the run's safetensors files, not from the model pool: the pool's
+        base may be in bf16 and carries LoRA layers, and the numbers must be the saved weights'."""
+        from .weight_change import weight_change_run
+
+        return weight_change_run(self.store, run_id, self.base, matrix, offline=self.offline)
+
+    def weight_singular_values(self, run_id: str, matrix: str) -> dict:
+        """The singular values of one matrix's update in a full or LoRA run (weight_change's, alone)."""
+        from .weight_change import singular_values_run
+
+        return singular_values_run(self.store, run_id, self.base, matrix, offline=self.offline)
+
     def forgetting(self, model_ids: list[str], progress=None) -> dict:
         """The forgetting probe's scores for 'original' and/or runs, and each run's change from the original."""
         from .forgetting import pool_generator, run_probe

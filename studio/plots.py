@@ -470,3 +470,87 @@ def forgetting_figure(scores: dict[str, dict], labels: dict[str, str], methods: 
                       height=max(420, 200 + 24 * len(scores) * len(tasks)), showlegend=True, **_LAYOUT)
     fig.update_yaxes(autorange="reversed", ticksuffix=" ")  # the first task on top, models in legend order
     return fig
+
+
+# --- weight change (issue 27, point 3) ------------------------------------------------------------
+
+WEIGHT_ROW_PX = 34        # one layer's row of the map: room for a cell's number in LABEL_FONT_SIZE
+ROUND_OFF_COLOR = "#bbbbbb"
+MAX_LOG_DECADE_LABELS = 7   # a log axis over many decades labels every second or third one
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    return "0" if value == 0 else f"{value:.2g}"
+
+
+def weight_change_figure(result: dict, run_label: str = "") -> go.Figure:
+    """Layers x matrices heatmap of a weight_change() result: each cell is ||ΔW|| / ||W|| in %.
+
+    White is no change, the method's colour the largest; a cell a layer does not have (the
+    encoder has no cross-attention) is left blank. Each cell writes its number, so the map
+    reads without the colour bar from the back of a room.
+    """
+    title = "Where training changed the weights"
+    if not result.get("changes_weights") or not result.get("grid"):
+        return _empty(title, "Pick a full fine-tuning or LoRA run to see its change")
+    z = [[None if v is None else 100 * v for v in row] for row in result["grid"]]
+    peak = max((v for row in z for v in row if v is not None), default=0.0)
+    color = METHOD_COLORS.get(result.get("method"), OTHER_COLOR)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=result["columns"], y=result["rows"], zmin=0, zmax=peak if peak > 0 else 1,
+        colorscale=[[0, "#ffffff"], [1, color]], xgap=2, ygap=2, hoverongaps=False,
+        text=[[_cell_text(v) for v in row] for row in z], texttemplate="%{text}",
+        textfont={"size": LABEL_FONT_SIZE - 2},
+        colorbar={"title": {"text": "% change", "side": "right"}, "thickness": 14},
+        hovertemplate="%{y} · %{x}<br>changed by %{z:.3g}% of its size<extra></extra>"))
+    subtitle = "||W_tuned − W_base|| / ||W_base|| per matrix, in %"
+    if run_label:
+        subtitle = f"{as_text(run_label)}: {subtitle}"
+    fig.update_layout(title=_title(title, subtitle), height=max(360, 190 + WEIGHT_ROW_PX * len(result["rows"])),
+                      **{**_LAYOUT, "margin": {**_LAYOUT["margin"], "l": 110}})
+    fig.update_yaxes(autorange="reversed", ticksuffix=" ")   # the first encoder layer on top
+    fig.update_xaxes(side="bottom", tickangle=-35)
+    return fig
+
+
+def singular_values_figure(values: dict, method: str | None = None, matrix_label: str = "") -> go.Figure:
+    """The singular values of one update on a log axis, largest first; round-off grey, LoRA's r marked.
+
+    `values` is weight_change's "singular_values". Values at or below its tolerance are float32
+    round-off of a zero: drawn grey (a log axis has no 0, so they sit at a floor far below).
+    """
+    title = "Singular values of the update"
+    found = values.get("values") or []
+    peak = max(found, default=0.0)
+    if peak <= 0:
+        return _empty(title, "This matrix did not change: its update is zero, so it has no singular values")
+    floor = peak * 1e-9
+    shown = [max(v, floor) for v in found]
+    index = list(range(1, len(found) + 1))
+    tolerance = values.get("tolerance") or 0.0
+    signal = [i for i, v in enumerate(found) if v > tolerance]
+    noise = [i for i, v in enumerate(found) if v <= tolerance]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[index[i] for i in signal], y=[shown[i] for i in signal], mode="lines+markers",
+                             name="the update's directions", line={"color": METHOD_COLORS.get(method, OTHER_COLOR),
+                                                                    "width": 3}, marker={"size": 6},
+                             hovertemplate="no. %{x}: %{y:.3g}<extra></extra>"))
+    if noise:
+        fig.add_trace(go.Scatter(x=[index[i] for i in noise], y=[shown[i] for i in noise], mode="markers",
+                                 name="round-off (really 0)", marker={"size": 6, "color": ROUND_OFF_COLOR},
+                                 hovertemplate="no. %{x}: %{y:.3g} (round-off)<extra></extra>"))
+    limit = values.get("rank_limit")
+    if limit and limit < len(found):
+        fig.add_vline(x=limit + 0.5, line={"color": "#444", "dash": "dash", "width": 2})
+        fig.add_annotation(x=limit + 0.5, y=1, yref="paper", xanchor="left", yanchor="top", showarrow=False,
+                           text=f" r = {limit}", font={"size": LABEL_FONT_SIZE}, name="rank limit")
+    decades = math.log10(peak / min(shown))
+    subtitle = f"numerical rank {values.get('numerical_rank')} of {len(found)}"
+    if matrix_label:
+        subtitle = f"{as_text(matrix_label)}: {subtitle}"
+    fig.update_layout(title=_title(title, subtitle), height=420, showlegend=bool(noise),
+                      xaxis_title="singular value no. (largest first)", **_LAYOUT)
+    fig.update_yaxes(type="log", dtick=max(1, math.ceil(decades / MAX_LOG_DECADE_LABELS)), exponentformat="power")
+    return fig

@@ -249,3 +249,38 @@ def test_forgetting_figure_where_nobody_answers_anything_says_so_instead_of_zero
     some = {"per_task": {"arithmetic": {"exact_match": 0.5, "f1": 0.5}, "facts": {"exact_match": 0.0, "f1": 0.0}}}
     fig = plots.forgetting_figure({"original": some}, {"original": "Original"})
     assert list(fig.data[0].text) == ["50", "0"] and not fig.layout.annotations
+
+
+# --- weight change (issue 27, point 3) -------------------------------------------------------------
+
+WEIGHTS = {"changes_weights": True, "method": "lora", "rows": ["encoder 1", "decoder 1"],
+           "columns": ["self-attn q", "self-attn k", "cross-attn q"],
+           "grid": [[0.012, 0.0, None], [0.02, 0.0, 0.0005]]}
+
+
+def test_weight_change_map_writes_each_cell_and_leaves_missing_ones_blank():
+    fig = plots.weight_change_figure(WEIGHTS, HOSTILE[0])
+    heatmap = fig.data[0]
+    assert [list(row) for row in heatmap.z] == [[1.2, 0.0, None], [2.0, 0.0, 0.05]]
+    assert [list(row) for row in heatmap.text] == [["1.2", "0", ""], ["2", "0", "0.05"]]
+    assert heatmap.zmin == 0 and heatmap.zmax == 2.0 and heatmap.colorscale[-1][1] == plots.METHOD_COLORS["lora"]
+    assert fig.layout.yaxis.autorange == "reversed"   # encoder 1 on top
+    subtitle = fig.layout.title.subtitle.text
+    assert "&lt;a href='//x.io'&gt;Q" in subtitle and _markup_free(subtitle)
+    empty = plots.weight_change_figure({"changes_weights": False})
+    assert "full fine-tuning or LoRA" in empty.layout.annotations[0].text.replace("<br>", " ")
+
+
+def test_singular_values_mark_round_off_grey_and_lora_rank():
+    values = {"matrix": "m", "values": [3.0, 2.0, 1e-9, 0.0], "tolerance": 1e-6, "numerical_rank": 2,
+              "rank_limit": 2}
+    fig = plots.singular_values_figure(values, "lora", HOSTILE[1])
+    signal, noise = fig.data
+    assert list(signal.x) == [1, 2] and list(signal.y) == [3.0, 2.0]
+    assert list(noise.x) == [3, 4] and noise.y[1] == pytest.approx(3e-9) and noise.marker.color == plots.ROUND_OFF_COLOR
+    assert fig.layout.yaxis.type == "log" and [s.x0 for s in fig.layout.shapes] == [2.5]
+    assert _markup_free(fig.layout.title.subtitle.text) and "numerical rank 2 of 4" in fig.layout.title.subtitle.text
+    full = plots.singular_values_figure({**values, "values": [3.0, 2.0, 1.0], "rank_limit": None}, "full")
+    assert len(full.data) == 1 and not full.layout.shapes and not full.layout.showlegend
+    zero = plots.singular_values_figure({**values, "values": [0.0, 0.0]}, "lora")
+    assert not zero.data and "did not change" in zero.layout.annotations[0].text.replace("<br>", " ")

@@ -1,4 +1,5 @@
-"""Runs tab: every run on disk; rename or delete your own, download any as a zip; quality vs. size."""
+"""Runs tab: every run on disk; rename or delete your own, download any as a zip; quality vs. size; what each
+method learned (the soft-prompt readout) and where it changed the weights."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -6,7 +7,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from . import handlers as h
-from . import section_hub, section_readout
+from . import section_hub, section_readout, section_weights
 from .context import QUIET, UiContext
 from .errors import guarded
 from .widgets import refreshed_choices
@@ -18,6 +19,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     _wire_actions(ctx, ui)
     _wire_presenter(ctx, ui)
     section_readout.build(ctx, tab)  # what a prompt-tuning run's virtual tokens are near
+    section_weights.build(ctx, tab)  # where a run changed the weights (prompt tuning points up to the readout)
     section_hub.build(ctx, ui.picked)
 
 

@@ -8,7 +8,7 @@ import pytest
 from studio.ui import handlers as h
 from studio.ui import tab_runs
 from tests.form_runs import trained_through_the_form
-from tests.ui.one_tab import build_tab, by_elem_id, by_label, wired
+from tests.ui.one_tab import all_wired, build_tab, by_elem_id, by_label, wired
 
 
 @pytest.fixture
@@ -71,3 +71,23 @@ def test_an_empty_store_says_where_runs_come_from_until_one_is_saved(studio, tmp
     assert listing.fn(None, "alice")[note].visible is True
     trained_through_the_form(studio, "alice", h.TrainForm(method="lora", steps=2, batch_size=4, train_size=8))
     assert listing.fn(None, "alice")[note].visible is False
+
+
+def test_weight_change_shows_the_map_and_a_matrix_pick_redraws_only_its_singular_values(tab, studio):
+    demo, _, api, run_id = tab
+    shown = api["weight_change"].fn(run_id)
+    matrix, values_box = by_elem_id(demo, "weights-matrix"), by_elem_id(demo, "weights-values")
+    result = studio.weight_change(run_id)
+    assert shown[matrix].constructor_args["value"] == result["largest"]
+    assert shown[by_elem_id(demo, "weights-map")].visible is True
+    assert "LoRA added" in shown[by_elem_id(demo, "weights-note")]
+    # Only a person's pick recomputes (.input): "Show" filling the dropdown does not start a second round.
+    assert all_wired(demo, matrix, "change") == [] and len(all_wired(demo, matrix, "input")) == 1
+    name = "encoder.block.0.layer.1.DenseReluDense.wo.weight"
+    picked = api["weight_singular_values"].fn(run_id, name)
+    assert set(picked) == {values_box, by_elem_id(demo, "weights-values-note")}
+    assert "is zero" in picked[by_elem_id(demo, "weights-values-note")]
+    # The run dropdown follows the store like the others.
+    runs = by_elem_id(demo, "weights-run")
+    refresh = next(fn for fn in all_wired(demo, demo, "load") if runs in fn.outputs)
+    assert run_id in [v for _, v in refresh.fn(None).constructor_args["choices"]]

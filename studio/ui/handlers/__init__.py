@@ -13,7 +13,7 @@ raise ValueError, PermissionError, RunNotFound or QueueFull with a message a
 user can act on; the tab modules turn those into on-screen warnings.
 
 One module per tab (train, compare, dataset, evaluate, runs) and per insight view (overlap,
-readout, forgetting, topic_groups), plus `common` (text and
+readout, forgetting, topic_groups, weight_change), plus `common` (text and
 choice checks, formatting) and `choices` (which runs a dropdown offers); everything is
 imported here, so `from studio.ui import handlers as h; h.compare(...)` works.
 """
@@ -122,4 +122,11 @@ from .train import (  # noqa: F401
     start_training,
     stop_training,
     train_request,
+)
+from .weight_change import (  # noqa: F401
+    WeightChangeView,
+    matrix_label,
+    singular_values_view,
+    weight_change_view,
+    weight_run_choices,
 )

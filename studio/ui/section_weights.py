@@ -1,0 +1,85 @@
+"""Runs tab's "Where each method changed the model": a layers x matrices map of a run's change, and one update's
+singular values.
+
+    section_weights.build(ctx, tab)     # inside the Runs tab, below "What prompt tuning learned"
+
+"Show" reads the base's and the run's weights (the Studio's weight_change); picking another
+matrix recomputes only its singular values, for the run whose map is on screen.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+
+from . import handlers as h
+from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext
+from .errors import guarded
+from .turns import takes_turn
+from .widgets import refreshed_choices
+
+INTRO = ("How far did training move each weight matrix? Each cell is the size of the change to one matrix of one "
+         "layer, as a share of the matrix's own size (||W_tuned − W_base|| / ||W_base||). Full fine-tuning moves "
+         "every matrix a little; LoRA adds a low-rank update B A to its target modules only; prompt tuning "
+         "changes no weight at all. Below the map, the singular values of one matrix's update count the "
+         "directions it changed: LoRA's stop at its rank r.")
+
+
+def build(ctx: UiContext, tab: gr.Tab) -> None:
+    ui = _layout(ctx)
+    _wire(ctx, ui, tab)
+
+
+def _layout(ctx: UiContext) -> SimpleNamespace:
+    ui = SimpleNamespace()
+    with gr.Accordion("Where each method changed the model", open=False, elem_id="weights-section"):
+        gr.Markdown(INTRO, elem_classes=["tab-intro"])
+        with gr.Row(equal_height=True):
+            choices = h.weight_run_choices(ctx.studio)
+            ui.run = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Run", scale=3,
+                                 elem_id="weights-run")
+            ui.show = gr.Button("Show the change", variant="primary", scale=1, min_width=160)
+        ui.note = gr.Markdown(elem_id="weights-note")
+        ui.map = gr.Plot(show_label=False, visible=False, elem_id="weights-map")
+        with gr.Column(visible=False) as ui.values_box:
+            ui.matrix = gr.Dropdown([], label="Weight matrix (its change in brackets)", elem_id="weights-matrix")
+            ui.values_note = gr.Markdown(elem_id="weights-values-note")
+            ui.values = gr.Plot(show_label=False, elem_id="weights-values")
+    ui.shown = gr.State(None)   # the run whose map is on screen: a new matrix pick belongs to it
+    return ui
+
+
+def _wire(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
+    @guarded
+    @takes_turn(ctx.studio)
+    def show(run_id):
+        view = h.weight_change_view(ctx.studio, run_id)
+        return {ui.note: view.note, ui.map: gr.Plot(view.map_figure, visible=view.changes_weights),
+                ui.values_box: gr.Column(visible=view.changes_weights),
+                ui.matrix: gr.Dropdown(choices=view.matrix_choices, value=view.matrix),
+                ui.values: view.values_figure, ui.values_note: view.values_note, ui.shown: run_id}
+
+    # Reading two models' weights is model work: queued with summaries and evaluations.
+    ui.show.click(show, ui.run, [ui.note, ui.map, ui.values_box, ui.matrix, ui.values, ui.values_note, ui.shown],
+                  api_name="weight_change", concurrency_id=GENERATE, concurrency_limit=GENERATE_WORKERS,
+                  preprocess=False)
+
+    @guarded
+    @takes_turn(ctx.studio)
+    def pick(run_id, matrix):
+        figure, note = h.singular_values_view(ctx.studio, run_id, matrix)
+        return {ui.values: figure, ui.values_note: note}
+
+    # .input, not .change: filling the dropdown after "Show" must not compute the same values twice.
+    ui.matrix.input(pick, [ui.shown, ui.matrix], [ui.values, ui.values_note], api_name="weight_singular_values",
+                    concurrency_id=GENERATE, concurrency_limit=GENERATE_WORKERS, preprocess=False)
+
+    def refresh(current):
+        choices = h.weight_run_choices(ctx.studio)
+        values = [v for _, v in choices]
+        wanted = current if current in values else (values[0] if values else None)
+        return refreshed_choices(gr.Dropdown, choices, current, wanted)
+
+    ctx.runs_version.change(refresh, ui.run, ui.run, preprocess=False, **QUIET)
+    tab.select(refresh, ui.run, ui.run, preprocess=False, **QUIET)
+    ctx.demo.load(refresh, ui.run, ui.run, preprocess=False, **QUIET)
