@@ -120,5 +120,6 @@ from .train import (  # noqa: F401
     smoothing_window,
     start_training,
     stop_training,
+    tracker_choices,
     train_request,
 )
