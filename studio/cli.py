@@ -345,6 +345,7 @@ def _run_training(studio, args, method: str, cfg: TrainConfig, overrides: dict, 
             "trainable_params": record.get("trainable_params"), "total_params": record.get("total_params"),
             "train_seconds": record.get("train_seconds"), "samples_per_second": record.get("samples_per_second"),
             "final_loss": record.get("final_loss"), "run_dir": str(studio.run_dir(record["run_id"])),
+            **({"reported_to": record["reported_to"]} if record.get("reported_to") else {}),
             **({"error": record["error"]} if record.get("error") else {})}
 
 
@@ -364,6 +365,8 @@ def cmd_train(args) -> dict | None:
     if not args.json:
         print(f"{out['run_id']}: {out['status']}, {out['trainable_params']:,} trainable parameters, "
               f"final loss {out['final_loss']:.4f}, {out['train_seconds']:.1f} s")
+        if out.get("reported_to"):
+            print(f"reported to {out['reported_to']['tracker']}: {out['reported_to']['where']}")
     return out
 
 

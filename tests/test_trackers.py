@@ -139,7 +139,8 @@ def test_cli_train_reports_to_tensorboard(run_cli, tmp_path):
     assert code == 0, err
     result = json.loads(out)
     folder = Path(result["run_dir"])
-    assert json.loads((folder / "run.json").read_text())["reported_to"]["where"] == str(folder / "tensorboard")
+    assert result["reported_to"] == json.loads((folder / "run.json").read_text())["reported_to"] == {
+        "tracker": "tensorboard", "where": str(folder / "tensorboard")}
     losses = [json.loads(line)["loss"] for line in (folder / "events.jsonl").read_text().splitlines()
               if json.loads(line)["type"] == "step"]
     assert [loss for _, loss in _tensorboard_losses(folder / "tensorboard")] == pytest.approx(losses, rel=1e-6)
