@@ -14,3 +14,6 @@ fi
 bash scripts/install.sh requirements-dev.txt
 # The optional Ray extra, so tests/test_ray_worker.py runs here too (a no-op once Ray imports).
 .venv/bin/python -c "import ray" 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check -e ".[ray]"
+# The TensorBoard extra, so tests/test_trackers.py reads a run's event files back (the other trackers stay out).
+.venv/bin/python -c "import tensorboard" 2>/dev/null || \
+    .venv/bin/pip install -q --disable-pip-version-check -e ".[tensorboard]"

@@ -24,6 +24,7 @@ Scores in JSON are fractions (0.42), not percent.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -311,10 +312,14 @@ def cmd_data(args) -> dict:
 
 def _train_config(args) -> TrainConfig:
     """TrainConfig from the flags given; unset flags keep the declared defaults."""
+    from .trackers import require_tracker
+
     values = flag_values(args, TrainConfig)
     if "epochs" in values:  # an epoch budget replaces the default step budget
         values.setdefault("steps", None)
-    return TrainConfig(**values).validate()
+    cfg = TrainConfig(**values).validate()
+    require_tracker(cfg.report_to)   # before the base model loads: a missing package is one line, at once
+    return cfg
 
 
 def _run_training(studio, args, method: str, cfg: TrainConfig, overrides: dict, name: str = "") -> dict:
@@ -341,6 +346,7 @@ def _run_training(studio, args, method: str, cfg: TrainConfig, overrides: dict, 
             "trainable_params": record.get("trainable_params"), "total_params": record.get("total_params"),
             "train_seconds": record.get("train_seconds"), "samples_per_second": record.get("samples_per_second"),
             "final_loss": record.get("final_loss"), "run_dir": str(studio.run_dir(record["run_id"])),
+            **({"reported_to": record["reported_to"]} if record.get("reported_to") else {}),
             **({"error": record["error"]} if record.get("error") else {})}
 
 
@@ -360,6 +366,8 @@ def cmd_train(args) -> dict | None:
     if not args.json:
         print(f"{out['run_id']}: {out['status']}, {out['trainable_params']:,} trainable parameters, "
               f"final loss {out['final_loss']:.4f}, {out['train_seconds']:.1f} s")
+        if out.get("reported_to"):
+            print(f"reported to {out['reported_to']['tracker']}: {out['reported_to']['where']}")
     return out
 
 
@@ -720,13 +728,17 @@ def main(argv=None) -> int:
     from .engine import USER_ERRORS
 
     quiet_libraries()
+    stdout = sys.stdout
     try:
-        out = COMMANDS[args.command](args)
+        # With --json, stdout holds the one JSON object: whatever a library prints meanwhile (a tracker
+        # announcing its run) is talk for the person, and goes to stderr with the studio's own progress.
+        with contextlib.redirect_stdout(sys.stderr) if getattr(args, "json", False) else contextlib.nullcontext():
+            out = COMMANDS[args.command](args)
     except (CliError, DataError, OSError, RecursionError, *USER_ERRORS, *_hub_errors()) as exc:
         # A user's mistake or their machine's refusal (a path, a file, the network, the hub): one line.
         # Anything else is a bug in the studio and keeps its traceback.
         print(f"error: {user_message(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json and out is not None:  # None: a distributed rank other than 0, which stays silent
-        print(json.dumps(out, default=str))
+        print(json.dumps(out, default=str), file=stdout)
     return 0

@@ -25,6 +25,8 @@ METHOD_LABELS = {"full": "Full fine-tuning", "lora": "LoRA", "prompt": "Prompt t
 ORIGINAL = "original"     # the untuned base model, wherever a run id could stand
 PRECISIONS = ("auto", "fp32", "bf16")
 EXECUTION_MODES = ("queue", "zerogpu")
+# Where a run may also be reported, through the Trainer's own integrations (studio/trackers.py).
+TRACKERS = ("none", "tensorboard", "trackio", "mlflow", "wandb")
 
 # Server-side limits on inputs that are not hyperparameters (those carry their bounds below).
 MAX_DIALOGUE_CHARS = 20_000
@@ -258,6 +260,12 @@ class TrainConfig:
     # Stop when the validation loss has not improved for this many checks in a row (0 = never).
     early_stop_patience: int = setting(0, "checks without a better validation loss before stopping (0 = off)",
                                        name="early-stop patience", low=0, high=1000)
+    # The studio keeps every run itself (events.jsonl); a tracker is for people who keep theirs elsewhere.
+    # Each is an optional extra (pip install 'tuning-studio[tensorboard]'), offline by default.
+    report_to: str = setting("none", "also log the run to a tracker, through the Trainer's own integration",
+                             name="tracker", label="Report to", choices=TRACKERS,
+                             info="TensorBoard files go in the run's folder; MLflow, Trackio and W&B stay local "
+                                  "unless the operator configured them")
 
     def validate(self) -> TrainConfig:
         if self.steps is None and self.epochs is None:

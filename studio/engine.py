@@ -48,6 +48,7 @@ from .people import Caller, SessionPeople
 from .processes import TRAINER_SCRATCH, remove_dead_scratch
 from .runs import RunNotFound, RunStore, clean_name
 from .tokens import OwnerTokens
+from .trackers import require_tracker
 from .workers import Workers
 
 # The job owner of the runs STUDIO_PREPARE trains: no browser session holds it, so none may delete them.
@@ -414,6 +415,7 @@ class Studio:
         if precision not in PRECISIONS:
             raise ValueError("Precision must be auto, fp32 or bf16.")
         train.validate()
+        require_tracker(train.report_to)   # a missing package is said now, not found mid-run
         return TrainSpec(method, train, method_settings(method, overrides), name=clean_name(name or ""),
                          precision=precision)
 

@@ -44,6 +44,7 @@ from .evaluation import pairwise_differences
 from .experiment_records import UNDER_WAY, ExperimentRecords, as_seen
 from .jobs import ACTIVE, QueueFull
 from .processes import process_identity
+from .trackers import require_tracker
 from .verdict import experiment_verdict
 
 if TYPE_CHECKING:
@@ -446,6 +447,7 @@ class Experiments:
             raise ValueError("An experiment needs an owner token.")
         methods = check_methods(methods)
         train = dataclasses.replace(train).validate()
+        require_tracker(train.report_to)   # before any method is queued
         limit = check(EvaluationSettings, "limit", limit)
         seeds = check_seeds(seeds, train.seed)
         if generation is not None:

@@ -3,7 +3,9 @@
     path = shareable_zip(run_folder, record, Path("/tmp/out"))   # -> /tmp/out/<run_id>.zip
 
 What stays on the server: the training process (host name, pid, start time), the
-traceback of a failure (it names the server's folders), and any local path. A base
+traceback of a failure (it names the server's folders), where a tracker logged the run,
+the tracker's own files (tensorboard/, wandb/: events.jsonl holds the same curve, and an
+event file names the host in its file name and in binary inside), and any local path. A base
 model loaded from a folder is named by its public name instead (the hub id, the
 stand-in's name, or `./<folder name>`), in run.json, adapter_config.json and the
 model card alike; other absolute paths under the home or the runs folder become
@@ -17,8 +19,9 @@ import socket
 import zipfile
 from pathlib import Path
 
-# Kept out of the shared run.json: they describe the server, not the run.
-PRIVATE_KEYS = ("process", "owner", "owner_hash", "traceback", "base_model_path")
+# Kept out of the shared run.json: they describe the server, not the run. `reported_to` says where on
+# this server (or which tracking server) the run was logged; hyperparameters.report_to still names the tracker.
+PRIVATE_KEYS = ("process", "owner", "owner_hash", "traceback", "base_model_path", "reported_to")
 # Files rewritten as text; everything else (safetensors, sentencepiece models) is copied byte for byte.
 TEXT_SUFFIXES = (".json", ".jsonl", ".md", ".txt", ".yaml", ".yml")
 

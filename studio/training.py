@@ -46,6 +46,7 @@ from .hardware import pick_device, use_bf16
 from .methods import build_method_model, parameter_report
 from .processes import TRAINER_SCRATCH, owned_scratch_dir, process_identity
 from .runs import RunStore, new_run_id, now_iso
+from .trackers import PROJECT, reporting, tracker_plan
 from .training_plan import training_budget
 
 
@@ -229,11 +230,14 @@ def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str
 
 
 def build_trainer(model, tokenizer, train_set, cfg: TrainConfig, learning_rate: float, bf16: bool, device: str,
-                  output_dir: str, callbacks=(), group_by_length: bool = True, eval_set=None) -> Trainer:
-    """The studio's Trainer: lean batches, no reporting, no console bars, and no checkpoints but the
-    one a run's turn ends with (EventCallback asks for it; only the newest is kept).
+                  output_dir: str, callbacks=(), group_by_length: bool = True, eval_set=None,
+                  report_to: str = "none", run_name: str | None = None) -> Trainer:
+    """The studio's Trainer: lean batches, no console bars, no reporting unless asked, and no checkpoints
+    but the one a run's turn ends with (EventCallback asks for it; only the newest is kept).
 
     With an eval_set, the loss on it every `cfg.eval_every` steps (loss only: no logits are kept).
+    `report_to` names one of transformers' own integrations (set up by trackers.reporting), which
+    files the run under `run_name`; only the recording rank reports, so the default is "none".
     """
     evaluating = eval_set is not None and cfg.eval_every > 0
     args = TrainingArguments(
@@ -249,7 +253,8 @@ def build_trainer(model, tokenizer, train_set, cfg: TrainConfig, learning_rate: 
         use_cpu=device == "cpu",
         train_sampling_strategy="group_by_length" if group_by_length else "random",
         logging_strategy="steps", logging_steps=1,
-        save_strategy="no", save_total_limit=1, report_to="none", disable_tqdm=True,
+        save_strategy="no", save_total_limit=1, report_to=report_to, run_name=run_name, project=PROJECT,
+        disable_tqdm=True,
         dataloader_pin_memory=device == "cuda",
         remove_unused_columns=False,
         eval_strategy="steps" if evaluating else "no", eval_steps=cfg.eval_every if evaluating else None,
@@ -279,8 +284,10 @@ def train_run(spec: TrainSpec, store: RunStore, base: BaseModelChoice, data: Dia
     cfg = spec.train.validate()
     run = _Run(spec, cfg, store, run_id or new_run_id(spec.method), listener, stop_event or threading.Event())
     if resume is None:
+        # The run's folder exists from here to the end, so a tracker's files are written straight into it.
+        reported = {"reported_to": run.tracker.record} if run.tracker.record else {}
         store.create(run.run_id, {**initial_record(spec, cfg, base, data, run.device, run.bf16),
-                                  **batch_fields(cfg.batch_size, run.world)})
+                                  **batch_fields(cfg.batch_size, run.world), **reported})
         run.emit({"type": "status", "status": "preparing", "message": "Loading the model and tokenizing"})
     else:   # this process holds the run again (after a restart it had been read as interrupted)
         store.update(run.run_id, status="running", process=process_identity(), paused=None, error=None,
@@ -338,6 +345,7 @@ class _Run:
         self.world = current_world()  # under torchrun every rank trains; this one (rank 0) records
         self.effective_batch = batch_fields(cfg.batch_size, self.world)["effective_batch_size"]
         self.started = time.perf_counter()
+        self.tracker = tracker_plan(cfg.report_to, store.path(run_id), store.root)
         if not spec.name:
             spec.name = run_id
 
@@ -361,13 +369,15 @@ class _Run:
         steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
         callback = EventCallback(self.emit, self.stop_event, self.effective_batch, cfg.early_stop_patience,
                                  pause_event=pause_event, before=(resume or {}).get("callback"))
-        trainer = build_trainer(model, tokenizer, train_set, cfg, spec.learning_rate, self.bf16, self.device,
-                                output_dir, [callback], eval_set=eval_set)
         checks = f"; validation loss every {cfg.eval_every} steps on {len(eval_set)} pairs" if eval_set else ""
         again = f"; resumed at step {resume['step']}" if resume else ""
-        self.emit({"type": "status", "status": "training", "message": f"{len(train_set)} training pairs, "
-                   f"{steps_per_epoch} steps per epoch{checks}{again}"})
-        output = trainer.train(resume_from_checkpoint=resume["checkpoint"] if resume else None)
+        with reporting(self.tracker):   # the integration reads its settings when built and when training begins
+            trainer = build_trainer(model, tokenizer, train_set, cfg, spec.learning_rate, self.bf16, self.device,
+                                    output_dir, [callback], eval_set=eval_set, report_to=self.tracker.tracker,
+                                    run_name=self.run_id)
+            self.emit({"type": "status", "status": "training", "message": f"{len(train_set)} training pairs, "
+                       f"{steps_per_epoch} steps per epoch{checks}{again}"})
+            output = trainer.train(resume_from_checkpoint=resume["checkpoint"] if resume else None)
         if callback.paused and not callback.early_stop_reason and not self.stop_event.is_set():
             return self._pause(trainer, output, callback, output_dir, resume, len(train_set), steps_per_epoch)
         model.eval()

@@ -22,6 +22,19 @@ def test_requirements_list_exactly_the_pyproject_pins():
     assert all("==" in pin for pin in _pins(ROOT / "requirements.txt"))
 
 
+def test_trackers_are_pinned_extras_that_the_app_does_not_install():
+    """`--report-to` needs its tracker only where someone wants it: an extra each, none in requirements.txt."""
+    from studio.config import TRACKERS
+    from studio.trackers import PACKAGES
+
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    required = {pin.split("==")[0] for pin in _pins(ROOT / "requirements.txt")}
+    for tracker in TRACKERS[1:]:
+        [pin] = extras[tracker]
+        assert pin.startswith(PACKAGES[tracker] + "==") and PACKAGES[tracker] not in required
+    assert '".[tensorboard]"' in (ROOT / "scripts" / "dev-env.sh").read_text()   # so CI runs its test
+
+
 def test_console_script_is_the_cli():
     from studio import cli
 

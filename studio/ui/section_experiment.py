@@ -16,8 +16,9 @@ from ..experiment import ExperimentSettings
 from .context import QUIET, UiContext
 from .errors import guarded
 from .handlers import experiment as hx
+from .handlers import tracker_choices
 from .turns import current_caller, current_request
-from .widgets import number
+from .widgets import number, widget_args
 
 POLL_SECONDS = 1.5
 
@@ -61,6 +62,8 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                     ui.limit = number(EvaluationSettings, "limit", hx.test_dialogues(ctx.studio, form.limit),
                                       info=f"the test split has {test_size:,}")
                     ui.seeds = number(ExperimentSettings, "seeds", form.seeds)
+                ui.report_to = gr.Dropdown(tracker_choices(), value=form.report_to, elem_id="experiment-report-to",
+                                           **{**widget_args(TrainConfig, "report_to"), "label": "Report every run to"})
                 with gr.Row():
                     ui.start = gr.Button("Train all three", variant="primary", elem_id="experiment-start")
                     ui.stop = gr.Button("Cancel the experiment", variant="stop", elem_id="experiment-cancel")
@@ -94,17 +97,18 @@ def _wire_controls(ctx: UiContext, ui: SimpleNamespace) -> None:
     studio = ctx.studio
 
     @guarded
-    def start(owner, methods, steps, batch_size, train_size, learning_rate, seed, limit, seeds):
+    def start(owner, methods, steps, batch_size, train_size, learning_rate, seed, limit, seeds, report_to="none"):
         if not owner:   # API clients never run the page's load event: a signed token, remembered
             owner = studio.issue_owner_token()
             studio.people.remember(getattr(current_request(), "session_hash", None), owner)
-        form = hx.ExperimentForm(methods, steps, batch_size, train_size, learning_rate, seed, limit, seeds)
+        form = hx.ExperimentForm(methods, steps, batch_size, train_size, learning_rate, seed, limit, seeds,
+                                 report_to)
         experiment = hx.start_experiment(studio, owner, form, client=current_caller(studio, token=owner))
         return {ctx.owner: owner, ui.experiment_id: experiment.experiment_id, ui.timer: gr.Timer(active=True),
                 ui.seen: -1, **_shown(ctx, ui, experiment)}
 
     ui.start.click(start, [ctx.owner, ui.methods, ui.steps, ui.batch_size, ui.train_size, ui.learning_rate,
-                           ui.seed, ui.limit, ui.seeds],
+                           ui.seed, ui.limit, ui.seeds, ui.report_to],  # last: the others keep their places
                    [ctx.owner, ui.experiment_id, ui.timer, ui.seen, *_outputs(ui)], api_name="experiment",
                    preprocess=False)  # the handler checks raw values and says what is wrong
 

@@ -32,7 +32,8 @@ DEFAULT_METHOD = "lora"
 
 
 FORM_FIELDS = ("method", "steps", "batch_size", "train_size", "learning_rate", "seed", "name", "lora_r",
-               "lora_alpha", "lora_dropout", "lora_targets", "prompt_tokens", "prompt_init", "prompt_init_text")
+               "lora_alpha", "lora_dropout", "lora_targets", "prompt_tokens", "prompt_init", "prompt_init_text",
+               "report_to")
 # After Start, bring the status into view if the page is scrolled away from it (on a wide screen
 # the sticky column already keeps it there, and "nearest" then does not move the page).
 _SHOW_STATUS = "() => { document.getElementById('job-status')?.scrollIntoView({block: 'nearest'}); }"
@@ -119,6 +120,9 @@ def _form(ctx: UiContext, ui: SimpleNamespace) -> None:
                                       label=spec(PromptSettings, "init").label)
         ui.prompt_init_text = gr.Textbox(PROMPT_INIT_TEXT, label=spec(PromptSettings, "init_text").label,
                                          max_length=spec(PromptSettings, "init_text").chars)
+    with gr.Accordion("Advanced settings", open=False, elem_id="train-advanced"):
+        ui.report_to = gr.Dropdown(h.tracker_choices(), value=form.report_to, elem_id="train-report-to",
+                                   **widget_args(TrainConfig, "report_to"))
 
 
 def _wire_form(ctx: UiContext, ui: SimpleNamespace) -> None:

@@ -121,6 +121,7 @@ from .train import (  # noqa: F401
     smoothing_window,
     start_training,
     stop_training,
+    tracker_choices,
     train_request,
 )
 from .weight_change import (  # noqa: F401

@@ -47,6 +47,7 @@ class ExperimentForm:
     seed: float | None = field(default_factory=lambda: TrainConfig().seed)
     limit: float | None = field(default_factory=lambda: EvaluationSettings().limit)
     seeds: float | None = field(default_factory=lambda: ExperimentSettings().seeds)
+    report_to: str = field(default_factory=lambda: TrainConfig().report_to)   # every run of it goes there
 
 
 def experiment_request(form: ExperimentForm) -> tuple[list[str], TrainConfig, int, int]:
@@ -56,7 +57,8 @@ def experiment_request(form: ExperimentForm) -> tuple[list[str], TrainConfig, in
         raise ValueError("Tick at least one method to train.")
     cfg = TrainConfig(**{name: parse(TrainConfig, name, getattr(form, name))
                          for name in ("steps", "batch_size", "train_size", "seed")},
-                      learning_rate=parse(TrainConfig, "learning_rate", form.learning_rate, blank=None))
+                      learning_rate=parse(TrainConfig, "learning_rate", form.learning_rate, blank=None),
+                      report_to=parse(TrainConfig, "report_to", form.report_to, blank="none"))
     limit = parse(EvaluationSettings, "limit", form.limit)
     seeds = parse(ExperimentSettings, "seeds", form.seeds)
     return methods, cfg.validate(), limit, seeds

@@ -10,6 +10,7 @@ from ...config import (
     METHOD_LABELS,
     METHODS,
     PRESETS,
+    TRACKERS,
     LoraSettings,
     PromptSettings,
     TrainConfig,
@@ -18,6 +19,8 @@ from ...config import (
 from ...declare import parse
 from ...plots import loss_figure
 from ...runs import RunNotFound
+from ...trackers import LABELS as TRACKER_LABELS
+from ...trackers import installed_trackers
 from .common import METHOD_HELP, fmt_seconds, plain, refuse_in_presenter_mode, shown, some_of, text
 
 if TYPE_CHECKING:
@@ -51,6 +54,7 @@ class TrainForm:
     prompt_tokens: float | None = _default(PromptSettings, "num_virtual_tokens")
     prompt_init: str = _default(PromptSettings, "init")
     prompt_init_text: str = ""                     # blank: the method's own starting text
+    report_to: str = _default(TrainConfig, "report_to")   # advanced: a tracker the run is also logged to
 
 
 def preset_values(studio: Studio, name: str) -> dict:
@@ -74,6 +78,14 @@ def learning_rate_hint(method: str) -> str:
     return f"Blank = the {METHOD_LABELS[method]} default, {default_learning_rate(method):g}"
 
 
+def tracker_choices() -> list[tuple[str, str]]:
+    """(label, value) for the "Report to" dropdown: every tracker, each saying whether it is installed here."""
+    installed = set(installed_trackers())
+    return [("None (the studio's own record only)", "none"),
+            *((TRACKER_LABELS[t] + ("" if t in installed else f" (needs pip install 'tuning-studio[{t}]')"), t)
+              for t in TRACKERS if t != "none")]
+
+
 def train_request(form: TrainForm) -> tuple[TrainConfig, dict]:
     """Check the form and turn it into the engine's TrainConfig plus method overrides."""
     if not isinstance(form.method, str) or form.method not in METHODS:
@@ -81,7 +93,8 @@ def train_request(form: TrainForm) -> tuple[TrainConfig, dict]:
                          f"({', '.join(METHODS)}), not {shown(form.method)}.")
     cfg = TrainConfig(**{name: parse(TrainConfig, name, getattr(form, name))
                          for name in ("steps", "batch_size", "train_size", "seed")},
-                      learning_rate=parse(TrainConfig, "learning_rate", form.learning_rate, blank=None))
+                      learning_rate=parse(TrainConfig, "learning_rate", form.learning_rate, blank=None),
+                      report_to=parse(TrainConfig, "report_to", form.report_to, blank="none"))
     cfg.validate()
     overrides = _lora_overrides(form) if form.method == "lora" else \
         _prompt_overrides(form) if form.method == "prompt" else {}
@@ -352,7 +365,7 @@ def form_of_job(job: Job) -> TrainForm:
     settings = spec.settings
     form = TrainForm(method=spec.method, steps=cfg.steps, batch_size=cfg.batch_size, train_size=cfg.train_size,
                      learning_rate="" if cfg.learning_rate is None else f"{cfg.learning_rate:g}", seed=cfg.seed,
-                     name="" if spec.name == job.run_id else spec.name)
+                     name="" if spec.name == job.run_id else spec.name, report_to=cfg.report_to)
     if isinstance(settings, LoraSettings):
         form.lora_r, form.lora_alpha, form.lora_dropout = settings.r, settings.alpha, settings.dropout
         form.lora_targets = list(settings.target_modules)
