@@ -46,6 +46,7 @@ from .jobs import Job, JobQueue, QueueFull
 from .network import is_offline
 from .people import Caller, SessionPeople
 from .processes import TRAINER_SCRATCH, remove_dead_scratch
+from .queued_runs import QueuedRuns
 from .runs import RunNotFound, RunStore, clean_name
 from .tokens import OwnerTokens
 from .trackers import require_tracker
@@ -128,6 +129,9 @@ class Studio:
         # checkpoint and goes back in line. Checkpoints no run can resume (its studio was killed) go now.
         for run_id in orphaned_checkpoints(self.store, keep=set()):
             remove_checkpoints(self.store, run_id)
+        # Trainings a stopped studio left waiting in its queue become records their owners see (issue 23, 14).
+        self.queued = QueuedRuns(self.store)
+        self.never_started = self.queued.settle()
         self.jobs = JobQueue(self._run_job, workers=self.workers.count,
                              placer=self.workers if self.workers.kind != "thread" else None,
                              slice_seconds=settings.slice_seconds, slice_steps=settings.slice_steps,
@@ -440,10 +444,22 @@ class Studio:
                                   "(the Sign in button at the top of the page).")
         spec.owner_hash = owner_hash(owner)  # written with the run's first record
         spec.experiment = experiment
-        return self.jobs.submit(spec, owner, limit=max_active, client=caller.person if caller else client,
-                                client_limit=self.settings.max_trainings_per_client,
-                                address=caller.address if caller else None,
-                                address_limit=self.settings.people_per_address)
+        job = self.jobs.submit(spec, owner, limit=max_active, client=caller.person if caller else client,
+                               client_limit=self.settings.max_trainings_per_client,
+                               address=caller.address if caller else None,
+                               address_limit=self.settings.people_per_address)
+        if job.status == "queued":   # kept on disk until its run exists, so a restart cannot lose it
+            self.queued.remember(job.run_id, self._queued_record(spec))
+        return job
+
+    def _queued_record(self, spec) -> dict:
+        """What a queued training will say about itself: its first record, before any device is chosen."""
+        from .training import initial_record
+
+        record = initial_record(spec, spec.train, self.base, self.data, device="", bf16=False)
+        record.pop("device", None)
+        record["hyperparameters"].pop("precision", None)   # decided when it starts
+        return record
 
     # ------------------------------------------------------------------ sharing fairly
     def issue_owner_token(self) -> str:
@@ -477,7 +493,11 @@ class Studio:
 
     def stop_job(self, job_id: str, owner: str) -> bool:
         """Ask a job to stop; False when `owner` did not start it."""
-        return self.jobs.stop(job_id, owner)
+        stopped = self.jobs.stop(job_id, owner)
+        job = self.jobs.get(job_id)
+        if stopped and job is not None and job.ended and job.turns == 0:   # cancelled while it waited
+            self.queued.forget(job.run_id)
+        return stopped
 
     def wait_job(self, job_id: str, timeout: float | None = None) -> Job:
         return self.jobs.wait(job_id, timeout)
@@ -485,10 +505,14 @@ class Studio:
     def _run_job(self, spec, listener, stop_event, run_id, placement=None, pause_event=None, resume=None) -> dict:
         from .training import train_run
 
-        if placement is not None:   # a worker process or a Ray task (studio/workers.py)
-            return self.workers.run(placement, spec, self.store, self.base, self.data, listener, stop_event, run_id)
-        return train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id,
-                         pause_event=pause_event, resume=resume)
+        try:
+            if placement is not None:   # a worker process or a Ray task (studio/workers.py)
+                return self.workers.run(placement, spec, self.store, self.base, self.data, listener, stop_event,
+                                        run_id)
+            return train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id,
+                             pause_event=pause_event, resume=resume)
+        finally:
+            self.queued.forget(run_id)   # its run exists now (or its failure is recorded): no promise left
 
     def _end_paused_job(self, job: Job) -> dict:
         """Stop pressed while a run waits for its next turn: it ends now, with the model of its last step."""

@@ -447,6 +447,17 @@ class RunStore:
         self._place(run_id, build)
         return self.get(run_id)
 
+    def add_unstarted(self, run_id: str, record: dict, reason: str, queued_at: str | None = None) -> dict:
+        """Record a training that was queued and never started (queued_runs.py): no model, its reason."""
+        now = now_iso()
+        record = dict(record, run_id=run_id, status="interrupted", created_at=queued_at or now, finished_at=now,
+                      error=reason, never_started=True)
+        for field in ("owner", "process", "paused"):
+            record.pop(field, None)
+        check_record(record)
+        self._place(run_id, lambda folder: record)
+        return self.get(run_id)
+
     def _place(self, run_id: str, build) -> Path:
         """Build a run folder under a temporary name (build(folder) writes files, returns the record)
         and rename it into place: a run folder never exists without its run.json."""

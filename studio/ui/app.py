@@ -56,6 +56,9 @@ def notices_markdown(studio: Studio) -> str:
     if studio.interrupted:
         notes.append(f"{len(studio.interrupted)} run(s) were interrupted when the studio last stopped; "
                      "they are listed in the Runs tab.")
+    if getattr(studio, "never_started", None):
+        notes.append(f"{len(studio.never_started)} queued training(s) never started before the studio last "
+                     "stopped; they are listed in the Runs tab, to start again.")
     return "\n".join(f"⚠️ {note}" for note in notes)
 
 

@@ -29,6 +29,10 @@ def notice_facts(studio: Studio) -> tuple[list[str], list[str]]:
         count = len(studio.interrupted)
         headlines.append(f"{count} run{'s were' if count > 1 else ' was'} interrupted when the studio last "
                          "stopped; the Runs tab lists them.")
+    never = getattr(studio, "never_started", [])
+    if never:
+        headlines.append(f"{len(never)} queued training{'s' if len(never) > 1 else ''} never started before the "
+                         "studio last stopped; the Runs tab lists them, to start again.")
     if any("prefetch" in note for note in studio.notices):
         details.append(PREFETCH)
     return headlines, [d for d in details if d]
