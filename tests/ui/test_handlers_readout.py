@@ -35,3 +35,14 @@ def test_readout_of_a_missing_run_is_a_run_not_found(ui_trained):
     studio = ui_trained.studio
     with pytest.raises(RunNotFound):
         h.readout_table(studio, "prompt-20990101-000000-gone", 5)
+
+
+def test_the_run_list_marks_the_persons_own_runs(ui_trained):
+    """Issue 26, 7: every other run list said "· yours"; this one did not."""
+    studio, run_ids = ui_trained.studio, ui_trained.runs
+    label = dict((v, k) for k, v in h.prompt_run_choices(studio, "alice"))[run_ids["prompt"]]
+    assert label.endswith("· yours")
+    assert not dict((v, k) for k, v in h.prompt_run_choices(studio, "bob"))[run_ids["prompt"]].endswith("· yours")
+    weights = dict((v, k) for k, v in h.weight_run_choices(studio, "alice"))
+    assert weights[run_ids["lora"]].endswith("· yours") and weights[run_ids["full"]].endswith("· yours")
+    assert not any(k.endswith("· yours") for k, _ in h.weight_run_choices(studio, "bob"))

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ...declare import shown
 from ...prompt_readout import CAVEAT, MAX_TOP_K
+from .queue import mark_yours
 
 if TYPE_CHECKING:
     from ...engine import Studio
@@ -15,9 +16,10 @@ DEFAULT_TOP_K = 5
 CAVEAT_LINE = f"⚠️ {CAVEAT} “▁” marks the start of a word."
 
 
-def prompt_run_choices(studio: Studio) -> list[tuple[str, str]]:
-    """(label, run id) for every prompt-tuning run with a saved prompt, newest first."""
-    return [(studio.run_label(r, method=False, details=True), r["run_id"]) for r in studio.loadable_runs("prompt")]
+def prompt_run_choices(studio: Studio, owner: str | None = None) -> list[tuple[str, str]]:
+    """(label, run id) for every prompt-tuning run with a saved prompt, newest first; the person's own marked."""
+    return [(mark_yours(studio.run_label(r, method=False, details=True), studio.owns(r, owner)), r["run_id"])
+            for r in studio.loadable_runs("prompt")]
 
 
 def _top_k(value) -> int:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ...plots import singular_values_figure, weight_change_figure
 from ...weight_change import place
+from .queue import mark_yours
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -36,10 +37,11 @@ class WeightChangeView:
     values_note: str                           # markdown: what the singular values say
 
 
-def weight_run_choices(studio: Studio) -> list[tuple[str, str]]:
-    """(label, run id) for every run with a saved model, newest first; prompt tuning too (it says why not)."""
-    return [(studio.run_label(r, details=True), r["run_id"]) for r in studio.loadable_runs()
-            if r.get("method") in WEIGHT_METHODS]
+def weight_run_choices(studio: Studio, owner: str | None = None) -> list[tuple[str, str]]:
+    """(label, run id) for every run with a saved model, newest first; prompt tuning too (it says why not);
+    the person's own marked."""
+    return [(mark_yours(studio.run_label(r, details=True), studio.owns(r, owner)), r["run_id"])
+            for r in studio.loadable_runs() if r.get("method") in WEIGHT_METHODS]
 
 
 WHOLE_MODEL = {"shared": "input embeddings (shared)", "lm_head": "output head (lm_head)"}
