@@ -417,6 +417,8 @@ def length_figure(table, unit: str = "tokens") -> go.Figure:
 def _topic_title(shown: int, total: int) -> str:
     if shown == total:
         return "The one topic" if total == 1 else f"All {total} topics"
+    if shown == 1:
+        return f"The most frequent of {total:,} topics"
     return f"Top {shown} of {total:,} topics"
 
 

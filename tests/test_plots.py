@@ -237,6 +237,7 @@ def test_count_axes_tick_whole_examples_and_the_topic_title_counts_right():
     assert plots.topic_figure(many).layout.title.text == "Top 20 of 30 topics"
     assert plots.topic_figure(many.head(60)).layout.title.text == "Top 20 of 30 topics"
     assert plots.topic_figure(many[many.topic.isin(["t1", "t2"])]).layout.title.text == "All 2 topics"
+    assert plots.topic_figure(many, top=1).layout.title.text == "The most frequent of 30 topics"   # not "Top 1"
     assert plots.length_figure(many).layout.yaxis.dtick is None   # plenty: Plotly's own whole-number ticks
 
 
