@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from .fairshare import QueueFull, RoundRobin
 from .runs import new_run_id
 
-ACTIVE = ("queued", "running", "paused")   # "paused": had a turn, back in line to resume
+ACTIVE = ("queued", "running", "paused", "stopping")   # "paused": had a turn, back in line; "stopping": saving
 MAX_QUEUED_PER_OWNER = 2
 MAX_QUEUED_PER_CLIENT = 3      # one person, however many sessions they open
 # Room for a workshop: thirty participants each waiting with a run, and a few more.
