@@ -43,6 +43,7 @@ MAX_QUEUED_PER_CLIENT = 3      # one person, however many sessions they open
 # Room for a workshop: thirty participants each waiting with a run, and a few more.
 MAX_QUEUE = 64
 MAX_EVENTS_KEPT = 20_000
+_clock = time.monotonic   # the slices' clock (a test sets its own)
 
 __all__ = ["ACTIVE", "Job", "JobQueue", "QueueFull"]
 
@@ -239,17 +240,21 @@ class JobQueue:
 
     def _run_turn(self, job: Job, placement) -> dict:
         """One turn of `job`: to its end, or (sliced) until it pauses for those waiting."""
-        turn_started, steps_this_turn = time.monotonic(), 0
+        # The slice is training time: the clock starts at the turn's first step, not while the model loads
+        # (counting the loading, a run whose loading outlasts the slice would pause after every step).
+        first_step_at, steps_this_turn = None, 0
 
         def listener(event):
-            nonlocal steps_this_turn
+            nonlocal steps_this_turn, first_step_at
             if len(job.events) < MAX_EVENTS_KEPT:
                 with job.changed:
                     job.events.append(event)
                     job.changed.notify_all()
             if event.get("type") == "step" and sliced:
+                now = _clock()
+                first_step_at = first_step_at or now
                 steps_this_turn += 1
-                if self._turn_is_over(steps_this_turn, time.monotonic() - turn_started):
+                if self._turn_is_over(steps_this_turn, now - first_step_at):
                     job.pause_event.set()
 
         sliced = self._placer is None and bool(self._slice_seconds or self._slice_steps)

@@ -199,3 +199,36 @@ def test_paused_jobs_count_against_a_persons_limit():
     fake.open(anna)
     queue.wait(anna.job_id, timeout=None)
     assert anna.status == "completed" and [e["step"] for e in anna.events if e["type"] == "step"] == [1, 2, 3, 4]
+
+
+def test_the_slice_counts_training_time_not_the_models_loading(monkeypatch):
+    """With loading counted, a run whose model loads longer than a slice paused after every single step
+    (seen in two browsers: 20 steps of prompt tuning took 20 turns)."""
+    import studio.jobs as jobs
+
+    clock = [1000.0]
+    monkeypatch.setattr(jobs, "_clock", lambda: clock[0])
+    seconds_per_step = {1: 100.0, 2: 3.0, 3: 8.0}   # step 1's wait stands for loading the model and tokenizing
+
+    class Timed(_FakeTraining):
+        def __call__(self, spec, listener, stop_event, run_id, pause_event=None, resume=None):
+            def timed_listener(event):
+                if event.get("type") == "step":
+                    clock[0] += seconds_per_step.get(event["step"], 1.0)
+                listener(event)
+            return super().__call__(spec, timed_listener, stop_event, run_id, pause_event, resume)
+
+    fake = Timed()
+    queue = JobQueue(fake, slice_seconds=10, end_paused=lambda job: {"status": "stopped"})
+    anna = queue.submit(_job_spec(6), owner="anna", client="anna")
+    fake.step(anna)                                               # 100 s to its first step: loading
+    ben = queue.submit(_job_spec(1), owner="ben", client="ben")   # someone waits from now on
+    fake.step(anna)                                               # 3 s of training: her turn goes on
+    assert anna.status == "running"
+    fake.step(anna)                                               # 11 s of training: the slice is over
+    wait_until(lambda: anna.status == "paused")
+    assert anna.resume["step"] == 3
+    fake.open(ben)
+    fake.open(anna)
+    queue.wait(anna.job_id, timeout=None)
+    assert anna.status == "completed"
