@@ -90,4 +90,4 @@ def test_weight_change_shows_the_map_and_a_matrix_pick_redraws_only_its_singular
     # The run dropdown follows the store like the others.
     runs = by_elem_id(demo, "weights-run")
     refresh = next(fn for fn in all_wired(demo, demo, "load") if runs in fn.outputs)
-    assert run_id in [v for _, v in refresh.fn(None).constructor_args["choices"]]
+    assert run_id in [v for _, v in refresh.fn(None, None).constructor_args["choices"]]
