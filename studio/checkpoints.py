@@ -69,7 +69,8 @@ def finish_from_checkpoint(store, run_id: str, paused: dict, status: str, error:
     training keeps the model so far); any other final status records `error`. The checkpoint goes."""
     checkpoint = Path(paused.get("checkpoint") or "")
     fields = {"steps": paused.get("step"), "train_seconds": round(float(paused.get("train_seconds", 0.0)), 3),
-              "train_loop_seconds": round(float(paused.get("loop_seconds", 0.0)), 3), "paused": None}
+              "train_loop_seconds": round(float(paused.get("loop_seconds", 0.0)), 3), "paused": None,
+              "turns": paused.get("turns")}
     if paused.get("steps_per_epoch"):
         fields["epochs"] = round(paused["step"] / paused["steps_per_epoch"], 3)
     losses = [e["loss"] for e in store.events(run_id) if e.get("type") == "step"]
@@ -94,11 +95,11 @@ def orphaned_checkpoints(store, keep: set[str]) -> list[str]:
         entries = [entry.name for entry in root.iterdir() if entry.is_dir()]
     except OSError:
         return []
-    from .runs import RunNotFound
+    from .runs import RunNotFound, is_run_id
 
     gone = []
     for run_id in entries:
-        if run_id in keep:
+        if run_id in keep or not is_run_id(run_id):   # not the studio's: left alone
             continue
         try:
             if store.get(run_id).get("status") == "running":   # as_seen: its process is alive

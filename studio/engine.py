@@ -90,6 +90,10 @@ class Summary:
     seconds: float
 
 
+# Runs that may take turns (pause at a checkpoint, resume later): reported nowhere, or to TensorBoard.
+SLICEABLE_REPORTING = ("none", "tensorboard")
+
+
 class Studio:
     def __init__(self, settings: Settings, data: DialogData | None = None):
         import torch
@@ -509,6 +513,10 @@ class Studio:
             if placement is not None:   # a worker process or a Ray task (studio/workers.py)
                 return self.workers.run(placement, spec, self.store, self.base, self.data, listener, stop_event,
                                         run_id)
+            if spec.train.report_to not in SLICEABLE_REPORTING:
+                # MLflow, W&B and Trackio end their run when training ends: each turn would be a run of
+                # its own there. Such a run trains to its end (TensorBoard appends to one folder).
+                pause_event = None
             return train_run(spec, self.store, self.base, self.data, listener, stop_event, run_id,
                              pause_event=pause_event, resume=resume)
         finally:
@@ -516,11 +524,18 @@ class Studio:
 
     def _end_paused_job(self, job: Job) -> dict:
         """Stop pressed while a run waits for its next turn: it ends now, with the model of its last step."""
-        record = finish_from_checkpoint(self.store, job.run_id, job.resume or {}, "stopped")
         step = (job.resume or {}).get("step")
+        try:
+            record = finish_from_checkpoint(self.store, job.run_id, job.resume or {}, "stopped")
+        except Exception as exc:  # noqa: BLE001 - a full disk while copying the model: a true final record
+            remove_checkpoints(self.store, job.run_id)
+            record = self.store.finish(job.run_id, "failed", paused=None,
+                                       error=f"Stopped while paused at step {step}, but its model could not be "
+                                             f"saved: {type(exc).__name__}: {exc}")
+        message = (f"Stopped while waiting for its next turn; the model at step {step} is saved."
+                   if record.get("status") == "stopped" else record.get("error") or "It could not be saved.")
         with job.changed:
-            job.events.append({"type": "status", "status": record.get("status"), "message":
-                               f"Stopped while waiting for its next turn; the model at step {step} is saved."})
+            job.events.append({"type": "status", "status": record.get("status"), "message": message})
             job.changed.notify_all()
         return record
 

@@ -91,6 +91,10 @@ class RoundRobin:
             self._last_served.popitem(last=False)
         return item
 
+    def others_waiting(self, client: str) -> bool:
+        """True when an item of any other client waits."""
+        return any(other != client for other in self._lines)
+
     def remove(self, item) -> bool:
         """Take a waiting item out of line (a cancelled job); False when it was not waiting."""
         if item not in self._arrival:

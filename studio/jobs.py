@@ -254,7 +254,7 @@ class JobQueue:
                 now = _clock()
                 first_step_at = first_step_at or now
                 steps_this_turn += 1
-                if self._turn_is_over(steps_this_turn, now - first_step_at):
+                if self._turn_is_over(job, steps_this_turn, now - first_step_at):
                     job.pause_event.set()
 
         sliced = self._placer is None and bool(self._slice_seconds or self._slice_steps)
@@ -269,26 +269,29 @@ class JobQueue:
         except Exception as exc:  # noqa: BLE001 - the worker must survive any job
             return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
 
-    def _turn_is_over(self, steps: int, seconds: float) -> bool:
-        """The turn has lasted its slice and someone else is waiting for the worker."""
+    def _turn_is_over(self, job: Job, steps: int, seconds: float) -> bool:
+        """The turn has lasted its slice and another person is waiting for the worker. The person's own
+        waiting jobs (an experiment's next method) do not count: pausing for them only adds checkpoints."""
         long_enough = (self._slice_steps and steps >= self._slice_steps) or \
             (self._slice_seconds and seconds >= self._slice_seconds)
         if not long_enough:
             return False
         with self._lock:
-            return len(self._waiting) > 0
+            return self._waiting.others_waiting(job.client)
 
     def _requeue(self, job: Job, record: dict) -> None:
         """A paused job goes back in line under its person, behind those served less recently."""
         with self._lock:
             job.resume = record["paused"]
-            if job.stop_event.is_set():   # Stop arrived as it paused: end it, do not requeue
+            # Decided under the lock: a Stop arriving after it sees "paused" and ends the job itself.
+            stopping = job.stop_event.is_set()
+            if stopping:   # Stop arrived as it paused: end it, do not requeue
                 job.status = "stopping"
             else:
                 job.status = "paused"
                 self._waiting.push(job.client, job.job_id)
                 self._wake.notify_all()
-        if job.status == "stopping":
+        if stopping:
             self._end_paused_job(job)
 
     def _place(self, job: Job):

@@ -289,16 +289,16 @@ def train_run(spec: TrainSpec, store: RunStore, base: BaseModelChoice, data: Dia
         store.create(run.run_id, {**initial_record(spec, cfg, base, data, run.device, run.bf16),
                                   **batch_fields(cfg.batch_size, run.world), **reported})
         run.emit({"type": "status", "status": "preparing", "message": "Loading the model and tokenizing"})
-    else:   # this process holds the run again (after a restart it had been read as interrupted)
-        store.update(run.run_id, status="running", process=process_identity(), paused=None, error=None,
-                     finished_at=None)
-        run.emit({"type": "status", "status": "preparing", "message": f"Resuming at step {resume['step']} of "
-                  f"{resume['max_steps']} from its checkpoint"})
     # A run that may pause trains into its checkpoint folder in the run store: that survives a restart.
     turns = pause_event is not None or resume is not None
     output_dir = str(checkpoint_root(store, run.run_id)) if turns else owned_scratch_dir(TRAINER_SCRATCH)
     outcome: dict = {}
     try:
+        if resume is not None:   # this process holds the run again, for its next turn
+            store.update(run.run_id, status="running", process=process_identity(), paused=None, error=None,
+                         finished_at=None)
+            run.emit({"type": "status", "status": "preparing", "message": f"Resuming at step {resume['step']} "
+                      f"of {resume['max_steps']} from its checkpoint"})
         outcome = run.train_and_save(base, data, output_dir, pause_event, resume)
         return outcome
     except Exception as exc:  # noqa: BLE001 - recorded, not raised: a failed run must leave the app usable
@@ -440,7 +440,10 @@ class _Run:
                 "train_loop_seconds": round(loop_seconds, 3),
                 "samples_per_second": round(steps_done * self.effective_batch / max(1e-9, loop_seconds), 3),
                 "final_loss": losses[-1] if losses else None,
-                "final_loss_avg5": sum(losses[-5:]) / len(losses[-5:]) if losses else None}
+                "final_loss_avg5": sum(losses[-5:]) / len(losses[-5:]) if losses else None,
+                # Turns it trained in (jobs.py): each after the first also loaded the model and its checkpoint,
+                # which train_seconds includes.
+                "turns": before.get("turns", 0) + 1}
 
     def record_failure(self, exc: Exception) -> dict:
         """Make the record final (failed, with the reason), whatever else breaks on the way."""

@@ -83,3 +83,12 @@ def test_a_paused_run_cannot_be_deleted_while_its_studio_holds_it(studio):
     finish_from_checkpoint(studio.store, outcome["run_id"], outcome["paused"], "stopped")
     studio.delete_run(outcome["run_id"], owner=None)
     assert outcome["run_id"] not in {r["run_id"] for r in studio.runs()}
+
+
+def test_a_stray_folder_among_the_checkpoints_does_not_stop_the_studio(settings):
+    from studio.engine import Studio
+
+    stray = settings.runs_dir / CHECKPOINTS / "notes from Tuesday"   # no run could have this id
+    stray.mkdir(parents=True)
+    Studio(settings)          # starts: the sweep leaves what is not a run's checkpoint alone
+    assert stray.is_dir()

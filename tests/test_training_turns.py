@@ -69,6 +69,7 @@ def test_a_run_sliced_three_times_draws_the_unsliced_curve_step_for_step(studio,
     sliced_losses, whole_losses = [x for _, x in _losses(sliced_events)], [x for _, x in _losses(whole_events)]
     assert sliced_losses == pytest.approx(whole_losses, rel=1e-5, abs=1e-6)
     assert sliced["steps"] == STEPS and sliced["final_loss"] == pytest.approx(whole["final_loss"], rel=1e-5)
+    assert sliced["turns"] == 4 and whole["turns"] == 1
     # The curve on disk is the one the page drew: each step once, and the checkpoint is gone.
     on_disk = [json.loads(line) for line in (studio.store.path(sliced["run_id"]) / "events.jsonl").read_text()
                .splitlines()]
@@ -232,3 +233,34 @@ def test_the_slice_counts_training_time_not_the_models_loading(monkeypatch):
     fake.open(anna)
     queue.wait(anna.job_id, timeout=None)
     assert anna.status == "completed"
+
+
+def test_a_persons_own_waiting_jobs_do_not_pause_their_run():
+    """An experiment queues its three methods at once for one person: they must not take turns among
+    themselves (a checkpoint and a reload every slice, for nobody's benefit)."""
+    fake = _FakeTraining()
+    queue = JobQueue(fake, slice_steps=1, end_paused=lambda job: {"status": "stopped"})
+    first = queue.submit(_job_spec(3), owner="anna", client="anna")
+    fake.step(first)
+    second = queue.submit(_job_spec(1), owner="anna-2", client="anna")   # the same person, another session
+    fake.step(first)
+    fake.step(first)
+    queue.wait(first.job_id, timeout=None)
+    assert first.status == "completed" and first.turns == 1
+    fake.open(second)
+    queue.wait(second.job_id, timeout=None)
+
+
+def test_only_runs_reported_nowhere_or_to_tensorboard_take_turns(studio, monkeypatch):
+    """MLflow, W&B and Trackio end their run when training ends: a sliced run would be several runs there."""
+    import studio.training as training
+
+    seen = {}
+    monkeypatch.setattr(training, "train_run", lambda *args, **kwargs: seen.setdefault(
+        args[0].train.report_to, kwargs["pause_event"]) or {"status": "completed"})
+    pause = threading.Event()
+    for tracker in ("none", "tensorboard", "mlflow", "wandb", "trackio"):
+        spec = TrainSpec("lora", TrainConfig(steps=2, report_to=tracker), method_settings("lora"))
+        studio._run_job(spec, lambda event: None, threading.Event(), f"lora-20261207-00000{len(seen)}-abcd",
+                        pause_event=pause)
+    assert seen == {"none": pause, "tensorboard": pause, "mlflow": None, "wandb": None, "trackio": None}

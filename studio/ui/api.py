@@ -11,7 +11,9 @@ results (one value per component on the page). These add named results for scrip
 are never shown on the page. No `from __future__ import annotations` here: gr.api reads the
 type hints to describe each endpoint.
 """
+import asyncio
 import functools
+import inspect
 import logging
 import re
 import time
@@ -27,6 +29,7 @@ from .turns import current_caller, current_request, takes_turn
 log = logging.getLogger("studio.ui")
 MAX_WAIT_SECONDS = 600.0   # one /wait_job call; a longer training is waited for by calling again
 DEFAULT_WAIT_SECONDS = 600.0
+WAIT_POLL_SECONDS = 0.25   # how often a waiting /wait_job looks again
 # The Train tab's fields a script may set (lora_targets keeps its default: a list reads badly in a call).
 TRAIN_FIELDS = ("steps", "batch_size", "train_size", "learning_rate", "seed", "name", "lora_r", "lora_alpha",
                 "lora_dropout", "prompt_tokens", "prompt_init", "prompt_init_text")
@@ -58,12 +61,15 @@ def build(ctx: UiContext) -> None:
         return job_result(studio, own_job(studio, job_id))
 
     @script_errors
-    def wait_job(job_id: str = "", timeout_s: float = DEFAULT_WAIT_SECONDS) -> dict:
+    async def wait_job(job_id: str = "", timeout_s: float = DEFAULT_WAIT_SECONDS) -> dict:
         """Wait until this session's training has ended (at most timeout_s, up to 600 s per call), then
         return it; "ended" is false when the wait ran out first: call again."""
         found = own_job(studio, job_id)
-        limit = checked_wait(timeout_s)
-        found.done.wait(limit)
+        deadline = time.monotonic() + checked_wait(timeout_s)
+        # On the event loop, not in a worker thread: a room of scripts waiting at once must not fill the
+        # thread pool that every page's handlers run in.
+        while not found.done.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(min(WAIT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
         return job_result(studio, found)
 
     @script_errors
@@ -85,21 +91,34 @@ def build(ctx: UiContext) -> None:
 
 def script_errors(fn):
     """A user's mistake raises gr.Error with its message in plain text (gradio_client: AppError);
-    a bug raises one short line, its traceback going to the log."""
+    a bug raises one short line, its traceback going to the log. For plain and async endpoints alike."""
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def run_async(*args, **kwargs):
+            try:
+                return await fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - told apart in _as_app_error
+                raise _as_app_error(fn, exc) from None
+        return run_async
+
     @functools.wraps(fn)
     def run(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except USER_ERRORS as exc:
-            raise gr.Error(plain_text(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc),
-                           print_exception=False) from None
-        except gr.Error:
-            raise
-        except Exception as exc:
-            log.exception("API endpoint %s failed", fn.__name__)
-            raise gr.Error(f"Something went wrong ({type(exc).__name__}); the details are in the server log.",
-                           print_exception=False) from None
+        except Exception as exc:  # noqa: BLE001 - told apart in _as_app_error
+            raise _as_app_error(fn, exc) from None
     return run
+
+
+def _as_app_error(fn, exc: Exception) -> gr.Error:
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, USER_ERRORS):
+        return gr.Error(plain_text(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc),
+                        print_exception=False)
+    log.error("API endpoint %s failed", fn.__name__, exc_info=exc)
+    return gr.Error(f"Something went wrong ({type(exc).__name__}); the details are in the server log.",
+                    print_exception=False)
 
 
 def plain_text(message) -> str:

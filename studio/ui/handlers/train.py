@@ -142,14 +142,19 @@ def stop_training(studio: Studio, job_id: str | None, owner: str) -> str:
         raise ValueError("There is no training of yours to stop.")
     if job.ended:
         raise ValueError("That training has already ended.")
-    was_paused = job.status == "paused"
     if not studio.stop_job(job_id, owner):
         raise PermissionError("Only the session that started this training can stop it.")
-    if was_paused:
-        return f"Stopped while waiting for its next turn; the model at step {(job.resume or {}).get('step')} is saved."
-    if job.status == "stopped":
+    # A queued or paused job has ended by now (stop_job ends those itself); a running one stops at its next step.
+    if not job.ended:
+        return "Stopping after the current step; the model so far will be saved."
+    if job.turns == 0:
         return "Cancelled before it started."
-    return "Stopping after the current step; the model so far will be saved."
+    step = (job.resume or {}).get("step")
+    if job.status == "stopped" and step:
+        return f"Stopped while waiting for its next turn; the model at step {step} is saved."
+    if job.status == "failed" and step:
+        return f"Stopped while waiting for its next turn, but: {job.error or 'its model could not be saved.'}"
+    return f"It had already ended ({job.status}) when the stop arrived."
 
 
 def active_job_id(studio: Studio, owner: str) -> str | None:
