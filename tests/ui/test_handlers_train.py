@@ -85,6 +85,17 @@ def test_job_view_running_shows_progress_time_left_and_parameters():
     assert view.steps_seen == 1 and not view.ended
 
 
+def test_job_view_of_a_paused_and_resumed_run_counts_training_not_waiting():
+    paused = fake_job("paused", [{"type": "step", "step": 9, "max_steps": 600, "loss": 7.7, "elapsed": 2.5}])
+    paused.resume, paused.turns = {"step": 9}, 1
+    view = h.job_view(fake_studio(position=1), paused)
+    assert "LoRA paused at step 9" in view.status and "#1 in line" in view.status and not view.ended
+    resumed = fake_job("running", [{"type": "step", "step": 12, "max_steps": 600, "loss": 7.6, "elapsed": 3.5}])
+    resumed.turns, resumed.started_at = 2, time.time() - 120   # first started 2 min ago, most of it waiting
+    status = h.job_view(fake_studio(), resumed).status
+    assert "LoRA is training** again, turn 2 (3.5 s of training so far)" in status
+
+
 def test_job_view_final_messages():
     done = h.job_view(fake_studio(), fake_job("completed", record={"steps": 30, "train_seconds": 125}))
     assert done.ended and "Finished" in done.status and "2 min 05 s" in done.status

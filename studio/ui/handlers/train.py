@@ -221,6 +221,9 @@ def _job_status(studio: Studio, job: Job, events: list[dict], steps: list[dict],
         note = next((e for e in reversed(events) if e.get("type") == "status"), None)
         # Before the first step the worker loads the model and tokenizes; after, it trains.
         doing = "training" if last or (note or {}).get("status") == "training" else "getting ready"
+        if job.turns > 1 and last:   # resumed: the time it waited for its turn is not training time
+            return (f"**{label} is {doing}** again, turn {job.turns} ({fmt_seconds(last['elapsed'])} of "
+                    "training so far).")
         return f"**{label} is {doing}** ({fmt_seconds(now - (job.started_at or now))} so far)."
     if job.status == "completed":
         record = job.record or {}
