@@ -10,10 +10,10 @@ import gradio as gr
 
 from ..prompt_readout import MAX_TOP_K
 from . import handlers as h
-from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext
+from .context import GENERATE, GENERATE_WORKERS, UiContext
 from .errors import guarded
 from .turns import takes_turn
-from .widgets import refreshed_choices
+from .widgets import follow_runs
 
 INTRO = ("A tuned prompt is a few learned vectors placed before every dialogue, not words. For each one, the table "
          "lists the vocabulary tokens whose vectors point the most similar way (cosine similarity, 1 = same "
@@ -52,15 +52,4 @@ def _wire(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     ui.read.click(read, [ui.run, ui.top_k], ui.table, api_name="prompt_tokens", concurrency_id=GENERATE,
                   concurrency_limit=GENERATE_WORKERS, preprocess=False)
 
-    def refresh(owner, current):
-        """Fresh choices, the person's own runs marked "· yours"; a pick still there is kept."""
-        choices = h.prompt_run_choices(ctx.studio, owner)
-        values = [v for _, v in choices]
-        wanted = current if current in values else (values[0] if values else None)
-        return refreshed_choices(gr.Dropdown, choices, current, wanted)
-
-    # Raw values, as in tab_compare: a pick from before the latest choices is replaced, not refused.
-    ctx.runs_version.change(refresh, [ctx.owner, ui.run], ui.run, preprocess=False, **QUIET)
-    tab.select(refresh, [ctx.owner, ui.run], ui.run, preprocess=False, **QUIET)
-    ctx.demo.load(refresh, [ctx.owner, ui.run], ui.run, preprocess=False, **QUIET)
-    ctx.owner.change(refresh, [ctx.owner, ui.run], ui.run, preprocess=False, **QUIET)
+    follow_runs(ctx, tab, ui.run, h.prompt_run_choices)

@@ -13,10 +13,10 @@ from types import SimpleNamespace
 import gradio as gr
 
 from . import handlers as h
-from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext
+from .context import GENERATE, GENERATE_WORKERS, UiContext
 from .errors import guarded
 from .turns import takes_turn
-from .widgets import refreshed_choices
+from .widgets import follow_runs
 
 INTRO = ("How far did training move each weight matrix? Each cell is the size of the change to one matrix of one "
          "layer, as a share of the matrix's own size (||W_tuned − W_base|| / ||W_base||). Full fine-tuning moves "
@@ -74,14 +74,4 @@ def _wire(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     ui.matrix.input(pick, [ui.shown, ui.matrix], [ui.values, ui.values_note], api_name="weight_singular_values",
                     concurrency_id=GENERATE, concurrency_limit=GENERATE_WORKERS, preprocess=False)
 
-    def refresh(owner, current):
-        """Fresh choices, the person's own runs marked "· yours"; a pick still there is kept."""
-        choices = h.weight_run_choices(ctx.studio, owner)
-        values = [v for _, v in choices]
-        wanted = current if current in values else (values[0] if values else None)
-        return refreshed_choices(gr.Dropdown, choices, current, wanted)
-
-    ctx.runs_version.change(refresh, [ctx.owner, ui.run], ui.run, preprocess=False, **QUIET)
-    tab.select(refresh, [ctx.owner, ui.run], ui.run, preprocess=False, **QUIET)
-    ctx.demo.load(refresh, [ctx.owner, ui.run], ui.run, preprocess=False, **QUIET)
-    ctx.owner.change(refresh, [ctx.owner, ui.run], ui.run, preprocess=False, **QUIET)
+    follow_runs(ctx, tab, ui.run, h.weight_run_choices)

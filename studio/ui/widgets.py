@@ -7,6 +7,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ..declare import spec
+from .context import QUIET
 
 
 def widget_args(cls, field: str) -> dict:
@@ -41,3 +42,20 @@ def refreshed_choices(component: type, choices: list, current, wanted):
     if wanted == current:
         return component(choices=choices)
     return component(choices=choices, value=wanted)
+
+
+def follow_runs(ctx, tab, dropdown, choices_of) -> None:
+    """Keep a run dropdown fresh as runs come and go: `choices_of(studio, owner)` gives its (label, run id)
+    choices, the person's own marked; a pick still there is kept, else the newest is offered.
+
+    Raw values (preprocess=False), as in tab_compare: a pick from before the latest choices is replaced,
+    not refused. Runs on each change of the store, a tab switch, page load and a restored owner token.
+    """
+    def refresh(owner, current):
+        choices = choices_of(ctx.studio, owner)
+        values = [v for _, v in choices]
+        wanted = current if current in values else (values[0] if values else None)
+        return refreshed_choices(gr.Dropdown, choices, current, wanted)
+
+    for trigger in (ctx.runs_version.change, tab.select, ctx.demo.load, ctx.owner.change):
+        trigger(refresh, [ctx.owner, dropdown], dropdown, preprocess=False, **QUIET)
