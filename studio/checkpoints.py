@@ -2,7 +2,7 @@
 
     folder = checkpoint_root(store, run_id)     # runs/.checkpoints/<run_id>/: the Trainer's output_dir
     latest_checkpoint(folder)                   # .../checkpoint-40 (model, optimizer, scheduler, RNG states)
-    finish_from_checkpoint(store, run_id, paused, "stopped")   # Stop while paused: the model at the pause is kept
+    stop_from_checkpoint(store, run_id, paused)   # Stop while paused: the model at the pause is kept
     remove_checkpoints(store, run_id)           # once the run has ended, or is deleted
 
 A run that takes turns with others (jobs.py) is checkpointed by the Trainer's own
@@ -64,9 +64,9 @@ def remove_checkpoints(store, run_id: str) -> None:
     shutil.rmtree(checkpoint_root(store, run_id), ignore_errors=True)
 
 
-def finish_from_checkpoint(store, run_id: str, paused: dict, status: str, error: str | None = None) -> dict:
-    """End a paused run without training on: "stopped" keeps the model at the pause (as a Stop while
-    training keeps the model so far); any other final status records `error`. The checkpoint goes."""
+def stop_from_checkpoint(store, run_id: str, paused: dict) -> dict:
+    """End a paused run without training on, as "stopped" with the model at the pause (as a Stop while
+    training keeps the model so far); "interrupted" when the checkpoint cannot be read. The checkpoint goes."""
     checkpoint = Path(paused.get("checkpoint") or "")
     fields = {"steps": paused.get("step"), "train_seconds": round(float(paused.get("train_seconds", 0.0)), 3),
               "train_loop_seconds": round(float(paused.get("loop_seconds", 0.0)), 3), "paused": None,
@@ -77,19 +77,16 @@ def finish_from_checkpoint(store, run_id: str, paused: dict, status: str, error:
     if losses:
         fields.update(final_loss=losses[-1], final_loss_avg5=sum(losses[-5:]) / len(losses[-5:]))
     try:
-        if status == "stopped" and is_checkpoint(checkpoint):
-            record = store.finish(run_id, "stopped", save_model=lambda folder: copy_model(checkpoint, folder), **fields)
-        else:
-            if status == "stopped":   # nothing to keep: the checkpoint is gone or incomplete
-                status, error = "interrupted", "Stopped while paused, but its checkpoint could not be read."
-            record = store.finish(run_id, status, error=error, **fields)
+        if is_checkpoint(checkpoint):
+            return store.finish(run_id, "stopped", save_model=lambda folder: copy_model(checkpoint, folder), **fields)
+        return store.finish(run_id, "interrupted", error="Stopped while paused, but its checkpoint could not be read.",
+                            **fields)
     finally:
         remove_checkpoints(store, run_id)
-    return record
 
 
-def orphaned_checkpoints(store, keep: set[str]) -> list[str]:
-    """Checkpoint folders no run needs: not in `keep`, and no run still training (a live process) owns it."""
+def orphaned_checkpoints(store) -> list[str]:
+    """Checkpoint folders no run needs: no run still training (a live process) owns it."""
     root = store.root / CHECKPOINTS
     try:
         entries = [entry.name for entry in root.iterdir() if entry.is_dir()]
@@ -99,7 +96,7 @@ def orphaned_checkpoints(store, keep: set[str]) -> list[str]:
 
     gone = []
     for run_id in entries:
-        if run_id in keep or not is_run_id(run_id):   # not the studio's: left alone
+        if not is_run_id(run_id):   # not the studio's: left alone
             continue
         try:
             if store.get(run_id).get("status") == "running":   # as_seen: its process is alive

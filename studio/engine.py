@@ -23,7 +23,7 @@ from types import SimpleNamespace
 from . import quiet_libraries
 from .base_model import ModelUnavailable, resolve_base_model
 from .budgets import check_generation_budget, check_run_time, check_training_budget, planned_steps
-from .checkpoints import finish_from_checkpoint, orphaned_checkpoints, remove_checkpoints
+from .checkpoints import orphaned_checkpoints, remove_checkpoints, stop_from_checkpoint
 from .config import (
     MAX_DIALOGUE_CHARS,
     METHOD_LABELS,
@@ -131,7 +131,7 @@ class Studio:
         self.workers = Workers.for_settings(settings, base_shape=self._base_shape)
         # Turns within long runs (STUDIO_SLICE_SECONDS / _STEPS): a run others wait behind pauses at a
         # checkpoint and goes back in line. Checkpoints no run can resume (its studio was killed) go now.
-        for run_id in orphaned_checkpoints(self.store, keep=set()):
+        for run_id in orphaned_checkpoints(self.store):
             remove_checkpoints(self.store, run_id)
         # Trainings a stopped studio left waiting in its queue become records their owners see (issue 23, 14).
         self.queued = QueuedRuns(self.store)
@@ -526,7 +526,7 @@ class Studio:
         """Stop pressed while a run waits for its next turn: it ends now, with the model of its last step."""
         step = (job.resume or {}).get("step")
         try:
-            record = finish_from_checkpoint(self.store, job.run_id, job.resume or {}, "stopped")
+            record = stop_from_checkpoint(self.store, job.run_id, job.resume or {})
         except Exception as exc:  # noqa: BLE001 - a full disk while copying the model: a true final record
             remove_checkpoints(self.store, job.run_id)
             record = self.store.finish(job.run_id, "failed", paused=None,

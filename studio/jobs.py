@@ -79,6 +79,12 @@ class Job:
         with self.changed:
             return self.changed.wait_for(lambda: len(self.events) > seen or self.done.is_set(), timeout)
 
+    def _end(self, record: dict) -> None:
+        """The job's final state, taken from its run's final record."""
+        self.record, self.status, self.error = record, record.get("status", "failed"), record.get("error")
+        self.finished_at = time.time()
+        self._finish()
+
     def _finish(self) -> None:
         with self.changed:
             self.done.set()
@@ -99,7 +105,7 @@ class JobQueue:
         place(spec) -> placement or None, release(placement); run_fn then also gets placement=.
         `slice_seconds` / `slice_steps` (0: off): a turn's length while others wait; run_fn then gets
         pause_event= and, on a later turn, resume=. `end_paused(job) -> record` ends a paused job
-        that is stopped (without it, a paused job is not offered a Stop)."""
+        that is stopped (needed whenever turns are on)."""
         self._run_fn = run_fn
         self._placer = placer
         self._slice_seconds = float(slice_seconds or 0.0)
@@ -206,11 +212,9 @@ class JobQueue:
     def _end_paused_job(self, job: Job) -> None:
         try:
             record = self._end_paused(job)
-            job.record, job.status, job.error = record, record.get("status", "failed"), record.get("error")
         except Exception as exc:  # noqa: BLE001 - the queue must survive a broken checkpoint
-            job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
-        job.finished_at = time.time()
-        job._finish()
+            record = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+        job._end(record)
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
         """Block until the job has ended (for the CLI and tests); TimeoutError after `timeout` seconds."""
@@ -233,9 +237,7 @@ class JobQueue:
             if record.get("status") == "paused":
                 self._requeue(job, record)
             else:
-                job.record, job.status, job.error = record, record.get("status", "failed"), record.get("error")
-                job.finished_at = time.time()
-                job._finish()
+                job._end(record)
             self._release(placement)   # after the end is recorded: the next job starts after it, in every record
 
     def _run_turn(self, job: Job, placement) -> dict:

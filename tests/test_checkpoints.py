@@ -13,9 +13,9 @@ import pytest
 from studio.checkpoints import (
     CHECKPOINTS,
     checkpoint_root,
-    finish_from_checkpoint,
     latest_checkpoint,
     orphaned_checkpoints,
+    stop_from_checkpoint,
 )
 from studio.training import train_run
 from tests.dead_process import dead_pid
@@ -41,7 +41,7 @@ def test_stop_while_paused_keeps_the_model_of_the_last_step(studio):
     pause = threading.Event()
     outcome = train_run(_spec("lora"), studio.store, studio.base, studio.data, _pausing_at({5}, pause, []),
                         pause_event=pause)
-    record = finish_from_checkpoint(studio.store, outcome["run_id"], outcome["paused"], "stopped")
+    record = stop_from_checkpoint(studio.store, outcome["run_id"], outcome["paused"])
     assert record["status"] == "stopped" and record["steps"] == 5
     assert not checkpoint_root(studio.store, outcome["run_id"]).exists()
     model_files = {p.name for p in studio.store.model_dir(outcome["run_id"]).iterdir()}
@@ -79,8 +79,8 @@ def test_a_paused_run_cannot_be_deleted_while_its_studio_holds_it(studio):
                         pause_event=pause)
     with pytest.raises(ValueError, match="still training; stop it first"):
         studio.delete_run(outcome["run_id"], owner=None)
-    assert orphaned_checkpoints(studio.store, keep=set()) == []   # its process lives: not an orphan
-    finish_from_checkpoint(studio.store, outcome["run_id"], outcome["paused"], "stopped")
+    assert orphaned_checkpoints(studio.store) == []   # its process lives: not an orphan
+    stop_from_checkpoint(studio.store, outcome["run_id"], outcome["paused"])
     studio.delete_run(outcome["run_id"], owner=None)
     assert outcome["run_id"] not in {r["run_id"] for r in studio.runs()}
 
