@@ -27,7 +27,8 @@ def served(tmp_path_factory, cache_dir):
 def _client(url):
     from gradio_client import Client
 
-    return Client(url, verbose=False, analytics_enabled=False, download_files=False)
+    # No client-side timeout: a busy machine may answer a queue join after httpx's default 5 s.
+    return Client(url, verbose=False, analytics_enabled=False, download_files=False, httpx_kwargs={"timeout": None})
 
 
 def test_a_training_started_by_a_script_returns_its_ids_and_can_be_waited_for(served):
