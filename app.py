@@ -3,14 +3,14 @@
     GRADIO_SERVER_PORT=7860 GRADIO_SERVER_NAME=0.0.0.0 python app.py
 
 Settings come from the environment (STUDIO_BASE_MODEL, STUDIO_DATA, STUDIO_RUNS_DIR,
-HF_HUB_OFFLINE, ...; see studio/config.py). `demo` is module-level so `gradio app.py`
+HF_HUB_OFFLINE, ...; see studio/config/settings.py). `demo` is module-level so `gradio app.py`
 and tests can import it.
 """
 import os
 import sys
 
-from studio.config import Settings
-from studio.runs import RunsDirUnusable, RunStore
+from studio.config.settings import Settings
+from studio.store.runs import RunsDirUnusable, RunStore
 
 settings = Settings.from_env()
 try:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from studio.data import make_prompt
-from studio.hardware import inference_dtype
+from studio.data.dialogsum import make_prompt
+from studio.model.hardware import inference_dtype
 
 COURSE_MAX_NEW_TOKENS = 200      # the course's generation budget, used by both loops for a fair race
 ABLATION_BATCH = 16
@@ -39,9 +39,9 @@ def course_eval_loop(model_path: str, examples, max_new_tokens: int) -> tuple[li
 
 def studio_eval(model_path: str, examples, max_new_tokens: int, runs_dir: Path) -> tuple[list[str], float]:
     """The studio's model pool summarizing every dialogue, loading not counted."""
-    from studio.base_model import BaseModelChoice
-    from studio.inference import ORIGINAL, GenerationSettings, ModelPool
-    from studio.runs import RunStore
+    from studio.generate.inference import ORIGINAL, GenerationSettings, ModelPool
+    from studio.model.base_model import BaseModelChoice
+    from studio.store.runs import RunStore
 
     pool = ModelPool(BaseModelChoice(model_path, model_path), RunStore(runs_dir), dtype=inference_dtype("auto"))
     pool.base()  # loading is not part of evaluation throughput, as in the course loop above
@@ -52,7 +52,7 @@ def studio_eval(model_path: str, examples, max_new_tokens: int, runs_dir: Path) 
 
 
 def mean_rouge(predictions: list[str], references: list[list[str]]) -> dict:
-    from studio.evaluation import rouge_table
+    from studio.measure.evaluation import rouge_table
 
     table = rouge_table(predictions, references)
     return {metric: float(table[metric].mean()) for metric in ("rouge1", "rouge2", "rougeL")}
@@ -80,7 +80,7 @@ def eval_ablation_step(model_path: str, examples, max_new_tokens: int, shrink: b
     import torch
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-    from studio.decoding import greedy_decode
+    from studio.generate.decoding import greedy_decode
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModelForSeq2SeqLM.from_pretrained(model_path, dtype=inference_dtype("auto"),

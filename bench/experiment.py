@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from studio.config import METHODS, GenerationSettings, Settings, TrainConfig
-from studio.data import DialogData, load_bundled
+from studio.config.settings import METHODS, GenerationSettings, Settings, TrainConfig
+from studio.data.dialogsum import DialogData, load_bundled
 
 QUICK = {"steps": 30, "batch_size": 8}
 TEST_DIALOGUES = 50
@@ -32,7 +32,7 @@ def _bench_data() -> DialogData:
 
 def _studio(work: Path, cache_dir: Path, precision: str = "auto"):
     from bench.model import bench_model
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     model_path, real = bench_model(cache_dir)
     settings = Settings.from_env(env={}, base_model=model_path, offline=True, data="bundled",
@@ -84,8 +84,8 @@ def bench_experiment(cache_dir: Path, precision: str = "auto", say=print) -> dic
 
 def bench_validation_cost(cache_dir: Path, steps: int = 30, precision: str = "auto", say=print) -> dict:
     """LoRA's training-loop throughput with the validation loss off and at its default interval."""
-    from studio.config import method_settings
-    from studio.training import TrainSpec, train_run
+    from studio.config.settings import method_settings
+    from studio.train.training import TrainSpec, train_run
 
     conditions = _conditions(precision)
     out = {"stage": "validation", "steps": steps, **conditions}

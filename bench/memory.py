@@ -25,10 +25,10 @@ def _probe(model_path: str, runs_dir: str, model_ids: list[str]) -> dict:
     from studio import quiet_libraries
 
     quiet_libraries()
-    from studio.base_model import BaseModelChoice
-    from studio.hardware import inference_dtype
-    from studio.inference import GenerationSettings, ModelPool
-    from studio.runs import RunStore
+    from studio.generate.inference import GenerationSettings, ModelPool
+    from studio.model.base_model import BaseModelChoice
+    from studio.model.hardware import inference_dtype
+    from studio.store.runs import RunStore
 
     def rss():
         return psutil.Process().memory_info().rss
@@ -55,10 +55,10 @@ def measure_memory(model_path: str, runs_dir: Path, model_ids: list[str]) -> dic
 
 def pool_memory(model_path: str, runs_dir: Path, data) -> dict:
     """One model alone against the pool with original + full + LoRA + prompt (one-step runs)."""
-    from studio.base_model import BaseModelChoice
-    from studio.config import TrainConfig, method_settings
-    from studio.runs import RunStore
-    from studio.training import TrainSpec, train_run
+    from studio.config.settings import TrainConfig, method_settings
+    from studio.model.base_model import BaseModelChoice
+    from studio.store.runs import RunStore
+    from studio.train.training import TrainSpec, train_run
 
     store = RunStore(runs_dir)
     base = BaseModelChoice(model_path, model_path)

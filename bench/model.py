@@ -10,9 +10,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from studio.base_model import is_cached
-from studio.config import DEFAULT_BASE_MODEL
-from studio.standin import STANDIN_NAME, build_standin, untie_lm_head
+from studio.config.settings import DEFAULT_BASE_MODEL
+from studio.model.base_model import is_cached
+from studio.model.standin import STANDIN_NAME, build_standin, untie_lm_head
 
 RANDOM_MODEL_FOLDER = "flan-t5-small-architecture-random-v1"
 

@@ -14,7 +14,7 @@ ISA_LIMITS = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_
 def machine() -> dict:
     import torch
 
-    from studio.hardware import cpu_flags, read_cpuinfo
+    from studio.model.hardware import cpu_flags, read_cpuinfo
 
     cpuinfo = read_cpuinfo()
     flags = cpu_flags(cpuinfo)

@@ -18,8 +18,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from studio.config import Settings, TrainConfig, method_settings
-from studio.data import DialogData, load_bundled
+from studio.config.settings import Settings, TrainConfig, method_settings
+from studio.data.dialogsum import DialogData, load_bundled
 
 from .app_server import AppNotServing, measure_startup
 from .eval_speed import compare_evaluation, evaluation_ablation
@@ -65,9 +65,9 @@ def _evaluation_model(model_path: str, real: bool, data: DialogData, runs_dir: P
     """
     if real:
         return model_path, None
-    from studio.base_model import BaseModelChoice
-    from studio.runs import RunStore
-    from studio.training import TrainSpec, train_run
+    from studio.model.base_model import BaseModelChoice
+    from studio.store.runs import RunStore
+    from studio.train.training import TrainSpec, train_run
 
     steps = 40 if quick else 150
     say(f"evaluation: first fine-tuning the random model for {steps} steps so it writes summaries ...")

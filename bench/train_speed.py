@@ -8,8 +8,8 @@ import shutil
 import tempfile
 import time
 
-from studio.config import TrainConfig, method_settings
-from studio.data import make_prompt
+from studio.config.settings import TrainConfig, method_settings
+from studio.data.dialogsum import make_prompt
 
 BATCH_SIZE = 8
 COURSE_MAX_LENGTH = 512          # the course pads every input and label to the tokenizer's 512
@@ -62,7 +62,7 @@ def _course_trainer(model_path, method, settings, steps, pairs_source, seed, out
     import torch
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, PrinterCallback, Trainer, TrainingArguments, set_seed
 
-    from studio.methods import build_method_model
+    from studio.model.methods import build_method_model
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModelForSeq2SeqLM.from_pretrained(model_path, dtype=torch.bfloat16)
@@ -79,7 +79,7 @@ def _course_trainer(model_path, method, settings, steps, pairs_source, seed, out
 
 def _studio_trainer(model_path, method, settings, recipe, steps, pairs_source, seed, out_dir, clock):
     """The studio's own model preparation and Trainer, with the recipe's switches."""
-    from studio.training import build_trainer, prepare_model, tokenize_pairs
+    from studio.train.training import build_trainer, prepare_model, tokenize_pairs
 
     bf16, grouped, dropout = RECIPES[recipe]
     cfg = TrainConfig(steps=steps, batch_size=BATCH_SIZE, train_size=None, seed=seed)

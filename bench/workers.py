@@ -19,11 +19,11 @@ import platform
 import time
 from pathlib import Path
 
-from studio.config import Settings, TrainConfig
+from studio.config.settings import Settings, TrainConfig
 
 
 def both_trainings_seconds(settings: Settings, steps: int) -> dict:
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     studio = Studio(settings)
     train = TrainConfig(steps=steps, batch_size=8, train_size=400)   # the "quick" preset
@@ -62,7 +62,7 @@ def main(argv=None) -> None:
     import tempfile
 
     from studio import quiet_libraries
-    from studio.standin import STANDIN_NAME, build_standin
+    from studio.model.standin import STANDIN_NAME, build_standin
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30)

@@ -1,6 +1,6 @@
 """Tuning Studio's engine: see what full fine-tuning, LoRA and prompt tuning do to FLAN-T5.
 
-Use it from Python (`studio.config`, `studio.data`, `studio.training`, ...) or as
+Use it from Python (`studio.service.engine.Studio`, `studio.config.settings`, ...) or as
 `python -m studio --help`. Nothing in here imports gradio; the UI lives in `studio.ui`.
 """
 

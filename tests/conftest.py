@@ -14,7 +14,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest
 
 from studio import quiet_libraries
-from studio.config import Settings, TrainConfig
+from studio.config.settings import Settings, TrainConfig
 
 quiet_libraries()
 
@@ -47,7 +47,7 @@ TINY_TRAIN = {"batch_size": 4, "train_size": 24}
 def cache_dir(tmp_path_factory):
     """One stand-in model for the whole session (it takes a couple of seconds to build)."""
     path = tmp_path_factory.mktemp("cache")
-    from studio.standin import STANDIN_NAME, build_standin
+    from studio.model.standin import STANDIN_NAME, build_standin
 
     build_standin(path / STANDIN_NAME)
     return path
@@ -61,7 +61,7 @@ def settings(tmp_path, cache_dir):
 
 @pytest.fixture
 def studio(settings):
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     return Studio(settings)
 
@@ -69,7 +69,7 @@ def studio(settings):
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory, cache_dir):
     """A studio with one finished run of each method (trained once per test session)."""
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     settings = Settings.from_env(env={}, offline=True, data="bundled",
                                  runs_dir=tmp_path_factory.mktemp("trained") / "runs", cache_dir=cache_dir)

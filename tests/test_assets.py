@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import re
 
-from studio.assets import SAMPLE_DIALOGUES, read_text
-from studio.data import load_bundled
+from studio.data.assets import SAMPLE_DIALOGUES, read_text
+from studio.data.dialogsum import load_bundled
 
 # The Compare tab rewrites the first test dialogue with these speaker names (studio/ui/handlers/compare.py).
 STAND_IN_NAMES = ("Anna", "Ben", "Chris", "Dana")

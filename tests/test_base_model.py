@@ -1,9 +1,9 @@
-"""studio/base_model.py: which base model the studio loads, and the clear refusal when it cannot."""
+"""studio/model/base_model.py: which base model the studio loads, and the clear refusal when it cannot."""
 import pytest
 
-from studio.base_model import ModelUnavailable, resolve_base_model
-from studio.config import Settings
-from studio.standin import STANDIN_NAME
+from studio.config.settings import Settings
+from studio.model.base_model import ModelUnavailable, resolve_base_model
+from studio.model.standin import STANDIN_NAME
 
 
 def test_default_model_falls_back_to_the_standin(cache_dir, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 from bench import experiment
 from studio import cli
-from studio.hardware import pick_device, use_bf16
+from studio.model.hardware import pick_device, use_bf16
 
 
 def test_the_precisions_used_are_read_back_from_the_runs_and_the_pool(trained):

@@ -13,7 +13,7 @@ def test_machine_names_the_kernels_and_any_isa_limit(monkeypatch):
 
 
 def test_machine_reads_the_cpu_as_the_precision_rule_does(monkeypatch):
-    from studio import hardware
+    from studio.model import hardware
 
     cpuinfo = "model name\t: Test CPU\nflags\t\t: avx2 avx512_bf16x amx_bf16\n"
     monkeypatch.setattr(hardware, "read_cpuinfo", lambda: cpuinfo)

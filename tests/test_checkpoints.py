@@ -1,4 +1,4 @@
-"""A paused run's checkpoint (studio/checkpoints.py): where it lives, Stop, delete and kill -9 while paused.
+"""A paused run's checkpoint (studio/store/checkpoints.py): where it lives, Stop, delete and kill -9 while paused.
 
 The stand-in model trains for real and pauses once, as a run does when its turn ends
 (tests/test_training_turns.py has the turns themselves).
@@ -10,14 +10,14 @@ import threading
 
 import pytest
 
-from studio.checkpoints import (
+from studio.store.checkpoints import (
     CHECKPOINTS,
     checkpoint_root,
     latest_checkpoint,
     orphaned_checkpoints,
     stop_from_checkpoint,
 )
-from studio.training import train_run
+from studio.train.training import train_run
 from tests.dead_process import dead_pid
 from tests.test_training_turns import _pausing_at, _spec
 
@@ -51,7 +51,7 @@ def test_stop_while_paused_keeps_the_model_of_the_last_step(studio):
 
 
 def test_a_studio_killed_while_a_run_waited_for_its_turn_leaves_a_true_record(settings):
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     studio = Studio(settings)
     pause = threading.Event()
@@ -86,7 +86,7 @@ def test_a_paused_run_cannot_be_deleted_while_its_studio_holds_it(studio):
 
 
 def test_a_stray_folder_among_the_checkpoints_does_not_stop_the_studio(settings):
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     stray = settings.runs_dir / CHECKPOINTS / "notes from Tuesday"   # no run could have this id
     stray.mkdir(parents=True)

@@ -139,7 +139,9 @@ def test_prefetch_offline_says_it_needs_the_network(cli):
 
 def test_prefetch_online_caches_the_configured_model_and_dataset(monkeypatch, capsys):
     """With a network, prefetch loads (and so caches) exactly what the studio will use later."""
-    from studio import base_model, cli, data, network
+    from studio import cli
+    from studio.data import dialogsum as data
+    from studio.model import base_model, network
 
     loaded = []
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)

@@ -5,11 +5,11 @@ import math
 import pytest
 
 from studio import cli
-from studio.base_model import load_base
-from studio.config import PromptSettings
-from studio.evaluation import scorer
-from studio.forgetting import load_probe
-from studio.topics import group_counts, topic_group
+from studio.config.settings import PromptSettings
+from studio.measure.evaluation import scorer
+from studio.measure.forgetting import load_probe
+from studio.measure.topics import group_counts, topic_group
+from studio.model.base_model import load_base
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_evaluate_reports_per_topic_groups_and_pairs(run_cli):
 
 
 def test_overlap_fool_gives_the_compare_views_numbers(run_cli, capsys):
-    from studio.fooling import fool
+    from studio.measure.fooling import fool
 
     summary = "Anna invites Ben to her birthday party on Saturday and asks him to bring the cake."
     reference = "Anna invites Ben to the party on Saturday; Ben will bring the cake and the candles for the party."

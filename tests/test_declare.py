@@ -1,7 +1,7 @@
 """Settings declared once: parsing what a person typed against a field's declaration."""
 import pytest
 
-from studio.config import TrainConfig
+from studio.config.settings import TrainConfig
 from studio.ui import handlers as h
 
 

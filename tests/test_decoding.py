@@ -5,9 +5,9 @@ import pytest
 import torch
 from peft import PeftModel
 
-from studio.base_model import load_base
-from studio.data import make_prompt
-from studio.decoding import greedy_decode, is_plain_greedy, use_eager_attention_on_cpu
+from studio.data.dialogsum import make_prompt
+from studio.generate.decoding import greedy_decode, is_plain_greedy, use_eager_attention_on_cpu
+from studio.model.base_model import load_base
 
 NEW_TOKENS = 16
 
@@ -96,7 +96,7 @@ def test_only_plain_greedy_search_takes_the_shortcut(setup):
 
 
 def test_pool_falls_back_to_generate_for_beam_search(trained):
-    from studio.inference import ORIGINAL, GenerationSettings, ModelPool
+    from studio.generate.inference import ORIGINAL, GenerationSettings, ModelPool
 
     studio, _ = trained
     dialogues = [ex.dialogue for ex in studio.data.split("test")[:2]]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.distributed import World, batch_fields, current_world
+from studio.model.distributed import World, batch_fields, current_world
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,9 +1,9 @@
 """The Studio context: what the UI and CLI rely on."""
 import pytest
 
-from studio.config import TrainConfig
-from studio.engine import owner_hash
-from studio.inference import ORIGINAL, GenerationSettings
+from studio.config.settings import TrainConfig
+from studio.generate.inference import ORIGINAL, GenerationSettings
+from studio.service.owner_tokens import owner_hash
 from tests.conftest import TINY_TRAIN
 
 GEN = GenerationSettings(max_new_tokens=8)

@@ -1,13 +1,13 @@
-"""studio/engine.py, several allowed base models: a switch loads one and frees the other; memory per base."""
+"""studio/service/engine.py, several allowed base models: a switch loads one and frees the other; memory per base."""
 import gc
 import shutil
 import weakref
 
 import pytest
 
-from studio.config import Settings, TrainConfig
-from studio.engine import Studio
-from studio.standin import STANDIN_NAME
+from studio.config.settings import Settings, TrainConfig
+from studio.model.standin import STANDIN_NAME
+from studio.service.engine import Studio
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_memory_estimate_follows_the_base_method_and_batch(two_bases):
 
 def test_the_train_tab_offers_the_switch_only_with_several_bases_and_shows_the_estimate(two_bases, studio):
     from studio.ui.app import build_app
-    from studio.ui.handlers import base as hb
+    from studio.ui.handlers import base_model as hb
 
     several, _, second = two_bases
     page = str(build_app(several).get_config_file())
@@ -94,8 +94,8 @@ def test_after_a_switch_the_header_and_a_new_pages_picker_name_the_loaded_base(t
 
 
 def test_presets_fit_the_base_model_size():
-    from studio.config import PRESETS, presets_for
-    from studio.memory import FLAN_T5_SHAPES, t5_parameter_count
+    from studio.config.settings import PRESETS, presets_for
+    from studio.model.memory import FLAN_T5_SHAPES, t5_parameter_count
 
     def quick(name):
         return presets_for(t5_parameter_count(FLAN_T5_SHAPES[name]))["quick"]
@@ -182,7 +182,7 @@ def test_the_switch_is_the_operators_hidden_and_refused_unless_allowed(tmp_path,
     import dataclasses
 
     from studio.ui.app import build_app
-    from studio.ui.handlers import base as hb
+    from studio.ui.handlers import base_model as hb
 
     first, second = tmp_path / "base-a", tmp_path / "base-b"
     shutil.copytree(cache_dir / STANDIN_NAME, first)

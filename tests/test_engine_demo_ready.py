@@ -1,8 +1,8 @@
-"""studio/engine.py, demo-ready after a restart: runs preloaded from the (fake) Hub, the default three trained."""
+"""service/engine.py, demo-ready after a restart: runs preloaded from the (fake) Hub, the default three trained."""
 from pathlib import Path
 
-from studio.config import Settings, TrainConfig
-from studio.engine import Studio
+from studio.config.settings import Settings, TrainConfig
+from studio.service.engine import Studio
 from studio.ui.handlers.hub import preparation_text
 from tests.fake_hub import FakeHub
 

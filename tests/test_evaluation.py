@@ -4,7 +4,7 @@ import pytest
 import sacrebleu
 from rouge_score import rouge_scorer
 
-from studio.evaluation import (
+from studio.measure.evaluation import (
     METRICS,
     bleu_statistics,
     bleu_summary,
@@ -73,7 +73,7 @@ def test_mismatched_or_empty_references_are_refused():
 
 
 def _result_with(tables: dict, labels: dict):
-    from studio.evaluation import EvaluationResult
+    from studio.measure.evaluation import EvaluationResult
 
     models = list(tables)
     n = len(next(iter(tables.values())))
@@ -82,7 +82,7 @@ def _result_with(tables: dict, labels: dict):
 
 
 def test_plain_words_name_a_winner_only_when_the_interval_excludes_zero():
-    from studio.evaluation import describe_difference
+    from studio.measure.evaluation import describe_difference
 
     assert describe_difference("full fine-tuning", "LoRA", "rougeL",
                                {"difference": 0.021, "low": 0.004, "high": 0.038}) == \
@@ -100,7 +100,7 @@ def test_plain_words_name_a_winner_only_when_the_interval_excludes_zero():
 
 
 def test_pairwise_differences_cover_every_pair_with_paired_intervals():
-    from studio.evaluation import pairwise_differences
+    from studio.measure.evaluation import pairwise_differences
 
     rng = np.random.default_rng(1)
     base = rng.uniform(0.1, 0.5, 80)
@@ -137,9 +137,9 @@ def test_pairwise_differences_cover_every_pair_with_paired_intervals():
 
 
 def test_evaluate_models_keeps_per_example_scores_for_pairing():
-    from studio.data import load_bundled
-    from studio.evaluation import evaluate_models, pairwise_differences
-    from studio.inference import SummaryResult
+    from studio.data.dialogsum import load_bundled
+    from studio.generate.inference import SummaryResult
+    from studio.measure.evaluation import evaluate_models, pairwise_differences
 
     class EchoPool:
         """Model "copy" returns the reference itself; model "short" only its first word."""

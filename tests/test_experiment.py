@@ -4,8 +4,8 @@ import json
 import pytest
 
 from studio import cli as studio_cli
-from studio.config import GenerationSettings, TrainConfig
-from studio.jobs import QueueFull
+from studio.config.settings import GenerationSettings, TrainConfig
+from studio.service.jobs import QueueFull
 from tests.conftest import TINY_TRAIN
 
 GEN = GenerationSettings(max_new_tokens=8)
@@ -53,7 +53,7 @@ def test_experiment_trains_every_method_on_one_budget_and_pairs_every_model(stud
 
 
 def test_a_failed_training_is_reported_and_the_rest_evaluated(studio, monkeypatch):
-    from studio import training
+    from studio.train import training
 
     real = training.prepare_model
 
@@ -121,7 +121,7 @@ def test_cli_experiment_prints_one_json_object(monkeypatch, capsys, tmp_path, ca
 def test_an_experiments_trainings_are_charged_to_its_person_and_address(studio):
     # Issue: experiments queued their trainings without the client, so each session counted as
     # its own client: 8 sessions from one address queued 21 trainings past the address's cap.
-    from studio.people import Caller
+    from studio.service.people import Caller
 
     studio.settings.people_per_address = 4
     alice = Caller.of("10.0.0.7", token="alice-token")
@@ -140,7 +140,7 @@ def test_an_experiments_trainings_are_charged_to_its_person_and_address(studio):
 def test_an_experiments_evaluation_takes_turns_at_the_generation_gate(studio):
     # Issue: an experiment evaluated 4 models x 16 dialogues outside the gate, so a person's
     # summary waited 5.1 s instead of one decoding step.
-    from studio.fairshare import current_turn
+    from studio.service.fairshare import current_turn
 
     inside_turn = []
 
@@ -156,7 +156,7 @@ def test_an_experiments_evaluation_takes_turns_at_the_generation_gate(studio):
 # ---------------------------------------------------------------- cut short by a restart (issue 23, 16)
 def _cut_short(studio, experiment_id: str, stage: str, methods: list[str], runs: dict) -> None:
     """Leave the record as a process killed at `stage` would have: under way, its process gone."""
-    from studio.experiment_records import ExperimentRecords
+    from studio.store.experiment_records import ExperimentRecords
 
     records = ExperimentRecords(studio.settings.runs_dir)
     record = records.get(experiment_id)
@@ -167,7 +167,7 @@ def _cut_short(studio, experiment_id: str, stage: str, methods: list[str], runs:
 
 
 def test_an_experiment_cut_short_says_where_it_stopped_and_its_owner_finishes_it(studio, settings):
-    from studio.engine import Studio
+    from studio.service.engine import Studio
     from studio.ui.handlers import experiment as hx
 
     first = studio.run_experiment(["full"], BUDGET, limit=2, settings=GEN, owner="alice")
@@ -233,7 +233,7 @@ def test_cli_resume_finishes_an_experiment_cut_short(run_cli, studio):
 
 def test_an_experiment_whose_trainings_all_failed_says_it_failed_and_why(studio, monkeypatch):
     # Issue 23.20: on a full disk every training failed and the experiment was still headed "Experiment finished".
-    from studio import training
+    from studio.train import training
     from studio.ui.handlers import experiment as hx
 
     def no_room(base_path, method, *args, **kwargs):

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from studio.experiment_records import ExperimentRecords, as_seen, is_experiment_id
-from studio.processes import process_identity
-from studio.runs import RunStore
+from studio.store.experiment_records import ExperimentRecords, as_seen, is_experiment_id
+from studio.store.processes import process_identity
+from studio.store.runs import RunStore
 
 EXP = "exp-20260101-120000-abcd"
 

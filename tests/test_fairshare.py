@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from studio.fairshare import FairGate, QueueFull, RoundRobin, Usage, current_turn
+from studio.service.fairshare import FairGate, QueueFull, RoundRobin, Usage, current_turn
 
 
 def test_round_robin_serves_the_least_recently_served_client_first():

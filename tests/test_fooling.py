@@ -1,12 +1,12 @@
-"""studio/fooling.py: the three bad summaries that the lecture warns can score well, scored for real."""
+"""studio/measure/fooling.py: the three bad summaries that the lecture warns can score well, scored for real."""
 from collections import Counter
 
 import pytest
 import sacrebleu
 
-from studio.evaluation import scorer
-from studio.fooling import CASES, fool, most_frequent_word, shuffled_words
-from studio.overlap import overlap, tokens_with_positions
+from studio.measure.evaluation import scorer
+from studio.measure.fooling import CASES, fool, most_frequent_word, shuffled_words
+from studio.measure.overlap import overlap, tokens_with_positions
 
 SUMMARY = "Anna invites Ben to her birthday party on Saturday and asks him to bring the cake."
 REFERENCES = ["Ben is invited.",

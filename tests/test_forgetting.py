@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from studio.forgetting import (
+from studio.measure.forgetting import (
     exact_match,
     load_probe,
     normalize,

@@ -1,8 +1,8 @@
-"""studio/hardware.py: the precision rule picks bf16 only where the hardware runs it natively."""
+"""studio/model/hardware.py: the precision rule picks bf16 only where the hardware runs it natively."""
 import pytest
 import torch
 
-from studio import hardware
+from studio.model import hardware
 
 # Trimmed /proc/cpuinfo flag lines of the two kinds of 2-core machine the studio has run on.
 AVX512_BF16_CPU = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n"

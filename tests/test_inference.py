@@ -2,9 +2,10 @@
 import pytest
 from peft import PeftModel
 
-from studio.base_model import load_base
-from studio.inference import ORIGINAL, GenerationSettings, ModelPool
-from studio.runs import RunNotFound
+from studio.generate.inference import ORIGINAL, GenerationSettings, ModelPool
+from studio.model.base_model import load_base
+from studio.service.fairshare import current_turn
+from studio.store.runs import RunNotFound
 
 GEN = GenerationSettings(max_new_tokens=12)
 
@@ -16,7 +17,7 @@ def dialogues(trained):
 
 
 def fresh_pool(studio):
-    return ModelPool(studio.base, studio.store)
+    return ModelPool(studio.base, studio.store, turn_of=current_turn)  # as the studio builds it
 
 
 def test_three_methods_differ_from_each_other_and_the_original(trained, dialogues):
@@ -78,8 +79,8 @@ def test_batching_and_sorting_keep_input_order(trained, dialogues):
 
 
 def test_full_runs_are_capped_least_recently_used(trained, dialogues):
-    from studio.config import TrainConfig, method_settings
-    from studio.training import TrainSpec, train_run
+    from studio.config.settings import TrainConfig, method_settings
+    from studio.train.training import TrainSpec, train_run
 
     studio, runs = trained
     second = train_run(TrainSpec("full", TrainConfig(steps=1, batch_size=2, train_size=2),
@@ -171,7 +172,7 @@ def test_a_summary_that_steps_aside_mid_generation_comes_out_the_same(trained, d
     each had run alone, whatever adapters the other switched on the shared base in between."""
     import threading
 
-    from studio.fairshare import FairGate
+    from studio.service.fairshare import FairGate
 
     studio, runs = trained
     model_of = {"original": ORIGINAL, **runs}

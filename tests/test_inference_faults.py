@@ -12,8 +12,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from studio.config import ORIGINAL, Settings
-from studio.inference import GenerationSettings, ModelLoadError, ModelPool, holds_adapter
+from studio.config.settings import ORIGINAL, Settings
+from studio.generate.inference import GenerationSettings, ModelLoadError, ModelPool, holds_adapter
 
 GEN = GenerationSettings(max_new_tokens=12)
 
@@ -21,7 +21,7 @@ GEN = GenerationSettings(max_new_tokens=12)
 @pytest.fixture(scope="module")
 def faulty(trained, tmp_path_factory, cache_dir):
     """A studio of its own holding copies of the trained runs, so damaged copies never reach other tests."""
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     source, run_ids = trained
     root = tmp_path_factory.mktemp("faulty") / "runs"

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from studio.jobs import JobQueue, QueueFull
+from studio.service.jobs import JobQueue, QueueFull
 from tests.waiting import wait_until
 
 
@@ -89,7 +89,7 @@ def test_one_owner_cannot_flood_the_queue():
 
 
 def test_one_person_cannot_flood_the_queue_by_opening_sessions():
-    # A script without a signed token is one anonymous person per address (studio/people.py).
+    # A script without a signed token is one anonymous person per address (studio/service/people.py).
     gate = threading.Event()
     queue = make_queue([], gate)
     for i in range(3):

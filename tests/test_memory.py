@@ -3,8 +3,8 @@ import pytest
 import torch
 from transformers import T5Config, T5ForConditionalGeneration
 
-from studio.config import method_settings
-from studio.memory import (
+from studio.config.settings import method_settings
+from studio.model.memory import (
     FLAN_T5_PARAMS,
     FLAN_T5_SHAPES,
     T5Shape,
@@ -13,8 +13,8 @@ from studio.memory import (
     trainable_parameter_count,
     training_memory,
 )
-from studio.methods import build_method_model
-from studio.standin import tiny_t5_config
+from studio.model.methods import build_method_model
+from studio.model.standin import tiny_t5_config
 
 # The estimate must land within this factor of the measured peak (either side) on small shapes.
 STATED_FACTOR = 3.0

@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from bench.model import build_flan_t5_small_random
-from studio.base_model import load_base
-from studio.config import FullSettings, LoraSettings, PromptSettings
-from studio.methods import build_method_model, parameter_report, prompt_config
-from studio.standin import STANDIN_NAME
+from studio.config.settings import FullSettings, LoraSettings, PromptSettings
+from studio.model.base_model import load_base
+from studio.model.methods import build_method_model, parameter_report, prompt_config
+from studio.model.standin import STANDIN_NAME
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from studio.evaluation import METRICS, rouge_table
+from studio.measure.evaluation import METRICS, rouge_table
 
 PREDICTIONS = ["Anna and Ben will meet at five at the station.",
                "The customer wants a refund for the broken laptop.",
@@ -18,7 +18,7 @@ REFERENCES = [["Anna and Ben agree to meet at the station at five.", "Ben will s
 def studio_rouge():
     import evaluate
 
-    from studio.metrics import STUDIO_ROUGE
+    from studio.measure.metrics import STUDIO_ROUGE
 
     assert os.environ.get("HF_HUB_OFFLINE") == "1"  # set by conftest: nothing may come from the hub
     return evaluate.load(STUDIO_ROUGE)

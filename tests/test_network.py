@@ -1,8 +1,8 @@
-"""studio/network.py: offline is decided by one short probe that never waits out a hung connection."""
+"""studio/model/network.py: offline is decided by one short probe that never waits out a hung connection."""
 import threading
 import urllib.error
 
-from studio import network
+from studio.model import network
 
 
 def _fake_urlopen(monkeypatch, behaviour):
@@ -53,7 +53,7 @@ def test_any_http_answer_means_reachable_and_a_refusal_does_not(monkeypatch):
 
 
 def test_the_operators_word_wins_and_a_probe_runs_once(monkeypatch):
-    from studio.config import Settings
+    from studio.config.settings import Settings
 
     probes = []
     monkeypatch.setattr(network, "network_available", lambda: probes.append(1) or False)

@@ -4,7 +4,7 @@ import itertools
 import pytest
 from rouge_score import rouge_scorer
 
-from studio.overlap import copied_words, highlight_spans, overlap, tokens_with_positions
+from studio.measure.overlap import copied_words, highlight_spans, overlap, tokens_with_positions
 
 REFERENCE_SCORER = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
 

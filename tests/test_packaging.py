@@ -24,8 +24,8 @@ def test_requirements_list_exactly_the_pyproject_pins():
 
 def test_trackers_are_pinned_extras_that_the_app_does_not_install():
     """`--report-to` needs its tracker only where someone wants it: an extra each, none in requirements.txt."""
-    from studio.config import TRACKERS
-    from studio.trackers import PACKAGES
+    from studio.config.settings import TRACKERS
+    from studio.train.trackers import PACKAGES
 
     extras = PYPROJECT["project"]["optional-dependencies"]
     required = {pin.split("==")[0] for pin in _pins(ROOT / "requirements.txt")}
@@ -42,7 +42,7 @@ def test_console_script_is_the_cli():
     assert (module, function) == ("studio.cli", "main") and callable(cli.main)
 
 
-@pytest.mark.parametrize("package", ["studio.assets", "studio.metrics"])
+@pytest.mark.parametrize("package", ["studio.data.assets", "studio.measure.metrics"])
 def test_every_bundled_file_is_declared_package_data(package):
     patterns = PYPROJECT["tool"]["setuptools"]["package-data"][package]
     folder = ROOT.joinpath(*package.split("."))
@@ -54,8 +54,8 @@ def test_every_bundled_file_is_declared_package_data(package):
 
 
 def test_bundled_files_are_read_through_the_package():
-    from studio import assets
-    from studio.data import load_bundled
+    from studio.data import assets
+    from studio.data.dialogsum import load_bundled
 
     assert ".gradio-container" in assets.read_text(assets.STYLE_CSS)
     lines = [line for line in assets.read_text(assets.SAMPLE_DIALOGUES).splitlines() if line.strip()]

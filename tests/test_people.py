@@ -1,5 +1,5 @@
-"""Who is asking (studio/people.py): the person a request is charged to, and what a session holds."""
-from studio.people import UNKNOWN_ADDRESS, Caller, SessionPeople, token_person
+"""Who is asking (studio/service/people.py): the person a request is charged to, and what a session holds."""
+from studio.service.people import UNKNOWN_ADDRESS, Caller, SessionPeople, token_person
 
 
 def test_a_signed_in_user_is_one_person_on_every_device_and_address():

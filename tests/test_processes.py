@@ -1,11 +1,11 @@
-"""studio/processes.py: a process identity survives pid reuse; scratch folders of ended processes are removed."""
+"""studio/store/processes.py: a process identity survives pid reuse; scratch folders of ended processes are removed."""
 import os
 import socket
 from pathlib import Path
 
 import psutil
 
-from studio.processes import is_alive, owned_scratch_dir, pid_alive, process_identity, remove_dead_scratch
+from studio.store.processes import is_alive, owned_scratch_dir, pid_alive, process_identity, remove_dead_scratch
 from tests.dead_process import dead_pid
 
 

@@ -5,11 +5,11 @@ import pytest
 import torch
 from peft import get_peft_model
 
-from studio.base_model import load_base
-from studio.config import PromptSettings, TrainConfig, method_settings
-from studio.methods import prompt_config
-from studio.prompt_readout import CAVEAT, nearest_tokens, readout, readout_run
-from studio.training import TrainSpec, train_run
+from studio.config.settings import PromptSettings, TrainConfig, method_settings
+from studio.measure.prompt_readout import CAVEAT, nearest_tokens, readout, readout_run
+from studio.model.base_model import load_base
+from studio.model.methods import prompt_config
+from studio.train.training import TrainSpec, train_run
 from tests.conftest import TINY_TRAIN
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import threading
 
-from studio.config import TrainConfig
-from studio.queued_runs import NEVER_STARTED, QUEUED, QueuedRuns
-from studio.runs import RunStore
+from studio.config.settings import TrainConfig
+from studio.store.queued_runs import NEVER_STARTED, QUEUED, QueuedRuns
+from studio.store.runs import RunStore
 from tests.conftest import TINY_TRAIN
 from tests.dead_process import dead_pid
 from tests.waiting import wait_until
@@ -26,7 +26,7 @@ def _as_if_killed(runs_dir):
 
 
 def test_a_training_queued_when_the_studio_died_is_shown_to_its_owner_after_a_restart(settings):
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     studio = Studio(settings)
     gate = threading.Event()
@@ -59,7 +59,7 @@ def test_a_training_queued_when_the_studio_died_is_shown_to_its_owner_after_a_re
 
 
 def test_a_promise_is_kept_while_its_studio_lives_and_dropped_once_the_run_exists(settings):
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     studio = Studio(settings)
     job = studio.submit_training("lora", TrainConfig(steps=2, **TINY_TRAIN), owner="anna-token", client="anna")
@@ -74,7 +74,7 @@ def test_a_promise_is_kept_while_its_studio_lives_and_dropped_once_the_run_exist
 
 
 def test_cancelling_a_queued_training_drops_its_promise(settings):
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     studio = Studio(settings)
     gate = threading.Event()

@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from studio.config import Settings, TrainConfig
-from studio.ray_worker import EventChannel
+from studio.config.settings import Settings, TrainConfig
+from studio.service.ray_worker import EventChannel
 
 TINY = {"batch_size": 4, "train_size": 24}
 
@@ -33,7 +33,7 @@ def test_the_address_comes_from_the_environment():
 
 
 def test_a_ray_address_without_ray_installed_says_how_to_get_it(monkeypatch):
-    import studio.ray_worker as ray_worker
+    import studio.service.ray_worker as ray_worker
 
     monkeypatch.setattr(ray_worker, "ray_installed", lambda: False)
     with pytest.raises(ValueError, match=r"pip install '\.\[ray\]'"):
@@ -50,7 +50,7 @@ def local_ray():
 
 @pytest.mark.slow
 def test_two_peoples_trainings_run_as_ray_tasks_and_the_page_follows_them(local_ray, settings):
-    from studio.engine import Studio
+    from studio.service.engine import Studio
     from studio.ui.handlers.train import job_view, loss_view
 
     studio = Studio(dataclasses.replace(settings, training_workers=2, ray_address="local"))
@@ -76,7 +76,7 @@ def test_two_peoples_trainings_run_as_ray_tasks_and_the_page_follows_them(local_
 
 @pytest.mark.slow
 def test_a_stop_reaches_the_ray_task_and_the_model_so_far_is_saved(local_ray, settings):
-    from studio.engine import Studio
+    from studio.service.engine import Studio
     from tests.waiting import wait_until
 
     studio = Studio(dataclasses.replace(settings, ray_address="local"))

@@ -1,9 +1,9 @@
-"""studio/records.py: run.json and events.jsonl are checked strictly on read, and say what is wrong."""
+"""studio/store/records.py: run.json and events.jsonl are checked strictly on read, and say what is wrong."""
 import json
 
 import pytest
 
-from studio.records import BadRecord, parse_event, parse_record
+from studio.store.records import BadRecord, parse_event, parse_record
 
 GOOD = {"method": "lora", "status": "completed", "created_at": "2026-12-02T06:00:00.000001",
         "process": {"host": "h", "pid": 4242, "started": 1.5}, "steps": 30, "final_loss": 2.5,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.runs import RunNotFound, RunStore, is_run_id
+from studio.store.runs import RunNotFound, RunStore, is_run_id
 from tests.dead_process import dead_pid
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -274,7 +274,7 @@ def test_pid_reuse_does_not_keep_a_dead_run_alive(tmp_path):
 # ------------------------------------------------------------------ a final state the disk refuses
 
 def test_a_failed_state_the_disk_refuses_is_kept_shown_and_written_later(tmp_path, monkeypatch):
-    from studio import runs
+    from studio.store import runs
 
     store = RunStore(tmp_path)
     store.create("lora-full", {"method": "lora"})
@@ -302,7 +302,7 @@ def test_a_failed_state_the_disk_refuses_is_kept_shown_and_written_later(tmp_pat
 
 
 def test_flush_writes_what_the_disk_refused(tmp_path, monkeypatch):
-    from studio import runs
+    from studio.store import runs
 
     store = RunStore(tmp_path)
     store.create("lora-later", {"method": "lora"})

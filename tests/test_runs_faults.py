@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from studio import runs
-from studio.records import MAX_JSON_DEPTH, BadRecord, load_json, parse_event, parse_record
-from studio.runs import MAX_RECORD_BYTES, RunNotFound, RunStore
+from studio.store import runs
+from studio.store.records import MAX_JSON_DEPTH, BadRecord, load_json, parse_event, parse_record
+from studio.store.runs import MAX_RECORD_BYTES, RunNotFound, RunStore
 from tests.dead_process import dead_pid
 
 NESTED = "[" * 100_000

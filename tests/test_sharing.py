@@ -1,10 +1,10 @@
-"""studio/sharing.py: a run's zip holds the model, record and curve, and none of the server's details."""
+"""studio/store/sharing.py: a run's zip holds the model, record and curve, and none of the server's details."""
 import json
 import socket
 import zipfile
 from pathlib import Path
 
-from studio.sharing import public_model_name, scrub, shareable_zip, shared_record
+from studio.store.sharing import public_model_name, scrub, shareable_zip, shared_record
 
 
 def test_a_hub_id_stays_and_a_local_folder_becomes_its_name():

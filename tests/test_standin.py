@@ -1,5 +1,5 @@
-"""studio/standin.py: the tiny offline model, built once, with a tokenizer that round-trips dialogue text."""
-from studio.standin import STANDIN_NAME, build_standin
+"""studio/model/standin.py: the tiny offline model, built once, with a tokenizer that round-trips dialogue text."""
+from studio.model.standin import STANDIN_NAME, build_standin
 
 
 def test_standin_is_built_once_and_reused(tmp_path):

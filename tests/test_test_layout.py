@@ -1,6 +1,6 @@
 """The tests mirror the package: each module of studio/ has its test module, named after it.
 
-    studio/x.py              -> tests/test_x.py            (or test_x_<aspect>.py when one file would be too long)
+    studio/<layer>/x.py      -> tests/test_x.py            (or test_x_<aspect>.py when one file would be too long)
     studio/ui/x.py           -> tests/ui/test_x.py
     studio/ui/handlers/x.py  -> tests/ui/test_handlers_x.py
     bench/x.py               -> tests/test_bench_x.py      (the benchmark's own stages run when it runs)
@@ -27,7 +27,8 @@ UNTESTED_ON_PURPOSE = {
 # Test modules about the project rather than one module.
 PROJECT_TESTS = {"test_layers.py", "test_packaging.py", "test_test_layout.py"}
 # Packages whose code lives in __init__.py, and the entry point.
-PACKAGE_MODULES = {"assets/__init__.py": "assets", "metrics/__init__.py": "metrics", "__main__.py": "main"}
+PACKAGE_MODULES = {"data/assets/__init__.py": "assets", "measure/metrics/__init__.py": "metrics",
+                   "cli/__init__.py": "cli", "__main__.py": "main"}
 
 
 def _expected_test(relative: str) -> tuple[Path, str]:
@@ -35,13 +36,13 @@ def _expected_test(relative: str) -> tuple[Path, str]:
     if relative in PACKAGE_MODULES:
         return TESTS, "test_" + PACKAGE_MODULES[relative]
     parts = Path(relative).with_suffix("").parts
-    if parts[0] == "metrics":
+    if parts[:2] == ("measure", "metrics"):
         return TESTS, "test_metrics"
     if parts[:2] == ("ui", "handlers"):
         return TESTS / "ui", "test_handlers_" + parts[2]
     if parts[0] == "ui":
         return TESTS / "ui", "test_" + parts[1]
-    return TESTS, "test_" + parts[0]
+    return TESTS, "test_" + parts[-1]  # module names are unique across the layers
 
 
 def _has_test(folder: Path, prefix: str) -> bool:
@@ -54,7 +55,7 @@ def _modules() -> list[str]:
         relative = path.relative_to(ROOT / "studio").as_posix()
         if path.name == "__init__.py" and relative not in PACKAGE_MODULES:
             continue  # re-exports only
-        if relative.startswith("metrics/") and relative != "metrics/__init__.py":
+        if relative.startswith("measure/metrics/") and relative != "measure/metrics/__init__.py":
             continue  # the evaluate module under metrics/ is tested through the package (test_metrics.py)
         found.append(relative)
     return found

@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studio.data import load_bundled
-from studio.evaluation import EvaluationResult, bootstrap_interval
-from studio.topics import (
+from studio.data.dialogsum import load_bundled
+from studio.measure.evaluation import EvaluationResult, bootstrap_interval
+from studio.measure.topics import (
     GROUP_RULES,
     MAX_GROUPS,
     OTHER,

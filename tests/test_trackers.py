@@ -1,4 +1,4 @@
-"""studio/trackers.py: a run reported through the Trainer's own integrations, declared once as `report_to`.
+"""studio/train/trackers.py: a run reported through the Trainer's own integrations, declared once as `report_to`.
 
 TensorBoard is an optional extra (`pip install '.[tensorboard]'`); scripts/dev-env.sh installs it,
 so the event-file test runs in CI. The other trackers are not installed here: their plans are checked
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from studio import cli
-from studio.commandline import train_args, train_command
-from studio.config import TRACKERS, TrainConfig
-from studio.declare import check, flag_values, parse
-from studio.trackers import TrackerMissing, reporting, require_tracker, tracker_plan, without_secrets
+from studio.config.declare import check, flag_values, parse
+from studio.config.settings import TRACKERS, TrainConfig
+from studio.config.train_command import train_args, train_command
+from studio.train.trackers import TrackerMissing, reporting, require_tracker, tracker_plan, without_secrets
 from studio.ui.handlers import TrainForm, form_of_job, start_training, tracker_choices, train_request
 from studio.ui.handlers.command import command_text
 from studio.ui.handlers.experiment import ExperimentForm, experiment_request, start_experiment

@@ -9,10 +9,10 @@ import pytest
 import torch
 from transformers import DataCollatorForSeq2Seq
 
-from studio.base_model import load_base
-from studio.config import TrainConfig, method_settings
-from studio.data import load_bundled
-from studio.training import TrainSpec, tokenize_pairs, train_run
+from studio.config.settings import TrainConfig, method_settings
+from studio.data.dialogsum import load_bundled
+from studio.model.base_model import load_base
+from studio.train.training import TrainSpec, tokenize_pairs, train_run
 from tests.conftest import TINY_TRAIN
 
 
@@ -86,7 +86,7 @@ def test_stop_takes_effect_within_one_step_and_is_recorded_as_stopped(studio):
 
 
 def test_a_failure_is_recorded_and_the_error_explained(studio, monkeypatch):
-    from studio import training
+    from studio.train import training
 
     def boom(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
@@ -110,7 +110,7 @@ def test_equal_seeds_give_equal_losses_in_fp32(studio):
 
 
 def test_base_dropout_is_set_and_lora_keeps_its_own(studio):
-    from studio.training import prepare_model
+    from studio.train.training import prepare_model
 
     model, _ = prepare_model(studio.base.path, "lora", method_settings("lora"), False, "cpu", 0, dropout=0.0)
     base_p = {m.p for name, m in model.named_modules() if isinstance(m, torch.nn.Dropout) and "lora" not in name}
@@ -131,7 +131,7 @@ def test_benchmark_course_recipe_pads_everything_to_512(studio):
 
 
 def test_the_record_is_complete_from_creation_and_final_after_any_failure(studio, monkeypatch):
-    from studio import training
+    from studio.train import training
 
     spec = _spec("lora")
     spec.owner_hash = "0123456789abcdef01234567"

@@ -1,8 +1,8 @@
-"""studio/training_plan.py: what a step or epoch budget means for the pairs at hand."""
+"""studio/train/training_plan.py: what a step or epoch budget means for the pairs at hand."""
 from types import SimpleNamespace
 
-from studio.config import TrainConfig
-from studio.training_plan import count_pairs, training_budget
+from studio.config.settings import TrainConfig
+from studio.train.training_plan import count_pairs, training_budget
 
 
 def _examples(references_per_dialogue):
@@ -36,7 +36,7 @@ def test_no_pairs_means_no_passes_rather_than_a_division_by_zero():
 
 
 def test_the_validation_interval_follows_the_run_length_within_its_cost():
-    from studio.training_plan import CHECKS_PER_RUN, validation_checks, validation_interval
+    from studio.train.training_plan import CHECKS_PER_RUN, validation_checks, validation_interval
 
     # A quick 30-step run on the 8 bundled validation pairs: 7 checks, not the 2 of "every 15 steps".
     every = validation_interval(30, 8)

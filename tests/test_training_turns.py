@@ -13,11 +13,11 @@ import threading
 
 import pytest
 
-from studio.checkpoints import CHECKPOINTS, checkpoint_root
-from studio.config import Settings, TrainConfig, method_settings
-from studio.fairshare import QueueFull
-from studio.jobs import JobQueue
-from studio.training import TrainSpec, train_run
+from studio.config.settings import Settings, TrainConfig, method_settings
+from studio.service.fairshare import QueueFull
+from studio.service.jobs import JobQueue
+from studio.store.checkpoints import CHECKPOINTS, checkpoint_root
+from studio.train.training import TrainSpec, train_run
 from tests.conftest import TINY_TRAIN
 from tests.waiting import wait_until
 
@@ -89,7 +89,7 @@ def _settings_with_turns(settings: Settings, steps: int) -> Settings:
 
 
 def test_a_quick_run_queued_behind_a_long_one_trains_between_its_slices(settings):
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     studio = Studio(_settings_with_turns(settings, 2))
     long_job = studio.submit_training("lora", TrainConfig(steps=8, seed=3, **TINY_TRAIN), owner="anna-token",
@@ -112,7 +112,7 @@ def test_a_quick_run_queued_behind_a_long_one_trains_between_its_slices(settings
 
 
 def test_alone_in_the_queue_a_run_is_never_paused(settings):
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     studio = Studio(_settings_with_turns(settings, 1))
     job = studio.submit_training("lora", TrainConfig(steps=4, **TINY_TRAIN), owner="anna-token", client="anna")
@@ -205,7 +205,7 @@ def test_paused_jobs_count_against_a_persons_limit():
 def test_the_slice_counts_training_time_not_the_models_loading(monkeypatch):
     """With loading counted, a run whose model loads longer than a slice paused after every single step
     (seen in two browsers: 20 steps of prompt tuning took 20 turns)."""
-    import studio.jobs as jobs
+    import studio.service.jobs as jobs
 
     clock = [1000.0]
     monkeypatch.setattr(jobs, "_clock", lambda: clock[0])
@@ -253,7 +253,7 @@ def test_a_persons_own_waiting_jobs_do_not_pause_their_run():
 
 def test_only_runs_reported_nowhere_or_to_tensorboard_take_turns(studio, monkeypatch):
     """MLflow, W&B and Trackio end their run when training ends: a sliced run would be several runs there."""
-    import studio.training as training
+    import studio.train.training as training
 
     seen = {}
     monkeypatch.setattr(training, "train_run", lambda *args, **kwargs: seen.setdefault(

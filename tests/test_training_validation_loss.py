@@ -1,9 +1,9 @@
-"""studio/training.py, validation loss during training: events every few steps, the record, and early stopping."""
+"""studio/train/training.py, validation loss during training: events every few steps, the record, and early stopping."""
 import math
 
-from studio.config import TrainConfig, method_settings
-from studio.data import DialogData, Example
-from studio.training import EventCallback, TrainSpec, split_validation, train_run
+from studio.config.settings import TrainConfig, method_settings
+from studio.data.dialogsum import DialogData, Example
+from studio.train.training import EventCallback, TrainSpec, split_validation, train_run
 from tests.conftest import TINY_TRAIN
 
 

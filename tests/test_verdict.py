@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from studio.verdict import experiment_verdict, headline
+from studio.measure.verdict import experiment_verdict, headline
 
 LABELS = {"original": "Original", "full": "Full fine-tuning", "lora": "LoRA", "prompt": "Prompt tuning"}
 METRICS = ("rouge1", "rouge2", "rougeL")
@@ -86,7 +86,7 @@ WEAK = ["They talk about a train.", "A meeting is moved.", "Someone has a bike."
 def test_bleu_is_judged_beside_rouge_from_sacrebleus_corpus_scores():
     import sacrebleu
 
-    from studio.evaluation import bleu_statistics, paired_bleu_difference
+    from studio.measure.evaluation import bleu_statistics, paired_bleu_difference
 
     stats = {"original": bleu_statistics(WEAK, REFERENCES), "lora": bleu_statistics(GOOD, REFERENCES)}
     tables = {"original": {None: table(BASE[:4])}, "lora": {42: table(BASE[:4] + 0.1)}}
@@ -104,7 +104,7 @@ def test_bleu_is_judged_beside_rouge_from_sacrebleus_corpus_scores():
 
 
 def test_with_several_seeds_a_methods_bleu_is_the_mean_of_each_seeds_corpus_bleu():
-    from studio.evaluation import bleu_from_statistics, bleu_statistics
+    from studio.measure.evaluation import bleu_from_statistics, bleu_statistics
 
     seed_42, seed_43 = bleu_statistics(GOOD, REFERENCES), bleu_statistics(GOOD[:2] + WEAK[2:], REFERENCES)
     tables = {"original": {None: table(BASE[:4])}, "lora": {42: table(BASE[:4]), 43: table(BASE[:4])}}

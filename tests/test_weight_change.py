@@ -1,4 +1,4 @@
-"""studio/weight_change.py: where each method changed the model, against PEFT's and transformers' own numbers."""
+"""measure/weight_change.py: where each method changed the model, against PEFT's and transformers' own numbers."""
 import json
 import math
 import shutil
@@ -6,16 +6,9 @@ import shutil
 import pytest
 import torch
 
-from studio.base_model import load_base
-from studio.runs import RunNotFound
-from studio.weight_change import (
-    NO_CHANGE,
-    base_weight_files,
-    change_map,
-    place,
-    singular_values,
-    updates,
-)
+from studio.measure.weight_change import NO_CHANGE, base_weight_files, change_map, place, singular_values, updates
+from studio.model.base_model import load_base
+from studio.store.runs import RunNotFound
 
 Q = "decoder.block.1.layer.1.EncDecAttention.q.weight"
 

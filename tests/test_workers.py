@@ -12,9 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from studio.config import Settings, TrainConfig, method_settings
-from studio.memory import training_memory
-from studio.workers import (
+from studio.config.settings import Settings, TrainConfig, method_settings
+from studio.model.memory import training_memory
+from studio.service.workers import (
     Device,
     WorkerRequest,
     Workers,
@@ -92,9 +92,9 @@ def test_a_child_gets_its_threads_and_one_gpu_before_torch_loads():
 
 def test_a_request_reaches_the_child_as_json_and_comes_back_equal():
     """The child's request is JSON naming known dataclasses: equal after the trip, and nothing else is built."""
-    from studio.base_model import BaseModelChoice
-    from studio.data import DialogData, Example
-    from studio.training import TrainSpec
+    from studio.data.dialogsum import DialogData, Example
+    from studio.model.base_model import BaseModelChoice
+    from studio.train.training import TrainSpec
 
     data = DialogData({"train": [Example("t1", "Anna: Hi.\nBen: Hello.", ["Anna greets Ben."], "greeting")]},
                       "bundled", "two lines", is_sample=True)
@@ -124,7 +124,7 @@ def test_settings_read_the_workers_from_the_environment():
 def make_studio(settings, **changes):
     import dataclasses
 
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     return Studio(dataclasses.replace(settings, **changes))
 
@@ -193,7 +193,7 @@ def test_a_killed_worker_process_leaves_a_true_record(settings):
     studio = make_studio(settings, training_workers=2)
     job = studio.submit_training("lora", TrainConfig(steps=5000, **TINY), owner="ann", client="ann")
     wait_until(lambda: has_steps(job) or job.done.is_set())
-    children = [c for c in psutil.Process().children() if "studio.workers" in " ".join(c.cmdline())]
+    children = [c for c in psutil.Process().children() if "studio.service.workers" in " ".join(c.cmdline())]
     assert len(children) == 1
     os.kill(children[0].pid, signal.SIGKILL)
     studio.wait_job(job.job_id)

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.config import TrainConfig
-from studio.inference import GenerationSettings
-from studio.runs import RunStore
-from studio.zerogpu import (
+from studio.config.settings import TrainConfig
+from studio.generate.inference import GenerationSettings
+from studio.service.zerogpu import (
     BudgetError,
     CostModel,
     EvaluateRequest,
@@ -25,6 +24,7 @@ from studio.zerogpu import (
     train_on_gpu,
     training_duration,
 )
+from studio.store.runs import RunStore
 from tests.conftest import TINY_TRAIN
 
 
@@ -97,7 +97,7 @@ def test_the_gpu_functions_generate_in_the_studios_precision(trained):
     # summaries drift from the studio's (a near-tie token flips between bf16 and fp32).
     import torch
 
-    from studio.zerogpu import _pool
+    from studio.service.zerogpu import _pool
 
     studio, _ = trained
     runs_dir = str(studio.store.root)

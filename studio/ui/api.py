@@ -20,8 +20,9 @@ import time
 
 import gradio as gr
 
-from ..config import METHOD_LABELS
-from ..engine import USER_ERRORS
+from studio.config.settings import METHOD_LABELS
+from studio.service.engine import USER_ERRORS
+
 from . import handlers as h
 from .context import GENERATE, GENERATE_WORKERS, UiContext
 from .turns import current_caller, current_request, takes_turn

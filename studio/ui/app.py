@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..config import MAX_DIALOGUE_CHARS, Settings
-from ..engine import Studio
+from studio.config.settings import MAX_DIALOGUE_CHARS, Settings
+from studio.service.engine import Studio
+
 from . import (
     api,
     section_demo,
@@ -79,7 +80,7 @@ def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
         with gr.Row(equal_height=True):
             header = gr.Markdown(header_markdown(studio), elem_id="studio-header")
             if studio.settings.sign_in:
-                # On a Space with hf_oauth: one identity across tabs and devices (studio/people.py).
+                # On a Space with hf_oauth: one identity across tabs and devices (studio/service/people.py).
                 gr.LoginButton(scale=0, min_width=180, elem_id="sign-in")
         section_notice.build(studio, demo)
         section_queue.build(studio, demo, owner, runs_version)
@@ -118,7 +119,7 @@ def _wire_page_load(studio: Studio, demo: gr.Blocks, saved_owner: gr.BrowserStat
         # anything else, a forged or pre-signature token included, gets a fresh one.
         token = studio.adopt_owner_token(saved)
         # Remembered under the session, so every event of this page is charged to this person
-        # (studio/people.py), not to the room's shared address.
+        # (studio/service/people.py), not to the room's shared address.
         studio.people.remember(getattr(request, "session_hash", None), token)
         return token, token
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..engine import Studio
+from studio.service.engine import Studio
 
 # A 2-core machine: generation runs one request at a time (the model pool serialises it
 # anyway). Gradio's queue is first come, first served, so it lets this many generation
 # events in at once; they then wait at the studio's gate, which serves the client that used
 # least first (a running summary steps aside for it between decoding steps) and refuses a
-# client's requests beyond its share at once (studio/fairshare.py, studio/ui/turns.py).
+# client's requests beyond its share at once (studio/service/fairshare.py, studio/ui/turns.py).
 GENERATE = "generate"
 GENERATE_WORKERS = 16
 # Events that only refresh what is shown: no API endpoint, no spinner.

@@ -15,7 +15,7 @@ import logging
 
 import gradio as gr
 
-from ..engine import USER_ERRORS
+from studio.service.engine import USER_ERRORS
 
 log = logging.getLogger("studio.ui")
 MAX_MESSAGE_CHARS = 400  # messages may quote what a user sent; a megabyte of it helps nobody

@@ -11,8 +11,9 @@ from pathlib import Path
 import gradio as gr
 from starlette.middleware import Middleware
 
-from .. import assets
-from ..config import MAX_UPLOAD_BYTES, Settings
+from studio.config.settings import MAX_UPLOAD_BYTES, Settings
+from studio.data import assets
+
 from .request_limit import MAX_REQUEST_BYTES, RequestSizeLimit
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]

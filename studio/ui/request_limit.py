@@ -21,7 +21,8 @@ import threading
 import time
 from collections import deque
 
-from ..config import MAX_UPLOAD_BYTES
+from studio.config.settings import MAX_UPLOAD_BYTES
+
 from .turns import address_from
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a 20,000-character dialogue is at most ~120 kB of escaped JSON

@@ -11,8 +11,9 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from ..config import METHOD_LABELS, METHODS, EvaluationSettings, TrainConfig
-from ..experiment import ExperimentSettings
+from studio.config.settings import METHOD_LABELS, METHODS, EvaluationSettings, TrainConfig
+from studio.service.experiment import ExperimentSettings
+
 from .context import QUIET, UiContext
 from .errors import guarded
 from .handlers import experiment as hx

@@ -13,7 +13,8 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from ..fooling import CASES, LABELS
+from studio.measure.fooling import CASES, LABELS
+
 from .context import QUIET, UiContext
 from .errors import guarded
 from .handlers.fool import FOOL_CHOICES, fool_view

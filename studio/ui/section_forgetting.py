@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..plots import forgetting_figure
+from studio.ui.plots import forgetting_figure
+
 from . import handlers as h
 from .context import GENERATE, GENERATE_WORKERS, UiContext
 from .errors import guarded

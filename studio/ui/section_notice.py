@@ -11,7 +11,8 @@ import sys
 
 import gradio as gr
 
-from ..engine import Studio
+from studio.service.engine import Studio
+
 from .handlers.notices import console_line, notice_html
 
 DISMISSED_KEY = "tuning-studio-notice-dismissed"

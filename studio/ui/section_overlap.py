@@ -13,7 +13,8 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from ..config import METHOD_LABELS, ORIGINAL
+from studio.config.settings import METHOD_LABELS, ORIGINAL
+
 from . import handlers as h
 from .context import QUIET, UiContext
 from .errors import guarded

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..engine import Studio
+from studio.service.engine import Studio
+
 from . import handlers as h
 
 POLL_SECONDS = 3.0

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from ..prompt_readout import MAX_TOP_K
+from studio.measure.prompt_readout import MAX_TOP_K
+
 from . import handlers as h
 from .context import GENERATE, GENERATE_WORKERS, UiContext
 from .errors import guarded

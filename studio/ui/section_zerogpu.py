@@ -31,7 +31,7 @@ def wire_start(ctx: UiContext, ui: SimpleNamespace, form_fields: tuple[str, ...]
                              inputs_kwargs={"owner": ctx.owner, "version": ctx.runs_version,
                                             **{f: getattr(ui, f) for f in form_fields}})
     # Stop closes the streaming event: the training stops at its next step and is saved as "stopped"
-    # before the GPU call returns (studio/zerogpu.py), still this session's to rename or delete.
+    # before the GPU call returns (studio/service/zerogpu.py), still this session's to rename or delete.
     ui.stop.click(None, None, None, cancels=[started])
 
 

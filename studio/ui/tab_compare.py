@@ -11,7 +11,8 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from ..config import METHOD_LABELS, METHODS, ORIGINAL, GenerationSettings
+from studio.config.settings import METHOD_LABELS, METHODS, ORIGINAL, GenerationSettings
+
 from . import handlers as h
 from . import section_fool, section_overlap
 from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext

@@ -5,7 +5,8 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from ..data import SPLITS
+from studio.data.dialogsum import SPLITS
+
 from . import handlers as h
 from .context import QUIET, UiContext
 from .errors import guarded

@@ -5,9 +5,10 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from ..config import EvaluationSettings, GenerationSettings
-from ..declare import spec
-from ..plots import rouge_figure
+from studio.config.declare import spec
+from studio.config.settings import EvaluationSettings, GenerationSettings
+from studio.ui.plots import rouge_figure
+
 from . import handlers as h
 from . import section_forgetting
 from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext

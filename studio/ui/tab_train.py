@@ -11,7 +11,8 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from ..config import (
+from studio.config.declare import spec
+from studio.config.settings import (
     LORA_TARGETS,
     METHOD_LABELS,
     PROMPT_INIT_TEXT,
@@ -19,9 +20,9 @@ from ..config import (
     PromptSettings,
     TrainConfig,
 )
-from ..declare import spec
+
 from . import handlers as h
-from . import section_base, section_command, section_experiment, section_zerogpu
+from . import section_base_model, section_command, section_experiment, section_zerogpu
 from .context import QUIET, UiContext
 from .errors import guarded
 from .turns import current_caller, current_request
@@ -44,7 +45,7 @@ def build(ctx: UiContext) -> None:
     _wire_form(ctx, ui)
     _wire_job(ctx, ui)
     with ui.form_column:
-        section_base.build(ctx, ui)
+        section_base_model.build(ctx, ui)
         section_command.build(ui)
     ui.experiment = section_experiment.build(ctx)  # "Train all three": one budget, then every pair compared
     _wire_presenter(ctx, ui)

@@ -8,7 +8,7 @@
 
 The person is the signed-in Hugging Face user (on a Space with hf_oauth, read from Gradio's
 signed session cookie), else the owner token the page-load event remembered for this
-session (studio/people.py), else one anonymous person per address.
+session (studio/service/people.py), else one anonymous person per address.
 
 The address is the connection's own peer. Behind proxies every request comes from the
 proxy, so the operator says how many proxies append to X-Forwarded-For (STUDIO_PROXY_HOPS;
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 
-from ..people import UNKNOWN_ADDRESS, Caller
+from studio.service.people import UNKNOWN_ADDRESS, Caller
 
 UNKNOWN = UNKNOWN_ADDRESS
 

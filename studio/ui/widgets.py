@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..declare import spec
+from studio.config.declare import spec
+
 from .context import QUIET
 
 

@@ -83,8 +83,8 @@ def phone(server, page):
 
 def _prepare_other_runs(server):
     """Full and prompt-tuning runs made by the engine, as `python -m studio prepare` would leave them."""
-    from studio.config import Settings, TrainConfig
-    from studio.engine import Studio
+    from studio.config.settings import Settings, TrainConfig
+    from studio.service.engine import Studio
 
     tmp = server["tmp"]
     studio = Studio(Settings(offline=True, runs_dir=tmp / "runs", cache_dir=server["cache_dir"], data="bundled"))

@@ -40,8 +40,8 @@ def runs(server):
     """One run per method; the prompt run barely trained, so its readout reads back its start text."""
     from playwright.sync_api import expect
 
-    from studio.config import Settings, TrainConfig
-    from studio.engine import Studio
+    from studio.config.settings import Settings, TrainConfig
+    from studio.service.engine import Studio
 
     expect.set_options(timeout=60_000)  # a busy machine answers slowly; conditions, not clocks, decide
     tmp = server["tmp"]
@@ -223,8 +223,8 @@ def test_a_late_refresh_keeps_what_the_person_picked_meanwhile(runs, page, serve
     meanwhile, so the new name shows when the refresh has landed: the newer pick must still be there."""
     from playwright.sync_api import expect
 
-    from studio.config import Settings
-    from studio.engine import Studio
+    from studio.config.settings import Settings
+    from studio.service.engine import Studio
 
     settings = Settings(offline=True, runs_dir=server["tmp"] / "runs", cache_dir=server["cache_dir"], data="bundled")
     # The page lists the runs (its load has been answered) before anything is held.
@@ -281,8 +281,8 @@ def test_compare_clicked_before_the_page_has_loaded_never_refuses_a_stale_pick(r
     a red "Value: none is not in the list of choices" toast; the refresh must take it as stale."""
     from playwright.sync_api import expect
 
-    from studio.config import Settings
-    from studio.engine import Studio
+    from studio.config.settings import Settings
+    from studio.service.engine import Studio
 
     settings = Settings(offline=True, runs_dir=server["tmp"] / "runs", cache_dir=server["cache_dir"], data="bundled")
     early = page.context.browser.new_page(viewport={"width": 1280, "height": 720})

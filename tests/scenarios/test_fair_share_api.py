@@ -177,7 +177,7 @@ def _call_private(base: str, fn_index: int, data: list):
 
 
 def test_a_forged_owner_token_is_not_adopted_and_a_signed_one_is(server):
-    from studio.tokens import SECRET_FILE, OwnerTokens
+    from studio.service.owner_tokens import SECRET_FILE, OwnerTokens
 
     base = server["url"]
     with urllib.request.urlopen(base + "config", timeout=60) as response:

@@ -7,9 +7,9 @@ import gc
 import pytest
 import torch
 
-from studio.config import TrainConfig, method_settings
-from studio.inference import GenerationSettings, ModelPool
-from studio.training import TrainSpec, train_run
+from studio.config.settings import TrainConfig, method_settings
+from studio.generate.inference import GenerationSettings, ModelPool
+from studio.train.training import TrainSpec, train_run
 from tests.conftest import TINY_TRAIN
 
 pytestmark = [pytest.mark.gpu,

@@ -38,8 +38,8 @@ DIALOGUES = {
 
 def _prepare_runs(runs_dir: Path, cache_dir: Path) -> dict[str, str]:
     """A LoRA and a prompt-tuning run from before the server starts (a presenter's `prepare`)."""
-    from studio.config import Settings, TrainConfig
-    from studio.engine import Studio
+    from studio.config.settings import Settings, TrainConfig
+    from studio.service.engine import Studio
 
     studio = Studio(Settings(offline=True, runs_dir=runs_dir, cache_dir=cache_dir, data="bundled"))
     runs = {}
@@ -344,7 +344,7 @@ def test_the_file_route_serves_nothing_private(server):
     base = server["url"]
     run = server["runs_dir"] / server["runs"]["lora"]
     private = {
-        ROOT / "app.py": b"build_app", ROOT / "studio" / "engine.py": b"class Studio",
+        ROOT / "app.py": b"build_app", ROOT / "studio" / "service" / "engine.py": b"class Studio",
         Path("/etc/passwd"): b"root:", run / "run.json": b'"method"',
         run / "model" / "adapter_config.json": b"peft_type",
         next(server["cache_dir"].rglob("config.json")): b"d_model",
@@ -370,7 +370,7 @@ def test_the_file_route_serves_nothing_private(server):
 
 
 def test_uploads_over_the_limit_are_refused(server):
-    from studio.config import MAX_UPLOAD_BYTES
+    from studio.config.settings import MAX_UPLOAD_BYTES
 
     boundary = "studio-boundary"
     head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.bin\"\r\n"

@@ -18,8 +18,8 @@ import gradio as gr
 import pytest
 from gradio.state_holder import SessionState
 
-from studio.config import TrainConfig
-from studio.engine import Studio
+from studio.config.settings import TrainConfig
+from studio.service.engine import Studio
 from tests.conftest import TINY_TRAIN
 
 SESSION = "walker-session"
@@ -112,7 +112,7 @@ def owned_studio(settings, cache_dir, tmp_path):
     """A studio with an allowed second base and one completed run owned by `token`."""
     import shutil
 
-    from studio.standin import STANDIN_NAME
+    from studio.model.standin import STANDIN_NAME
 
     other = tmp_path / "other-base"
     shutil.copytree(cache_dir / STANDIN_NAME, other)

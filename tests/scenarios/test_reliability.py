@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from studio.base_model import ModelUnavailable
-from studio.config import MAX_DIALOGUE_CHARS, MAX_UPLOAD_BYTES, Settings, TrainConfig
-from studio.engine import Studio
-from studio.inference import ORIGINAL, GenerationSettings
-from studio.jobs import QueueFull
-from studio.runs import RunNotFound, RunStore, clean_name
+from studio.config.settings import MAX_DIALOGUE_CHARS, MAX_UPLOAD_BYTES, Settings, TrainConfig
+from studio.generate.inference import ORIGINAL, GenerationSettings
+from studio.model.base_model import ModelUnavailable
+from studio.service.engine import Studio
+from studio.service.jobs import QueueFull
+from studio.store.runs import RunNotFound, RunStore, clean_name
 from studio.ui import handlers as h
 from tests.form_runs import trained_through_the_form
 from tests.waiting import wait_until
@@ -474,7 +474,7 @@ def test_a_full_disk_during_the_save_fails_the_run_and_keeps_the_others(studio, 
 
 
 def test_a_full_disk_while_recording_the_run_leaves_a_readable_unloadable_run(studio, monkeypatch):
-    from studio import runs
+    from studio.store import runs
 
     real_write = runs.write_json_atomic
 
@@ -499,7 +499,7 @@ def test_a_full_disk_while_recording_the_run_leaves_a_readable_unloadable_run(st
 def test_out_of_memory_says_why_and_the_app_goes_on(studio, monkeypatch):
     import torch
 
-    from studio import training
+    from studio.train import training
 
     def oom(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from studio.config import Settings, TrainConfig
-from studio.engine import Studio, owner_hash
-from studio.runs import RunStore
+from studio.config.settings import Settings, TrainConfig
+from studio.service.engine import Studio
+from studio.service.owner_tokens import owner_hash
+from studio.store.runs import RunStore
 from studio.ui import handlers as h
 from tests.conftest import TINY_TRAIN
 from tests.dead_process import dead_pid
@@ -86,7 +87,7 @@ def test_an_interrupted_run_can_be_deleted_by_its_session_only(studio):
 
 def test_a_full_disk_while_recording_leaves_the_run_failed_not_running(studio, monkeypatch):
     """Reproduces 13.5: ENOSPC on every write of the final record, then space again."""
-    from studio import runs
+    from studio.store import runs
 
     real_write, refused = runs.write_json_atomic, []
 
@@ -217,7 +218,7 @@ def test_endless_files_are_read_only_to_the_limit_and_refused(run_cli, argv):
 
 
 def test_a_file_one_byte_over_the_limit_says_so_precisely(run_cli, tmp_path):
-    from studio.config import MAX_UPLOAD_BYTES
+    from studio.config.settings import MAX_UPLOAD_BYTES
 
     big = tmp_path / "big.txt"
     with open(big, "wb") as handle:
@@ -384,7 +385,7 @@ def test_a_pull_killed_part_way_leaves_the_whole_run_or_nothing(studio, tmp_path
     "has no saved model", though model/ loads."""
     from peft import LoraConfig, TaskType, get_peft_model
 
-    from studio.base_model import load_base
+    from studio.model.base_model import load_base
 
     model, _ = load_base(studio.base.path)
     adapter = tmp_path / "adapter"

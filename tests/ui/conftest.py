@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from studio.config import Settings
-from studio.engine import Studio
+from studio.config.settings import Settings
+from studio.service.engine import Studio
 from tests.form_runs import trained_through_the_form
 
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from studio.config import Settings
-from studio.engine import Studio
+from studio.config.settings import Settings
+from studio.service.engine import Studio
 from studio.ui import api
 
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}

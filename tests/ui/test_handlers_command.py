@@ -4,8 +4,8 @@ import shlex
 import pytest
 
 from studio import cli
-from studio.config import METHOD_SETTINGS, method_settings
-from studio.declare import flag_values
+from studio.config.declare import flag_values
+from studio.config.settings import METHOD_SETTINGS, method_settings
 from studio.ui.handlers import TrainForm, train_request
 from studio.ui.handlers.command import command_text
 

@@ -4,7 +4,7 @@ import time
 import pandas as pd
 import pytest
 
-from studio.runs import RunNotFound
+from studio.store.runs import RunNotFound
 from studio.ui import handlers as h
 
 

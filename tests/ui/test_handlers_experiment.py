@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from studio.config import METHOD_LABELS, PRESETS
+from studio.config.settings import METHOD_LABELS, PRESETS
 from studio.ui import handlers as h
 from studio.ui.handlers import experiment as hx
 

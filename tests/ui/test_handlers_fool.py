@@ -1,7 +1,7 @@
 """studio/ui/handlers/fool.py: Compare's "Can ROUGE be fooled?" columns, notes and refusals."""
 import pytest
 
-from studio.fooling import fool
+from studio.measure.fooling import fool
 from studio.ui.handlers.fool import FOOL_CHOICES, fool_view
 
 SUMMARY = "Anna invites Ben to her birthday party on Saturday and asks him to bring the cake."

@@ -1,8 +1,8 @@
 """studio/ui/handlers/forgetting.py: the Evaluate tab's forgetting probe, table and figure."""
 import pytest
 
-from studio.forgetting import load_probe
-from studio.runs import RunNotFound
+from studio.measure.forgetting import load_probe
+from studio.store.runs import RunNotFound
 from studio.ui import handlers as h
 
 
@@ -44,7 +44,7 @@ def test_forgetting_refuses_nothing_ticked_and_gone_runs(ui_trained):
 def test_a_model_that_knows_nothing_is_not_said_to_show_no_change(ui_trained, monkeypatch):
     """The offline stand-in answers none of the questions: "shows no change" would read as "forgot nothing"."""
     studio, run_ids = ui_trained.studio, ui_trained.runs
-    from studio.forgetting import run_probe
+    from studio.measure.forgetting import run_probe
 
     def nothing_right(model_ids, progress=None):
         return run_probe(lambda models, prompts, progress=None: {m: ["zebra"] * len(prompts) for m in models},

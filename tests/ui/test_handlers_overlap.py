@@ -1,8 +1,8 @@
 """studio/ui/handlers/overlap.py: Compare's highlighted ROUGE and copied-words views, and the reference box."""
 import pytest
 
-from studio.evaluation import scorer
-from studio.overlap import LEGEND
+from studio.measure.evaluation import scorer
+from studio.measure.overlap import LEGEND
 from studio.ui import handlers as h
 
 

@@ -1,8 +1,8 @@
 """studio/ui/handlers/readout.py: the Runs tab's table of what a tuned prompt reads as."""
 import pytest
 
-from studio.prompt_readout import CAVEAT
-from studio.runs import RunNotFound
+from studio.measure.prompt_readout import CAVEAT
+from studio.store.runs import RunNotFound
 from studio.ui import handlers as h
 
 

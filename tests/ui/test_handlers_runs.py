@@ -3,7 +3,7 @@ import zipfile
 
 import pytest
 
-from studio.runs import RunNotFound
+from studio.store.runs import RunNotFound
 from studio.ui import handlers as h
 
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
@@ -57,10 +57,10 @@ def test_zip_holds_the_model_and_its_record(ui_trained, tmp_path):
 
 def test_the_runs_table_notes_an_experiment_a_restart_cut_short(studio, settings):
     """Issue 23.16: the Runs tab showed a cut-short experiment's runs with no note."""
-    from studio.config import TrainConfig
-    from studio.engine import Studio
-    from studio.experiment_records import ExperimentRecords
-    from studio.inference import GenerationSettings
+    from studio.config.settings import TrainConfig
+    from studio.generate.inference import GenerationSettings
+    from studio.service.engine import Studio
+    from studio.store.experiment_records import ExperimentRecords
     from studio.ui import handlers as h
     from tests.conftest import TINY_TRAIN
 

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from studio.config import PRESETS, Settings, TrainConfig
-from studio.jobs import Job
+from studio.config.settings import PRESETS, Settings, TrainConfig
+from studio.service.jobs import Job
 from studio.ui import handlers as h
 from tests.waiting import wait_until
 
@@ -240,7 +240,7 @@ def test_the_form_says_how_long_a_run_takes_here_and_refuses_one_over_the_rooms_
     """Issue 25, 2: estimated before Start from the step time measured on this machine."""
     import dataclasses
 
-    from studio.engine import Studio
+    from studio.service.engine import Studio
 
     settings = Settings.from_env(env={"STUDIO_MAX_RUN_SECONDS": "30"}, offline=True, data="bundled",
                                  runs_dir=tmp_path / "runs", cache_dir=cache_dir)

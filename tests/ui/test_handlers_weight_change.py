@@ -1,9 +1,9 @@
 """studio/ui/handlers/weight_change.py: the Runs tab's map of where a run changed the weights, in words."""
 import pytest
 
-from studio.runs import RunNotFound
+from studio.measure.weight_change import NO_CHANGE
+from studio.store.runs import RunNotFound
 from studio.ui import handlers as h
-from studio.weight_change import NO_CHANGE
 
 
 def test_every_method_is_offered(ui_trained):

@@ -2,11 +2,11 @@
 through zerogpu.train_on_gpu (a no-op decorator off ZeroGPU), and Compare / Evaluate go through zerogpu's functions."""
 import pytest
 
-from studio.config import Settings
-from studio.engine import Studio
+from studio.config.settings import Settings
+from studio.service.engine import Studio
+from studio.service.zerogpu import BudgetError
 from studio.ui.handlers import TrainForm
 from studio.ui.handlers.zerogpu import train_stream
-from studio.zerogpu import BudgetError
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def test_the_mode_is_a_setting_and_automatic_on_zerogpu():
 
 def test_train_event_streams_loss_points_and_the_run_is_complete_when_it_ends(gpu_studio, monkeypatch):
     calls = []
-    from studio import zerogpu
+    from studio.service import zerogpu
 
     real = zerogpu.train_on_gpu
     monkeypatch.setattr(zerogpu, "train_on_gpu", lambda request: calls.append(request) or real(request))
@@ -54,7 +54,7 @@ def test_a_budget_that_cannot_fit_is_refused_before_anything_is_written(gpu_stud
 
 
 def test_compare_and_evaluate_go_through_zerogpu(gpu_studio, monkeypatch):
-    from studio import zerogpu
+    from studio.service import zerogpu
 
     list(train_stream(gpu_studio, "s", TrainForm(method="prompt", steps=2, batch_size=2, train_size=8)))
     run_id = gpu_studio.runs()[0]["run_id"]

@@ -2,7 +2,7 @@
 from pathlib import Path
 from types import SimpleNamespace
 
-from studio.config import MAX_UPLOAD_BYTES
+from studio.config.settings import MAX_UPLOAD_BYTES
 from studio.ui.launch import (
     QUEUE_IDLE_POLL_SECONDS,
     SOURCE_ROOT,

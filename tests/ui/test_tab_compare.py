@@ -2,7 +2,7 @@
 import gradio as gr
 import pytest
 
-from studio.config import METHOD_LABELS, METHODS
+from studio.config.settings import METHOD_LABELS, METHODS
 from studio.ui import handlers as h
 from studio.ui import tab_compare
 from tests.ui.one_tab import build_tab, by_elem_id, by_label, wired

@@ -99,8 +99,8 @@ def test_a_signed_in_visitor_is_one_person_whatever_session_or_token(studio):
 def test_with_sign_in_required_only_signed_in_people_train(settings):
     import dataclasses
 
-    from studio.config import TrainConfig
-    from studio.engine import Studio
+    from studio.config.settings import TrainConfig
+    from studio.service.engine import Studio
     from studio.ui.turns import caller_of
     from tests.conftest import TINY_TRAIN
 

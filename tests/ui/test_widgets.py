@@ -1,8 +1,8 @@
 """studio/ui/widgets.py: a form widget's label, bounds and hint come from the field's declaration."""
 import gradio as gr
 
-from studio.config import LoraSettings, TrainConfig
-from studio.declare import spec
+from studio.config.declare import spec
+from studio.config.settings import LoraSettings, TrainConfig
 from studio.ui.widgets import number, widget_args
 
 

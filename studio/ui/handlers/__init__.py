@@ -17,8 +17,9 @@ readout, forgetting, topic_groups, weight_change), plus `common` (text and
 choice checks, formatting) and `choices` (which runs a dropdown offers); everything is
 imported here, so `from studio.ui import handlers as h; h.compare(...)` works.
 """
-from ...config import LORA_TARGETS  # noqa: F401
-from ...declare import parse, shown  # noqa: F401
+from studio.config.declare import parse, shown  # noqa: F401
+from studio.config.settings import LORA_TARGETS  # noqa: F401
+
 from .choices import (  # noqa: F401
     compare_picks,
     default_models,

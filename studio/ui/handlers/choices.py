@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...config import METHODS, ORIGINAL
+from studio.config.settings import METHODS, ORIGINAL
+
 from .common import NONE, SKIP
 from .queue import mark_yours
 
 if TYPE_CHECKING:
-    from ...engine import Studio
+    from studio.service.engine import Studio
 
 
 def run_choices(studio: Studio, method: str, owner: str | None = None) -> list[tuple[str, str]]:

@@ -1,7 +1,8 @@
 """The Train tab's "Copy as command": the CLI line that repeats the form's training, on one machine or several GPUs."""
 from __future__ import annotations
 
-from ...commandline import train_command
+from studio.config.train_command import train_command
+
 from .common import text
 from .train import TrainForm, train_request
 

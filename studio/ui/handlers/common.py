@@ -9,8 +9,8 @@ import html
 import math
 import re
 
-from ...config import METHODS, ORIGINAL
-from ...declare import shown
+from studio.config.declare import shown
+from studio.config.settings import METHODS, ORIGINAL
 
 
 def refuse_in_presenter_mode(studio, action: str, page: bool = False) -> None:

@@ -6,15 +6,16 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
-from ...config import METHOD_LABELS, METHODS, ORIGINAL, GenerationSettings
-from ...data import DialogData
-from ...declare import parse
-from ...evaluation import rouge_table
-from ...runs import RunNotFound, is_run_id
+from studio.config.declare import parse
+from studio.config.settings import METHOD_LABELS, METHODS, ORIGINAL, GenerationSettings
+from studio.data.dialogsum import DialogData
+from studio.measure.evaluation import rouge_table
+from studio.store.runs import RunNotFound, is_run_id
+
 from .common import COLUMNS, MISSING_HINT, fmt_score, fmt_seconds, no_run, plain, shown
 
 if TYPE_CHECKING:
-    from ...engine import Studio
+    from studio.service.engine import Studio
 
 
 @dataclass

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ...data import DialogData, Example, browse, length_table
-from ...declare import parse, setting
-from ...plots import length_figure, topic_figure
+from studio.config.declare import parse, setting
+from studio.data.dialogsum import DialogData, Example, browse, length_table
+from studio.ui.plots import length_figure, topic_figure
+
 from .common import ALL_TOPICS, PAGE_SIZE, plain
 
 

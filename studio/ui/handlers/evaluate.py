@@ -10,15 +10,16 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ...config import ORIGINAL, EvaluationSettings, GenerationSettings
-from ...declare import parse, spec
-from ...evaluation import BLEU, METRIC_NAMES
-from ...plots import rouge_figure
+from studio.config.declare import parse, spec
+from studio.config.settings import ORIGINAL, EvaluationSettings, GenerationSettings
+from studio.measure.evaluation import BLEU, METRIC_NAMES
+from studio.ui.plots import rouge_figure
+
 from .common import fmt_seconds, presenter_mode_on
 from .topic_groups import topic_group_table
 
 if TYPE_CHECKING:
-    from ...engine import Studio
+    from studio.service.engine import Studio
 
 
 @dataclass

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ...config import (
+from studio.config.declare import parse
+from studio.config.settings import (
     METHOD_LABELS,
     METHODS,
     ORIGINAL,
@@ -20,16 +21,16 @@ from ...config import (
     GenerationSettings,
     TrainConfig,
 )
-from ...declare import parse
-from ...evaluation import METRIC_NAMES
-from ...experiment import ExperimentSettings, slot_parts
-from ...formatting import pairs_text
-from ...plots import loss_figure, rouge_figure
+from studio.measure.evaluation import METRIC_NAMES
+from studio.service.experiment import ExperimentSettings, slot_parts
+from studio.ui.formatting import pairs_text
+from studio.ui.plots import loss_figure, rouge_figure
+
 from .common import fmt_seconds, plain, refuse_in_presenter_mode, some_of
 
 if TYPE_CHECKING:
-    from ...engine import Studio
-    from ...experiment import Experiment
+    from studio.service.engine import Studio
+    from studio.service.experiment import Experiment
 
 
 def _preset(name: str):

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...config import MAX_DIALOGUE_CHARS, METHOD_LABELS, ORIGINAL
-from ...fooling import CASES, LABELS, fool
+from studio.config.settings import MAX_DIALOGUE_CHARS, METHOD_LABELS, ORIGINAL
+from studio.measure.fooling import CASES, LABELS, fool
+
 from .common import COLUMNS, fmt_score, one_of, plain, text
 from .overlap import parse_references
 

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ...config import ORIGINAL
-from ...plots import forgetting_figure
+from studio.config.settings import ORIGINAL
+from studio.ui.plots import forgetting_figure
+
 from .common import fmt_score, fmt_seconds, plain
 
 if TYPE_CHECKING:
-    from ...engine import Studio
+    from studio.service.engine import Studio
 
 
 @dataclass

@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ...engine import Studio
+    from studio.service.engine import Studio
 
 PREFETCH = ("To get the real model and data: run `python -m studio prefetch` once while online, or set "
             "STUDIO_BASE_MODEL to a local model folder.")

@@ -13,13 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ...config import MAX_DIALOGUE_CHARS
-from ...overlap import LEGEND, VIEWS, highlight_spans
+from studio.config.settings import MAX_DIALOGUE_CHARS
+from studio.measure.overlap import LEGEND, VIEWS, highlight_spans
+
 from .common import fmt_score, plain, text
 from .compare import references_for, sent_change
 
 if TYPE_CHECKING:
-    from ...engine import Studio
+    from studio.service.engine import Studio
 
 VIEW_CHOICES = [("Shared words (ROUGE-1)", "unigram"), ("Shared word pairs (ROUGE-2)", "bigram"),
                 ("Longest common subsequence (ROUGE-L)", "lcs")]

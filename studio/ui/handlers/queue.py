@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...config import METHOD_LABELS
+from studio.config.settings import METHOD_LABELS
 
 if TYPE_CHECKING:
-    from ...engine import Studio
+    from studio.service.engine import Studio
 
 YOURS = "yours"
 

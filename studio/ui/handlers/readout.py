@@ -5,12 +5,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ...declare import shown
-from ...prompt_readout import CAVEAT, MAX_TOP_K
+from studio.config.declare import shown
+from studio.measure.prompt_readout import CAVEAT, MAX_TOP_K
+
 from .queue import mark_yours
 
 if TYPE_CHECKING:
-    from ...engine import Studio
+    from studio.service.engine import Studio
 
 DEFAULT_TOP_K = 5
 CAVEAT_LINE = f"⚠️ {CAVEAT} “▁” marks the start of a word."

@@ -6,14 +6,15 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ...config import METHOD_LABELS
-from ...plots import efficiency_figure
+from studio.config.settings import METHOD_LABELS
+from studio.ui.plots import efficiency_figure
+
 from .common import fmt_bytes, fmt_params, fmt_score, fmt_seconds, plain, refuse_in_presenter_mode
 from .evaluate import prune_scratch
 from .queue import mark_yours
 
 if TYPE_CHECKING:
-    from ...engine import Studio
+    from studio.service.engine import Studio
 
 
 # Shown above the empty table, so a first visitor learns where runs come from.

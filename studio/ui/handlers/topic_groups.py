@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
-    from ...engine import Studio
+    from studio.service.engine import Studio
 
 TOO_FEW_STYLE = "color: #9a9a9a; font-style: italic"
 

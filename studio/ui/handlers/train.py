@@ -5,7 +5,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ...config import (
+from studio.config.declare import parse
+from studio.config.settings import (
     LORA_TARGETS,
     METHOD_LABELS,
     METHODS,
@@ -16,16 +17,16 @@ from ...config import (
     TrainConfig,
     method_settings,
 )
-from ...declare import parse
-from ...plots import loss_figure
-from ...runs import RunNotFound
-from ...trackers import LABELS as TRACKER_LABELS
-from ...trackers import installed_trackers
+from studio.store.runs import RunNotFound
+from studio.train.trackers import LABELS as TRACKER_LABELS
+from studio.train.trackers import installed_trackers
+from studio.ui.plots import loss_figure
+
 from .common import METHOD_HELP, fmt_seconds, plain, refuse_in_presenter_mode, shown, some_of, text
 
 if TYPE_CHECKING:
-    from ...engine import Studio
-    from ...jobs import Job
+    from studio.service.engine import Studio
+    from studio.service.jobs import Job
 
 
 def _default(cls, name: str):
@@ -297,11 +298,7 @@ def method_help(studio: Studio, method: str) -> str:
         trainable, total = shares[method]
         model = plain(studio.base.name) + (" (the offline stand-in)" if studio.base.is_standin else "")
     else:  # no shape to count from: say it for the default model, and say that it is the default's
-        from ...memory import (
-            FLAN_T5_SHAPES,
-            t5_parameter_count,
-            trainable_parameter_count,
-        )
+        from studio.model.memory import FLAN_T5_SHAPES, t5_parameter_count, trainable_parameter_count
 
         shape = FLAN_T5_SHAPES["google/flan-t5-small"]
         base = t5_parameter_count(shape)
@@ -342,7 +339,7 @@ def budget_text(studio: Studio, steps, batch_size, train_size, method: str | Non
 
 def time_text(studio: Studio, cfg: TrainConfig, method: str | None = None) -> str:
     """"about 12 min of training here; this room allows 3 min per run", from the step time measured here."""
-    from ...budgets import basis, duration
+    from studio.service.limits import basis, duration
 
     methods = [method] if method in METHODS else list(METHODS)
     estimates = {m: studio.run_time_estimate(m, cfg) for m in methods}

@@ -13,14 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ...plots import singular_values_figure, weight_change_figure
-from ...weight_change import place
+from studio.measure.weight_change import place
+from studio.ui.plots import singular_values_figure, weight_change_figure
+
 from .queue import mark_yours
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from ...engine import Studio
+    from studio.service.engine import Studio
 
 WEIGHT_METHODS = ("full", "lora", "prompt")
 READOUT_POINTER = "That section is just above this one, in this tab."

@@ -10,7 +10,7 @@ from .common import plain, text
 from .train import TrainForm, loss_view, train_request
 
 if TYPE_CHECKING:
-    from ...engine import Studio
+    from studio.service.engine import Studio
 
 
 @dataclass

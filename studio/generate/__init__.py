@@ -1,0 +1,4 @@
+"""Summaries: the shared model pool and decoding. May import: model, store, data, config.
+
+The layers, top to bottom: ui, cli -> service -> measure -> train | generate -> model -> store -> data
+-> config (pyproject.toml's importlinter contract, checked by `lint-imports` in CI)."""

@@ -1,0 +1,4 @@
+"""Scores and insight: ROUGE, overlap, forgetting, readout, topics, weight change. May import: the layers below.
+
+The layers, top to bottom: ui, cli -> service -> measure -> train | generate -> model -> store -> data
+-> config (pyproject.toml's importlinter contract, checked by `lint-imports` in CI)."""

@@ -1,0 +1,34 @@
+"""Owner tokens: signed by the server, checked on restore, with a secret that survives restarts."""
+import stat
+
+from studio.config.settings import Settings
+from studio.service.owner_tokens import SECRET_FILE, OwnerTokens, load_or_create_secret
+
+
+def test_only_tokens_signed_with_the_secret_are_valid():
+    tokens = OwnerTokens("server-secret")
+    token = tokens.issue()
+    assert tokens.valid(token) and token != tokens.issue()
+    ident = token.split(".")[0]
+    forged = f"{ident}.{'0' * 32}"
+    other_server = OwnerTokens("another-secret").issue()
+    for bad in (forged, other_server, ident, "a" * 32, token + "\n", token.upper(), None, 5, ["x"], ""):
+        assert not tokens.valid(bad), bad
+
+
+def test_the_generated_secret_is_private_and_kept_across_restarts(tmp_path):
+    runs = tmp_path / "runs"
+    first = load_or_create_secret(runs)
+    path = runs / SECRET_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_secret(runs) == first and len(first) == 64
+    token = OwnerTokens.for_settings(Settings(runs_dir=runs)).issue()
+    assert OwnerTokens.for_settings(Settings(runs_dir=runs)).valid(token)   # a restart keeps tokens valid
+    assert not list(runs.glob("*.tmp-*"))
+
+
+def test_a_secret_from_the_environment_wins_and_writes_nothing(tmp_path):
+    settings = Settings.from_env({"STUDIO_SECRET": "from-env", "STUDIO_RUNS_DIR": str(tmp_path / "runs")})
+    token = OwnerTokens.for_settings(settings).issue()
+    assert OwnerTokens("from-env").valid(token)
+    assert not (tmp_path / "runs" / SECRET_FILE).exists()
