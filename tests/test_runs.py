@@ -316,7 +316,7 @@ def test_flush_writes_what_the_disk_refused(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------ the sweep spares live processes
 
-SWEEP = "import sys; from studio.runs import RunStore; print(RunStore(sys.argv[1]).sweep())"
+SWEEP = "import sys; from studio.store.runs import RunStore; print(RunStore(sys.argv[1]).sweep())"
 
 
 def test_a_sweep_from_another_process_spares_a_live_save(tmp_path):
@@ -338,7 +338,7 @@ def test_two_sweeps_never_run_at_once(tmp_path):
 
     store = RunStore(tmp_path)
     with FileLock(tmp_path / ".sweep.lock"):  # someone else is sweeping
-        script = ("import sys, studio.runs as r; r.LOCK_SECONDS = 0.5\n"
+        script = ("import sys, studio.store.runs as r; r.LOCK_SECONDS = 0.5\n"
                   "try:\n    r.RunStore(sys.argv[1]).sweep()\nexcept r.Timeout:\n    print('waited')")
         out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, capture_output=True,
                              text=True, check=True)

@@ -8,7 +8,7 @@
 
 One worker (the default) trains in the studio's own process, in the queue's thread,
 as it always has. With STUDIO_TRAINING_WORKERS=N above 1, each training is a child
-process of its own (`python -m studio.workers`):
+process of its own (`python -m studio.service.workers`):
 - on a machine with GPUs, the child sees one GPU (CUDA_VISIBLE_DEVICES): the one
   running fewest trainings, so N trainings on N GPUs get one each;
 - on a CPU, the child gets its share of the cores (cores // N threads, set before
@@ -352,7 +352,7 @@ def lost_worker_record(store, run_id: str, message: str) -> dict:
 
 
 def child_main() -> None:
-    """`python -m studio.workers`: train the run described on stdin (see the module's docstring)."""
+    """`python -m studio.service.workers`: train the run described on stdin (see the module's docstring)."""
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())   # stray prints must not break the channel
     request = request_from_json(sys.stdin.buffer.readline().decode())

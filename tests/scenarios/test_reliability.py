@@ -378,7 +378,7 @@ def test_sigkill_mid_training_loses_no_earlier_run(settings, cache_dir, tmp_path
 SLOW_SAVE = textwrap.dedent("""
     import sys, time
     from studio import cli
-    from studio.runs import RunStore
+    from studio.store.runs import RunStore
 
     finish = RunStore.finish
 

@@ -5,7 +5,7 @@
     view.note               # markdown: which summary and reference were used (or why nothing is shown)
     view.columns[1].text    # the summary's words shuffled; .scores and .why are markdown
 
-The numbers come from studio.fooling (rouge_score and sacrebleu, against the reference
+The numbers come from studio.measure.fooling (rouge_score and sacrebleu, against the reference
 the overlap view highlights), the sentences too; here they are only put into words on screen.
 """
 from __future__ import annotations

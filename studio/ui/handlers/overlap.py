@@ -5,7 +5,7 @@
     cols[0].spans     # [(text, label or None), ...] for a highlighted-text view; None without a reference
     cols[0].copied    # the same summary with copied and new words marked, whenever a dialogue is known
 
-The marks come from studio.overlap (rouge_score's tokenizer and stemmer, clipped
+The marks come from studio.measure.overlap (rouge_score's tokenizer and stemmer, clipped
 like ROUGE), so the share of marked words is the score's precision.
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@
     view.matrix_choices, view.matrix                     # the dropdown of matrices and the one shown
     figure, note = singular_values_view(studio, run_id, matrix)   # another matrix picked
 
-The numbers come from studio.weight_change through the Studio; here they are put into words.
+The numbers come from studio.measure.weight_change through the Studio; here they are put into words.
 """
 from __future__ import annotations
 
