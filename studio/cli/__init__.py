@@ -322,9 +322,12 @@ def _train_config(args) -> TrainConfig:
     return cfg
 
 
-def _run_training(studio, args, method: str, cfg: TrainConfig, overrides: dict, name: str = "") -> dict:
-    job = studio.submit_training(method, cfg, overrides, owner="cli", name=name,
-                                 precision=getattr(args, "precision", "auto"))
+# The job owner of the CLI's trainings: Ctrl-C stops them as this owner.
+CLI_OWNER = "cli"
+
+
+def _follow_training(studio, args, method: str, job) -> dict:
+    """Say a queued training's progress until it ends (Ctrl-C stops it); what `train --json` prints of it."""
     seen = 0
     try:
         ended = False
@@ -339,7 +342,7 @@ def _run_training(studio, args, method: str, cfg: TrainConfig, overrides: dict, 
             seen = len(job.events)
     except KeyboardInterrupt:
         _say(args, "  stopping after this step ...")
-        studio.stop_job(job.job_id, "cli")
+        studio.stop_job(job.job_id, CLI_OWNER)
         studio.wait_job(job.job_id)
     record = job.record or studio.run(job.run_id)
     return {"run_id": record["run_id"], "method": method, "status": record["status"],
@@ -360,7 +363,9 @@ def cmd_train(args) -> dict | None:
     studio = _studio(args)
     for notice in studio.notices:
         _say(args, f"note: {notice}")
-    out = _run_training(studio, args, args.method, cfg, overrides, args.name)
+    job = studio.submit_training(args.method, cfg, overrides, owner=CLI_OWNER, name=args.name,
+                                 precision=args.precision)
+    out = _follow_training(studio, args, args.method, job)
     if out["status"] == "failed":
         raise CliError(f"training failed: {out.get('error')}")
     if not args.json:
@@ -395,14 +400,13 @@ def cmd_prepare(args) -> dict:
     if args.steps is not None:
         cfg.steps = args.steps
     out = {}
-    for method in METHODS:
-        existing = [r for r in studio.loadable_runs(method) if r.get("status") == "completed"]
-        if existing and not args.force:
-            _say(args, f"{method}: keeping {existing[0]['run_id']} (use --force to train anew)")
-            out[method] = {"run_id": existing[0]["run_id"], "status": "kept"}
+    for method, kept in studio.preparation_plan(force=args.force):
+        if kept is not None:
+            _say(args, f"{method}: keeping {kept['run_id']} (use --force to train anew)")
+            out[method] = {"run_id": kept["run_id"], "status": "kept"}
             continue
         _say(args, f"{method}: training {cfg.steps} steps ...")
-        out[method] = _run_training(studio, args, method, cfg, {}, name=f"{method} (prepared)")
+        out[method] = _follow_training(studio, args, method, studio.start_preparation(method, cfg, owner=CLI_OWNER))
     return {"runs": out}
 
 
