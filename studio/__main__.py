@@ -1,4 +1,4 @@
-"""`python -m studio ...`: see studio/cli.py for the commands."""
+"""`python -m studio ...`: see studio/cli/ for the commands."""
 import sys
 
 from .cli import main

@@ -1,5 +1,7 @@
 """Shared fixtures: everything offline, tiny models built here, runs in temporary folders."""
+import json
 import os
+from types import SimpleNamespace
 
 # Before any Hugging Face import: the tests never touch the network.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -25,7 +27,8 @@ quiet_libraries()
 LONGEST_FILES_FIRST = ("test_browser.py", "test_browser_workshop.py", "test_browser_insight.py",
                        "test_multiuser_api.py", "test_reliability.py", "test_fair_share_api.py",
                        "test_store_reliability.py", "test_inference.py", "test_distributed.py",
-                       "test_memory.py", "test_cli.py", "test_experiment.py")
+                       "test_memory.py", "test_cli_training.py", "test_cli_preparation.py",
+                       "test_experiment.py")
 
 
 def pytest_collection_modifyitems(items):
@@ -108,3 +111,21 @@ def run_cli(monkeypatch, tmp_path, cache_dir, capsys):
         return code, out.out, out.err
 
     return run
+
+
+@pytest.fixture
+def cli(run_cli):
+    """Runs the CLI like `subprocess.run` would, handing back returncode, stdout and stderr."""
+    def run(*args, ok=True):
+        code, out, err = run_cli(*args)
+        proc = SimpleNamespace(returncode=code, stdout=out, stderr=err)
+        if ok:
+            assert proc.returncode == 0, proc.stderr
+        return proc
+
+    return run
+
+
+def as_json(proc):
+    """The one JSON object a `cli(..., "--json")` run printed."""
+    return json.loads(proc.stdout)

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from studio import cli
+from studio.cli import hub as hub_commands
 from tests.fake_hub import FakeHub
 
 FAKE_TOKEN = "hf_FAKEcliToken0987654321abcdefQRS"
@@ -36,7 +37,7 @@ def all_text(folder: Path) -> str:
 def test_push_dry_run_prints_the_folder_and_its_files_and_sends_nothing(trained, env, capsys, tmp_path):
     studio, run_ids = trained
     env.setenv("HF_TOKEN", FAKE_TOKEN)
-    env.setattr(cli, "HUB_CLIENT_FACTORY", lambda token: pytest.fail("a dry run must not build a client"))
+    env.setattr(hub_commands, "HUB_CLIENT_FACTORY", lambda token: pytest.fail("a dry run must not build a client"))
     code, out, err = run_cli(capsys, "push", run_ids["lora"], "--repo", "someone/flan-lora", "--dry-run",
                              "--out", str(tmp_path / "up"), "--runs-dir", str(studio.store.root), "--json")
     assert code == 0, err
@@ -58,7 +59,7 @@ def test_push_sends_the_run_as_a_private_model_repo_with_its_card(trained, env, 
         tokens.append(token)
         return hub
 
-    env.setattr(cli, "HUB_CLIENT_FACTORY", factory)
+    env.setattr(hub_commands, "HUB_CLIENT_FACTORY", factory)
     code, out, err = run_cli(capsys, "push", run_ids["prompt"], "--repo", "someone/flan-prompt", "--private",
                              "--runs-dir", str(studio.store.root), "--json")
     assert code == 0, err
@@ -78,7 +79,7 @@ def test_push_sends_the_run_as_a_private_model_repo_with_its_card(trained, env, 
 
 def test_push_without_a_token_exits_2_with_advice(trained, env, capsys):
     studio, run_ids = trained
-    env.setattr(cli, "HUB_CLIENT_FACTORY", lambda token: pytest.fail("no client without a token"))
+    env.setattr(hub_commands, "HUB_CLIENT_FACTORY", lambda token: pytest.fail("no client without a token"))
     code, out, err = run_cli(capsys, "push", run_ids["lora"], "--repo", "someone/x",
                              "--runs-dir", str(studio.store.root), "--json")
     assert code == 2 and out == "" and "HF_TOKEN" in err and "--dry-run" in err
@@ -88,7 +89,7 @@ def test_pull_imports_from_the_hub_into_the_store(trained, env, capsys, tmp_path
     studio, run_ids = trained
     served = Path(studio.push_run(run_ids["lora"], "someone/x", dry_run=True, folder=tmp_path / "served")["folder"])
     hub = FakeHub(served)
-    env.setattr(cli, "HUB_CLIENT_FACTORY", lambda token: hub)
+    env.setattr(hub_commands, "HUB_CLIENT_FACTORY", lambda token: hub)
     runs = tmp_path / "runs"
     code, out, err = run_cli(capsys, "pull", "someone/x", "--runs-dir", str(runs), "--json")
     assert code == 0, err

@@ -3,7 +3,6 @@ import json
 
 import pytest
 
-from studio import cli as studio_cli
 from studio.config.settings import GenerationSettings, TrainConfig
 from studio.service.jobs import QueueFull
 from tests.conftest import TINY_TRAIN
@@ -95,27 +94,6 @@ def test_bad_requests_queue_nothing(studio, methods, message):
     with pytest.raises(ValueError):
         studio.start_experiment(["lora"], BUDGET, owner="bob", limit=0)
     assert studio.jobs_of("bob") == []
-
-
-def test_cli_experiment_prints_one_json_object(monkeypatch, capsys, tmp_path, cache_dir):
-    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv("STUDIO_CACHE_DIR", str(cache_dir))
-    monkeypatch.setenv("STUDIO_DATA", "bundled")
-    monkeypatch.delenv("STUDIO_BASE_MODEL", raising=False)
-    code = studio_cli.main(["experiment", "--methods", "lora", "prompt", "--steps", "2", "--batch-size", "4",
-                            "--train-size", "16", "--seed", "3", "--limit", "2", "--max-new-tokens", "6", "--json"])
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    out = json.loads(captured.out)
-    assert {"runs", "budget", "examples", "scores", "paired", "seconds"} <= out.keys()
-    assert list(out["runs"]) == ["lora", "prompt"] and out["examples"] == 2
-    assert out["budget"]["steps"] == 2 and out["budget"]["train_size"] == 16 and out["budget"]["seed"] == 3
-    assert len(out["paired"]) == 3 * 4 and set(out["scores"]) == {"original", *out["runs"].values()}
-    assert {"a", "b", "metric", "difference", "low", "high"} <= out["paired"][0].keys()
-    assert "training lora (1 of 2)" in captured.err
-
-    code = studio_cli.main(["experiment", "--methods", "lora", "--steps", "0"])
-    assert code == 2 and "number of steps" in capsys.readouterr().err
 
 
 def test_an_experiments_trainings_are_charged_to_its_person_and_address(studio):
@@ -289,17 +267,3 @@ def test_two_seeds_train_each_method_twice_and_the_verdict_uses_both(studio):
                                                                              "Prompt tuning (2 seeds)"]
     with pytest.raises(ValueError, match="number of seeds"):
         studio.run_experiment(["lora"], BUDGET, seeds=9)
-
-
-def test_cli_seeds_flag_trains_each_method_per_seed_and_prints_the_headline_first(run_cli):
-    code, out, err = run_cli("experiment", "--methods", "lora", "--steps", "1", "--batch-size", "4",
-                             "--train-size", "8", "--seeds", "2", "--limit", "2", "--max-new-tokens", "4")
-    assert code == 0, err
-    lines = out.splitlines()
-    assert lines[:2] == ["training lora seed 42 (1 of 2) ...", "training lora seed 43 (2 of 2) ..."]
-    first = next(i for i, line in enumerate(lines) if line.startswith("Experiment "))
-    assert "seeds 42, 43" in lines[first]
-    assert lines[first + 1].startswith("On ROUGE-L over 2 test dialogues and 2 seeds, ")   # the headline first
-    assert lines[-1].startswith("Each method was trained 2 times (seeds 42, 43)")
-    code, out, err = run_cli("experiment", "--methods", "lora", "--seeds", "0")
-    assert code == 2 and "number of seeds" in err

@@ -1,6 +1,6 @@
 """`python -m studio` as a fresh process: the entry point's wiring (help, exit status).
 
-The commands themselves are tested in this process in test_cli.py; a full subprocess training is
+The commands themselves are tested in this process in test_cli*.py; a full subprocess training is
 in test_reliability.py (tokens kept out of its output) and the kill -9 tests there.
 """
 import os

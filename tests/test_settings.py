@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 
 from studio import cli
+from studio.cli.evaluation import generation_settings
+from studio.cli.training import train_config
 from studio.config import settings as config
 from studio.config.declare import add_flags, check, flag_values, parse, setting, spec
 from studio.config.settings import (
@@ -76,18 +78,18 @@ def test_every_old_train_flag_still_parses_to_its_field():
     assert flag_values(args, PromptSettings) == {"num_virtual_tokens": 7, "init": "random"}
     assert (args.precision, args.name) == ("fp32", "x")
     epochs = cli.build_parser().parse_args(["train", "--method", "full", "--epochs", "1.5"])
-    assert cli._train_config(epochs).epochs == 1.5 and cli._train_config(epochs).steps is None
+    assert train_config(epochs).epochs == 1.5 and train_config(epochs).steps is None
 
 
 def test_fields_without_a_flag_before_now_have_one():
     args = cli.build_parser().parse_args([
         "train", "--method", "prompt", "--weight-decay", "0.01", "--dropout", "0.2", "--max-source-tokens", "256",
         "--max-target-tokens", "64", "--prompt-init-text", "Sum it up.", "--lora-target-modules", "q"])
-    assert cli._train_config(args) == TrainConfig(weight_decay=0.01, dropout=0.2, max_source_tokens=256,
-                                                  max_target_tokens=64)
+    assert train_config(args) == TrainConfig(weight_decay=0.01, dropout=0.2, max_source_tokens=256,
+                                             max_target_tokens=64)
     assert flag_values(args, PromptSettings) == {"init_text": "Sum it up."}
     summarize = cli.build_parser().parse_args(["summarize", "--model", "original", "--text", "hi", "--beams", "3"])
-    assert cli._generation(summarize) == GenerationSettings(num_beams=3)
+    assert generation_settings(summarize) == GenerationSettings(num_beams=3)
 
 
 def test_steps_and_epochs_exclude_each_other(capsys):
@@ -103,7 +105,7 @@ def test_cli_and_form_refuse_the_same_values_with_the_same_message(field, value)
     flag = "--" + field.replace("_", "-")
     args = cli.build_parser().parse_args(["train", "--method", "lora", flag, str(value)])
     with pytest.raises(ValueError) as from_cli:
-        cli._train_config(args)
+        train_config(args)
     with pytest.raises(ValueError) as from_form:
         parse(TrainConfig, field, str(value), blank=None)
     def rule(exc):

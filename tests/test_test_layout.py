@@ -3,6 +3,7 @@
     studio/<layer>/x.py      -> tests/test_x.py            (or test_x_<aspect>.py when one file would be too long)
     studio/ui/x.py           -> tests/ui/test_x.py
     studio/ui/handlers/x.py  -> tests/ui/test_handlers_x.py
+    studio/cli/x.py          -> tests/test_cli_x.py        (a command group; studio/cli/__init__.py -> test_cli.py)
     bench/x.py               -> tests/test_bench_x.py      (the benchmark's own stages run when it runs)
 
 tests/scenarios/ holds the batteries that cross modules on purpose: a real browser, a real
@@ -42,6 +43,8 @@ def _expected_test(relative: str) -> tuple[Path, str]:
         return TESTS / "ui", "test_handlers_" + parts[2]
     if parts[0] == "ui":
         return TESTS / "ui", "test_" + parts[1]
+    if parts[0] == "cli":
+        return TESTS, "test_cli_" + parts[1]
     return TESTS, "test_" + parts[-1]  # module names are unique across the layers
 
 

@@ -4,6 +4,7 @@ import shlex
 import pytest
 
 from studio import cli
+from studio.cli.training import train_config
 from studio.config.declare import flag_values
 from studio.config.settings import METHOD_SETTINGS, TrainConfig, method_settings
 from studio.config.train_command import train_args, train_command
@@ -15,7 +16,7 @@ def test_defaults_are_left_out_and_what_differs_is_spelled_as_flags():
                        name="mine")
     assert words[-1] == "--json" and "--lora-r" in words and "--lora-alpha" not in words
     args = cli.build_parser().parse_args(words)
-    assert cli._train_config(args) == TrainConfig(steps=45, learning_rate=5e-4) and args.name == "mine"
+    assert train_config(args) == TrainConfig(steps=45, learning_rate=5e-4) and args.name == "mine"
     assert method_settings("lora", flag_values(args, METHOD_SETTINGS["lora"])) == \
         method_settings("lora", {"r": 4, "target_modules": ("q", "wo")})
 
@@ -26,7 +27,7 @@ def test_an_epoch_budget_and_precision_survive_the_round_trip():
     assert line.startswith("accelerate launch --num_processes 4 -m studio train ")
     words = shlex.split(line)
     args = cli.build_parser().parse_args(words[words.index("studio") + 1:])
-    assert cli._train_config(args) == cfg and args.precision == "bf16"
+    assert train_config(args) == cfg and args.precision == "bf16"
 
 
 def test_a_name_with_quotes_and_spaces_stays_one_word():

@@ -324,12 +324,11 @@ class Studio:
                 except (*USER_ERRORS, OSError) as exc:  # one bad name must not stop the others
                     lines[-1] = f"{repo}: not imported ({exc})"
             if self.settings.prepare:
-                for method in METHODS:
-                    if any(r.get("status") == "completed" for r in self.loadable_runs(method)):
+                for method, kept in self.preparation_plan():
+                    if kept is not None:
                         continue
                     lines.append(f"{self.method_label(method)}: training {train.steps} steps …")
-                    job = self.submit_training(method, train, owner=PREPARE_OWNER, name=f"{method} (prepared)",
-                                               max_active=1)
+                    job = self.start_preparation(method, train)
                     self.wait_job(job.job_id)
                     lines[-1] = f"{self.method_label(method)}: {job.status}" + (f" ({job.error})" if job.error
                                                                                  else "")
@@ -337,6 +336,22 @@ class Studio:
             lines.append(f"Preparation stopped: {type(exc).__name__}: {exc}")
         finally:
             self._preparing["running"] = False
+
+    # What `prepare` means, for STUDIO_PREPARE above and `python -m studio prepare` alike: which methods
+    # get a run, which run is kept, and how a prepared run is trained and named.
+    def preparation_plan(self, force: bool = False):
+        """(method, kept) for each method in turn: `kept` is the completed run that stays, None where one is trained.
+
+        A generator: each method is looked at when the caller's loop reaches it, after the training before it
+        has ended, so a run completed meanwhile is kept. `force` trains every method anew.
+        """
+        for method in METHODS:
+            completed = [r for r in self.loadable_runs(method) if r.get("status") == "completed"]
+            yield method, completed[0] if completed and not force else None
+
+    def start_preparation(self, method: str, train: TrainConfig, owner: str = PREPARE_OWNER) -> Job:
+        """Queue a prepared run: the method's default settings on `train`'s budget, one at a time per owner."""
+        return self.submit_training(method, train, owner=owner, name=f"{method} (prepared)", max_active=1)
 
     # ------------------------------------------------------------------ base models (the operator's allow-list)
     def base_choices(self) -> list[str]:

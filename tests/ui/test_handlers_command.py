@@ -4,6 +4,7 @@ import shlex
 import pytest
 
 from studio import cli
+from studio.cli.training import train_config
 from studio.config.declare import flag_values
 from studio.config.settings import METHOD_SETTINGS, method_settings
 from studio.ui.handlers import TrainForm, train_request
@@ -34,7 +35,7 @@ def test_each_shown_command_parses_back_to_the_forms_config(form):
     for line in lines:
         args = parse_back(line)
         assert args.command == "train" and args.method == form.method and args.json
-        assert cli._train_config(args) == cfg
+        assert train_config(args) == cfg
         assert method_settings(form.method, flag_values(args, METHOD_SETTINGS[form.method])) == \
             method_settings(form.method, overrides)
         assert args.name == (form.name or "")

@@ -1,0 +1,65 @@
+"""`runs`, `delete`, `rename`: the run store, read and changed from the disk alone.
+
+    python -m studio runs --json                  # "skipped": run files that could not be read
+    python -m studio rename RUN_ID "a better name"; python -m studio delete RUN_ID
+
+No model is resolved or loaded for these, and the CLI runs as the operator, not as a session:
+it may change any run.
+"""
+from __future__ import annotations
+
+from studio.cli.command import Command, add_common, say
+from studio.config.settings import Settings
+
+
+def _runs_arguments(p) -> None:
+    add_common(p, model=False)
+
+
+def _delete_arguments(p) -> None:
+    p.add_argument("run_id", help="the run's id, as `runs` lists it")
+    add_common(p, model=False)
+
+
+def _rename_arguments(p) -> None:
+    p.add_argument("run_id", help="the run's id, as `runs` lists it")
+    p.add_argument("name", help="the new name")
+    add_common(p, model=False)
+
+
+def cmd_runs(args) -> dict:
+    from studio.service.engine import Studio
+
+    runs, problems = Studio.saved_runs(Settings.from_env(runs_dir=args.runs_dir))
+    if not args.json:
+        for r in runs:
+            loss = f"{r['final_loss']:.4f}" if r.get("final_loss") is not None else "-"
+            print(f"{r['run_id']:<36} {r['method']:<7} {r['status']:<11} loss {loss}")
+    for problem in problems:
+        say(args, f"skipped: {problem['run_id']}/{problem['file']}: {problem['reason']}")
+    return {"runs": runs, "skipped": problems}
+
+
+def cmd_delete(args) -> dict:
+    from studio.service.engine import Studio
+
+    record = Studio.delete_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id)
+    if not args.json:
+        print(f"deleted {args.run_id} ({record.get('name') or args.run_id})")
+    return {"run_id": args.run_id, "deleted": True}
+
+
+def cmd_rename(args) -> dict:
+    from studio.service.engine import Studio
+
+    record = Studio.rename_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id, args.name)
+    if not args.json:
+        print(f"{args.run_id} is now named {record['name']!r}")
+    return {"run_id": args.run_id, "name": record["name"]}
+
+
+COMMANDS = (
+    Command("runs", "list saved runs", _runs_arguments, cmd_runs),
+    Command("delete", "delete a run (not one that is still training)", _delete_arguments, cmd_delete),
+    Command("rename", "give a run a new name", _rename_arguments, cmd_rename),
+)

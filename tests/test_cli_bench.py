@@ -1,0 +1,25 @@
+"""`python -m studio bench` (studio/cli/bench.py): `--only experiment --precision fp32` reaches the
+benchmark's stage (fp32 on a bf16 CPU stands in for a CPU without native bf16); the stage itself takes
+minutes and runs in the benchmark, not here. An installed studio without bench/ is test_packaging.py's."""
+import json
+
+import pytest
+
+from bench import experiment
+from studio import cli
+
+
+def test_the_bench_command_passes_the_precision_to_the_stage(monkeypatch, capsys):
+    asked = {}
+
+    def stage(cache_dir, precision="auto", say=print):
+        asked["precision"] = precision
+        return {"stage": "experiment", "precision_setting": precision}
+
+    monkeypatch.setattr(experiment, "bench_experiment", stage)
+    assert cli.main(["bench", "--only", "experiment", "--precision", "fp32", "--json"]) == 0
+    assert asked == {"precision": "fp32"}
+    assert json.loads(capsys.readouterr().out)["precision_setting"] == "fp32"
+    with pytest.raises(SystemExit) as refused:                      # fp16 is no choice: T5 overflows in it
+        cli.main(["bench", "--only", "experiment", "--precision", "fp16"])
+    assert refused.value.code == 2 and asked == {"precision": "fp32"}
