@@ -3,19 +3,20 @@ import pytest
 
 from studio.config.settings import Settings, TrainConfig
 from studio.generate.inference import GenerationSettings
-from studio.service.limits import check_generation_budget, check_training_budget, planned_steps
+from studio.service.limits import check_generation_budget, check_step_cap
+from studio.train.training_plan import planned_steps
 
 
 def test_steps_over_the_operators_ceiling_are_refused_with_the_setting_named():
     settings = Settings.from_env({"STUDIO_MAX_STEPS_PER_RUN": "100"})
-    check_training_budget(settings, TrainConfig(steps=100), 1000)
+    check_step_cap(settings, planned_steps(TrainConfig(steps=100), 1000))
     with pytest.raises(ValueError, match="101 steps; this studio allows at most 100 per run"):
-        check_training_budget(settings, TrainConfig(steps=101), 1000)
+        check_step_cap(settings, planned_steps(TrainConfig(steps=101), 1000))
     # Epochs count too: 2 epochs over 1,000 pairs in batches of 8 are 250 steps.
     assert planned_steps(TrainConfig(steps=None, epochs=2, train_size=1000, batch_size=8), 5000) == 250
     assert planned_steps(TrainConfig(steps=None, epochs=2, train_size=None, batch_size=8), 40) == 10
     with pytest.raises(ValueError, match="250 steps"):
-        check_training_budget(settings, TrainConfig(steps=None, epochs=2, train_size=1000), 5000)
+        check_step_cap(settings, planned_steps(TrainConfig(steps=None, epochs=2, train_size=1000), 5000))
 
 
 def test_a_summarys_cost_is_beams_times_tokens_times_characters():

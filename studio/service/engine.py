@@ -41,7 +41,7 @@ from studio.model.network import is_offline
 from studio.service.experiment import Experiments
 from studio.service.fairshare import FairGate, current_turn
 from studio.service.jobs import Job, JobQueue, QueueFull
-from studio.service.limits import check_generation_budget, check_run_time, check_training_budget, planned_steps
+from studio.service.limits import check_generation_budget, check_run_time, check_step_cap
 from studio.service.owner_tokens import OwnerTokens, owner_hash
 from studio.service.people import Caller, SessionPeople
 from studio.service.workers import Workers
@@ -437,7 +437,7 @@ class Studio:
         if precision == "auto":
             precision = self.settings.precision
         spec = self.make_spec(method, train, overrides, name, precision)
-        check_training_budget(self.settings, train, len(self.data.splits.get("train") or []))
+        check_step_cap(self.settings, self.training_plan(train)["steps"])  # STUDIO_MAX_STEPS_PER_RUN
         check_run_time(self.settings, self.run_time_estimate(method, train), self.device)  # STUDIO_MAX_RUN_SECONDS
         caller = client if isinstance(client, Caller) else None
         if self.settings.require_login and caller is not None and not caller.signed_in:
@@ -585,15 +585,15 @@ class Studio:
             total_params = t5_parameter_count(self._base_shape())
         except Exception:  # noqa: BLE001 - a base whose shape is unknown: measured runs only
             total_params = None
-        steps = planned_steps(train, len(self.data.splits.get("train") or []))
+        steps = self.training_plan(train)["steps"]
         return run_time_estimate(self.store.list(), method, steps, train.batch_size, self.base.path, self.device,
                                  total_params)
 
     def training_plan(self, train: TrainConfig) -> dict:
         """What `train` means for this data: pairs available and used, epochs (as run.json's budget)."""
-        from studio.train.training_plan import training_budget
+        from studio.train.training_plan import plan_training
 
-        return training_budget(self.data.splits.get("train") or [], train)
+        return plan_training(self.data.splits.get("train") or [], train)
 
     def method_shares(self) -> dict[str, tuple[int, int]]:
         """(trainable, total) parameters per method at its default settings, for the loaded base model.
@@ -685,7 +685,7 @@ class Studio:
                                overrides=dict(overrides or {}), name=spec.name,
                                precision=self.settings.precision if precision == "auto" else precision,
                                run_id=new_run_id(method), owner_hash=owner_hash(owner))
-        check_training_budget(self.settings, train, len(self.data.splits.get("train") or []))  # the operator's
+        check_step_cap(self.settings, self.training_plan(train)["steps"])  # the operator's
         check_gpu_time(request)
         yield from train_on_gpu(request)  # the run carries its owner from its first record on
 
