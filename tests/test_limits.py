@@ -3,7 +3,7 @@ import pytest
 
 from studio.config.settings import Settings, TrainConfig
 from studio.generate.inference import GenerationSettings
-from studio.service.limits import check_generation_budget, check_step_cap
+from studio.service.limits import check_generation_cost, check_step_cap
 from studio.train.training_plan import planned_steps
 
 
@@ -21,12 +21,12 @@ def test_steps_over_the_operators_ceiling_are_refused_with_the_setting_named():
 
 def test_a_summarys_cost_is_beams_times_tokens_times_characters():
     settings = Settings.from_env({"STUDIO_MAX_GENERATION_COST": "1000000"})
-    check_generation_budget(settings, GenerationSettings(max_new_tokens=100, num_beams=4), 2500)
+    check_generation_cost(settings, GenerationSettings(max_new_tokens=100, num_beams=4), 2500)
     with pytest.raises(ValueError, match=r"8 beams x 256 new tokens x 20,000 characters = 40,960,000; "
                                          r"this studio allows at most 1,000,000"):
-        check_generation_budget(settings, GenerationSettings(max_new_tokens=256, num_beams=8), 20_000)
+        check_generation_cost(settings, GenerationSettings(max_new_tokens=256, num_beams=8), 20_000)
     # The default ceiling allows everything the form allows.
-    check_generation_budget(Settings(), GenerationSettings(max_new_tokens=256, num_beams=8), 20_000)
+    check_generation_cost(Settings(), GenerationSettings(max_new_tokens=256, num_beams=8), 20_000)
 
 
 @pytest.mark.parametrize("name, value", [("STUDIO_MAX_STEPS_PER_RUN", "0"), ("STUDIO_MAX_GENERATION_COST", "ten"),

@@ -121,7 +121,7 @@ class Settings:
         low=0, high=1_000_000)
     # A Ray cluster to train on ("local": a Ray instance on this machine); empty: local workers.
     ray_address: str = ""
-    # No run holds the room (budgets.py): the seconds of training one run may take, estimated before
+    # No run holds the room (service/limits.py): the seconds of training one run may take, estimated before
     # Start from the step time measured on this machine. None: 180 s on a CPU Space (a 30-step quick
     # run of FLAN-T5-small takes about 1-2 min there), 900 s on a GPU Space, no ceiling elsewhere.
     max_run_seconds: float | None = setting(

@@ -41,7 +41,7 @@ from studio.model.network import is_offline
 from studio.service.experiment import Experiments
 from studio.service.fairshare import FairGate, current_turn
 from studio.service.jobs import Job, JobQueue, QueueFull
-from studio.service.limits import check_generation_budget, check_run_time, check_step_cap
+from studio.service.limits import check_generation_cost, check_run_time, check_step_cap
 from studio.service.owner_tokens import OwnerTokens, owner_hash
 from studio.service.people import Caller, SessionPeople
 from studio.service.workers import Workers
@@ -577,7 +577,7 @@ class Studio:
         return run_ceiling_seconds(self.settings, self.device)
 
     def run_time_estimate(self, method: str, train: TrainConfig) -> dict | None:
-        """How long `train` would train `method` here, from the runs measured on this machine (budgets.py)."""
+        """How long `train` would train `method` here, from the runs measured on this machine (limits.py)."""
         from studio.model.memory import t5_parameter_count
         from studio.service.limits import run_time_estimate
 
@@ -674,8 +674,7 @@ class Studio:
         The run is on disk, complete, before the last yield; the budget check refuses, before
         anything is written, a run that cannot finish within one GPU call.
         """
-        from studio.service.zerogpu import TrainRequest, train_on_gpu
-        from studio.service.zerogpu import check_training_budget as check_gpu_time
+        from studio.service.zerogpu import TrainRequest, check_training_gpu_seconds, train_on_gpu
         from studio.store.runs import new_run_id
 
         if not owner:
@@ -686,7 +685,7 @@ class Studio:
                                precision=self.settings.precision if precision == "auto" else precision,
                                run_id=new_run_id(method), owner_hash=owner_hash(owner))
         check_step_cap(self.settings, self.training_plan(train)["steps"])  # the operator's
-        check_gpu_time(request)
+        check_training_gpu_seconds(request)
         yield from train_on_gpu(request)  # the run carries its owner from its first record on
 
     def _summarize_on_gpu(self, model_ids: list[str], dialogues: list[str], settings) -> dict:
@@ -715,7 +714,7 @@ class Studio:
             raise ValueError("Paste a dialogue first: the box is empty.")
         if len(dialogue) > MAX_DIALOGUE_CHARS:
             raise ValueError(f"The dialogue has {len(dialogue):,} characters; the limit is {MAX_DIALOGUE_CHARS:,}.")
-        check_generation_budget(self.settings, settings or GenerationSettings(), len(dialogue))
+        check_generation_cost(self.settings, settings or GenerationSettings(), len(dialogue))
         normalized = normalize_dialogue(dialogue)
         for model_id in model_ids:
             if model_id != ORIGINAL:

@@ -3,7 +3,7 @@
     check_step_cap(settings, plan["steps"])   # ValueError over STUDIO_MAX_STEPS_PER_RUN (plan: plan_training's)
     estimate = run_time_estimate(records, "lora", 30, batch_size=8, base_path=..., device="cpu", total_params=...)
     check_run_time(settings, estimate, "cpu")   # ValueError over STUDIO_MAX_RUN_SECONDS ("about 12 min; ... 3 min")
-    check_generation_budget(settings, generation, dialogue_chars)   # over STUDIO_MAX_GENERATION_COST
+    check_generation_cost(settings, generation, dialogue_chars)   # over STUDIO_MAX_GENERATION_COST
 
 The form's own bounds (5,000 steps, 8 beams, 256 tokens, 20,000 characters) say what the
 studio can do; these say what one person may take of a shared machine. A summary's cost
@@ -43,7 +43,7 @@ def generation_cost(generation, dialogue_chars: int) -> int:
     return int(generation.num_beams) * int(generation.max_new_tokens) * int(dialogue_chars)
 
 
-def check_generation_budget(settings, generation, dialogue_chars: int) -> None:
+def check_generation_cost(settings, generation, dialogue_chars: int) -> None:
     cost = generation_cost(generation, dialogue_chars)
     if cost > settings.max_generation_cost:
         raise ValueError(f"This summary asks for {generation.num_beams} beams x {generation.max_new_tokens} new "

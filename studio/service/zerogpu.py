@@ -1,7 +1,7 @@
 """GPU work the ZeroGPU way: inside a `@spaces.GPU` function, for a bounded time, saved before it returns.
 
     request = TrainRequest("lora", TrainConfig(steps=60), runs_dir="runs", base=studio.base, data=studio.data)
-    check_training_budget(request)                 # raises BudgetError when it cannot fit the time limit
+    check_training_gpu_seconds(request)            # the seconds to ask for; GpuTimeError over the limit
     for point in train_on_gpu(request): ...        # {"type": "step", "step": 3, "loss": 2.1, ...}, then
                                                    # {"type": "done", "record": {...run.json...}}
     summaries = summarize_on_gpu(GenerateRequest(model_ids, dialogues, runs_dir="runs", base=studio.base))
@@ -38,7 +38,7 @@ from studio.config.settings import TrainConfig
 DEFAULT_MAX_SECONDS = 120
 
 
-class BudgetError(ValueError):
+class GpuTimeError(ValueError):
     """A request that cannot finish within the GPU time one call may hold."""
 
 
@@ -148,20 +148,20 @@ def _limit(request) -> int:
 
 
 def _refuse(what: str, needed: float, limit: int, advice: str) -> None:
-    raise BudgetError(f"{what} needs about {math.ceil(needed)} s of GPU time, but one ZeroGPU call may hold "
+    raise GpuTimeError(f"{what} needs about {math.ceil(needed)} s of GPU time, but one ZeroGPU call may hold "
                       f"the GPU for at most {limit} s. {advice}")
 
 
 def training_duration(request: TrainRequest) -> int:
     cfg = request.train
     if cfg.steps is None:
-        raise BudgetError("On ZeroGPU a training budget is a number of steps, not epochs: its duration must be "
+        raise GpuTimeError("On ZeroGPU a training budget is a number of steps, not epochs: its duration must be "
                           "known before it starts.")
     return math.ceil(request.cost.training(cfg.steps, cfg.batch_size))
 
 
-def check_training_budget(request: TrainRequest) -> int:
-    """The seconds to ask for; raises BudgetError (with the largest step count that fits) if over the limit."""
+def check_training_gpu_seconds(request: TrainRequest) -> int:
+    """The seconds to ask for; raises GpuTimeError (with the largest step count that fits) if over the limit."""
     request.train.validate()
     needed, limit = training_duration(request), _limit(request)
     if needed > limit:
@@ -189,7 +189,8 @@ def generation_duration(request: GenerateRequest | EvaluateRequest) -> int:
     return math.ceil(seconds)
 
 
-def check_generation_budget(request: GenerateRequest | EvaluateRequest) -> int:
+def check_generation_gpu_seconds(request: GenerateRequest | EvaluateRequest) -> int:
+    """The seconds to ask for; raises GpuTimeError if the summaries cannot be made within the limit."""
     needed, limit = generation_duration(request), _limit(request)
     if needed > limit:
         count = len(request.dialogues) if isinstance(request, GenerateRequest) else request.limit
@@ -201,7 +202,7 @@ def check_generation_budget(request: GenerateRequest | EvaluateRequest) -> int:
 # --------------------------------------------------------------------------- the GPU functions
 
 def _train_seconds_for(request: TrainRequest) -> int:
-    return check_training_budget(request)
+    return check_training_gpu_seconds(request)
 
 
 @gpu(duration=_train_seconds_for)
@@ -215,7 +216,7 @@ def train_on_gpu(request: TrainRequest) -> Iterator[dict]:
     from studio.store.runs import RunStore, new_run_id
     from studio.train.training import TrainSpec, train_run
 
-    duration = check_training_budget(request)  # again here: the decorator's callable is skipped off ZeroGPU
+    duration = check_training_gpu_seconds(request)  # again here: the decorator's callable is skipped off ZeroGPU
     spec = TrainSpec(request.method, request.train, method_settings(request.method, request.overrides),
                      name=request.name, precision=request.precision, owner_hash=request.owner_hash)
     store = RunStore(Path(request.runs_dir))
@@ -279,13 +280,13 @@ def _pool(runs_dir: str, base, precision: str = "auto"):
 
 
 def _generation_seconds_for(request) -> int:
-    return check_generation_budget(request)
+    return check_generation_gpu_seconds(request)
 
 
 @gpu(duration=_generation_seconds_for)
 def summarize_on_gpu(request: GenerateRequest) -> dict[str, list[str]]:
     """Every model's summaries of every dialogue: {model id: [summary, ...]}."""
-    check_generation_budget(request)
+    check_generation_gpu_seconds(request)
     pool = _pool(request.runs_dir, request.base, request.precision)
     results = pool.summarize(request.model_ids, request.dialogues, _generation_settings(request.settings))
     return {model_id: result.summaries for model_id, result in results.items()}
@@ -296,7 +297,7 @@ def evaluate_on_gpu(request: EvaluateRequest):
     """ROUGE of every model on the first `limit` dialogues of `split` (an EvaluationResult)."""
     from studio.measure.evaluation import evaluate_models
 
-    check_generation_budget(request)
+    check_generation_gpu_seconds(request)
     pool = _pool(request.runs_dir, request.base, request.precision)
     return evaluate_models(pool, request.data, request.model_ids, split=request.split, limit=request.limit,
                            settings=_generation_settings(request.settings))

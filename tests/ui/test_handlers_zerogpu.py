@@ -4,7 +4,7 @@ import pytest
 
 from studio.config.settings import Settings
 from studio.service.engine import Studio
-from studio.service.zerogpu import BudgetError
+from studio.service.zerogpu import GpuTimeError
 from studio.ui.handlers import TrainForm
 from studio.ui.handlers.zerogpu import train_stream
 
@@ -48,7 +48,7 @@ def test_train_event_streams_loss_points_and_the_run_is_complete_when_it_ends(gp
 
 def test_a_budget_that_cannot_fit_is_refused_before_anything_is_written(gpu_studio, monkeypatch):
     monkeypatch.setenv("STUDIO_ZEROGPU_MAX_SECONDS", "30")
-    with pytest.raises(BudgetError, match="at most"):
+    with pytest.raises(GpuTimeError, match="at most"):
         list(train_stream(gpu_studio, "s", TrainForm(method="full", steps=5000, batch_size=64, train_size=100)))
     assert gpu_studio.runs() == []
 
