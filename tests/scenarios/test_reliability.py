@@ -371,8 +371,8 @@ def test_sigkill_mid_training_loses_no_earlier_run(settings, cache_dir, tmp_path
         restarted.summarize([killed], "Anna: hi\nBen: hello", GEN)
     assert restarted.summarize([earlier.run_id], "Anna: Lunch?\nBen: Sure, at noon.", GEN)[0].text == expected
     assert "interrupted" in h.runs_table(restarted.store.list()).set_index("Run id").loc[killed, "Status"]
-    from studio.ui.app import notices_markdown
-    assert "1 run(s) were interrupted" in notices_markdown(restarted)
+    from studio.ui.handlers.notices import notice_html
+    assert "1 run was interrupted" in notice_html(restarted)  # the notice above the tabs
 
 
 SLOW_SAVE = textwrap.dedent("""

@@ -161,11 +161,12 @@ def test_the_app_and_the_cli_start_with_bad_records_and_report_them(settings, ru
         {(f"lora-{name}", "run.json") for name in BAD} | {("lora-good", "events.jsonl")}
     assert "Traceback" not in err
 
-    from studio.ui.app import build_app, notices_markdown
+    from studio.ui.app import build_app
+    from studio.ui.handlers.notices import notice_html
 
     app_studio = Studio(Settings.from_env(env={}, offline=True, data="bundled", runs_dir=runs_dir,
                                           cache_dir=settings.cache_dir))
-    assert "6 run file(s) could not be read" in notices_markdown(app_studio)
+    assert "6 run file(s) could not be read" in notice_html(app_studio)  # the notice above the tabs
     assert app_studio.store.events("lora-good") == []
     assert ("lora-good", "events.jsonl") in {(p["run_id"], p["file"]) for p in app_studio.store.problems}
     assert h.runs_table(app_studio.store.list())["Run id"].tolist() == ["lora-good"]
@@ -347,9 +348,9 @@ def test_a_nested_or_non_utf8_run_json_stops_neither_the_app_nor_the_cli(setting
 
     app_studio = Studio(Settings.from_env(env={}, offline=True, data="bundled", runs_dir=runs_dir,
                                           cache_dir=settings.cache_dir))  # the start-up sweep
-    from studio.ui.app import notices_markdown
+    from studio.ui.handlers.notices import notice_html
 
-    assert "2 run file(s) could not be read" in notices_markdown(app_studio)
+    assert "2 run file(s) could not be read" in notice_html(app_studio)
     assert [r["run_id"] for r in app_studio.runs()] == ["lora-good"]
 
 
