@@ -683,7 +683,8 @@ class Studio:
         request = TrainRequest(method, spec.train, str(self.store.root), self.base, self.data,
                                overrides=dict(overrides or {}), name=spec.name,
                                precision=self.settings.precision if precision == "auto" else precision,
-                               run_id=new_run_id(method), owner_hash=owner_hash(owner))
+                               run_id=new_run_id(method), owner_hash=owner_hash(owner),
+                               max_seconds=self.settings.zerogpu_max_seconds)
         check_step_cap(self.settings, self.training_plan(train)["steps"])  # the operator's
         check_training_gpu_seconds(request)
         yield from train_on_gpu(request)  # the run carries its owner from its first record on
@@ -695,7 +696,8 @@ class Studio:
 
         started = time.perf_counter()
         out = summarize_on_gpu(GenerateRequest(model_ids, dialogues, str(self.store.root), self.base, settings,
-                                               precision=self.settings.precision))
+                                               precision=self.settings.precision,
+                                               max_seconds=self.settings.zerogpu_max_seconds))
         seconds = time.perf_counter() - started
         return {model_id: SimpleNamespace(summaries=summaries, seconds=seconds) for model_id, summaries in out.items()}
 
@@ -703,7 +705,8 @@ class Studio:
         from studio.service.zerogpu import EvaluateRequest, evaluate_on_gpu
 
         return evaluate_on_gpu(EvaluateRequest(model_ids, str(self.store.root), self.base, self.data, limit=limit,
-                                               split=split, settings=settings, precision=self.settings.precision))
+                                               split=split, settings=settings, precision=self.settings.precision,
+                                               max_seconds=self.settings.zerogpu_max_seconds))
 
     # ------------------------------------------------------------------ summarizing
     def summarize(self, model_ids: list[str], dialogue: str,

@@ -23,7 +23,6 @@ stops the Trainer (the run is saved as "stopped") when the lease is nearly up.
 from __future__ import annotations
 
 import math
-import os
 import queue
 import threading
 import time
@@ -31,24 +30,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studio.config.settings import TrainConfig
+from studio.config.declare import spec
+from studio.config.settings import Settings, TrainConfig, on_zerogpu
 
-# ZeroGPU's own limit for one call is set by the Space's plan (60 s by default in `spaces`,
-# longer for PRO accounts); the operator states theirs here.
-DEFAULT_MAX_SECONDS = 120
+# One call's GPU time when a request names none: the operator's STUDIO_ZEROGPU_MAX_SECONDS default
+# (the Studio passes the setting itself in every request it builds).
+DEFAULT_MAX_SECONDS = spec(Settings, "zerogpu_max_seconds").default
 
 
 class GpuTimeError(ValueError):
     """A request that cannot finish within the GPU time one call may hold."""
-
-
-def on_zerogpu() -> bool:
-    return os.environ.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true")
-
-
-def max_seconds() -> int:
-    value = os.environ.get("STUDIO_ZEROGPU_MAX_SECONDS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_MAX_SECONDS
 
 
 def gpu(duration):
@@ -113,7 +104,7 @@ class TrainRequest:
     precision: str = "auto"
     run_id: str | None = None         # chosen by the caller, so the UI can follow the run
     owner_hash: str = ""              # written with the run's first record: a stopped run stays its owner's
-    max_seconds: int | None = None    # None: STUDIO_ZEROGPU_MAX_SECONDS or DEFAULT_MAX_SECONDS
+    max_seconds: int | None = None    # None: DEFAULT_MAX_SECONDS (the Studio passes its setting)
     cost: CostModel = field(default_factory=CostModel)
 
 
@@ -144,7 +135,7 @@ class EvaluateRequest:
 
 
 def _limit(request) -> int:
-    return request.max_seconds or max_seconds()
+    return request.max_seconds or DEFAULT_MAX_SECONDS
 
 
 def _refuse(what: str, needed: float, limit: int, advice: str) -> None:

@@ -47,7 +47,7 @@ def test_train_event_streams_loss_points_and_the_run_is_complete_when_it_ends(gp
 
 
 def test_a_budget_that_cannot_fit_is_refused_before_anything_is_written(gpu_studio, monkeypatch):
-    monkeypatch.setenv("STUDIO_ZEROGPU_MAX_SECONDS", "30")
+    monkeypatch.setattr(gpu_studio.settings, "zerogpu_max_seconds", 30)  # STUDIO_ZEROGPU_MAX_SECONDS=30
     with pytest.raises(GpuTimeError, match="at most"):
         list(train_stream(gpu_studio, "s", TrainForm(method="full", steps=5000, batch_size=64, train_size=100)))
     assert gpu_studio.runs() == []
