@@ -42,7 +42,7 @@ def test_spaces_trusts_one_proxy_unless_told_otherwise():
     assert Settings.from_env({"SPACE_ID": "me/studio", "STUDIO_PROXY_HOPS": "0"}).proxy_hops == 0
 
 
-# ------------------------------------------------------------------ issue 25, 2: a time ceiling per run
+# ------------------------------------------------------------------ a time ceiling per run
 
 def _measured(method="lora", steps=30, seconds=60.0, batch=8, device="cpu", base="/models/small", when="2026-01-01"):
     return {"method": method, "status": "completed", "steps": steps, "train_loop_seconds": seconds, "device": device,

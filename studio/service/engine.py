@@ -131,7 +131,7 @@ class Studio:
         # checkpoint and goes back in line. Checkpoints no run can resume (its studio was killed) go now.
         for run_id in orphaned_checkpoints(self.store):
             remove_checkpoints(self.store, run_id)
-        # Trainings a stopped studio left waiting in its queue become records their owners see (issue 23, 14).
+        # Trainings a stopped studio left waiting in its queue become records their owners see, not silence.
         self.queued = QueuedRuns(self.store)
         self.never_started = self.queued.settle()
         self.jobs = JobQueue(self._run_job, workers=self.workers.count,
@@ -537,7 +537,7 @@ class Studio:
         return record
 
     # ------------------------------------------------------------------ what a participant sees
-    # (issue 10: the shared queue, whose runs are whose, what a budget means, the methods' shares)
+    # (the shared queue, whose runs are whose, what a budget means, the methods' shares)
     def owns(self, run: str | dict, owner: str | None) -> bool:
         """True when the session with token `owner` trained this run."""
         record = self.store.get(run) if isinstance(run, str) else run
@@ -760,7 +760,7 @@ class Studio:
                 except RunNotFound:
                     pass  # deleted while we evaluated
 
-    # ------------------------------------------------------------------ insight views (issue 11)
+    # ------------------------------------------------------------------ insight views (what tuning changed)
     @staticmethod
     def overlap(summary: str, references: list[str]) -> dict:
         """Which summary words ROUGE counted against its best reference (studio.overlap.overlap)."""

@@ -38,7 +38,7 @@ def test_readout_of_a_missing_run_is_a_run_not_found(ui_trained):
 
 
 def test_the_run_list_marks_the_persons_own_runs(ui_trained):
-    """Issue 26, 7: every other run list said "· yours"; this one did not."""
+    """Every other run list said "· yours"; this one did not, so a person could not find their own run."""
     studio, run_ids = ui_trained.studio, ui_trained.runs
     label = dict((v, k) for k, v in h.prompt_run_choices(studio, "alice"))[run_ids["prompt"]]
     assert label.endswith("· yours")

@@ -56,7 +56,7 @@ def test_zip_holds_the_model_and_its_record(ui_trained, tmp_path):
 
 
 def test_the_runs_table_notes_an_experiment_a_restart_cut_short(studio, settings):
-    """Issue 23.16: the Runs tab showed a cut-short experiment's runs with no note."""
+    """The Runs tab once showed a cut-short experiment's runs with no note."""
     from studio.config.settings import TrainConfig
     from studio.generate.inference import GenerationSettings
     from studio.service.engine import Studio

@@ -237,7 +237,7 @@ def test_the_loss_plot_overlays_own_earlier_runs_smooths_and_goes_log(two_people
 
 
 def test_the_form_says_how_long_a_run_takes_here_and_refuses_one_over_the_rooms_ceiling(tmp_path, cache_dir):
-    """Issue 25, 2: estimated before Start from the step time measured on this machine."""
+    """Estimated before Start from the step time measured on this machine, so no run holds the room."""
     import dataclasses
 
     from studio.service.engine import Studio

@@ -35,7 +35,8 @@ def grouped_by_experiment(records: list[dict]) -> list[dict]:
 
 
 def experiment_notes(studio: Studio) -> dict[str, str]:
-    """A note for each experiment that did not end well: cut short by a restart, or failed (issue 23.16)."""
+    """A note for each experiment that did not end well: cut short by a restart, or failed: without
+    it the Runs tab lists the runs an experiment left with nothing saying that it never finished."""
     from .experiment import _where_text  # one wording for "where it stopped", the Train tab's too
 
     notes = {}
