@@ -1,4 +1,5 @@
 """Shared fixtures: everything offline, tiny models built here, runs in temporary folders."""
+import json
 import os
 
 # Before any Hugging Face import: the tests never touch the network.
@@ -83,28 +84,42 @@ def trained(tmp_path_factory, cache_dir):
     return studio, run_ids
 
 
-@pytest.fixture
-def run_cli(monkeypatch, tmp_path, cache_dir, capsys):
-    """`python -m studio ARGS` run in this process: returns (exit code, stdout, stderr).
+class CliRun:
+    """`python -m studio ARGS` run in this process, its output taken from capsys (see the run_cli fixture)."""
 
-    The environment is the one a user's shell would give the CLI (offline, runs under tmp_path, the
-    session's stand-in model); argparse's own refusals (SystemExit) become exit codes too.
+    def __init__(self, capsys):
+        self.capsys = capsys
+
+    def __call__(self, *argv) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr); argparse's own refusals (SystemExit) become exit codes too."""
+        from studio import cli
+
+        self.capsys.readouterr()  # what came before is not this command's output
+        try:
+            code = cli.main(list(argv))
+        except SystemExit as exc:
+            code = exc.code
+        out = self.capsys.readouterr()
+        return code, out.out, out.err
+
+    def json(self, *argv) -> tuple[int, object, str]:
+        """(exit code, stdout read as JSON, or None when the command failed, stderr), for `--json` commands."""
+        code, out, err = self(*argv)
+        return code, json.loads(out) if code == 0 else None, err
+
+
+@pytest.fixture
+def run_cli(monkeypatch, tmp_path, cache_dir, capsys) -> CliRun:
+    """The CLI as a user's shell would run it: offline, runs under tmp_path (a --runs-dir flag still wins),
+    the session's stand-in model and the bundled dialogues, no base model named and no Hub token.
+
+        code, out, err = run_cli("runs")             # out: the printed text
+        code, listing, err = run_cli.json("runs", "--json")
     """
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("STUDIO_CACHE_DIR", str(cache_dir))
     monkeypatch.setenv("STUDIO_DATA", "bundled")
-    for name in ("STUDIO_BASE_MODEL", "STUDIO_ALLOWED_MODELS"):
+    for name in ("STUDIO_BASE_MODEL", "STUDIO_ALLOWED_MODELS", "HF_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    from studio import cli
-
-    def run(*argv):
-        capsys.readouterr()  # what came before is not this command's output
-        try:
-            code = cli.main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
+    return CliRun(capsys)
