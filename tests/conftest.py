@@ -1,6 +1,7 @@
 """Shared fixtures: everything offline, tiny models built here, runs in temporary folders."""
 import json
 import os
+from typing import NamedTuple
 
 # Before any Hugging Face import: the tests never touch the network.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -15,7 +16,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest
 
 from studio import quiet_libraries
-from studio.config.settings import Settings, TrainConfig
+from tests.form_runs import trained_through_the_form
+from tests.studios import offline_settings, offline_studio
 
 quiet_libraries()
 
@@ -42,6 +44,8 @@ def pytest_collection_modifyitems(items):
 
 
 TINY_TRAIN = {"batch_size": 4, "train_size": 24}
+TRAINED_STEPS = 12        # enough for the three methods' summaries to differ from the original's and each other's
+TRAINED_OWNER = "alice"   # the session token that started the `trained` runs
 
 
 @pytest.fixture(scope="session")
@@ -56,8 +60,7 @@ def cache_dir(tmp_path_factory):
 
 @pytest.fixture
 def settings(tmp_path, cache_dir):
-    return Settings.from_env(env={}, offline=True, data="bundled", runs_dir=tmp_path / "runs",
-                             cache_dir=cache_dir)
+    return offline_settings(tmp_path / "runs", cache_dir)
 
 
 @pytest.fixture
@@ -67,21 +70,23 @@ def studio(settings):
     return Studio(settings)
 
 
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory, cache_dir):
-    """A studio with one finished run of each method (trained once per test session)."""
-    from studio.service.engine import Studio
+class TrainedStudio(NamedTuple):
+    studio: object            # a studio.service.engine.Studio
+    runs: dict[str, str]      # method -> run id
 
-    settings = Settings.from_env(env={}, offline=True, data="bundled",
-                                 runs_dir=tmp_path_factory.mktemp("trained") / "runs", cache_dir=cache_dir)
-    studio = Studio(settings)
-    run_ids = {}
-    for method in ("full", "lora", "prompt"):
-        job = studio.submit_training(method, TrainConfig(steps=12, **TINY_TRAIN), owner="tests")
-        studio.jobs.wait(job.job_id, timeout=600)
-        assert job.status == "completed", job.error
-        run_ids[method] = job.run_id
-    return studio, run_ids
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, cache_dir) -> TrainedStudio:
+    """A studio with one finished run of each method, started through the Train tab's handler by
+    TRAINED_OWNER, as a person would (trained once per test process; read only: tests that change
+    runs make their own). `studio, runs = trained` or `trained.studio`, `trained.runs`."""
+    from studio.ui import handlers as h
+
+    studio = offline_studio(tmp_path_factory.mktemp("trained") / "runs", cache_dir)
+    runs = {method: trained_through_the_form(studio, TRAINED_OWNER,
+                                             h.TrainForm(method=method, steps=TRAINED_STEPS, **TINY_TRAIN))
+            for method in ("full", "lora", "prompt")}
+    return TrainedStudio(studio, runs)
 
 
 class CliRun:

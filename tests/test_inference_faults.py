@@ -12,8 +12,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from studio.config.settings import ORIGINAL, Settings
+from studio.config.settings import ORIGINAL
 from studio.generate.inference import GenerationSettings, ModelLoadError, ModelPool, holds_adapter
+from tests.studios import offline_studio
 
 GEN = GenerationSettings(max_new_tokens=12)
 
@@ -21,13 +22,11 @@ GEN = GenerationSettings(max_new_tokens=12)
 @pytest.fixture(scope="module")
 def faulty(trained, tmp_path_factory, cache_dir):
     """A studio of its own holding copies of the trained runs, so damaged copies never reach other tests."""
-    from studio.service.engine import Studio
-
     source, run_ids = trained
     root = tmp_path_factory.mktemp("faulty") / "runs"
     for run_id in run_ids.values():
         shutil.copytree(source.store.path(run_id), root / run_id)
-    studio = Studio(Settings.from_env(env={}, offline=True, data="bundled", runs_dir=root, cache_dir=cache_dir))
+    studio = offline_studio(root, cache_dir)
     return studio, dict(run_ids)
 
 

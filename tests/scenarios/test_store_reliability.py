@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from studio.config.settings import Settings, TrainConfig
+from studio.config.settings import TrainConfig
 from studio.service.engine import Studio
 from studio.service.owner_tokens import owner_hash
 from studio.store.runs import RunStore
 from studio.ui import handlers as h
 from tests.conftest import TINY_TRAIN
 from tests.dead_process import dead_pid
+from tests.studios import offline_studio
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,8 +165,7 @@ def test_the_app_and_the_cli_start_with_bad_records_and_report_them(settings, ru
     from studio.ui.app import build_app
     from studio.ui.handlers.notices import notice_html
 
-    app_studio = Studio(Settings.from_env(env={}, offline=True, data="bundled", runs_dir=runs_dir,
-                                          cache_dir=settings.cache_dir))
+    app_studio = offline_studio(runs_dir, settings.cache_dir)
     assert "6 run file(s) could not be read" in notice_html(app_studio)  # the notice above the tabs
     assert app_studio.store.events("lora-good") == []
     assert ("lora-good", "events.jsonl") in {(p["run_id"], p["file"]) for p in app_studio.store.problems}
@@ -346,8 +346,7 @@ def test_a_nested_or_non_utf8_run_json_stops_neither_the_app_nor_the_cli(setting
     assert reasons["lora-nested"].startswith("nested more than 32 levels")
     assert reasons["lora-latin1"].startswith("not UTF-8 text (byte 0xe9")
 
-    app_studio = Studio(Settings.from_env(env={}, offline=True, data="bundled", runs_dir=runs_dir,
-                                          cache_dir=settings.cache_dir))  # the start-up sweep
+    app_studio = offline_studio(runs_dir, settings.cache_dir)  # the start-up sweep
     from studio.ui.handlers.notices import notice_html
 
     assert "2 run file(s) could not be read" in notice_html(app_studio)

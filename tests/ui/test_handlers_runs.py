@@ -44,15 +44,15 @@ def test_rename_and_delete_only_for_the_owner(studio):
     assert studio.store.list() == []
 
 
-def test_zip_holds_the_model_and_its_record(ui_trained, tmp_path):
-    path = h.zip_run(ui_trained.studio, ui_trained.runs["lora"], tmp_path)
+def test_zip_holds_the_model_and_its_record(trained, tmp_path):
+    path = h.zip_run(trained.studio, trained.runs["lora"], tmp_path)
     names = zipfile.ZipFile(path).namelist()
     assert "run.json" in names and "model/adapter_config.json" in names
     assert any(n.startswith("model/") and n.endswith(".safetensors") for n in names)
     with pytest.raises(ValueError):
-        h.zip_run(ui_trained.studio, None, tmp_path)
+        h.zip_run(trained.studio, None, tmp_path)
     with pytest.raises(RunNotFound):
-        h.zip_run(ui_trained.studio, "../../etc", tmp_path)
+        h.zip_run(trained.studio, "../../etc", tmp_path)
 
 
 def test_the_runs_table_notes_an_experiment_a_restart_cut_short(studio, settings):

@@ -3,18 +3,16 @@ through zerogpu.train_on_gpu (a no-op decorator off ZeroGPU), and Compare / Eval
 import pytest
 
 from studio.config.settings import Settings
-from studio.service.engine import Studio
 from studio.service.zerogpu import GpuTimeError
 from studio.ui.handlers import TrainForm
 from studio.ui.handlers.zerogpu import train_stream
+from tests.studios import offline_studio
 
 
 @pytest.fixture
 def gpu_studio(tmp_path, cache_dir, monkeypatch):
     monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)  # the decorator stays a no-op here
-    settings = Settings.from_env(env={"STUDIO_EXECUTION": "zerogpu"}, offline=True, data="bundled",
-                                 runs_dir=tmp_path / "runs", cache_dir=cache_dir)
-    return Studio(settings)
+    return offline_studio(tmp_path / "runs", cache_dir, env={"STUDIO_EXECUTION": "zerogpu"})
 
 
 def test_the_mode_is_a_setting_and_automatic_on_zerogpu():
