@@ -2,6 +2,7 @@
 import json
 import os
 from types import SimpleNamespace
+from typing import NamedTuple
 
 # Before any Hugging Face import: the tests never touch the network.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -16,7 +17,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest
 
 from studio import quiet_libraries
-from studio.config.settings import Settings, TrainConfig
+from tests.form_runs import trained_through_the_form
+from tests.studios import offline_settings, offline_studio
 
 quiet_libraries()
 
@@ -44,6 +46,8 @@ def pytest_collection_modifyitems(items):
 
 
 TINY_TRAIN = {"batch_size": 4, "train_size": 24}
+TRAINED_STEPS = 12        # enough for the three methods' summaries to differ from the original's and each other's
+TRAINED_OWNER = "alice"   # the session token that started the `trained` runs
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +62,7 @@ def cache_dir(tmp_path_factory):
 
 @pytest.fixture
 def settings(tmp_path, cache_dir):
-    return Settings.from_env(env={}, offline=True, data="bundled", runs_dir=tmp_path / "runs",
-                             cache_dir=cache_dir)
+    return offline_settings(tmp_path / "runs", cache_dir)
 
 
 @pytest.fixture
@@ -69,48 +72,64 @@ def studio(settings):
     return Studio(settings)
 
 
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory, cache_dir):
-    """A studio with one finished run of each method (trained once per test session)."""
-    from studio.service.engine import Studio
+class TrainedStudio(NamedTuple):
+    studio: object            # a studio.service.engine.Studio
+    runs: dict[str, str]      # method -> run id
 
-    settings = Settings.from_env(env={}, offline=True, data="bundled",
-                                 runs_dir=tmp_path_factory.mktemp("trained") / "runs", cache_dir=cache_dir)
-    studio = Studio(settings)
-    run_ids = {}
-    for method in ("full", "lora", "prompt"):
-        job = studio.submit_training(method, TrainConfig(steps=12, **TINY_TRAIN), owner="tests")
-        studio.jobs.wait(job.job_id, timeout=600)
-        assert job.status == "completed", job.error
-        run_ids[method] = job.run_id
-    return studio, run_ids
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, cache_dir) -> TrainedStudio:
+    """A studio with one finished run of each method, started through the Train tab's handler by
+    TRAINED_OWNER, as a person would (trained once per test process; read only: tests that change
+    runs make their own). `studio, runs = trained` or `trained.studio`, `trained.runs`."""
+    from studio.ui import handlers as h
+
+    studio = offline_studio(tmp_path_factory.mktemp("trained") / "runs", cache_dir)
+    runs = {method: trained_through_the_form(studio, TRAINED_OWNER,
+                                             h.TrainForm(method=method, steps=TRAINED_STEPS, **TINY_TRAIN))
+            for method in ("full", "lora", "prompt")}
+    return TrainedStudio(studio, runs)
+
+
+class CliRun:
+    """`python -m studio ARGS` run in this process, its output taken from capsys (see the run_cli fixture)."""
+
+    def __init__(self, capsys):
+        self.capsys = capsys
+
+    def __call__(self, *argv) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr); argparse's own refusals (SystemExit) become exit codes too."""
+        from studio import cli
+
+        self.capsys.readouterr()  # what came before is not this command's output
+        try:
+            code = cli.main(list(argv))
+        except SystemExit as exc:
+            code = exc.code
+        out = self.capsys.readouterr()
+        return code, out.out, out.err
+
+    def json(self, *argv) -> tuple[int, object, str]:
+        """(exit code, stdout read as JSON, or None when the command failed, stderr), for `--json` commands."""
+        code, out, err = self(*argv)
+        return code, json.loads(out) if code == 0 else None, err
 
 
 @pytest.fixture
-def run_cli(monkeypatch, tmp_path, cache_dir, capsys):
-    """`python -m studio ARGS` run in this process: returns (exit code, stdout, stderr).
+def run_cli(monkeypatch, tmp_path, cache_dir, capsys) -> CliRun:
+    """The CLI as a user's shell would run it: offline, runs under tmp_path (a --runs-dir flag still wins),
+    the session's stand-in model and the bundled dialogues, no base model named and no Hub token.
 
-    The environment is the one a user's shell would give the CLI (offline, runs under tmp_path, the
-    session's stand-in model); argparse's own refusals (SystemExit) become exit codes too.
+        code, out, err = run_cli("runs")             # out: the printed text
+        code, listing, err = run_cli.json("runs", "--json")
     """
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("STUDIO_CACHE_DIR", str(cache_dir))
     monkeypatch.setenv("STUDIO_DATA", "bundled")
-    for name in ("STUDIO_BASE_MODEL", "STUDIO_ALLOWED_MODELS"):
+    for name in ("STUDIO_BASE_MODEL", "STUDIO_ALLOWED_MODELS", "HF_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    from studio import cli
-
-    def run(*argv):
-        capsys.readouterr()  # what came before is not this command's output
-        try:
-            code = cli.main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
+    return CliRun(capsys)
 
 
 @pytest.fixture

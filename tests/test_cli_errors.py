@@ -1,4 +1,4 @@
-"""Issue 23.13: every failure a user causes ends the CLI with one `error: ...` line and exit 2, never a traceback.
+"""Every failure a user causes ends the CLI with one `error: ...` line and exit 2, never a traceback.
 
 The cases are the ones a hostile session found: unreadable or impossible paths, names too long for the
 file system, files nested too deep to parse, a hub repo that cannot be reached offline, corrupt weights.

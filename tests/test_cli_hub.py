@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from studio import cli
 from studio.cli import hub as hub_commands
 from tests.fake_hub import FakeHub
 
@@ -13,32 +12,21 @@ FAKE_TOKEN = "hf_FAKEcliToken0987654321abcdefQRS"
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path, cache_dir):
-    """The CLI's environment: offline, the stand-in model, bundled data, a token only where a test sets one."""
-    for name in ("HF_TOKEN", "STUDIO_BASE_MODEL", "STUDIO_ALLOWED_MODELS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("STUDIO_CACHE_DIR", str(cache_dir))
-    monkeypatch.setenv("STUDIO_DATA", "bundled")
+def env(run_cli, monkeypatch):
+    """run_cli's environment (no token: a test sets one), with the Hub token read as the CLI would read it."""
     monkeypatch.setattr("studio.store.hub.hub_token", lambda: __import__("os").environ.get("HF_TOKEN"))
     return monkeypatch
-
-
-def run_cli(capsys, *argv):
-    code = cli.main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def all_text(folder: Path) -> str:
     return "".join(p.read_text(errors="ignore") for p in Path(folder).rglob("*") if p.is_file())
 
 
-def test_push_dry_run_prints_the_folder_and_its_files_and_sends_nothing(trained, env, capsys, tmp_path):
+def test_push_dry_run_prints_the_folder_and_its_files_and_sends_nothing(trained, env, run_cli, tmp_path):
     studio, run_ids = trained
     env.setenv("HF_TOKEN", FAKE_TOKEN)
     env.setattr(hub_commands, "HUB_CLIENT_FACTORY", lambda token: pytest.fail("a dry run must not build a client"))
-    code, out, err = run_cli(capsys, "push", run_ids["lora"], "--repo", "someone/flan-lora", "--dry-run",
+    code, out, err = run_cli("push", run_ids["lora"], "--repo", "someone/flan-lora", "--dry-run",
                              "--out", str(tmp_path / "up"), "--runs-dir", str(studio.store.root), "--json")
     assert code == 0, err
     result = json.loads(out)
@@ -50,7 +38,7 @@ def test_push_dry_run_prints_the_folder_and_its_files_and_sends_nothing(trained,
     assert FAKE_TOKEN not in out + err + all_text(tmp_path / "up")
 
 
-def test_push_sends_the_run_as_a_private_model_repo_with_its_card(trained, env, capsys, tmp_path):
+def test_push_sends_the_run_as_a_private_model_repo_with_its_card(trained, env, run_cli, tmp_path):
     studio, run_ids = trained
     env.setenv("HF_TOKEN", FAKE_TOKEN)
     hub, tokens = FakeHub(), []
@@ -60,7 +48,7 @@ def test_push_sends_the_run_as_a_private_model_repo_with_its_card(trained, env, 
         return hub
 
     env.setattr(hub_commands, "HUB_CLIENT_FACTORY", factory)
-    code, out, err = run_cli(capsys, "push", run_ids["prompt"], "--repo", "someone/flan-prompt", "--private",
+    code, out, err = run_cli("push", run_ids["prompt"], "--repo", "someone/flan-prompt", "--private",
                              "--runs-dir", str(studio.store.root), "--json")
     assert code == 0, err
     assert tokens == [FAKE_TOKEN]  # handed to the client, and nowhere else
@@ -77,21 +65,21 @@ def test_push_sends_the_run_as_a_private_model_repo_with_its_card(trained, env, 
     assert FAKE_TOKEN not in out + err + sent + all_text(studio.store.root)
 
 
-def test_push_without_a_token_exits_2_with_advice(trained, env, capsys):
+def test_push_without_a_token_exits_2_with_advice(trained, env, run_cli):
     studio, run_ids = trained
     env.setattr(hub_commands, "HUB_CLIENT_FACTORY", lambda token: pytest.fail("no client without a token"))
-    code, out, err = run_cli(capsys, "push", run_ids["lora"], "--repo", "someone/x",
+    code, out, err = run_cli("push", run_ids["lora"], "--repo", "someone/x",
                              "--runs-dir", str(studio.store.root), "--json")
     assert code == 2 and out == "" and "HF_TOKEN" in err and "--dry-run" in err
 
 
-def test_pull_imports_from_the_hub_into_the_store(trained, env, capsys, tmp_path):
+def test_pull_imports_from_the_hub_into_the_store(trained, env, run_cli, tmp_path):
     studio, run_ids = trained
     served = Path(studio.push_run(run_ids["lora"], "someone/x", dry_run=True, folder=tmp_path / "served")["folder"])
     hub = FakeHub(served)
     env.setattr(hub_commands, "HUB_CLIENT_FACTORY", lambda token: hub)
     runs = tmp_path / "runs"
-    code, out, err = run_cli(capsys, "pull", "someone/x", "--runs-dir", str(runs), "--json")
+    code, out, err = run_cli("pull", "someone/x", "--runs-dir", str(runs), "--json")
     assert code == 0, err
     result = json.loads(out)
     assert result["status"] == "completed" and result["method"] == "lora" and result["pulled_from"] == "someone/x"
@@ -101,19 +89,19 @@ def test_pull_imports_from_the_hub_into_the_store(trained, env, capsys, tmp_path
     assert (runs / result["run_id"] / "model" / "adapter_model.safetensors").is_file()
 
 
-def test_pull_refuses_pickles_and_other_base_models_with_exit_2(trained, env, capsys, tmp_path):
+def test_pull_refuses_pickles_and_other_base_models_with_exit_2(trained, env, run_cli, tmp_path):
     studio, run_ids = trained
     runs = tmp_path / "runs"
     pickled = Path(studio.push_run(run_ids["lora"], "someone/x", dry_run=True, folder=tmp_path / "p")["folder"])
     (pickled / "adapter_model.safetensors").unlink()
     (pickled / "adapter_model.bin").write_bytes(b"pickled")
-    code, out, err = run_cli(capsys, "pull", str(pickled), "--runs-dir", str(runs), "--json")
+    code, out, err = run_cli("pull", str(pickled), "--runs-dir", str(runs), "--json")
     assert code == 2 and out == "" and "pickled" in err and "safetensors" in err
 
     other = Path(studio.push_run(run_ids["lora"], "someone/x", dry_run=True, folder=tmp_path / "o")["folder"])
     meta = json.loads((other / "run.json").read_text())
     meta["base_model"] = "google/flan-t5-large"
     (other / "run.json").write_text(json.dumps(meta))
-    code, out, err = run_cli(capsys, "pull", str(other), "--runs-dir", str(runs), "--json")
+    code, out, err = run_cli("pull", str(other), "--runs-dir", str(runs), "--json")
     assert code == 2 and out == "" and "flan-t5-large" in err and "does not fit" in err
     assert not runs.exists() or not [p for p in runs.iterdir() if (p / "run.json").exists()]

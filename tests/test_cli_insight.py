@@ -12,30 +12,11 @@ from studio.measure.topics import group_counts, topic_group
 from studio.model.base_model import load_base
 
 
-@pytest.fixture
-def run_cli(tmp_path, cache_dir, monkeypatch, capsys):
-    """main(args) in this process with the tests' stand-in model; returns (exit status, JSON or None, stderr)."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv("STUDIO_CACHE_DIR", str(cache_dir))
-    monkeypatch.setenv("STUDIO_DATA", "bundled")
-    monkeypatch.delenv("STUDIO_BASE_MODEL", raising=False)
-
-    def run(*args):
-        capsys.readouterr()
-        code = cli.main(list(args))
-        captured = capsys.readouterr()
-        out = json.loads(captured.out) if code == 0 and "--json" in args else None
-        return code, out, captured.err
-
-    return run
-
-
 def test_overlap_marks_agree_with_rouge_score(run_cli):
     summary = "Anna and Ben talked about the party. Anna will bring the cake and the cake is big."
     references = ["Carl asks about a trip.", "Anna will bring a cake to Ben's party; they talked about it."]
-    code, out, _ = run_cli("overlap", "--summary", summary, "--reference", references[0],
-                           "--reference", references[1], "--json")
+    code, out, _ = run_cli.json("overlap", "--summary", summary, "--reference", references[0],
+                                "--reference", references[1], "--json")
     assert code == 0
     assert out["best_reference"] == 1
     tokens = out["tokens"]
@@ -53,9 +34,9 @@ def test_overlap_marks_agree_with_rouge_score(run_cli):
 
 
 def test_overlap_with_a_dialogue_marks_copied_words(run_cli):
-    code, out, _ = run_cli("overlap", "--summary", "Anna invites Ben to dinner.", "--reference",
-                           "Anna asks Ben to dinner.", "--dialogue", "Anna: Ben, dinner tonight?\nBen: Sure.",
-                           "--json")
+    code, out, _ = run_cli.json("overlap", "--summary", "Anna invites Ben to dinner.", "--reference",
+                                "Anna asks Ben to dinner.", "--dialogue", "Anna: Ben, dinner tonight?\nBen: Sure.",
+                                "--json")
     assert code == 0
     copied = {t["text"]: t["copied"] for t in out["copied"]["tokens"]}
     assert copied == {"Anna": True, "invites": False, "Ben": True, "to": False, "dinner": True}
@@ -63,12 +44,12 @@ def test_overlap_with_a_dialogue_marks_copied_words(run_cli):
 
 
 def test_overlap_refuses_empty_references(run_cli):
-    code, _, err = run_cli("overlap", "--summary", "Hi.", "--reference", "  ", "--json")
+    code, _, err = run_cli.json("overlap", "--summary", "Hi.", "--reference", "  ", "--json")
     assert code == cli.EXIT_BAD_INPUT and "non-empty reference" in err
 
 
 def test_data_reports_topic_groups_per_split(run_cli, studio):
-    code, out, _ = run_cli("data", "--json")
+    code, out, _ = run_cli.json("data", "--json")
     assert code == 0
     assert set(out["topic_groups"]) == set(out["splits"])
     for split, groups in out["topic_groups"].items():
@@ -79,10 +60,10 @@ def test_data_reports_topic_groups_per_split(run_cli, studio):
 
 
 def test_prompt_tokens_read_back_the_init_text_of_a_barely_trained_run(run_cli, studio):
-    code, trained, _ = run_cli("train", "--method", "prompt", "--steps", "2", "--batch-size", "4",
-                               "--train-size", "16", "--learning-rate", "1e-9", "--json")
+    code, trained, _ = run_cli.json("train", "--method", "prompt", "--steps", "2", "--batch-size", "4",
+                                    "--train-size", "16", "--learning-rate", "1e-9", "--json")
     assert code == 0 and trained["status"] == "completed"
-    code, out, _ = run_cli("prompt-tokens", trained["run_id"], "--top-k", "4", "--json")
+    code, out, _ = run_cli.json("prompt-tokens", trained["run_id"], "--top-k", "4", "--json")
     assert code == 0
     settings = PromptSettings()
     _, tokenizer = load_base(studio.base.path)
@@ -98,22 +79,22 @@ def test_prompt_tokens_read_back_the_init_text_of_a_barely_trained_run(run_cli, 
 
 
 def test_prompt_tokens_refuses_other_runs_and_bad_top_k(run_cli):
-    code, lora, _ = run_cli("train", "--method", "lora", "--steps", "1", "--batch-size", "4", "--train-size",
-                            "8", "--json")
+    code, lora, _ = run_cli.json("train", "--method", "lora", "--steps", "1", "--batch-size", "4", "--train-size",
+                                 "8", "--json")
     assert code == 0
-    code, _, err = run_cli("prompt-tokens", lora["run_id"], "--json")
+    code, _, err = run_cli.json("prompt-tokens", lora["run_id"], "--json")
     assert code == cli.EXIT_BAD_INPUT and "LoRA run" in err and "only prompt-tuning runs" in err
-    code, _, err = run_cli("prompt-tokens", lora["run_id"], "--top-k", "0", "--json")
+    code, _, err = run_cli.json("prompt-tokens", lora["run_id"], "--top-k", "0", "--json")
     assert code == cli.EXIT_BAD_INPUT and "1 to 50" in err
-    code, _, err = run_cli("prompt-tokens", "no-such-run", "--json")
+    code, _, err = run_cli.json("prompt-tokens", "no-such-run", "--json")
     assert code == cli.EXIT_BAD_INPUT and err.startswith("error:")
 
 
 def test_forgetting_scores_the_original_and_a_run(run_cli):
-    code, lora, _ = run_cli("train", "--method", "lora", "--steps", "1", "--batch-size", "4", "--train-size",
-                            "8", "--json")
+    code, lora, _ = run_cli.json("train", "--method", "lora", "--steps", "1", "--batch-size", "4", "--train-size",
+                                 "8", "--json")
     assert code == 0
-    code, out, _ = run_cli("forgetting", "--models", "original", lora["run_id"], "--json")
+    code, out, _ = run_cli.json("forgetting", "--models", "original", lora["run_id"], "--json")
     assert code == 0
     probe = load_probe()
     assert out["examples"] == len(probe) and sum(out["tasks"].values()) == len(probe)
@@ -125,15 +106,15 @@ def test_forgetting_scores_the_original_and_a_run(run_cli):
     for key in ("exact_match", "f1"):
         assert change[key] == pytest.approx(out["scores"][lora["run_id"]]["overall"][key]
                                             - out["scores"]["original"]["overall"][key])
-    code, _, err = run_cli("forgetting", "--models", "original", "gone-run", "--json")
+    code, _, err = run_cli.json("forgetting", "--models", "original", "gone-run", "--json")
     assert code == cli.EXIT_BAD_INPUT and err.startswith("error:")
 
 
 def test_evaluate_reports_per_topic_groups_and_pairs(run_cli):
-    code, lora, _ = run_cli("train", "--method", "lora", "--steps", "1", "--batch-size", "4", "--train-size",
-                            "8", "--json")
-    code, out, _ = run_cli("evaluate", "--models", "original", lora["run_id"], "--limit", "6",
-                           "--max-new-tokens", "6", "--json")
+    code, lora, _ = run_cli.json("train", "--method", "lora", "--steps", "1", "--batch-size", "4", "--train-size",
+                                 "8", "--json")
+    code, out, _ = run_cli.json("evaluate", "--models", "original", lora["run_id"], "--limit", "6",
+                                "--max-new-tokens", "6", "--json")
     assert code == 0
     groups = out["per_topic"]
     assert sum(g["examples"] for g in groups) == 6
@@ -153,24 +134,22 @@ def test_evaluate_reports_per_topic_groups_and_pairs(run_cli):
                                                    - out["models"]["original"][pair["metric"]]["mean"])
 
 
-def test_overlap_fool_gives_the_compare_views_numbers(run_cli, capsys):
+def test_overlap_fool_gives_the_compare_views_numbers(run_cli):
     from studio.measure.fooling import fool
 
     summary = "Anna invites Ben to her birthday party on Saturday and asks him to bring the cake."
     reference = "Anna invites Ben to the party on Saturday; Ben will bring the cake and the candles for the party."
     dialogue = "#Person1#: Ben, come to my party on Saturday?\n#Person2#: Sure, Anna. I will bring the cake."
-    code, out, _ = run_cli("overlap", "--summary", summary, "--reference", reference, "--dialogue", dialogue,
-                           "--fool", "--json")
+    code, out, _ = run_cli.json("overlap", "--summary", summary, "--reference", reference, "--dialogue", dialogue,
+                                "--fool", "--json")
     assert code == 0
     assert out["fool"] == json.loads(json.dumps(fool(summary, [reference], dialogue)))   # what Compare shows
     cases = {c["case"]: c for c in out["fool"]["cases"]}
     assert set(cases) == {"summary", "shuffled", "repeated", "dialogue"}
     assert cases["shuffled"]["rouge1"] == cases["summary"]["rouge1"]
     assert 0 <= cases["repeated"]["bleu"] < cases["summary"]["bleu"] <= 1   # fractions, like the ROUGE keys
-    assert "rouge1" in out and "fool" not in run_cli("overlap", "--summary", summary, "--reference", reference,
-                                                     "--json")[1]
+    assert "rouge1" in out and "fool" not in run_cli.json("overlap", "--summary", summary, "--reference", reference,
+                                                          "--json")[1]
     # Without --json: each case's text, its four scores and its sentence.
-    capsys.readouterr()
-    code = cli.main(["overlap", "--summary", summary, "--reference", reference, "--fool"])
-    printed = capsys.readouterr().out
+    code, printed, _ = run_cli("overlap", "--summary", summary, "--reference", reference, "--fool")
     assert code == 0 and "Same words, shuffled:" in printed and "bleu" in printed and "clipping" in printed

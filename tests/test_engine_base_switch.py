@@ -178,7 +178,7 @@ def test_a_base_models_config_is_read_once_not_on_every_form_change(two_bases, m
 
 
 def test_the_switch_is_the_operators_hidden_and_refused_unless_allowed(tmp_path, cache_dir):
-    # Issue: /switch_base from an anonymous session succeeded even in presenter mode.
+    # /switch_base from an anonymous session once succeeded even in presenter mode.
     import dataclasses
 
     from studio.ui.app import build_app
@@ -200,7 +200,7 @@ def test_the_switch_is_the_operators_hidden_and_refused_unless_allowed(tmp_path,
 
 
 def test_a_switch_back_to_the_starting_base_works_offline_on_the_stand_in(tmp_path, cache_dir):
-    # Issue: after a switch, going back to the default failed offline (an explicit base rules out
+    # After a switch, going back to the default once failed offline (an explicit base rules out
     # the stand-in), so only a restart recovered.
     other = tmp_path / "base-b"
     shutil.copytree(cache_dir / STANDIN_NAME, other)

@@ -5,6 +5,7 @@ from studio.config.settings import Settings, TrainConfig
 from studio.service.engine import Studio
 from studio.ui.handlers.hub import preparation_text
 from tests.fake_hub import FakeHub
+from tests.studios import offline_settings
 
 TINY = TrainConfig(steps=2, batch_size=4, train_size=8)
 
@@ -37,8 +38,8 @@ def test_preload_then_prepare_fills_each_method_once_and_a_restart_repeats_nothi
         def download(self, repo_id, local_dir, *, repo_type, allow_patterns):
             return hubs[repo_id].download(repo_id, local_dir, repo_type=repo_type, allow_patterns=allow_patterns)
 
-    settings = Settings.from_env(env={"STUDIO_PRELOAD_RUNS": "me/a,me/b", "STUDIO_PREPARE": "1"}, offline=True,
-                                 data="bundled", runs_dir=tmp_path / "runs", cache_dir=cache_dir)
+    settings = offline_settings(tmp_path / "runs", cache_dir, env={"STUDIO_PRELOAD_RUNS": "me/a,me/b",
+                                                                   "STUDIO_PREPARE": "1"})
     studio = Studio(settings)
     thread = studio.prepare_in_background(TINY, client_factory=lambda token: Router())
     assert thread is not None

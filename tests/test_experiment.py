@@ -97,7 +97,7 @@ def test_bad_requests_queue_nothing(studio, methods, message):
 
 
 def test_an_experiments_trainings_are_charged_to_its_person_and_address(studio):
-    # Issue: experiments queued their trainings without the client, so each session counted as
+    # Experiments once queued their trainings without the client, so each session counted as
     # its own client: 8 sessions from one address queued 21 trainings past the address's cap.
     from studio.service.people import Caller
 
@@ -116,7 +116,7 @@ def test_an_experiments_trainings_are_charged_to_its_person_and_address(studio):
 
 
 def test_an_experiments_evaluation_takes_turns_at_the_generation_gate(studio):
-    # Issue: an experiment evaluated 4 models x 16 dialogues outside the gate, so a person's
+    # An experiment once evaluated 4 models x 16 dialogues outside the gate, so a person's
     # summary waited 5.1 s instead of one decoding step.
     from studio.service.fairshare import current_turn
 
@@ -131,7 +131,7 @@ def test_an_experiments_evaluation_takes_turns_at_the_generation_gate(studio):
     assert inside_turn and all(inside_turn)
 
 
-# ---------------------------------------------------------------- cut short by a restart (issue 23, 16)
+# ---------------------------------------------------------------- cut short by a restart
 def _cut_short(studio, experiment_id: str, stage: str, methods: list[str], runs: dict) -> None:
     """Leave the record as a process killed at `stage` would have: under way, its process gone."""
     from studio.store.experiment_records import ExperimentRecords
@@ -210,7 +210,7 @@ def test_cli_resume_finishes_an_experiment_cut_short(run_cli, studio):
 
 
 def test_an_experiment_whose_trainings_all_failed_says_it_failed_and_why(studio, monkeypatch):
-    # Issue 23.20: on a full disk every training failed and the experiment was still headed "Experiment finished".
+    # On a full disk every training failed and the experiment was still headed "Experiment finished".
     from studio.train import training
     from studio.ui.handlers import experiment as hx
 
@@ -230,7 +230,7 @@ def test_an_experiment_whose_trainings_all_failed_says_it_failed_and_why(studio,
     assert "- LoRA: **failed**: " in view.methods
 
 
-# ---------------------------------------------------------------- the verdict, with seeds (issue 26, 9)
+# ---------------------------------------------------------------- the verdict, with seeds
 def test_two_seeds_train_each_method_twice_and_the_verdict_uses_both(studio):
     from studio.ui.handlers import experiment as hx
 

@@ -166,7 +166,7 @@ def test_requests_of_one_client_or_of_similar_users_do_not_step_aside():
 
 
 def test_waiting_earns_credit_so_a_heavy_user_is_not_starved_by_newcomers():
-    # Issue: six sessions at once left one person waiting 70 s, because the gate always picked
+    # Six sessions at once once left one person waiting 70 s, because the gate always picked
     # the least-used client and newcomers kept arriving with less usage.
     clock = FakeClock()
     gate = FairGate(per_client=5, usage=Usage(clock=clock), age_credit=0.5)

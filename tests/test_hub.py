@@ -238,7 +238,7 @@ def test_pull_refuses_folders_that_are_no_model(studio, tmp_path):
     assert studio.store.list() == []
 
 
-# ------------------------------------------------------------------ issue 23: what an import may bring in
+# ------------------------------------------------------------------ what an import may bring in
 
 @pytest.fixture
 def adapter_folder(studio, tmp_path):
@@ -263,7 +263,7 @@ def _nothing_imported(studio) -> bool:
 
 
 def test_pull_refuses_links_out_of_the_folder_and_copies_only_model_files(studio, adapter_folder):
-    """Reproduces 23.7: notes.txt -> /etc/passwd and secret.txt -> <runs>/.owner-secret were copied into the run."""
+    """A bug this reproduces: notes.txt -> /etc/passwd and secret.txt -> <runs>/.owner-secret were copied in."""
     secret = studio.store.root / ".owner-secret"
     secret.write_text("server secret")
     for name, target in (("notes.txt", Path("/etc/passwd")), ("secret.txt", secret)):
@@ -283,7 +283,7 @@ def test_pull_refuses_links_out_of_the_folder_and_copies_only_model_files(studio
 
 @pytest.mark.parametrize("damage", ["random", "truncated"])
 def test_pull_refuses_weights_that_are_no_safetensors(studio, adapter_folder, damage):
-    """Reproduces 23.8 (the import side): an adapter of random bytes was imported, then served."""
+    """A bug this reproduces (the import side): an adapter of random bytes was imported, then served."""
     weights = adapter_folder / "adapter_model.safetensors"
     data = weights.read_bytes()
     weights.write_bytes(os.urandom(len(data)) if damage == "random" else data[:-100])
@@ -294,7 +294,7 @@ def test_pull_refuses_weights_that_are_no_safetensors(studio, adapter_folder, da
 
 
 def test_pull_refuses_a_run_json_of_the_wrong_shape_and_says_what_is_wrong(studio, adapter_folder):
-    """Reproduces 23.10: `{"metrics": "x", "steps": "ten"}` was imported, then skipped as unreadable."""
+    """A bug this reproduces: `{"metrics": "x", "steps": "ten"}` was imported, then skipped as unreadable."""
     (adapter_folder / "run.json").write_text(json.dumps({"metrics": "x", "steps": "ten"}))
     with pytest.raises(HubError, match=r"run.json is not a run record .*metrics: .*\(and 1 more\)"):
         pull(str(adapter_folder), studio.store, studio.base)
@@ -306,7 +306,7 @@ def test_pull_refuses_a_run_json_of_the_wrong_shape_and_says_what_is_wrong(studi
 
 @pytest.mark.parametrize("name", ["run.json", "adapter_config.json"])
 def test_pull_refuses_deeply_nested_json_with_a_message(studio, adapter_folder, name):
-    """Reproduces 23.9 for imports: hub.py caught ValueError only, so 100,000 `[` raised RecursionError."""
+    """A bug this reproduces, for imports: hub.py caught ValueError only, so 100,000 `[` raised RecursionError."""
     (adapter_folder / name).write_text("[" * 100_000)
     with pytest.raises(HubError, match=f"{name} is not readable JSON \\(nested more than"):
         pull(str(adapter_folder), studio.store, studio.base)
@@ -314,7 +314,7 @@ def test_pull_refuses_deeply_nested_json_with_a_message(studio, adapter_folder, 
 
 
 def test_a_huge_loss_curve_is_refused_before_it_is_parsed(studio, adapter_folder, monkeypatch):
-    """Reproduces 23.11: 400k `{}` lines were read whole, then written one open() per line."""
+    """A bug this reproduces: 400k `{}` lines were read whole, then written one open() per line."""
     (adapter_folder / "events.jsonl").write_text("{}\n" * 400_000)
     parsed = []
     monkeypatch.setattr("studio.store.hub.parse_event", lambda line: parsed.append(line))
@@ -338,7 +338,7 @@ def test_a_loss_curve_is_checked_line_by_line_and_written_once(studio, adapter_f
 
 def test_a_full_disk_during_an_import_is_one_clear_message_and_leaves_nothing(studio, adapter_folder, monkeypatch,
                                                                               tmp_path):
-    """Reproduces 23.20: the Runs tab's import said "Something went wrong (OSError)", `pull` printed a traceback."""
+    """A bug this reproduces: the Runs tab's import said "Something went wrong (OSError)"; `pull`, a traceback."""
     import errno
 
     from studio.ui.handlers.hub import import_files

@@ -96,7 +96,7 @@ def test_full_runs_are_capped_least_recently_used(trained, dialogues):
 
 
 def test_a_full_run_nobody_asks_for_is_let_go_and_comes_back_the_same(trained, dialogues):
-    """Issue 23.21: the app kept two FLAN-T5 copies loaded for ever after a busy session."""
+    """The app once kept two FLAN-T5 copies loaded for ever after a busy session."""
     import time
 
     studio, runs = trained

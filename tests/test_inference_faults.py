@@ -12,8 +12,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from studio.config.settings import ORIGINAL, Settings
+from studio.config.settings import ORIGINAL
 from studio.generate.inference import GenerationSettings, ModelLoadError, ModelPool, holds_adapter
+from tests.studios import offline_studio
 
 GEN = GenerationSettings(max_new_tokens=12)
 
@@ -21,13 +22,11 @@ GEN = GenerationSettings(max_new_tokens=12)
 @pytest.fixture(scope="module")
 def faulty(trained, tmp_path_factory, cache_dir):
     """A studio of its own holding copies of the trained runs, so damaged copies never reach other tests."""
-    from studio.service.engine import Studio
-
     source, run_ids = trained
     root = tmp_path_factory.mktemp("faulty") / "runs"
     for run_id in run_ids.values():
         shutil.copytree(source.store.path(run_id), root / run_id)
-    studio = Studio(Settings.from_env(env={}, offline=True, data="bundled", runs_dir=root, cache_dir=cache_dir))
+    studio = offline_studio(root, cache_dir)
     return studio, dict(run_ids)
 
 
@@ -96,7 +95,7 @@ def assert_no_trace(pool, run_id):
 @pytest.mark.parametrize("after_a_good_one", [False, True], ids=["first-of-its-method", "after-a-good-one"])
 def test_a_broken_adapter_fails_every_time_and_leaves_nothing(faulty, dialogues, alone, damage, method,
                                                               after_a_good_one):
-    """Points 8 and 17: the second request used to answer with the original's text under the run's name."""
+    """The second request used to answer with the original's text under the run's name."""
     studio, runs = faulty
     if method == "prompt" and damage == "garbled adapter_config.json":
         pytest.skip("the same file and check as LoRA's")
@@ -118,7 +117,7 @@ def test_a_broken_adapter_fails_every_time_and_leaves_nothing(faulty, dialogues,
 
 
 def test_a_broken_first_lora_is_not_registered_when_a_good_one_loads(faulty, dialogues, alone):
-    """Point 17: a failed first LoRA used to stay in the base and ride along with the next good one."""
+    """A failed first LoRA used to stay in the base and ride along with the next good one."""
     studio, runs = faulty
     broken = damaged_copy(studio, runs["lora"], "wrong shapes")
     pool = ModelPool(studio.base, studio.store)
@@ -130,7 +129,7 @@ def test_a_broken_first_lora_is_not_registered_when_a_good_one_loads(faulty, dia
 
 
 def test_a_truncated_full_model_fails_named_and_the_others_still_answer(faulty, dialogues, alone):
-    """Point 18, in the pool: one damaged model.safetensors fails alone, every time."""
+    """In the pool: one damaged model.safetensors fails alone, every time, and the other runs still answer."""
     studio, runs = faulty
     broken = damaged_copy(studio, runs["full"], "truncated", weights="model.safetensors")
     pool = ModelPool(studio.base, studio.store)
@@ -143,7 +142,7 @@ def test_a_truncated_full_model_fails_named_and_the_others_still_answer(faulty, 
 
 
 def test_a_garbled_adapter_config_names_the_run_and_what_is_wrong(faulty, dialogues):
-    """Point 18: a bare JSON error naming no run used to come back."""
+    """A bare JSON error naming no run used to come back."""
     studio, runs = faulty
     broken = damaged_copy(studio, runs["lora"], "garbled adapter_config.json")
     studio.store.rename(broken, "my garbled lora")
@@ -164,7 +163,7 @@ def test_an_adapter_of_the_other_method_is_refused_by_name(faulty, dialogues):
 
 
 def test_a_broken_run_is_never_scored(faulty):
-    """Point 17: /evaluate used to write the original's ROUGE into the broken run's record."""
+    """/evaluate used to write the original's ROUGE into the broken run's record."""
     studio, runs = faulty
     broken = damaged_copy(studio, runs["lora"], "no adapter weights")
     # The copy carries whatever its source's record holds: an earlier test in this process may have

@@ -1,6 +1,8 @@
-"""The package's layers: imports flow one way, the UI handlers stay light, the app builds every tab."""
+"""The package's layers: imports flow one way, the UI handlers stay light, the app builds every tab,
+and the environment is read in one place."""
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +72,49 @@ def test_the_app_builds_every_tab_and_section_module():
     assert {"studio.ui.tab_train", "studio.ui.context"} <= reached  # the graph sees real edges
     layout = {name for name in graph.modules if name.startswith(("studio.ui.tab_", "studio.ui.section_"))}
     assert len(layout) >= 5 and layout <= reached, f"built by nothing: {sorted(layout - reached)}"
+
+
+# Modules outside studio/config that may read the environment, and why. Writes anywhere are fine:
+# they configure a library (HF_HUB_OFFLINE, TOKENIZERS_PARALLELISM, FORWARDED_ALLOW_IPS).
+ENVIRONMENT_READERS = {
+    "model/distributed.py": "torchrun's RANK / WORLD_SIZE / LOCAL_RANK describe this one process, not a setting",
+    "train/trackers.py": "the trackers' own variables (MLFLOW_*, WANDB_*, ...): the operator's are kept, the "
+                         "studio's are set around one run and put back",
+    "service/workers.py": "a training's child process is handed this environment whole",
+}
+_WRITES = ("update", "setdefault")   # os.environ.update(...), os.environ.setdefault(...)
+
+
+def _environment_reads(tree: ast.AST) -> list[int]:
+    """Lines that read os.environ or os.getenv (a store into, or a delete from, os.environ is a write)."""
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "os" and \
+                {a.name for a in node.names} & {"environ", "getenv"}:
+            lines.append(node.lineno)
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os"
+                and node.attr in ("environ", "getenv")):
+            continue
+        parent = parents.get(node)
+        written = (node.attr == "environ" and (
+            (isinstance(parent, ast.Subscript) and isinstance(parent.ctx, (ast.Store, ast.Del)))
+            or (isinstance(parent, ast.Attribute) and parent.attr in _WRITES)))
+        if not written:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_config_layer_reads_the_environment():
+    """Settings (and config's readers of the process switches) are the one place the environment is read."""
+    readers = {}
+    for path in STUDIO.rglob("*.py"):
+        relative = path.relative_to(STUDIO).as_posix()
+        if relative.startswith("config/") or relative in ENVIRONMENT_READERS:
+            continue
+        lines = _environment_reads(ast.parse(path.read_text(encoding="utf-8")))
+        if lines:
+            readers[relative] = lines
+    assert not readers, f"read the environment outside studio/config (read it through Settings): {readers}"
+    assert _environment_reads(ast.parse("import os\nos.environ['A'] = '1'\ndel os.environ['A']")) == []
+    assert _environment_reads(ast.parse("import os\nx = os.environ.get('A') or os.getenv('B')")) == [2, 2]

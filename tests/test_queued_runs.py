@@ -1,4 +1,4 @@
-"""Queued trainings survive a restart as records their owners see (issue 23, point 14).
+"""Queued trainings survive a restart as records their owners see.
 
 Before: A trains, B's training waits in the queue, the app is killed and restarted: B had no
 folder, no record, no message. Now each queued training is kept on disk until its run exists,

@@ -45,7 +45,7 @@ def _kill_the_process_of(path: Path) -> None:
     path.write_text(json.dumps(record))
 
 
-# ------------------------------------------------------------------ 23.9: JSON no parser should trust
+# ------------------------------------------------------------------ JSON no parser should trust
 
 def test_deeply_nested_json_is_a_bad_record_not_a_recursion_error():
     for parse in (parse_record, parse_event, load_json):
@@ -60,7 +60,7 @@ def test_deeply_nested_json_is_a_bad_record_not_a_recursion_error():
 
 
 def test_a_nested_run_json_is_skipped_and_reported_by_list_get_and_sweep(tmp_path):
-    """Reproduces 23.9: 100,000 nested `[` raised RecursionError from list_runs and the start-up sweep."""
+    """A bug this reproduces: 100,000 nested `[` raised RecursionError from list_runs and the start-up sweep."""
     store = RunStore(tmp_path)
     _finished_run(store, "lora-good")
     _bad_run(tmp_path, "lora-nested", NESTED.encode())
@@ -94,10 +94,10 @@ def test_a_run_json_too_large_or_not_a_plain_file_is_refused_without_reading_it_
     assert reasons[("lora-fifo", "run.json")] == "not a plain file"
 
 
-# ------------------------------------------------------------------ 23.19: every folder not listed says why
+# ------------------------------------------------------------------ every folder not listed says why
 
 def test_every_run_folder_that_is_not_listed_is_reported_with_its_reason(tmp_path, monkeypatch):
-    """Reproduces 23.19: a non-UTF-8 run.json and an unreadable folder vanished without a word."""
+    """A bug this reproduces: a non-UTF-8 run.json and an unreadable folder vanished without a word."""
     store = RunStore(tmp_path)
     _finished_run(store, "lora-good")
     good = (tmp_path / "lora-good" / "run.json").read_bytes()
@@ -126,7 +126,7 @@ def test_every_run_folder_that_is_not_listed_is_reported_with_its_reason(tmp_pat
 
 
 def test_garbage_in_a_loss_curve_is_reported_by_a_listing_alone(tmp_path):
-    """Reproduces 23.19: `runs --json` (list, then problems) never read events.jsonl, so it reported nothing."""
+    """A bug this reproduces: `runs --json` (list, then problems) never read events.jsonl, so it reported nothing."""
     store = RunStore(tmp_path)
     _finished_run(store, "lora-good")
     with open(tmp_path / "lora-good" / "events.jsonl", "a") as handle:
@@ -139,7 +139,7 @@ def test_garbage_in_a_loss_curve_is_reported_by_a_listing_alone(tmp_path):
 
 
 def test_a_finished_run_whose_model_was_deleted_is_not_listed_with_a_size(tmp_path):
-    """Reproduces 23.19: with model/ deleted the run was listed as `completed, 4.9 MB`."""
+    """A bug this reproduces: with model/ deleted the run was listed as `completed, 4.9 MB`."""
     from studio.ui.handlers.runs import runs_table
 
     store = RunStore(tmp_path)
@@ -154,14 +154,14 @@ def test_a_finished_run_whose_model_was_deleted_is_not_listed_with_a_size(tmp_pa
     assert on_disk["size_bytes"] == len(b"weights") and "model_missing" not in on_disk  # reading wrote nothing
 
 
-# ------------------------------------------------------------------ 23.15: killed between the model and the record
+# ------------------------------------------------------------------ killed between the model and the record
 
 class Killed(BaseException):
     """Stands in for SIGKILL: nothing after it runs, not even `except Exception`."""
 
 
 def test_a_run_killed_after_its_model_landed_comes_back_finished_not_interrupted(tmp_path, monkeypatch):
-    """Reproduces 23.15: the rename of model/ and the final run.json are two steps; a kill between them
+    """A bug this reproduces: the rename of model/ and the final run.json are two steps; a kill between them
     left an `interrupted` run that "has no saved model" though model/ loads."""
     store = RunStore(tmp_path)
     store.create("lora-cut", {"method": "lora", "name": "cut short"})
@@ -210,10 +210,10 @@ def test_a_run_killed_before_its_model_landed_is_interrupted(tmp_path, monkeypat
     assert RunStore(tmp_path).get("lora-early")["status"] == "interrupted"
 
 
-# ------------------------------------------------------------------ 23.20: a full disk at creation
+# ------------------------------------------------------------------ a full disk at creation
 
 def test_a_run_the_disk_refuses_at_creation_leaves_no_folder(tmp_path, monkeypatch):
-    """Reproduces 23.20: a training refused at record creation left a folder holding only `.run.lock`."""
+    """A bug this reproduces: a training refused at record creation left a folder holding only `.run.lock`."""
     store = RunStore(tmp_path)
 
     def disk_full(path, payload):

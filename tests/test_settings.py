@@ -41,6 +41,20 @@ def test_runs_dir_prefers_writable_data_folder(tmp_path):
     assert config._default_runs_dir(tmp_path / "missing") == Path("runs")
 
 
+def test_the_process_switches_are_read_here_as_their_libraries_read_them():
+    assert config.hub_offline({"HF_HUB_OFFLINE": " True "}) and not config.hub_offline({"HF_HUB_OFFLINE": "0"})
+    assert config.hub_endpoint({}) == "https://huggingface.co"
+    assert config.hub_endpoint({"HF_ENDPOINT": "https://mirror.example/"}) == "https://mirror.example"
+    assert config.on_zerogpu({"SPACES_ZERO_GPU": "t"}) and not config.on_zerogpu({})
+
+
+def test_a_zerogpu_calls_time_is_a_setting_refused_by_name_when_bad():
+    assert Settings.from_env(env={}).zerogpu_max_seconds == 120
+    assert Settings.from_env(env={"STUDIO_ZEROGPU_MAX_SECONDS": "300"}).zerogpu_max_seconds == 300
+    with pytest.raises(ValueError, match="STUDIO_ZEROGPU_MAX_SECONDS"):
+        Settings.from_env(env={"STUDIO_ZEROGPU_MAX_SECONDS": "0"})
+
+
 def test_method_defaults_differ_and_overrides_apply():
     assert method_settings("prompt").learning_rate / method_settings("lora").learning_rate >= 100
     lora = method_settings("lora", {"r": 8, "target_modules": "q, k ,v", "unknown": 1})

@@ -2,7 +2,7 @@
 from types import SimpleNamespace
 
 from studio.config.settings import TrainConfig
-from studio.train.training_plan import count_pairs, training_budget
+from studio.train.training_plan import count_pairs, plan_training, planned_steps
 
 
 def _examples(references_per_dialogue):
@@ -14,25 +14,34 @@ def test_a_pair_is_one_dialogue_with_one_of_its_references():
 
 
 def test_a_subset_larger_than_the_split_uses_every_pair_and_says_how_many_passes():
-    plan = training_budget(_examples([1] * 48), TrainConfig(steps=60, batch_size=8, train_size=400))
+    plan = plan_training(_examples([1] * 48), TrainConfig(steps=60, batch_size=8, train_size=400))
     assert plan == {"steps": 60, "batch_size": 8, "train_size": 400, "pairs_available": 48, "pairs_used": 48,
                     "epochs": 10.0}
 
 
 def test_a_smaller_subset_is_used_as_asked():
-    plan = training_budget(_examples([1] * 48), TrainConfig(steps=3, batch_size=4, train_size=16))
+    plan = plan_training(_examples([1] * 48), TrainConfig(steps=3, batch_size=4, train_size=16))
     assert (plan["pairs_used"], plan["epochs"]) == (16, 0.75)
 
 
 def test_an_epoch_budget_becomes_whole_passes_of_steps():
     # 10 pairs in batches of 4: 3 steps a pass (the last batch is short), so 1.5 passes is 5 steps.
-    plan = training_budget(_examples([2] * 5), TrainConfig(steps=None, epochs=1.5, batch_size=4, train_size=None))
+    plan = plan_training(_examples([2] * 5), TrainConfig(steps=None, epochs=1.5, batch_size=4, train_size=None))
     assert (plan["pairs_used"], plan["steps"], plan["epochs"]) == (10, 5, 1.5)
 
 
+def test_epochs_count_steps_as_the_trainer_does_whole_batches_per_pass():
+    # 10 pairs in batches of 4 are 3 batches a pass (the last one short): 2 passes are 6 steps. Rounding
+    # epochs x pairs / batch once (5) undercounted what the Trainer runs, so the operator's cap let it by.
+    cfg = TrainConfig(steps=None, epochs=2, batch_size=4, train_size=None)
+    assert planned_steps(cfg, 10) == 6 == plan_training(_examples([1] * 10), cfg)["steps"]
+    assert planned_steps(TrainConfig(steps=None, epochs=2, batch_size=4, train_size=8), 10) == 4  # the subset
+    assert planned_steps(TrainConfig(steps=7, batch_size=4), 10) == 7 and planned_steps(cfg, 0) == 0
+
+
 def test_no_pairs_means_no_passes_rather_than_a_division_by_zero():
-    assert training_budget([], TrainConfig(steps=30))["epochs"] == 0.0
-    assert training_budget([], TrainConfig(steps=None, epochs=2.0))["steps"] == 0
+    assert plan_training([], TrainConfig(steps=30))["epochs"] == 0.0
+    assert plan_training([], TrainConfig(steps=None, epochs=2.0))["steps"] == 0
 
 
 def test_the_validation_interval_follows_the_run_length_within_its_cost():

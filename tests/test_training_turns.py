@@ -1,4 +1,4 @@
-"""Turns within long runs (issue 25, 2): a run paused at a checkpoint resumes exactly where it stopped.
+"""Turns within long runs (so no run holds the room): a run paused at a checkpoint resumes exactly where it stopped.
 
 The stand-in model trains for real: a run paused three times, each turn resumed from the
 Trainer's own checkpoint, draws the same loss curve as the run trained in one go; the queue

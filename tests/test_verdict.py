@@ -73,7 +73,7 @@ def test_a_headline_with_one_model_says_there_is_nothing_to_compare():
                                                             "model: nothing to compare.")
 
 
-# ---------------------------------------------------------------- BLEU in the verdict (issue 27, 1)
+# ---------------------------------------------------------------- BLEU in the verdict
 REFERENCES = [["Anna and Ben book the 9 o'clock train to Lyon on Friday."],
               ["Carol asks Dan to move the meeting to Monday morning."],
               ["Eve lends Frank her bike for the weekend."],

@@ -10,13 +10,13 @@ import pytest
 from studio.config.settings import TrainConfig
 from studio.generate.inference import GenerationSettings
 from studio.service.zerogpu import (
-    BudgetError,
     CostModel,
     EvaluateRequest,
     GenerateRequest,
+    GpuTimeError,
     TrainRequest,
-    check_generation_budget,
-    check_training_budget,
+    check_generation_gpu_seconds,
+    check_training_gpu_seconds,
     evaluate_on_gpu,
     gpu,
     run_training,
@@ -71,17 +71,17 @@ def test_closing_the_generator_stops_the_run_and_saves_it_as_stopped(studio):
 
 def test_a_budget_that_cannot_fit_is_refused_before_anything_is_written(studio):
     request = _request(studio, steps=5000, max_seconds=120)
-    with pytest.raises(BudgetError, match=r"at most 120 s\. Choose at most (\d+) steps at batch size 4"):
+    with pytest.raises(GpuTimeError, match=r"at most 120 s\. Choose at most (\d+) steps at batch size 4"):
         list(train_on_gpu(request))
     assert studio.store.list() == []
     # The advice is right: the largest step count it names fits, one more does not.
-    with pytest.raises(BudgetError) as refusal:
-        check_training_budget(request)
+    with pytest.raises(GpuTimeError) as refusal:
+        check_training_gpu_seconds(request)
     fits = int(str(refusal.value).split("at most ")[2].split()[0])
-    assert check_training_budget(_request(studio, steps=fits, max_seconds=120)) <= 120
-    with pytest.raises(BudgetError):
-        check_training_budget(_request(studio, steps=fits + 1, max_seconds=120))
-    with pytest.raises(BudgetError, match="steps, not epochs"):
+    assert check_training_gpu_seconds(_request(studio, steps=fits, max_seconds=120)) <= 120
+    with pytest.raises(GpuTimeError):
+        check_training_gpu_seconds(_request(studio, steps=fits + 1, max_seconds=120))
+    with pytest.raises(GpuTimeError, match="steps, not epochs"):
         training_duration(TrainRequest("lora", TrainConfig(steps=None, epochs=1), "runs", studio.base, studio.data))
 
 
@@ -129,13 +129,13 @@ def test_generation_budget_scales_with_dialogues_and_refuses_too_many(studio):
         return GenerateRequest(["original"], ["A: hi"] * n, "runs", studio.base,
                                GenerationSettings(max_new_tokens=tokens), max_seconds=60)
 
-    assert check_generation_budget(request(64)) > check_generation_budget(request(16))
-    assert check_generation_budget(request(16, 256)) > check_generation_budget(request(16, 64))
-    with pytest.raises(BudgetError, match="Summarizing 5000 dialogues with 1 models"):
-        check_generation_budget(request(5000))
-    with pytest.raises(BudgetError):
-        check_generation_budget(EvaluateRequest(["original", "a", "b"], "runs", studio.base, studio.data, limit=1500,
-                                                max_seconds=60))
+    assert check_generation_gpu_seconds(request(64)) > check_generation_gpu_seconds(request(16))
+    assert check_generation_gpu_seconds(request(16, 256)) > check_generation_gpu_seconds(request(16, 64))
+    with pytest.raises(GpuTimeError, match="Summarizing 5000 dialogues with 1 models"):
+        check_generation_gpu_seconds(request(5000))
+    with pytest.raises(GpuTimeError):
+        check_generation_gpu_seconds(EvaluateRequest(["original", "a", "b"], "runs", studio.base, studio.data,
+                                                     limit=1500, max_seconds=60))
 
 
 def test_gpu_decorator_is_a_no_op_off_zerogpu_and_asks_spaces_for_the_dynamic_duration_on_it(monkeypatch):

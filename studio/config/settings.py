@@ -3,6 +3,13 @@
     settings = Settings.from_env()                       # environment only
     settings = Settings.from_env(base_model="./my-t5")   # a CLI flag beats the environment
     cfg = TrainConfig(steps=30); lora = LoraSettings(r=8)
+    hub_offline(); hub_endpoint(); on_zerogpu()          # process-wide switches, read when used
+
+Every variable the studio reads is read here: the studio's own (STUDIO_*) into Settings when it
+starts, and the few switches that belong to the process and its libraries (HF_HUB_OFFLINE, which
+network.enter_offline_mode turns on while the studio runs; HF_ENDPOINT; SPACES_ZERO_GPU, which
+decides at import whether `spaces` wraps the GPU functions) by the functions below, each time they
+are needed. tests/test_layers.py checks that no module outside studio/config reads the environment.
 
 Each method has its own dataclass because their good defaults differ a lot
 (prompt tuning wants a learning rate ~300x LoRA's). Every hyperparameter is one
@@ -43,6 +50,27 @@ def _default_runs_dir(data: Path = Path("/data")) -> Path:
 
 def _default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tuning-studio"
+
+
+def _is_on(value) -> bool:
+    return str(value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def hub_offline(env=None) -> bool:
+    """HF_HUB_OFFLINE as huggingface_hub reads it: every Hugging Face library keeps to its local cache.
+
+    Read when a model is loaded rather than kept: the studio turns it on itself when no network answers."""
+    return _is_on((os.environ if env is None else env).get("HF_HUB_OFFLINE"))
+
+
+def hub_endpoint(env=None) -> str:
+    """HF_ENDPOINT: the hub the Hugging Face libraries talk to (a mirror, or huggingface.co)."""
+    return ((os.environ if env is None else env).get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
+
+
+def on_zerogpu(env=None) -> bool:
+    """SPACES_ZERO_GPU: this process runs on a ZeroGPU Space (set by the Space, spelled as `spaces` spells it)."""
+    return (os.environ if env is None else env).get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true")
 
 
 @dataclass
@@ -121,7 +149,7 @@ class Settings:
         low=0, high=1_000_000)
     # A Ray cluster to train on ("local": a Ray instance on this machine); empty: local workers.
     ray_address: str = ""
-    # No run holds the room (budgets.py): the seconds of training one run may take, estimated before
+    # No run holds the room (service/limits.py): the seconds of training one run may take, estimated before
     # Start from the step time measured on this machine. None: 180 s on a CPU Space (a 30-step quick
     # run of FLAN-T5-small takes about 1-2 min there), 900 s on a GPU Space, no ceiling elsewhere.
     max_run_seconds: float | None = setting(
@@ -136,6 +164,10 @@ class Settings:
     # The same turn counted in optimizer steps (0: by time only); for tests and slow hardware.
     slice_steps: int = setting(0, "STUDIO_SLICE_STEPS: optimizer steps a run takes in one turn while others "
                                   "wait (0 = by time only)", low=0, high=10**9)
+    # The GPU time one ZeroGPU call may hold (studio/service/zerogpu.py), as the Space's plan allows:
+    # `spaces` grants 60 s by default, PRO accounts longer; a request that needs more is refused up front.
+    zerogpu_max_seconds: int = setting(
+        120, "STUDIO_ZEROGPU_MAX_SECONDS: seconds of GPU time one ZeroGPU call may hold", low=1, high=10**6)
 
     @classmethod
     def from_env(cls, env: dict | None = None, **flags) -> Settings:
@@ -152,7 +184,7 @@ class Settings:
             values["runs_dir"] = Path(env["STUDIO_RUNS_DIR"])
         if env.get("STUDIO_CACHE_DIR"):
             values["cache_dir"] = Path(env["STUDIO_CACHE_DIR"])
-        if env.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        if hub_offline(env):
             values["offline"] = True
         if env.get("STUDIO_ALLOWED_MODELS"):
             values["allowed_base_models"] = tuple(
@@ -170,7 +202,7 @@ class Settings:
         for name, key in (("STUDIO_REQUIRE_LOGIN", "require_login"), ("STUDIO_ALLOW_BASE_SWITCH", "allow_base_switch")):
             if env.get(name, "").strip().lower() in ("1", "true", "yes", "on"):
                 values[key] = True
-        if env.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true"):
+        if on_zerogpu(env):
             values["execution"] = "zerogpu"
         if env.get("STUDIO_EXECUTION"):
             values["execution"] = env["STUDIO_EXECUTION"].strip().lower()
@@ -200,7 +232,8 @@ FAIR_SHARE_ENV = {"STUDIO_MAX_STEPS_PER_RUN": "max_steps_per_run", "STUDIO_MAX_G
                   "STUDIO_MAX_TRAININGS_PER_CLIENT": "max_trainings_per_client", "STUDIO_PROXY_HOPS": "proxy_hops",
                   "STUDIO_PEOPLE_PER_ADDRESS": "people_per_address", "STUDIO_TRAINING_WORKERS": "training_workers",
                   "STUDIO_TRAINING_MEMORY_GB": "training_memory_gb", "STUDIO_MAX_RUN_SECONDS": "max_run_seconds",
-                  "STUDIO_SLICE_SECONDS": "slice_seconds", "STUDIO_SLICE_STEPS": "slice_steps"}
+                  "STUDIO_SLICE_SECONDS": "slice_seconds", "STUDIO_SLICE_STEPS": "slice_steps",
+                  "STUDIO_ZEROGPU_MAX_SECONDS": "zerogpu_max_seconds"}
 
 
 def _fair_share_env(env) -> dict:

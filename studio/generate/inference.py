@@ -11,7 +11,7 @@ the shared base, so "original" and prompt-tuned generation run inside the LoRA
 wrapper's disable_adapter(): nothing LoRA does leaks into them. Only fully
 tuned runs hold their own weights, and at most `max_full` of them stay loaded; one nobody
 has asked for in `FULL_IDLE_SECONDS` is let go, and its memory handed back to the system
-(issue 23.21: the app grew by two FLAN-T5 copies under six sessions and kept them idle).
+(without that, the app grew by two FLAN-T5 copies under six sessions and kept them idle).
 
 A run's files are checked before anything shared changes, and a load that fails is
 undone (its adapter deleted, or the first LoRA wrapper unloaded from the base):

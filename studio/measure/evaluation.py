@@ -67,13 +67,35 @@ def resample_indices(count: int, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
     return np.random.default_rng(seed).integers(0, count, size=(samples, count))
 
 
+def bootstrap(statistic, count: int, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> np.ndarray:
+    """The statistic on each seeded resample of `count` examples (the one bootstrap every interval uses).
+
+    `statistic` gets a (samples, count) array of example indices and returns one value per resample:
+    a mean of per-example scores, corpus BLEU recomputed, or a paired difference of either."""
+    return np.asarray(statistic(resample_indices(count, samples, seed)), dtype=float)
+
+
+def percentile_interval(draws) -> tuple[float, float]:
+    """The 95% percentile interval of a bootstrap's draws."""
+    return float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
+
+
+def _resampled_mean(values: np.ndarray):
+    return lambda indices: values[indices].mean(axis=1)
+
+
+def _paired(difference: float, draws: np.ndarray) -> dict:
+    """A paired comparison as every caller reports it: b - a, its interval, how often b wins a resample."""
+    low, high = percentile_interval(draws)
+    return {"difference": float(difference), "low": low, "high": high, "share_b_better": float((draws > 0).mean())}
+
+
 def bootstrap_interval(values, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> tuple[float, float]:
     """95% percentile interval of the mean, from a seeded resample of the examples."""
     values = np.asarray(values, dtype=float)
     if len(values) == 0:
         return (float("nan"), float("nan"))
-    means = values[resample_indices(len(values), samples, seed)].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+    return percentile_interval(bootstrap(_resampled_mean(values), len(values), samples, seed))
 
 
 def rouge_summary(table: pd.DataFrame, seed: int = 0) -> dict:
@@ -90,9 +112,7 @@ def paired_difference(a, b, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> 
     if a.shape != b.shape:
         raise ValueError("A paired comparison needs scores on the same examples.")
     diff = b - a
-    means = diff[resample_indices(len(diff), samples, seed)].mean(axis=1)
-    return {"difference": float(diff.mean()), "low": float(np.percentile(means, 2.5)),
-            "high": float(np.percentile(means, 97.5)), "share_b_better": float((means > 0).mean())}
+    return _paired(diff.mean(), bootstrap(_resampled_mean(diff), len(diff), samples, seed))
 
 
 def _bleu() -> SacreBLEU:
@@ -136,14 +156,15 @@ def corpus_bleu(predictions: list[str], references: list[list[str]]) -> float:
 
 
 def _resampled_bleu(stats: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Corpus BLEU of each resample: a row of `indices` picks the examples whose statistics are summed."""
     return np.array([bleu_from_statistics(row) for row in stats[indices].sum(axis=1)])
 
 
 def bleu_summary(stats: np.ndarray, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> dict:
     """Corpus BLEU ("mean", the key ROUGE's summaries use) with its 95% bootstrap interval over examples."""
-    resampled = _resampled_bleu(stats, resample_indices(len(stats), samples, seed))
-    return {"mean": bleu_from_statistics(stats.sum(axis=0)), "low": float(np.percentile(resampled, 2.5)),
-            "high": float(np.percentile(resampled, 97.5))}
+    low, high = percentile_interval(bootstrap(lambda indices: _resampled_bleu(stats, indices), len(stats),
+                                              samples, seed))
+    return {"mean": bleu_from_statistics(stats.sum(axis=0)), "low": low, "high": high}
 
 
 def paired_bleu_difference(a: np.ndarray, b: np.ndarray, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> dict:
@@ -151,11 +172,9 @@ def paired_bleu_difference(a: np.ndarray, b: np.ndarray, samples: int = BOOTSTRA
     draws the same dialogues for both models and recomputes both corpus scores."""
     if a.shape != b.shape:
         raise ValueError("A paired comparison needs scores on the same examples.")
-    indices = resample_indices(len(a), samples, seed)
-    diffs = _resampled_bleu(b, indices) - _resampled_bleu(a, indices)
-    return {"difference": bleu_from_statistics(b.sum(axis=0)) - bleu_from_statistics(a.sum(axis=0)),
-            "low": float(np.percentile(diffs, 2.5)), "high": float(np.percentile(diffs, 97.5)),
-            "share_b_better": float((diffs > 0).mean())}
+    draws = bootstrap(lambda indices: _resampled_bleu(b, indices) - _resampled_bleu(a, indices), len(a),
+                      samples, seed)
+    return _paired(bleu_from_statistics(b.sum(axis=0)) - bleu_from_statistics(a.sum(axis=0)), draws)
 
 
 @dataclass

@@ -27,9 +27,10 @@ from studio.measure.evaluation import (
     PAIRED_METRICS,
     _resampled_bleu,
     bleu_from_statistics,
+    bootstrap,
     bootstrap_interval,
     paired_difference,
-    resample_indices,
+    percentile_interval,
 )
 
 ORDER = (ORIGINAL, *METHODS)
@@ -71,12 +72,12 @@ def _bleu_numbers(stats_a: dict, stats_b: dict, seeds: list, seed: int) -> tuple
     """What _pair needs for BLEU: (difference, low, high, seed means of a and b, same, both zero, a's score)."""
     means_a, means_b = _bleu_seed_means(stats_a, seeds), _bleu_seed_means(stats_b, seeds)
     count = len(next(iter(stats_a.values())))
-    indices = resample_indices(count, BOOTSTRAP_SAMPLES, seed)
-    diffs = _bleu_resampled(stats_b, indices) - _bleu_resampled(stats_a, indices)
+    diffs = bootstrap(lambda indices: _bleu_resampled(stats_b, indices) - _bleu_resampled(stats_a, indices),
+                      count, BOOTSTRAP_SAMPLES, seed)
     mean_a, mean_b = np.mean(list(means_a.values())), np.mean(list(means_b.values()))
     same = bool(mean_a == mean_b and not diffs.any())
-    return (float(mean_b - mean_a), float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5)),
-            means_a, means_b, same, same and mean_a == 0, float(mean_a))
+    return (float(mean_b - mean_a), *percentile_interval(diffs), means_a, means_b, same, same and mean_a == 0,
+            float(mean_a))
 
 
 def _rouge_numbers(tables_a: dict, tables_b: dict, metric: str, seeds: list, seed: int) -> tuple:
@@ -181,9 +182,9 @@ def method_scores(tables_of_model: dict, seeds: list, metrics=PAIRED_METRICS, se
         if metric == BLEU:
             seed_means = _bleu_seed_means(bleu_of_model, seeds)
             count = len(next(iter(bleu_of_model.values())))
-            resampled = _bleu_resampled(bleu_of_model, resample_indices(count, BOOTSTRAP_SAMPLES, seed))
-            out[metric] = {"mean": float(np.mean(list(_bleu_seed_means(bleu_of_model, seeds).values()))),
-                           "low": float(np.percentile(resampled, 2.5)), "high": float(np.percentile(resampled, 97.5)),
+            low, high = percentile_interval(bootstrap(lambda indices: _bleu_resampled(bleu_of_model, indices),
+                                                      count, BOOTSTRAP_SAMPLES, seed))
+            out[metric] = {"mean": float(np.mean(list(seed_means.values()))), "low": low, "high": high,
                            "seed_means": [seed_means[s] for s in seeds if s in seed_means]}
             continue
         values = _per_example(tables_of_model, metric)

@@ -25,10 +25,11 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from studio.config.settings import hub_offline
 
 if TYPE_CHECKING:  # torch loads when a change is measured, so the UI's handlers can import this cheaply
     import torch
@@ -70,7 +71,7 @@ def base_weight_files(path: str, offline: bool | None = None) -> list[Path]:
         from huggingface_hub import snapshot_download
 
         if offline is None:
-            offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+            offline = hub_offline()
         # Only the weights: the same files from_pretrained(use_safetensors=True) reads, no pickles.
         folder = Path(snapshot_download(path, allow_patterns=["*.safetensors"], local_files_only=offline))
     files = sorted(folder.glob("*.safetensors"))

@@ -9,11 +9,10 @@ somebody named explicitly is never replaced: failing to load it is an error.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.config.settings import DEFAULT_BASE_MODEL, Settings
+from studio.config.settings import DEFAULT_BASE_MODEL, Settings, hub_offline
 from studio.model.network import is_offline
 from studio.model.standin import STANDIN_NAME, build_standin
 
@@ -69,7 +68,7 @@ def load_base(path: str, device: str = "cpu", dtype=None):
     """Model and tokenizer from a hub id (cache only when offline) or a folder; safetensors only."""
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+    offline = hub_offline()  # the studio may have switched it on since it started
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=offline, trust_remote_code=False)
         model = AutoModelForSeq2SeqLM.from_pretrained(path, local_files_only=offline, use_safetensors=True,

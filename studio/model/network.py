@@ -13,7 +13,7 @@ import threading
 import urllib.error
 import urllib.request
 
-from studio.config.settings import Settings
+from studio.config.settings import Settings, hub_endpoint
 
 
 def network_available(timeout: float = 2.0) -> bool:
@@ -22,7 +22,7 @@ def network_available(timeout: float = 2.0) -> bool:
     A real request with certificate checks, not a bare TCP connect: some closed
     networks accept any connection through an intercepting proxy.
     """
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    endpoint = hub_endpoint()
     result = {"ok": False}
 
     def probe():

@@ -41,7 +41,7 @@ from studio.model.network import is_offline
 from studio.service.experiment import Experiments
 from studio.service.fairshare import FairGate, current_turn
 from studio.service.jobs import Job, JobQueue, QueueFull
-from studio.service.limits import check_generation_budget, check_run_time, check_training_budget, planned_steps
+from studio.service.limits import check_generation_cost, check_run_time, check_step_cap
 from studio.service.owner_tokens import OwnerTokens, owner_hash
 from studio.service.people import Caller, SessionPeople
 from studio.service.workers import Workers
@@ -131,7 +131,7 @@ class Studio:
         # checkpoint and goes back in line. Checkpoints no run can resume (its studio was killed) go now.
         for run_id in orphaned_checkpoints(self.store):
             remove_checkpoints(self.store, run_id)
-        # Trainings a stopped studio left waiting in its queue become records their owners see (issue 23, 14).
+        # Trainings a stopped studio left waiting in its queue become records their owners see, not silence.
         self.queued = QueuedRuns(self.store)
         self.never_started = self.queued.settle()
         self.jobs = JobQueue(self._run_job, workers=self.workers.count,
@@ -452,7 +452,7 @@ class Studio:
         if precision == "auto":
             precision = self.settings.precision
         spec = self.make_spec(method, train, overrides, name, precision)
-        check_training_budget(self.settings, train, len(self.data.splits.get("train") or []))
+        check_step_cap(self.settings, self.training_plan(train)["steps"])  # STUDIO_MAX_STEPS_PER_RUN
         check_run_time(self.settings, self.run_time_estimate(method, train), self.device)  # STUDIO_MAX_RUN_SECONDS
         caller = client if isinstance(client, Caller) else None
         if self.settings.require_login and caller is not None and not caller.signed_in:
@@ -552,7 +552,7 @@ class Studio:
         return record
 
     # ------------------------------------------------------------------ what a participant sees
-    # (issue 10: the shared queue, whose runs are whose, what a budget means, the methods' shares)
+    # (the shared queue, whose runs are whose, what a budget means, the methods' shares)
     def owns(self, run: str | dict, owner: str | None) -> bool:
         """True when the session with token `owner` trained this run."""
         record = self.store.get(run) if isinstance(run, str) else run
@@ -592,7 +592,7 @@ class Studio:
         return run_ceiling_seconds(self.settings, self.device)
 
     def run_time_estimate(self, method: str, train: TrainConfig) -> dict | None:
-        """How long `train` would train `method` here, from the runs measured on this machine (budgets.py)."""
+        """How long `train` would train `method` here, from the runs measured on this machine (limits.py)."""
         from studio.model.memory import t5_parameter_count
         from studio.service.limits import run_time_estimate
 
@@ -600,15 +600,15 @@ class Studio:
             total_params = t5_parameter_count(self._base_shape())
         except Exception:  # noqa: BLE001 - a base whose shape is unknown: measured runs only
             total_params = None
-        steps = planned_steps(train, len(self.data.splits.get("train") or []))
+        steps = self.training_plan(train)["steps"]
         return run_time_estimate(self.store.list(), method, steps, train.batch_size, self.base.path, self.device,
                                  total_params)
 
     def training_plan(self, train: TrainConfig) -> dict:
         """What `train` means for this data: pairs available and used, epochs (as run.json's budget)."""
-        from studio.train.training_plan import training_budget
+        from studio.train.training_plan import plan_training
 
-        return training_budget(self.data.splits.get("train") or [], train)
+        return plan_training(self.data.splits.get("train") or [], train)
 
     def method_shares(self) -> dict[str, tuple[int, int]]:
         """(trainable, total) parameters per method at its default settings, for the loaded base model.
@@ -689,8 +689,7 @@ class Studio:
         The run is on disk, complete, before the last yield; the budget check refuses, before
         anything is written, a run that cannot finish within one GPU call.
         """
-        from studio.service.zerogpu import TrainRequest, train_on_gpu
-        from studio.service.zerogpu import check_training_budget as check_gpu_time
+        from studio.service.zerogpu import TrainRequest, check_training_gpu_seconds, train_on_gpu
         from studio.store.runs import new_run_id
 
         if not owner:
@@ -699,9 +698,10 @@ class Studio:
         request = TrainRequest(method, spec.train, str(self.store.root), self.base, self.data,
                                overrides=dict(overrides or {}), name=spec.name,
                                precision=self.settings.precision if precision == "auto" else precision,
-                               run_id=new_run_id(method), owner_hash=owner_hash(owner))
-        check_training_budget(self.settings, train, len(self.data.splits.get("train") or []))  # the operator's
-        check_gpu_time(request)
+                               run_id=new_run_id(method), owner_hash=owner_hash(owner),
+                               max_seconds=self.settings.zerogpu_max_seconds)
+        check_step_cap(self.settings, self.training_plan(train)["steps"])  # the operator's
+        check_training_gpu_seconds(request)
         yield from train_on_gpu(request)  # the run carries its owner from its first record on
 
     def _summarize_on_gpu(self, model_ids: list[str], dialogues: list[str], settings) -> dict:
@@ -711,7 +711,8 @@ class Studio:
 
         started = time.perf_counter()
         out = summarize_on_gpu(GenerateRequest(model_ids, dialogues, str(self.store.root), self.base, settings,
-                                               precision=self.settings.precision))
+                                               precision=self.settings.precision,
+                                               max_seconds=self.settings.zerogpu_max_seconds))
         seconds = time.perf_counter() - started
         return {model_id: SimpleNamespace(summaries=summaries, seconds=seconds) for model_id, summaries in out.items()}
 
@@ -719,7 +720,8 @@ class Studio:
         from studio.service.zerogpu import EvaluateRequest, evaluate_on_gpu
 
         return evaluate_on_gpu(EvaluateRequest(model_ids, str(self.store.root), self.base, self.data, limit=limit,
-                                               split=split, settings=settings, precision=self.settings.precision))
+                                               split=split, settings=settings, precision=self.settings.precision,
+                                               max_seconds=self.settings.zerogpu_max_seconds))
 
     # ------------------------------------------------------------------ summarizing
     def summarize(self, model_ids: list[str], dialogue: str,
@@ -730,7 +732,7 @@ class Studio:
             raise ValueError("Paste a dialogue first: the box is empty.")
         if len(dialogue) > MAX_DIALOGUE_CHARS:
             raise ValueError(f"The dialogue has {len(dialogue):,} characters; the limit is {MAX_DIALOGUE_CHARS:,}.")
-        check_generation_budget(self.settings, settings or GenerationSettings(), len(dialogue))
+        check_generation_cost(self.settings, settings or GenerationSettings(), len(dialogue))
         normalized = normalize_dialogue(dialogue)
         for model_id in model_ids:
             if model_id != ORIGINAL:
@@ -773,7 +775,7 @@ class Studio:
                 except RunNotFound:
                     pass  # deleted while we evaluated
 
-    # ------------------------------------------------------------------ insight views (issue 11)
+    # ------------------------------------------------------------------ insight views (what tuning changed)
     @staticmethod
     def overlap(summary: str, references: list[str]) -> dict:
         """Which summary words ROUGE counted against its best reference (studio.overlap.overlap)."""

@@ -1,9 +1,9 @@
 """The operator's ceilings on what one request may ask for: training steps and time, and the cost of one summary.
 
-    check_training_budget(settings, train_config, train_rows)   # ValueError over STUDIO_MAX_STEPS_PER_RUN
+    check_step_cap(settings, plan["steps"])   # ValueError over STUDIO_MAX_STEPS_PER_RUN (plan: plan_training's)
     estimate = run_time_estimate(records, "lora", 30, batch_size=8, base_path=..., device="cpu", total_params=...)
     check_run_time(settings, estimate, "cpu")   # ValueError over STUDIO_MAX_RUN_SECONDS ("about 12 min; ... 3 min")
-    check_generation_budget(settings, generation, dialogue_chars)   # over STUDIO_MAX_GENERATION_COST
+    check_generation_cost(settings, generation, dialogue_chars)   # over STUDIO_MAX_GENERATION_COST
 
 The form's own bounds (5,000 steps, 8 beams, 256 tokens, 20,000 characters) say what the
 studio can do; these say what one person may take of a shared machine. A summary's cost
@@ -32,16 +32,8 @@ PRIOR_ROW_SECONDS_PER_MPARAM = {"cpu": 4.26 / 8 / 77.0, "cuda": 0.02 / 77.0}
 MEASURED_RUNS = 5          # the newest runs measured here that the estimate follows
 
 
-def planned_steps(train, train_rows: int) -> int:
-    """The optimizer steps a training will take: its steps, or epochs over the subset it draws."""
-    if train.steps is not None:
-        return int(train.steps)
-    rows = min(train.train_size, train_rows) if train.train_size is not None else train_rows
-    return max(1, math.ceil(float(train.epochs) * max(rows, 1) / train.batch_size))
-
-
-def check_training_budget(settings, train, train_rows: int) -> None:
-    steps = planned_steps(train, train_rows)
+def check_step_cap(settings, steps: int) -> None:
+    """Refuse a training of more optimizer steps than one run may take (steps as plan_training counts them)."""
     if steps > settings.max_steps_per_run:
         raise ValueError(f"This training would take {steps:,} steps; this studio allows at most "
                          f"{settings.max_steps_per_run:,} per run (STUDIO_MAX_STEPS_PER_RUN). Ask for fewer steps.")
@@ -51,7 +43,7 @@ def generation_cost(generation, dialogue_chars: int) -> int:
     return int(generation.num_beams) * int(generation.max_new_tokens) * int(dialogue_chars)
 
 
-def check_generation_budget(settings, generation, dialogue_chars: int) -> None:
+def check_generation_cost(settings, generation, dialogue_chars: int) -> None:
     cost = generation_cost(generation, dialogue_chars)
     if cost > settings.max_generation_cost:
         raise ValueError(f"This summary asks for {generation.num_beams} beams x {generation.max_new_tokens} new "

@@ -1,7 +1,7 @@
 """GPU work the ZeroGPU way: inside a `@spaces.GPU` function, for a bounded time, saved before it returns.
 
     request = TrainRequest("lora", TrainConfig(steps=60), runs_dir="runs", base=studio.base, data=studio.data)
-    check_training_budget(request)                 # raises BudgetError when it cannot fit the time limit
+    check_training_gpu_seconds(request)            # the seconds to ask for; GpuTimeError over the limit
     for point in train_on_gpu(request): ...        # {"type": "step", "step": 3, "loss": 2.1, ...}, then
                                                    # {"type": "done", "record": {...run.json...}}
     summaries = summarize_on_gpu(GenerateRequest(model_ids, dialogues, runs_dir="runs", base=studio.base))
@@ -23,7 +23,6 @@ stops the Trainer (the run is saved as "stopped") when the lease is nearly up.
 from __future__ import annotations
 
 import math
-import os
 import queue
 import threading
 import time
@@ -31,24 +30,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studio.config.settings import TrainConfig
+from studio.config.declare import spec
+from studio.config.settings import Settings, TrainConfig, on_zerogpu
 
-# ZeroGPU's own limit for one call is set by the Space's plan (60 s by default in `spaces`,
-# longer for PRO accounts); the operator states theirs here.
-DEFAULT_MAX_SECONDS = 120
+# One call's GPU time when a request names none: the operator's STUDIO_ZEROGPU_MAX_SECONDS default
+# (the Studio passes the setting itself in every request it builds).
+DEFAULT_MAX_SECONDS = spec(Settings, "zerogpu_max_seconds").default
 
 
-class BudgetError(ValueError):
+class GpuTimeError(ValueError):
     """A request that cannot finish within the GPU time one call may hold."""
-
-
-def on_zerogpu() -> bool:
-    return os.environ.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true")
-
-
-def max_seconds() -> int:
-    value = os.environ.get("STUDIO_ZEROGPU_MAX_SECONDS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_MAX_SECONDS
 
 
 def gpu(duration):
@@ -113,7 +104,7 @@ class TrainRequest:
     precision: str = "auto"
     run_id: str | None = None         # chosen by the caller, so the UI can follow the run
     owner_hash: str = ""              # written with the run's first record: a stopped run stays its owner's
-    max_seconds: int | None = None    # None: STUDIO_ZEROGPU_MAX_SECONDS or DEFAULT_MAX_SECONDS
+    max_seconds: int | None = None    # None: DEFAULT_MAX_SECONDS (the Studio passes its setting)
     cost: CostModel = field(default_factory=CostModel)
 
 
@@ -144,24 +135,24 @@ class EvaluateRequest:
 
 
 def _limit(request) -> int:
-    return request.max_seconds or max_seconds()
+    return request.max_seconds or DEFAULT_MAX_SECONDS
 
 
 def _refuse(what: str, needed: float, limit: int, advice: str) -> None:
-    raise BudgetError(f"{what} needs about {math.ceil(needed)} s of GPU time, but one ZeroGPU call may hold "
+    raise GpuTimeError(f"{what} needs about {math.ceil(needed)} s of GPU time, but one ZeroGPU call may hold "
                       f"the GPU for at most {limit} s. {advice}")
 
 
 def training_duration(request: TrainRequest) -> int:
     cfg = request.train
     if cfg.steps is None:
-        raise BudgetError("On ZeroGPU a training budget is a number of steps, not epochs: its duration must be "
+        raise GpuTimeError("On ZeroGPU a training budget is a number of steps, not epochs: its duration must be "
                           "known before it starts.")
     return math.ceil(request.cost.training(cfg.steps, cfg.batch_size))
 
 
-def check_training_budget(request: TrainRequest) -> int:
-    """The seconds to ask for; raises BudgetError (with the largest step count that fits) if over the limit."""
+def check_training_gpu_seconds(request: TrainRequest) -> int:
+    """The seconds to ask for; raises GpuTimeError (with the largest step count that fits) if over the limit."""
     request.train.validate()
     needed, limit = training_duration(request), _limit(request)
     if needed > limit:
@@ -189,7 +180,8 @@ def generation_duration(request: GenerateRequest | EvaluateRequest) -> int:
     return math.ceil(seconds)
 
 
-def check_generation_budget(request: GenerateRequest | EvaluateRequest) -> int:
+def check_generation_gpu_seconds(request: GenerateRequest | EvaluateRequest) -> int:
+    """The seconds to ask for; raises GpuTimeError if the summaries cannot be made within the limit."""
     needed, limit = generation_duration(request), _limit(request)
     if needed > limit:
         count = len(request.dialogues) if isinstance(request, GenerateRequest) else request.limit
@@ -201,7 +193,7 @@ def check_generation_budget(request: GenerateRequest | EvaluateRequest) -> int:
 # --------------------------------------------------------------------------- the GPU functions
 
 def _train_seconds_for(request: TrainRequest) -> int:
-    return check_training_budget(request)
+    return check_training_gpu_seconds(request)
 
 
 @gpu(duration=_train_seconds_for)
@@ -215,7 +207,7 @@ def train_on_gpu(request: TrainRequest) -> Iterator[dict]:
     from studio.store.runs import RunStore, new_run_id
     from studio.train.training import TrainSpec, train_run
 
-    duration = check_training_budget(request)  # again here: the decorator's callable is skipped off ZeroGPU
+    duration = check_training_gpu_seconds(request)  # again here: the decorator's callable is skipped off ZeroGPU
     spec = TrainSpec(request.method, request.train, method_settings(request.method, request.overrides),
                      name=request.name, precision=request.precision, owner_hash=request.owner_hash)
     store = RunStore(Path(request.runs_dir))
@@ -279,13 +271,13 @@ def _pool(runs_dir: str, base, precision: str = "auto"):
 
 
 def _generation_seconds_for(request) -> int:
-    return check_generation_budget(request)
+    return check_generation_gpu_seconds(request)
 
 
 @gpu(duration=_generation_seconds_for)
 def summarize_on_gpu(request: GenerateRequest) -> dict[str, list[str]]:
     """Every model's summaries of every dialogue: {model id: [summary, ...]}."""
-    check_generation_budget(request)
+    check_generation_gpu_seconds(request)
     pool = _pool(request.runs_dir, request.base, request.precision)
     results = pool.summarize(request.model_ids, request.dialogues, _generation_settings(request.settings))
     return {model_id: result.summaries for model_id, result in results.items()}
@@ -296,7 +288,7 @@ def evaluate_on_gpu(request: EvaluateRequest):
     """ROUGE of every model on the first `limit` dialogues of `split` (an EvaluationResult)."""
     from studio.measure.evaluation import evaluate_models
 
-    check_generation_budget(request)
+    check_generation_gpu_seconds(request)
     pool = _pool(request.runs_dir, request.base, request.precision)
     return evaluate_models(pool, request.data, request.model_ids, split=request.split, limit=request.limit,
                            settings=_generation_settings(request.settings))

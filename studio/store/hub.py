@@ -38,7 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from studio.config.settings import METHOD_LABELS
+from studio.config.settings import METHOD_LABELS, hub_offline
 from studio.store.records import BadRecord, load_json, parse_event
 from studio.store.runs import (
     MAX_RECORD_BYTES,
@@ -419,7 +419,7 @@ def _full_matches_base(config: dict, base) -> bool:
     from transformers import AutoConfig
 
     try:
-        base_config = AutoConfig.from_pretrained(base.path, local_files_only=os.environ.get("HF_HUB_OFFLINE") == "1")
+        base_config = AutoConfig.from_pretrained(base.path, local_files_only=hub_offline())
     except OSError:
         return False
     keys = ("model_type", "vocab_size", "d_model", "num_layers", "num_decoder_layers", "num_heads", "d_ff")

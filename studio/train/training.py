@@ -47,7 +47,7 @@ from studio.store.checkpoints import checkpoint_root, latest_checkpoint
 from studio.store.processes import TRAINER_SCRATCH, owned_scratch_dir, process_identity
 from studio.store.runs import RunStore, new_run_id, now_iso
 from studio.train.trackers import PROJECT, reporting, tracker_plan
-from studio.train.training_plan import training_budget
+from studio.train.training_plan import plan_training
 
 
 @dataclass
@@ -318,7 +318,7 @@ def initial_record(spec: TrainSpec, cfg: TrainConfig, base: BaseModelChoice, dat
               "base_model_path": base.path, "base_is_standin": base.is_standin, "data": data.source,
               "hyperparameters": hyper, "device": device,
               # What the budget means for this data (the subset is a cap): said before Start, kept here.
-              "budget": training_budget(data.split("train"), cfg)}
+              "budget": plan_training(data.split("train"), cfg)}
     if spec.experiment:
         record["experiment"] = spec.experiment
     return record

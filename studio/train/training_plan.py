@@ -1,7 +1,8 @@
-"""What a training budget means for the data at hand: pairs available, pairs used, passes over them.
+"""What a training's steps or epochs mean for the data at hand: pairs available, pairs used, passes, steps.
 
-    plan = training_budget(data.split("train"), TrainConfig(steps=60, batch_size=8, train_size=400))
+    plan = plan_training(data.split("train"), TrainConfig(steps=60, batch_size=8, train_size=400))
     plan["pairs_available"], plan["pairs_used"], plan["epochs"]     # 48, 48, 10.0
+    planned_steps(TrainConfig(steps=None, epochs=2, batch_size=4), 10)   # 6: two passes of 3 batches
 
 A training pair is one dialogue with one of its reference summaries (training.tokenize_pairs
 makes one row per reference). The subset size is a cap: with fewer pairs in the split, every
@@ -20,16 +21,35 @@ def count_pairs(examples) -> int:
     return sum(len(ex.references) for ex in examples)
 
 
-def training_budget(examples, cfg: TrainConfig) -> dict:
+def pairs_used(cfg: TrainConfig, available: int) -> int:
+    """The pairs a training draws: its subset size, or every pair when the split has fewer."""
+    return available if cfg.train_size is None else min(cfg.train_size, available)
+
+
+def planned_steps(cfg: TrainConfig, available: int) -> int:
+    """The optimizer steps a training over `available` pairs takes, counted as the Trainer counts them.
+
+    A step count is taken as it is. Epochs become ceil(epochs x batches per pass), a pass being
+    ceil(pairs used / batch) batches with the last one short: build_trainer hands the Trainer
+    num_train_epochs, and transformers sets max_steps = ceil(num_train_epochs x len(dataloader)).
+    (epochs x pairs / batch, rounded once, undercounts: 2 epochs of 10 pairs in batches of 4 are
+    6 steps, not 5.) The operator's step cap and the plan shown before Start both count this way.
+    """
+    if cfg.steps is not None:
+        return int(cfg.steps)
+    used = pairs_used(cfg, available)
+    return math.ceil(float(cfg.epochs or 0) * math.ceil(used / cfg.batch_size)) if used else 0
+
+
+def plan_training(examples, cfg: TrainConfig) -> dict:
     """steps, batch size, pairs available and used, and the epochs that makes (steps x batch / pairs)."""
     available = count_pairs(examples)
-    used = available if cfg.train_size is None else min(cfg.train_size, available)
+    used = pairs_used(cfg, available)
+    steps = planned_steps(cfg, available)
     if cfg.steps is not None:
-        steps = cfg.steps
         epochs = steps * cfg.batch_size / used if used else 0.0
-    else:  # an epoch budget: the Trainer runs whole passes, each ceil(pairs / batch) steps
+    else:
         epochs = float(cfg.epochs or 0)
-        steps = math.ceil(epochs * math.ceil(used / cfg.batch_size)) if used else 0
     return {"steps": steps, "batch_size": cfg.batch_size, "train_size": cfg.train_size,
             "pairs_available": available, "pairs_used": used, "epochs": round(epochs, 3)}
 

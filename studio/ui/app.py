@@ -52,17 +52,6 @@ def header_markdown(studio: Studio) -> str:
             f"{studio.data.description or studio.data.source}, side by side.")
 
 
-def notices_markdown(studio: Studio) -> str:
-    notes = list(studio.notices)
-    if studio.interrupted:
-        notes.append(f"{len(studio.interrupted)} run(s) were interrupted when the studio last stopped; "
-                     "they are listed in the Runs tab.")
-    if getattr(studio, "never_started", None):
-        notes.append(f"{len(studio.never_started)} queued training(s) never started before the studio last "
-                     "stopped; they are listed in the Runs tab, to start again.")
-    return "\n".join(f"⚠️ {note}" for note in notes)
-
-
 def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
     studio = settings if isinstance(settings, Studio) else Studio(settings or Settings.from_env())
     if not studio.preparation_status()["lines"] and not studio.preparation_status()["running"]:

@@ -29,4 +29,4 @@ class UiContext:
     dialogue: gr.Textbox       # Compare's "Dialogue" box, filled from the Dataset tab
     sent_example: gr.State     # {"dialogue", "references"} last sent from the Dataset tab
     scratch: Path              # temporary downloads (CSV, zips)
-    presenter: gr.State | None = None  # True: hide training, rename and delete (issue 10, point 15)
+    presenter: gr.State | None = None  # True: hide training, rename and delete, so a demo cannot be derailed

@@ -474,7 +474,7 @@ def forgetting_figure(scores: dict[str, dict], labels: dict[str, str], methods: 
     return fig
 
 
-# --- weight change (issue 27, point 3) ------------------------------------------------------------
+# --- weight change: how far a run moved each matrix, and one update's singular values ---------------
 
 WEIGHT_ROW_PX = 34        # one layer's row of the map: room for a cell's number in LABEL_FONT_SIZE
 ROUND_OFF_COLOR = "#bbbbbb"

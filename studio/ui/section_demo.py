@@ -1,8 +1,6 @@
 """The header's extras for a demo: progress of the start-up preparation, and "Duplicate this Space" on Spaces."""
 from __future__ import annotations
 
-import os
-
 import gradio as gr
 
 from .context import QUIET, UiContext
@@ -13,7 +11,7 @@ POLL_SECONDS = 3
 
 def build(ctx: UiContext) -> None:
     studio = ctx.studio
-    if os.environ.get("SPACE_ID"):  # only a Space can be duplicated
+    if studio.settings.on_space:  # only a Space can be duplicated
         gr.DuplicateButton("Duplicate this Space (private copy, your own hardware and token)", size="sm",
                            elem_id="duplicate-space")
     status = studio.preparation_status()

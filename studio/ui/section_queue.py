@@ -4,7 +4,7 @@
 
 The page's HTML is built once, when the app starts, so the board's first text claims nothing
 ("checking"): the page-load event fills it with the queue as it is, outside Gradio's queue,
-so no waiting event delays it (issue 25.5: a fresh page once said "free" for 7-18 s while a
+so no waiting event delays it (behind a busy queue a fresh page said "free" for 7-18 s while a
 training ran). Then a timer polls every few seconds. It also notices when the runs on disk changed (anyone's
 run finished, was renamed or deleted) and bumps runs_version, so every open page
 redraws its lists and charts without a reload.

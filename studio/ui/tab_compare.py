@@ -36,7 +36,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
             if examples:
                 gr.Examples([[text] for _, text in examples], inputs=[ctx.dialogue],
                             example_labels=[label for label, _ in examples], label="Sample dialogues")
-            # Beside the run pickers, not under them: the four summaries then start higher (issue 26, 8).
+            # Beside the run pickers, not under them: the four summaries then start higher, on a projector too.
             ui.reference = section_overlap.reference_box()
         with gr.Column(scale=2, min_width=300):
             for method in METHODS:

@@ -101,7 +101,8 @@ def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
     ui.zip.click(make_zip, ui.picked, ui.zip_file, api_name="download_run", preprocess=False)
 
     # "I'm sure" confirms one action on one run: it resets when the run changes and when any action
-    # ends, refused or done, so the next Delete always needs a fresh tick (issue 10, point 8).
+    # ends, refused or done, so the next Delete always needs a fresh tick (a tick left from an
+    # earlier run would delete the next one picked without asking).
     def unconfirm():
         return gr.Checkbox(value=False)
 

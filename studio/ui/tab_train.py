@@ -63,7 +63,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                 ui.start = gr.Button("Start training", variant="primary", elem_id="start-training")
                 ui.stop = gr.Button("Stop", variant="stop")
         # Sticky: the status, progress and plot stay on screen while the person scrolls the form
-        # down to the Start button (issue 10, point 1).
+        # down to the Start button, where a long form would otherwise push them off screen.
         with gr.Column(scale=3, min_width=420, elem_id="train-live"):
             ui.presenter_note = gr.Markdown("**Presenter mode:** training is switched off on this page; the "
                                             "chart shows the prepared runs.", visible=presenter,

@@ -270,7 +270,7 @@ def boxes_overlap(a, b) -> bool:
     return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
 
 
-def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(phone):  # the one phone test (issue 10's too)
+def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(phone):  # the one phone test (the workshop's too)
     """390x844: all five tab names on screen (no "More tabs" menu), the Runs table scrolls instead
     of squeezing its columns, and chart titles and placeholders stay inside their charts."""
     from playwright.sync_api import expect

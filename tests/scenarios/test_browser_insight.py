@@ -1,4 +1,4 @@
-"""A real browser walks issue 11's views: highlighted ROUGE in Compare, the prompt readout, the forgetting
+"""A real browser walks the insight views: highlighted ROUGE in Compare, the prompt readout, the forgetting
 probe, then "Train all three" with a tiny budget, as a workshop would.
 
 One server and one browser page for all of them (each start costs seconds of CPU on a 2-core machine):

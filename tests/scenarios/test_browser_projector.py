@@ -1,4 +1,4 @@
-"""Issue 26 in a real browser: a presenter page on a 1920x1080 projector, and an edited dialogue on Compare.
+"""A presenter's view in a real browser: a presenter page on a 1920x1080 projector, and an edited dialogue on Compare.
 
 A presenter page (?presenter=1) uses the whole width, sets type that reads from the back of a room,
 and shows Compare's four summaries above the fold; a dialogue sent from the Dataset tab and then

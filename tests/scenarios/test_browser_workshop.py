@@ -1,4 +1,4 @@
-"""Issue 10 in a real browser: a room of participants (two browser profiles), a presenter, a phone.
+"""A workshop in a real browser: a room of participants (two browser profiles), a presenter, a phone.
 
 Reuses test_browser's helpers; waits on conditions, never on the clock. Screenshots land in
 test-artifacts/screenshots/workshop-*.png for a person to look at.
@@ -178,7 +178,7 @@ new MutationObserver(() => {
 
 
 def test_a_page_opened_while_a_training_runs_never_says_the_worker_is_free(server, browser):
-    """Issue 25.5: the queue line is true from the first paint (it once said "free" for 7-18 s)."""
+    """The queue line is true from the first paint (it once said "free" for 7-18 s while a training ran)."""
     from playwright.sync_api import expect
 
     anna_context, anna = _person(browser, server)

@@ -28,6 +28,7 @@ from studio.service.jobs import QueueFull
 from studio.store.runs import RunNotFound, RunStore, clean_name
 from studio.ui import handlers as h
 from tests.form_runs import trained_through_the_form
+from tests.studios import offline_studio
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,9 +52,7 @@ def snapshot(folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def workshop(tmp_path_factory, cache_dir):
     """A studio with one finished run of each method, trained by the session "alice"."""
-    settings = Settings.from_env(env={}, offline=True, data="bundled",
-                                 runs_dir=tmp_path_factory.mktemp("workshop") / "runs", cache_dir=cache_dir)
-    studio = Studio(settings)
+    studio = offline_studio(tmp_path_factory.mktemp("workshop") / "runs", cache_dir)
     runs = {method: trained_through_the_form(studio, "alice", h.TrainForm(method=method, name=f"alice {method}",
                                                                            **TINY))
             for method in ("full", "lora", "prompt")}
@@ -107,8 +106,7 @@ FINE_AFTER_ALL = {("seed", 0), ("learning_rate", ""), ("learning_rate", None)}  
 @pytest.fixture(scope="module")
 def calm(tmp_path_factory, cache_dir):
     """A studio nobody has trained in: refused requests must leave it exactly so."""
-    return Studio(Settings(offline=True, data="bundled", runs_dir=tmp_path_factory.mktemp("calm") / "runs",
-                           cache_dir=cache_dir))
+    return offline_studio(tmp_path_factory.mktemp("calm") / "runs", cache_dir)
 
 
 def _bad_numbers():
@@ -371,8 +369,8 @@ def test_sigkill_mid_training_loses_no_earlier_run(settings, cache_dir, tmp_path
         restarted.summarize([killed], "Anna: hi\nBen: hello", GEN)
     assert restarted.summarize([earlier.run_id], "Anna: Lunch?\nBen: Sure, at noon.", GEN)[0].text == expected
     assert "interrupted" in h.runs_table(restarted.store.list()).set_index("Run id").loc[killed, "Status"]
-    from studio.ui.app import notices_markdown
-    assert "1 run(s) were interrupted" in notices_markdown(restarted)
+    from studio.ui.handlers.notices import notice_html
+    assert "1 run was interrupted" in notice_html(restarted)  # the notice above the tabs
 
 
 SLOW_SAVE = textwrap.dedent("""

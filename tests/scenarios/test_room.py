@@ -1,4 +1,4 @@
-"""A room on one address (issue 25): thirty participants and one greedy script share one `python app.py`.
+"""A room on one address: thirty participants and one greedy script share one `python app.py`.
 
 Thirty `gradio_client` sessions from 127.0.0.1 (one venue Wi-Fi: one address, each session
 its own signed token, so its own person) each start a quick LoRA run, while one more

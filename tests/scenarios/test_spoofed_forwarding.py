@@ -1,4 +1,4 @@
-"""A spoofed X-Forwarded-For is not believed when no proxy is declared (issue 23.1), against a real `python app.py`.
+"""A spoofed X-Forwarded-For is not believed when no proxy is declared, against a real `python app.py`.
 
 The flooder connects from 127.0.0.1 and gives every request its own made-up
 X-Forwarded-For address; STUDIO_PROXY_HOPS is unset. Before the fix uvicorn rewrote the

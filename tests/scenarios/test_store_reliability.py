@@ -1,4 +1,4 @@
-"""The run store under the faults of issue 13: records of the wrong shape, a full disk while recording,
+"""The run store under the faults a hostile session tried: records of the wrong shape, a full disk while recording,
 a second process sweeping, a killed training listed, CLI input that never ends, and what a shared zip shows."""
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from studio.config.settings import Settings, TrainConfig
+from studio.config.settings import TrainConfig
 from studio.service.engine import Studio
 from studio.service.owner_tokens import owner_hash
 from studio.store.runs import RunStore
 from studio.ui import handlers as h
 from tests.conftest import TINY_TRAIN
 from tests.dead_process import dead_pid
+from tests.studios import offline_studio
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,7 @@ def _orphan(store: RunStore, run_id: str, owner: str = "alice", status: str = "r
     return path
 
 
-# ------------------------------------------------------------------ 13.4 / 9.1: the owner from creation on
+# ------------------------------------------------------------------ the owner from creation on
 
 def test_the_owner_is_recorded_before_training_and_may_rename_while_it_trains(studio):
     seen = {}
@@ -83,10 +84,10 @@ def test_an_interrupted_run_can_be_deleted_by_its_session_only(studio):
     assert studio.store.list() == []
 
 
-# ------------------------------------------------------------------ 13.5: a full disk while recording
+# ------------------------------------------------------------------ a full disk while recording
 
 def test_a_full_disk_while_recording_leaves_the_run_failed_not_running(studio, monkeypatch):
-    """Reproduces 13.5: ENOSPC on every write of the final record, then space again."""
+    """A full disk as a run meets it: ENOSPC on every write of the final record, then space again."""
     from studio.store import runs
 
     real_write, refused = runs.write_json_atomic, []
@@ -114,7 +115,7 @@ def test_a_full_disk_while_recording_leaves_the_run_failed_not_running(studio, m
     assert "Deleted" in h.delete_run(studio, job.run_id, "alice", True)
 
 
-# ------------------------------------------------------------------ 13.6: a second process sweeps
+# ------------------------------------------------------------------ a second process sweeps
 
 @pytest.mark.slow  # the CLI must be another process
 def test_a_cli_command_while_the_app_saves_leaves_the_save_alone(studio, cache_dir):
@@ -133,7 +134,7 @@ def test_a_cli_command_while_the_app_saves_leaves_the_save_alone(studio, cache_d
     assert Studio(studio.settings).interrupted == []  # another start in a live process changes nothing
 
 
-# ------------------------------------------------------------------ 13.7: records of the wrong shape
+# ------------------------------------------------------------------ records of the wrong shape
 
 BAD = {"list": "[]", "null": "null", "owner": '{"status": "running", "owner": "x"}',
        "created": '{"method": "lora", "status": "completed", "created_at": 5}',
@@ -155,24 +156,24 @@ def test_the_app_and_the_cli_start_with_bad_records_and_report_them(settings, ru
     assert code == 0, err
     listing = json.loads(out)
     assert [r["run_id"] for r in listing["runs"]] == ["lora-good"]
-    # Every bad record, and (issue 23.19) the garbage in the good run's loss curve, which the listing
-    # alone never read before.
+    # Every bad record, and the garbage in the good run's loss curve, which the listing alone never
+    # read before (so it reported nothing).
     assert {(p["run_id"], p["file"]) for p in listing["skipped"]} == \
         {(f"lora-{name}", "run.json") for name in BAD} | {("lora-good", "events.jsonl")}
     assert "Traceback" not in err
 
-    from studio.ui.app import build_app, notices_markdown
+    from studio.ui.app import build_app
+    from studio.ui.handlers.notices import notice_html
 
-    app_studio = Studio(Settings.from_env(env={}, offline=True, data="bundled", runs_dir=runs_dir,
-                                          cache_dir=settings.cache_dir))
-    assert "6 run file(s) could not be read" in notices_markdown(app_studio)
+    app_studio = offline_studio(runs_dir, settings.cache_dir)
+    assert "6 run file(s) could not be read" in notice_html(app_studio)  # the notice above the tabs
     assert app_studio.store.events("lora-good") == []
     assert ("lora-good", "events.jsonl") in {(p["run_id"], p["file"]) for p in app_studio.store.problems}
     assert h.runs_table(app_studio.store.list())["Run id"].tolist() == ["lora-good"]
     build_app(app_studio)  # the whole UI builds over them
 
 
-# ------------------------------------------------------------------ 13.9: a killed training, listed
+# ------------------------------------------------------------------ a killed training, listed
 
 @pytest.mark.slow
 def test_a_killed_training_lists_as_interrupted_and_listing_writes_nothing(tmp_path, cache_dir, run_cli):
@@ -205,7 +206,7 @@ def test_a_killed_training_lists_as_interrupted_and_listing_writes_nothing(tmp_p
     assert "interrupted" in plain and "running" not in plain
 
 
-# ------------------------------------------------------------------ 13.8: CLI input
+# ------------------------------------------------------------------ CLI input
 
 @pytest.mark.parametrize("argv", [("summarize", "--model", "original", "--file", "/dev/zero"),
                                   ("summarize", "--model", "original", "--file", "/dev/urandom"),
@@ -323,10 +324,10 @@ def test_a_runs_zip_holds_no_home_path_host_name_or_pid(trained, tmp_path, monke
     assert studio.store.get(runs["lora"])["base_model_path"] == studio.base.path
 
 
-# ------------------------------------------------------------------ issue 23.9 / 23.19: files no parser should trust
+# ------------------------------------------------------------------ files no parser should trust
 
 def test_a_nested_or_non_utf8_run_json_stops_neither_the_app_nor_the_cli(settings, run_cli, tmp_path):
-    """Reproduces 23.9 and 23.19: 100,000 nested `[` made `runs` print a traceback and the app exit at its
+    """A bug this reproduces: 100,000 nested `[` made `runs` print a traceback and the app exit at its
     start-up sweep; a run.json with a non-UTF-8 byte vanished from every listing without a word."""
     runs_dir = tmp_path / "runs"
     store = RunStore(runs_dir)
@@ -345,15 +346,14 @@ def test_a_nested_or_non_utf8_run_json_stops_neither_the_app_nor_the_cli(setting
     assert reasons["lora-nested"].startswith("nested more than 32 levels")
     assert reasons["lora-latin1"].startswith("not UTF-8 text (byte 0xe9")
 
-    app_studio = Studio(Settings.from_env(env={}, offline=True, data="bundled", runs_dir=runs_dir,
-                                          cache_dir=settings.cache_dir))  # the start-up sweep
-    from studio.ui.app import notices_markdown
+    app_studio = offline_studio(runs_dir, settings.cache_dir)  # the start-up sweep
+    from studio.ui.handlers.notices import notice_html
 
-    assert "2 run file(s) could not be read" in notices_markdown(app_studio)
+    assert "2 run file(s) could not be read" in notice_html(app_studio)
     assert [r["run_id"] for r in app_studio.runs()] == ["lora-good"]
 
 
-# ------------------------------------------------------------------ issue 23.15: `pull` killed part-way
+# ------------------------------------------------------------------ `pull` killed part-way
 
 KILLED_PULL = """
 import os, shutil, signal, sys
@@ -381,7 +381,7 @@ sys.exit(main(["pull", sys.argv[1], "--json"]))
 @pytest.mark.slow  # the CLI must be another process, to be killed
 @pytest.mark.parametrize("stage", ["model-in-place", "weights-copied"])
 def test_a_pull_killed_part_way_leaves_the_whole_run_or_nothing(studio, tmp_path, cache_dir, stage):
-    """Reproduces 23.15 for `pull`: killed once model/ was in place, the run came back `interrupted`,
+    """A bug this reproduces, for `pull`: killed once model/ was in place, the run came back `interrupted`,
     "has no saved model", though model/ loads."""
     from peft import LoraConfig, TaskType, get_peft_model
 

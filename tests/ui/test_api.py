@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from studio.config.settings import Settings
-from studio.service.engine import Studio
 from studio.ui import api
+from tests.studios import offline_studio
 
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 
@@ -15,8 +14,7 @@ def served(tmp_path_factory, cache_dir):
     from bench.app_server import free_port
     from studio.ui.app import build_app
 
-    studio = Studio(Settings(offline=True, runs_dir=tmp_path_factory.mktemp("api") / "runs", cache_dir=cache_dir,
-                             data="bundled"))
+    studio = offline_studio(tmp_path_factory.mktemp("api") / "runs", cache_dir)
     demo = build_app(studio)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)

@@ -4,14 +4,14 @@
 from studio.ui import handlers as h
 
 
-def test_run_choices_newest_first_with_a_none_entry(studio, ui_trained):
+def test_run_choices_newest_first_with_a_none_entry(studio, trained):
     assert h.run_choices(studio, "lora") == [("none yet: train one first", h.NONE)]
-    choices = h.run_choices(ui_trained.studio, "lora")
-    assert choices[0][1] == ui_trained.runs["lora"] and choices[-1] == ("— skip —", h.SKIP)
-    assert h.keep_or_newest(choices, "gone") == ui_trained.runs["lora"]
-    assert h.keep_or_newest(choices, h.NONE) == ui_trained.runs["lora"]   # "none yet": the new run shows
+    choices = h.run_choices(trained.studio, "lora")
+    assert choices[0][1] == trained.runs["lora"] and choices[-1] == ("— skip —", h.SKIP)
+    assert h.keep_or_newest(choices, "gone") == trained.runs["lora"]
+    assert h.keep_or_newest(choices, h.NONE) == trained.runs["lora"]   # "none yet": the new run shows
     assert h.keep_or_newest(choices, h.SKIP) == h.SKIP                     # a skip stays the person's choice
-    assert set(h.default_models(ui_trained.studio)) == {"original", *ui_trained.runs.values()}
+    assert set(h.default_models(trained.studio)) == {"original", *trained.runs.values()}
     assert h.model_choices(studio) == [("Original", "original")]
 
 

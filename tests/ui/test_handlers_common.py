@@ -1,5 +1,4 @@
 """studio/ui/handlers/common.py: user text made inert, numbers formatted for people."""
-import math
 
 from studio.ui import handlers as h
 
@@ -13,4 +12,3 @@ def test_format_helpers():
     assert h.fmt_seconds(3.21) == "3.2 s" and h.fmt_seconds(4000) == "1 h 06 min"
     assert h.fmt_seconds(float("nan")) == "" and h.fmt_seconds(None) == ""
     assert h.fmt_bytes(512) == "512 B" and h.fmt_bytes(0) == ""
-    assert h.fmt_score(None) == "" and h.fmt_score(math.nan) == ""

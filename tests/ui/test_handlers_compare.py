@@ -16,8 +16,8 @@ def test_compare_without_runs_says_how_to_get_one(studio):
         "No Prompt tuning run yet")
 
 
-def test_compare_fills_four_columns_and_scores_against_a_reference(ui_trained):
-    studio, runs = ui_trained.studio, ui_trained.runs
+def test_compare_fills_four_columns_and_scores_against_a_reference(trained):
+    studio, runs = trained.studio, trained.runs
     example = studio.data.split("test")[0]
     refs = h.references_for(example.dialogue, {"dialogue": example.dialogue, "references": example.references})
     columns = h.compare(studio, example.dialogue, runs, h.generation_settings(16, 1), refs)
@@ -26,8 +26,8 @@ def test_compare_fills_four_columns_and_scores_against_a_reference(ui_trained):
     assert runs["lora"] in columns[2].info  # which run made it
 
 
-def test_a_skipped_column_says_so_and_loads_nothing(ui_trained):
-    studio, runs = ui_trained.studio, ui_trained.runs
+def test_a_skipped_column_says_so_and_loads_nothing(trained):
+    studio, runs = trained.studio, trained.runs
     # "skip" from the dropdown, "none" from a script: both leave the column out.
     columns = h.compare(studio, "Anna: Lunch at noon?\nBen: Sure.", {**runs, "full": h.SKIP, "prompt": h.NONE},
                         h.generation_settings(8, 1))
@@ -38,8 +38,8 @@ def test_a_skipped_column_says_so_and_loads_nothing(ui_trained):
     assert notes[1].startswith("Skipped") and notes[2] == ""
 
 
-def test_compare_survives_a_deleted_or_mismatched_run(ui_trained):
-    studio, runs = ui_trained.studio, ui_trained.runs
+def test_compare_survives_a_deleted_or_mismatched_run(trained):
+    studio, runs = trained.studio, trained.runs
     picks = {"full": "full-19990101-000000-dead", "lora": runs["prompt"], "prompt": runs["prompt"]}
     columns = h.compare(studio, "Hi.\nHello.", picks, h.generation_settings(8, 1))
     assert "gone" in columns[1].info and "not a LoRA run" in columns[2].info
@@ -70,8 +70,8 @@ def test_sent_change_tells_an_edit_from_another_dialogue(studio):
     assert h.sent_change(None, sent).state == "none"
 
 
-def test_an_edited_dialogue_is_still_scored_against_its_reference(ui_trained):
-    studio, runs = ui_trained.studio, ui_trained.runs
+def test_an_edited_dialogue_is_still_scored_against_its_reference(trained):
+    studio, runs = trained.studio, trained.runs
     example = studio.data.split("test")[0]
     sent = {"dialogue": example.dialogue, "references": example.references}
     edited = example.dialogue.replace(example.dialogue.split()[3], "zebra", 1)

@@ -8,8 +8,8 @@ from studio.store.runs import RunNotFound
 from studio.ui import handlers as h
 
 
-def test_evaluation_view_has_chart_gains_outputs_and_csv(ui_trained, tmp_path):
-    studio, runs = ui_trained.studio, ui_trained.runs
+def test_evaluation_view_has_chart_gains_outputs_and_csv(trained, tmp_path):
+    studio, runs = trained.studio, trained.runs
     seen = []
     view = h.run_evaluation(studio, ["original", runs["lora"]], 3, 16, tmp_path,
                             progress=lambda done, total: seen.append((done, total)))
@@ -25,10 +25,10 @@ def test_evaluation_view_has_chart_gains_outputs_and_csv(ui_trained, tmp_path):
     assert "Scored **3**" in view.summary
 
 
-def test_evaluation_view_shows_corpus_bleu_beside_rouge(ui_trained, tmp_path):
+def test_evaluation_view_shows_corpus_bleu_beside_rouge(trained, tmp_path):
     import sacrebleu
 
-    studio, runs = ui_trained.studio, ui_trained.runs
+    studio, runs = trained.studio, trained.runs
     view = h.run_evaluation(studio, ["original", runs["lora"]], 4, 16, tmp_path)
     assert list(view.figure.data[0].y) == ["ROUGE-1", "ROUGE-2", "ROUGE-L", "BLEU"]
     assert "corpus BLEU" in view.figure.layout.title.text

@@ -6,8 +6,8 @@ from studio.store.runs import RunNotFound
 from studio.ui import handlers as h
 
 
-def test_forgetting_view_table_and_figure(ui_trained):
-    studio, run_ids = ui_trained.studio, ui_trained.runs
+def test_forgetting_view_table_and_figure(trained):
+    studio, run_ids = trained.studio, trained.runs
     view = h.forgetting_view(studio, ["original", run_ids["lora"], run_ids["full"]])
     probe = load_probe()
     tasks = sorted({item["task"] for item in probe})
@@ -25,25 +25,25 @@ def test_forgetting_view_table_and_figure(ui_trained):
     assert f"Asked **{len(probe)}** short questions" in view.summary
 
 
-def test_forgetting_change_agrees_with_the_scores(ui_trained):
-    studio, run_ids = ui_trained.studio, ui_trained.runs
+def test_forgetting_change_agrees_with_the_scores(trained):
+    studio, run_ids = trained.studio, trained.runs
     result = studio.forgetting(["original", run_ids["prompt"]])
     change = result["change"][run_ids["prompt"]]["overall"]["exact_match"]
     assert change == pytest.approx(result["scores"][run_ids["prompt"]]["overall"]["exact_match"]
                                    - result["scores"]["original"]["overall"]["exact_match"])
 
 
-def test_forgetting_refuses_nothing_ticked_and_gone_runs(ui_trained):
-    studio = ui_trained.studio
+def test_forgetting_refuses_nothing_ticked_and_gone_runs(trained):
+    studio = trained.studio
     with pytest.raises(ValueError, match="Tick at least one"):
         h.forgetting_view(studio, [], None)
     with pytest.raises(RunNotFound):
         h.forgetting_view(studio, ["original", "lora-20990101-000000-gone"])
 
 
-def test_a_model_that_knows_nothing_is_not_said_to_show_no_change(ui_trained, monkeypatch):
+def test_a_model_that_knows_nothing_is_not_said_to_show_no_change(trained, monkeypatch):
     """The offline stand-in answers none of the questions: "shows no change" would read as "forgot nothing"."""
-    studio, run_ids = ui_trained.studio, ui_trained.runs
+    studio, run_ids = trained.studio, trained.runs
     from studio.measure.forgetting import run_probe
 
     def nothing_right(model_ids, progress=None):

@@ -6,6 +6,7 @@ import pytest
 
 from studio.config.settings import Settings
 from studio.ui.handlers import hub as hh
+from tests.conftest import TRAINED_OWNER
 from tests.fake_hub import FakeHub
 
 FAKE_TOKEN = "hf_FAKEuiToken1122334455abcdefLMN"
@@ -13,7 +14,7 @@ FAKE_TOKEN = "hf_FAKEuiToken1122334455abcdefLMN"
 
 @pytest.fixture
 def own_run(trained):
-    """The trained studio, whose runs belong to the session token "tests"."""
+    """The trained studio, whose runs belong to the session token TRAINED_OWNER."""
     studio, run_ids = trained
     return studio, run_ids
 
@@ -31,15 +32,15 @@ def test_push_needs_an_operator_token_and_the_runs_owner(own_run, monkeypatch):
     hub = FakeHub()
     monkeypatch.setattr(studio.settings, "hub_token_configured", False)
     with pytest.raises(PermissionError, match="HF_TOKEN"):
-        hh.push_run(studio, run_ids["lora"], "me/x", True, "tests", client_factory=lambda t: hub)
+        hh.push_run(studio, run_ids["lora"], "me/x", True, TRAINED_OWNER, client_factory=lambda t: hub)
     monkeypatch.setattr(studio.settings, "hub_token_configured", True)
     monkeypatch.setattr("studio.store.hub.hub_token", lambda: FAKE_TOKEN)
     with pytest.raises(PermissionError, match="trained this run"):
         hh.push_run(studio, run_ids["lora"], "me/x", True, "someone else", client_factory=lambda t: hub)
     assert hub.calls == []
     with pytest.raises(ValueError, match="OWNER/NAME"):
-        hh.push_run(studio, run_ids["lora"], "not a repo", True, "tests", client_factory=lambda t: hub)
-    message = hh.push_run(studio, run_ids["lora"], "me/x", True, "tests", client_factory=lambda t: hub)
+        hh.push_run(studio, run_ids["lora"], "not a repo", True, TRAINED_OWNER, client_factory=lambda t: hub)
+    message = hh.push_run(studio, run_ids["lora"], "me/x", True, TRAINED_OWNER, client_factory=lambda t: hub)
     assert hub.calls[0] == ("create_repo", "me/x", True, "model")
     assert "private" in message and "me/x" in message and FAKE_TOKEN not in message
     assert "adapter_model.safetensors" in hub.uploaded

@@ -6,8 +6,8 @@ from studio.store.runs import RunNotFound
 from studio.ui import handlers as h
 
 
-def test_readout_table_lists_each_virtual_token(ui_trained):
-    studio, run_ids = ui_trained.studio, ui_trained.runs
+def test_readout_table_lists_each_virtual_token(trained):
+    studio, run_ids = trained.studio, trained.runs
     assert run_ids["prompt"] in [v for _, v in h.prompt_run_choices(studio)]
     assert run_ids["lora"] not in [v for _, v in h.prompt_run_choices(studio)]
     table = h.readout_table(studio, run_ids["prompt"], 3)
@@ -25,21 +25,21 @@ def test_readout_table_lists_each_virtual_token(ui_trained):
     ("prompt", 2.5, "1 to 50"),
     ("lora", 5, "only prompt-tuning runs"),
 ])
-def test_readout_refuses_bad_picks(ui_trained, run, top_k, message):
-    studio, run_ids = ui_trained.studio, ui_trained.runs
+def test_readout_refuses_bad_picks(trained, run, top_k, message):
+    studio, run_ids = trained.studio, trained.runs
     with pytest.raises(ValueError, match=message):
         h.readout_table(studio, run_ids.get(run, run), top_k)
 
 
-def test_readout_of_a_missing_run_is_a_run_not_found(ui_trained):
-    studio = ui_trained.studio
+def test_readout_of_a_missing_run_is_a_run_not_found(trained):
+    studio = trained.studio
     with pytest.raises(RunNotFound):
         h.readout_table(studio, "prompt-20990101-000000-gone", 5)
 
 
-def test_the_run_list_marks_the_persons_own_runs(ui_trained):
-    """Issue 26, 7: every other run list said "· yours"; this one did not."""
-    studio, run_ids = ui_trained.studio, ui_trained.runs
+def test_the_run_list_marks_the_persons_own_runs(trained):
+    """Every other run list said "· yours"; this one did not, so a person could not find their own run."""
+    studio, run_ids = trained.studio, trained.runs
     label = dict((v, k) for k, v in h.prompt_run_choices(studio, "alice"))[run_ids["prompt"]]
     assert label.endswith("· yours")
     assert not dict((v, k) for k, v in h.prompt_run_choices(studio, "bob"))[run_ids["prompt"]].endswith("· yours")

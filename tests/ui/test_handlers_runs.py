@@ -20,7 +20,7 @@ def test_runs_table_formatting():
     assert first == {"Name": "my lora", "Method": "LoRA", "Status": "completed", "Steps": 60,
                      "Time": "65 s", "Trainable params": "688,128 (0.89%)", "Size on disk": "2.7 MB",
                      "Final loss": "1.235", "ROUGE-L": "31.2", "Experiment": "", "Run id": "lora-1"}
-    assert table.iloc[1]["Name"] == "full-1" and table.iloc[1]["ROUGE-L"] == ""
+    assert table.iloc[1]["Name"] == "full-1" and table.iloc[1]["ROUGE-L"] == "–"  # formatting.MISSING, as in charts
 
 
 def test_rename_and_delete_only_for_the_owner(studio):
@@ -44,19 +44,19 @@ def test_rename_and_delete_only_for_the_owner(studio):
     assert studio.store.list() == []
 
 
-def test_zip_holds_the_model_and_its_record(ui_trained, tmp_path):
-    path = h.zip_run(ui_trained.studio, ui_trained.runs["lora"], tmp_path)
+def test_zip_holds_the_model_and_its_record(trained, tmp_path):
+    path = h.zip_run(trained.studio, trained.runs["lora"], tmp_path)
     names = zipfile.ZipFile(path).namelist()
     assert "run.json" in names and "model/adapter_config.json" in names
     assert any(n.startswith("model/") and n.endswith(".safetensors") for n in names)
     with pytest.raises(ValueError):
-        h.zip_run(ui_trained.studio, None, tmp_path)
+        h.zip_run(trained.studio, None, tmp_path)
     with pytest.raises(RunNotFound):
-        h.zip_run(ui_trained.studio, "../../etc", tmp_path)
+        h.zip_run(trained.studio, "../../etc", tmp_path)
 
 
 def test_the_runs_table_notes_an_experiment_a_restart_cut_short(studio, settings):
-    """Issue 23.16: the Runs tab showed a cut-short experiment's runs with no note."""
+    """The Runs tab once showed a cut-short experiment's runs with no note."""
     from studio.config.settings import TrainConfig
     from studio.generate.inference import GenerationSettings
     from studio.service.engine import Studio

@@ -2,8 +2,8 @@
 from studio.ui import handlers as h
 
 
-def test_evaluation_shows_rouge_per_topic_group(ui_trained, tmp_path):
-    studio, run_ids = ui_trained.studio, ui_trained.runs
+def test_evaluation_shows_rouge_per_topic_group(trained, tmp_path):
+    studio, run_ids = trained.studio, trained.runs
     view = h.run_evaluation(studio, ["original", run_ids["lora"]], 8, 8, tmp_path)
     table, too_few = view.per_topic, view.per_topic_too_few
     assert sum(table["Dialogues"]) == 8 and len(too_few) == len(table)

@@ -10,6 +10,8 @@ import pytest
 from studio.config.settings import PRESETS, Settings, TrainConfig
 from studio.service.jobs import Job
 from studio.ui import handlers as h
+from tests.conftest import TRAINED_OWNER, TRAINED_STEPS
+from tests.studios import offline_settings
 from tests.waiting import wait_until
 
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
@@ -107,9 +109,9 @@ def test_job_view_final_messages():
     assert h.job_view(fake_studio(), None).ended
 
 
-def test_real_training_reports_finished_with_a_loss_curve(ui_trained):
-    studio = ui_trained.studio
-    job = max(studio.jobs.jobs_of("alice"), key=lambda j: j.submitted_at)
+def test_real_training_reports_finished_with_a_loss_curve(trained):
+    studio = trained.studio
+    job = max(studio.jobs.jobs_of(TRAINED_OWNER), key=lambda j: j.submitted_at)
     view = h.job_view(studio, job)
     assert view.ended and view.status.startswith("**Finished:**")
     assert "Trainable parameters" in view.params
@@ -117,8 +119,8 @@ def test_real_training_reports_finished_with_a_loss_curve(ui_trained):
     names = [trace.name for trace in figure.data if not trace.name.endswith(": validation")]
     assert names[0].endswith("(this run)") and len(names) == 3  # the other two methods overlaid
     validation = [trace for trace in figure.data if trace.name == f"{names[0]}: validation"]  # this run's only
-    assert len(validation) == 1 and list(validation[0].x) == [TINY["steps"]]  # the Trainer checks at the end too
-    assert len(figure.data[0].x) == TINY["steps"]
+    assert len(validation) == 1 and list(validation[0].x) == [TRAINED_STEPS]  # the Trainer checks at the end too
+    assert len(figure.data[0].x) == TRAINED_STEPS
 
 
 def test_only_the_owner_can_stop_and_a_stopped_run_is_kept(studio):
@@ -237,13 +239,12 @@ def test_the_loss_plot_overlays_own_earlier_runs_smooths_and_goes_log(two_people
 
 
 def test_the_form_says_how_long_a_run_takes_here_and_refuses_one_over_the_rooms_ceiling(tmp_path, cache_dir):
-    """Issue 25, 2: estimated before Start from the step time measured on this machine."""
+    """Estimated before Start from the step time measured on this machine, so no run holds the room."""
     import dataclasses
 
     from studio.service.engine import Studio
 
-    settings = Settings.from_env(env={"STUDIO_MAX_RUN_SECONDS": "30"}, offline=True, data="bundled",
-                                 runs_dir=tmp_path / "runs", cache_dir=cache_dir)
+    settings = offline_settings(tmp_path / "runs", cache_dir, env={"STUDIO_MAX_RUN_SECONDS": "30"})
     studio = Studio(settings)
     first = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))   # measures this machine
     studio.wait_job(first.job_id, timeout=300)

@@ -6,8 +6,8 @@ from studio.store.runs import RunNotFound
 from studio.ui import handlers as h
 
 
-def test_every_method_is_offered(ui_trained):
-    studio, run_ids = ui_trained.studio, ui_trained.runs
+def test_every_method_is_offered(trained):
+    studio, run_ids = trained.studio, trained.runs
     offered = [v for _, v in h.weight_run_choices(studio)]
     assert sorted(offered) == sorted(run_ids.values())
 
@@ -21,8 +21,8 @@ def test_matrix_labels_name_the_layer_from_one():
         "decoder position bias"
 
 
-def test_lora_view_shows_zeros_outside_its_targets_and_rank_at_most_r(ui_trained):
-    studio, run_id = ui_trained.studio, ui_trained.runs["lora"]
+def test_lora_view_shows_zeros_outside_its_targets_and_rank_at_most_r(trained):
+    studio, run_id = trained.studio, trained.runs["lora"]
     view = h.weight_change_view(studio, run_id)
     result = studio.weight_change(run_id)
     assert view.changes_weights and view.matrix == result["largest"]
@@ -41,8 +41,8 @@ def test_lora_view_shows_zeros_outside_its_targets_and_rank_at_most_r(ui_trained
     assert len(signal.x) == result["singular_values"]["numerical_rank"] <= r
 
 
-def test_another_matrix_gets_its_own_singular_values(ui_trained):
-    studio, run_ids = ui_trained.studio, ui_trained.runs
+def test_another_matrix_gets_its_own_singular_values(trained):
+    studio, run_ids = trained.studio, trained.runs
     untouched = "encoder.block.0.layer.1.DenseReluDense.wo.weight"
     figure, note = h.singular_values_view(studio, run_ids["lora"], untouched)
     assert "is zero" in note and "did not change" in figure.layout.annotations[0].text.replace("<br>", " ")
@@ -54,8 +54,8 @@ def test_another_matrix_gets_its_own_singular_values(ui_trained):
     assert figure.layout.yaxis.type == "log"
 
 
-def test_full_view_counts_every_matrix_changed(ui_trained):
-    studio, run_id = ui_trained.studio, ui_trained.runs["full"]
+def test_full_view_counts_every_matrix_changed(trained):
+    studio, run_id = trained.studio, trained.runs["full"]
     view = h.weight_change_view(studio, run_id)
     count = len(studio.weight_change(run_id)["matrices"])
     assert view.changes_weights and f"**{count} of {count}**" in view.note
@@ -63,8 +63,8 @@ def test_full_view_counts_every_matrix_changed(ui_trained):
     assert not [s for s in view.values_figure.layout.shapes if s.type == "line"]   # no rank limit to mark
 
 
-def test_prompt_tuning_says_it_changes_no_weight_and_points_to_the_readout(ui_trained):
-    studio, run_id = ui_trained.studio, ui_trained.runs["prompt"]
+def test_prompt_tuning_says_it_changes_no_weight_and_points_to_the_readout(trained):
+    studio, run_id = trained.studio, trained.runs["prompt"]
     view = h.weight_change_view(studio, run_id)
     assert not view.changes_weights and view.map_figure is None and view.values_figure is None
     assert NO_CHANGE in view.note and "What prompt tuning learned" in view.note and "just above" in view.note
@@ -77,14 +77,14 @@ def test_prompt_tuning_says_it_changes_no_weight_and_points_to_the_readout(ui_tr
     ("lora", "no.such.weight", ValueError, "no weight matrix"),
     ("lora-20990101-000000-gone", None, RunNotFound, "gone"),
 ])
-def test_bad_picks_are_refused_with_a_message(ui_trained, run, matrix, error, message):
-    studio, run_ids = ui_trained.studio, ui_trained.runs
+def test_bad_picks_are_refused_with_a_message(trained, run, matrix, error, message):
+    studio, run_ids = trained.studio, trained.runs
     with pytest.raises(error, match=message):
         h.weight_change_view(studio, run_ids.get(run, run), matrix)
 
 
-def test_a_matrix_pick_needs_a_shown_run_and_a_matrix(ui_trained):
-    studio, run_ids = ui_trained.studio, ui_trained.runs
+def test_a_matrix_pick_needs_a_shown_run_and_a_matrix(trained):
+    studio, run_ids = trained.studio, trained.runs
     with pytest.raises(ValueError, match="Pick a run"):
         h.singular_values_view(studio, None, "lm_head.weight")
     with pytest.raises(ValueError, match="Pick a weight matrix"):

@@ -3,18 +3,16 @@ through zerogpu.train_on_gpu (a no-op decorator off ZeroGPU), and Compare / Eval
 import pytest
 
 from studio.config.settings import Settings
-from studio.service.engine import Studio
-from studio.service.zerogpu import BudgetError
+from studio.service.zerogpu import GpuTimeError
 from studio.ui.handlers import TrainForm
 from studio.ui.handlers.zerogpu import train_stream
+from tests.studios import offline_studio
 
 
 @pytest.fixture
 def gpu_studio(tmp_path, cache_dir, monkeypatch):
     monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)  # the decorator stays a no-op here
-    settings = Settings.from_env(env={"STUDIO_EXECUTION": "zerogpu"}, offline=True, data="bundled",
-                                 runs_dir=tmp_path / "runs", cache_dir=cache_dir)
-    return Studio(settings)
+    return offline_studio(tmp_path / "runs", cache_dir, env={"STUDIO_EXECUTION": "zerogpu"})
 
 
 def test_the_mode_is_a_setting_and_automatic_on_zerogpu():
@@ -47,8 +45,8 @@ def test_train_event_streams_loss_points_and_the_run_is_complete_when_it_ends(gp
 
 
 def test_a_budget_that_cannot_fit_is_refused_before_anything_is_written(gpu_studio, monkeypatch):
-    monkeypatch.setenv("STUDIO_ZEROGPU_MAX_SECONDS", "30")
-    with pytest.raises(BudgetError, match="at most"):
+    monkeypatch.setattr(gpu_studio.settings, "zerogpu_max_seconds", 30)  # STUDIO_ZEROGPU_MAX_SECONDS=30
+    with pytest.raises(GpuTimeError, match="at most"):
         list(train_stream(gpu_studio, "s", TrainForm(method="full", steps=5000, batch_size=64, train_size=100)))
     assert gpu_studio.runs() == []
 

@@ -150,7 +150,7 @@ def test_step_events_without_a_finite_loss_are_skipped():
 
 
 
-# --- issue 26 and issue 23, point 12 ---------------------------------------------------------------
+# --- charts on a projector, and run names that are user text ---------------------------------------
 
 HOSTILE = ("<a href='//x.io'>Q", "<b>BOLD</b>", "100%{x} sure")
 
@@ -252,7 +252,7 @@ def test_forgetting_figure_where_nobody_answers_anything_says_so_instead_of_zero
     assert list(fig.data[0].text) == ["50", "0"] and not fig.layout.annotations
 
 
-# --- weight change (issue 27, point 3) -------------------------------------------------------------
+# --- weight change: how far a run moved each matrix, and one update's singular values ---------------
 
 WEIGHTS = {"changes_weights": True, "method": "lora", "rows": ["encoder 1", "decoder 1"],
            "columns": ["self-attn q", "self-attn k", "cross-attn q"],

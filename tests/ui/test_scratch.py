@@ -1,4 +1,5 @@
-"""The app's scratch folder (issue 23.21): gone after a clean exit; a killed app's folder goes at the next start."""
+"""The app's scratch folder (temporary downloads would otherwise pile up): gone after a clean exit; a
+killed app's folder goes at the next start."""
 import os
 import subprocess
 import sys

@@ -11,23 +11,23 @@ DIALOGUE = "#Person1#: Shall we meet at noon?\n#Person2#: Yes, at the cafe by th
 
 
 @pytest.fixture
-def tab(ui_trained, tmp_path):
-    demo, ctx = build_tab(tab_compare, ui_trained.studio, tmp_path, with_tab=True)
+def tab(trained, tmp_path):
+    demo, ctx = build_tab(tab_compare, trained.studio, tmp_path, with_tab=True)
     pickers = [by_label(demo, f"{METHOD_LABELS[m]} run") for m in METHODS]
     return demo, ctx, pickers
 
 
-def test_the_pickers_start_at_the_newest_run_of_each_method(tab, ui_trained):
+def test_the_pickers_start_at_the_newest_run_of_each_method(tab, trained):
     _, _, pickers = tab
-    assert [p.value for p in pickers] == [ui_trained.runs[m] for m in METHODS]
+    assert [p.value for p in pickers] == [trained.runs[m] for m in METHODS]
 
 
-def test_summarize_fills_four_columns_and_the_reference_only_for_a_sent_dialogue(tab, ui_trained):
+def test_summarize_fills_four_columns_and_the_reference_only_for_a_sent_dialogue(tab, trained):
     demo, ctx, pickers = tab
     button = next(b for b in demo.blocks.values() if isinstance(b, gr.Button) and b.value == "Summarize")
     summarize = wired(demo, button, "click")
     assert summarize.api_name == "summarize" and summarize.preprocess is False   # raw values: checked on disk
-    runs = [ui_trained.runs[m] for m in METHODS]
+    runs = [trained.runs[m] for m in METHODS]
     out = summarize.fn(DIALOGUE, *runs, 8, 1, None)
     texts = [out[by_label(demo, title)] for title in ("Original", *[METHOD_LABELS[m] for m in METHODS])]
     assert len(texts) == 4 and all(isinstance(text, str) for text in texts)
@@ -38,28 +38,28 @@ def test_summarize_fills_four_columns_and_the_reference_only_for_a_sent_dialogue
     assert summarize.fn(DIALOGUE, *runs, 8, 1, sent)[reference_box] == "They meet at noon at the cafe."
 
 
-def test_a_gone_run_says_so_in_its_column_and_an_empty_dialogue_is_refused(tab, ui_trained):
+def test_a_gone_run_says_so_in_its_column_and_an_empty_dialogue_is_refused(tab, trained):
     demo, ctx, _ = tab
     summarize = next(fn for fn in demo.fns.values() if fn.api_name == "summarize")
     out = summarize.fn(DIALOGUE, "full-20990101-000000-gone", h.NONE, h.NONE, 8, 1, None)
     full_text, full_info = by_label(demo, "Full fine-tuning"), by_elem_id(demo, "info-full")
     assert out[full_text] == "" and "That run is gone" in out[full_info]
     with pytest.warns(UserWarning):
-        assert summarize.fn("   ", *[ui_trained.runs[m] for m in METHODS], 8, 1, None) == gr.skip()
+        assert summarize.fn("   ", *[trained.runs[m] for m in METHODS], 8, 1, None) == gr.skip()
 
 
-def test_new_runs_refresh_the_pickers_and_keep_a_pick_still_there(tab, ui_trained):
+def test_new_runs_refresh_the_pickers_and_keep_a_pick_still_there(tab, trained):
     demo, ctx, pickers = tab
     refresh = wired(demo, ctx.runs_version, "change")
-    kept = refresh.fn("alice", ui_trained.runs["full"], h.NONE, ui_trained.runs["prompt"])
+    kept = refresh.fn("alice", trained.runs["full"], h.NONE, trained.runs["prompt"])
     sent = [kept[p].constructor_args for p in pickers]
     # Picks still there are left to the page (a late refresh must not undo a newer pick); "none yet"
     # becomes the new run.
     assert "value" not in sent[0] and "value" not in sent[2]
-    assert sent[1]["value"] == ui_trained.runs["lora"]
-    skipped = refresh.fn("alice", h.SKIP, ui_trained.runs["lora"], ui_trained.runs["prompt"])[pickers[0]]
+    assert sent[1]["value"] == trained.runs["lora"]
+    skipped = refresh.fn("alice", h.SKIP, trained.runs["lora"], trained.runs["prompt"])[pickers[0]]
     assert "value" not in skipped.constructor_args   # a column the person skipped stays skipped
     assert any("yours" in label for label, _ in kept[pickers[1]].choices)   # alice trained them
     opened = wired(demo, demo, "load").fn("bob")
-    assert [opened[p].value for p in pickers] == [ui_trained.runs[m] for m in METHODS]
+    assert [opened[p].value for p in pickers] == [trained.runs[m] for m in METHODS]
     assert not any("yours" in label for label, _ in opened[pickers[0]].choices)

@@ -8,23 +8,23 @@ from tests.ui.one_tab import build_tab, by_elem_id, by_label, wired
 
 
 @pytest.fixture
-def tab(ui_trained, tmp_path):
-    demo, ctx = build_tab(tab_evaluate, ui_trained.studio, tmp_path, with_tab=True)
+def tab(trained, tmp_path):
+    demo, ctx = build_tab(tab_evaluate, trained.studio, tmp_path, with_tab=True)
     evaluate = next(fn for fn in demo.fns.values() if fn.api_name == "evaluate")
     return demo, ctx, evaluate
 
 
-def test_the_form_ticks_the_original_and_every_run_and_caps_the_count_at_the_test_split(tab, ui_trained):
+def test_the_form_ticks_the_original_and_every_run_and_caps_the_count_at_the_test_split(tab, trained):
     demo, _, _ = tab
-    assert set(by_label(demo, "Models").value) == {"original", *ui_trained.runs.values()}
+    assert set(by_label(demo, "Models").value) == {"original", *trained.runs.values()}
     count = by_label(demo, "Test dialogues")
-    assert count.maximum == len(ui_trained.studio.data.split("test")) and count.value <= count.maximum
+    assert count.maximum == len(trained.studio.data.split("test")) and count.value <= count.maximum
 
 
-def test_run_evaluation_fills_chart_tables_and_download(tab, ui_trained):
+def test_run_evaluation_fills_chart_tables_and_download(tab, trained):
     demo, _, evaluate = tab
     assert evaluate.preprocess is False      # model ids are checked against the runs on disk
-    out = evaluate.fn(["original", ui_trained.runs["lora"]], 3, 8, progress=lambda *a, **k: None)
+    out = evaluate.fn(["original", trained.runs["lora"]], 3, 8, progress=lambda *a, **k: None)
     figure = out[by_elem_id(demo, "rouge-plot")]
     assert {trace.name for trace in figure.data} >= {"Original"}
     gains = next(v for c, v in out.items() if isinstance(c, gr.Dataframe) and "gain" in (c.label or ""))
@@ -40,24 +40,24 @@ def test_nothing_ticked_is_refused_and_changes_nothing(tab):
         assert evaluate.fn([], 3, 8, progress=lambda *a, **k: None) == gr.skip()
 
 
-def test_a_new_page_ticks_the_persons_own_runs_and_remembers_what_it_offered(tab, ui_trained):
+def test_a_new_page_ticks_the_persons_own_runs_and_remembers_what_it_offered(tab, trained):
     demo, ctx, _ = tab
     start = wired(demo, ctx.owner, "change")
     out = start.fn("alice")
     models = by_label(demo, "Models")
-    everything = {"original", *ui_trained.runs.values()}
-    assert set(out[models].value) == set(h.default_models(ui_trained.studio, "alice")) == everything
+    everything = {"original", *trained.runs.values()}
+    assert set(out[models].value) == set(h.default_models(trained.studio, "alice")) == everything
     assert any("yours" in label for label, _ in out[models].choices)       # alice trained them
     assert set(next(v for c, v in out.items() if c is not models)) == everything   # offered: remembered
     carol = start.fn("carol")[models]
-    assert carol.value == h.default_models(ui_trained.studio, "carol")
+    assert carol.value == h.default_models(trained.studio, "carol")
     assert not any("yours" in label for label, _ in carol.choices)
 
 
-def test_a_refresh_sends_ticks_only_when_they_change(tab, ui_trained):
+def test_a_refresh_sends_ticks_only_when_they_change(tab, trained):
     demo, ctx, _ = tab
     refresh, models = wired(demo, ctx.runs_version, "change"), by_label(demo, "Models")
-    everything = ["original", *ui_trained.runs.values()]
+    everything = ["original", *trained.runs.values()]
     unchanged = refresh.fn("alice", ["original"], everything)[models]
     # The page may have changed its ticks since this refresh set off: ticks it keeps are not sent back.
     assert "value" not in unchanged.constructor_args

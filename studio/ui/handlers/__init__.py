@@ -39,7 +39,6 @@ from .common import (  # noqa: F401
     SKIP,
     fmt_bytes,
     fmt_params,
-    fmt_score,
     fmt_seconds,
     one_of,
     plain,

@@ -131,5 +131,3 @@ def fmt_params(trainable, share=None) -> str:
     return f"{text} ({100 * share:.2f}%)" if share is not None else text
 
 
-def fmt_score(value) -> str:
-    return "" if value is None or not math.isfinite(value) else f"{100 * value:.1f}"

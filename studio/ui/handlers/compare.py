@@ -11,8 +11,9 @@ from studio.config.settings import METHOD_LABELS, METHODS, ORIGINAL, GenerationS
 from studio.data.dialogsum import DialogData
 from studio.measure.evaluation import rouge_table
 from studio.store.runs import RunNotFound, is_run_id
+from studio.ui.formatting import score_text
 
-from .common import COLUMNS, MISSING_HINT, fmt_score, fmt_seconds, no_run, plain, shown
+from .common import COLUMNS, MISSING_HINT, fmt_seconds, no_run, plain, shown
 
 if TYPE_CHECKING:
     from studio.service.engine import Studio
@@ -92,7 +93,7 @@ def compare(studio: Studio, dialogue: str, picks: dict[str, str | None], gen: Ge
         summary = summaries[model_id]
         info = f"{fmt_seconds(summary.seconds)}"
         if model_id in scores:
-            info = f"**ROUGE-L {fmt_score(scores[model_id])}** · {info}"
+            info = f"**ROUGE-L {score_text(scores[model_id])}** · {info}"
         if model_id != ORIGINAL:  # which run wrote it, on its own line
             info += f"  \n{plain(studio.run_label(model_id, method=False))}"
         columns.append(Column(title, summary.text, info))

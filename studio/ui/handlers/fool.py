@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from studio.config.settings import MAX_DIALOGUE_CHARS, METHOD_LABELS, ORIGINAL
 from studio.measure.fooling import CASES, LABELS, fool
+from studio.ui.formatting import score_text
 
-from .common import COLUMNS, fmt_score, one_of, plain, text
+from .common import COLUMNS, one_of, plain, text
 from .overlap import parse_references
 
 SUMMARY_LABELS = {key: "Original" if key == ORIGINAL else METHOD_LABELS[key] for key in COLUMNS}
@@ -44,9 +45,9 @@ def _hidden(note: str = "") -> FoolView:
 def _scores_line(case: dict) -> str:
     return ("ROUGE-1 **{}** · ROUGE-2 **{}** · ROUGE-L **{}** · BLEU **{}**  \n"
             "ROUGE-1 precision {} · recall {}").format(
-        fmt_score(case["rouge1"]["fmeasure"]), fmt_score(case["rouge2"]["fmeasure"]),
-        fmt_score(case["rougeL"]["fmeasure"]), fmt_score(case["bleu"]),
-        fmt_score(case["rouge1"]["precision"]), fmt_score(case["rouge1"]["recall"]))
+        score_text(case["rouge1"]["fmeasure"]), score_text(case["rouge2"]["fmeasure"]),
+        score_text(case["rougeL"]["fmeasure"]), score_text(case["bleu"]),
+        score_text(case["rouge1"]["precision"]), score_text(case["rouge1"]["recall"]))
 
 
 def fool_view(summaries: list, references, dialogue, which) -> FoolView:

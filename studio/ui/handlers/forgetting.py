@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from studio.config.settings import ORIGINAL
+from studio.ui.formatting import score_text
 from studio.ui.plots import forgetting_figure
 
-from .common import fmt_score, fmt_seconds, plain
+from .common import fmt_seconds, plain
 
 if TYPE_CHECKING:
     from studio.service.engine import Studio
@@ -66,7 +67,7 @@ def forgetting_view(studio: Studio, model_ids, progress=None) -> ForgettingView:
     row = {"Task": "DialogSum ROUGE-L (last evaluation)", "Questions": ""}
     for model in models:
         rouge = None if model == ORIGINAL else (studio.run(model).get("metrics") or {}).get("rougeL")
-        row[labels[model]] = fmt_score(rouge) if rouge is not None else "—"
+        row[labels[model]] = score_text(rouge)
     rows.append(row)
     summary = _summary(result, labels, fmt_seconds(result["seconds"]))
     return ForgettingView(pd.DataFrame(rows), forgetting_figure(result["scores"], labels, methods), summary)

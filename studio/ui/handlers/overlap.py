@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from studio.config.settings import MAX_DIALOGUE_CHARS
 from studio.measure.overlap import LEGEND, VIEWS, highlight_spans
+from studio.ui.formatting import score_text
 
-from .common import fmt_score, plain, text
+from .common import plain, text
 from .compare import references_for, sent_change
 
 if TYPE_CHECKING:
@@ -147,14 +148,14 @@ def _score_line(result: dict, view: str, references: int) -> str:
     counts = result["counts"]
     if view == "bigram":
         marked = (f"{counts['bigram_matches']} of {max(counts['summary_tokens'] - 1, 0)} word pairs shared "
-                  f"= precision {fmt_score(result[metric]['precision'])}")
+                  f"= precision {score_text(result[metric]['precision'])}")
     else:
         marked = (f"{counts[view]} of {counts['summary_tokens']} words marked "
-                  f"= precision {fmt_score(result[metric]['precision'])}")
+                  f"= precision {score_text(result[metric]['precision'])}")
     which = f" · best of {references} references: no. {result['best_reference'] + 1}" if references > 1 else ""
     return ("ROUGE-1 **{}** · ROUGE-2 **{}** · ROUGE-L **{}** (F1)  \n{}: {}{}".format(
-        fmt_score(result["rouge1"]["fmeasure"]), fmt_score(result["rouge2"]["fmeasure"]),
-        fmt_score(result["rougeL"]["fmeasure"]), name, marked, which))
+        score_text(result["rouge1"]["fmeasure"]), score_text(result["rouge2"]["fmeasure"]),
+        score_text(result["rougeL"]["fmeasure"]), name, marked, which))
 
 
 def copied_spans(summary: str, tokens: list[dict]) -> list[tuple]:

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from studio.config.settings import METHOD_LABELS
+from studio.ui.formatting import score_text
 from studio.ui.plots import efficiency_figure
 
-from .common import fmt_bytes, fmt_params, fmt_score, fmt_seconds, plain, refuse_in_presenter_mode
+from .common import fmt_bytes, fmt_params, fmt_seconds, plain, refuse_in_presenter_mode
 from .evaluate import prune_scratch
 from .queue import mark_yours
 
@@ -34,7 +35,8 @@ def grouped_by_experiment(records: list[dict]) -> list[dict]:
 
 
 def experiment_notes(studio: Studio) -> dict[str, str]:
-    """A note for each experiment that did not end well: cut short by a restart, or failed (issue 23.16)."""
+    """A note for each experiment that did not end well: cut short by a restart, or failed: without
+    it the Runs tab lists the runs an experiment left with nothing saying that it never finished."""
     from .experiment import _where_text  # one wording for "where it stopped", the Train tab's too
 
     notes = {}
@@ -84,7 +86,7 @@ def runs_table(records: list[dict], yours: set[str] | frozenset = frozenset(),
             "Trainable params": fmt_params(r.get("trainable_params"), r.get("trainable_share")),
             "Size on disk": fmt_bytes(r.get("size_bytes")),
             "Final loss": f"{loss:.3f}" if isinstance(loss, (int, float)) else "",
-            "ROUGE-L": fmt_score((r.get("metrics") or {}).get("rougeL")),
+            "ROUGE-L": score_text((r.get("metrics") or {}).get("rougeL")),
             "Experiment": experiment_cell(r, experiment_id not in seen, notes),
             "Run id": r["run_id"],
         })

@@ -288,7 +288,7 @@ def smoothing_window(value) -> int:
     return min(max(window, 1), MAX_SMOOTHING)
 
 
-# ------------------------------------------------------------------ what Start will do (issue 10)
+# ------------------------------------------------------------------ what Start will do, said before it
 
 def method_help(studio: Studio, method: str) -> str:
     """The method's description plus its trainable share, counted for the base model actually loaded."""
