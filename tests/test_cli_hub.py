@@ -19,7 +19,7 @@ def env(monkeypatch, tmp_path, cache_dir):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("STUDIO_CACHE_DIR", str(cache_dir))
     monkeypatch.setenv("STUDIO_DATA", "bundled")
-    monkeypatch.setattr("studio.store.hub.hub_token", lambda: __import__("os").environ.get("HF_TOKEN"))
+    monkeypatch.setattr("studio.model.hub.hub_token", lambda: __import__("os").environ.get("HF_TOKEN"))
     return monkeypatch
 
 

@@ -52,8 +52,8 @@ def test_one_copy_of_the_base_weights(trained, dialogues):
     pool = fresh_pool(studio)
     pool.summarize([ORIGINAL, runs["lora"], runs["prompt"]], dialogues[:1], GEN)
     base = pool.base()
-    lora_base = pool._lora.get_base_model()
-    prompt_base = pool._prompt.get_base_model()
+    lora_base = pool._wrappers.get("lora").get_base_model()
+    prompt_base = pool._wrappers.get("prompt").get_base_model()
     assert lora_base is base and prompt_base is base
     assert pool.loaded()["lora"] == [runs["lora"]] and pool.loaded()["prompt"] == [runs["prompt"]]
 
@@ -79,12 +79,13 @@ def test_batching_and_sorting_keep_input_order(trained, dialogues):
 
 
 def test_full_runs_are_capped_least_recently_used(trained, dialogues):
-    from studio.config.settings import TrainConfig, method_settings
+    from studio.config.settings import TrainConfig
+    from studio.model.methods import registry
     from studio.train.training import TrainSpec, train_run
 
     studio, runs = trained
     second = train_run(TrainSpec("full", TrainConfig(steps=1, batch_size=2, train_size=2),
-                                 method_settings("full")), studio.store, studio.base, studio.data)["run_id"]
+                                 registry.method_settings("full")), studio.store, studio.base, studio.data)["run_id"]
     try:
         pool = ModelPool(studio.base, studio.store, max_full=1)
         pool.summarize([runs["full"]], dialogues[:1], GEN)

@@ -31,14 +31,13 @@ from pathlib import Path
 
 from studio.config.declare import add_flags, flag_values, spec
 from studio.config.settings import (
-    METHOD_SETTINGS,
-    METHODS,
     PRECISIONS,
     EvaluationSettings,
     GenerationSettings,
     Settings,
     TrainConfig,
 )
+from studio.model.methods import registry
 
 EXIT_BAD_INPUT = 2
 
@@ -82,13 +81,13 @@ def _add_model_commands(sub) -> None:
     """train, evaluate, summarize, score."""
     p = sub.add_parser("train", help="train one run")
     _add_common(p)
-    p.add_argument("--method", required=True, choices=METHODS, help="how to adapt the base model")
+    p.add_argument("--method", required=True, choices=registry.NAMES, help="how to adapt the base model")
     p.add_argument("--name", default="", help="a name for the run (default: made from method and time)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="auto: bf16 where the CPU or GPU runs it natively, else fp32; or force fp32 or bf16")
     add_flags(p, TrainConfig, title="training (every method)")
-    for method, cls in METHOD_SETTINGS.items():  # flags named --lora-..., --prompt-...
-        add_flags(p, cls, prefix=method, title=f"{method} only")
+    for method in registry.METHODS:  # its fields carry its prefix: --lora-r, --prompt-init, ...
+        add_flags(p, method.settings, title=f"{method.name} only")
 
     p = sub.add_parser("evaluate", help="ROUGE and BLEU of models on a split")
     _add_common(p)
@@ -136,8 +135,8 @@ def _add_setup_commands(sub) -> None:
 def _add_experiment_command(sub) -> None:
     p = sub.add_parser("experiment", help="train several methods on one budget, then compare them fairly")
     _add_common(p)
-    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
-                   help="methods to train (default: all three)")
+    p.add_argument("--methods", nargs="+", choices=registry.NAMES, default=list(registry.DEFAULT_NAMES),
+                   help=f"methods to train (default: {' '.join(registry.DEFAULT_NAMES)})")
     add_flags(p, TrainConfig, title="budget (the same for every method)")
     add_flags(p, EvaluationSettings)
     from studio.service.experiment import ExperimentSettings
@@ -353,7 +352,7 @@ def _run_training(studio, args, method: str, cfg: TrainConfig, overrides: dict, 
 def cmd_train(args) -> dict | None:
     from studio.model.distributed import current_world
 
-    overrides = flag_values(args, METHOD_SETTINGS[args.method])
+    overrides = flag_values(args, registry.get(args.method).settings)
     cfg = _train_config(args)
     if not current_world().is_main:  # torchrun / accelerate launch: rank 0 alone records and reports
         return _train_follower(args, cfg, overrides)
@@ -373,7 +372,6 @@ def cmd_train(args) -> dict | None:
 
 def _train_follower(args, cfg: TrainConfig, overrides: dict) -> None:
     """Another rank of a distributed training: the same base model and data, no Studio, no store, no output."""
-    from studio.config.settings import method_settings
     from studio.data.dialogsum import resolve_data
     from studio.model.base_model import resolve_base_model
     from studio.model.network import is_offline
@@ -385,7 +383,7 @@ def _train_follower(args, cfg: TrainConfig, overrides: dict) -> None:
     base = resolve_base_model(settings)
     data, _ = resolve_data(settings.data, settings.data_explicit, is_offline(settings))
     precision = settings.precision if args.precision == "auto" else args.precision
-    spec = TrainSpec(args.method, cfg, method_settings(args.method, overrides), precision=precision)
+    spec = TrainSpec(args.method, cfg, registry.method_settings(args.method, overrides), precision=precision)
     train_as_follower(spec, base, data)
 
 
@@ -395,7 +393,7 @@ def cmd_prepare(args) -> dict:
     if args.steps is not None:
         cfg.steps = args.steps
     out = {}
-    for method in METHODS:
+    for method in registry.DEFAULT_NAMES:
         existing = [r for r in studio.loadable_runs(method) if r.get("status") == "completed"]
         if existing and not args.force:
             _say(args, f"{method}: keeping {existing[0]['run_id']} (use --force to train anew)")
