@@ -10,7 +10,8 @@ PeftModel per method over that same module (a PeftModel holds adapters of one ty
 Methods like LoRA inject layers into the shared base: while any other model generates,
 those layers are switched off, each wrapper's own layer type only (PEFT's disable_adapter()
 would switch off every adapter type's layers at once), so nothing one method does leaks
-into another or into "original". Only runs of a whole-model method (full fine-tuning)
+into another or into "original"; and each wrapper keeps its own list of adapters
+(separate_adapter_settings). Only runs of a whole-model method (full fine-tuning)
 hold their own weights, and at most `max_full` of them stay loaded; one nobody has asked
 for in `FULL_IDLE_SECONDS` is let go, and its memory handed back to the system (the app
 once grew by two FLAN-T5 copies under six sessions and kept them idle).
@@ -172,6 +173,24 @@ def injects_layers(wrapper) -> bool:
 
 
 @contextlib.contextmanager
+def separate_adapter_settings(base):
+    """While a PeftModel is made over `base`: keep it from adopting another method's adapter settings.
+
+    A PEFT tuner leaves its settings on the model it wraps too (model.peft_config), and a second
+    tuner made over that model finds them there and adds its own adapters to them: two methods'
+    wrappers would share one dict, each listing (and on forget() deleting) the other's adapters.
+    Hidden while the new wrapper is made, it starts a dict of its own; if it fails, they go back."""
+    earlier = base.__dict__.pop("peft_config", None)
+    made = False
+    try:
+        yield
+        made = True
+    finally:
+        if not made and earlier is not None:
+            base.peft_config = earlier
+
+
+@contextlib.contextmanager
 def layers_switched_off(wrapper):
     """Switch off the layers of this wrapper's adapter type only, for the duration.
 
@@ -326,7 +345,8 @@ class ModelPool:
         try:
             if created:
                 config.inference_mode = True
-                wrapper = _peft_wrapper_class(config)(self.base(), config, adapter_name=run_id)
+                with separate_adapter_settings(self.base()):
+                    wrapper = _peft_wrapper_class(config)(self.base(), config, adapter_name=run_id)
             loaded = wrapper.load_adapter(str(folder), adapter_name=run_id, is_trainable=False)
             if loaded.missing_keys:  # PEFT lists this adapter's own weights the file lacks
                 raise _load_error(record, f"its {ADAPTER_WEIGHTS} lacks {len(loaded.missing_keys)} of the "
