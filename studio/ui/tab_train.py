@@ -116,9 +116,10 @@ def _method_boxes(ui: SimpleNamespace, form) -> None:
             continue   # full fine-tuning: nothing to set but the shared budget
         short = [s for s in declared if s.kind in (int, float) or s.choices is not None]
         with gr.Group(visible=method.name == DEFAULT_METHOD) as ui.method_boxes[method.name]:
-            with gr.Row():
-                for s in short:
-                    setattr(ui, s.field, setting_widget(method.settings, s.field, getattr(form, s.field)))
+            if short:
+                with gr.Row():
+                    for s in short:
+                        setattr(ui, s.field, setting_widget(method.settings, s.field, getattr(form, s.field)))
             for s in declared:
                 if s not in short:
                     setattr(ui, s.field, setting_widget(method.settings, s.field, getattr(form, s.field)))
