@@ -14,8 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from studio.config.settings import METHODS, GenerationSettings, Settings, TrainConfig
+from studio.config.settings import GenerationSettings, Settings, TrainConfig
 from studio.data.dialogsum import DialogData, load_bundled
+from studio.model.methods import registry
 
 QUICK = {"steps": 30, "batch_size": 8}
 TEST_DIALOGUES = 50
@@ -66,10 +67,11 @@ def bench_experiment(cache_dir: Path, precision: str = "auto", say=print) -> dic
     conditions = _conditions(precision)
     with tempfile.TemporaryDirectory() as work:
         studio, real = _studio(Path(work), cache_dir, precision)
-        say(f"experiment: {len(METHODS)} methods x {QUICK['steps']} steps x batch {QUICK['batch_size']}, "
-            f"then {len(METHODS) + 1} models on {TEST_DIALOGUES} dialogues ({precision} precision) ...")
+        methods = registry.DEFAULT_NAMES
+        say(f"experiment: {len(methods)} methods x {QUICK['steps']} steps x batch {QUICK['batch_size']}, "
+            f"then {len(methods) + 1} models on {TEST_DIALOGUES} dialogues ({precision} precision) ...")
         started = time.perf_counter()
-        out = studio.run_experiment(list(METHODS), TrainConfig(**QUICK), limit=TEST_DIALOGUES,
+        out = studio.run_experiment(list(methods), TrainConfig(**QUICK), limit=TEST_DIALOGUES,
                                     settings=GenerationSettings())
         seconds = time.perf_counter() - started
         if out["status"] != "completed" or out["failed"]:
@@ -84,7 +86,6 @@ def bench_experiment(cache_dir: Path, precision: str = "auto", say=print) -> dic
 
 def bench_validation_cost(cache_dir: Path, steps: int = 30, precision: str = "auto", say=print) -> dict:
     """LoRA's training-loop throughput with the validation loss off and at its default interval."""
-    from studio.config.settings import method_settings
     from studio.train.training import TrainSpec, train_run
 
     conditions = _conditions(precision)
@@ -95,8 +96,8 @@ def bench_validation_cost(cache_dir: Path, steps: int = 30, precision: str = "au
         for label, every in (("on", default.eval_every), ("off", 0)):
             say(f"validation loss {label}: LoRA, {steps} steps ...")
             cfg = TrainConfig(steps=steps, batch_size=8, eval_every=every)
-            record = train_run(TrainSpec("lora", cfg, method_settings("lora"), precision=precision), studio.store,
-                               studio.base, studio.data)
+            spec = TrainSpec("lora", cfg, registry.method_settings("lora"), precision=precision)
+            record = train_run(spec, studio.store, studio.base, studio.data)
             out[label] = {"eval_every": every, "samples_per_second": record["samples_per_second"],
                           "train_loop_seconds": record["train_loop_seconds"],
                           "eval_seconds": record.get("eval_seconds", 0.0),

@@ -55,8 +55,9 @@ def measure_memory(model_path: str, runs_dir: Path, model_ids: list[str]) -> dic
 
 def pool_memory(model_path: str, runs_dir: Path, data) -> dict:
     """One model alone against the pool with original + full + LoRA + prompt (one-step runs)."""
-    from studio.config.settings import TrainConfig, method_settings
+    from studio.config.settings import TrainConfig
     from studio.model.base_model import BaseModelChoice
+    from studio.model.methods import registry
     from studio.store.runs import RunStore
     from studio.train.training import TrainSpec, train_run
 
@@ -64,7 +65,7 @@ def pool_memory(model_path: str, runs_dir: Path, data) -> dict:
     base = BaseModelChoice(model_path, model_path)
     run_ids = {}
     for method in ("full", "lora", "prompt"):
-        spec = TrainSpec(method, TrainConfig(steps=1, batch_size=2, train_size=2), method_settings(method))
+        spec = TrainSpec(method, TrainConfig(steps=1, batch_size=2, train_size=2), registry.method_settings(method))
         run_ids[method] = train_run(spec, store, base, data)["run_id"]
     one = measure_memory(model_path, runs_dir, ["original"])
     four = measure_memory(model_path, runs_dir, ["original", run_ids["full"], run_ids["lora"], run_ids["prompt"]])

@@ -18,8 +18,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from studio.config.settings import Settings, TrainConfig, method_settings
+from studio.config.settings import Settings, TrainConfig
 from studio.data.dialogsum import DialogData, load_bundled
+from studio.model.methods import registry
 
 from .app_server import AppNotServing, measure_startup
 from .eval_speed import compare_evaluation, evaluation_ablation
@@ -71,8 +72,8 @@ def _evaluation_model(model_path: str, real: bool, data: DialogData, runs_dir: P
 
     steps = 40 if quick else 150
     say(f"evaluation: first fine-tuning the random model for {steps} steps so it writes summaries ...")
-    spec = TrainSpec("full", TrainConfig(steps=steps, batch_size=BATCH_SIZE, train_size=None, seed=0),
-                     method_settings("full", {"learning_rate": 1e-3}))
+    cfg = TrainConfig(steps=steps, batch_size=BATCH_SIZE, train_size=None, seed=0, learning_rate=1e-3)
+    spec = TrainSpec("full", cfg, registry.method_settings("full"))
     record = train_run(spec, RunStore(runs_dir), BaseModelChoice(model_path, model_path), data)
     return str(RunStore(runs_dir).model_dir(record["run_id"])), {"steps": steps,
                                                                  "final_loss": record.get("final_loss")}

@@ -8,8 +8,9 @@ import shutil
 import tempfile
 import time
 
-from studio.config.settings import TrainConfig, method_settings
+from studio.config.settings import TrainConfig
 from studio.data.dialogsum import make_prompt
+from studio.model.methods import registry
 
 BATCH_SIZE = 8
 COURSE_MAX_LENGTH = 512          # the course pads every input and label to the tokenizer's 512
@@ -62,14 +63,12 @@ def _course_trainer(model_path, method, settings, steps, pairs_source, seed, out
     import torch
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, PrinterCallback, Trainer, TrainingArguments, set_seed
 
-    from studio.model.methods import build_method_model
-
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModelForSeq2SeqLM.from_pretrained(model_path, dtype=torch.bfloat16)
     set_seed(seed)
-    model = build_method_model(method, model, settings, tokenizer_path=model_path)
+    model = registry.get(method).build(model, settings, tokenizer_path=model_path)
     pairs = [(make_prompt(ex.dialogue), ref) for ex in pairs_source for ref in ex.references]
-    args = TrainingArguments(output_dir=out_dir, learning_rate=settings.learning_rate, max_steps=steps,
+    args = TrainingArguments(output_dir=out_dir, learning_rate=registry.get(method).learning_rate, max_steps=steps,
                              per_device_train_batch_size=BATCH_SIZE, weight_decay=0.01, logging_steps=1,
                              save_strategy="no", report_to="none", disable_tqdm=True, use_cpu=True, seed=seed)
     trainer = Trainer(model=model, args=args, train_dataset=_course_dataset(tokenizer, pairs), callbacks=[clock])
@@ -85,13 +84,13 @@ def _studio_trainer(model_path, method, settings, recipe, steps, pairs_source, s
     cfg = TrainConfig(steps=steps, batch_size=BATCH_SIZE, train_size=None, seed=seed)
     model, tokenizer = prepare_model(model_path, method, settings, bf16, "cpu", seed, dropout)
     train_set = tokenize_pairs(tokenizer, pairs_source, cfg, seed)
-    return build_trainer(model, tokenizer, train_set, cfg, settings.learning_rate, bf16=bf16, device="cpu",
+    return build_trainer(model, tokenizer, train_set, cfg, registry.get(method).learning_rate, bf16=bf16, device="cpu",
                          output_dir=out_dir, callbacks=[clock], group_by_length=grouped)
 
 
 def measure_training(model_path: str, method: str, recipe: str, steps: int, pairs_source, seed: int = 42) -> dict:
     """Train `steps` steps with one recipe; samples/s over all steps after the first (warm-up)."""
-    settings = method_settings(method)
+    settings = registry.method_settings(method)
     clock = StepClock()
     out_dir = tempfile.mkdtemp(prefix="bench-trainer-")
     try:

@@ -14,7 +14,7 @@ FAKE_TOKEN = "hf_FAKEcliToken0987654321abcdefQRS"
 @pytest.fixture
 def env(run_cli, monkeypatch):
     """run_cli's environment (no token: a test sets one), with the Hub token read as the CLI would read it."""
-    monkeypatch.setattr("studio.store.hub.hub_token", lambda: __import__("os").environ.get("HF_TOKEN"))
+    monkeypatch.setattr("studio.model.hub.hub_token", lambda: __import__("os").environ.get("HF_TOKEN"))
     return monkeypatch
 
 

@@ -5,11 +5,11 @@ import math
 import pytest
 
 from studio import cli
-from studio.config.settings import PromptSettings
 from studio.measure.evaluation import scorer
 from studio.measure.forgetting import load_probe
 from studio.measure.topics import group_counts, topic_group
 from studio.model.base_model import load_base
+from studio.model.methods.prompt_tuning import PromptSettings
 
 
 def test_overlap_marks_agree_with_rouge_score(run_cli):
@@ -67,10 +67,10 @@ def test_prompt_tokens_read_back_the_init_text_of_a_barely_trained_run(run_cli, 
     assert code == 0
     settings = PromptSettings()
     _, tokenizer = load_base(studio.base.path)
-    ids = tokenizer(settings.init_text)["input_ids"]
-    expected = (ids * math.ceil(settings.num_virtual_tokens / len(ids)))[: settings.num_virtual_tokens]
+    ids = tokenizer(settings.prompt_init_text)["input_ids"]
+    expected = (ids * math.ceil(settings.prompt_num_virtual_tokens / len(ids)))[: settings.prompt_num_virtual_tokens]
     virtual = out["virtual_tokens"]
-    assert [v["index"] for v in virtual] == list(range(settings.num_virtual_tokens))
+    assert [v["index"] for v in virtual] == list(range(settings.prompt_num_virtual_tokens))
     assert [v["nearest"][0]["token_id"] for v in virtual] == expected
     assert [v["nearest"][0]["token"] for v in virtual] == tokenizer.convert_ids_to_tokens(expected)
     for v in virtual:

@@ -9,7 +9,7 @@ import yaml
 from safetensors.torch import save_file
 
 from studio.generate.inference import GenerationSettings
-from studio.store.hub import HubError, import_folder, prepare_upload, pull, push
+from studio.model.hub import HubError, import_folder, prepare_upload, pull, push
 from tests.fake_hub import FakeHub
 
 FAKE_TOKEN = "hf_FAKEtoken1234567890abcdefXYZ"
@@ -126,7 +126,7 @@ def test_push_sends_the_folder_to_a_model_repo_with_the_private_flag_and_never_l
 
 def test_push_without_a_token_refuses_before_writing_anything(evaluated, monkeypatch, tmp_path):
     studio, run_ids = evaluated
-    monkeypatch.setattr("studio.store.hub.hub_token", lambda: None)
+    monkeypatch.setattr("studio.model.hub.hub_token", lambda: None)
     with pytest.raises(HubError, match="HF_TOKEN"):
         push(studio.store, run_ids["lora"], "someone/x", folder=tmp_path / "up")
     assert not (tmp_path / "up").exists()
@@ -317,7 +317,7 @@ def test_a_huge_loss_curve_is_refused_before_it_is_parsed(studio, adapter_folder
     """A bug this reproduces: 400k `{}` lines were read whole, then written one open() per line."""
     (adapter_folder / "events.jsonl").write_text("{}\n" * 400_000)
     parsed = []
-    monkeypatch.setattr("studio.store.hub.parse_event", lambda line: parsed.append(line))
+    monkeypatch.setattr("studio.model.hub.parse_event", lambda line: parsed.append(line))
     with pytest.raises(HubError, match="events.jsonl has more than 100,000 lines"):
         pull(str(adapter_folder), studio.store, studio.base)
     assert parsed == [] and _nothing_imported(studio)
@@ -346,7 +346,7 @@ def test_a_full_disk_during_an_import_is_one_clear_message_and_leaves_nothing(st
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("studio.store.hub._copy_plain_file", disk_full)
+    monkeypatch.setattr("studio.model.hub._copy_plain_file", disk_full)
     with pytest.raises(HubError, match="could not be saved: the disk is full"):
         pull(str(adapter_folder), studio.store, studio.base)
     assert _nothing_imported(studio)
@@ -362,7 +362,7 @@ def test_a_full_disk_during_an_import_is_one_clear_message_and_leaves_nothing(st
 def test_cli_pull_on_a_full_disk_is_one_error_line(run_cli, adapter_folder, monkeypatch):
     import errno
 
-    monkeypatch.setattr("studio.store.hub._copy_plain_file",
+    monkeypatch.setattr("studio.model.hub._copy_plain_file",
                         lambda *a: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
     code, _, err = run_cli("pull", str(adapter_folder))
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and "disk is full" in err

@@ -52,8 +52,8 @@ def test_one_copy_of_the_base_weights(trained, dialogues):
     pool = fresh_pool(studio)
     pool.summarize([ORIGINAL, runs["lora"], runs["prompt"]], dialogues[:1], GEN)
     base = pool.base()
-    lora_base = pool._lora.get_base_model()
-    prompt_base = pool._prompt.get_base_model()
+    lora_base = pool._wrappers.get("lora").get_base_model()
+    prompt_base = pool._wrappers.get("prompt").get_base_model()
     assert lora_base is base and prompt_base is base
     assert pool.loaded()["lora"] == [runs["lora"]] and pool.loaded()["prompt"] == [runs["prompt"]]
 
@@ -79,12 +79,13 @@ def test_batching_and_sorting_keep_input_order(trained, dialogues):
 
 
 def test_full_runs_are_capped_least_recently_used(trained, dialogues):
-    from studio.config.settings import TrainConfig, method_settings
+    from studio.config.settings import TrainConfig
+    from studio.model.methods import registry
     from studio.train.training import TrainSpec, train_run
 
     studio, runs = trained
     second = train_run(TrainSpec("full", TrainConfig(steps=1, batch_size=2, train_size=2),
-                                 method_settings("full")), studio.store, studio.base, studio.data)["run_id"]
+                                 registry.method_settings("full")), studio.store, studio.base, studio.data)["run_id"]
     try:
         pool = ModelPool(studio.base, studio.store, max_full=1)
         pool.summarize([runs["full"]], dialogues[:1], GEN)
@@ -217,3 +218,46 @@ def test_a_summary_that_steps_aside_mid_generation_comes_out_the_same(trained, d
     # The shared modules are left as they were: every model still gives its own summaries.
     for ref in model_of.values():
         assert pool.summarize([ref], dialogues[:2], settings)[ref].summaries == expected[ref], ref
+
+
+def _two_adapter_types(cache_dir):
+    """A LoRA and a LoHa wrapper over one base, made as the pool makes a method's first wrapper."""
+    import torch
+    from peft import LoHaConfig, LoraConfig, TaskType
+
+    from studio.generate.inference import _peft_wrapper_class, separate_adapter_settings
+    from studio.model.standin import STANDIN_NAME
+
+    base, tokenizer = load_base(str(cache_dir / STANDIN_NAME))
+    wrappers = []
+    for name, config in (("a", LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM, r=2, target_modules=["q", "v"],
+                                          init_lora_weights=False)),
+                         ("b", LoHaConfig(task_type=TaskType.SEQ_2_SEQ_LM, r=2, target_modules=["k", "v"],
+                                          init_weights=False))):
+        with separate_adapter_settings(base):
+            wrappers.append(_peft_wrapper_class(config)(base, config, adapter_name=name))
+    enc = tokenizer(["Summarize: Anna meets Ben."], return_tensors="pt")
+    labels = tokenizer(text_target=["Anna meets Ben."], return_tensors="pt")["input_ids"]
+
+    def loss(model):
+        with torch.no_grad():
+            return float(model(**enc, labels=labels).loss)
+    return base, wrappers, loss
+
+
+def test_two_layer_adapter_types_on_one_base_keep_their_own_adapters_and_switch_off_alone(cache_dir):
+    """A second method that injects layers (LoRA's kind) must neither adopt the first's adapter list nor be
+    switched off with it: generating with one runs with the other's layers off, and only those."""
+    from studio.generate.inference import layers_switched_off
+
+    base, (lora, loha), loss = _two_adapter_types(cache_dir)
+    assert sorted(lora.peft_config) == ["a"] and sorted(loha.peft_config) == ["b"]
+    both = loss(lora)
+    with layers_switched_off(loha):
+        lora_alone = loss(lora)
+    with layers_switched_off(lora):
+        loha_alone = loss(loha)
+    with layers_switched_off(lora), layers_switched_off(loha):
+        neither = loss(base)
+    assert len({round(v, 6) for v in (both, lora_alone, loha_alone, neither)}) == 4
+    assert loss(lora) == both   # each switched back on afterwards

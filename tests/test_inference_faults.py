@@ -82,9 +82,10 @@ def damaged_copy(studio, run_id: str, damage: str, weights: str = "adapter_model
 
 
 def assert_no_trace(pool, run_id):
-    assert not holds_adapter(pool._lora, run_id) and not holds_adapter(pool._prompt, run_id)
+    lora, prompt = pool._wrappers.get("lora"), pool._wrappers.get("prompt")
+    assert not holds_adapter(lora, run_id) and not holds_adapter(prompt, run_id)
     assert run_id not in pool.loaded()["lora"] + pool.loaded()["prompt"] + pool.loaded()["full"]
-    if pool._lora is None and pool._base is not None:  # no LoRA layers may stay in the base
+    if lora is None and pool._base is not None:  # no LoRA layers may stay in the base
         from peft.tuners.tuners_utils import BaseTunerLayer
 
         assert not any(isinstance(m, BaseTunerLayer) for m in pool._base.modules())

@@ -3,7 +3,6 @@ import pytest
 import torch
 from transformers import T5Config, T5ForConditionalGeneration
 
-from studio.config.settings import method_settings
 from studio.model.memory import (
     FLAN_T5_PARAMS,
     FLAN_T5_SHAPES,
@@ -13,7 +12,7 @@ from studio.model.memory import (
     trainable_parameter_count,
     training_memory,
 )
-from studio.model.methods import build_method_model
+from studio.model.methods import registry
 from studio.model.standin import tiny_t5_config
 
 # The estimate must land within this factor of the measured peak (either side) on small shapes.
@@ -48,21 +47,18 @@ def test_counted_layer_by_layer_equals_a_model_built_from_the_config(name):
 
 
 @pytest.mark.parametrize("method,overrides", [("full", {}), ("lora", {}),
-                                              ("lora", {"r": 4, "target_modules": "q,k,v,o,wi_0,wo"}),
-                                              ("prompt", {"init": "random", "num_virtual_tokens": 7})])
+                                              ("lora", {"lora_r": 4, "lora_target_modules": "q,k,v,o,wi_0,wo"}),
+                                              ("prompt", {"prompt_init": "random", "prompt_num_virtual_tokens": 7})])
 def test_trainable_counts_equal_what_peft_trains(method, overrides):
     config = tiny_t5_config(500)
     shape = T5Shape.from_config(config)
     model = T5ForConditionalGeneration(config)
-    settings = method_settings(method, overrides)
-    trainable = sum(p.numel() for p in build_method_model(method, model, settings).parameters() if p.requires_grad)
-    options = {}
-    if method == "lora":
-        options = {"lora_r": settings.r, "lora_targets": settings.target_modules}
-    if method == "prompt":
-        options = {"virtual_tokens": settings.num_virtual_tokens}
+    settings = registry.method_settings(method, overrides)
+    built = registry.get(method).build(model, settings)
+    trainable = sum(p.numel() for p in built.parameters() if p.requires_grad)
     expected = trainable if method != "full" else _count(model)
-    assert trainable_parameter_count(shape, method, **options) == expected
+    assert trainable_parameter_count(shape, method, settings) == expected
+    assert trainable_parameter_count(shape, method, **overrides) == expected   # the same, by setting names
 
 
 def test_flan_t5_small_facts():

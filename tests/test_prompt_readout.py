@@ -5,10 +5,11 @@ import pytest
 import torch
 from peft import get_peft_model
 
-from studio.config.settings import PromptSettings, TrainConfig, method_settings
+from studio.config.settings import TrainConfig
 from studio.measure.prompt_readout import CAVEAT, nearest_tokens, readout, readout_run
 from studio.model.base_model import load_base
-from studio.model.methods import prompt_config
+from studio.model.methods import registry
+from studio.model.methods.prompt_tuning import PROMPT_TUNING, PromptSettings
 from studio.train.training import TrainSpec, train_run
 from tests.conftest import TINY_TRAIN
 
@@ -25,8 +26,8 @@ def peft_init_ids(tokenizer, text: str, n: int) -> list[int]:
 ])
 def test_untrained_text_prompt_reads_back_its_text(studio, num_virtual_tokens, text):
     base, tokenizer = load_base(studio.base.path)
-    settings = PromptSettings(num_virtual_tokens=num_virtual_tokens, init="text", init_text=text)
-    model = get_peft_model(base, prompt_config(settings, studio.base.path))
+    settings = PromptSettings(prompt_num_virtual_tokens=num_virtual_tokens, prompt_init="text", prompt_init_text=text)
+    model = get_peft_model(base, PROMPT_TUNING.peft_config(settings, studio.base.path))
     prompt = model.get_prompt_embedding_to_save("default")
     result = readout(prompt, model.peft_config["default"].to_dict(), base, tokenizer, top_k=3)
     expected = peft_init_ids(tokenizer, text, num_virtual_tokens)
@@ -41,14 +42,15 @@ def test_untrained_text_prompt_reads_back_its_text(studio, num_virtual_tokens, t
 
 
 def test_prompt_trained_at_a_negligible_rate_reads_back_its_init_text(studio):
-    spec = TrainSpec("prompt", TrainConfig(steps=2, learning_rate=1e-9, **TINY_TRAIN), method_settings("prompt"))
+    spec = TrainSpec("prompt", TrainConfig(steps=2, learning_rate=1e-9, **TINY_TRAIN),
+                     registry.method_settings("prompt"))
     record = train_run(spec, studio.store, studio.base, studio.data)
     assert record["status"] == "completed", record.get("error")
     base, tokenizer = load_base(studio.base.path)
     result = readout_run(studio.store, record["run_id"], base, tokenizer, top_k=5)
     settings = PromptSettings()
-    expected = peft_init_ids(tokenizer, settings.init_text, settings.num_virtual_tokens)
-    assert result["run_id"] == record["run_id"] and result["num_virtual_tokens"] == settings.num_virtual_tokens
+    expected = peft_init_ids(tokenizer, settings.prompt_init_text, settings.prompt_num_virtual_tokens)
+    assert result["run_id"] == record["run_id"] and result["num_virtual_tokens"] == settings.prompt_num_virtual_tokens
     assert [v["nearest"][0]["token_id"] for v in result["virtual_tokens"]] == expected
     assert all(v["nearest"][0]["cosine"] > 0.999 for v in result["virtual_tokens"])
 

@@ -9,14 +9,10 @@ from studio.cli.evaluation import generation_settings
 from studio.cli.training import train_config
 from studio.config import settings as config
 from studio.config.declare import add_flags, check, flag_values, parse, setting, spec
-from studio.config.settings import (
-    GenerationSettings,
-    LoraSettings,
-    PromptSettings,
-    Settings,
-    TrainConfig,
-    method_settings,
-)
+from studio.config.settings import GenerationSettings, Settings, TrainConfig
+from studio.model.methods import registry
+from studio.model.methods.lora import LoraSettings
+from studio.model.methods.prompt_tuning import PromptSettings
 
 
 def test_environment_sets_and_flags_win():
@@ -56,11 +52,11 @@ def test_a_zerogpu_calls_time_is_a_setting_refused_by_name_when_bad():
 
 
 def test_method_defaults_differ_and_overrides_apply():
-    assert method_settings("prompt").learning_rate / method_settings("lora").learning_rate >= 100
-    lora = method_settings("lora", {"r": 8, "target_modules": "q, k ,v", "unknown": 1})
-    assert lora == LoraSettings(r=8, target_modules=("q", "k", "v"))
+    assert registry.get("prompt").learning_rate / registry.get("lora").learning_rate >= 100
+    lora = registry.method_settings("lora", {"lora_r": 8, "lora_target_modules": "q, k ,v", "unknown": 1})
+    assert lora == LoraSettings(lora_r=8, lora_target_modules=("q", "k", "v"))
     with pytest.raises(ValueError, match="Unknown method"):
-        method_settings("bitfit")
+        registry.method_settings("bitfit")
 
 
 @pytest.mark.parametrize("field, value", [("steps", 0), ("steps", -3), ("steps", 10**9), ("steps", 2.5),
@@ -73,10 +69,10 @@ def test_bad_training_numbers_are_refused(field, value):
         cfg.validate()
 
 
-@pytest.mark.parametrize("overrides", [{"r": 0}, {"dropout": 1.5}, {"target_modules": ""}])
+@pytest.mark.parametrize("overrides", [{"lora_r": 0}, {"lora_dropout": 1.5}, {"lora_target_modules": ""}])
 def test_bad_lora_settings_are_refused(overrides):
     with pytest.raises(ValueError):
-        method_settings("lora", overrides)
+        registry.method_settings("lora", overrides)
 
 
 # ------------------------------------------------------------------ settings declared once
@@ -88,8 +84,9 @@ def test_every_old_train_flag_still_parses_to_its_field():
         "--batch-size", "2", "--train-size", "30", "--seed", "3", "--precision", "fp32", "--name", "x"])
     assert flag_values(args, TrainConfig) == {"learning_rate": 0.01, "steps": 9, "batch_size": 2, "train_size": 30,
                                               "seed": 3}
-    assert flag_values(args, LoraSettings) == {"r": 4, "alpha": 8, "dropout": 0.1, "target_modules": "q,k"}
-    assert flag_values(args, PromptSettings) == {"num_virtual_tokens": 7, "init": "random"}
+    assert flag_values(args, LoraSettings) == {"lora_r": 4, "lora_alpha": 8, "lora_dropout": 0.1,
+                                               "lora_target_modules": "q,k"}
+    assert flag_values(args, PromptSettings) == {"prompt_num_virtual_tokens": 7, "prompt_init": "random"}
     assert (args.precision, args.name) == ("fp32", "x")
     epochs = cli.build_parser().parse_args(["train", "--method", "full", "--epochs", "1.5"])
     assert train_config(epochs).epochs == 1.5 and train_config(epochs).steps is None
@@ -101,7 +98,7 @@ def test_fields_without_a_flag_before_now_have_one():
         "--max-target-tokens", "64", "--prompt-init-text", "Sum it up.", "--lora-target-modules", "q"])
     assert train_config(args) == TrainConfig(weight_decay=0.01, dropout=0.2, max_source_tokens=256,
                                              max_target_tokens=64)
-    assert flag_values(args, PromptSettings) == {"init_text": "Sum it up."}
+    assert flag_values(args, PromptSettings) == {"prompt_init_text": "Sum it up."}
     summarize = cli.build_parser().parse_args(["summarize", "--model", "original", "--text", "hi", "--beams", "3"])
     assert generation_settings(summarize) == GenerationSettings(num_beams=3)
 
@@ -134,7 +131,7 @@ def test_messages_name_the_setting_and_its_range():
     with pytest.raises(ValueError, match=r"^The number of steps must be between 1 and 5,000, not 0\.$"):
         TrainConfig(steps=0).validate()
     with pytest.raises(ValueError, match="LoRA rank must be between 1 and 512"):
-        method_settings("lora", {"r": 513})
+        registry.method_settings("lora", {"lora_r": 513})
     with pytest.raises(ValueError, match="number of beams must be between 1 and 8"):
         GenerationSettings(num_beams=9).validate()
 

@@ -9,15 +9,16 @@ import pytest
 import torch
 from transformers import DataCollatorForSeq2Seq
 
-from studio.config.settings import TrainConfig, method_settings
+from studio.config.settings import TrainConfig
 from studio.data.dialogsum import load_bundled
 from studio.model.base_model import load_base
+from studio.model.methods import registry
 from studio.train.training import TrainSpec, tokenize_pairs, train_run
 from tests.conftest import TINY_TRAIN
 
 
 def _spec(method, steps=3, **overrides):
-    return TrainSpec(method, TrainConfig(steps=steps, **TINY_TRAIN), method_settings(method, overrides))
+    return TrainSpec(method, TrainConfig(steps=steps, **TINY_TRAIN), registry.method_settings(method, overrides))
 
 
 def test_labels_are_padded_with_minus_100_and_batches_padded_dynamically(studio):
@@ -66,7 +67,7 @@ def test_each_method_trains_saves_and_records(studio, method):
                 "size_bytes", "hyperparameters", "base_model", "steps"):
         assert record.get(key) is not None, key
     assert record["steps"] == 3
-    assert record["hyperparameters"]["learning_rate"] == method_settings(method).learning_rate
+    assert record["hyperparameters"]["learning_rate"] == registry.get(method).learning_rate
 
 
 def test_stop_takes_effect_within_one_step_and_is_recorded_as_stopped(studio):
@@ -112,11 +113,11 @@ def test_equal_seeds_give_equal_losses_in_fp32(studio):
 def test_base_dropout_is_set_and_lora_keeps_its_own(studio):
     from studio.train.training import prepare_model
 
-    model, _ = prepare_model(studio.base.path, "lora", method_settings("lora"), False, "cpu", 0, dropout=0.0)
+    model, _ = prepare_model(studio.base.path, "lora", registry.method_settings("lora"), False, "cpu", 0, dropout=0.0)
     base_p = {m.p for name, m in model.named_modules() if isinstance(m, torch.nn.Dropout) and "lora" not in name}
     lora_p = {m.p for name, m in model.named_modules() if isinstance(m, torch.nn.Dropout) and "lora" in name}
     assert base_p == {0.0} and lora_p == {0.05}
-    kept, _ = prepare_model(studio.base.path, "full", method_settings("full"), False, "cpu", 0, dropout=None)
+    kept, _ = prepare_model(studio.base.path, "full", registry.method_settings("full"), False, "cpu", 0, dropout=None)
     assert {m.p for m in kept.modules() if isinstance(m, torch.nn.Dropout)} == {0.1}
 
 

@@ -13,7 +13,8 @@ import threading
 
 import pytest
 
-from studio.config.settings import Settings, TrainConfig, method_settings
+from studio.config.settings import Settings, TrainConfig
+from studio.model.methods import registry
 from studio.service.fairshare import QueueFull
 from studio.service.jobs import JobQueue
 from studio.store.checkpoints import CHECKPOINTS, checkpoint_root
@@ -25,7 +26,7 @@ STEPS = 12
 
 
 def _spec(method: str, steps: int = STEPS) -> TrainSpec:
-    return TrainSpec(method, TrainConfig(steps=steps, seed=7, **TINY_TRAIN), method_settings(method))
+    return TrainSpec(method, TrainConfig(steps=steps, seed=7, **TINY_TRAIN), registry.method_settings(method))
 
 
 def _pausing_at(steps: set[int], pause: threading.Event, events: list):
@@ -158,7 +159,7 @@ class _FakeTraining:
 
 
 def _job_spec(steps):
-    return TrainSpec("lora", TrainConfig(steps=steps), method_settings("lora"))
+    return TrainSpec("lora", TrainConfig(steps=steps), registry.method_settings("lora"))
 
 
 def test_stop_while_paused_ends_the_job_from_its_checkpoint_at_once():
@@ -260,7 +261,7 @@ def test_only_runs_reported_nowhere_or_to_tensorboard_take_turns(studio, monkeyp
         args[0].train.report_to, kwargs["pause_event"]) or {"status": "completed"})
     pause = threading.Event()
     for tracker in ("none", "tensorboard", "mlflow", "wandb", "trackio"):
-        spec = TrainSpec("lora", TrainConfig(steps=2, report_to=tracker), method_settings("lora"))
+        spec = TrainSpec("lora", TrainConfig(steps=2, report_to=tracker), registry.method_settings("lora"))
         studio._run_job(spec, lambda event: None, threading.Event(), f"lora-20261207-00000{len(seen)}-abcd",
                         pause_event=pause)
     assert seen == {"none": pause, "tensorboard": pause, "mlflow": None, "wandb": None, "trackio": None}

@@ -1,14 +1,15 @@
 """studio/train/training.py, validation loss during training: events every few steps, the record, and early stopping."""
 import math
 
-from studio.config.settings import TrainConfig, method_settings
+from studio.config.settings import TrainConfig
 from studio.data.dialogsum import DialogData, Example
+from studio.model.methods import registry
 from studio.train.training import EventCallback, TrainSpec, split_validation, train_run
 from tests.conftest import TINY_TRAIN
 
 
 def _spec(method, steps, **train):
-    return TrainSpec(method, TrainConfig(steps=steps, **{**TINY_TRAIN, **train}), method_settings(method))
+    return TrainSpec(method, TrainConfig(steps=steps, **{**TINY_TRAIN, **train}), registry.method_settings(method))
 
 
 def test_validation_loss_is_measured_every_few_steps_and_kept(studio):

@@ -12,8 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from studio.config.settings import Settings, TrainConfig, method_settings
+from studio.config.settings import Settings, TrainConfig
 from studio.model.memory import training_memory
+from studio.model.methods import registry
 from studio.service.workers import (
     Device,
     WorkerRequest,
@@ -30,7 +31,7 @@ TINY = {"batch_size": 4, "train_size": 24}
 
 def spec(method="lora", batch_size=8, **overrides):
     return SimpleNamespace(method=method, train=TrainConfig(batch_size=batch_size),
-                           settings=method_settings(method, overrides or None))
+                           settings=registry.method_settings(method, overrides or None))
 
 
 def fixed_need(gb_by_method):
@@ -78,8 +79,8 @@ def test_one_training_per_gpu_then_where_memory_allows():
 
 def test_the_estimate_follows_the_runs_method_settings():
     small = "google/flan-t5-small"   # training_memory takes a FLAN-T5 name as well as a shape
-    assert spec_memory_gb(small, spec("lora", r=64)) == training_memory(small, "lora", 8, lora_r=64,
-                                                                        lora_targets=("q", "v"))["total_gb"]
+    assert spec_memory_gb(small, spec("lora", lora_r=64)) == training_memory(
+        small, "lora", 8, lora_r=64, lora_target_modules=("q", "v"))["total_gb"]
     assert spec_memory_gb(small, spec("full")) > spec_memory_gb(small, spec("lora"))
 
 
@@ -98,7 +99,8 @@ def test_a_request_reaches_the_child_as_json_and_comes_back_equal():
 
     data = DialogData({"train": [Example("t1", "Anna: Hi.\nBen: Hello.", ["Anna greets Ben."], "greeting")]},
                       "bundled", "two lines", is_sample=True)
-    request = WorkerRequest(TrainSpec("lora", TrainConfig(steps=3), method_settings("lora", {"r": 4}), name="x",
+    settings = registry.method_settings("lora", {"lora_r": 4})
+    request = WorkerRequest(TrainSpec("lora", TrainConfig(steps=3), settings, name="x",
                                       experiment={"id": "e1", "methods": ["full", "lora"]}),
                             "/tmp/runs", BaseModelChoice("/tmp/base", "tiny", is_standin=True), data, "lora-1",
                             threads=1, extra={"pause": None})

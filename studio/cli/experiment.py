@@ -9,13 +9,14 @@ from studio.cli.command import Command, add_common, say, studio_from
 from studio.cli.errors import CliError
 from studio.cli.training import train_config
 from studio.config.declare import add_flags, flag_values, spec
-from studio.config.settings import METHODS, EvaluationSettings, GenerationSettings, TrainConfig
+from studio.config.settings import EvaluationSettings, GenerationSettings, TrainConfig
+from studio.model.methods import registry
 
 
 def _experiment_arguments(p) -> None:
     add_common(p)
-    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
-                   help="methods to train (default: all three)")
+    p.add_argument("--methods", nargs="+", choices=registry.NAMES, default=list(registry.DEFAULT_NAMES),
+                   help=f"methods to train (default: {' '.join(registry.DEFAULT_NAMES)})")
     add_flags(p, TrainConfig, title="budget (the same for every method)")
     add_flags(p, EvaluationSettings)
     from studio.service.experiment import ExperimentSettings

@@ -8,7 +8,8 @@ from __future__ import annotations
 from studio.cli.command import Command, add_common, say, settings_from, studio_from
 from studio.cli.errors import CliError
 from studio.config.declare import add_flags, flag_values
-from studio.config.settings import METHOD_SETTINGS, METHODS, PRECISIONS, TrainConfig
+from studio.config.settings import PRECISIONS, TrainConfig
+from studio.model.methods import registry
 
 # The job owner of the CLI's trainings: Ctrl-C stops them as this owner.
 CLI_OWNER = "cli"
@@ -16,13 +17,13 @@ CLI_OWNER = "cli"
 
 def _train_arguments(p) -> None:
     add_common(p)
-    p.add_argument("--method", required=True, choices=METHODS, help="how to adapt the base model")
+    p.add_argument("--method", required=True, choices=registry.NAMES, help="how to adapt the base model")
     p.add_argument("--name", default="", help="a name for the run (default: made from method and time)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="auto: bf16 where the CPU or GPU runs it natively, else fp32; or force fp32 or bf16")
     add_flags(p, TrainConfig, title="training (every method)")
-    for method, cls in METHOD_SETTINGS.items():  # flags named --lora-..., --prompt-...
-        add_flags(p, cls, prefix=method, title=f"{method} only")
+    for method in registry.METHODS:  # its fields carry its prefix: --lora-r, --prompt-init, ...
+        add_flags(p, method.settings, title=f"{method.name} only")
 
 
 def train_config(args) -> TrainConfig:
@@ -67,7 +68,7 @@ def follow_training(studio, args, method: str, job) -> dict:
 def cmd_train(args) -> dict | None:
     from studio.model.distributed import current_world
 
-    overrides = flag_values(args, METHOD_SETTINGS[args.method])
+    overrides = flag_values(args, registry.get(args.method).settings)
     cfg = train_config(args)
     if not current_world().is_main:  # torchrun / accelerate launch: rank 0 alone records and reports
         return _train_follower(args, cfg, overrides)
@@ -89,7 +90,6 @@ def cmd_train(args) -> dict | None:
 
 def _train_follower(args, cfg: TrainConfig, overrides: dict) -> None:
     """Another rank of a distributed training: the same base model and data, no Studio, no store, no output."""
-    from studio.config.settings import method_settings
     from studio.data.dialogsum import resolve_data
     from studio.model.base_model import resolve_base_model
     from studio.model.network import is_offline
@@ -101,7 +101,7 @@ def _train_follower(args, cfg: TrainConfig, overrides: dict) -> None:
     base = resolve_base_model(settings)
     data, _ = resolve_data(settings.data, settings.data_explicit, is_offline(settings))
     precision = settings.precision if args.precision == "auto" else args.precision
-    spec = TrainSpec(args.method, cfg, method_settings(args.method, overrides), precision=precision)
+    spec = TrainSpec(args.method, cfg, registry.method_settings(args.method, overrides), precision=precision)
     train_as_follower(spec, base, data)
 
 

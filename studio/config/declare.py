@@ -2,16 +2,18 @@
 
     @dataclass
     class LoraSettings:
-        r: int = setting(16, "LoRA rank", low=1, high=512, flag="--lora-r", label="LoRA rank r")
+        lora_r: int = setting(16, "LoRA rank", low=1, high=512, label="LoRA rank r")
 
-    check(LoraSettings, "r", 0)            # ValueError: The LoRA rank must be between 1 and 512, not 0.
-    parse(LoraSettings, "r", "8")          # 8: form and API values may arrive as text
-    validate_fields(LoraSettings(r=8))     # every field of an instance, as its validate() does
-    add_flags(parser, LoraSettings)        # --lora-r, --lora-alpha, ... (see add_flags)
-    spec(LoraSettings, "r").bounds         # (1, 512) for a widget's minimum and maximum
+    check(LoraSettings, "lora_r", 0)        # ValueError: The LoRA rank must be between 1 and 512, not 0.
+    parse(LoraSettings, "lora_r", "8")      # 8: form and API values may arrive as text
+    validate_fields(LoraSettings(lora_r=8)) # every field of an instance, as its validate() does
+    add_flags(parser, LoraSettings)         # --lora-r, --lora-alpha, ... (see add_flags)
+    spec(LoraSettings, "lora_r").bounds     # (1, 512) for a widget's minimum and maximum
 
-A new hyperparameter is one `setting(...)` line in config.py plus the code that
-uses it; its flag, its widget bounds and its validation follow from that line.
+A new hyperparameter is one `setting(...)` line (in config/settings.py, or in its method's
+module under model/methods/) plus the code that uses it; its flag, its form field and API
+parameter, its widget and its validation follow from that line. Field names are unique
+across all settings (a method's carry its prefix: lora_r), so one name serves everywhere.
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ REQUIRED = object()   # parse(): a blank value is an error, not a default
 def setting(default=MISSING, help: str = "", *, name: str = "", label: str = "", low=None, high=None,
             above=None, choices: tuple | None = None, options: tuple | None = None, chars: int | None = None,
             flag: str | None = None, aliases: tuple[str, ...] = (), cli: bool = True, group: str | None = None,
-            info: str = "", default_factory=MISSING):
+            info: str = "", blank=REQUIRED, step: float | None = None, choice_labels: tuple[str, ...] | None = None,
+            default_factory=MISSING):
     """A dataclass field with everything the CLI, the UI and the checks need to know about it.
 
     name: how messages call it ("number of steps"); label: the UI's label (default: name, capitalised);
@@ -66,6 +69,9 @@ class Spec:
     cli: bool
     group: str | None
     info: str
+    blank: object = REQUIRED      # what an empty form value means; REQUIRED: it is refused
+    step: float | None = None
+    choice_labels: tuple[str, ...] | None = None
 
     @property
     def bounds(self) -> tuple:
@@ -87,7 +93,8 @@ def specs(cls) -> dict[str, Spec]:
                            meta.get("label") or name[:1].upper() + name[1:], meta.get("low"), meta.get("high"),
                            meta.get("above"), meta.get("choices"), meta.get("options"), meta.get("chars"),
                            meta.get("flag"), meta.get("aliases", ()), meta.get("cli", True), meta.get("group"),
-                           meta.get("info", ""))
+                           meta.get("info", ""), meta.get("blank", REQUIRED), meta.get("step"),
+                           meta.get("choice_labels"))
     return out
 
 

@@ -2,7 +2,7 @@
 
     settings = Settings.from_env()                       # environment only
     settings = Settings.from_env(base_model="./my-t5")   # a CLI flag beats the environment
-    cfg = TrainConfig(steps=30); lora = LoraSettings(r=8)
+    cfg = TrainConfig(steps=30)
     hub_offline(); hub_endpoint(); on_zerogpu()          # process-wide switches, read when used
 
 Every variable the studio reads is read here: the studio's own (STUDIO_*) into Settings when it
@@ -11,24 +11,22 @@ network.enter_offline_mode turns on while the studio runs; HF_ENDPOINT; SPACES_Z
 decides at import whether `spaces` wraps the GPU functions) by the functions below, each time they
 are needed. tests/test_layers.py checks that no module outside studio/config reads the environment.
 
-Each method has its own dataclass because their good defaults differ a lot
-(prompt tuning wants a learning rate ~300x LoRA's). Every hyperparameter is one
-`setting(...)` line: its help, bounds and choices give the CLI flags, the UI
-widgets' limits and the checks (see declare.py).
+What every method shares is here (TrainConfig, generation, evaluation); each method's own
+settings dataclass lives in its module under studio/model/methods/, which this layer may
+not import (registry.py says why). Every hyperparameter is one `setting(...)` line: its
+help, bounds and choices give the CLI flags, the UI widgets' limits and the checks (see
+declare.py).
 """
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from studio.config.declare import parse, setting, shown, spec, validate_fields
+from studio.config.declare import parse, setting, spec, validate_fields
 
 DEFAULT_BASE_MODEL = "google/flan-t5-small"
 DEFAULT_DATA = "knkarthick/dialogsum"
-METHODS = ("full", "lora", "prompt")
-METHOD_LABELS = {"full": "Full fine-tuning", "lora": "LoRA", "prompt": "Prompt tuning"}
 ORIGINAL = "original"     # the untuned base model, wherever a run id could stand
 PRECISIONS = ("auto", "fp32", "bf16")
 EXECUTION_MODES = ("queue", "zerogpu")
@@ -307,65 +305,6 @@ class TrainConfig:
 
 
 @dataclass
-class FullSettings:
-    # Full fine-tuning moves every weight; 3e-4 is a robust AdamW rate for T5-small
-    # on short runs (1e-3 is unstable, 5e-5 barely moves in 60 steps).
-    learning_rate: float = setting(3e-4, "default learning rate", above=0, high=10, cli=False)
-
-    def validate(self) -> FullSettings:
-        return validate_fields(self)
-
-
-LORA_TARGETS = ("q", "k", "v", "o", "wi_0", "wi_1", "wo")  # T5's attention and feed-forward projections
-
-
-@dataclass
-class LoraSettings:
-    # Rank 16 on q,v trains 0.89% of FLAN-T5-small.
-    r: int = setting(16, "rank of the update matrices", name="LoRA rank", label="LoRA rank r", low=1, high=512)
-    # alpha/r = 2 scales the update as in the LoRA paper's T5 runs.
-    alpha: int = setting(32, "scale of the update (alpha / r)", name="LoRA alpha", low=1, high=4096)
-    dropout: float = setting(0.05, "dropout on the LoRA input; light, the runs are short", name="LoRA dropout",
-                             low=0, high=0.95)
-    target_modules: tuple[str, ...] = setting(
-        ("q", "v"), "comma-separated module names, e.g. q,v", name="LoRA target modules", label="Target modules",
-        options=LORA_TARGETS, aliases=("--lora-targets",),
-        info="q, k, v, o: attention projections; wi_0, wi_1, wo: feed-forward")
-    learning_rate: float = setting(1e-3, "default learning rate", above=0, high=10, cli=False)  # ~3x full tuning's
-
-    def validate(self) -> LoraSettings:
-        if not self.target_modules:
-            raise ValueError("LoRA needs at least one target module.")
-        for name in self.target_modules:  # module names only: PEFT reads other strings as patterns
-            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,63}", name):
-                raise ValueError(f"{shown(str(name))} is not a LoRA target module name (e.g. q, v, wi_0).")
-        return validate_fields(self)
-
-
-PROMPT_INIT_TEXT = "Summarize the following conversation between two people in one or two sentences."
-
-
-@dataclass
-class PromptSettings:
-    # 20 x 512 = 10,240 trainable values on FLAN-T5-small.
-    num_virtual_tokens: int = setting(20, "soft-prompt length", name="number of virtual tokens",
-                                      label="Virtual tokens", low=1, high=200, aliases=("--virtual-tokens",))
-    # "text" starts from a real instruction's embeddings: it learns far faster than random.
-    init: str = setting("text", "start the prompt from a text's embeddings or at random", name="prompt start",
-                        label="Start the prompt from", choices=("text", "random"), flag="--prompt-init")
-    init_text: str = setting(PROMPT_INIT_TEXT, "the text a 'text' start begins from",
-                             name="initial prompt text", chars=500, flag="--prompt-init-text")
-    # Soft prompts need a very high rate (Lester et al. used 0.3).
-    learning_rate: float = setting(0.3, "default learning rate", above=0, high=10, cli=False)
-
-    def validate(self) -> PromptSettings:
-        validate_fields(self)
-        if self.init == "text" and not self.init_text.strip():
-            raise ValueError("The initial prompt text is empty.")
-        return self
-
-
-@dataclass
 class GenerationSettings:
     # DialogSum summaries are ~30 tokens; 64 leaves room without waste.
     max_new_tokens: int = setting(64, "the longest summary, in tokens", name="max new tokens", low=1, high=256)
@@ -387,23 +326,6 @@ class EvaluationSettings:
 
     def validate(self) -> EvaluationSettings:
         return validate_fields(self)
-
-
-METHOD_SETTINGS = {"full": FullSettings, "lora": LoraSettings, "prompt": PromptSettings}
-
-
-def method_settings(method: str, overrides: dict | None = None):
-    """The method's settings dataclass with any known override applied."""
-    if method not in METHOD_SETTINGS:
-        raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
-    cls = METHOD_SETTINGS[method]
-    known = {f.name for f in fields(cls)}
-    clean = {k: v for k, v in (overrides or {}).items() if k in known and v is not None}
-    if "target_modules" in clean and isinstance(clean["target_modules"], str):
-        clean["target_modules"] = tuple(m.strip() for m in clean["target_modules"].split(",") if m.strip())
-    if "target_modules" in clean:
-        clean["target_modules"] = tuple(clean["target_modules"])
-    return cls(**clean).validate()
 
 
 # Presets the UI offers, as set for FLAN-T5-small (presets_for() fits them to a bigger base).

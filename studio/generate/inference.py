@@ -4,19 +4,24 @@
     results = pool.summarize(["original", lora_run_id], dialogues, GenerationSettings(max_new_tokens=64))
     results[lora_run_id].summaries, results[lora_run_id].seconds
 
-Layout in memory: the base model is loaded once. LoRA runs are adapters in one
-PeftModel over it; prompt-tuning runs are adapters in a second PeftModel over the
-same module (a PeftModel holds adapters of one type). LoRA injects layers into
-the shared base, so "original" and prompt-tuned generation run inside the LoRA
-wrapper's disable_adapter(): nothing LoRA does leaks into them. Only fully
-tuned runs hold their own weights, and at most `max_full` of them stay loaded; one nobody
-has asked for in `FULL_IDLE_SECONDS` is let go, and its memory handed back to the system
-(without that, the app grew by two FLAN-T5 copies under six sessions and kept them idle).
+Layout in memory: the base model is loaded once. The runs of each adapter method
+(LoRA, prompt tuning, ...: registry methods with a peft_type) are adapters in one
+PeftModel per method over that same module (a PeftModel holds adapters of one type).
+Methods like LoRA inject layers into the shared base: while any other model generates,
+those layers are switched off, each wrapper's own layer type only (PEFT's disable_adapter()
+would switch off every adapter type's layers at once), so nothing one method does leaks
+into another or into "original"; and each wrapper keeps its own list of adapters
+(separate_adapter_settings). Only runs of a whole-model method (full fine-tuning)
+hold their own weights, and at most `max_full` of them stay loaded; one nobody has asked
+for in `FULL_IDLE_SECONDS` is let go, and its memory handed back to the system (the app
+once grew by two FLAN-T5 copies under six sessions and kept them idle).
 
 A run's files are checked before anything shared changes, and a load that fails is
 undone (its adapter deleted, or the first LoRA wrapper unloaded from the base):
 a broken run raises ModelLoadError, naming the run and the file, every time it
 is asked for, and never leaves a half-loaded adapter that would pass for it.
+(Where PEFT cannot take one adapter type's layers out without the others', the shared
+models are dropped instead and load again on next use.)
 
 All generation is serialised by one lock: adapters are switched by mutating
 shared modules, and two generations at once would only split the same cores.
@@ -44,6 +49,7 @@ from studio.config.settings import ORIGINAL, GenerationSettings
 from studio.data.dialogsum import make_prompt
 from studio.generate.decoding import EveryStep, greedy_decode, is_plain_greedy, use_eager_attention_on_cpu
 from studio.model.base_model import BaseModelChoice, ModelUnavailable, load_base
+from studio.model.methods import registry
 from studio.store.runs import RunStore
 
 __all__ = ["ORIGINAL", "GenerationSettings", "ModelLoadError", "ModelPool", "SummaryResult"]  # first two: config
@@ -51,7 +57,6 @@ __all__ = ["ORIGINAL", "GenerationSettings", "ModelLoadError", "ModelPool", "Sum
 ADAPTER_CONFIG = "adapter_config.json"         # PEFT's own file names
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 MAX_ADAPTER_CONFIG_BYTES = 1 << 20             # a real one is about 1 kB
-PEFT_TYPES = {"lora": "LORA", "prompt": "PROMPT_TUNING"}   # the adapter type each method's runs must hold
 
 
 class ModelLoadError(ValueError):
@@ -110,8 +115,10 @@ def check_safetensors(path: Path, record: dict) -> None:
         raise _load_error(record, f"its {path.name} holds no weights")
 
 
-def read_adapter_config(folder: Path, record: dict):
-    """The run's PeftConfig, or ModelLoadError saying what is wrong with adapter_config.json."""
+def read_adapter_config(folder: Path, record: dict, expected: str):
+    """The run's PeftConfig, or ModelLoadError saying what is wrong with adapter_config.json.
+
+    `expected`: the PEFT type the run's method saves (registry: Method.peft_type)."""
     from peft import PeftConfig
 
     path = folder / ADAPTER_CONFIG
@@ -132,7 +139,6 @@ def read_adapter_config(folder: Path, record: dict):
                                   f"column {exc.colno})") from None
     except RecursionError:
         raise _load_error(record, f"its {ADAPTER_CONFIG} nests too deeply to read") from None
-    expected = PEFT_TYPES[record["method"]]
     if not isinstance(values, dict) or "peft_type" not in values:
         raise _load_error(record, f"its {ADAPTER_CONFIG} is not a PEFT adapter's settings (no peft_type)")
     if values["peft_type"] != expected:
@@ -161,6 +167,46 @@ def holds_adapter(wrapper, run_id: str) -> bool:
     return any(name.endswith(f".{run_id}") or f".{run_id}." in name for name, _ in wrapper.named_modules())
 
 
+def injects_layers(wrapper) -> bool:
+    """Whether a PeftModel's adapters are layers inside the base (LoRA), not a prompt before the input."""
+    return not wrapper.active_peft_config.is_prompt_learning
+
+
+@contextlib.contextmanager
+def separate_adapter_settings(base):
+    """While a PeftModel is made over `base`: keep it from adopting another method's adapter settings.
+
+    A PEFT tuner leaves its settings on the model it wraps too (model.peft_config), and a second
+    tuner made over that model finds them there and adds its own adapters to them: two methods'
+    wrappers would share one dict, each listing (and on forget() deleting) the other's adapters.
+    Hidden while the new wrapper is made, it starts a dict of its own; if it fails, they go back."""
+    earlier = base.__dict__.pop("peft_config", None)
+    made = False
+    try:
+        yield
+        made = True
+    finally:
+        if not made and earlier is not None:
+            base.peft_config = earlier
+
+
+@contextlib.contextmanager
+def layers_switched_off(wrapper):
+    """Switch off the layers of this wrapper's adapter type only, for the duration.
+
+    PEFT's disable_adapter() switches off every tuner layer in the model, whatever its type: with
+    two layer-injecting methods on the one shared base, generating with one would silence the other."""
+    layer_type = wrapper.base_model.tuner_layer_cls
+    layers = [m for m in wrapper.base_model.model.modules() if isinstance(m, layer_type)]
+    for layer in layers:
+        layer.enable_adapters(False)
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.enable_adapters(True)
+
+
 @dataclass
 class SummaryResult:
     model: str
@@ -175,7 +221,7 @@ class _Setup:
     model: object
     tokenizer: object
     undo: contextlib.ExitStack
-    shared: bool   # runs on the shared base (original, LoRA, prompt), not a fully tuned copy of its own
+    shared: bool   # runs on the shared base (original or an adapter), not a whole model of its own
 
 
 class _PoolLock:
@@ -239,9 +285,8 @@ class ModelPool:
         self._lock = _PoolLock()
         self._base = None
         self.tokenizer = None
-        self._lora = None          # PeftModel holding every loaded LoRA adapter
-        self._prompt = None        # PeftModel holding every loaded prompt-tuning adapter
-        self._full: OrderedDict[str, tuple] = OrderedDict()  # run_id -> (model, tokenizer), LRU
+        self._wrappers: dict[str, object] = {}   # method name -> the PeftModel holding its loaded adapters
+        self._full: OrderedDict[str, tuple] = OrderedDict()  # run_id -> (model, tokenizer, method), LRU
         self._full_used: dict[str, float] = {}                 # run_id -> when it was last set up
         self.full_idle_seconds = full_idle_seconds
         self._sweeper: threading.Thread | None = None
@@ -257,91 +302,109 @@ class ModelPool:
             return self._base
 
     def loaded(self) -> dict:
-        """What is in memory now (for the UI and the memory benchmark)."""
-        return {"base": self._base is not None,
-                "lora": sorted(self._lora.peft_config) if self._lora is not None else [],
-                "prompt": sorted(self._prompt.peft_config) if self._prompt is not None else [],
-                "full": list(self._full)}
+        """What is in memory now (for the UI and the memory benchmark): the base, and each method's runs."""
+        out = {"base": self._base is not None}
+        for method in registry.METHODS:
+            if method.whole_model:
+                out[method.name] = [run_id for run_id, entry in self._full.items() if entry[2] == method.name]
+            else:
+                wrapper = self._wrappers.get(method.name)
+                out[method.name] = sorted(wrapper.peft_config) if wrapper is not None else []
+        return out
+
+    def _layer_wrappers(self) -> list:
+        """The loaded PeftModels whose adapters are layers inside the shared base."""
+        return [w for w in self._wrappers.values() if injects_layers(w)]
 
     def _check_base(self, record: dict) -> None:
         if record.get("base_model_path") != self.base_choice.path and record.get("base_model") != self.base_choice.name:
             raise ValueError(f"Run {record['run_id']} was trained on {record.get('base_model')}, but the "
                              f"studio now runs {self.base_choice.name}; its adapter does not fit.")
 
-    def _adapter_wrapper(self, record: dict):
-        """The PeftModel holding this run's adapter, loading it on first use."""
+    def _adapter_wrapper(self, record: dict, method):
+        """The PeftModel holding this run's adapter (of `method`, a registry Method), loading it on first use."""
         self._check_base(record)
-        wrapper = self._lora if record["method"] == "lora" else self._prompt
+        wrapper = self._wrappers.get(method.name)
         if wrapper is not None and record["run_id"] in wrapper.peft_config:
             return wrapper  # only a load that succeeded leaves an adapter registered
         # Check the files before anything shared changes. The run store calls a folder loadable
         # only when it holds safetensors and no pickle files, so nothing here can unpickle.
         folder = self.store.model_dir(record["run_id"])
-        config = read_adapter_config(folder, record)
+        config = read_adapter_config(folder, record, method.peft_type)
         check_safetensors(folder / ADAPTER_WEIGHTS, record)
-        return self._attach_adapter(record, folder, config)
+        return self._attach_adapter(record, folder, config, method)
 
-    def _attach_adapter(self, record: dict, folder: Path, config):
-        """Load the adapter into its wrapper (made here for a method's first run); undone if it fails.
+    def _attach_adapter(self, record: dict, folder: Path, config, method):
+        """Load the adapter into its method's wrapper (made here for the method's first run); undone if it fails.
 
         The same steps as PeftModel.from_pretrained, kept apart so that a failed first load
         still has the wrapper in hand to take its layers back out of the shared base."""
-        run_id, method = record["run_id"], record["method"]
-        attr = "_lora" if method == "lora" else "_prompt"
-        wrapper = getattr(self, attr)
+        run_id = record["run_id"]
+        wrapper = self._wrappers.get(method.name)
         created = wrapper is None
         try:
             if created:
                 config.inference_mode = True
-                wrapper = _peft_wrapper_class(config)(self.base(), config, adapter_name=run_id)
+                with separate_adapter_settings(self.base()):
+                    wrapper = _peft_wrapper_class(config)(self.base(), config, adapter_name=run_id)
             loaded = wrapper.load_adapter(str(folder), adapter_name=run_id, is_trainable=False)
             if loaded.missing_keys:  # PEFT lists this adapter's own weights the file lacks
                 raise _load_error(record, f"its {ADAPTER_WEIGHTS} lacks {len(loaded.missing_keys)} of the "
                                           "adapter's weights")
         except BaseException as exc:
-            self._undo_attach(wrapper, run_id, method, created)
+            self._undo_attach(wrapper, run_id, not config.is_prompt_learning, created)
             if isinstance(exc, ModelLoadError) or not isinstance(exc, _bad_file_errors()):
                 raise
             raise _load_error(record, f"its adapter does not load ({_one_line(exc, folder)})") from exc
         if created:
             wrapper.eval()
-            setattr(self, attr, wrapper)
+            self._wrappers[method.name] = wrapper
         return wrapper
 
-    def _undo_attach(self, wrapper, run_id: str, method: str, created: bool) -> None:
+    def _undo_attach(self, wrapper, run_id: str, injects: bool, created: bool) -> None:
         """Take a failed adapter back out, so it cannot pass for a trained run later.
 
-        A LoRA adapter lives in layers injected into the shared base: the first one is undone
-        by unloading its wrapper (PEFT puts the original layers back), a later one by deleting
-        it. If anything is still left, the shared models are dropped and reload on next use."""
+        An adapter that `injects` layers into the shared base (LoRA) is undone, for its method's
+        first run, by unloading its wrapper (PEFT puts the original layers back), a later one by
+        deleting it. PEFT's unload() takes out every adapter type's layers, so with another
+        method's layers in the base too, and whenever anything is still left, the shared models
+        are dropped instead and reload on next use."""
         try:
-            if created and wrapper is not None and method == "lora":
-                wrapper.unload()
-            elif not created and run_id in wrapper.peft_config:
-                wrapper.delete_adapter(run_id)
-            left = (created and wrapper is None and method == "lora") or \
-                (not created and holds_adapter(wrapper, run_id)) or self._base_has_stray_layers()
+            if created and injects and self._layer_wrappers():
+                left = True
+            else:
+                if created and wrapper is not None and injects:
+                    wrapper.unload()
+                elif not created and run_id in wrapper.peft_config:
+                    wrapper.delete_adapter(run_id)
+                left = (created and wrapper is None and injects) or \
+                    (not created and holds_adapter(wrapper, run_id)) or self._base_has_stray_layers()
         except Exception:  # noqa: BLE001 - whatever broke the undo, starting afresh from the files is safe
             left = True
         if left:
             self._drop_shared_models()
 
     def _base_has_stray_layers(self) -> bool:
-        """Adapter layers in the base that no LoRA wrapper owns (there is none yet)."""
+        """Adapter layers in the base of a type no loaded wrapper owns."""
         from peft.tuners.tuners_utils import BaseTunerLayer
 
-        return self._lora is None and self._base is not None and \
-            any(isinstance(module, BaseTunerLayer) for module in self._base.modules())
+        if self._base is None:
+            return False
+        owned = tuple(w.base_model.tuner_layer_cls for w in self._layer_wrappers())
+        return any(isinstance(module, BaseTunerLayer) and not isinstance(module, owned)
+                   for module in self._base.modules())
 
     def _drop_shared_models(self) -> None:
-        self._base = self._lora = self._prompt = None
+        self._base = None
+        self._wrappers = {}
 
     def _full_model(self, record: dict):
+        """A whole-model run's own (model, tokenizer), loaded on first use; the least recently used go."""
         run_id = record["run_id"]
         self._full_used[run_id] = time.monotonic()
         if run_id in self._full:
             self._full.move_to_end(run_id)
-            return self._full[run_id]
+            return self._full[run_id][:2]
         folder = self.store.model_dir(run_id)
         for weights in sorted(folder.glob("*.safetensors")):  # a damaged file fails here, named
             check_safetensors(weights, record)
@@ -350,7 +413,7 @@ class ModelPool:
         except _bad_file_errors() as exc:
             raise _load_error(record, f"its saved model does not load ({_one_line(exc, folder)})") from exc
         use_eager_attention_on_cpu(model, self.device)
-        self._full[run_id] = (model, tokenizer)
+        self._full[run_id] = (model, tokenizer, record["method"])
         while len(self._full) > self.max_full:
             gone, _ = self._full.popitem(last=False)  # least recently used goes; its memory is freed
             self._full_used.pop(gone, None)
@@ -391,8 +454,8 @@ class ModelPool:
         with self._lock:
             self._full.pop(run_id, None)
             self._full_used.pop(run_id, None)
-            for wrapper in (self._lora, self._prompt):
-                if wrapper is not None and run_id in wrapper.peft_config and len(wrapper.peft_config) > 1:
+            for wrapper in self._wrappers.values():
+                if run_id in wrapper.peft_config and len(wrapper.peft_config) > 1:
                     if wrapper.active_adapter == run_id:
                         wrapper.set_adapter(next(a for a in wrapper.peft_config if a != run_id))
                     wrapper.delete_adapter(run_id)
@@ -402,20 +465,21 @@ class ModelPool:
         switches them back goes on `undo`."""
         self.base()
         if model_id == ORIGINAL:
-            if self._lora is not None:
-                undo.enter_context(self._lora.disable_adapter())
+            for other in self._layer_wrappers():
+                undo.enter_context(layers_switched_off(other))
             return self._base, self.tokenizer
         record = self.store.require_loadable(model_id)
-        method = record["method"]
-        if method == "full":
+        method = registry.find(record["method"])
+        if method is None:
+            raise ValueError(f"Run {model_id} has an unknown method {str(record['method'])[:40]!r}.")
+        if method.whole_model:
             return self._full_model(record)
-        if method not in ("lora", "prompt"):
-            raise ValueError(f"Run {model_id} has an unknown method {method!r}.")
-        wrapper = self._adapter_wrapper(record)
+        wrapper = self._adapter_wrapper(record, method)
         wrapper.set_adapter(model_id)
-        # Read self._lora only now: loading the first prompt adapter may come after the LoRA wrapper exists.
-        if method == "prompt" and self._lora is not None:
-            undo.enter_context(self._lora.disable_adapter())
+        # Read the wrappers only now: loading this run may have made its method's wrapper.
+        for other in self._layer_wrappers():
+            if other is not wrapper:
+                undo.enter_context(layers_switched_off(other))
         return wrapper, self.tokenizer
 
     @contextlib.contextmanager
@@ -423,7 +487,7 @@ class ModelPool:
         """Yield a _Setup to generate `model_id`'s summaries with; the shared modules are restored after."""
         with contextlib.ExitStack() as undo:
             model, tokenizer = self._set_up(model_id, undo)
-            shared = any(model is m for m in (self._base, self._lora, self._prompt))  # not a fully tuned copy
+            shared = any(model is m for m in (self._base, *self._wrappers.values()))  # not a whole model of its own
             yield _Setup(model_id, model, tokenizer, undo, shared)
 
     def _step_aside_if_asked(self, setup: _Setup) -> None:

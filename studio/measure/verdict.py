@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from studio.config.settings import METHODS, ORIGINAL
+from studio.config.settings import ORIGINAL
 from studio.measure.evaluation import (
     BLEU,
     BOOTSTRAP_SAMPLES,
@@ -32,8 +32,9 @@ from studio.measure.evaluation import (
     paired_difference,
     percentile_interval,
 )
+from studio.model.methods import registry
 
-ORDER = (ORIGINAL, *METHODS)
+ORDER = (ORIGINAL, *registry.NAMES)
 HEADLINE_METRIC = "rougeL"   # the usual summary of a summary's quality; the others follow in the pairs
 
 

@@ -1,7 +1,8 @@
 """Where a run changed the model: each weight matrix's relative change, and one update's singular values.
 
     out = weight_change_run(store, run_id, base)          # base: the studio's BaseModelChoice
-    out["changes_weights"]     # False for prompt tuning (then only "message" says why), else True
+    out["changes_weights"]     # False for a soft prompt (then only "message" says why), else True
+    out["low_rank"]            # True where the update is LoRA's B A (out[method] then holds its settings)
     out["matrices"]            # [{name, part, layer, kind, shape, relative_change, update_norm, base_norm,
                                #   trainable}, ...] in the model's order
     out["rows"], out["columns"], out["grid"]   # the layers x matrices map: grid[row][col] is a
@@ -18,7 +19,9 @@ included); that product is the update, zero outside the target modules, and its 
 at most r, so its singular values stop after r. Prompt tuning changes no weight at all.
 
 Everything is read from safetensors (the base's files and the run's), one matrix at a
-time, in float32 on the CPU; nothing is unpickled and no model is built.
+time, in float32 on the CPU; nothing is unpickled and no model is built. Which reader a
+run gets follows from what its method saves (the registry): a whole model, a PEFT
+adapter of a type read here (LoRA's), or a soft prompt, which changes no weight.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.config.settings import hub_offline
+from studio.model.methods import registry
 
 if TYPE_CHECKING:  # torch loads when a change is measured, so the UI's handlers can import this cheaply
     import torch
@@ -48,6 +52,16 @@ _PROJECTIONS = ("q", "k", "v", "o", "wi", "wi_0", "wi_1", "wo")
 _LAYER_MATRIX = re.compile(r"^(encoder|decoder)\.block\.(\d+)\.layer\.\d+\.(" + "|".join(_MODULES) + r")\.("
                            + "|".join(_PROJECTIONS) + r")\.weight$")
 _LORA_KEY = re.compile(r"^(.+)\.(lora_A|lora_B)(?:\.weight)?$|^(.+)\.(lora_embedding_A|lora_embedding_B)$")
+# The PEFT adapter types whose update this module can read, beside whole models (peft_type None).
+LOW_RANK_ADAPTER = "LORA"
+READABLE_ADAPTERS = (None, LOW_RANK_ADAPTER)
+
+
+def readable(method_name) -> bool:
+    """Whether the view has something to show for a run of this method: a change it can read, or the
+    note that a soft prompt changes no weight."""
+    method = registry.find(method_name)
+    return method is not None and (method.soft_prompt or method.peft_type in READABLE_ADAPTERS)
 
 
 def place(name: str) -> tuple[str, int | None, str]:
@@ -145,8 +159,8 @@ class Updates:
     is W_tuned - W_base for that matrix, read when asked.
     """
 
-    def __init__(self, method: str, base: _Tensors):
-        self.method = method
+    def __init__(self, whole: bool, base: _Tensors):
+        self.whole = whole                  # a whole model's weights, else a LoRA adapter's factors
         self.base = base
         self.names = [n for n in base.names() if len(base.shape(n)) == 2]
         self.lora: dict | None = None       # LoRA only: the adapter's settings
@@ -155,11 +169,11 @@ class Updates:
 
     def trainable(self, name: str) -> bool:
         """Whether the method could change this matrix at all (a LoRA adapter only its targets)."""
-        return self.method == "full" or name in self._factors
+        return self.whole or name in self._factors
 
     def rank_limit(self, name: str) -> int | None:
         """The most the update's rank can be by construction (LoRA's r), or None where it is unbounded."""
-        if self.method != "lora":
+        if self.lora is None:
             return None
         return int(self._factors[name][0].shape[0]) if name in self._factors else 0
 
@@ -167,7 +181,7 @@ class Updates:
         """W_tuned - W_base of one matrix; `base` is its base tensor when the caller has read it already."""
         import torch
 
-        if self.method == "full":
+        if self.whole:
             return self._tuned.get(name) - (self.base.get(name) if base is None else base)
         if name not in self._factors:
             return torch.zeros(self.base.shape(name))
@@ -198,7 +212,7 @@ class Updates:
         from safetensors.torch import load_file
 
         config = _read_json(folder / ADAPTER_CONFIG)
-        if config.get("peft_type") != "LORA":
+        if config.get("peft_type") != LOW_RANK_ADAPTER:
             raise ValueError(f"The run's adapter is {str(config.get('peft_type'))[:40]}, not LoRA.")
         if config.get("use_dora") or config.get("lora_bias"):
             # Both add more than B A (a magnitude vector, a bias): the update would not be what is shown.
@@ -245,12 +259,15 @@ class Updates:
 
 @contextlib.contextmanager
 def updates(base_files: list[Path], run_folder: Path, method: str):
-    """An open Updates of a full or LoRA run's model folder against the base model's safetensors files."""
-    if method not in ("full", "lora"):
-        raise ValueError(f"A {method} run changes no weight matrix.")
+    """An open Updates of a whole-model or LoRA run's model folder against the base model's safetensors files."""
+    found_method = registry.find(method)
+    if found_method is None or found_method.soft_prompt:
+        raise ValueError(f"A {str(method)[:40]} run changes no weight matrix.")
+    if found_method.peft_type not in READABLE_ADAPTERS:
+        raise ValueError(f"The weight-change view cannot read {found_method.label} adapters yet.")
     with contextlib.ExitStack() as stack:
-        found = Updates(method, _Tensors(base_files, stack))
-        if method == "full":
+        found = Updates(found_method.whole_model, _Tensors(base_files, stack))
+        if found.whole:
             found._read_full(Path(run_folder), stack)
         else:
             found._read_lora(Path(run_folder))
@@ -315,22 +332,28 @@ def weight_change_run(store, run_id: str, base, matrix: str | None = None, offli
     record = store.require_loadable(run_id)
     method = record.get("method")
     out = {"run_id": run_id, "method": method, "base_model": base.name}
-    if method == "prompt":
+    if _soft_prompt(method):
         return {**out, "changes_weights": False, "message": NO_CHANGE}
     check_same_base(record, base)
     with updates(base_weight_files(base.path, offline), store.model_dir(run_id), method) as source:
         found = change_map(source)
         chosen = matrix or found["largest"] or source.names[0]
-        out.update(changes_weights=True, **found, singular_values=singular_values(source, chosen))
-        if source.lora is not None:
-            out["lora"] = {k: v for k, v in source.lora.items() if k != "fan_in_fan_out"}
+        out.update(changes_weights=True, low_rank=source.lora is not None, **found,
+                   singular_values=singular_values(source, chosen))
+        if source.lora is not None:  # the adapter's settings, under its method's name
+            out[method] = {k: v for k, v in source.lora.items() if k != "fan_in_fan_out"}
     return out
+
+
+def _soft_prompt(method_name) -> bool:
+    method = registry.find(method_name)
+    return method is not None and method.soft_prompt
 
 
 def singular_values_run(store, run_id: str, base, matrix: str, offline: bool | None = None) -> dict:
     """Only the singular values of one matrix's update (a new pick in the view: the map is already shown)."""
     record = store.require_loadable(run_id)
-    if record.get("method") == "prompt":
+    if _soft_prompt(record.get("method")):
         raise ValueError(NO_CHANGE)
     check_same_base(record, base)
     with updates(base_weight_files(base.path, offline), store.model_dir(run_id), record.get("method")) as source:

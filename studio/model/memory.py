@@ -2,17 +2,20 @@
 
     estimate = training_memory("google/flan-t5-base", "lora", batch_size=8)
     estimate["total_gb"], estimate["text"]        # 2.1, "needs about 2.1 GB"
+    training_memory("google/flan-t5-base", "lora", 8, lora_r=64)   # a method's settings, by their names
     t5_parameter_count(FLAN_T5_SHAPES["google/flan-t5-small"])   # 76,961,152
 
 The estimate adds up what training holds at its peak:
-- weights: every parameter, fp32 (4 bytes), or bf16 (2 bytes) for the frozen base of
-  LoRA and prompt tuning when bf16 is on (training.prepare_model loads it that way);
+- weights: every parameter, fp32 (4 bytes), or bf16 (2 bytes) for the frozen base of an
+  adapter method when bf16 is on (training.prepare_model loads it that way);
 - gradients (4 bytes) and AdamW's two moments (8 bytes) for the trainable parameters only;
 - activations kept for the backward pass: batch x tokens x layers x (a few d_model- and
   d_ff-wide tensors) plus the attention scores (heads x tokens per token), and the logits
   over the vocabulary (a 32k-wide row per target token, kept three times: logits, softmax,
-  its gradient). Prompt tuning and LoRA still keep activations: the gradient flows
-  back through the frozen layers to reach the adapter or the prompt.
+  its gradient). Adapter methods still keep activations: the gradient flows back
+  through the frozen layers to reach the adapter or the prompt.
+What a method trains, and any positions it adds to the input, its own module says
+(Method.trainable_params and extra_source_tokens, studio/model/methods/).
 The activation factors were fitted loosely to measured peaks on this machine (see
 docs/benchmark.md, "Memory estimates"); the tests hold the estimate to within a
 stated factor of a measurement on small shapes.
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from studio.model.methods import registry
 
 GB = 1024 ** 3
 
@@ -46,6 +51,10 @@ class T5Shape:
     @property
     def inner(self) -> int:
         return self.num_heads * self.d_kv
+
+    @property
+    def total_params(self) -> int:
+        return t5_parameter_count(self)
 
 
 # The published FLAN-T5 architectures (gated-GELU feed-forward: two input projections).
@@ -73,25 +82,11 @@ def t5_parameter_count(shape: T5Shape) -> int:
 FLAN_T5_PARAMS = {name: t5_parameter_count(shape) for name, shape in FLAN_T5_SHAPES.items()}
 
 
-def trainable_parameter_count(shape: T5Shape, method: str, lora_r: int = 16,
-                              lora_targets: tuple[str, ...] = ("q", "v"), virtual_tokens: int = 20) -> int:
-    """What the method trains: everything, LoRA's A and B on the targeted projections, or the soft prompt."""
-    if method == "full":
-        return t5_parameter_count(shape)
-    if method == "lora":
-        # Each attention block has q, k, v (d -> inner) and o (inner -> d); the encoder has one block
-        # per layer, the decoder two. Feed-forward targets (wi_0, wi_1: d -> d_ff; wo) also count.
-        per_block = {"q": shape.d_model + shape.inner, "k": shape.d_model + shape.inner,
-                     "v": shape.d_model + shape.inner, "o": shape.inner + shape.d_model}
-        per_ff = {"wi_0": shape.d_model + shape.d_ff, "wi_1": shape.d_model + shape.d_ff,
-                  "wo": shape.d_ff + shape.d_model}
-        attention_blocks, ff_blocks = 3 * shape.num_layers, 2 * shape.num_layers
-        total = sum(per_block.get(t, 0) for t in lora_targets) * attention_blocks + \
-            sum(per_ff.get(t, 0) for t in lora_targets) * ff_blocks
-        return lora_r * total
-    if method == "prompt":
-        return virtual_tokens * shape.d_model  # encoder only (see studio/model/methods.py)
-    raise ValueError(f"Unknown method {method!r}.")
+def trainable_parameter_count(shape: T5Shape, method: str, settings=None, **overrides) -> int:
+    """What `method` trains on a T5 of this shape, with `settings` (its settings object) or its defaults
+    changed by `overrides` (its settings' field names: lora_r=8)."""
+    found = registry.get(method)
+    return found.trainable_params(shape, settings if settings is not None else found.settings_from(overrides))
 
 
 # Activation bytes kept per token and layer, in units of d_model- and d_ff-wide fp32 tensors,
@@ -107,8 +102,9 @@ FIXED_OVERHEAD_BYTES = 64 * 2**20
 
 
 def training_memory(base, method: str, batch_size: int = 8, source_tokens: int = 256, target_tokens: int = 64,
-                    bf16: bool = False, **method_options) -> dict:
-    """Estimated peak memory of training `method` on `base` (a FLAN-T5 name or a T5Shape).
+                    bf16: bool = False, settings=None, **overrides) -> dict:
+    """Estimated peak memory of training `method` on `base` (a FLAN-T5 name or a T5Shape), with `settings`
+    (the method's settings object) or its defaults changed by `overrides` (field names: lora_r=8).
 
     source/target_tokens are a batch's padded lengths: DialogSum dialogues are ~190 tokens on average
     with length-grouped batches, summaries ~30; the defaults leave room for longer batches.
@@ -118,14 +114,15 @@ def training_memory(base, method: str, batch_size: int = 8, source_tokens: int =
         raise ValueError(f"No shape known for {base!r}; known: {', '.join(FLAN_T5_SHAPES)}.")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError("The batch size must be a whole number of at least 1.")
+    found = registry.get(method)
+    settings = settings if settings is not None else found.settings_from(overrides)
     total = t5_parameter_count(shape)
-    trainable = trainable_parameter_count(shape, method, **method_options)
+    trainable = found.trainable_params(shape, settings)
     frozen = total - trainable
-    weight_bytes = trainable * 4 + frozen * (2 if bf16 and method != "full" else 4)
+    weight_bytes = trainable * 4 + frozen * (2 if bf16 and not found.whole_model else 4)
     optimizer_bytes = trainable * (4 + 8)      # gradient + AdamW exp_avg and exp_avg_sq
     act_bytes = 2 if bf16 else 4
-    if method == "prompt":
-        source_tokens += method_options.get("virtual_tokens", 20)
+    source_tokens += found.extra_source_tokens(settings)
     per_token_layer = ACT_D_TENSORS * shape.d_model + ACT_FF_TENSORS * shape.d_ff
     encoder = batch_size * source_tokens * shape.num_layers * (
         per_token_layer + ACT_SCORE_TENSORS * shape.num_heads * source_tokens)
@@ -171,8 +168,6 @@ def _measure_in_child(config_kwargs, method, batch_size, source_tokens, target_t
     import torch
     from transformers import T5Config, T5ForConditionalGeneration
 
-    from studio.config.settings import method_settings
-    from studio.model.methods import build_method_model
     from studio.model.standin import untie_lm_head
 
     torch.set_num_threads(1)
@@ -185,8 +180,8 @@ def _measure_in_child(config_kwargs, method, batch_size, source_tokens, target_t
     model = T5ForConditionalGeneration(config)
     if not config.tie_word_embeddings:
         model = untie_lm_head(model)  # as FLAN-T5: transformers ties the head when building from a config
-    settings = method_settings(method, {"init": "random"} if method == "prompt" else None)
-    model = build_method_model(method, model, settings)
+    found = registry.get(method)
+    model = found.build(model, found.settings_without_tokenizer())  # no tokenizer in here: a bare model
     model.train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     vocab = config_kwargs["vocab_size"]

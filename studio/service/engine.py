@@ -1,7 +1,7 @@
 """The studio's one application context: settings, data, run store, model pool and training queue.
 
     studio = Studio(Settings.from_env())
-    job = studio.submit_training("lora", TrainConfig(steps=30), {"r": 8}, owner=session_token)
+    job = studio.submit_training("lora", TrainConfig(steps=30), {"lora_r": 8}, owner=session_token)
     summaries = studio.summarize(["original", run_id], "Anna: Hi!\\nBen: Hello.")
     result = studio.evaluate(["original", run_id], limit=50)
 
@@ -23,20 +23,18 @@ from studio import quiet_libraries
 from studio.config.declare import check
 from studio.config.settings import (
     MAX_DIALOGUE_CHARS,
-    METHOD_LABELS,
-    METHODS,
     ORIGINAL,
     PRECISIONS,
     EvaluationSettings,
     GenerationSettings,
     Settings,
     TrainConfig,
-    method_settings,
     presets_for,
 )
 from studio.data.dialogsum import DialogData, normalize_dialogue, resolve_data
 from studio.measure.evaluation import EvaluationResult, evaluate_models, rouge_table
 from studio.model.base_model import ModelUnavailable, resolve_base_model
+from studio.model.methods import registry
 from studio.model.network import is_offline
 from studio.service.experiment import Experiments
 from studio.service.fairshare import FairGate, current_turn
@@ -182,7 +180,7 @@ class Studio:
 
     @staticmethod
     def method_label(method: str | None) -> str:
-        return "Original" if method == ORIGINAL else METHOD_LABELS.get(method, method or "?")
+        return "Original" if method == ORIGINAL else registry.label(method or "?")
 
     def runs(self, method: str | None = None) -> list[dict]:
         """Every run record on disk, newest first."""
@@ -273,14 +271,14 @@ class Studio:
     @staticmethod
     def push_saved_run(settings: Settings, run_id: str, repo_id: str, private: bool = False,
                        dry_run: bool = False, folder: Path | None = None, client_factory=None) -> dict:
-        from studio.store.hub import default_client_factory, push
+        from studio.model.hub import default_client_factory, push
 
         return push(RunStore(settings.runs_dir), run_id, repo_id, private=private, dry_run=dry_run, folder=folder,
                     client_factory=client_factory or default_client_factory)
 
     def pull_run(self, source: str, client_factory=None) -> dict:
         """Import a pushed run or a PEFT adapter folder for this base model; returns the new run's record."""
-        from studio.store.hub import default_client_factory, pull
+        from studio.model.hub import default_client_factory, pull
 
         return pull(source, self.store, self.base, client_factory=client_factory or default_client_factory)
 
@@ -345,7 +343,7 @@ class Studio:
         A generator: each method is looked at when the caller's loop reaches it, after the training before it
         has ended, so a run completed meanwhile is kept. `force` trains every method anew.
         """
-        for method in METHODS:
+        for method in registry.DEFAULT_NAMES:
             completed = [r for r in self.loadable_runs(method) if r.get("status") == "completed"]
             yield method, completed[0] if completed and not force else None
 
@@ -397,8 +395,7 @@ class Studio:
         """studio.model.memory's estimate of training `method` on the loaded base model ("needs about N GB")."""
         from studio.model.memory import training_memory
 
-        if method not in METHODS:
-            raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
+        registry.get(method)   # an unknown name is refused, the known ones listed
         return training_memory(self._base_shape(), method, batch_size=check(TrainConfig, "batch_size", batch_size))
 
     def _base_shape(self):
@@ -430,13 +427,12 @@ class Studio:
                   precision: str = "auto"):
         from studio.train.training import TrainSpec
 
-        if method not in METHODS:
-            raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
+        settings = registry.method_settings(method, overrides)   # an unknown method is refused here
         if precision not in PRECISIONS:
             raise ValueError("Precision must be auto, fp32 or bf16.")
         train.validate()
         require_tracker(train.report_to)   # a missing package is said now, not found mid-run
-        return TrainSpec(method, train, method_settings(method, overrides), name=clean_name(name or ""),
+        return TrainSpec(method, train, settings, name=clean_name(name or ""),
                          precision=precision)
 
     def submit_training(self, method: str, train: TrainConfig, overrides: dict | None = None, owner: str = "",
@@ -621,8 +617,7 @@ class Studio:
         return self._shares
 
     def _count_shares(self) -> dict[str, tuple[int, int]]:
-        from studio.config.settings import LoraSettings, PromptSettings
-        from studio.model.memory import T5Shape, t5_parameter_count, trainable_parameter_count
+        from studio.model.memory import T5Shape, t5_parameter_count
 
         try:
             from transformers import AutoConfig
@@ -634,10 +629,12 @@ class Studio:
             return {}
         shape = T5Shape.from_config(config)
         base = t5_parameter_count(shape)
-        lora, prompt = LoraSettings(), PromptSettings()
-        added = {"lora": trainable_parameter_count(shape, "lora", lora_r=lora.r, lora_targets=lora.target_modules),
-                 "prompt": trainable_parameter_count(shape, "prompt", virtual_tokens=prompt.num_virtual_tokens)}
-        return {"full": (base, base), **{m: (n, base + n) for m, n in added.items()}}
+        shares = {}
+        for method in registry.METHODS:
+            trained = method.trainable_params(shape, method.settings_from())
+            # An adapter adds its values to the base; a whole-model method trains the base's own.
+            shares[method.name] = (trained, base if method.whole_model else base + trained)
+        return shares
 
     # ------------------------------------------------------------------ experiments (studio/service/experiment.py)
     def start_experiment(self, methods, train: TrainConfig, owner: str, limit: int = EvaluationSettings.limit,
@@ -796,7 +793,8 @@ class Studio:
 
         _check_top_k(top_k)  # before the base model loads
         record = self.store.require_loadable(run_id)
-        if record.get("method") != "prompt":
+        method = registry.find(record.get("method"))
+        if method is None or not method.soft_prompt:
             raise ValueError(f"Run {self.run_label(record, method=False)} is a "
                              f"{self.method_label(record.get('method'))} run; only prompt-tuning runs have "
                              "virtual tokens to read.")

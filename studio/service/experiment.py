@@ -32,16 +32,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from studio.config.declare import check, setting, spec
-from studio.config.settings import (
-    METHOD_LABELS,
-    METHODS,
-    ORIGINAL,
-    EvaluationSettings,
-    GenerationSettings,
-    TrainConfig,
-)
+from studio.config.settings import ORIGINAL, EvaluationSettings, GenerationSettings, TrainConfig
 from studio.measure.evaluation import pairwise_differences
 from studio.measure.verdict import experiment_verdict
+from studio.model.methods import registry
 from studio.service.jobs import ACTIVE, QueueFull
 from studio.service.owner_tokens import owner_hash as hash_owner  # the run records' hash: one token proves both
 from studio.store.experiment_records import UNDER_WAY, ExperimentRecords, as_seen
@@ -80,11 +74,11 @@ def budget_of(train: TrainConfig) -> dict:
 
 def check_methods(methods) -> list[str]:
     if not isinstance(methods, (list, tuple)) or not methods:
-        raise ValueError(f"Choose at least one method for the experiment: {', '.join(METHODS)}.")
-    unknown = [m for m in methods if m not in METHODS]
+        raise ValueError(f"Choose at least one method for the experiment: {', '.join(registry.NAMES)}.")
+    unknown = [m for m in methods if m not in registry.NAMES]
     if unknown:
-        raise ValueError(f"Unknown method {unknown[0]!r}: choose from {', '.join(METHODS)}.")
-    return [m for m in METHODS if m in methods]  # one of each, in the usual order
+        raise ValueError(f"Unknown method {unknown[0]!r}: choose from {', '.join(registry.NAMES)}.")
+    return [m for m in registry.NAMES if m in methods]  # one of each, in the usual order
 
 
 def check_seeds(seeds, first_seed: int) -> int:
@@ -169,7 +163,7 @@ class Experiment:
 
     def label_of(self, key: str) -> str:
         method, seed = self.slots.get(key) or slot_parts(key, self.train.seed)
-        label = METHOD_LABELS.get(method, method)
+        label = registry.label(method)
         return f"{label} (seed {seed})" if len(self.seeds) > 1 else label
 
     def stop(self) -> None:
@@ -202,7 +196,7 @@ class Experiment:
         keys = [k for k, (_, s) in self.slots.items() if s == seed and k not in self.reused and k not in self.trainings]
         for index, key in enumerate(keys):
             method, _ = self.slots[key]
-            name = f"{self.experiment_id[4:]} {METHOD_LABELS[method]}" + (f" seed {seed}" if len(self.seeds) > 1
+            name = f"{self.experiment_id[4:]} {registry.label(method)}" + (f" seed {seed}" if len(self.seeds) > 1
                                                                            else "")
             # Each submission may raise the owner's count by one only: a second click that races
             # this one is refused by the queue's own check instead of doubling the experiment.
@@ -323,7 +317,7 @@ class Experiment:
                 tables.setdefault(method, {})[seed] = result.per_model[run_id]
                 if run_id in result.bleu_stats:
                     bleu.setdefault(method, {})[seed] = result.bleu_stats[run_id]
-        labels = {ORIGINAL: "Original", **METHOD_LABELS}
+        labels = {ORIGINAL: "Original", **registry.LABELS}
         return experiment_verdict(tables, labels, self.seeds, result.examples, bleu=bleu)
 
     def _outcome(self, result) -> dict:

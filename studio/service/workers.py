@@ -82,13 +82,8 @@ def spec_memory_gb(shape, spec) -> float:
     """studio.model.memory's estimate for this training (its method, batch and method settings), in GB."""
     from studio.model.memory import training_memory
 
-    options = {}
-    settings = getattr(spec, "settings", None)
-    if spec.method == "lora" and settings is not None:
-        options = {"lora_r": settings.r, "lora_targets": tuple(settings.target_modules)}
-    elif spec.method == "prompt" and settings is not None:
-        options = {"virtual_tokens": settings.num_virtual_tokens}
-    return training_memory(shape, spec.method, batch_size=spec.train.batch_size, **options)["total_gb"]
+    return training_memory(shape, spec.method, batch_size=spec.train.batch_size,
+                           settings=getattr(spec, "settings", None))["total_gb"]
 
 
 def local_devices(settings) -> list[Device]:
@@ -214,13 +209,14 @@ class Workers:
 
 def _known_types() -> dict[str, type]:
     """The only classes a request may rebuild: a request is data, never code (no pickle)."""
-    from studio.config.settings import FullSettings, LoraSettings, PromptSettings, TrainConfig
+    from studio.config.settings import TrainConfig
     from studio.data.dialogsum import DialogData, Example
     from studio.model.base_model import BaseModelChoice
+    from studio.model.methods import registry
     from studio.train.training import TrainSpec
 
-    kinds = (WorkerRequest, TrainSpec, TrainConfig, FullSettings, LoraSettings, PromptSettings,
-             BaseModelChoice, DialogData, Example)
+    kinds = (WorkerRequest, TrainSpec, TrainConfig, *registry.settings_classes(), BaseModelChoice, DialogData,
+             Example)
     return {kind.__name__: kind for kind in kinds}
 
 

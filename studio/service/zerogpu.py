@@ -203,12 +203,12 @@ def train_on_gpu(request: TrainRequest) -> Iterator[dict]:
     Yields {"type": "step", ...} events as train_run emits them, then {"type": "done", "record": ...}.
     Closing the generator early stops the run, which is then saved as "stopped".
     """
-    from studio.config.settings import method_settings
+    from studio.model.methods import registry
     from studio.store.runs import RunStore, new_run_id
     from studio.train.training import TrainSpec, train_run
 
     duration = check_training_gpu_seconds(request)  # again here: the decorator's callable is skipped off ZeroGPU
-    spec = TrainSpec(request.method, request.train, method_settings(request.method, request.overrides),
+    spec = TrainSpec(request.method, request.train, registry.method_settings(request.method, request.overrides),
                      name=request.name, precision=request.precision, owner_hash=request.owner_hash)
     store = RunStore(Path(request.runs_dir))
     run_id = request.run_id or new_run_id(request.method)

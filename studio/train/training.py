@@ -1,6 +1,6 @@
 """One training run: tokenize, build the method's model, run the Trainer, save the run.
 
-    spec = TrainSpec("lora", TrainConfig(steps=30), method_settings("lora"))
+    spec = TrainSpec("lora", TrainConfig(steps=30), registry.method_settings("lora"))
     record = train_run(spec, store, base_choice, data, listener=print, stop_event=threading.Event())
 
 Tokenization is lean: no padding at tokenize time (the collator pads each batch
@@ -37,12 +37,13 @@ import torch
 from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from studio.config.settings import FullSettings, LoraSettings, PromptSettings, TrainConfig, to_jsonable
+from studio.config.settings import TrainConfig, to_jsonable
 from studio.data.dialogsum import DialogData, make_prompt
 from studio.model.base_model import BaseModelChoice, load_base
 from studio.model.distributed import batch_fields, current_world
 from studio.model.hardware import pick_device, use_bf16
-from studio.model.methods import build_method_model, parameter_report
+from studio.model.methods import registry
+from studio.model.methods.method import parameter_report
 from studio.store.checkpoints import checkpoint_root, latest_checkpoint
 from studio.store.processes import TRAINER_SCRATCH, owned_scratch_dir, process_identity
 from studio.store.runs import RunStore, new_run_id, now_iso
@@ -54,7 +55,7 @@ from studio.train.training_plan import plan_training
 class TrainSpec:
     method: str
     train: TrainConfig = field(default_factory=TrainConfig)
-    settings: FullSettings | LoraSettings | PromptSettings | None = None
+    settings: object | None = None   # the method's settings dataclass (registry.method_settings)
     name: str = ""
     precision: str = "auto"   # "auto" | "fp32" | "bf16"
     owner_hash: str = ""      # the session that asked for it (may stop, rename, delete it); kept from creation on
@@ -62,7 +63,7 @@ class TrainSpec:
 
     @property
     def learning_rate(self) -> float:
-        return self.train.learning_rate or self.settings.learning_rate
+        return self.train.learning_rate or registry.get(self.method).learning_rate
 
 
 def tokenize_pairs(tokenizer, examples, cfg: TrainConfig, seed: int):
@@ -211,10 +212,11 @@ class _StudioTrainer(Trainer):
 def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str, seed: int,
                   dropout: float | None = None):
     """The base model wrapped for `method`, in the precision and dropout training will use."""
-    # LoRA and prompt tuning never update the base, so with bf16 on they load it in bf16:
+    found = registry.get(method)
+    # Adapter methods never update the base, so with bf16 on they load it in bf16:
     # autocast re-casts frozen fp32 weights at every use, which costs more than it saves.
     # Trainable values stay fp32 (PEFT keeps adapters in fp32 over a bf16 base).
-    frozen_bf16 = bf16 and method != "full"
+    frozen_bf16 = bf16 and not found.whole_model
     model, tokenizer = load_base(base_path, device=device, dtype=torch.bfloat16 if frozen_bf16 else None)
     if dropout is not None:  # the base's own dropout layers; LoRA's dropout is its own setting
         for module in model.modules():
@@ -222,7 +224,7 @@ def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str
                 module.p = dropout
         model.config.dropout_rate = dropout
     set_seed(seed)  # LoRA and random prompts draw their initial values here, before the Trainer seeds
-    model = build_method_model(method, model, settings, tokenizer_path=base_path)
+    model = found.build(model, settings, tokenizer_path=base_path)
     for param in model.parameters():
         if param.requires_grad and param.dtype != torch.float32:
             param.data = param.data.float()  # e.g. a prompt initialised from bf16 embeddings
@@ -311,8 +313,8 @@ def train_run(spec: TrainSpec, store: RunStore, base: BaseModelChoice, data: Dia
 def initial_record(spec: TrainSpec, cfg: TrainConfig, base: BaseModelChoice, data: DialogData, device: str,
                    bf16: bool) -> dict:
     """Everything that says what the run is and whose it is, written when it is created."""
-    hyper = {**to_jsonable(cfg), **{f"{spec.method}_{k}": v for k, v in to_jsonable(spec.settings).items()
-                                    if k != "learning_rate"},
+    # A method's settings carry its prefix (lora_r): the keys read as they always have.
+    hyper = {**to_jsonable(cfg), **to_jsonable(spec.settings),
              "learning_rate": spec.learning_rate, "precision": "bf16" if bf16 else "fp32"}
     record = {"method": spec.method, "name": spec.name, "owner_hash": spec.owner_hash, "base_model": base.name,
               "base_model_path": base.path, "base_is_standin": base.is_standin, "data": data.source,
@@ -424,9 +426,7 @@ class _Run:
 
     def _saver(self, model, tokenizer):
         def save(folder):
-            model.save_pretrained(folder)
-            if self.spec.method == "full":
-                tokenizer.save_pretrained(folder)
+            registry.get(self.spec.method).save(model, tokenizer, folder)
         return save
 
     def _results(self, output, train_examples: int, steps_per_epoch: int, resume: dict | None = None) -> dict:

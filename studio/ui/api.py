@@ -9,7 +9,9 @@
 The page's own events (/train, /job_status, /summarize, ...) keep their names and their
 results (one value per component on the page). These add named results for scripts and
 are never shown on the page. No `from __future__ import annotations` here: gr.api reads the
-type hints to describe each endpoint.
+type hints to describe each endpoint. The parameters that follow the methods (each method's
+settings for /start_training, a run per method for /summaries) are built from the registry,
+under the names the Train form and the CLI use.
 """
 import asyncio
 import functools
@@ -20,7 +22,7 @@ import time
 
 import gradio as gr
 
-from studio.config.settings import METHOD_LABELS
+from studio.model.methods import registry
 from studio.service.engine import USER_ERRORS
 
 from . import handlers as h
@@ -31,9 +33,6 @@ log = logging.getLogger("studio.ui")
 MAX_WAIT_SECONDS = 600.0   # one /wait_job call; a longer training is waited for by calling again
 DEFAULT_WAIT_SECONDS = 600.0
 WAIT_POLL_SECONDS = 0.25   # how often a waiting /wait_job looks again
-# The Train tab's fields a script may set (lora_targets keeps its default: a list reads badly in a call).
-TRAIN_FIELDS = ("steps", "batch_size", "train_size", "learning_rate", "seed", "name", "lora_r", "lora_alpha",
-                "lora_dropout", "prompt_tokens", "prompt_init", "prompt_init_text")
 _MARKUP = re.compile(r"\\([\\`*_{}\[\]()#|~])|\*\*")
 
 
@@ -42,15 +41,11 @@ def build(ctx: UiContext) -> None:
     studio = ctx.studio
 
     @script_errors
-    def start_training(method: str = "lora", steps: float | None = None, batch_size: float | None = None,
-                       train_size: float | None = None, learning_rate: float | None = None,
-                       seed: float | None = None, name: str = "", lora_r: float | None = None,
-                       lora_alpha: float | None = None, lora_dropout: float | None = None,
-                       prompt_tokens: float | None = None, prompt_init: str | None = None,
-                       prompt_init_text: str = "") -> dict:
+    @with_parameters(TRAIN_PARAMETERS, dict)
+    def start_training(method: str, **fields) -> dict:
         """Queue a training for this session; returns its job_id, run_id and status at once (poll /job or
         call /wait_job for the end). Blank numbers take the Train tab's defaults."""
-        given = {k: v for k, v in locals().items() if k in TRAIN_FIELDS and v is not None}
+        given = {k: v for k, v in fields.items() if v is not None}
         owner = session_owner(studio)
         job = h.start_training(studio, owner, h.TrainForm(method=method, **given),
                                client=current_caller(studio, token=owner))
@@ -75,19 +70,65 @@ def build(ctx: UiContext) -> None:
 
     @script_errors
     @takes_turn(studio)
-    def summaries(dialogue: str, full_run: str = h.NONE, lora_run: str = h.NONE, prompt_run: str = h.NONE,
-                  max_new_tokens: float = 64, num_beams: float = 1, references: str = "") -> dict:
+    @with_parameters(SUMMARY_PARAMETERS, dict)
+    def summaries(dialogue: str, max_new_tokens: float, num_beams: float, references: str, **runs) -> dict:
         """Original's summary and each picked run's ("none" leaves a method out); with references (one per
         line), each one's ROUGE-L. A run that cannot summarize is refused, not skipped."""
         gen = h.generation_settings(max_new_tokens, num_beams)
         refs = h.parse_references(references)
-        return h.summaries_result(studio, dialogue, {"full": full_run, "lora": lora_run, "prompt": prompt_run},
-                                  gen, refs or None)
+        picks = {method: runs[f"{method}_run"] for method in registry.NAMES}
+        return h.summaries_result(studio, dialogue, picks, gen, refs or None)
 
     for fn in (start_training, job, wait_job):
         # Waiting ties up no generation slot: these only read the job (or queue one).
         gr.api(fn, api_name=fn.__name__, concurrency_limit=None)
     gr.api(summaries, api_name="summaries", concurrency_id=GENERATE, concurrency_limit=GENERATE_WORKERS)
+
+
+def _parameter(name: str, hint, default) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=hint)
+
+
+def _train_parameters() -> list[inspect.Parameter]:
+    """/start_training's parameters: the method, the budget, then each method's settings by the Train form's
+    names. A tuple setting (target modules) keeps its default here: a list reads badly in a call."""
+    shared = [_parameter("method", str, registry.DEFAULT_TRAINING),
+              *(_parameter(name, float | None, None) for name in ("steps", "batch_size", "train_size",
+                                                                   "learning_rate", "seed")),
+              _parameter("name", str, "")]
+    own = [_parameter(s.field, float | None if s.kind in (int, float) else str | None, None)
+           for _, s in registry.form_settings() if s.kind is not tuple]
+    return shared + own
+
+
+def _summary_parameters() -> list[inspect.Parameter]:
+    """/summaries' parameters: the dialogue, a run per method ("none" leaves it out), generation, references."""
+    return [_parameter("dialogue", str, inspect.Parameter.empty),
+            *(_parameter(f"{method}_run", str, h.NONE) for method in registry.NAMES),
+            _parameter("max_new_tokens", float, 64), _parameter("num_beams", float, 1),
+            _parameter("references", str, "")]
+
+
+TRAIN_PARAMETERS = _train_parameters()
+SUMMARY_PARAMETERS = _summary_parameters()
+
+
+def with_parameters(parameters: list[inspect.Parameter], returns):
+    """Decorator: give a handler that takes **keywords the signature (names, defaults, type hints) gr.api
+    describes its endpoint by; a call's arguments are bound to it, defaults filled in, and passed by name."""
+    signature = inspect.Signature(parameters, return_annotation=returns)
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            return fn(**bound.arguments)
+        call.__signature__ = signature
+        call.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": returns}
+        del call.__wrapped__   # the signature above is the endpoint's, not fn's
+        return call
+    return wrap
 
 
 def script_errors(fn):
@@ -168,7 +209,7 @@ def job_result(studio, job, now: float | None = None) -> dict:
     last = next((e for e in reversed(events) if e.get("type") == "step"), None)
     view = h.job_view(studio, job, now or time.time())
     return {"job_id": job.job_id, "run_id": job.run_id, "method": job.spec.method,
-            "method_label": METHOD_LABELS.get(job.spec.method, job.spec.method),
+            "method_label": registry.label(job.spec.method),
             "status": job.status, "ended": job.ended,
             "queue_position": studio.queue_position(job.job_id) if job.status in ("queued", "paused") else None,
             "step": last["step"] if last else 0, "max_steps": (last or {}).get("max_steps") or job.spec.train.steps,

@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from studio.config.settings import METHOD_LABELS
+from studio.config.settings import ORIGINAL
+from studio.model.methods import registry
 from studio.ui.formatting import points, score_text, score_with_interval, short_run_name
 
-METHOD_COLORS = {"original": "#7f7f7f", "full": "#d62728", "lora": "#1f77b4", "prompt": "#2ca02c"}
+METHOD_COLORS = {ORIGINAL: "#7f7f7f", **{m.name: m.color for m in registry.METHODS}}   # each method declares its own
 OTHER_COLOR = "#9467bd"
 # Earlier runs of one method share its colour; the dash tells them apart.
 EARLIER_DASHES = ("dot", "dash", "dashdot", "longdash", "longdashdot")
@@ -302,12 +303,12 @@ def efficiency_figure(runs: list[dict]) -> go.Figure:
     if not scored:
         return _empty("Quality vs. size", "Evaluate some runs to fill this chart")
     fig = go.Figure()
-    for method in ("full", "lora", "prompt"):
-        mine = [r for r in scored if r.get("method") == method]
+    for method in registry.METHODS:
+        mine = [r for r in scored if r.get("method") == method.name]
         if mine:
             fig.add_trace(go.Scatter(
                 x=[r["trainable_params"] for r in mine], y=[points(r["metrics"]["rougeL"]) for r in mine],
-                mode="markers", name=METHOD_LABELS[method], marker={"size": MARKER_PX, "color": METHOD_COLORS[method]},
+                mode="markers", name=method.label, marker={"size": MARKER_PX, "color": method.color},
                 text=[as_text(short_run_name(r, POINT_NAME_CHARS)) for r in mine],
                 customdata=[score_text(r["metrics"]["rougeL"]) for r in mine],
                 hovertemplate="%{text}: ROUGE-L %{customdata}, %{x:,} trainable<extra></extra>"))

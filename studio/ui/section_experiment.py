@@ -11,7 +11,8 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from studio.config.settings import METHOD_LABELS, METHODS, EvaluationSettings, TrainConfig
+from studio.config.settings import EvaluationSettings, TrainConfig
+from studio.model.methods import registry
 from studio.service.experiment import ExperimentSettings
 
 from .context import QUIET, UiContext
@@ -38,13 +39,14 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
     form = hx.ExperimentForm()
     with gr.Accordion("Train all three: a fair experiment", open=False, elem_id="experiment",
                       visible=not ctx.studio.settings.presenter) as ui.box:
-        gr.Markdown("Trains full fine-tuning, LoRA and prompt tuning with **the same budget** (steps, batch, "
-                    "training pairs, seed; each keeps its own learning rate unless you give one), then scores "
-                    "the original and the three runs on the same test dialogues and says, pair by pair, which "
-                    "is better and by how much, with a 95% interval.", elem_classes=["tab-intro"])
+        defaults = [registry.label(m) for m in registry.DEFAULT_NAMES]
+        gr.Markdown(f"Trains {', '.join(defaults[:-1])} and {defaults[-1]} (or the methods you tick) with **the "
+                    "same budget** (steps, batch, training pairs, seed; each keeps its own learning rate unless you "
+                    "give one), then scores the original and every run on the same test dialogues and says, pair "
+                    "by pair, which is better and by how much, with a 95% interval.", elem_classes=["tab-intro"])
         with gr.Row():
             with gr.Column(scale=2, min_width=360):
-                ui.methods = gr.CheckboxGroup([(METHOD_LABELS[m], m) for m in METHODS], value=list(form.methods),
+                ui.methods = gr.CheckboxGroup([(m.label, m.name) for m in registry.METHODS], value=list(form.methods),
                                               label="Methods")
                 with gr.Row():
                     ui.steps = number(TrainConfig, "steps", form.steps, label="Steps, each method")

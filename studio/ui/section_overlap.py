@@ -13,7 +13,8 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from studio.config.settings import METHOD_LABELS, ORIGINAL
+from studio.config.settings import ORIGINAL
+from studio.model.methods import registry
 
 from . import handlers as h
 from .context import QUIET, UiContext
@@ -49,7 +50,7 @@ def _layout() -> SimpleNamespace:
                            elem_id="overlap-view", visible=False)
         with gr.Row(elem_classes=["summary-columns"]):
             for key in h.COLUMNS:
-                title = "Original" if key == ORIGINAL else METHOD_LABELS[key]
+                title = "Original" if key == ORIGINAL else registry.label(key)
                 with gr.Column(scale=1, min_width=220, elem_classes=["summary-col", "overlap-col"]):
                     ui.marks.append(gr.HighlightedText(label=f"{title}: shared with the reference",
                                                        color_map=h.view_colors("unigram"), show_legend=True,

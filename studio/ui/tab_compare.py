@@ -1,4 +1,4 @@
-"""Compare tab: one dialogue, four summaries side by side (Original, Full fine-tuning, LoRA, Prompt tuning).
+"""Compare tab: one dialogue, its summaries side by side: the original's, then a run of each method's.
 
 Summaries are shown in read-only textboxes, never as HTML: model output is text.
 When the dialogue came from the Dataset tab unchanged, its references fill the
@@ -11,14 +11,15 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from studio.config.settings import METHOD_LABELS, METHODS, ORIGINAL, GenerationSettings
+from studio.config.settings import ORIGINAL, GenerationSettings
+from studio.model.methods import registry
 
 from . import handlers as h
 from . import section_fool, section_overlap
 from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext
 from .errors import guarded
 from .turns import takes_turn
-from .widgets import number, refreshed_choices
+from .widgets import number, positional_names, refreshed_choices
 
 
 def build(ctx: UiContext, tab: gr.Tab) -> None:
@@ -36,13 +37,13 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
             if examples:
                 gr.Examples([[text] for _, text in examples], inputs=[ctx.dialogue],
                             example_labels=[label for label, _ in examples], label="Sample dialogues")
-            # Beside the run pickers, not under them: the four summaries then start higher, on a projector too.
+            # Beside the run pickers, not under them: the summaries then start higher.
             ui.reference = section_overlap.reference_box()
         with gr.Column(scale=2, min_width=300):
-            for method in METHODS:
+            for method in registry.NAMES:
                 choices = h.run_choices(studio, method)
                 ui.pickers[method] = gr.Dropdown(choices, value=h.keep_or_newest(choices, None),
-                                                 label=f"{METHOD_LABELS[method]} run")
+                                                 label=f"{registry.label(method)} run")
             with gr.Row():
                 ui.max_tokens = number(GenerationSettings, "max_new_tokens")
                 ui.beams = number(GenerationSettings, "num_beams")
@@ -50,14 +51,14 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
     ui.texts, ui.infos = [], []
     with gr.Row(elem_classes=["summary-columns"]):  # fixed-height boxes keep the columns level
         for key in h.COLUMNS:
-            title = "Original" if key == ORIGINAL else METHOD_LABELS[key]
+            title = "Original" if key == ORIGINAL else registry.label(key)
             with gr.Column(scale=1, min_width=220, elem_classes=["summary-col", f"col-{key}"]):
-                # A fixed height keeps the four columns level; longer text scrolls.
+                # A fixed height keeps the columns level; longer text scrolls.
                 ui.texts.append(gr.Textbox(label=title, lines=7, max_lines=7, interactive=False,
                                            elem_classes=["summary-text"], buttons=["copy"],
                                            elem_id=f"summary-{key}"))
                 ui.infos.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"info-{key}"))
-    ui.picker_list = [ui.pickers[m] for m in METHODS]
+    ui.picker_list = [ui.pickers[m] for m in registry.NAMES]
     section_overlap.build(ctx, ui.reference, ui.texts)  # highlighted ROUGE and copied/new words
     section_fool.build(ctx, ui.reference, ui.texts)  # "Can ROUGE be fooled?": three bad summaries scored
     return ui
@@ -66,11 +67,13 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
 def _wire_summarize(ctx: UiContext, ui: SimpleNamespace) -> None:
     @guarded
     @takes_turn(ctx.studio)
-    def run(dialogue, full_run, lora_run, prompt_run, max_new_tokens, num_beams, sent):
+    @positional_names("dialogue", *(f"{m}_run" for m in registry.NAMES), "max_new_tokens", "num_beams", "sent")
+    def run(dialogue, *picks_then_settings):
+        """The dialogue, a run pick per method (registry order), max new tokens, beams, the example it came from."""
+        *runs, max_new_tokens, num_beams, sent = picks_then_settings
         gen = h.generation_settings(max_new_tokens, num_beams)
         references = h.references_for(dialogue, sent)
-        columns = h.compare(ctx.studio, dialogue, {"full": full_run, "lora": lora_run, "prompt": prompt_run},
-                            gen, references)
+        columns = h.compare(ctx.studio, dialogue, dict(zip(registry.NAMES, runs)), gen, references)
         return {**{box: c.text for box, c in zip(ui.texts, columns)},
                 **{box: c.info for box, c in zip(ui.infos, columns)},
                 ui.reference: _reference_update(references)}

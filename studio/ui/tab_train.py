@@ -3,38 +3,32 @@
 A gr.Timer polls this session's job every 1.5 s while it is queued or running and
 switches itself off when the job ends; the last tick bumps ctx.runs_version so the
 other tabs list the new run without a reload. Widget bounds, labels and defaults
-come from the settings' declarations (config.py) through widgets.number.
+come from the settings' declarations through widgets.number and widgets.setting_widget:
+each method's box of settings is built from its settings dataclass (registry), shown
+while that method is picked.
 """
 from __future__ import annotations
 
+from dataclasses import fields
 from types import SimpleNamespace
 
 import gradio as gr
 
-from studio.config.declare import spec
-from studio.config.settings import (
-    LORA_TARGETS,
-    METHOD_LABELS,
-    PROMPT_INIT_TEXT,
-    LoraSettings,
-    PromptSettings,
-    TrainConfig,
-)
+from studio.config.settings import TrainConfig
+from studio.model.methods import registry
 
 from . import handlers as h
 from . import section_base_model, section_command, section_experiment, section_zerogpu
 from .context import QUIET, UiContext
 from .errors import guarded
 from .turns import current_caller, current_request
-from .widgets import number, widget_args
+from .widgets import number, setting_widget, widget_args
 
 POLL_SECONDS = 1.5
-DEFAULT_METHOD = "lora"
+DEFAULT_METHOD = registry.DEFAULT_TRAINING
 
-
-FORM_FIELDS = ("method", "steps", "batch_size", "train_size", "learning_rate", "seed", "name", "lora_r",
-               "lora_alpha", "lora_dropout", "lora_targets", "prompt_tokens", "prompt_init", "prompt_init_text",
-               "report_to")
+# The form's fields, each a widget on ui by the same name: the shared ones, then every method's settings.
+FORM_FIELDS = tuple(f.name for f in fields(h.TrainForm))
 # After Start, bring the status into view if the page is scrolled away from it (on a wide screen
 # the sticky column already keeps it there, and "nearest" then does not move the page).
 _SHOW_STATUS = "() => { document.getElementById('job-status')?.scrollIntoView({block: 'nearest'}); }"
@@ -88,8 +82,7 @@ def _form(ctx: UiContext, ui: SimpleNamespace) -> None:
     quick = h.preset_values(ctx.studio, "quick")   # fitted to the loaded base model
     form = h.TrainForm(method=DEFAULT_METHOD, **quick)
     ui.built_for_base = ctx.studio.settings.base_model  # a base switched later gets its own numbers on load
-    ui.method = gr.Radio([(label, key) for key, label in METHOD_LABELS.items()], value=DEFAULT_METHOD,
-                         label="Method")
+    ui.method = gr.Radio([(m.label, m.name) for m in registry.METHODS], value=DEFAULT_METHOD, label="Method")
     ui.method_help = gr.Markdown(h.method_help(ctx.studio, DEFAULT_METHOD), elem_classes=["method-help"],
                                  elem_id="method-help")
     ui.preset = gr.Radio([("Quick", "quick"), ("Standard", "standard")], value="quick", label="Preset",
@@ -107,34 +100,43 @@ def _form(ctx: UiContext, ui: SimpleNamespace) -> None:
         ui.seed = number(TrainConfig, "seed", form.seed)
     # "" (not Gradio's None): the value is the API's default, so a script may leave the name out.
     ui.name = gr.Textbox(form.name, label="Run name (optional)", max_length=80, placeholder="e.g. lora-r8-quick")
-    with gr.Group(visible=DEFAULT_METHOD == "lora") as ui.lora_box:
-        with gr.Row():
-            ui.lora_r = number(LoraSettings, "r", form.lora_r)
-            ui.lora_alpha = number(LoraSettings, "alpha", form.lora_alpha)
-            ui.lora_dropout = number(LoraSettings, "dropout", form.lora_dropout, step=0.05)
-        ui.lora_targets = gr.CheckboxGroup(list(LORA_TARGETS), value=list(form.lora_targets),
-                                           **widget_args(LoraSettings, "target_modules"))
-    with gr.Group(visible=DEFAULT_METHOD == "prompt") as ui.prompt_box:
-        with gr.Row():
-            ui.prompt_tokens = number(PromptSettings, "num_virtual_tokens", form.prompt_tokens)
-            ui.prompt_init = gr.Radio([("From text", "text"), ("Random", "random")], value=form.prompt_init,
-                                      label=spec(PromptSettings, "init").label)
-        ui.prompt_init_text = gr.Textbox(PROMPT_INIT_TEXT, label=spec(PromptSettings, "init_text").label,
-                                         max_length=spec(PromptSettings, "init_text").chars)
+    _method_boxes(ui, form)
     with gr.Accordion("Advanced settings", open=False, elem_id="train-advanced"):
         ui.report_to = gr.Dropdown(h.tracker_choices(), value=form.report_to, elem_id="train-report-to",
                                    **widget_args(TrainConfig, "report_to"))
 
 
+def _method_boxes(ui: SimpleNamespace, form) -> None:
+    """A box per method with settings of its own, shown while that method is picked: its numbers and
+    choices side by side, then its lists and texts. Each widget is ui.<field> (ui.lora_r, ...)."""
+    ui.method_boxes = {}
+    for method in registry.METHODS:
+        declared = [s for m, s in registry.form_settings() if m is method]
+        if not declared:
+            continue   # full fine-tuning: nothing to set but the shared budget
+        short = [s for s in declared if s.kind in (int, float) or s.choices is not None]
+        with gr.Group(visible=method.name == DEFAULT_METHOD) as ui.method_boxes[method.name]:
+            if short:
+                with gr.Row():
+                    for s in short:
+                        setattr(ui, s.field, setting_widget(method.settings, s.field, getattr(form, s.field)))
+            for s in declared:
+                if s not in short:
+                    setattr(ui, s.field, setting_widget(method.settings, s.field, getattr(form, s.field)))
+
+
+def _boxes_for(ui: SimpleNamespace, method: str) -> dict:
+    return {box: gr.Group(visible=name == method) for name, box in ui.method_boxes.items()}
+
+
 def _wire_form(ctx: UiContext, ui: SimpleNamespace) -> None:
     def on_method(key):
-        key = key if key in METHOD_LABELS else DEFAULT_METHOD
-        return {ui.method_help: h.method_help(ctx.studio, key), ui.lora_box: gr.Group(visible=key == "lora"),
-                ui.prompt_box: gr.Group(visible=key == "prompt"),
+        key = key if key in registry.NAMES else DEFAULT_METHOD
+        return {ui.method_help: h.method_help(ctx.studio, key), **_boxes_for(ui, key),
                 ui.learning_rate: gr.Textbox(info=h.learning_rate_hint(key),
                                              placeholder=f"{h.default_learning_rate(key):g}")}
 
-    ui.method.change(on_method, ui.method, [ui.method_help, ui.lora_box, ui.prompt_box, ui.learning_rate],
+    ui.method.change(on_method, ui.method, [ui.method_help, *ui.method_boxes.values(), ui.learning_rate],
                      **QUIET)
 
     @guarded
@@ -221,7 +223,7 @@ def _wire_poll(ctx: UiContext, ui: SimpleNamespace) -> None:
         out = {**_shown(ui, view, figure), ui.steps_seen: view.steps_seen}
         if view.ended:
             if job is not None and job.status == "completed":
-                gr.Info(f"{METHOD_LABELS[job.spec.method]} training finished.")
+                gr.Info(f"{registry.label(job.spec.method)} training finished.")
             # The job ended: stop polling, and tell the other tabs a run list changed.
             out.update({ui.timer: gr.Timer(active=False), ctx.runs_version: (version or 0) + (job is not None)})
         return out
@@ -244,7 +246,7 @@ def _wire_reattach(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     form_boxes = [getattr(ui, f) for f in FORM_FIELDS]
     ctx.owner.change(reattach, ctx.owner, [ui.job_id, ui.timer, ui.steps_seen, *form_boxes, ui.method_help,
-                                           ui.lora_box, ui.prompt_box, ui.learning_rate, ui.budget], **QUIET)
+                                           *ui.method_boxes.values(), ui.learning_rate, ui.budget], **QUIET)
 
 
 def _form_for_switched_base(ctx: UiContext, ui: SimpleNamespace):
@@ -271,9 +273,7 @@ def _wire_chart(ctx: UiContext, ui: SimpleNamespace) -> None:
 def _form_shown(ctx: UiContext, ui: SimpleNamespace, form) -> dict:
     """Every form widget set to `form`'s values, with the method's help, boxes and budget line to match."""
     out = {getattr(ui, f): getattr(form, f) for f in FORM_FIELDS}
-    out.update({ui.method_help: h.method_help(ctx.studio, form.method),
-                ui.lora_box: gr.Group(visible=form.method == "lora"),
-                ui.prompt_box: gr.Group(visible=form.method == "prompt"),
+    out.update({ui.method_help: h.method_help(ctx.studio, form.method), **_boxes_for(ui, form.method),
                 ui.learning_rate: gr.Textbox(value=form.learning_rate, info=h.learning_rate_hint(form.method),
                                              placeholder=f"{h.default_learning_rate(form.method):g}"),
                 ui.budget: h.budget_text(ctx.studio, form.steps, form.batch_size, form.train_size)})

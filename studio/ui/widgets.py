@@ -1,8 +1,14 @@
-"""Form widgets built from the settings' declarations: label, bounds and hint come from config.py.
+"""Form widgets built from the settings' declarations: label, bounds and hint come from their `setting(...)` line.
 
     steps = number(TrainConfig, "steps", 30)     # gr.Number labelled "Steps", 1 to 5,000, with its help
+    box = setting_widget(LoraSettings, "lora_target_modules", ["q", "v"])   # the widget its kind calls for
+
+    @positional_names("dialogue", *(f"{m}_run" for m in registry.NAMES))   # an event's inputs, named for the API
+    def run(dialogue, *runs): ...
 """
 from __future__ import annotations
+
+import inspect
 
 import gradio as gr
 
@@ -31,6 +37,31 @@ def number(cls, field: str, value=None, **overrides) -> gr.Number:
         args["precision"] = 0
     args.update(overrides)
     return gr.Number(s.default if value is None else value, **args)
+
+
+def setting_widget(cls, field: str, value=None):
+    """The widget a declared setting's kind calls for: a number box, a radio of its choices, ticks from its
+    options (a tuple setting), or a text box as long as it allows."""
+    s = spec(cls, field)
+    if s.kind in (int, float):
+        return number(cls, field, value, **({"step": s.step} if s.step is not None else {}))
+    value = s.default if value is None else value
+    if s.kind is tuple:
+        return gr.CheckboxGroup(list(s.options or s.default), value=list(value), **widget_args(cls, field))
+    if s.choices is not None:
+        labels = s.choice_labels or tuple(str(c).capitalize() for c in s.choices)
+        return gr.Radio(list(zip(labels, s.choices)), value=value, label=s.label, info=s.info or None)
+    return gr.Textbox(value, label=s.label, info=s.info or None, max_length=s.chars)
+
+
+def positional_names(*names: str):
+    """Decorator: name a handler's positional inputs, as its API endpoint shows them, where the handler
+    takes them as *args (a run pick per method: as many as the registry has)."""
+    def name(fn):
+        fn.__signature__ = inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                                              for n in names])
+        return fn
+    return name
 
 
 def refreshed_choices(component: type, choices: list, current, wanted):

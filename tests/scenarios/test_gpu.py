@@ -7,8 +7,9 @@ import gc
 import pytest
 import torch
 
-from studio.config.settings import TrainConfig, method_settings
+from studio.config.settings import TrainConfig
 from studio.generate.inference import GenerationSettings, ModelPool
+from studio.model.methods import registry
 from studio.train.training import TrainSpec, train_run
 from tests.conftest import TINY_TRAIN
 
@@ -23,7 +24,7 @@ def test_each_method_trains_a_few_steps_on_cuda_and_frees_its_memory(studio, met
     torch.cuda.empty_cache()
     before = torch.cuda.memory_allocated()
     events = []
-    spec = TrainSpec(method, TrainConfig(steps=4, **TINY_TRAIN), method_settings(method))
+    spec = TrainSpec(method, TrainConfig(steps=4, **TINY_TRAIN), registry.method_settings(method))
     record = train_run(spec, studio.store, studio.base, studio.data, listener=events.append)
     assert record["status"] == "completed", record.get("error")
     assert record["device"] == "cuda"

@@ -243,8 +243,8 @@ def test_a_session_trains_one_job_at_a_time(server):
 
 def _train_values(method, name, **numbers):
     values = {"method": method, "steps": 3, "batch_size": 4, "train_size": 16, "learning_rate": "", "seed": 42,
-              "name": name, "lora_r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "lora_targets": ["q", "v"],
-              "prompt_tokens": 8, "prompt_init": "text", "prompt_init_text": "Summarize the conversation."}
+              "name": name, "lora_r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "lora_target_modules": ["q", "v"],
+              "prompt_num_virtual_tokens": 8, "prompt_init": "text", "prompt_init_text": "Summarize the conversation."}
     values.update(numbers)
     return values
 
@@ -261,8 +261,8 @@ BAD_TRAIN = [
     ({"train_size": 0}, "training subset"), ({"learning_rate": "fast"}, "learning rate"),
     ({"learning_rate": "1e9"}, "learning rate"), ({"learning_rate": -1}, "learning rate"),
     ({"seed": [1, 2]}, "seed"), ({"seed": -1}, "seed"), ({"lora_r": 0}, "LoRA rank"),
-    ({"lora_targets": ["q", "../../etc/passwd"]}, "Unknown LoRA target"), ({"lora_targets": "q"}, "list"),
-    ({"method": "prompt", "prompt_tokens": 10**5}, "virtual tokens"),
+    ({"lora_target_modules": ["q", "../../etc/passwd"]}, "Unknown LoRA target"), ({"lora_target_modules": "q"}, "list"),
+    ({"method": "prompt", "prompt_num_virtual_tokens": 10**5}, "virtual tokens"),
     ({"method": "prompt", "prompt_init": "x"}, "prompt"),
     ({"name": "n" * 1_000_000}, "limit"),
 ]

@@ -127,14 +127,14 @@ def test_bad_training_numbers_are_refused_before_queueing(calm, field, value):
 
 @pytest.mark.parametrize("change, message", [
     ({"method": "qlora"}, "Choose a method"), ({"method": None}, "Choose a method"),
-    ({"method": ["lora"]}, "Choose a method"), ({"lora_targets": ["q", "../../etc"]}, "Unknown LoRA target"),
-    ({"lora_targets": "q"}, "must be a list"), ({"lora_targets": []}, "at least one"),
+    ({"method": ["lora"]}, "Choose a method"), ({"lora_target_modules": ["q", "../../etc"]}, "Unknown LoRA target"),
+    ({"lora_target_modules": "q"}, "must be a list"), ({"lora_target_modules": []}, "at least one"),
     ({"learning_rate": "0"}, "learning rate"), ({"learning_rate": "-1"}, "learning rate"),
     ({"learning_rate": "1e9"}, "learning rate"), ({"learning_rate": "fast"}, "learning rate"),
     ({"method": "prompt", "prompt_init": "zeros"}, "prompt start"),
     ({"method": "prompt", "prompt_init_text": 7}, "must be text"),
     ({"method": "prompt", "prompt_init_text": "x" * 5000}, "limit is 500"),
-    ({"method": "prompt", "prompt_tokens": 10**6}, "virtual tokens"),
+    ({"method": "prompt", "prompt_num_virtual_tokens": 10**6}, "virtual tokens"),
     ({"name": {"a": 1}}, "must be text"), ({"name": "n" * 100_000}, "limit is 1,000"),
 ])
 def test_out_of_range_choices_and_texts_are_refused(calm, change, message):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from studio.model.methods import registry
 from studio.ui import api
 from tests.studios import offline_studio
 
@@ -47,7 +48,7 @@ def test_a_training_started_by_a_script_returns_its_ids_and_can_be_waited_for(se
     out = app.predict(dialogue="Anna: Lunch at noon?\nBen: Sure, see you there.", lora_run=job["run_id"],
                       references="Anna and Ben will have lunch at noon.", max_new_tokens=8,
                       api_name="/summaries")
-    assert set(out) == {"original", "full", "lora", "prompt"}
+    assert set(out) == {"original", *registry.NAMES} and set(registry.NAMES) >= {"full", "lora", "prompt"}
     assert out["full"] is None and out["prompt"] is None
     assert out["lora"]["run_id"] == job["run_id"] and isinstance(out["lora"]["summary"], str)
     assert out["original"]["run_id"] is None and 0 <= out["original"]["rouge_l"] <= 1

@@ -3,7 +3,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from studio.config.settings import METHOD_LABELS, PRESETS
+from studio.config.settings import PRESETS
+from studio.model.methods import registry
 from studio.ui import handlers as h
 from studio.ui.handlers import experiment as hx
 
@@ -51,7 +52,7 @@ def _experiment(status="training", stage=None, result=None, ended=False):
                            stage=stage or {"stage": "training", "method": "lora", "index": 2, "of": 3},
                            result=result, ended=ended, error=None, seeds=[42], reused=set(), runs={},
                            slots={m: (m, 42) for m in trainings}, finishable=False, elsewhere=False,
-                           where="training lora", label_of=lambda key: METHOD_LABELS[key])
+                           where="training lora", label_of=registry.label)
 
 
 def test_the_form_becomes_one_budget_for_every_method():

@@ -34,7 +34,7 @@ def test_push_needs_an_operator_token_and_the_runs_owner(own_run, monkeypatch):
     with pytest.raises(PermissionError, match="HF_TOKEN"):
         hh.push_run(studio, run_ids["lora"], "me/x", True, TRAINED_OWNER, client_factory=lambda t: hub)
     monkeypatch.setattr(studio.settings, "hub_token_configured", True)
-    monkeypatch.setattr("studio.store.hub.hub_token", lambda: FAKE_TOKEN)
+    monkeypatch.setattr("studio.model.hub.hub_token", lambda: FAKE_TOKEN)
     with pytest.raises(PermissionError, match="trained this run"):
         hh.push_run(studio, run_ids["lora"], "me/x", True, "someone else", client_factory=lambda t: hub)
     assert hub.calls == []

@@ -31,18 +31,18 @@ def test_learning_rate_hint_names_the_method_default():
 
 def test_train_request_builds_engine_config():
     cfg, overrides = h.train_request(h.TrainForm(method="lora", steps=12.0, batch_size=4, train_size=16,
-                                                 learning_rate="", lora_r=8, lora_targets=["q", "k", "v"]))
+                                                 learning_rate="", lora_r=8, lora_target_modules=["q", "k", "v"]))
     assert isinstance(cfg, TrainConfig)
     assert (cfg.steps, cfg.batch_size, cfg.train_size, cfg.learning_rate) == (12, 4, 16, None)
-    assert overrides["r"] == 8 and overrides["target_modules"] == ("q", "k", "v")
-    cfg, overrides = h.train_request(h.TrainForm(method="prompt", learning_rate="0.1", prompt_tokens=8,
+    assert overrides["lora_r"] == 8 and overrides["lora_target_modules"] == ("q", "k", "v")
+    cfg, overrides = h.train_request(h.TrainForm(method="prompt", learning_rate="0.1", prompt_num_virtual_tokens=8,
                                                  prompt_init="random"))
     assert cfg.learning_rate == 0.1
-    assert overrides == {"num_virtual_tokens": 8, "init": "random"}
+    assert overrides == {"prompt_num_virtual_tokens": 8, "prompt_init": "random"}
 
 
 @pytest.mark.parametrize("change", [{"steps": None}, {"steps": 2.5}, {"batch_size": 0}, {"seed": -1},
-                                    {"learning_rate": "quick"}, {"lora_targets": []}, {"method": "qlora"},
+                                    {"learning_rate": "quick"}, {"lora_target_modules": []}, {"method": "qlora"},
                                     {"lora_dropout": 1.5}])
 def test_bad_input_changes_nothing(studio, change):
     form = h.TrainForm(**{**dict(method="lora", **TINY), **change})
@@ -141,19 +141,19 @@ def test_only_the_owner_can_stop_and_a_stopped_run_is_kept(studio):
 
 def test_the_form_of_a_job_is_restored(studio):
     form = h.TrainForm(method="lora", steps=7, batch_size=2, train_size=12, learning_rate="0.002", seed=5,
-                       name="mine", lora_r=4, lora_alpha=8, lora_dropout=0.1, lora_targets=["q", "k"])
+                       name="mine", lora_r=4, lora_alpha=8, lora_dropout=0.1, lora_target_modules=["q", "k"])
     job = h.start_training(studio, "alice", form)
     studio.wait_job(job.job_id, timeout=300)
     restored = h.form_of_job(studio.job(job.job_id))
     assert restored.method == "lora" and (restored.steps, restored.batch_size, restored.train_size) == (7, 2, 12)
     assert restored.learning_rate == "0.002" and restored.seed == 5 and restored.name == "mine"
     assert (restored.lora_r, restored.lora_alpha, restored.lora_dropout) == (4, 8, 0.1)
-    assert restored.lora_targets == ["q", "k"]
+    assert restored.lora_target_modules == ["q", "k"]
     prompt = h.start_training(studio, "alice", h.TrainForm(method="prompt", steps=2, batch_size=2, train_size=8,
-                                                           prompt_tokens=7, prompt_init="random"))
+                                                           prompt_num_virtual_tokens=7, prompt_init="random"))
     studio.wait_job(prompt.job_id, timeout=300)
     again = h.form_of_job(prompt)
-    assert (again.method, again.prompt_tokens, again.prompt_init, again.name) == ("prompt", 7, "random", "")
+    assert (again.method, again.prompt_num_virtual_tokens, again.prompt_init, again.name) == ("prompt", 7, "random", "")
 
 
 def test_the_budget_says_what_will_happen_and_the_run_records_it(studio):

@@ -77,8 +77,8 @@ def test_the_train_tabs_start_event_streams_in_zerogpu_mode(gpu_studio):
     start = next(f for f in demo.fns.values() if f.api_name == "train").fn
     assert inspect.isgeneratorfunction(start)
     fields = {"method": "lora", "steps": 2, "batch_size": 2, "train_size": 8, "learning_rate": "", "seed": 1,
-              "name": "", "lora_r": 4, "lora_alpha": 8, "lora_dropout": 0.0, "lora_targets": ["q", "v"],
-              "prompt_tokens": 20, "prompt_init": "text", "prompt_init_text": ""}
+              "name": "", "lora_r": 4, "lora_alpha": 8, "lora_dropout": 0.0, "lora_target_modules": ["q", "v"],
+              "prompt_num_virtual_tokens": 20, "prompt_init": "text", "prompt_init_text": ""}
     outputs = list(start(owner="a" * 32, version=3, **fields))
     statuses = [next(v for k, v in out.items() if isinstance(v, str) and v.startswith(("Training", "**")))
                 for out in outputs]

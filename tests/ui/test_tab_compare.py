@@ -1,8 +1,8 @@
-"""studio/ui/tab_compare.py: the Compare tab's wiring: four summaries from the picked runs, and fresh pickers."""
+"""studio/ui/tab_compare.py: the Compare tab's wiring: a summary per picked run, and fresh pickers."""
 import gradio as gr
 import pytest
 
-from studio.config.settings import METHOD_LABELS, METHODS
+from studio.model.methods import registry
 from studio.ui import handlers as h
 from studio.ui import tab_compare
 from tests.ui.one_tab import build_tab, by_elem_id, by_label, wired
@@ -13,13 +13,18 @@ DIALOGUE = "#Person1#: Shall we meet at noon?\n#Person2#: Yes, at the cafe by th
 @pytest.fixture
 def tab(trained, tmp_path):
     demo, ctx = build_tab(tab_compare, trained.studio, tmp_path, with_tab=True)
-    pickers = [by_label(demo, f"{METHOD_LABELS[m]} run") for m in METHODS]
+    pickers = [by_label(demo, f"{registry.label(m)} run") for m in registry.NAMES]
     return demo, ctx, pickers
+
+
+def _picks(trained) -> list[str]:
+    """A run of each method, in the pickers' order ("none" for a method the fixture did not train)."""
+    return [trained.runs.get(m, h.NONE) for m in registry.NAMES]
 
 
 def test_the_pickers_start_at_the_newest_run_of_each_method(tab, trained):
     _, _, pickers = tab
-    assert [p.value for p in pickers] == [trained.runs[m] for m in METHODS]
+    assert [p.value for p in pickers] == _picks(trained)
 
 
 def test_summarize_fills_four_columns_and_the_reference_only_for_a_sent_dialogue(tab, trained):
@@ -27,11 +32,11 @@ def test_summarize_fills_four_columns_and_the_reference_only_for_a_sent_dialogue
     button = next(b for b in demo.blocks.values() if isinstance(b, gr.Button) and b.value == "Summarize")
     summarize = wired(demo, button, "click")
     assert summarize.api_name == "summarize" and summarize.preprocess is False   # raw values: checked on disk
-    runs = [trained.runs[m] for m in METHODS]
+    runs = _picks(trained)
     out = summarize.fn(DIALOGUE, *runs, 8, 1, None)
-    texts = [out[by_label(demo, title)] for title in ("Original", *[METHOD_LABELS[m] for m in METHODS])]
-    assert len(texts) == 4 and all(isinstance(text, str) for text in texts)
-    reference_box = next(c for c in out if c not in {by_label(demo, t) for t in ("Original", *METHOD_LABELS.values())}
+    texts = [out[by_label(demo, title)] for title in ("Original", *registry.LABELS.values())]
+    assert len(texts) == len(h.COLUMNS) and all(isinstance(text, str) for text in texts)
+    reference_box = next(c for c in out if c not in {by_label(demo, t) for t in ("Original", *registry.LABELS.values())}
                          and isinstance(c, gr.Textbox))
     assert out[reference_box] == gr.skip()                 # a pasted dialogue: whatever was typed stays
     sent = {"dialogue": DIALOGUE, "references": ["They meet at noon at the cafe."]}
@@ -41,11 +46,11 @@ def test_summarize_fills_four_columns_and_the_reference_only_for_a_sent_dialogue
 def test_a_gone_run_says_so_in_its_column_and_an_empty_dialogue_is_refused(tab, trained):
     demo, ctx, _ = tab
     summarize = next(fn for fn in demo.fns.values() if fn.api_name == "summarize")
-    out = summarize.fn(DIALOGUE, "full-20990101-000000-gone", h.NONE, h.NONE, 8, 1, None)
+    out = summarize.fn(DIALOGUE, "full-20990101-000000-gone", *[h.NONE] * (len(registry.NAMES) - 1), 8, 1, None)
     full_text, full_info = by_label(demo, "Full fine-tuning"), by_elem_id(demo, "info-full")
     assert out[full_text] == "" and "That run is gone" in out[full_info]
     with pytest.warns(UserWarning):
-        assert summarize.fn("   ", *[trained.runs[m] for m in METHODS], 8, 1, None) == gr.skip()
+        assert summarize.fn("   ", *_picks(trained), 8, 1, None) == gr.skip()
 
 
 def test_new_runs_refresh_the_pickers_and_keep_a_pick_still_there(tab, trained):
@@ -61,5 +66,5 @@ def test_new_runs_refresh_the_pickers_and_keep_a_pick_still_there(tab, trained):
     assert "value" not in skipped.constructor_args   # a column the person skipped stays skipped
     assert any("yours" in label for label, _ in kept[pickers[1]].choices)   # alice trained them
     opened = wired(demo, demo, "load").fn("bob")
-    assert [opened[p].value for p in pickers] == [trained.runs[m] for m in METHODS]
+    assert [opened[p].value for p in pickers] == _picks(trained)
     assert not any("yours" in label for label, _ in opened[pickers[0]].choices)

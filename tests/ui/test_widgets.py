@@ -2,7 +2,8 @@
 import gradio as gr
 
 from studio.config.declare import spec
-from studio.config.settings import LoraSettings, TrainConfig
+from studio.config.settings import TrainConfig
+from studio.model.methods.lora import LoraSettings
 from studio.ui.widgets import number, widget_args
 
 
@@ -17,7 +18,7 @@ def test_bounds_label_and_hint_are_the_declarations():
 def test_a_whole_number_field_takes_no_decimals_and_overrides_win():
     steps = number(TrainConfig, "steps")
     assert isinstance(steps, gr.Number) and steps.precision == 0 and steps.value == spec(TrainConfig, "steps").default
-    rank = number(LoraSettings, "r", 16, label="Rank")
-    assert rank.value == 16 and rank.label == "Rank" and rank.maximum == spec(LoraSettings, "r").bounds[1]
+    rank = number(LoraSettings, "lora_r", 16, label="Rank")
+    assert rank.value == 16 and rank.label == "Rank" and rank.maximum == spec(LoraSettings, "lora_r").bounds[1]
     rate = number(TrainConfig, "learning_rate", 0.001)
     assert rate.precision is None

@@ -2,7 +2,7 @@
 
     cfg, overrides = train_request(TrainForm(method="lora", steps=30))
     view = job_view(studio, studio.job(job_id))              # the Train tab's status lines
-    columns = compare(studio, dialogue, {"full": None, "lora": run_id, "prompt": None}, gen)
+    columns = compare(studio, dialogue, {"lora": run_id}, gen)   # per method: a run id, or None to skip it
     table = runs_table(studio.runs())
 
 Nothing here imports gradio or torch (the Studio is only named for type checks),
@@ -18,7 +18,6 @@ choice checks, formatting) and `choices` (which runs a dropdown offers); everyth
 imported here, so `from studio.ui import handlers as h; h.compare(...)` works.
 """
 from studio.config.declare import parse, shown  # noqa: F401
-from studio.config.settings import LORA_TARGETS  # noqa: F401
 
 from .choices import (  # noqa: F401
     compare_picks,
@@ -32,7 +31,6 @@ from .choices import (  # noqa: F401
 from .common import (  # noqa: F401
     ALL_TOPICS,
     COLUMNS,
-    METHOD_HELP,
     MISSING_HINT,
     NONE,
     PAGE_SIZE,
@@ -40,6 +38,7 @@ from .common import (  # noqa: F401
     fmt_bytes,
     fmt_params,
     fmt_seconds,
+    missing_hint,
     one_of,
     plain,
     some_of,
@@ -111,6 +110,7 @@ from .train import (  # noqa: F401
     budget_text,
     default_learning_rate,
     form_of_job,
+    form_value,
     job_view,
     learning_rate_hint,
     loss_view,

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from studio.config.declare import parse
-from studio.config.settings import METHOD_LABELS, METHODS, TrainConfig
+from studio.config.settings import TrainConfig
+from studio.model.methods import registry
 
 from .common import one_of, plain, refuse_in_presenter_mode
 
@@ -24,11 +25,11 @@ def switch_base(studio: Studio, name) -> str:
 
 def memory_text(studio: Studio, method, batch_size) -> str:
     """Training memory: needs about 2.1 GB (LoRA, batch size 8, on google/flan-t5-base; ...)"."""
-    method = one_of("method", method, METHODS)
+    method = one_of("method", method, registry.NAMES)
     try:
         batch = parse(TrainConfig, "batch_size", batch_size)
     except ValueError:
         return ""  # the form shows its own message for a bad batch size when Start is pressed
     estimate = studio.memory_estimate(method, batch)
-    return (f"Training memory: {estimate['text']} ({METHOD_LABELS[method]}, batch size {batch}, on "
+    return (f"Training memory: {estimate['text']} ({registry.label(method)}, batch size {batch}, on "
             f"{plain(studio.base.name)}; an estimate from the model's shape).")

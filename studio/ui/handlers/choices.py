@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from studio.config.settings import METHODS, ORIGINAL
+from studio.config.settings import ORIGINAL
+from studio.model.methods import registry
 
 from .common import NONE, SKIP
 from .queue import mark_yours
@@ -41,9 +42,9 @@ def keep_or_newest(choices: list[tuple[str, str]], current: str | None, preferre
 
 def compare_picks(studio: Studio, owner: str | None, current=None) -> dict[str, tuple[list, str]]:
     """Per method: the Compare dropdown's choices, and the pick kept or defaulted to the person's own."""
-    current = list(current or []) + [None] * len(METHODS)
+    current = list(current or []) + [None] * len(registry.NAMES)
     out = {}
-    for method, value in zip(METHODS, current):
+    for method, value in zip(registry.NAMES, current):
         choices = run_choices(studio, method, owner)
         out[method] = (choices, keep_or_newest(choices, value, default_run(studio, method, owner)))
     return out
@@ -57,7 +58,7 @@ def model_choices(studio: Studio, owner: str | None = None) -> list[tuple[str, s
 def default_models(studio: Studio, owner: str | None = None) -> list[str]:
     """Original plus, per method, the person's own newest run (anyone's newest if they have none)."""
     picked = [ORIGINAL]
-    for method in METHODS:
+    for method in registry.NAMES:
         run_id = default_run(studio, method, owner)
         if run_id:
             picked.append(run_id)

@@ -10,7 +10,8 @@ import math
 import re
 
 from studio.config.declare import shown
-from studio.config.settings import METHODS, ORIGINAL
+from studio.config.settings import ORIGINAL
+from studio.model.methods import registry
 
 
 def refuse_in_presenter_mode(studio, action: str, page: bool = False) -> None:
@@ -43,17 +44,15 @@ NONE = "none"                 # the run-dropdown value meaning "no run for this 
 SKIP = "skip"                 # "leave this column out": a choice the person made, kept when runs change
 ALL_TOPICS = "All topics"
 PAGE_SIZE = 5                 # dialogues per Dataset page: long texts, so few at a time
-COLUMNS = (ORIGINAL, *METHODS)
+COLUMNS = (ORIGINAL, *registry.NAMES)
 MISSING_HINT = "No {label} run yet. Train one in the Train tab, or run `python -m studio prepare`."
+MISSING_OPTIONAL_HINT = "No {label} run yet. Train one in the Train tab."   # `prepare` trains the default ones only
 
-METHOD_HELP = {
-    "full": "**Full fine-tuning** updates every weight of the model. It can learn the most, but each run "
-            "stores a complete copy of the model and needs the most memory while training.",
-    "lora": "**LoRA** freezes the model and learns small low-rank matrices added to the attention "
-            "projections. Runs are tiny on disk and train nearly as well.",
-    "prompt": "**Prompt tuning** freezes the whole model and learns only a few *virtual tokens* placed "
-              "before the input. It trains the fewest values and needs a much higher learning rate.",
-}
+
+def missing_hint(method: str) -> str:
+    """What a column without a run of `method` says: how to get one."""
+    found = registry.get(method)
+    return (MISSING_HINT if found.by_default else MISSING_OPTIONAL_HINT).format(label=found.label)
 
 
 def no_run(run_id) -> bool:

@@ -1,4 +1,4 @@
-"""The Compare tab: four columns of summaries for one dialogue."""
+"""The Compare tab: a column of summaries per model for one dialogue: the original, then a run of each method."""
 from __future__ import annotations
 
 import re
@@ -7,13 +7,14 @@ from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
 from studio.config.declare import parse
-from studio.config.settings import METHOD_LABELS, METHODS, ORIGINAL, GenerationSettings
+from studio.config.settings import ORIGINAL, GenerationSettings
 from studio.data.dialogsum import DialogData
 from studio.measure.evaluation import rouge_table
+from studio.model.methods import registry
 from studio.store.runs import RunNotFound, is_run_id
 from studio.ui.formatting import score_text
 
-from .common import COLUMNS, MISSING_HINT, fmt_seconds, no_run, plain, shown
+from .common import COLUMNS, fmt_seconds, missing_hint, no_run, plain, shown
 
 if TYPE_CHECKING:
     from studio.service.engine import Studio
@@ -71,9 +72,9 @@ def references_for(dialogue: str, sent: dict | None) -> list[str] | None:
 
 def compare(studio: Studio, dialogue: str, picks: dict[str, str | None], gen: GenerationSettings | None = None,
             references: list[str] | None = None) -> list[Column]:
-    """Four columns (Original, Full, LoRA, Prompt), each with its summary or a hint how to get one."""
+    """A column for the original and for each method (COLUMNS), each with its summary or a hint how to get one."""
     model_ids, notes = [ORIGINAL], {}
-    for method in METHODS:
+    for method in registry.NAMES:
         note = _pick_problem(studio, method, picks.get(method))
         if note:
             notes[method] = note
@@ -85,8 +86,8 @@ def compare(studio: Studio, dialogue: str, picks: dict[str, str | None], gen: Ge
         table = rouge_table([summaries[m].text for m in model_ids], [references] * len(model_ids))
         scores = dict(zip(model_ids, table["rougeL"]))
     columns = []
-    for key, model_id in zip(COLUMNS, [ORIGINAL, *(picks.get(m) for m in METHODS)]):
-        title = "Original" if key == ORIGINAL else METHOD_LABELS[key]
+    for key, model_id in zip(COLUMNS, [ORIGINAL, *(picks.get(m) for m in registry.NAMES)]):
+        title = "Original" if key == ORIGINAL else registry.label(key)
         if key in notes or model_id not in summaries:
             columns.append(Column(title, "", notes.get(key, "")))
             continue
@@ -102,14 +103,14 @@ def compare(studio: Studio, dialogue: str, picks: dict[str, str | None], gen: Ge
 
 def summaries_result(studio: Studio, dialogue: str, picks: dict[str, str | None],
                      gen: GenerationSettings | None = None, references: list[str] | None = None) -> dict:
-    """What a script gets: {"original": {...}, "full": ..., "lora": ..., "prompt": ...} in plain values.
+    """What a script gets: {"original": {...}, and one key per method: ...} in plain values.
 
     Unlike the page, which notes a run it cannot use in that column, a picked run that cannot
     summarize raises ValueError (a script would otherwise read a hint as a summary); "none" or
     blank leaves a method out (null).
     """
     model_ids = [ORIGINAL]
-    for method in METHODS:
+    for method in registry.NAMES:
         run_id = picks.get(method)
         if no_run(run_id):
             continue
@@ -123,7 +124,7 @@ def summaries_result(studio: Studio, dialogue: str, picks: dict[str, str | None]
         table = rouge_table([summaries[m].text for m in model_ids], [references] * len(model_ids))
         scores = dict(zip(model_ids, table["rougeL"]))
     result = {}
-    for key, model_id in zip(COLUMNS, [ORIGINAL, *(picks.get(m) for m in METHODS)]):
+    for key, model_id in zip(COLUMNS, [ORIGINAL, *(picks.get(m) for m in registry.NAMES)]):
         summary = summaries.get(model_id) if (key == ORIGINAL or not no_run(model_id)) else None
         result[key] = None if summary is None else {
             "run_id": None if key == ORIGINAL else model_id, "summary": summary.text,
@@ -135,13 +136,13 @@ def _pick_problem(studio: Studio, method: str, run_id, markup=plain) -> str:
     """Why the column for `method` shows no summary ("" when the picked run is fine)."""
     if no_run(run_id):
         return ("Skipped: pick a run above to include it." if studio.loadable_runs(method)
-                else MISSING_HINT.format(label=METHOD_LABELS[method]))
+                else missing_hint(method))
     try:
         record = studio.loadable_run(run_id)
     except RunNotFound:
         return unusable_run_note(studio, run_id, markup)
     if record.get("method") != method:
-        return f"That run is not a {METHOD_LABELS[method]} run."
+        return f"That run is not a {registry.label(method)} run."
     return ""
 
 
@@ -169,14 +170,14 @@ def unusable_run_note(studio: Studio, run_id, markup=plain) -> str:
 def column_notes(studio: Studio, picks: dict[str, str | None]) -> list[str]:
     """Before any summary: what each column will use, or how to get a run for it."""
     notes = [""]
-    for method in METHODS:
+    for method in registry.NAMES:
         run_id = picks.get(method)
         if not no_run(run_id):
             notes.append("")
         elif studio.loadable_runs(method):
             notes.append("Skipped: pick a run above to include it.")
         else:
-            notes.append(MISSING_HINT.format(label=METHOD_LABELS[method]))
+            notes.append(missing_hint(method))
     return notes
 
 

@@ -12,16 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from studio.config.declare import parse
-from studio.config.settings import (
-    METHOD_LABELS,
-    METHODS,
-    ORIGINAL,
-    PRESETS,
-    EvaluationSettings,
-    GenerationSettings,
-    TrainConfig,
-)
+from studio.config.settings import ORIGINAL, PRESETS, EvaluationSettings, GenerationSettings, TrainConfig
 from studio.measure.evaluation import METRIC_NAMES
+from studio.model.methods import registry
 from studio.service.experiment import ExperimentSettings, slot_parts
 from studio.ui.formatting import pairs_text
 from studio.ui.plots import loss_figure, rouge_figure
@@ -40,7 +33,7 @@ def _preset(name: str):
 @dataclass
 class ExperimentForm:
     """The experiment's budget as the widgets hand it over (numbers may be floats, text or None)."""
-    methods: list[str] | tuple[str, ...] = METHODS
+    methods: list[str] | tuple[str, ...] = registry.DEFAULT_NAMES   # a method offered beside them is ticked by hand
     steps: float | None = _preset("steps")
     batch_size: float | None = _preset("batch_size")
     train_size: float | None = _preset("train_size")
@@ -53,7 +46,7 @@ class ExperimentForm:
 
 def experiment_request(form: ExperimentForm) -> tuple[list[str], TrainConfig, int, int]:
     """Check the form: (methods, the shared budget, how many test dialogues, how many seeds)."""
-    methods = some_of("methods", form.methods, METHODS)
+    methods = some_of("methods", form.methods, registry.NAMES)
     if not methods:
         raise ValueError("Tick at least one method to train.")
     cfg = TrainConfig(**{name: parse(TrainConfig, name, getattr(form, name))
@@ -183,7 +176,7 @@ def _where_text(stopped_at: str | None) -> str:
     words = str(stopped_at or "starting")
     if words.startswith("training "):
         method, _, seed = words[len("training "):].partition(" ")
-        return f"while training {METHOD_LABELS.get(method, plain(method))}" + (f" {plain(seed)}" if seed else "")
+        return f"while training {plain(registry.label(method))}" + (f" {plain(seed)}" if seed else "")
     if words == "evaluating":
         return "while evaluating"
     return "before its first training started"
@@ -218,10 +211,10 @@ def _headline(experiment: Experiment, studio: Studio | None = None) -> str:
                 "there, not on this page.")
     if experiment.status == "training":
         seed = f", seed {stage['seed']}" if len(experiment.seeds) > 1 and "seed" in stage else ""
-        return (f"**Training {METHOD_LABELS[stage['method']]}** ({stage['index']} of {stage['of']}{seed}) · {budget}"
+        return (f"**Training {registry.label(stage['method'])}** ({stage['index']} of {stage['of']}{seed}) · {budget}"
                 if stage.get("stage") == "training" else f"**Training** · {budget}")
     if experiment.status == "evaluating":
-        which = "the original model" if stage.get("model") == ORIGINAL else METHOD_LABELS.get(stage.get("method"), "")
+        which = "the original model" if stage.get("model") == ORIGINAL else registry.label(stage.get("method") or "")
         shown = test_dialogues(studio, experiment.limit)
         return (f"**Evaluating {which}** ({stage.get('index', 1)} of {stage.get('of', 1)}) on "
                 f"{shown} test dialogues")
@@ -260,7 +253,7 @@ def _method_line(studio: Studio, label: str, job) -> str:
 
 def _slot_label(key: str, seeds: list) -> str:
     method, seed = slot_parts(key, seeds[0] if seeds else 0)
-    label = METHOD_LABELS.get(method, plain(method))
+    label = plain(registry.label(method))
     return f"{label} (seed {seed})" if len(seeds) > 1 else label
 
 
@@ -279,8 +272,8 @@ def _sentences(result: dict) -> str:
         parts.append("\n".join(failed))
     if len(verdict.get("seeds") or ()) > 1:
         parts.append("**Each method across its seeds (ROUGE-L):**\n\n" + "\n".join(
-            f"- {METHOD_LABELS.get(m, 'Original')}: {100 * s['rougeL']['mean']:.1f} on average"
-            + (f" (seeds: {', '.join(f'{100 * v:.1f}' for v in s['rougeL']['seed_means'])})" if m in METHOD_LABELS
+            f"- {registry.LABELS.get(m, 'Original')}: {100 * s['rougeL']['mean']:.1f} on average"
+            + (f" (seeds: {', '.join(f'{100 * v:.1f}' for v in s['rougeL']['seed_means'])})" if m in registry.LABELS
                else "")
             for m, s in verdict["methods"].items()))
     by_metric: dict[str, list[str]] = {}
@@ -308,8 +301,8 @@ def experiment_rouge_view(experiment: Experiment | None):
     result = (experiment.result or {}) if experiment is not None else {}
     verdict = result.get("verdict") or {}
     if len(verdict.get("seeds") or ()) > 1:
-        labels = {ORIGINAL: "Original", **{m: f"{METHOD_LABELS[m]} ({len(verdict['seeds'])} seeds)"
-                                           for m in METHOD_LABELS}}
+        labels = {ORIGINAL: "Original", **{m: f"{label} ({len(verdict['seeds'])} seeds)"
+                                           for m, label in registry.LABELS.items()}}
         return rouge_figure(verdict["methods"], labels, {m: m for m in verdict["methods"]})
     seeds = result.get("seeds") or [0]
     methods = {run_id: slot_parts(key, seeds[0])[0] for key, run_id in result.get("runs", {}).items()}

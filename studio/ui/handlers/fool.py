@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from studio.config.settings import MAX_DIALOGUE_CHARS, METHOD_LABELS, ORIGINAL
+from studio.config.settings import MAX_DIALOGUE_CHARS, ORIGINAL
 from studio.measure.fooling import CASES, LABELS, fool
+from studio.model.methods import registry
 from studio.ui.formatting import score_text
 
 from .common import COLUMNS, one_of, plain, text
 from .overlap import parse_references
 
-SUMMARY_LABELS = {key: "Original" if key == ORIGINAL else METHOD_LABELS[key] for key in COLUMNS}
+SUMMARY_LABELS = {key: "Original" if key == ORIGINAL else registry.label(key) for key in COLUMNS}
 FOOL_CHOICES = [(SUMMARY_LABELS[key], key) for key in COLUMNS]
 
 

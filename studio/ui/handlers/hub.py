@@ -35,7 +35,7 @@ def push_run(studio: Studio, run_id: str | None, repo: str, private: bool, owner
 def import_from_hub(studio: Studio, repo: str, client_factory=None) -> str:
     """A pushed run or a PEFT adapter repo on the Hub, as a new run here."""
     refuse_in_presenter_mode(studio, "importing runs")
-    from studio.store.hub import check_repo_id
+    from studio.model.hub import check_repo_id
 
     repo = check_repo_id(text("repository", repo, 200).strip())  # never a folder on the server
     try:
@@ -57,7 +57,7 @@ def import_files(studio: Studio, paths: list[str] | None, scratch: Path) -> str:
                          "adapter_model.safetensors, or config.json and model.safetensors).")
     if len(paths) > MAX_IMPORT_FILES:
         raise ValueError(f"{len(paths)} files is more than a run holds; choose at most {MAX_IMPORT_FILES}.")
-    from studio.store.hub import os_error_text
+    from studio.model.hub import os_error_text
 
     holder = None
     try:

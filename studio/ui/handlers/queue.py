@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from studio.config.settings import METHOD_LABELS
+from studio.model.methods import registry
 
 if TYPE_CHECKING:
     from studio.service.engine import Studio
@@ -20,7 +20,7 @@ def queue_view(studio: Studio, owner: str | None) -> str:
         return "**Training queue:** the shared worker is free; a training you start begins at once."
     parts = []
     if running is not None:
-        label = METHOD_LABELS.get(running["method"], running["method"])
+        label = registry.label(running["method"])
         whose = f" ({YOURS})" if any(j.status == "running" for j in mine) else ""
         step, total = running["step"], running["max_steps"]
         progress = (f"step {step} of {total} ({100 * step / total:.0f}%)" if total and step else

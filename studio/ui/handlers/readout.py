@@ -7,6 +7,7 @@ import pandas as pd
 
 from studio.config.declare import shown
 from studio.measure.prompt_readout import CAVEAT, MAX_TOP_K
+from studio.model.methods import registry
 
 from .queue import mark_yours
 
@@ -18,9 +19,11 @@ CAVEAT_LINE = f"⚠️ {CAVEAT} “▁” marks the start of a word."
 
 
 def prompt_run_choices(studio: Studio, owner: str | None = None) -> list[tuple[str, str]]:
-    """(label, run id) for every prompt-tuning run with a saved prompt, newest first; the person's own marked."""
+    """(label, run id) for every soft-prompt run (prompt tuning) with a saved prompt, newest first; the person's
+    own marked."""
+    soft_prompts = {m.name for m in registry.METHODS if m.soft_prompt}
     return [(mark_yours(studio.run_label(r, method=False, details=True), studio.owns(r, owner)), r["run_id"])
-            for r in studio.loadable_runs("prompt")]
+            for r in studio.loadable_runs() if r.get("method") in soft_prompts]
 
 
 def _top_k(value) -> int:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from studio.config.settings import METHOD_LABELS
+from studio.model.methods import registry
 from studio.ui.formatting import score_text
 from studio.ui.plots import efficiency_figure
 
@@ -79,7 +79,7 @@ def runs_table(records: list[dict], yours: set[str] | frozenset = frozenset(),
         experiment_id = (r.get("experiment") or {}).get("id")
         rows.append({
             "Name": mark_yours(r.get("name") or r["run_id"], r["run_id"] in yours),
-            "Method": METHOD_LABELS.get(r.get("method"), r.get("method", "")),
+            "Method": registry.label(r.get("method", "")),
             "Status": status_cell(r),
             "Steps": r.get("steps") if r.get("steps") is not None else "",
             "Time": fmt_seconds(r.get("train_seconds")),

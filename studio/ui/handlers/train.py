@@ -1,28 +1,24 @@
-"""The Train tab: the form's checks, starting and stopping, the status and loss views."""
+"""The Train tab: the form's checks, starting and stopping, the status and loss views.
+
+The form holds what every method shares, then each method's own settings under their own
+names (lora_r, prompt_num_virtual_tokens): those fields, their checks, what a blank means,
+and the form a reloaded page restores all come from the methods' declarations (registry).
+"""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from typing import TYPE_CHECKING
 
-from studio.config.declare import parse
-from studio.config.settings import (
-    LORA_TARGETS,
-    METHOD_LABELS,
-    METHODS,
-    PRESETS,
-    TRACKERS,
-    LoraSettings,
-    PromptSettings,
-    TrainConfig,
-    method_settings,
-)
+from studio.config.declare import Spec, parse
+from studio.config.settings import PRESETS, TRACKERS, TrainConfig
+from studio.model.methods import registry
 from studio.store.runs import RunNotFound
 from studio.train.trackers import LABELS as TRACKER_LABELS
 from studio.train.trackers import installed_trackers
 from studio.ui.plots import loss_figure
 
-from .common import METHOD_HELP, fmt_seconds, plain, refuse_in_presenter_mode, shown, some_of, text
+from .common import fmt_seconds, plain, refuse_in_presenter_mode, shown, some_of, text
 
 if TYPE_CHECKING:
     from studio.service.engine import Studio
@@ -30,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def _default(cls, name: str):
-    """A form field's default, read from the settings it fills (declared once, in config.py)."""
+    """A form field's default, read from the settings it fills (declared once, where the settings are)."""
     return field(default_factory=lambda: getattr(cls(), name))
 
 
@@ -38,25 +34,30 @@ def _preset(name: str):
     return field(default_factory=lambda: PRESETS["quick"][name])
 
 
+def _declared(s: Spec):
+    """A form field for one method setting: its declared default, a list where the setting is a tuple."""
+    return field(default_factory=lambda: list(s.default) if isinstance(s.default, tuple) else s.default)
+
+
 @dataclass
-class TrainForm:
-    """Every field of the Train tab, as the widgets hand them over (numbers may be floats, text or None)."""
-    method: str = "lora"
+class _SharedForm:
+    """The Train tab's fields every method shares (numbers may arrive as floats, text or None)."""
+    method: str = registry.DEFAULT_TRAINING
     steps: float | None = _preset("steps")
     batch_size: float | None = _preset("batch_size")
     train_size: float | None = _preset("train_size")
     learning_rate: float | str | None = None      # blank: the method's own default
     seed: float | None = _default(TrainConfig, "seed")
     name: str = ""
-    lora_r: float | None = _default(LoraSettings, "r")
-    lora_alpha: float | None = _default(LoraSettings, "alpha")
-    lora_dropout: float | None = _default(LoraSettings, "dropout")
-    lora_targets: list[str] | tuple[str, ...] = _default(LoraSettings, "target_modules")
-    prompt_tokens: float | None = _default(PromptSettings, "num_virtual_tokens")
-    prompt_init: str = _default(PromptSettings, "init")
-    prompt_init_text: str = ""                     # blank: the method's own starting text
     report_to: str = _default(TrainConfig, "report_to")   # advanced: a tracker the run is also logged to
 
+
+# Every field of the Train tab, as the widgets hand them over: the shared ones, then each method's
+# settings by their declared names (lora_r, lora_target_modules, prompt_init, ...).
+TrainForm = make_dataclass("TrainForm", [(s.field, object, _declared(s)) for _, s in registry.form_settings()],
+                           bases=(_SharedForm,))
+TrainForm.__doc__ = "Every field of the Train tab: what methods share, then each method's settings by their names."
+TrainForm.__module__ = __name__
 
 def preset_values(studio: Studio, name: str) -> dict:
     """steps / batch_size / train_size for a preset the Train tab offers, fitted to the loaded base model."""
@@ -72,11 +73,11 @@ def preset_info(studio: Studio) -> str:
 
 
 def default_learning_rate(method: str) -> float:
-    return method_settings(method).learning_rate
+    return registry.get(method).learning_rate
 
 
 def learning_rate_hint(method: str) -> str:
-    return f"Blank = the {METHOD_LABELS[method]} default, {default_learning_rate(method):g}"
+    return f"Blank = the {registry.label(method)} default, {default_learning_rate(method):g}"
 
 
 def tracker_choices() -> list[tuple[str, str]]:
@@ -88,38 +89,42 @@ def tracker_choices() -> list[tuple[str, str]]:
 
 
 def train_request(form: TrainForm) -> tuple[TrainConfig, dict]:
-    """Check the form and turn it into the engine's TrainConfig plus method overrides."""
-    if not isinstance(form.method, str) or form.method not in METHODS:
-        raise ValueError(f"Choose a method: {', '.join(METHOD_LABELS.values())} "
-                         f"({', '.join(METHODS)}), not {shown(form.method)}.")
+    """Check the form and turn it into the engine's TrainConfig plus method overrides (the method's settings
+    that differ from their defaults, by their names)."""
+    method = registry.find(form.method)
+    if method is None:
+        raise ValueError(f"Choose a method: {', '.join(registry.LABELS.values())} "
+                         f"({', '.join(registry.NAMES)}), not {shown(form.method)}.")
     cfg = TrainConfig(**{name: parse(TrainConfig, name, getattr(form, name))
                          for name in ("steps", "batch_size", "train_size", "seed")},
                       learning_rate=parse(TrainConfig, "learning_rate", form.learning_rate, blank=None),
                       report_to=parse(TrainConfig, "report_to", form.report_to, blank="none"))
     cfg.validate()
-    overrides = _lora_overrides(form) if form.method == "lora" else \
-        _prompt_overrides(form) if form.method == "prompt" else {}
-    method_settings(form.method, overrides)  # raises now, not in the background worker
+    overrides = {}
+    for s in _form_specs(method):
+        value = form_value(method.settings, s, getattr(form, s.field))
+        if value != s.default:
+            overrides[s.field] = value
+    method.settings_from(overrides)  # raises now, not in the background worker
     return cfg, overrides
 
 
-def _lora_overrides(form: TrainForm) -> dict:
-    targets = some_of("LoRA target modules", form.lora_targets, LORA_TARGETS)
-    if not targets:
-        raise ValueError("Tick at least one LoRA target module (q and v are the usual choice).")
-    return {"r": parse(LoraSettings, "r", form.lora_r),
-            "alpha": parse(LoraSettings, "alpha", form.lora_alpha),
-            "dropout": parse(LoraSettings, "dropout", form.lora_dropout, blank=0.0),
-            "target_modules": tuple(targets)}
+def _form_specs(method) -> list[Spec]:
+    return [s for m, s in registry.form_settings() if m is method]
 
 
-def _prompt_overrides(form: TrainForm) -> dict:
-    overrides = {"num_virtual_tokens": parse(PromptSettings, "num_virtual_tokens", form.prompt_tokens),
-                 "init": parse(PromptSettings, "init", form.prompt_init, blank="text")}
-    init_text = parse(PromptSettings, "init_text", form.prompt_init_text, blank="").strip()
-    if init_text:
-        overrides["init_text"] = init_text
-    return overrides
+def form_value(cls, s: Spec, raw):
+    """One method setting as the form or an API call sent it, checked by its declaration.
+
+    A tuple setting is ticked from its declared options (at least one); free text is trimmed;
+    a blank value means what the declaration says it means, or is refused."""
+    if s.kind is tuple:
+        ticked = some_of(s.name, raw, s.options or ())
+        if not ticked:
+            raise ValueError(f"Tick at least one of the {s.name} ({', '.join(s.default)} is the usual choice).")
+        return tuple(ticked)
+    value = parse(cls, s.field, raw, blank=s.blank)
+    return value.strip() if isinstance(value, str) and s.choices is None else value
 
 
 def start_training(studio: Studio, owner: str, form: TrainForm, client: str | None = None,
@@ -204,11 +209,11 @@ def _job_progress(job: Job, last: dict | None) -> str:
 
 def _job_status(studio: Studio, job: Job, events: list[dict], steps: list[dict], now: float) -> str:
     """The one-line headline for the job's state."""
-    label = METHOD_LABELS.get(job.spec.method, job.spec.method)
+    label = registry.label(job.spec.method)
     last = steps[-1] if steps else None
     if job.status == "queued":
         running = studio.running_job()
-        ahead = f" Another {METHOD_LABELS.get(running.spec.method, '')} training is running now." if running else ""
+        ahead = f" Another {registry.label(running.spec.method)} training is running now." if running else ""
         return f"**Queued.** You are #{studio.queue_position(job.job_id)} in the queue.{ahead}"
     if job.status == "paused":
         at = (job.resume or {}).get("step")
@@ -258,13 +263,13 @@ def loss_view(studio: Studio, job: Job | None = None, owner: str | None = None, 
     current_method = job.spec.method if job is not None else None
     if job is not None:
         steps = [e for e in list(job.events) if e.get("type") in ("step", "eval")]  # with its validation loss
-        curves[f"{METHOD_LABELS[current_method]} (this run)"] = (current_method, steps)
+        curves[f"{registry.label(current_method)} (this run)"] = (current_method, steps)
     earlier = []
     if own_runs is True and owner:
         mine = [r for r in studio.runs() if studio.owns(r, owner) and r.get("status") in ("completed", "stopped")
                 and (job is None or r["run_id"] != job.run_id)]
         earlier += [(r, True) for r in mine[:MAX_OWN_OVERLAYS]]
-    for method in METHODS:
+    for method in registry.NAMES:
         done = [r for r in studio.loadable_runs(method) if r.get("status") == "completed"]
         if method != current_method and done and all(r["run_id"] != done[0]["run_id"] for r, _ in earlier):
             earlier.append((done[0], studio.owns(done[0], owner)))
@@ -292,24 +297,21 @@ def smoothing_window(value) -> int:
 
 def method_help(studio: Studio, method: str) -> str:
     """The method's description plus its trainable share, counted for the base model actually loaded."""
-    method = method if method in METHOD_HELP else "lora"
+    found = registry.find(method) or registry.get(registry.DEFAULT_TRAINING)
+    defaults = found.settings_from()
     shares = studio.method_shares()
-    if method in shares:
-        trainable, total = shares[method]
+    if found.name in shares:
+        trainable, total = shares[found.name]
         model = plain(studio.base.name) + (" (the offline stand-in)" if studio.base.is_standin else "")
     else:  # no shape to count from: say it for the default model, and say that it is the default's
-        from studio.model.memory import FLAN_T5_SHAPES, t5_parameter_count, trainable_parameter_count
+        from studio.model.memory import FLAN_T5_SHAPES, t5_parameter_count
 
         shape = FLAN_T5_SHAPES["google/flan-t5-small"]
         base = t5_parameter_count(shape)
-        extra = 0 if method == "full" else trainable_parameter_count(
-            shape, method, lora_r=LoraSettings().r, lora_targets=LoraSettings().target_modules,
-            virtual_tokens=PromptSettings().num_virtual_tokens)
-        trainable, total = (base, base) if method == "full" else (extra, base + extra)
+        trainable = found.trainable_params(shape, defaults)
+        total = base if found.whole_model else base + trainable
         model = "FLAN-T5-small (the default model; other models differ)"
-    setup = {"full": "every weight", "lora": f"rank {LoraSettings().r} on {', '.join(LoraSettings().target_modules)}",
-             "prompt": f"{PromptSettings().num_virtual_tokens} virtual tokens"}[method]
-    return (f"{METHOD_HELP[method]}  \nOn {model} with the defaults ({setup}): "
+    return (f"{found.help}  \nOn {model} with the defaults ({found.describe(defaults)}): "
             f"**{trainable:,}** of {total:,} parameters train ({100 * trainable / total:.2f}%).")
 
 
@@ -341,7 +343,7 @@ def time_text(studio: Studio, cfg: TrainConfig, method: str | None = None) -> st
     """"about 12 min of training here; this room allows 3 min per run", from the step time measured here."""
     from studio.service.limits import basis, duration
 
-    methods = [method] if method in METHODS else list(METHODS)
+    methods = [method] if method in registry.NAMES else list(registry.NAMES)
     estimates = {m: studio.run_time_estimate(m, cfg) for m in methods}
     estimates = {m: e for m, e in estimates.items() if e is not None}
     if not estimates:
@@ -353,7 +355,7 @@ def time_text(studio: Studio, cfg: TrainConfig, method: str | None = None) -> st
     ceiling = studio.run_time_ceiling()
     if ceiling is None:
         return f"**Time here:** {spread} of training ({how})."
-    over = [METHOD_LABELS[m] for m, e in estimates.items() if e["seconds"] > ceiling]
+    over = [registry.label(m) for m, e in estimates.items() if e["seconds"] > ceiling]
     allows = f"this room allows {duration(ceiling, about=False)} per run"
     if not over:
         return f"**Time here:** {spread} of training ({how}); {allows}."
@@ -367,16 +369,13 @@ def time_text(studio: Studio, cfg: TrainConfig, method: str | None = None) -> st
 def form_of_job(job: Job) -> TrainForm:
     """The form that asked for `job`: what a reloaded page shows while it follows the job."""
     spec, cfg = job.spec, job.spec.train
-    settings = spec.settings
     form = TrainForm(method=spec.method, steps=cfg.steps, batch_size=cfg.batch_size, train_size=cfg.train_size,
                      learning_rate="" if cfg.learning_rate is None else f"{cfg.learning_rate:g}", seed=cfg.seed,
                      name="" if spec.name == job.run_id else spec.name, report_to=cfg.report_to)
-    if isinstance(settings, LoraSettings):
-        form.lora_r, form.lora_alpha, form.lora_dropout = settings.r, settings.alpha, settings.dropout
-        form.lora_targets = list(settings.target_modules)
-    elif isinstance(settings, PromptSettings):
-        form.prompt_tokens, form.prompt_init = settings.num_virtual_tokens, settings.init
-        form.prompt_init_text = settings.init_text
+    method = registry.find(spec.method)
+    for s in _form_specs(method) if method is not None and spec.settings is not None else ():
+        value = getattr(spec.settings, s.field)
+        setattr(form, s.field, list(value) if isinstance(value, tuple) else value)
     return form
 
 

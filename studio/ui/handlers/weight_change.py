@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from studio.measure.weight_change import place
+from studio.measure.weight_change import place, readable
 from studio.ui.plots import singular_values_figure, weight_change_figure
 
 from .queue import mark_yours
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
     from studio.service.engine import Studio
 
-WEIGHT_METHODS = ("full", "lora", "prompt")
 READOUT_POINTER = "That section is just above this one, in this tab."
 
 
@@ -39,10 +38,10 @@ class WeightChangeView:
 
 
 def weight_run_choices(studio: Studio, owner: str | None = None) -> list[tuple[str, str]]:
-    """(label, run id) for every run with a saved model, newest first; prompt tuning too (it says why not);
-    the person's own marked."""
+    """(label, run id) for every run with a saved model the view can read, newest first; soft prompts too
+    (it says why there is no change); the person's own marked."""
     return [(mark_yours(studio.run_label(r, details=True), studio.owns(r, owner)), r["run_id"])
-            for r in studio.loadable_runs() if r.get("method") in WEIGHT_METHODS]
+            for r in studio.loadable_runs() if readable(r.get("method"))]
 
 
 WHOLE_MODEL = {"shared": "input embeddings (shared)", "lm_head": "output head (lm_head)"}
@@ -87,8 +86,8 @@ def _map_note(result: dict) -> str:
     whole = [m for m in matrices if m["layer"] is None]
     outside = ("  \nNot on the map (whole-model matrices): " + ", ".join(
         f"{matrix_label(m['name'])} {_percent(m['relative_change'])}" for m in whole)) if whole else ""
-    if result["method"] == "lora":
-        lora = result["lora"]
+    if result.get("low_rank"):
+        lora = result[result["method"]]   # the adapter's settings, under its method's name
         rslora = " (rsLoRA: alpha / √r)" if lora.get("use_rslora") else " (alpha / r)"
         scaling = lora["scaling"] if not isinstance(lora["scaling"], list) else ", ".join(map(str, lora["scaling"]))
         targets = ", ".join(map(str, lora.get("target_modules") or []))
@@ -99,12 +98,12 @@ def _map_note(result: dict) -> str:
             f"trainable.{top}{outside}")
 
 
-def _values_note(values: dict, method: str) -> str:
+def _values_note(values: dict) -> str:
     rank, size = values["numerical_rank"], min(values["shape"])
     name = matrix_label(values["matrix"])
     if rank == 0:
         return f"The update to **{name}** is zero: LoRA did not target this matrix."
-    if method == "lora":
+    if values.get("rank_limit") is not None:   # a low-rank update: B A has at most r directions
         return (f"The update to **{name}** has rank **{rank}** of a possible {size}: B A can never have more than "
                 f"r = {values['rank_limit']} directions, so the values after no. {values['rank_limit']} are "
                 "round-off of zero.")
@@ -124,7 +123,7 @@ def weight_change_view(studio: Studio, run_id, matrix=None) -> WeightChangeView:
                for m in result["matrices"]]
     return WeightChangeView(True, _map_note(result), weight_change_figure(result, label), choices, values["matrix"],
                             singular_values_figure(values, result["method"], matrix_label(values["matrix"])),
-                            _values_note(values, result["method"]))
+                            _values_note(values))
 
 
 def singular_values_view(studio: Studio, run_id, matrix) -> tuple[go.Figure, str]:
@@ -134,4 +133,4 @@ def singular_values_view(studio: Studio, run_id, matrix) -> tuple[go.Figure, str
         raise ValueError("Pick a weight matrix from the list.")
     method = studio.run(run_id).get("method")
     values = studio.weight_singular_values(run_id, matrix)
-    return singular_values_figure(values, method, matrix_label(matrix)), _values_note(values, method)
+    return singular_values_figure(values, method, matrix_label(matrix)), _values_note(values)

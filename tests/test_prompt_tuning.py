@@ -1,48 +1,33 @@
-"""Parameter counts on FLAN-T5-small's real architecture, and the prompt-tuning trap."""
+"""model/methods/prompt_tuning.py: its count on FLAN-T5-small's real architecture, and the prompt-tuning trap."""
 import pytest
 import torch
 
 from bench.model import build_flan_t5_small_random
-from studio.config.settings import FullSettings, LoraSettings, PromptSettings
 from studio.model.base_model import load_base
-from studio.model.methods import build_method_model, parameter_report, prompt_config
+from studio.model.methods.method import parameter_report
+from studio.model.methods.prompt_tuning import PROMPT_TUNING, PromptSettings
 from studio.model.standin import STANDIN_NAME
 
 
-@pytest.fixture(scope="module")
-def flan_small():
-    return build_flan_t5_small_random
-
-
-def test_full_model_matches_flan_t5_small_count(flan_small):
-    report = parameter_report(build_method_model("full", flan_small(), FullSettings()))
-    assert report["trainable_params"] == report["total_params"] == 76_961_152
-
-
-def test_lora_r16_on_q_v_matches_design_figures(flan_small):
-    report = parameter_report(build_method_model("lora", flan_small(), LoraSettings()))
-    assert (report["trainable_params"], report["total_params"]) == (688_128, 77_649_280)
-    assert round(100 * report["trainable_share"], 2) == 0.89
-
-
-def test_prompt_tuning_trains_20_x_512_on_the_encoder_only(flan_small):
-    report = parameter_report(build_method_model("prompt", flan_small(), PromptSettings(init="random")))
+def test_prompt_tuning_trains_20_x_512_on_the_encoder_only():
+    model = PROMPT_TUNING.build(build_flan_t5_small_random(), PromptSettings(prompt_init="random"))
+    report = parameter_report(model)
     assert report["trainable_params"] == 20 * 512
     assert report["total_params"] == 76_961_152 + 20 * 512
 
 
 def test_prompt_config_uses_one_transformer_submodule():
-    config = prompt_config(PromptSettings(init="random"), None)
+    config = PROMPT_TUNING.peft_config(PromptSettings(prompt_init="random"), None)
     assert config.num_transformer_submodules == 1
     with pytest.raises(ValueError, match="tokenizer"):
-        prompt_config(PromptSettings(init="text"), None)
+        PROMPT_TUNING.peft_config(PromptSettings(prompt_init="text"), None)
 
 
 def test_prompt_generation_uses_exactly_what_training_feeds(cache_dir):
     """The trained soft prompt must be what generate() prepends, and nothing on the decoder."""
     folder = str(cache_dir / STANDIN_NAME)
     model, tokenizer = load_base(folder)
-    peft_model = build_method_model("prompt", model, PromptSettings(num_virtual_tokens=5), folder)
+    peft_model = PROMPT_TUNING.build(model, PromptSettings(prompt_num_virtual_tokens=5), folder)
     with torch.no_grad():  # make the prompt clearly non-trivial, as training would
         peft_model.prompt_encoder["default"].embedding.weight.normal_(0, 3)
     enc = tokenizer(["Summarize the following conversation.\n\n#Person1#: Hi.\n\nSummary: "], return_tensors="pt")
@@ -62,6 +47,9 @@ def test_prompt_generation_uses_exactly_what_training_feeds(cache_dir):
     assert generated.tolist() == manual.tolist()
 
 
-def test_build_rejects_unknown_method(flan_small):
-    with pytest.raises(ValueError, match="Unknown method"):
-        build_method_model("adapter", None, None)
+def test_its_settings_read_a_blank_as_the_default_start_and_refuse_an_empty_text():
+    assert PROMPT_TUNING.settings_without_tokenizer().prompt_init == "random"   # a bare model has no tokenizer
+    assert PROMPT_TUNING.extra_source_tokens(PromptSettings(prompt_num_virtual_tokens=7)) == 7
+    assert PROMPT_TUNING.describe(PromptSettings()) == "20 virtual tokens"
+    with pytest.raises(ValueError, match="initial prompt text is empty"):
+        PROMPT_TUNING.settings_from({"prompt_init_text": "  "})

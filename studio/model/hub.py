@@ -20,6 +20,11 @@ in bytes and lines), and every .safetensors is checked on its copy (header and
 data size). The run is then put in place in one step (RunStore.add_complete):
 a crash or a full disk leaves the whole run or none of it.
 
+A model card names the method by its registry entry (label, Hub tag, and whether the
+run is a PEFT adapter or a whole model), and a plain PEFT adapter folder imports as the
+method whose adapter type it holds: that is why this module sits in the model layer,
+beside the method registry, rather than with the run store it writes into.
+
 Everything that reaches the network goes through a HubClient; tests pass a fake
 one that records what would have been sent. The token is read when a client is
 built (HF_TOKEN or the login cache) and handed to that client only: it is never
@@ -38,7 +43,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from studio.config.settings import METHOD_LABELS, hub_offline
+from studio.config.settings import hub_offline
+from studio.model.methods import registry
 from studio.store.records import BadRecord, load_json, parse_event
 from studio.store.runs import (
     MAX_RECORD_BYTES,
@@ -65,7 +71,6 @@ PUBLIC_RUN_FIELDS = (
     "train_examples", "train_seconds", "train_loop_seconds", "samples_per_second", "final_loss",
     "final_loss_avg5", "size_bytes", "metrics",
 )
-PEFT_METHODS = {"LORA": "lora", "PROMPT_TUNING": "prompt"}
 # The files a run's model folder consists of, and so all an import copies: weights, configs and
 # tokenizer files. Anything else in the folder (notes, scripts, a link to /etc/passwd) stays out.
 MODEL_FILE_SUFFIXES = (".safetensors", ".json", ".model")
@@ -201,11 +206,10 @@ def prepare_upload(store: RunStore, run_id: str, repo_id: str, folder: Path | No
 def card_metadata(record: dict, repo_id: str):
     from huggingface_hub import EvalResult, ModelCardData
 
-    method = record["method"]
+    method = registry.get(record["method"])
     data = record.get("data")
     base = record.get("base_model")
-    tags = ["tuning-studio", "summarization", "dialogsum", {"lora": "lora", "prompt": "prompt-tuning",
-                                                           "full": "full-fine-tuning"}[method]]
+    tags = ["tuning-studio", "summarization", "dialogsum", method.hub_tag]
     eval_results = None
     metrics = record.get("metrics") or {}
     dataset_type = data if is_hub_id(data) else "dialogsum-sample"
@@ -219,7 +223,7 @@ def card_metadata(record: dict, repo_id: str):
         eval_results = results
     return ModelCardData(
         base_model=base if is_hub_id(base) else None,
-        library_name="transformers" if method == "full" else "peft",
+        library_name="transformers" if method.whole_model else "peft",
         datasets=[data] if is_hub_id(data) else None,
         pipeline_tag="summarization", tags=tags, metrics=["rouge"] if results else None,
         model_name=repo_id.split("/", 1)[1], eval_results=eval_results,
@@ -228,7 +232,7 @@ def card_metadata(record: dict, repo_id: str):
 
 def _load_snippet(record: dict, repo_id: str) -> str:
     base = record.get("base_model") or "google/flan-t5-small"
-    if record["method"] == "full":
+    if registry.get(record["method"]).whole_model:
         lines = ["from transformers import AutoModelForSeq2SeqLM, AutoTokenizer",
                  f'model = AutoModelForSeq2SeqLM.from_pretrained("{repo_id}")',
                  f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}")']
@@ -248,6 +252,7 @@ def model_card(record: dict, repo_id: str):
     from huggingface_hub import ModelCard
 
     method = record["method"]
+    label = registry.label(method)
     hyper = record.get("hyperparameters") or {}
     metrics = record.get("metrics") or {}
     base = record.get("base_model", "unknown")
@@ -264,11 +269,11 @@ def model_card(record: dict, repo_id: str):
     body = f"""
 # {repo_id.split('/', 1)[1]}
 
-{METHOD_LABELS.get(method, method)} of `{base}` for dialogue summarization on {data_line}, trained with
+{label} of `{base}` for dialogue summarization on {data_line}, trained with
 Tuning Studio.{standin}
 
 ## Training
-- Method: {METHOD_LABELS.get(method, method)} ({method})
+- Method: {label} ({method})
 - Budget: {_fmt(record.get('steps') or hyper.get('steps'))} steps, batch size {_fmt(hyper.get('batch_size'))}, \
 training subset {_fmt(subset) if subset else 'the whole split'} pairs, seed {_fmt(hyper.get('seed'), '')}
 - Learning rate: {_fmt(hyper.get('learning_rate'), 'g')}
@@ -332,7 +337,7 @@ def push(store: RunStore, run_id: str, repo_id: str, private: bool = False, dry_
 
 def record_label(store: RunStore, run_id: str) -> str:
     record = store.get(run_id)
-    return f"{METHOD_LABELS.get(record['method'], record['method'])} run {run_id}"
+    return f"{registry.label(record['method'])} run {run_id}"
 
 
 # --------------------------------------------------------------------------- pull
@@ -441,16 +446,18 @@ def import_folder(folder: Path, store: RunStore, base, origin: str) -> dict:
     _check_pushed_names(pushed, origin)
     if "adapter_config.json" in files:
         adapter = _read_json(files["adapter_config.json"], "adapter_config.json", origin)
-        method = PEFT_METHODS.get(str(adapter.get("peft_type", "")).upper())
-        if method is None:
-            raise HubError(f"{origin} is a {str(adapter.get('peft_type'))[:40]} adapter; the studio compares LoRA "
-                           "and prompt tuning only.")
+        found = registry.by_peft_type(adapter.get("peft_type", ""))
+        if found is None:
+            known = ", ".join(m.label for m in registry.METHODS if not m.whole_model)
+            raise HubError(f"{origin} is a {str(adapter.get('peft_type'))[:40]} adapter; the studio compares "
+                           f"these adapters only: {known}.")
+        method = found.name
         trained_on = pushed.get("base_model") or adapter.get("base_model_name_or_path")
         if not _same_base(trained_on, base):
             raise HubError(f"{origin} was trained on {str(trained_on or 'an unnamed base model')[:200]}, but this "
                            f"studio runs {base.name}; its adapter does not fit.")
     elif "config.json" in files:
-        method = "full"
+        method = registry.whole_model_method().name
         config = _read_json(files["config.json"], "config.json", origin)
         fits = _same_base(pushed.get("base_model"), base) if pushed else _full_matches_base(config, base)
         if not fits:
