@@ -35,8 +35,8 @@ def test_evaluate_records_metrics_on_runs(trained):
     studio, runs = trained
     result = studio.evaluate([ORIGINAL, runs["prompt"], runs["prompt"]], limit=3, settings=GEN)
     assert result.models == [ORIGINAL, runs["prompt"]] and result.examples == 3
-    assert set(result.gains["model"]) == {"Original", studio.label(runs["prompt"])}
-    assert len(result.per_example) == 3 and f"{studio.label(runs['prompt'])}: summary" in result.per_example
+    assert set(result.gains["model"]) == {"Original", studio.run_label(runs["prompt"])}
+    assert len(result.per_example) == 3 and f"{studio.run_label(runs['prompt'])}: summary" in result.per_example
     assert studio.store.get(runs["prompt"])["metrics"]["examples"] == 3
     for bad in (0, -1, 10**6, 2.5, True):
         with pytest.raises(ValueError):

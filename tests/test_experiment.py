@@ -1,5 +1,6 @@
 """Fair experiments: one budget for every method, the same test dialogues, every pair compared."""
 import json
+import time
 
 import pytest
 
@@ -77,9 +78,9 @@ def test_a_stop_ends_every_training_and_skips_the_evaluation(studio):
     assert not studio.stop_experiment(experiment.experiment_id, "mallory")
     first = experiment.trainings["lora"]
     while first.latest("step") is None and first.status in ("queued", "running"):
-        first.stop_event.wait(0.05)  # until the first step, without a fixed sleep
+        time.sleep(0.05)  # until the first step
     assert studio.stop_experiment(experiment.experiment_id, "alice")
-    assert experiment.done.wait(300)
+    studio.wait_experiment(experiment.experiment_id, 300)
     assert experiment.status == "stopped" and experiment.result["scores"] == {}
     assert first.status == "stopped" and experiment.trainings["prompt"].status == "stopped"  # cancelled while queued
     assert experiment.result["runs"] == {"lora": first.run_id, "prompt": experiment.trainings["prompt"].run_id}
@@ -105,14 +106,15 @@ def test_an_experiments_trainings_are_charged_to_its_person_and_address(studio):
     alice = Caller.of("10.0.0.7", token="alice-token")
     first = studio.start_experiment(["full", "lora", "prompt"], BUDGET, "alice-token", limit=2, settings=GEN,
                                     client=alice)
-    assert {(job.client, job.address) for job in first.trainings.values()} == {(alice.person, "10.0.0.7")}
+    queued = [studio.jobs.get(job.job_id) for job in first.trainings.values()]   # the queue's own jobs
+    assert {(job.client, job.address) for job in queued} == {(alice.person, "10.0.0.7")}
     bob = Caller.of("10.0.0.7", token="bob-token")    # same room: one more fits, the second is refused
     with pytest.raises(QueueFull, match="from your address"):
         studio.start_experiment(["full", "lora"], BUDGET, "bob-token", limit=2, settings=GEN, client=bob)
     # The refused experiment left nothing queued (it undoes its trainings), so a lone run still fits.
     assert sum(1 for job in studio.jobs.active() if job.address == "10.0.0.7") == 3
-    first.stop()
-    first.done.wait(600)
+    studio.stop_experiment(first.experiment_id, "alice-token")
+    studio.wait_experiment(first.experiment_id, 600)
 
 
 def test_an_experiments_evaluation_takes_turns_at_the_generation_gate(studio):

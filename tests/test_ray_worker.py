@@ -67,7 +67,7 @@ def test_two_peoples_trainings_run_as_ray_tasks_and_the_page_follows_them(local_
         streamed = [e["loss"] for e in job.events if e.get("type") == "step"]
         assert streamed == stored and len(stored) == 6
         assert job_view(studio, job).steps_seen == 6
-        figure = loss_view(studio, job, owner=job.owner)
+        figure = loss_view(studio, job, owner="ann" if job is first else "ben")
         assert list(figure.data[0].y) == pytest.approx(stored)
     # Both runs are in the run store and load.
     summaries = studio.summarize([first.run_id, second.run_id], "Anna: Lunch at one?\nBen: Sure, see you there.")
@@ -81,8 +81,8 @@ def test_a_stop_reaches_the_ray_task_and_the_model_so_far_is_saved(local_ray, se
 
     studio = Studio(dataclasses.replace(settings, ray_address="local"))
     job = studio.submit_training("lora", TrainConfig(steps=5000, **TINY), owner="ann", client="ann")
-    wait_until(lambda: any(e.get("type") == "step" for e in job.events) or job.done.is_set())
-    assert not job.done.is_set()   # its loss points arrive while the task still trains (the live plot)
+    wait_until(lambda: any(e.get("type") == "step" for e in job.events) or job.ended)
+    assert not job.ended   # its loss points arrive while the task still trains (the live plot)
     assert studio.stop_job(job.job_id, "ann")
     studio.wait_job(job.job_id)
     assert job.status == studio.run(job.run_id)["status"] == "stopped"

@@ -136,7 +136,7 @@ def has_steps(job) -> bool:
 
 
 def ended(job) -> bool:
-    return job.done.is_set() or any(e.get("type") == "status" and e.get("status") in ("completed", "stopped", "failed")
+    return job.ended or any(e.get("type") == "status" and e.get("status") in ("completed", "stopped", "failed")
                                     for e in job.events)
 
 
@@ -165,8 +165,8 @@ def test_one_worker_keeps_them_one_after_the_other(settings):
     assert studio.workers.kind == "thread"
     first = studio.submit_training("lora", TrainConfig(steps=3, **TINY), owner="ann", client="ann")
     second = studio.submit_training("lora", TrainConfig(steps=3, **TINY), owner="ben", client="ben")
-    wait_until(lambda: has_steps(first) or first.done.is_set())
-    assert second.status == "queued" and studio.queue_position(second.job_id) == 1
+    wait_until(lambda: has_steps(first) or first.ended)
+    assert second.status == "queued" and second.queue_position == 1
     for job in (first, second):
         studio.wait_job(job.job_id)
     assert first.status == second.status == "completed"
@@ -181,7 +181,7 @@ def test_a_memory_estimate_that_does_not_fit_keeps_the_second_waiting(settings):
     studio = make_studio(settings, training_workers=2, training_memory_gb=need * 1.5)
     first = studio.submit_training("lora", TrainConfig(steps=3, **TINY), owner="ann", client="ann")
     second = studio.submit_training("lora", TrainConfig(steps=3, **TINY), owner="ben", client="ben")
-    wait_until(lambda: has_steps(first) or first.done.is_set())
+    wait_until(lambda: has_steps(first) or first.ended)
     assert second.status == "queued"
     for job in (first, second):
         studio.wait_job(job.job_id)
@@ -194,7 +194,7 @@ def test_a_killed_worker_process_leaves_a_true_record(settings):
 
     studio = make_studio(settings, training_workers=2)
     job = studio.submit_training("lora", TrainConfig(steps=5000, **TINY), owner="ann", client="ann")
-    wait_until(lambda: has_steps(job) or job.done.is_set())
+    wait_until(lambda: has_steps(job) or job.ended)
     children = [c for c in psutil.Process().children() if "studio.service.workers" in " ".join(c.cmdline())]
     assert len(children) == 1
     os.kill(children[0].pid, signal.SIGKILL)

@@ -61,7 +61,7 @@ def cmd_experiment(args) -> dict:
 
     if args.resume:   # the CLI runs as the operator: it may finish anyone's experiment (it stays theirs)
         if studio.experiment(args.resume) is None:
-            cut = [f"{e.experiment_id} ({e.where})" for e in studio.experiments.all() if e.finishable]
+            cut = [f"{e.experiment_id} ({e.where})" for e in studio.all_experiments() if e.finishable]
             raise CliError(f"there is no experiment {args.resume[:80]!r}; cut short: "
                            f"{', '.join(cut) if cut else 'none'}.")
         out = studio.finish_experiment(args.resume, "", progress=progress, operator=True, wait=True)

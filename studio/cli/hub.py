@@ -30,14 +30,14 @@ def _pull_arguments(p) -> None:
 
 
 def cmd_push(args) -> dict:
-    from studio.service.engine import Studio
+    from studio.service.saved_runs import push_saved_run
 
     if args.out and not args.dry_run:
         raise CliError("--out goes with --dry-run (an upload uses a temporary folder).")
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
         raise CliError(f"--out {short_path(args.out)} is an existing file: give a new or empty folder.")
     # The run store alone, as the operator: no model is resolved or loaded to upload a run.
-    out = Studio.push_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id, args.repo,
+    out = push_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id, args.repo,
                                 private=args.private, dry_run=args.dry_run,
                                 folder=Path(args.out) if args.out else None, client_factory=HUB_CLIENT_FACTORY)
     if not args.json:

@@ -28,9 +28,9 @@ def _rename_arguments(p) -> None:
 
 
 def cmd_runs(args) -> dict:
-    from studio.service.engine import Studio
+    from studio.service.saved_runs import saved_runs
 
-    runs, problems = Studio.saved_runs(Settings.from_env(runs_dir=args.runs_dir))
+    runs, problems = saved_runs(Settings.from_env(runs_dir=args.runs_dir))
     if not args.json:
         for r in runs:
             loss = f"{r['final_loss']:.4f}" if r.get("final_loss") is not None else "-"
@@ -41,18 +41,18 @@ def cmd_runs(args) -> dict:
 
 
 def cmd_delete(args) -> dict:
-    from studio.service.engine import Studio
+    from studio.service.saved_runs import delete_saved_run
 
-    record = Studio.delete_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id)
+    record = delete_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id)
     if not args.json:
         print(f"deleted {args.run_id} ({record.get('name') or args.run_id})")
     return {"run_id": args.run_id, "deleted": True}
 
 
 def cmd_rename(args) -> dict:
-    from studio.service.engine import Studio
+    from studio.service.saved_runs import rename_saved_run
 
-    record = Studio.rename_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id, args.name)
+    record = rename_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id, args.name)
     if not args.json:
         print(f"{args.run_id} is now named {record['name']!r}")
     return {"run_id": args.run_id, "name": record["name"]}

@@ -44,14 +44,15 @@ def follow_training(studio, args, method: str, job) -> dict:
     try:
         ended = False
         while not ended:
-            job.wait_for_news(seen)   # wakes on each new event and at the end: no polling
-            ended = job.done.is_set()  # read before the events, so none that came before the end is missed
-            for event in job.events[seen:]:
+            studio.wait_for_job_news(job.job_id, seen)   # wakes on each new event and at the end: no polling
+            ended = job.ended  # read before the events, so none that came before the end is missed
+            events = job.events
+            for event in events[seen:]:
                 if event.get("type") == "step" and (event["step"] % 10 == 0 or event["step"] == 1):
                     say(args, f"  step {event['step']}/{event['max_steps']}  loss {event['loss']:.4f}")
                 elif event.get("type") == "status":
                     say(args, f"  {event['message']}")
-            seen = len(job.events)
+            seen = len(events)
     except KeyboardInterrupt:
         say(args, "  stopping after this step ...")
         studio.stop_job(job.job_id, CLI_OWNER)

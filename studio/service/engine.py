@@ -36,12 +36,13 @@ from studio.measure.evaluation import EvaluationResult, evaluate_models, rouge_t
 from studio.model.base_model import ModelUnavailable, resolve_base_model
 from studio.model.methods import registry
 from studio.model.network import is_offline
-from studio.service.experiment import Experiments
+from studio.service.experiment import Experiments, ExperimentStatus
 from studio.service.fairshare import FairGate, current_turn
-from studio.service.jobs import Job, JobQueue, QueueFull
+from studio.service.jobs import Job, JobQueue, JobStatus, QueueFull
 from studio.service.limits import check_generation_cost, check_run_time, check_step_cap
 from studio.service.owner_tokens import OwnerTokens, owner_hash
 from studio.service.people import Caller, SessionPeople
+from studio.service.saved_runs import push_saved_run
 from studio.service.workers import Workers
 from studio.store.checkpoints import orphaned_checkpoints, remove_checkpoints, stop_from_checkpoint
 from studio.store.processes import TRAINER_SCRATCH, remove_dead_scratch
@@ -171,16 +172,8 @@ class Studio:
                 bits.append(status)
             label = f"{label} ({', '.join(bits)})" if bits else label
         if method:
-            label = f"{self.method_label(record.get('method'))}: {label}"
+            label = f"{registry.label(record.get('method'))}: {label}"
         return label
-
-    def label(self, run: str) -> str:
-        """The run's label with its method, as evaluation tables name it."""
-        return self.run_label(run)
-
-    @staticmethod
-    def method_label(method: str | None) -> str:
-        return "Original" if method == ORIGINAL else registry.label(method or "?")
 
     def runs(self, method: str | None = None) -> list[dict]:
         """Every run record on disk, newest first."""
@@ -214,26 +207,6 @@ class Studio:
         target = Path(tempfile.mkdtemp(prefix="zip-", dir=folder))
         return self.store.export_zip(run_id, target)  # without the server's paths, host name or pid
 
-    # The CLI's runs / delete / rename need only the disk: no model is resolved or loaded, and
-    # the CLI acts as the operator, so no owner check applies.
-    @staticmethod
-    def saved_runs(settings: Settings) -> tuple[list[dict], list[dict]]:
-        """The run records, and the files skipped as unreadable (run id, file, reason)."""
-        store = RunStore(settings.runs_dir)
-        return store.list(), store.problems
-
-    @staticmethod
-    def delete_saved_run(settings: Settings, run_id: str) -> dict:
-        """Delete a run (not one that is still training); returns the record it had."""
-        store = RunStore(settings.runs_dir)
-        record = store.get(run_id)
-        store.delete(run_id)
-        return record
-
-    @staticmethod
-    def rename_saved_run(settings: Settings, run_id: str, name: str) -> dict:
-        return RunStore(settings.runs_dir).rename(run_id, name)
-
     def _require_owner(self, run_id: str, owner: str | None, action: str) -> dict:
         """A UI session (owner given) may change only runs it started; the CLI (None) any."""
         record = self.store.get(run_id)
@@ -266,15 +239,7 @@ class Studio:
             if not self.can_push:
                 raise PermissionError("Pushing to the Hub is not set up here (the operator sets HF_TOKEN).")
             self._require_owner(run_id, owner, "push")
-        return Studio.push_saved_run(self.settings, run_id, repo_id, private, dry_run, folder, client_factory)
-
-    @staticmethod
-    def push_saved_run(settings: Settings, run_id: str, repo_id: str, private: bool = False,
-                       dry_run: bool = False, folder: Path | None = None, client_factory=None) -> dict:
-        from studio.model.hub import default_client_factory, push
-
-        return push(RunStore(settings.runs_dir), run_id, repo_id, private=private, dry_run=dry_run, folder=folder,
-                    client_factory=client_factory or default_client_factory)
+        return push_saved_run(self.settings, run_id, repo_id, private, dry_run, folder, client_factory)
 
     def pull_run(self, source: str, client_factory=None) -> dict:
         """Import a pushed run or a PEFT adapter folder for this base model; returns the new run's record."""
@@ -325,10 +290,10 @@ class Studio:
                 for method, kept in self.preparation_plan():
                     if kept is not None:
                         continue
-                    lines.append(f"{self.method_label(method)}: training {train.steps} steps …")
+                    lines.append(f"{registry.label(method)}: training {train.steps} steps …")
                     job = self.start_preparation(method, train)
                     self.wait_job(job.job_id)
-                    lines[-1] = f"{self.method_label(method)}: {job.status}" + (f" ({job.error})" if job.error
+                    lines[-1] = f"{registry.label(method)}: {job.status}" + (f" ({job.error})" if job.error
                                                                                  else "")
         except Exception as exc:  # noqa: BLE001 - the app keeps serving; the header says what stopped
             lines.append(f"Preparation stopped: {type(exc).__name__}: {exc}")
@@ -347,7 +312,7 @@ class Studio:
             completed = [r for r in self.loadable_runs(method) if r.get("status") == "completed"]
             yield method, completed[0] if completed and not force else None
 
-    def start_preparation(self, method: str, train: TrainConfig, owner: str = PREPARE_OWNER) -> Job:
+    def start_preparation(self, method: str, train: TrainConfig, owner: str = PREPARE_OWNER) -> JobStatus:
         """Queue a prepared run: the method's default settings on `train`'s budget, one at a time per owner."""
         return self.submit_training(method, train, owner=owner, name=f"{method} (prepared)", max_active=1)
 
@@ -437,8 +402,9 @@ class Studio:
 
     def submit_training(self, method: str, train: TrainConfig, overrides: dict | None = None, owner: str = "",
                         name: str = "", precision: str = "auto", max_active: int | None = None,
-                        client: str | Caller | None = None, experiment: dict | None = None) -> Job:
+                        client: str | Caller | None = None, experiment: dict | None = None) -> JobStatus:
         """Queue a training; `max_active` caps this owner's queued-or-running jobs (default: the queue's).
+        Returns the job as the UI and CLI see it (a JobStatus: its state, no way to stop or wait on it).
 
         `client` is who asks: a Caller (a person and an address; the UI passes it) or a plain
         person key. The operator's limits cap the person's trainings and, coarsely, the address's.
@@ -462,7 +428,7 @@ class Studio:
                                address_limit=self.settings.people_per_address)
         if job.status == "queued":   # kept on disk until its run exists, so a restart cannot lose it
             self.queued.remember(job.run_id, self._queued_record(spec))
-        return job
+        return self.jobs.view(job)
 
     def _queued_record(self, spec) -> dict:
         """What a queued training will say about itself: its first record, before any device is chosen."""
@@ -490,18 +456,15 @@ class Studio:
             return self.generation_gate.turn(client.person, address=client.address)
         return self.generation_gate.turn(client)
 
-    def job(self, job_id: str | None) -> Job | None:
-        return self.jobs.get(job_id) if job_id else None
+    def job(self, job_id: str | None) -> JobStatus | None:
+        """A job's state, read-only (None for an unknown id)."""
+        return self.jobs.view(self.jobs.get(job_id)) if job_id else None
 
-    def jobs_of(self, owner: str) -> list[Job]:
-        return self.jobs.jobs_of(owner)
+    def jobs_of(self, owner: str) -> list[JobStatus]:
+        return [self.jobs.view(job) for job in self.jobs.jobs_of(owner)]
 
-    def queue_position(self, job_id: str) -> int:
-        """1 for the next job to run, 2 behind it, ..."""
-        return self.jobs.position(job_id)
-
-    def running_job(self) -> Job | None:
-        return self.jobs.running()
+    def running_job(self) -> JobStatus | None:
+        return self.jobs.view(self.jobs.running())
 
     def stop_job(self, job_id: str, owner: str) -> bool:
         """Ask a job to stop; False when `owner` did not start it."""
@@ -511,8 +474,13 @@ class Studio:
             self.queued.forget(job.run_id)
         return stopped
 
-    def wait_job(self, job_id: str, timeout: float | None = None) -> Job:
-        return self.jobs.wait(job_id, timeout)
+    def wait_job(self, job_id: str, timeout: float | None = None) -> JobStatus:
+        """Block until the job has ended; TimeoutError after `timeout` seconds."""
+        return self.jobs.view(self.jobs.wait(job_id, timeout))
+
+    def wait_for_job_news(self, job_id: str, seen: int, timeout: float | None = None) -> bool:
+        """Block until the job has more than `seen` events or has ended (False on timeout): no polling."""
+        return self.jobs.get(job_id).wait_for_news(seen, timeout)
 
     def _run_job(self, spec, listener, stop_event, run_id, placement=None, pause_event=None, resume=None) -> dict:
         from studio.train.training import train_run
@@ -639,13 +607,13 @@ class Studio:
     # ------------------------------------------------------------------ experiments (studio/service/experiment.py)
     def start_experiment(self, methods, train: TrainConfig, owner: str, limit: int = EvaluationSettings.limit,
                          settings: GenerationSettings | None = None, overrides: dict | None = None,
-                         progress=None, client: Caller | str | None = None, seeds: int = 1):
+                         progress=None, client: Caller | str | None = None, seeds: int = 1) -> ExperimentStatus:
         """Queue one training per method on one budget; wait and evaluate in the background.
 
         `client`: who asks (the UI passes a Caller), charged like any other training and generation.
         `seeds`: train each method once per seed (seed, seed + 1, ...), one round at a time."""
-        return self.experiments.start(methods, train, owner, limit, settings, overrides, progress, client=client,
-                                      seeds=seeds)
+        return ExperimentStatus(self.experiments.start(methods, train, owner, limit, settings, overrides, progress,
+                                                       client=client, seeds=seeds))
 
     def run_experiment(self, methods, train: TrainConfig, limit: int = EvaluationSettings.limit,
                        settings: GenerationSettings | None = None, overrides: dict | None = None,
@@ -662,13 +630,29 @@ class Studio:
         if wait:
             owner = owner or "experiment-" + secrets.token_hex(8)
             return self.experiments.finish(experiment_id, owner, progress, client, operator=operator).run()
-        return self.experiments.start_finish(experiment_id, owner, progress, client, operator=operator)
+        return ExperimentStatus(self.experiments.start_finish(experiment_id, owner, progress, client,
+                                                              operator=operator))
 
-    def experiment(self, experiment_id: str | None):
-        return self.experiments.get(experiment_id)
+    def experiment(self, experiment_id: str | None) -> ExperimentStatus | None:
+        """Where an experiment stands, read-only (None for an unknown id)."""
+        found = self.experiments.get(experiment_id)
+        return ExperimentStatus(found) if found is not None else None
 
-    def experiments_of(self, owner: str) -> list:
-        return self.experiments.of(owner)
+    def experiments_of(self, owner: str) -> list[ExperimentStatus]:
+        return [ExperimentStatus(e) for e in self.experiments.of(owner)]
+
+    def all_experiments(self) -> list[ExperimentStatus]:
+        """Every experiment this studio knows, whoever started it (the operator's view: the CLI)."""
+        return [ExperimentStatus(e) for e in self.experiments.all()]
+
+    def wait_experiment(self, experiment_id: str, timeout: float | None = None) -> ExperimentStatus:
+        """Block until the experiment has ended; TimeoutError after `timeout` seconds."""
+        experiment = self.experiments.get(experiment_id)
+        if experiment is None:
+            raise ValueError(f"There is no experiment {str(experiment_id)[:80]!r}.")
+        if not experiment.done.wait(timeout):
+            raise TimeoutError(f"Experiment {experiment_id} still {experiment.status} after {timeout} s.")
+        return ExperimentStatus(experiment)
 
     def stop_experiment(self, experiment_id: str, owner: str) -> bool:
         """Stop an experiment's trainings (and its evaluation); False when `owner` did not start it."""
@@ -690,7 +674,7 @@ class Studio:
         from studio.store.runs import new_run_id
 
         if not owner:
-            raise ValueError("The page has not finished loading; try again in a moment.")
+            raise ValueError("A training needs an owner token.")
         spec = self.make_spec(method, train, overrides, name, precision)  # the same checks as the queue's
         request = TrainRequest(method, spec.train, str(self.store.root), self.base, self.data,
                                overrides=dict(overrides or {}), name=spec.name,
@@ -736,7 +720,7 @@ class Studio:
                 self.store.require_loadable(model_id)
         results = (self._summarize_on_gpu(model_ids, [normalized.text], settings) if self.on_zerogpu
                    else self.pool.summarize(model_ids, [normalized.text], settings))
-        return [Summary(model_id, self.label(model_id), normalized.restore_names(results[model_id].summaries[0]),
+        return [Summary(model_id, self.run_label(model_id), normalized.restore_names(results[model_id].summaries[0]),
                         results[model_id].seconds) for model_id in model_ids]
 
     # ------------------------------------------------------------------ evaluating
@@ -748,7 +732,7 @@ class Studio:
         for model_id in model_ids:
             if model_id != ORIGINAL:
                 self.store.require_loadable(model_id)
-        labels = {model_id: self.label(model_id) for model_id in model_ids}
+        labels = {model_id: self.run_label(model_id) for model_id in model_ids}
         if self.on_zerogpu:
             result = self._evaluate_on_gpu(model_ids, limit, split, settings)
             result.labels = labels
@@ -796,7 +780,7 @@ class Studio:
         method = registry.find(record.get("method"))
         if method is None or not method.soft_prompt:
             raise ValueError(f"Run {self.run_label(record, method=False)} is a "
-                             f"{self.method_label(record.get('method'))} run; only prompt-tuning runs have "
+                             f"{registry.label(record.get('method'))} run; only prompt-tuning runs have "
                              "virtual tokens to read.")
         base = self.pool.base()
         return readout_run(self.store, run_id, base, self.pool.tokenizer, top_k)
@@ -827,12 +811,6 @@ class Studio:
             if model_id != ORIGINAL:
                 self.store.require_loadable(model_id)
         return run_probe(pool_generator(self.pool), model_ids, progress=progress)
-
-    def topic_groups(self) -> dict[str, dict[str, int]]:
-        """Dialogues per topic group, for every split of the loaded data."""
-        from studio.measure.topics import group_counts
-
-        return {split: group_counts(self.data, split) for split in self.data.splits}
 
     @staticmethod
     def per_topic(result: EvaluationResult, min_examples: int | None = None) -> list[dict]:

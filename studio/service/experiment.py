@@ -44,7 +44,7 @@ from studio.train.trackers import require_tracker
 
 if TYPE_CHECKING:
     from studio.service.engine import Studio
-    from studio.service.jobs import Job
+    from studio.service.jobs import JobStatus
 
 log = logging.getLogger("studio.service.experiment")
 # How often a waiting experiment reports the running training's step (the per-job wait wakes
@@ -128,7 +128,7 @@ class Experiment:
         # One round of methods per seed: the first seed's trainings first, so one full comparison
         # exists early, and an experiment never holds more places in the queue than its methods.
         self.slots = {slot_key(m, s, several): (m, s) for s in self.seeds for m in methods}
-        self.trainings: dict[str, Job] = {}      # slot -> the job training it in this process
+        self.trainings: dict[str, JobStatus] = {}   # slot -> the job training it in this process
         self.runs: dict[str, str] = {}           # slot -> run id, as queued (kept across a restart)
         self.reused: set[str] = set()            # slots finished before a restart: not trained again
         self.status = "starting"                 # training / evaluating / completed / stopped / failed / interrupted
@@ -269,12 +269,12 @@ class Experiment:
             if job.status != "completed":
                 self.failed[key] = job.error or job.status
 
-    def _training_stage(self, key: str, job: Job, index: int, total: int) -> dict:
+    def _training_stage(self, key: str, job: JobStatus, index: int, total: int) -> dict:
         method, seed = self.slots[key]
         stage = {"stage": "training", "method": method, "seed": seed, "index": index, "of": total,
                  "status": job.status, "run_id": job.run_id}
         if job.status == "queued":
-            stage["position"] = self.studio.queue_position(job.job_id)
+            stage["position"] = self.studio.jobs.position(job.job_id)
         last = job.latest("step")
         if last:
             stage.update(step=last["step"], max_steps=last.get("max_steps"))
@@ -415,6 +415,70 @@ def _stage_words(stage: dict, several: bool) -> str:
     return str(stage.get("stage") or "starting")
 
 
+def _read(name: str, doc: str = "") -> property:
+    return property(lambda self: getattr(self._experiment, name), doc=doc or None)
+
+
+class ExperimentStatus:
+    """What the UI and the CLI see of an experiment: where it stands, read-only.
+
+    Its trainings are JobStatus views; nothing here stops, runs or waits on it (the Studio does)."""
+
+    __slots__ = ("_experiment",)
+
+    def __init__(self, experiment: Experiment):
+        self._experiment = experiment
+
+    experiment_id = _read("experiment_id")
+    status = _read("status", "training / evaluating / completed / stopped / failed / interrupted")
+    where = _read("where", 'the stage in words, as the record keeps it: "training lora"')
+    stopped_at = _read("stopped_at")
+    result = _read("result")
+    error = _read("error")
+    methods = _read("methods")
+    train = _read("train")
+    budget = _read("budget")
+    limit = _read("limit")
+    seeds = _read("seeds")
+    reused = _read("reused")
+    elsewhere = _read("elsewhere")
+    ended = _read("ended")
+    finishable = _read("finishable")
+    started_at = _read("started_at")
+    finished_at = _read("finished_at")
+    save_problem = _read("save_problem")
+
+    @property
+    def stage(self) -> dict:
+        return dict(self._experiment.stage)
+
+    @property
+    def slots(self) -> dict[str, tuple[str, int]]:
+        return dict(self._experiment.slots)
+
+    @property
+    def runs(self) -> dict[str, str]:
+        return dict(self._experiment.runs)
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return dict(self._experiment.failed)
+
+    @property
+    def trainings(self) -> dict:
+        """slot -> its training's JobStatus, in this process."""
+        return dict(self._experiment.trainings)
+
+    def label_of(self, key: str) -> str:
+        return self._experiment.label_of(key)
+
+    def trained_before(self) -> dict[str, str]:
+        return self._experiment.trained_before()
+
+    def __repr__(self) -> str:
+        return f"ExperimentStatus({self.experiment_id!r}, {self.status!r})"
+
+
 class Experiments:
     """The studio's experiments by id: who started which, one at a time per session, kept on disk."""
 
@@ -456,7 +520,7 @@ class Experiments:
 
         Only its owner may, or the operator (`operator=True`: the CLI, which runs as the operator)."""
         if not owner:
-            raise ValueError("The page has not finished loading; try again in a moment.")
+            raise ValueError("Finishing an experiment needs an owner token.")
         before = self.get(experiment_id)
         if before is None:
             raise ValueError(f"There is no experiment {str(experiment_id)[:80]!r} to finish.")

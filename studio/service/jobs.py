@@ -45,7 +45,7 @@ MAX_QUEUE = 64
 MAX_EVENTS_KEPT = 20_000
 _clock = time.monotonic   # the slices' clock (a test sets its own)
 
-__all__ = ["ACTIVE", "Job", "JobQueue", "QueueFull"]
+__all__ = ["ACTIVE", "Job", "JobQueue", "JobStatus", "QueueFull"]
 
 
 @dataclass
@@ -95,6 +95,58 @@ class Job:
             if event.get("type") == kind:
                 return event
         return None
+
+
+class JobStatus:
+    """What the UI and the CLI see of a job: its state, read-only, never the machinery.
+
+    The worker keeps appending to a Job's events and changing its status; a view reads them
+    as they are when asked (its `events` is a copy taken then), and offers no way to stop,
+    pause or wait on the job: the Studio does that, checking who asks."""
+
+    __slots__ = ("_job", "_position")
+
+    def __init__(self, job: Job, position):
+        self._job = job
+        self._position = position     # job_id -> 1-based place in line (the queue's), 0 once it runs
+
+    job_id = property(lambda self: self._job.job_id)
+    run_id = property(lambda self: self._job.run_id)
+    spec = property(lambda self: self._job.spec, doc="the training asked for: method, budget, settings, name")
+    status = property(lambda self: self._job.status)
+    record = property(lambda self: self._job.record)
+    error = property(lambda self: self._job.error)
+    submitted_at = property(lambda self: self._job.submitted_at)
+    started_at = property(lambda self: self._job.started_at)
+    finished_at = property(lambda self: self._job.finished_at)
+    turns = property(lambda self: self._job.turns)
+    ended = property(lambda self: self._job.ended)
+    method = property(lambda self: self._job.spec.method)
+
+    @property
+    def events(self) -> tuple:
+        """The loss points and notes so far (a copy: the worker appends while we read)."""
+        return tuple(self._job.events)
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._job.stop_event.is_set()
+
+    @property
+    def paused_at_step(self) -> int | None:
+        """Where a paused run goes on from (its last checkpoint), else None."""
+        return (self._job.resume or {}).get("step")
+
+    @property
+    def queue_position(self) -> int:
+        """1 for the next job to run, 2 behind it, ...; 0 once it runs or has ended."""
+        return self._position(self._job.job_id)
+
+    def latest(self, kind: str = "step") -> dict | None:
+        return self._job.latest(kind)
+
+    def __repr__(self) -> str:
+        return f"JobStatus({self.job_id!r}, {self.status!r})"
 
 
 class JobQueue:
@@ -160,6 +212,10 @@ class JobQueue:
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
+
+    def view(self, job: Job | None) -> JobStatus | None:
+        """The job as the UI and CLI may see it."""
+        return JobStatus(job, self.position) if job is not None else None
 
     def position(self, job_id: str) -> int:
         """1-based place among waiting jobs; 0 once it runs or ended."""

@@ -64,7 +64,7 @@ def build(ctx: UiContext) -> None:
         deadline = time.monotonic() + checked_wait(timeout_s)
         # On the event loop, not in a worker thread: a room of scripts waiting at once must not fill the
         # thread pool that every page's handlers run in.
-        while not found.done.is_set() and time.monotonic() < deadline:
+        while not found.ended and time.monotonic() < deadline:
             await asyncio.sleep(min(WAIT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
         return job_result(studio, found)
 
@@ -211,7 +211,7 @@ def job_result(studio, job, now: float | None = None) -> dict:
     return {"job_id": job.job_id, "run_id": job.run_id, "method": job.spec.method,
             "method_label": registry.label(job.spec.method),
             "status": job.status, "ended": job.ended,
-            "queue_position": studio.queue_position(job.job_id) if job.status in ("queued", "paused") else None,
+            "queue_position": job.queue_position if job.status in ("queued", "paused") else None,
             "step": last["step"] if last else 0, "max_steps": (last or {}).get("max_steps") or job.spec.train.steps,
             "loss": last["loss"] if last else None, "error": job.error,
             "message": plain_text(view.status)}

@@ -224,7 +224,7 @@ def test_a_late_refresh_keeps_what_the_person_picked_meanwhile(runs, page, serve
     from playwright.sync_api import expect
 
     from studio.config.settings import Settings
-    from studio.service.engine import Studio
+    from studio.service.saved_runs import rename_saved_run
 
     settings = Settings(offline=True, runs_dir=server["tmp"] / "runs", cache_dir=server["cache_dir"], data="bundled")
     # The page lists the runs (its load has been answered) before anything is held.
@@ -241,7 +241,7 @@ def test_a_late_refresh_keeps_what_the_person_picked_meanwhile(runs, page, serve
         page.get_by_role("option", name=re.compile("lora for insight")).click()
         sure = page.locator("#runs-sure input[type=checkbox]")
         sure.check()
-        Studio.rename_saved_run(settings, runs["full"], "full renamed meanwhile")
+        rename_saved_run(settings, runs["full"], "full renamed meanwhile")
         held.release('"value":"Runs"')
         expect(page.locator("#runs-table")).to_contain_text("full renamed meanwhile")
         expect(page.locator("#runs-picked input")).to_have_value(re.compile("lora for insight"))
@@ -252,7 +252,7 @@ def test_a_late_refresh_keeps_what_the_person_picked_meanwhile(runs, page, serve
         held.wait_for('"value":"Evaluate"')
         original = page.get_by_role("checkbox", name="Original")
         original.uncheck()
-        Studio.rename_saved_run(settings, runs["lora"], "lora renamed meanwhile")
+        rename_saved_run(settings, runs["lora"], "lora renamed meanwhile")
         held.release('"value":"Evaluate"')
         expect(page.get_by_role("checkbox", name=re.compile("lora renamed meanwhile"))).to_be_visible()
         expect(original).not_to_be_checked()
@@ -262,7 +262,7 @@ def test_a_late_refresh_keeps_what_the_person_picked_meanwhile(runs, page, serve
         held.wait_for('"value":"Compare"')
         full.click()
         page.get_by_role("option", name="— skip —").click()
-        Studio.rename_saved_run(settings, runs["full"], "full renamed again")
+        rename_saved_run(settings, runs["full"], "full renamed again")
         held.release('"value":"Compare"')
         full.click()
         expect(page.get_by_role("option", name=re.compile("full renamed again"))).to_be_visible()
@@ -271,7 +271,7 @@ def test_a_late_refresh_keeps_what_the_person_picked_meanwhile(runs, page, serve
     finally:
         held.release_all()
         for method in ("full", "lora"):
-            Studio.rename_saved_run(settings, runs[method], f"{method} for insight")
+            rename_saved_run(settings, runs[method], f"{method} for insight")
 
 
 def test_compare_clicked_before_the_page_has_loaded_never_refuses_a_stale_pick(runs, page, server):  # noqa: F811
@@ -282,7 +282,7 @@ def test_compare_clicked_before_the_page_has_loaded_never_refuses_a_stale_pick(r
     from playwright.sync_api import expect
 
     from studio.config.settings import Settings
-    from studio.service.engine import Studio
+    from studio.service.saved_runs import rename_saved_run
 
     settings = Settings(offline=True, runs_dir=server["tmp"] / "runs", cache_dir=server["cache_dir"], data="bundled")
     early = page.context.browser.new_page(viewport={"width": 1280, "height": 720})
@@ -302,7 +302,7 @@ def test_compare_clicked_before_the_page_has_loaded_never_refuses_a_stale_pick(r
             early.wait_for_timeout(100)
         expect(full).to_have_value(re.compile("full for insight"))
         # Renamed now, the run's new name can reach the page only through the held tab switch's refresh.
-        Studio.rename_saved_run(settings, runs["full"], "full renamed early")
+        rename_saved_run(settings, runs["full"], "full renamed early")
         held.release('"value":"Compare"')
         full.click()
         expect(early.get_by_role("option", name=re.compile("full renamed early"))).to_be_visible()
@@ -314,7 +314,7 @@ def test_compare_clicked_before_the_page_has_loaded_never_refuses_a_stale_pick(r
     finally:
         held.release_all()
         early.close()
-        Studio.rename_saved_run(settings, runs["full"], "full for insight")
+        rename_saved_run(settings, runs["full"], "full for insight")
 
 
 def test_train_all_three_lands_on_rouge_and_pairwise_sentences(runs, page):  # noqa: F811 - after the views above

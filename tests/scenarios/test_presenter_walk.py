@@ -91,7 +91,7 @@ def settle(studio: Studio) -> None:
     """Stop whatever the walk started and let it end (the jobs and experiments stay on record)."""
     for experiment in list(studio.experiments._all.values()):
         experiment.stop()
-        experiment.done.wait(600)
+        studio.wait_experiment(experiment.experiment_id, 600)
     for job in list(studio.jobs._jobs.values()):
         studio.stop_job(job.job_id, job.owner)
         studio.wait_job(job.job_id, timeout=600)

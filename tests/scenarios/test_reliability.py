@@ -525,7 +525,7 @@ def test_sessions_cannot_stop_rename_or_delete_each_others_work(workshop):
         for intruder in ("mallory", "", None):
             with pytest.raises((PermissionError, ValueError)):
                 h.stop_training(studio, job.job_id, intruder)
-        assert job.status == "running" and not job.stop_event.is_set()
+        assert job.status == "running" and not job.stop_requested
         for run_id in runs.values():
             with pytest.raises(PermissionError):
                 h.delete_run(studio, run_id, "mallory", True)

@@ -14,7 +14,7 @@ def test_evaluation_view_has_chart_gains_outputs_and_csv(trained, tmp_path):
     view = h.run_evaluation(studio, ["original", runs["lora"]], 3, 16, tmp_path,
                             progress=lambda done, total: seen.append((done, total)))
     assert len(view.figure.data) == 2
-    assert list(view.gains["Model"]) == ["Original", studio.label(runs["lora"])]
+    assert list(view.gains["Model"]) == ["Original", studio.run_label(runs["lora"])]
     assert view.gains.loc[0, "ROUGE-L gain"] == "+0.0 [+0.0, +0.0]"
     assert len(view.per_example) == 3
     assert list(view.per_example.columns) == ["id", "topic", "reference", "Original", "Original ROUGE-L",

@@ -13,7 +13,7 @@ BUDGET = {"steps": 30, "epochs": None, "batch_size": 8, "train_size": 400, "seed
 
 def _job(status, events=(), record=None, error=None):
     job = SimpleNamespace(job_id="j-" + status, status=status, events=list(events), record=record, error=error,
-                          run_id="run-" + status)
+                          run_id="run-" + status, queue_position=2 if status in ("queued", "paused") else 0)
     job.latest = lambda kind="step": next((e for e in reversed(job.events) if e.get("type") == kind), None)
     return job
 
@@ -38,9 +38,6 @@ class FakeStudio:
     def stop_experiment(self, experiment_id, owner):
         self.stopped.append(owner)
         return owner == "alice"
-
-    def queue_position(self, job_id):
-        return 2
 
 
 def _experiment(status="training", stage=None, result=None, ended=False):

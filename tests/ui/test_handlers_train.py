@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from studio.config.settings import PRESETS, Settings, TrainConfig
-from studio.service.jobs import Job
+from studio.service.jobs import Job, JobStatus
 from studio.ui import handlers as h
 from tests.conftest import TRAINED_OWNER, TRAINED_STEPS
 from tests.studios import offline_settings
@@ -56,20 +56,22 @@ def test_training_needs_a_session_token(studio):
         h.start_training(studio, "", h.TrainForm(**TINY))
 
 
-def fake_job(status, events=(), error=None, record=None, method="lora"):
+def fake_job(status, events=(), error=None, record=None, method="lora", position=2, turns=0, resume_step=None,
+             started_ago=20.0):
+    """A job as the Studio hands it to the UI (a JobStatus), `position` in line."""
     job = Job("job1", "lora-x", "alice", SimpleNamespace(method=method), status=status, events=list(events),
-              error=error, record=record)
-    job.started_at = time.time() - 20
-    return job
+              error=error, record=record, turns=turns, resume={"step": resume_step} if resume_step else None)
+    job.started_at = time.time() - started_ago
+    return JobStatus(job, lambda job_id: position)
 
 
-def fake_studio(position=2, running=None):
-    """Just the facade methods the Train tab's status line asks of a Studio."""
-    return SimpleNamespace(queue_position=lambda job_id: position, running_job=lambda: running)
+def fake_studio(running=None):
+    """Just the facade method the Train tab's status line asks of a Studio."""
+    return SimpleNamespace(running_job=lambda: running)
 
 
 def test_job_view_queued_says_the_place_in_the_queue():
-    view = h.job_view(fake_studio(position=2, running=fake_job("running", method="full")), fake_job("queued"))
+    view = h.job_view(fake_studio(running=fake_job("running", method="full")), fake_job("queued", position=2))
     assert "You are #2 in the queue" in view.status
     assert "Full fine-tuning training is running" in view.status
     assert not view.ended
@@ -88,12 +90,13 @@ def test_job_view_running_shows_progress_time_left_and_parameters():
 
 
 def test_job_view_of_a_paused_and_resumed_run_counts_training_not_waiting():
-    paused = fake_job("paused", [{"type": "step", "step": 9, "max_steps": 600, "loss": 7.7, "elapsed": 2.5}])
-    paused.resume, paused.turns = {"step": 9}, 1
-    view = h.job_view(fake_studio(position=1), paused)
+    paused = fake_job("paused", [{"type": "step", "step": 9, "max_steps": 600, "loss": 7.7, "elapsed": 2.5}],
+                      position=1, turns=1, resume_step=9)
+    view = h.job_view(fake_studio(), paused)
     assert "LoRA paused at step 9" in view.status and "#1 in line" in view.status and not view.ended
-    resumed = fake_job("running", [{"type": "step", "step": 12, "max_steps": 600, "loss": 7.6, "elapsed": 3.5}])
-    resumed.turns, resumed.started_at = 2, time.time() - 120   # first started 2 min ago, most of it waiting
+    # first started 2 min ago, most of it waiting
+    resumed = fake_job("running", [{"type": "step", "step": 12, "max_steps": 600, "loss": 7.6, "elapsed": 3.5}],
+                       turns=2, started_ago=120)
     status = h.job_view(fake_studio(), resumed).status
     assert "LoRA is training** again, turn 2 (3.5 s of training so far)" in status
 

@@ -112,5 +112,6 @@ def test_with_sign_in_required_only_signed_in_people_train(settings):
     assert not studio.jobs._jobs                       # refused before anything was queued
     anna = caller_of(_signed_request("10.0.0.7", "anna"), studio, token=token)
     job = studio.submit_training("lora", TrainConfig(steps=1, **TINY_TRAIN), owner=token, client=anna)
-    assert job.client == "hf:anna" and job.address == "10.0.0.7"
+    queued = studio.jobs.get(job.job_id)               # the queue's own job: who it charges
+    assert queued.client == "hf:anna" and queued.address == "10.0.0.7"
     studio.wait_job(job.job_id, timeout=600)

@@ -13,6 +13,7 @@ import pandas as pd
 from studio.config.declare import parse, spec
 from studio.config.settings import ORIGINAL, EvaluationSettings, GenerationSettings
 from studio.measure.evaluation import BLEU, METRIC_NAMES
+from studio.model.methods import registry
 from studio.ui.plots import rouge_figure
 
 from .common import fmt_seconds, presenter_mode_on
@@ -83,7 +84,7 @@ def column_names(studio: Studio, model_ids: list[str]) -> dict[str, str]:
     methods = {m: ORIGINAL if m == ORIGINAL else studio.run(m).get("method", "") for m in model_ids}
     names = {}
     for model_id, method in methods.items():
-        name = studio.method_label(method)
+        name = "Original" if method == ORIGINAL else registry.label(method)
         if list(methods.values()).count(method) > 1 and model_id != ORIGINAL:
             name = f"{name} ({studio.run_label(model_id, method=False, width=24)})"
         names[model_id] = name

@@ -23,7 +23,7 @@ from .common import fmt_seconds, plain, refuse_in_presenter_mode, some_of
 
 if TYPE_CHECKING:
     from studio.service.engine import Studio
-    from studio.service.experiment import Experiment
+    from studio.service.experiment import ExperimentStatus
 
 
 def _preset(name: str):
@@ -58,7 +58,7 @@ def experiment_request(form: ExperimentForm) -> tuple[list[str], TrainConfig, in
     return methods, cfg.validate(), limit, seeds
 
 
-def start_experiment(studio: Studio, owner: str, form: ExperimentForm, client=None) -> Experiment:
+def start_experiment(studio: Studio, owner: str, form: ExperimentForm, client=None) -> ExperimentStatus:
     """`client`: who asks (a Caller: person and address), charged like any other training."""
     refuse_in_presenter_mode(studio, "training")
     if not owner:
@@ -68,7 +68,7 @@ def start_experiment(studio: Studio, owner: str, form: ExperimentForm, client=No
                                    seeds=seeds)
 
 
-def finish_experiment(studio: Studio, experiment_id: str | None, owner: str, client=None) -> Experiment:
+def finish_experiment(studio: Studio, experiment_id: str | None, owner: str, client=None) -> ExperimentStatus:
     """Finish an experiment a restart cut short: it trains again, so never from a presenter's page."""
     refuse_in_presenter_mode(studio, "training")
     if not owner:
@@ -111,7 +111,7 @@ class ExperimentView:
     finishable: bool = False   # cut short by a restart: the Finish button shows
 
 
-def experiment_view(studio: Studio, experiment: Experiment | None) -> ExperimentView:
+def experiment_view(studio: Studio, experiment: ExperimentStatus | None) -> ExperimentView:
     if experiment is None:
         return ExperimentView("Train all three methods on one budget, then compare them on the same test "
                               "dialogues.", "", "", True, False)
@@ -121,7 +121,7 @@ def experiment_view(studio: Studio, experiment: Experiment | None) -> Experiment
                           bool(result.get("scores")), experiment.finishable)
 
 
-def _slot_line(studio: Studio, experiment: Experiment, key: str) -> str:
+def _slot_line(studio: Studio, experiment: ExperimentStatus, key: str) -> str:
     """One training of the experiment: its job's progress here, else what its run on disk says."""
     label = experiment.label_of(key)
     job = experiment.trainings.get(key)
@@ -152,7 +152,7 @@ def _budget_text(budget: dict, pairs_used: int | None = None, seeds: list | None
             f"{pairs_text(budget.get('train_size'), pairs_used)}, {seed}, {rate}")
 
 
-def _pairs_used(studio: Studio | None, experiment: Experiment) -> int | None:
+def _pairs_used(studio: Studio | None, experiment: ExperimentStatus) -> int | None:
     """The training pairs the experiment's budget uses on this data (as each run's run.json records)."""
     try:
         return studio.training_plan(experiment.train)["pairs_used"] if studio is not None else None
@@ -182,7 +182,7 @@ def _where_text(stopped_at: str | None) -> str:
     return "before its first training started"
 
 
-def _cut_short(experiment: Experiment, studio: Studio | None) -> str:
+def _cut_short(experiment: ExperimentStatus, studio: Studio | None) -> str:
     trained = _trained_before(experiment)
     kept = [experiment.label_of(k) for k in experiment.slots if k in trained]
     missing = [experiment.label_of(k) for k in experiment.slots if k not in trained]
@@ -193,7 +193,7 @@ def _cut_short(experiment: Experiment, studio: Studio | None) -> str:
             f"evaluated. Finish the experiment: {todo}.")
 
 
-def _trained_before(experiment: Experiment) -> set:
+def _trained_before(experiment: ExperimentStatus) -> set:
     """Slots whose run finished before the restart (read once per view from the run store)."""
     try:
         return set(experiment.trained_before())
@@ -201,7 +201,7 @@ def _trained_before(experiment: Experiment) -> set:
         return set()
 
 
-def _headline(experiment: Experiment, studio: Studio | None = None) -> str:
+def _headline(experiment: ExperimentStatus, studio: Studio | None = None) -> str:
     stage = experiment.stage
     budget = _budget_text(experiment.budget, _pairs_used(studio, experiment), experiment.seeds)
     if experiment.finishable:
@@ -231,11 +231,11 @@ def _headline(experiment: Experiment, studio: Studio | None = None) -> str:
 
 def _method_line(studio: Studio, label: str, job) -> str:
     if job.status == "queued":
-        return f"- {label}: queued (#{studio.queue_position(job.job_id)} in the queue)"
+        return f"- {label}: queued (#{job.queue_position} in the queue)"
     last = job.latest("step")
     if job.status == "paused":
-        return (f"- {label}: paused at step {(job.resume or {}).get('step')} so others can train "
-                f"(#{studio.queue_position(job.job_id)} in line)")
+        return (f"- {label}: paused at step {job.paused_at_step} so others can train "
+                f"(#{job.queue_position} in line)")
     if job.status == "running":
         if not last:
             return f"- {label}: getting ready"
@@ -287,7 +287,7 @@ def _sentences(result: dict) -> str:
     return "\n\n".join(parts)
 
 
-def experiment_loss_view(experiment: Experiment | None):
+def experiment_loss_view(experiment: ExperimentStatus | None):
     """The training (and validation) loss of each training of the experiment, on one plot."""
     curves = {}
     for key, job in (experiment.trainings.items() if experiment is not None else ()):
@@ -296,7 +296,7 @@ def experiment_loss_view(experiment: Experiment | None):
     return loss_figure(curves, title="Training loss of the experiment", same_weight=True)
 
 
-def experiment_rouge_view(experiment: Experiment | None):
+def experiment_rouge_view(experiment: ExperimentStatus | None):
     """ROUGE per run; with several seeds, per method (its mean over the seeds, the test-sample interval)."""
     result = (experiment.result or {}) if experiment is not None else {}
     verdict = result.get("verdict") or {}

@@ -27,7 +27,7 @@ def queue_view(studio: Studio, owner: str | None) -> str:
                     "getting ready")
         parts.append(f"**Training now:** {label}{whose}, {progress}")
     parts.append("nobody waiting" if not waiting else f"{waiting} waiting")
-    places = sorted(studio.queue_position(j.job_id) for j in mine if j.status in ("queued", "paused"))
+    places = sorted(j.queue_position for j in mine if j.status in ("queued", "paused"))
     places = [p for p in places if p]
     if places:
         parts.append("your place: " + ", ".join(f"#{p}" for p in places))

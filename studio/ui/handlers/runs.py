@@ -40,7 +40,7 @@ def experiment_notes(studio: Studio) -> dict[str, str]:
     from .experiment import _where_text  # one wording for "where it stopped", the Train tab's too
 
     notes = {}
-    for experiment in studio.experiments.all():
+    for experiment in studio.all_experiments():
         if experiment.status == "interrupted":
             notes[experiment.experiment_id] = (f"cut short {_where_text(experiment.stopped_at)}; its owner can "
                                                "finish it (Train tab, Train all three)")

@@ -22,7 +22,7 @@ from .common import fmt_seconds, plain, refuse_in_presenter_mode, shown, some_of
 
 if TYPE_CHECKING:
     from studio.service.engine import Studio
-    from studio.service.jobs import Job
+    from studio.service.jobs import JobStatus
 
 
 def _default(cls, name: str):
@@ -128,8 +128,8 @@ def form_value(cls, s: Spec, raw):
 
 
 def start_training(studio: Studio, owner: str, form: TrainForm, client: str | None = None,
-                   presenter: bool = False) -> Job:
-    """Queue a training job for this session (sent from `client`, an address); returns the Job.
+                   presenter: bool = False) -> JobStatus:
+    """Queue a training job for this session (sent from `client`, an address); returns its JobStatus.
 
     Refused in presenter mode (the setting, or this page's ?presenter=1)."""
     refuse_in_presenter_mode(studio, "training", page=presenter)
@@ -155,7 +155,7 @@ def stop_training(studio: Studio, job_id: str | None, owner: str) -> str:
         return "Stopping after the current step; the model so far will be saved."
     if job.turns == 0:
         return "Cancelled before it started."
-    step = (job.resume or {}).get("step")
+    step = job.paused_at_step
     if job.status == "stopped" and step:
         return f"Stopped while waiting for its next turn; the model at step {step} is saved."
     if job.status == "failed" and step:
@@ -178,7 +178,7 @@ class JobView:
     steps_seen: int      # how many loss points the plot holds (skip redrawing when unchanged)
 
 
-def job_view(studio: Studio, job: Job | None, now: float | None = None) -> JobView:
+def job_view(studio: Studio, job: JobStatus | None, now: float | None = None) -> JobView:
     if job is None:
         return JobView("No training started in this session yet.", "", "", True, 0)
     events = list(job.events)  # the worker appends while we read
@@ -191,7 +191,7 @@ def job_view(studio: Studio, job: Job | None, now: float | None = None) -> JobVi
                    job.ended, len(steps))
 
 
-def _job_progress(job: Job, last: dict | None) -> str:
+def _job_progress(job: JobStatus, last: dict | None) -> str:
     """Steps done, loss, time left and speed, from the newest step event."""
     if not last:
         return ""
@@ -207,22 +207,22 @@ def _job_progress(job: Job, last: dict | None) -> str:
     return progress
 
 
-def _job_status(studio: Studio, job: Job, events: list[dict], steps: list[dict], now: float) -> str:
+def _job_status(studio: Studio, job: JobStatus, events: list[dict], steps: list[dict], now: float) -> str:
     """The one-line headline for the job's state."""
     label = registry.label(job.spec.method)
     last = steps[-1] if steps else None
     if job.status == "queued":
         running = studio.running_job()
         ahead = f" Another {registry.label(running.spec.method)} training is running now." if running else ""
-        return f"**Queued.** You are #{studio.queue_position(job.job_id)} in the queue.{ahead}"
+        return f"**Queued.** You are #{job.queue_position} in the queue.{ahead}"
     if job.status == "paused":
-        at = (job.resume or {}).get("step")
-        return (f"**{label} paused at step {at}** so others can train: it is #{studio.queue_position(job.job_id)} "
+        at = job.paused_at_step
+        return (f"**{label} paused at step {at}** so others can train: it is #{job.queue_position} "
                 "in line and resumes from its checkpoint where it stopped.")
     if job.status == "stopping":
         return f"**Stopping {label}**: saving the model of its last step…"
     if job.status == "running":
-        if job.stop_event.is_set():
+        if job.stop_requested:
             return f"**Stopping {label}** after the current step…"
         note = next((e for e in reversed(events) if e.get("type") == "status"), None)
         # Before the first step the worker loads the model and tokenizes; after, it trains.
@@ -252,7 +252,7 @@ MAX_SMOOTHING = 50
 MAX_OWN_OVERLAYS = 5   # more curves than this make the chart unreadable on a projector
 
 
-def loss_view(studio: Studio, job: Job | None = None, owner: str | None = None, own_runs: bool = False,
+def loss_view(studio: Studio, job: JobStatus | None = None, owner: str | None = None, own_runs: bool = False,
               smoothing=1, log_scale: bool = False):
     """The loss plot: this session's job boldest, the newest earlier run of each other method dotted.
 
@@ -366,7 +366,7 @@ def time_text(studio: Studio, cfg: TrainConfig, method: str | None = None) -> st
             f"ask for at most {fits:,} steps.")
 
 
-def form_of_job(job: Job) -> TrainForm:
+def form_of_job(job: JobStatus) -> TrainForm:
     """The form that asked for `job`: what a reloaded page shows while it follows the job."""
     spec, cfg = job.spec, job.spec.train
     form = TrainForm(method=spec.method, steps=cfg.steps, batch_size=cfg.batch_size, train_size=cfg.train_size,

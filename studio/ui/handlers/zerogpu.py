@@ -23,6 +23,8 @@ class StreamView:
 
 def train_stream(studio: Studio, owner: str, form: TrainForm) -> Iterator[StreamView]:
     """One view per loss point while the run trains, then the final one; bad input raises before any GPU work."""
+    if not owner:
+        raise ValueError("The page has not finished loading; try again in a moment.")
     cfg, overrides = train_request(form)
     name = text("run name", form.name, 1000)
     points: list[dict] = []
