@@ -61,8 +61,9 @@ def test_the_form_becomes_one_budget_for_every_method():
                                                                              PRESETS["quick"]["train_size"], None)
 
 
+# No method ticked is the Studio's to refuse, where the request is checked as a whole
+# (tests/test_experiment.py::test_bad_requests_queue_nothing); the form's own reading refuses the rest.
 @pytest.mark.parametrize("form, message", [
-    (hx.ExperimentForm(methods=[]), "at least one method"),
     (hx.ExperimentForm(methods=["dreambooth"]), "Unknown methods"),
     (hx.ExperimentForm(steps="ten"), "must be a number"),
     (hx.ExperimentForm(steps=0), "number of steps"),

@@ -45,17 +45,18 @@ class ExperimentForm:
 
 
 def experiment_request(form: ExperimentForm) -> tuple[list[str], TrainConfig, int, int]:
-    """Check the form: (methods, the shared budget, how many test dialogues, how many seeds)."""
+    """Read the form: (methods, the shared budget, how many test dialogues, how many seeds).
+
+    Text becomes numbers here (a field that is not one is named); whether the request makes sense as a
+    whole (at least one method, the budget, the seeds' range) the Studio checks, once, when it starts it."""
     methods = some_of("methods", form.methods, registry.NAMES)
-    if not methods:
-        raise ValueError("Tick at least one method to train.")
     cfg = TrainConfig(**{name: parse(TrainConfig, name, getattr(form, name))
                          for name in ("steps", "batch_size", "train_size", "seed")},
                       learning_rate=parse(TrainConfig, "learning_rate", form.learning_rate, blank=None),
                       report_to=parse(TrainConfig, "report_to", form.report_to, blank="none"))
     limit = parse(EvaluationSettings, "limit", form.limit)
     seeds = parse(ExperimentSettings, "seeds", form.seeds)
-    return methods, cfg.validate(), limit, seeds
+    return methods, cfg, limit, seeds
 
 
 def start_experiment(studio: Studio, owner: str, form: ExperimentForm, client=None) -> ExperimentStatus:
