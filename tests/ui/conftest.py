@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from studio.config.settings import Settings
+from studio.model.methods import registry
 from studio.service.engine import Studio
 from tests.form_runs import trained_through_the_form
 
@@ -23,7 +24,7 @@ def ui_trained(tmp_path_factory, cache_dir):
     studio = Studio(Settings(offline=True, runs_dir=tmp_path_factory.mktemp("ui-trained") / "runs",
                              cache_dir=cache_dir, data="bundled"))
     runs = {method: trained_through_the_form(studio, "alice", h.TrainForm(method=method, **TINY))
-            for method in ("full", "lora", "prompt")}
+            for method in registry.NAMES}
     return SimpleNamespace(studio=studio, runs=runs)
 
 
