@@ -229,3 +229,16 @@ def test_relative_change_of_a_zero_base_matrix_is_left_unset(trained, tmp_path):
     entry = next(m for m in found["matrices"] if m["name"] == Q)
     assert entry["relative_change"] is None and entry["update_norm"] > 0 and not math.isnan(entry["update_norm"])
     assert found["largest"] != Q
+
+
+def test_a_change_the_view_does_not_read_is_said_not_drawn(trained, monkeypatch):
+    """An adapter type without a reader here (as if LoRA had none) gets a note, not a wrong map."""
+    from studio.measure import weight_change
+
+    studio, run_ids = trained
+    monkeypatch.setattr(weight_change, "READABLE_ADAPTERS", (None,))
+    out = studio.weight_change(run_ids["lora"])
+    assert out["changes_weights"] is None and "matrices" not in out
+    assert out["message"].startswith("LoRA changes the model in a way this view does not read yet")
+    with pytest.raises(ValueError, match="does not read yet"):
+        studio.weight_singular_values(run_ids["lora"], Q)

@@ -1,7 +1,8 @@
 """Where a run changed the model: each weight matrix's relative change, and one update's singular values.
 
     out = weight_change_run(store, run_id, base)          # base: the studio's BaseModelChoice
-    out["changes_weights"]     # False for a soft prompt (then only "message" says why), else True
+    out["changes_weights"]     # False for a soft prompt, None for a change this view does not read (then only
+                               #   "message" says why), else True
     out["low_rank"]            # True where the update is LoRA's B A (out[method] then holds its settings)
     out["matrices"]            # [{name, part, layer, kind, shape, relative_change, update_norm, base_norm,
                                #   trainable}, ...] in the model's order
@@ -57,11 +58,10 @@ LOW_RANK_ADAPTER = "LORA"
 READABLE_ADAPTERS = (None, LOW_RANK_ADAPTER)
 
 
-def readable(method_name) -> bool:
-    """Whether the view has something to show for a run of this method: a change it can read, or the
-    note that a soft prompt changes no weight."""
-    method = registry.find(method_name)
-    return method is not None and (method.soft_prompt or method.peft_type in READABLE_ADAPTERS)
+def not_read_note(method) -> str:
+    """What the view says for a run whose change it cannot read (a registry Method's adapter type)."""
+    return (f"{method.label} changes the model in a way this view does not read yet: it reads the weights of a "
+            "fully fine-tuned model and LoRA's B A. Its runs summarize and score like any other.")
 
 
 def place(name: str) -> tuple[str, int | None, str]:
@@ -264,7 +264,7 @@ def updates(base_files: list[Path], run_folder: Path, method: str):
     if found_method is None or found_method.soft_prompt:
         raise ValueError(f"A {str(method)[:40]} run changes no weight matrix.")
     if found_method.peft_type not in READABLE_ADAPTERS:
-        raise ValueError(f"The weight-change view cannot read {found_method.label} adapters yet.")
+        raise ValueError(not_read_note(found_method))
     with contextlib.ExitStack() as stack:
         found = Updates(found_method.whole_model, _Tensors(base_files, stack))
         if found.whole:
@@ -334,6 +334,9 @@ def weight_change_run(store, run_id: str, base, matrix: str | None = None, offli
     out = {"run_id": run_id, "method": method, "base_model": base.name}
     if _soft_prompt(method):
         return {**out, "changes_weights": False, "message": NO_CHANGE}
+    found = registry.find(method)
+    if found is not None and found.peft_type not in READABLE_ADAPTERS:
+        return {**out, "changes_weights": None, "message": not_read_note(found)}
     check_same_base(record, base)
     with updates(base_weight_files(base.path, offline), store.model_dir(run_id), method) as source:
         found = change_map(source)

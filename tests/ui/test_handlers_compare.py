@@ -1,17 +1,22 @@
 """studio/ui/handlers/compare.py: the Compare tab's four columns and their notes."""
 import pytest
 
+from studio.model.methods import registry
 from studio.ui import handlers as h
 
 
 def test_compare_without_runs_says_how_to_get_one(studio):
     columns = h.compare(studio, "Anna: Lunch at noon?\nBen: Sure.", {"full": h.NONE, "lora": None, "prompt": ""},
                         h.generation_settings(16, 1))
-    assert [c.title for c in columns] == ["Original", "Full fine-tuning", "LoRA", "Prompt tuning"]
+    assert [c.title for c in columns] == ["Original", *registry.LABELS.values()]
+    assert [c.title for c in columns][:4] == ["Original", "Full fine-tuning", "LoRA", "Prompt tuning"]
     assert columns[0].text and " s" in columns[0].info
-    for column in columns[1:]:
+    for column, method in zip(columns[1:], registry.METHODS):
         assert column.text == ""
-        assert "Train one in the Train tab, or run `python -m studio prepare`" in column.info
+        # `prepare` trains the default methods; a method offered beside them is trained in the Train tab only.
+        hint = "Train one in the Train tab, or run `python -m studio prepare`" if method.by_default else \
+            "Train one in the Train tab."
+        assert hint in column.info
     assert h.column_notes(studio, {"full": h.NONE, "lora": h.NONE, "prompt": h.NONE})[3].startswith(
         "No Prompt tuning run yet")
 

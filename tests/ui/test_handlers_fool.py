@@ -2,6 +2,7 @@
 import pytest
 
 from studio.measure.fooling import fool
+from studio.model.methods import registry
 from studio.ui.handlers.fool import FOOL_CHOICES, fool_view
 
 SUMMARY = "Anna invites Ben to her birthday party on Saturday and asks him to bring the cake."
@@ -38,7 +39,8 @@ def test_the_chosen_summary_is_fooled_or_the_first_there_is():
     fallback = fool_view(summaries, REFERENCE, DIALOGUE, "full")
     assert fallback.columns[0].text == summaries[2]
     assert "(Full fine-tuning has no summary yet)" in fallback.note
-    assert [value for _, value in FOOL_CHOICES] == ["original", "full", "lora", "prompt"]
+    assert [value for _, value in FOOL_CHOICES] == ["original", *registry.NAMES]
+    assert [value for _, value in FOOL_CHOICES][:4] == ["original", "full", "lora", "prompt"]
 
 
 def test_several_references_use_the_one_the_highlights_use():

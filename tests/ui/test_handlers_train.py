@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from studio.config.settings import PRESETS, Settings, TrainConfig
+from studio.model.methods import registry
 from studio.service.jobs import Job, JobStatus
 from studio.ui import handlers as h
 from tests.conftest import TRAINED_OWNER, TRAINED_STEPS
@@ -120,7 +121,7 @@ def test_real_training_reports_finished_with_a_loss_curve(trained):
     assert "Trainable parameters" in view.params
     figure = h.loss_view(studio, job)
     names = [trace.name for trace in figure.data if not trace.name.endswith(": validation")]
-    assert names[0].endswith("(this run)") and len(names) == 3  # the other two methods overlaid
+    assert names[0].endswith("(this run)") and len(names) == len(registry.NAMES)  # every other method overlaid
     validation = [trace for trace in figure.data if trace.name == f"{names[0]}: validation"]  # this run's only
     assert len(validation) == 1 and list(validation[0].x) == [TRAINED_STEPS]  # the Trainer checks at the end too
     assert len(figure.data[0].x) == TRAINED_STEPS

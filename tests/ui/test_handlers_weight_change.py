@@ -91,3 +91,15 @@ def test_a_matrix_pick_needs_a_shown_run_and_a_matrix(trained):
         h.singular_values_view(studio, run_ids["full"], "")
     with pytest.raises(ValueError, match="changes no weight"):
         h.singular_values_view(studio, run_ids["prompt"], "lm_head.weight")
+
+
+def test_a_change_the_view_does_not_read_gets_its_note_without_the_readout_pointer(trained, monkeypatch):
+    from studio.measure import weight_change
+    from studio.ui.handlers.weight_change import READOUT_POINTER
+
+    studio, run_ids = trained.studio, trained.runs
+    monkeypatch.setattr(weight_change, "READABLE_ADAPTERS", (None,))
+    view = h.weight_change_view(studio, run_ids["lora"])
+    assert not view.changes_weights and view.map_figure is None and "does not read yet" in view.note
+    assert READOUT_POINTER not in view.note
+    assert READOUT_POINTER in h.weight_change_view(studio, run_ids["prompt"]).note   # a soft prompt: read above

@@ -56,13 +56,14 @@ def test_a_gone_run_says_so_in_its_column_and_an_empty_dialogue_is_refused(tab, 
 def test_new_runs_refresh_the_pickers_and_keep_a_pick_still_there(tab, trained):
     demo, ctx, pickers = tab
     refresh = wired(demo, ctx.runs_version, "change")
-    kept = refresh.fn("alice", trained.runs["full"], h.NONE, trained.runs["prompt"])
+    current = _picks(trained)
+    kept = refresh.fn("alice", *[h.NONE if m == "lora" else run for m, run in zip(registry.NAMES, current)])
     sent = [kept[p].constructor_args for p in pickers]
     # Picks still there are left to the page (a late refresh must not undo a newer pick); "none yet"
     # becomes the new run.
     assert "value" not in sent[0] and "value" not in sent[2]
     assert sent[1]["value"] == trained.runs["lora"]
-    skipped = refresh.fn("alice", h.SKIP, trained.runs["lora"], trained.runs["prompt"])[pickers[0]]
+    skipped = refresh.fn("alice", h.SKIP, *current[1:])[pickers[0]]
     assert "value" not in skipped.constructor_args   # a column the person skipped stays skipped
     assert any("yours" in label for label, _ in kept[pickers[1]].choices)   # alice trained them
     opened = wired(demo, demo, "load").fn("bob")

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from studio.measure.weight_change import place, readable
+from studio.measure.weight_change import place
+from studio.model.methods import registry
 from studio.ui.plots import singular_values_figure, weight_change_figure
 
 from .queue import mark_yours
@@ -38,10 +39,10 @@ class WeightChangeView:
 
 
 def weight_run_choices(studio: Studio, owner: str | None = None) -> list[tuple[str, str]]:
-    """(label, run id) for every run with a saved model the view can read, newest first; soft prompts too
-    (it says why there is no change); the person's own marked."""
+    """(label, run id) for every run of a known method with a saved model, newest first; prompt tuning too, and
+    a change the view does not read (each says why there is no map); the person's own marked."""
     return [(mark_yours(studio.run_label(r, details=True), studio.owns(r, owner)), r["run_id"])
-            for r in studio.loadable_runs() if readable(r.get("method"))]
+            for r in studio.loadable_runs() if registry.find(r.get("method")) is not None]
 
 
 WHOLE_MODEL = {"shared": "input embeddings (shared)", "lm_head": "output head (lm_head)"}
@@ -115,8 +116,9 @@ def weight_change_view(studio: Studio, run_id, matrix=None) -> WeightChangeView:
     """The map of a run's change, and the singular values of `matrix` (default: the largest change)."""
     run_id = _run_id(run_id)
     result = studio.weight_change(run_id, _matrix(matrix))
-    if not result["changes_weights"]:
-        return WeightChangeView(False, f"{result['message']} {READOUT_POINTER}", None, [], None, None, "")
+    if not result["changes_weights"]:   # False: a soft prompt, read in the section above; None: not read here
+        pointer = f" {READOUT_POINTER}" if result["changes_weights"] is False else ""
+        return WeightChangeView(False, f"{result['message']}{pointer}", None, [], None, None, "")
     label = studio.run_label(run_id)
     values = result["singular_values"]
     choices = [(f"{matrix_label(m['name'])} ({_percent(m['relative_change'])})", m["name"])
