@@ -21,7 +21,7 @@ Importing the registry loads neither torch nor PEFT (the UI's handlers use it).
 from __future__ import annotations
 
 from studio.config.declare import Spec, specs
-from studio.model.methods import full_tuning, lora, prompt_tuning
+from studio.model.methods import full_tuning, ia3, lora, prompt_tuning
 from studio.model.methods.method import Method
 
 # The order every list, column and chart shows them in.
@@ -29,6 +29,7 @@ METHODS: tuple[Method, ...] = (
     full_tuning.FULL_TUNING,
     lora.LORA,
     prompt_tuning.PROMPT_TUNING,
+    ia3.IA3,
 )
 
 # The method the Train tab and the training API start from: the cheapest that trains well.
