@@ -8,7 +8,7 @@ import gradio as gr
 from . import handlers as h
 from .context import QUIET, UiContext
 from .errors import guarded
-from .handlers import base_model as hb
+from .handlers import train as ht
 
 
 def build(ctx: UiContext, ui: SimpleNamespace) -> None:
@@ -26,12 +26,12 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
 
         @guarded
         def on_switch(name, method, version):
-            message = hb.switch_base(studio, name)
+            message = ht.switch_base(studio, name)
             gr.Info(message)
             # The form takes the new base's quick preset (a smaller batch on a bigger model), and a
             # new runs version redraws the header and the run lists (other bases' runs do not load).
             quick = h.preset_values(studio, "quick")
-            return {memory: hb.memory_text(studio, method, quick["batch_size"]), ctx.runs_version: (version or 0) + 1,
+            return {memory: ht.memory_text(studio, method, quick["batch_size"]), ctx.runs_version: (version or 0) + 1,
                     ui.preset: gr.Radio(value="quick", info=h.preset_info(studio)),
                     **{getattr(ui, field): value for field, value in quick.items()}}
 
@@ -63,6 +63,6 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
 
 def _safe_memory(studio, method, batch_size) -> str:
     try:
-        return hb.memory_text(studio, method, batch_size)
+        return ht.memory_text(studio, method, batch_size)
     except (ValueError, OSError):
         return ""  # no estimate for a model whose shape is unknown; the form still works

@@ -9,7 +9,7 @@ import gradio as gr
 from .context import QUIET
 from .errors import guarded
 from .handlers import TrainForm
-from .handlers.command import command_text
+from .handlers.train import command_text
 
 
 def build(ui: SimpleNamespace) -> None:

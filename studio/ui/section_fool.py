@@ -17,7 +17,7 @@ from studio.measure.fooling import CASES, LABELS
 
 from .context import QUIET, UiContext
 from .errors import guarded
-from .handlers.fool import FOOL_CHOICES, fool_view
+from .handlers.compare import FOOL_CHOICES, fool_view
 
 INTRO = ("**Can ROUGE be fooled?** The lecture warns that a bad summary can get a good score. Here is the proof on "
          "this summary: the same words in a random order, the reference's most frequent word over and over, and "

@@ -203,7 +203,7 @@ def test_presenter_mode_from_the_url_or_the_setting_refuses_training(studio, set
 def test_presenter_mode_refuses_what_it_hides_to_scripts_too(studio, tmp_path):
     """The page hides training, renaming, deleting, pushing and importing; a script calling the
     API directly meets the same refusal, and nothing changes."""
-    from studio.ui.handlers import experiment, hub
+    from studio.ui.handlers import runs, train_experiment
 
     job = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))
     studio.jobs.wait(job.job_id, timeout=600)
@@ -211,12 +211,13 @@ def test_presenter_mode_refuses_what_it_hides_to_scripts_too(studio, tmp_path):
     studio.settings.presenter = True
     refused = {
         "training": lambda: h.start_training(studio, "alice", h.TrainForm(**TINY)),
-        "an experiment": lambda: experiment.start_experiment(studio, "alice", experiment.ExperimentForm(**TINY)),
+        "an experiment": lambda: train_experiment.start_experiment(studio, "alice",
+                                                                   train_experiment.ExperimentForm(**TINY)),
         "renaming": lambda: h.rename_run(studio, job.run_id, "new name", "alice"),
         "deleting": lambda: h.delete_run(studio, job.run_id, "alice", True),
-        "pushing": lambda: hub.push_run(studio, job.run_id, "alice/run", False, "alice"),
-        "importing from the Hub": lambda: hub.import_from_hub(studio, "alice/run"),
-        "importing files": lambda: hub.import_files(studio, [str(tmp_path / "adapter_config.json")], tmp_path),
+        "pushing": lambda: runs.push_run(studio, job.run_id, "alice/run", False, "alice"),
+        "importing from the Hub": lambda: runs.import_from_hub(studio, "alice/run"),
+        "importing files": lambda: runs.import_files(studio, [str(tmp_path / "adapter_config.json")], tmp_path),
     }
     for action, call in refused.items():
         with pytest.raises(PermissionError, match="Presenter mode"):

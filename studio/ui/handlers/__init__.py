@@ -44,16 +44,26 @@ from .common import (  # noqa: F401
     some_of,
     text,
 )
-from .compare import (  # noqa: F401
+from .compare import (  # noqa: F401  # noqa: F401
+    COPIED_COLORS,
+    OVERLAP_COLORS,
+    VIEW_CHOICES,
     Column,
+    OverlapColumn,
     SentChange,
     column_notes,
     compare,
     example_dialogues,
     generation_settings,
+    overlap_columns,
+    parse_references,
+    reference_after_dialogue_change,
+    reference_note,
+    reference_text,
     references_for,
     sent_change,
     summaries_result,
+    view_colors,
 )
 from .dataset import (  # noqa: F401
     DatasetPage,
@@ -65,43 +75,41 @@ from .dataset import (  # noqa: F401
     find_example,
     references_text,
 )
-from .evaluate import (  # noqa: F401
+from .evaluate import (  # noqa: F401  # noqa: F401
     EvaluationView,
+    ForgettingView,
     column_names,
+    forgetting_view,
     gains_table,
     prune_scratch,
     run_evaluation,
     short_label,
+    styled,
+    topic_group_table,
     write_scratch,
 )
-from .forgetting import ForgettingView, forgetting_view  # noqa: F401
-from .overlap import (  # noqa: F401
-    COPIED_COLORS,
-    OVERLAP_COLORS,
-    VIEW_CHOICES,
-    OverlapColumn,
-    overlap_columns,
-    parse_references,
-    reference_after_dialogue_change,
-    reference_note,
-    reference_text,
-    view_colors,
-)
 from .queue import YOURS, mark_yours, queue_view  # noqa: F401
-from .readout import CAVEAT_LINE, DEFAULT_TOP_K, prompt_run_choices, readout_table  # noqa: F401
-from .runs import (  # noqa: F401
+from .runs import (  # noqa: F401  # noqa: F401  # noqa: F401
+    CAVEAT_LINE,
+    DEFAULT_TOP_K,
     NO_RUNS_YET,
     RUN_COLUMNS,
+    WeightChangeView,
     delete_run,
     efficiency_view,
     experiment_notes,
+    matrix_label,
+    prompt_run_choices,
+    readout_table,
     rename_run,
     run_dropdown,
     runs_table,
+    singular_values_view,
+    weight_change_view,
+    weight_run_choices,
     yours,
     zip_run,
 )
-from .topic_groups import styled, topic_group_table  # noqa: F401
 from .train import (  # noqa: F401
     MAX_SMOOTHING,
     JobView,
@@ -123,11 +131,4 @@ from .train import (  # noqa: F401
     stop_training,
     tracker_choices,
     train_request,
-)
-from .weight_change import (  # noqa: F401
-    WeightChangeView,
-    matrix_label,
-    singular_values_view,
-    weight_change_view,
-    weight_run_choices,
 )

@@ -1,4 +1,4 @@
-"""studio/ui/handlers/weight_change.py: the Runs tab's map of where a run changed the weights, in words."""
+"""studio/ui/handlers/runs.py: the Runs tab's map of where a run changed the weights, in words."""
 import pytest
 
 from studio.measure.weight_change import NO_CHANGE

@@ -6,7 +6,7 @@ import pytest
 from studio.config.settings import PRESETS
 from studio.model.methods import registry
 from studio.ui import handlers as h
-from studio.ui.handlers import experiment as hx
+from studio.ui.handlers import train_experiment as hx
 
 BUDGET = {"steps": 30, "epochs": None, "batch_size": 8, "train_size": 400, "seed": 42, "learning_rate": None}
 

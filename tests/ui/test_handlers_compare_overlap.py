@@ -1,4 +1,4 @@
-"""studio/ui/handlers/overlap.py: Compare's highlighted ROUGE and copied-words views, and the reference box."""
+"""studio/ui/handlers/compare.py: Compare's highlighted ROUGE and copied-words views, and the reference box."""
 import pytest
 
 from studio.measure.evaluation import scorer

@@ -1,4 +1,4 @@
-"""studio/ui/handlers/forgetting.py: the Evaluate tab's forgetting probe, table and figure."""
+"""studio/ui/handlers/evaluate.py: the Evaluate tab's forgetting probe, table and figure."""
 import pytest
 
 from studio.measure.forgetting import load_probe

@@ -1,4 +1,4 @@
-"""studio/ui/handlers/readout.py: the Runs tab's table of what a tuned prompt reads as."""
+"""studio/ui/handlers/runs.py: the Runs tab's table of what a tuned prompt reads as."""
 import pytest
 
 from studio.measure.prompt_readout import CAVEAT

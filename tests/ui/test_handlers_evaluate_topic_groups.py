@@ -1,4 +1,4 @@
-"""studio/ui/handlers/topic_groups.py: ROUGE per topic group after an evaluation, small groups greyed."""
+"""studio/ui/handlers/evaluate.py: ROUGE per topic group after an evaluation, small groups greyed."""
 from studio.ui import handlers as h
 
 
