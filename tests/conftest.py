@@ -82,11 +82,11 @@ def trained(tmp_path_factory, cache_dir) -> TrainedStudio:
     """A studio with one finished run of each method, started through the Train tab's handler by
     TRAINED_OWNER, as a person would (trained once per test process; read only: tests that change
     runs make their own). `studio, runs = trained` or `trained.studio`, `trained.runs`."""
-    from studio.ui import handlers as h
+    from studio.ui.handlers import train as ht
 
     studio = offline_studio(tmp_path_factory.mktemp("trained") / "runs", cache_dir)
     runs = {method: trained_through_the_form(studio, TRAINED_OWNER,
-                                             h.TrainForm(method=method, steps=TRAINED_STEPS, **TINY_TRAIN))
+                                             ht.TrainForm(method=method, steps=TRAINED_STEPS, **TINY_TRAIN))
             for method in ("full", "lora", "prompt")}
     return TrainedStudio(studio, runs)
 

@@ -111,7 +111,7 @@ def test_presets_fit_the_base_model_size():
 def test_the_train_tab_offers_the_loaded_bases_presets_and_a_switch_resets_the_form_to_them(two_bases,
                                                                                             monkeypatch):
     from studio.ui.app import build_app
-    from studio.ui.handlers import preset_info, preset_values
+    from studio.ui.handlers.train import preset_info, preset_values
 
     studio, _, second = two_bases
     assert preset_values(studio, "quick") == studio.presets()["quick"]

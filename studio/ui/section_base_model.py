@@ -5,7 +5,6 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from . import handlers as h
 from .context import QUIET, UiContext
 from .errors import guarded
 from .handlers import train as ht
@@ -30,9 +29,9 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
             gr.Info(message)
             # The form takes the new base's quick preset (a smaller batch on a bigger model), and a
             # new runs version redraws the header and the run lists (other bases' runs do not load).
-            quick = h.preset_values(studio, "quick")
+            quick = ht.preset_values(studio, "quick")
             return {memory: ht.memory_text(studio, method, quick["batch_size"]), ctx.runs_version: (version or 0) + 1,
-                    ui.preset: gr.Radio(value="quick", info=h.preset_info(studio)),
+                    ui.preset: gr.Radio(value="quick", info=ht.preset_info(studio)),
                     **{getattr(ui, field): value for field, value in quick.items()}}
 
         def current_base():
@@ -40,7 +39,7 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
             # follow once the page knows whose it is (tab_train's reattach: a running training's own
             # form, else the loaded base's quick preset).
             now = studio.base_choices()
-            return {picked: gr.Dropdown(choices=now, value=now[0]), ui.preset: gr.Radio(info=h.preset_info(studio))}
+            return {picked: gr.Dropdown(choices=now, value=now[0]), ui.preset: gr.Radio(info=ht.preset_info(studio))}
 
         ctx.demo.load(current_base, None, [picked, ui.preset], **QUIET)
         if ctx.presenter is not None:

@@ -8,8 +8,7 @@ import gradio as gr
 
 from .context import QUIET
 from .errors import guarded
-from .handlers import TrainForm
-from .handlers.train import command_text
+from .handlers.train import TrainForm, command_text
 
 
 def build(ui: SimpleNamespace) -> None:

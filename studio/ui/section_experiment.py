@@ -17,8 +17,8 @@ from studio.service.experiment import ExperimentSettings
 
 from .context import QUIET, UiContext
 from .errors import guarded
-from .handlers import tracker_choices
 from .handlers import train_experiment as hx
+from .handlers.train import tracker_choices
 from .turns import current_caller, current_request
 from .widgets import number, widget_args
 

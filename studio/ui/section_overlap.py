@@ -16,9 +16,10 @@ import gradio as gr
 from studio.config.settings import ORIGINAL
 from studio.model.methods import registry
 
-from . import handlers as h
 from .context import QUIET, UiContext
 from .errors import guarded
+from .handlers import compare as hc
+from .handlers.common import COLUMNS
 
 INTRO = ("**ROUGE you can see.** With a reference summary, the words each summary shares with it are highlighted "
          "exactly as ROUGE counts them (same tokens and word stems, repeats clipped), so the share of highlighted "
@@ -46,19 +47,19 @@ def _layout() -> SimpleNamespace:
     ui = SimpleNamespace(marks=[], scores=[], copied=[], novelty=[])
     with gr.Column(visible=False, elem_id="overlap-section") as ui.section:
         gr.Markdown(INTRO, elem_classes=["tab-intro"])
-        ui.view = gr.Radio(h.VIEW_CHOICES, value="unigram", label="Highlight the words shared with the reference",
+        ui.view = gr.Radio(hc.VIEW_CHOICES, value="unigram", label="Highlight the words shared with the reference",
                            elem_id="overlap-view", visible=False)
         with gr.Row(elem_classes=["summary-columns"]):
-            for key in h.COLUMNS:
+            for key in COLUMNS:
                 title = "Original" if key == ORIGINAL else registry.label(key)
                 with gr.Column(scale=1, min_width=220, elem_classes=["summary-col", "overlap-col"]):
                     ui.marks.append(gr.HighlightedText(label=f"{title}: shared with the reference",
-                                                       color_map=h.view_colors("unigram"), show_legend=True,
+                                                       color_map=hc.view_colors("unigram"), show_legend=True,
                                                        visible=False, elem_id=f"overlap-{key}",
                                                        elem_classes=["overlap-text"]))
                     ui.scores.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"overlap-score-{key}"))
                     ui.copied.append(gr.HighlightedText(label=f"{title}: copied from the dialogue or new",
-                                                        color_map=h.COPIED_COLORS, show_legend=True,
+                                                        color_map=hc.COPIED_COLORS, show_legend=True,
                                                         visible=False, elem_id=f"copied-{key}",
                                                         elem_classes=["overlap-text"]))
                     ui.novelty.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"novelty-{key}"))
@@ -71,13 +72,13 @@ def _wire(ctx: UiContext, ui: SimpleNamespace, reference: gr.Textbox, summaries:
     outputs = [ui.section, ui.view, *ui.marks, *ui.scores, *ui.copied, *ui.novelty, ui.source]
 
     def show(texts, references, dialogue, view) -> dict:
-        columns = h.overlap_columns(studio, list(texts), references, dialogue, view)
+        columns = hc.overlap_columns(studio, list(texts), references, dialogue, view)
         any_summary = any(isinstance(t, str) and t.strip() for t in texts)
         has_reference = any(c.spans is not None for c in columns)
         out = {ui.section: gr.Column(visible=any_summary), ui.view: gr.Radio(visible=has_reference),
                ui.source: dialogue}
         for column, marks, score, copied, novelty in zip(columns, ui.marks, ui.scores, ui.copied, ui.novelty):
-            out[marks] = gr.HighlightedText(column.spans, color_map=h.view_colors(view),
+            out[marks] = gr.HighlightedText(column.spans, color_map=hc.view_colors(view),
                                             visible=column.spans is not None)
             out[score] = column.score
             out[copied] = gr.HighlightedText(column.copied, visible=column.copied is not None)
@@ -100,13 +101,13 @@ def _wire(ctx: UiContext, ui: SimpleNamespace, reference: gr.Textbox, summaries:
           trigger_mode="always_last", **QUIET)
 
     def follow_dialogue(dialogue, sent, current):
-        value = h.reference_after_dialogue_change(dialogue, sent, current)
+        value = hc.reference_after_dialogue_change(dialogue, sent, current)
         return {reference: gr.skip() if value is None else value,
-                reference.note: h.reference_note(dialogue, sent, current)}
+                reference.note: hc.reference_note(dialogue, sent, current)}
 
     follows = [ctx.dialogue, ctx.sent_example, reference]
     ctx.sent_example.change(follow_dialogue, follows, [reference, reference.note], **QUIET)
     # .change, not .input: picking a sample dialogue must clear a dataset reference that no longer applies.
     ctx.dialogue.change(follow_dialogue, follows, [reference, reference.note], trigger_mode="always_last", **QUIET)
     # The person's own reference needs no warning: the note follows what they type.
-    reference.input(h.reference_note, follows, reference.note, trigger_mode="always_last", **QUIET)
+    reference.input(hc.reference_note, follows, reference.note, trigger_mode="always_last", **QUIET)

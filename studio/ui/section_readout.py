@@ -10,9 +10,9 @@ import gradio as gr
 
 from studio.measure.prompt_readout import MAX_TOP_K
 
-from . import handlers as h
 from .context import GENERATE, GENERATE_WORKERS, UiContext
 from .errors import guarded
+from .handlers import runs as hr
 from .turns import takes_turn
 from .widgets import follow_runs
 
@@ -31,13 +31,13 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
     with gr.Accordion("What prompt tuning learned", open=True, elem_id="readout-section"):
         gr.Markdown(INTRO, elem_classes=["tab-intro"])
         with gr.Row(equal_height=True):
-            choices = h.prompt_run_choices(ctx.studio)
+            choices = hr.prompt_run_choices(ctx.studio)
             ui.run = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Prompt-tuning run",
                                  scale=3, elem_id="readout-run")
-            ui.top_k = gr.Number(h.DEFAULT_TOP_K, label="Nearest tokens", minimum=1, maximum=MAX_TOP_K, precision=0,
+            ui.top_k = gr.Number(hr.DEFAULT_TOP_K, label="Nearest tokens", minimum=1, maximum=MAX_TOP_K, precision=0,
                                  scale=1, min_width=120)
             ui.read = gr.Button("Read the prompt", variant="primary", scale=1, min_width=160)
-        gr.Markdown(h.CAVEAT_LINE, elem_id="readout-caveat")
+        gr.Markdown(hr.CAVEAT_LINE, elem_id="readout-caveat")
         ui.table = gr.Dataframe(interactive=False, wrap=True, max_height=520, visible=False, show_label=False,
                                 elem_id="readout-table")
     return ui
@@ -47,10 +47,10 @@ def _wire(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     @guarded
     @takes_turn(ctx.studio)
     def read(run_id, top_k):
-        return {ui.table: gr.Dataframe(h.readout_table(ctx.studio, run_id, top_k), visible=True)}
+        return {ui.table: gr.Dataframe(hr.readout_table(ctx.studio, run_id, top_k), visible=True)}
 
     # The base model may need loading: queue it with the other model work.
     ui.read.click(read, [ui.run, ui.top_k], ui.table, api_name="prompt_tokens", concurrency_id=GENERATE,
                   concurrency_limit=GENERATE_WORKERS, preprocess=False)
 
-    follow_runs(ctx, tab, ui.run, h.prompt_run_choices)
+    follow_runs(ctx, tab, ui.run, hr.prompt_run_choices)

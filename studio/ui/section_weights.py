@@ -12,9 +12,9 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from . import handlers as h
 from .context import GENERATE, GENERATE_WORKERS, UiContext
 from .errors import guarded
+from .handlers import runs as hr
 from .turns import takes_turn
 from .widgets import follow_runs
 
@@ -35,7 +35,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
     with gr.Accordion("Where each method changed the model", open=False, elem_id="weights-section"):
         gr.Markdown(INTRO, elem_classes=["tab-intro"])
         with gr.Row(equal_height=True):
-            choices = h.weight_run_choices(ctx.studio)
+            choices = hr.weight_run_choices(ctx.studio)
             ui.run = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Run", scale=3,
                                  elem_id="weights-run")
             ui.show = gr.Button("Show the change", variant="primary", scale=1, min_width=160)
@@ -53,7 +53,7 @@ def _wire(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     @guarded
     @takes_turn(ctx.studio)
     def show(run_id):
-        view = h.weight_change_view(ctx.studio, run_id)
+        view = hr.weight_change_view(ctx.studio, run_id)
         return {ui.note: view.note, ui.map: gr.Plot(view.map_figure, visible=view.changes_weights),
                 ui.values_box: gr.Column(visible=view.changes_weights),
                 ui.matrix: gr.Dropdown(choices=view.matrix_choices, value=view.matrix),
@@ -67,11 +67,11 @@ def _wire(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     @guarded
     @takes_turn(ctx.studio)
     def pick(run_id, matrix):
-        figure, note = h.singular_values_view(ctx.studio, run_id, matrix)
+        figure, note = hr.singular_values_view(ctx.studio, run_id, matrix)
         return {ui.values: figure, ui.values_note: note}
 
     # .input, not .change: filling the dropdown after "Show" must not compute the same values twice.
     ui.matrix.input(pick, [ui.shown, ui.matrix], [ui.values, ui.values_note], api_name="weight_singular_values",
                     concurrency_id=GENERATE, concurrency_limit=GENERATE_WORKERS, preprocess=False)
 
-    follow_runs(ctx, tab, ui.run, h.weight_run_choices)
+    follow_runs(ctx, tab, ui.run, hr.weight_run_choices)

@@ -6,8 +6,7 @@ from types import SimpleNamespace
 
 from .context import UiContext
 from .errors import guarded
-from .handlers import TrainForm
-from .handlers.train import train_stream
+from .handlers.train import TrainForm, train_stream
 
 
 def wire_start(ctx: UiContext, ui: SimpleNamespace, form_fields: tuple[str, ...]) -> None:

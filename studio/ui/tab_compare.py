@@ -14,10 +14,12 @@ import gradio as gr
 from studio.config.settings import ORIGINAL, GenerationSettings
 from studio.model.methods import registry
 
-from . import handlers as h
 from . import section_fool, section_overlap
 from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext
 from .errors import guarded
+from .handlers import compare as hc
+from .handlers.choices import compare_picks, keep_or_newest, run_choices
+from .handlers.common import COLUMNS
 from .turns import takes_turn
 from .widgets import number, positional_names, refreshed_choices
 
@@ -33,7 +35,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
     with gr.Row():
         with gr.Column(scale=3):
             ctx.dialogue.render()
-            examples = h.example_dialogues(studio.data)
+            examples = hc.example_dialogues(studio.data)
             if examples:
                 gr.Examples([[text] for _, text in examples], inputs=[ctx.dialogue],
                             example_labels=[label for label, _ in examples], label="Sample dialogues")
@@ -41,8 +43,8 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
             ui.reference = section_overlap.reference_box()
         with gr.Column(scale=2, min_width=300):
             for method in registry.NAMES:
-                choices = h.run_choices(studio, method)
-                ui.pickers[method] = gr.Dropdown(choices, value=h.keep_or_newest(choices, None),
+                choices = run_choices(studio, method)
+                ui.pickers[method] = gr.Dropdown(choices, value=keep_or_newest(choices, None),
                                                  label=f"{registry.label(method)} run")
             with gr.Row():
                 ui.max_tokens = number(GenerationSettings, "max_new_tokens")
@@ -50,7 +52,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
             ui.summarize = gr.Button("Summarize", variant="primary", size="lg")
     ui.texts, ui.infos = [], []
     with gr.Row(elem_classes=["summary-columns"]):  # fixed-height boxes keep the columns level
-        for key in h.COLUMNS:
+        for key in COLUMNS:
             title = "Original" if key == ORIGINAL else registry.label(key)
             with gr.Column(scale=1, min_width=220, elem_classes=["summary-col", f"col-{key}"]):
                 # A fixed height keeps the columns level; longer text scrolls.
@@ -71,9 +73,9 @@ def _wire_summarize(ctx: UiContext, ui: SimpleNamespace) -> None:
     def run(dialogue, *picks_then_settings):
         """The dialogue, a run pick per method (registry order), max new tokens, beams, the example it came from."""
         *runs, max_new_tokens, num_beams, sent = picks_then_settings
-        gen = h.generation_settings(max_new_tokens, num_beams)
-        references = h.references_for(dialogue, sent)
-        columns = h.compare(ctx.studio, dialogue, dict(zip(registry.NAMES, runs)), gen, references)
+        gen = hc.generation_settings(max_new_tokens, num_beams)
+        references = hc.references_for(dialogue, sent)
+        columns = hc.compare(ctx.studio, dialogue, dict(zip(registry.NAMES, runs)), gen, references)
         return {**{box: c.text for box, c in zip(ui.texts, columns)},
                 **{box: c.info for box, c in zip(ui.infos, columns)},
                 ui.reference: _reference_update(references)}
@@ -94,14 +96,14 @@ def _wire_refresh(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
 
     def refresh(owner, *current):
         """Fresh choices (the person's own runs marked); a pick still there is kept."""
-        picks = h.compare_picks(studio, owner, current)
+        picks = compare_picks(studio, owner, current)
         return {ui.pickers[m]: refreshed_choices(gr.Dropdown, c, now, v)
                 for (m, (c, v)), now in zip(picks.items(), current)}
 
     def refresh_with_notes(owner):
         """A new page (or its token just restored): the person's own newest runs, else anyone's newest."""
-        picks = h.compare_picks(studio, owner)
-        notes = h.column_notes(studio, {m: v for m, (_, v) in picks.items()})
+        picks = compare_picks(studio, owner)
+        notes = hc.column_notes(studio, {m: v for m, (_, v) in picks.items()})
         return {**dropdowns(picks), **dict(zip(ui.infos, notes))}
 
     # Raw values (preprocess=False): a refresh can carry the value the page held before the page
@@ -116,4 +118,4 @@ def _wire_refresh(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
 
 def _reference_update(references: list[str] | None):
     """The dataset's references fill the (editable) reference box; without them it keeps what was typed."""
-    return h.reference_text(references) if references else gr.skip()
+    return hc.reference_text(references) if references else gr.skip()

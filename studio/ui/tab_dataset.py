@@ -7,9 +7,10 @@ import gradio as gr
 
 from studio.data.dialogsum import SPLITS
 
-from . import handlers as h
 from .context import QUIET, UiContext
 from .errors import guarded
+from .handlers import dataset as hd
+from .handlers.common import ALL_TOPICS, PAGE_SIZE
 
 CHART_MIN_WIDTH = 340  # px: two fit beside each other from about 720 px wide; a phone stacks them
 
@@ -28,7 +29,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                 "written by people; training teaches the model to write like them.", elem_classes=["tab-intro"])
     with gr.Row(equal_height=True):
         ui.split = gr.Dropdown(splits, value=first_split, label="Split", scale=1)
-        ui.topic = gr.Dropdown([h.ALL_TOPICS, *data.topics(first_split)], value=h.ALL_TOPICS, label="Topic",
+        ui.topic = gr.Dropdown([ALL_TOPICS, *data.topics(first_split)], value=ALL_TOPICS, label="Topic",
                                scale=2)
         ui.query = gr.Textbox(label="Search", placeholder="a word in the dialogue or summary, then Enter", scale=3,
                               max_length=200)
@@ -39,7 +40,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
         ui.caption = gr.Markdown(elem_classes=["pager-caption"])
     ui.page_ids = gr.State([])
     ui.page_shown = gr.State(1)  # the page on screen: what the box goes back to after a bad number
-    for _ in range(h.PAGE_SIZE):  # one card per example on a page
+    for _ in range(PAGE_SIZE):  # one card per example on a page
         with gr.Group(elem_classes=["example-card"]) as group:
             title = gr.Markdown()
             with gr.Row():
@@ -63,14 +64,14 @@ def _wire_pages(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     @guarded
     def show(split_name, topic_name, text, page):
-        result = h.dataset_page(data, split_name, topic_name, text, page)
+        result = hd.dataset_page(data, split_name, topic_name, text, page)
         out = {ui.page_no: result.page + 1, ui.page_shown: result.page + 1, ui.caption: result.caption,
                ui.page_ids: [ex.id for ex in result.examples]}
         for index, slot in enumerate(ui.slots):
             ex = result.examples[index] if index < len(result.examples) else None
             out.update({slot.group: gr.Group(visible=ex is not None),
-                        slot.title: h.example_title(ex) if ex else "", slot.dialogue: ex.dialogue if ex else "",
-                        slot.references: h.references_text(ex) if ex else ""})
+                        slot.title: hd.example_title(ex) if ex else "", slot.dialogue: ex.dialogue if ex else "",
+                        slot.references: hd.references_text(ex) if ex else ""})
         return out
 
     def first_page(split_name, topic_name, text):
@@ -79,7 +80,7 @@ def _wire_pages(ctx: UiContext, ui: SimpleNamespace) -> None:
     def go_to(split_name, topic_name, text, page, shown_page, delta=0):
         # Raw values (preprocess=False): Gradio's own minimum check would answer 0 with a red "Error"
         # toast and leave the 0 in the box; here it gets the usual warning and the box its page back.
-        page, problem = h.checked_page(page, shown_page)
+        page, problem = hd.checked_page(page, shown_page)
         if problem:
             gr.Warning(problem)
             return {ui.page_no: page}
@@ -90,8 +91,8 @@ def _wire_pages(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     def new_split(split_name, text):
         # A new split has its own topics: reset the filter, then show its first page.
-        shown = first_page(split_name, h.ALL_TOPICS, text)
-        topic = gr.Dropdown(choices=[h.ALL_TOPICS, *data.topics(split_name)], value=h.ALL_TOPICS)
+        shown = first_page(split_name, ALL_TOPICS, text)
+        topic = gr.Dropdown(choices=[ALL_TOPICS, *data.topics(split_name)], value=ALL_TOPICS)
         return shown if shown == gr.skip() else {ui.topic: topic, **shown}  # a refused page changes nothing
 
     filters = [ui.split, ui.topic, ui.query]
@@ -109,7 +110,7 @@ def _wire_pages(ctx: UiContext, ui: SimpleNamespace) -> None:
 
 def _wire_figures(ctx: UiContext, ui: SimpleNamespace) -> None:
     """The length and topic charts follow the same filters as the pages."""
-    stats = h.DatasetStats(ctx.studio.data, ctx.studio.base.path)
+    stats = hd.DatasetStats(ctx.studio.data, ctx.studio.base.path)
     figures_out = [ui.length_plot, ui.topic_plot]
 
     @guarded
@@ -128,7 +129,7 @@ def _wire_send(ctx: UiContext, ui: SimpleNamespace) -> None:
         def send_to_compare(split_name, ids, index=index):
             if index >= len(ids or []):
                 raise ValueError("That slot is empty.")
-            ex = h.find_example(data, split_name, ids[index])
+            ex = hd.find_example(data, split_name, ids[index])
             return {ctx.dialogue: ex.dialogue, ctx.sent_example: {"dialogue": ex.dialogue,
                                                                   "references": ex.references},
                     ctx.tabs: gr.Tabs(selected="compare")}

@@ -9,10 +9,11 @@ from studio.config.declare import spec
 from studio.config.settings import EvaluationSettings, GenerationSettings
 from studio.ui.plots import rouge_figure
 
-from . import handlers as h
 from . import section_forgetting
 from .context import GENERATE, GENERATE_WORKERS, QUIET, UiContext
 from .errors import guarded
+from .handlers import evaluate as he
+from .handlers.choices import default_models, evaluate_selection, model_choices
 from .turns import takes_turn
 from .widgets import number, refreshed_choices, widget_args
 
@@ -32,7 +33,7 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                 "the human references. Bars show 95% bootstrap intervals: with few dialogues they are wide, so "
                 "small differences mean little.", elem_classes=["tab-intro"])
     with gr.Row():
-        ui.models = gr.CheckboxGroup(h.model_choices(studio), value=h.default_models(studio), label="Models",
+        ui.models = gr.CheckboxGroup(model_choices(studio), value=default_models(studio), label="Models",
                                      scale=3)
         with gr.Column(scale=2, min_width=300):
             ui.count = gr.Slider(value=min(DEFAULT_COUNT, test_size), step=1,
@@ -63,11 +64,11 @@ def _wire_run(ctx: UiContext, ui: SimpleNamespace) -> None:
     @takes_turn(ctx.studio)
     def run(refs, n, max_new_tokens, progress=gr.Progress()):
         progress((0, None), desc="Loading models")
-        view = h.run_evaluation(ctx.studio, refs, n, max_new_tokens, ctx.scratch,
-                                progress=lambda done, total: progress((done, total), desc="Summarizing",
-                                                                      unit="summaries"))
+        view = he.run_evaluation(ctx.studio, refs, n, max_new_tokens, ctx.scratch,
+                                 progress=lambda done, total: progress((done, total), desc="Summarizing",
+                                                                       unit="summaries"))
         return {ui.summary: view.summary, ui.plot: view.figure, ui.gains: gr.Dataframe(view.gains, visible=True),
-                ui.per_topic: h.styled(view.per_topic, view.per_topic_too_few),
+                ui.per_topic: he.styled(view.per_topic, view.per_topic_too_few),
                 ui.topic_box: gr.Accordion(visible=len(view.per_topic) > 0),
                 ui.per_example: gr.Dataframe(view.per_example, visible=True,
                                              column_widths=_widths(view.per_example)),
@@ -82,13 +83,13 @@ def _wire_run(ctx: UiContext, ui: SimpleNamespace) -> None:
 def _wire_refresh(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     def refresh(owner, current, seen):
         """Runs changed: offer them all, keep the ticks, tick only the person's own new newest runs."""
-        choices, ticked, valid = h.evaluate_selection(ctx.studio, owner, current, seen)
+        choices, ticked, valid = evaluate_selection(ctx.studio, owner, current, seen)
         return {ui.models: refreshed_choices(gr.CheckboxGroup, choices, current, ticked), ui.known: valid}
 
     def start(owner):
         """A new page (or its token just restored): Original and the person's own newest runs."""
-        choices = h.model_choices(ctx.studio, owner)
-        return {ui.models: gr.CheckboxGroup(choices=choices, value=h.default_models(ctx.studio, owner)),
+        choices = model_choices(ctx.studio, owner)
+        return {ui.models: gr.CheckboxGroup(choices=choices, value=default_models(ctx.studio, owner)),
                 ui.known: [value for _, value in choices]}
 
     inputs, outputs = [ctx.owner, ui.models, ui.known], [ui.models, ui.known]

@@ -17,10 +17,10 @@ import gradio as gr
 from studio.config.settings import TrainConfig
 from studio.model.methods import registry
 
-from . import handlers as h
 from . import section_base_model, section_command, section_experiment, section_zerogpu
 from .context import QUIET, UiContext
 from .errors import guarded
+from .handlers import train as ht
 from .turns import current_caller, current_request
 from .widgets import number, setting_widget, widget_args
 
@@ -28,7 +28,7 @@ POLL_SECONDS = 1.5
 DEFAULT_METHOD = registry.DEFAULT_TRAINING
 
 # The form's fields, each a widget on ui by the same name: the shared ones, then every method's settings.
-FORM_FIELDS = tuple(f.name for f in fields(h.TrainForm))
+FORM_FIELDS = tuple(f.name for f in fields(ht.TrainForm))
 # After Start, bring the status into view if the page is scrolled away from it (on a wide screen
 # the sticky column already keeps it there, and "nearest" then does not move the page).
 _SHOW_STATUS = "() => { document.getElementById('job-status')?.scrollIntoView({block: 'nearest'}); }"
@@ -62,47 +62,47 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
             ui.presenter_note = gr.Markdown("**Presenter mode:** training is switched off on this page; the "
                                             "chart shows the prepared runs.", visible=presenter,
                                             elem_id="presenter-note")
-            ui.status = gr.Markdown(h.job_view(ctx.studio, None).status, elem_classes=["job-status"],
+            ui.status = gr.Markdown(ht.job_view(ctx.studio, None).status, elem_classes=["job-status"],
                                     elem_id="job-status")
             ui.progress = gr.Markdown(elem_classes=["job-progress"], elem_id="job-progress")
             ui.params = gr.Markdown(elem_id="job-params")
-            ui.plot = gr.Plot(h.loss_view(ctx.studio), show_label=False, elem_id="loss-plot")
+            ui.plot = gr.Plot(ht.loss_view(ctx.studio), show_label=False, elem_id="loss-plot")
             # Minimum widths (style.css: a checkbox ignores min_width) let a phone wrap the three onto
             # lines of their own instead of squeezing "Overlay my earlier runs" one word per line.
             with gr.Row(equal_height=True, elem_id="loss-options"):
                 ui.own_runs = gr.Checkbox(label="Overlay my earlier runs", value=False, elem_classes=["loss-toggle"],
                                           elem_id="loss-overlay")
-                ui.smoothing = gr.Slider(1, h.MAX_SMOOTHING, value=1, step=1, label="Smoothing (steps)",
+                ui.smoothing = gr.Slider(1, ht.MAX_SMOOTHING, value=1, step=1, label="Smoothing (steps)",
                                          info="moving average; 1 = raw", min_width=220)
                 ui.log_scale = gr.Checkbox(label="Log scale", value=False, elem_classes=["loss-toggle"])
     return ui
 
 
 def _form(ctx: UiContext, ui: SimpleNamespace) -> None:
-    quick = h.preset_values(ctx.studio, "quick")   # fitted to the loaded base model
-    form = h.TrainForm(method=DEFAULT_METHOD, **quick)
+    quick = ht.preset_values(ctx.studio, "quick")   # fitted to the loaded base model
+    form = ht.TrainForm(method=DEFAULT_METHOD, **quick)
     ui.built_for_base = ctx.studio.settings.base_model  # a base switched later gets its own numbers on load
     ui.method = gr.Radio([(m.label, m.name) for m in registry.METHODS], value=DEFAULT_METHOD, label="Method")
-    ui.method_help = gr.Markdown(h.method_help(ctx.studio, DEFAULT_METHOD), elem_classes=["method-help"],
+    ui.method_help = gr.Markdown(ht.method_help(ctx.studio, DEFAULT_METHOD), elem_classes=["method-help"],
                                  elem_id="method-help")
     ui.preset = gr.Radio([("Quick", "quick"), ("Standard", "standard")], value="quick", label="Preset",
-                         info=h.preset_info(ctx.studio))
+                         info=ht.preset_info(ctx.studio))
     with gr.Row():
         ui.steps = number(TrainConfig, "steps", form.steps)
         ui.batch_size = number(TrainConfig, "batch_size", form.batch_size)
         ui.train_size = number(TrainConfig, "train_size", form.train_size)
-    ui.budget = gr.Markdown(h.budget_text(ctx.studio, form.steps, form.batch_size, form.train_size),
+    ui.budget = gr.Markdown(ht.budget_text(ctx.studio, form.steps, form.batch_size, form.train_size),
                             elem_id="train-budget", elem_classes=["train-budget"])
     with gr.Row():
         # A textbox, not gr.Number: a Number cannot be blank, and blank means "the method's default".
-        ui.learning_rate = gr.Textbox("", label="Learning rate", info=h.learning_rate_hint(DEFAULT_METHOD),
-                                      placeholder=f"{h.default_learning_rate(DEFAULT_METHOD):g}", max_length=32)
+        ui.learning_rate = gr.Textbox("", label="Learning rate", info=ht.learning_rate_hint(DEFAULT_METHOD),
+                                      placeholder=f"{ht.default_learning_rate(DEFAULT_METHOD):g}", max_length=32)
         ui.seed = number(TrainConfig, "seed", form.seed)
     # "" (not Gradio's None): the value is the API's default, so a script may leave the name out.
     ui.name = gr.Textbox(form.name, label="Run name (optional)", max_length=80, placeholder="e.g. lora-r8-quick")
     _method_boxes(ui, form)
     with gr.Accordion("Advanced settings", open=False, elem_id="train-advanced"):
-        ui.report_to = gr.Dropdown(h.tracker_choices(), value=form.report_to, elem_id="train-report-to",
+        ui.report_to = gr.Dropdown(ht.tracker_choices(), value=form.report_to, elem_id="train-report-to",
                                    **widget_args(TrainConfig, "report_to"))
 
 
@@ -132,22 +132,22 @@ def _boxes_for(ui: SimpleNamespace, method: str) -> dict:
 def _wire_form(ctx: UiContext, ui: SimpleNamespace) -> None:
     def on_method(key):
         key = key if key in registry.NAMES else DEFAULT_METHOD
-        return {ui.method_help: h.method_help(ctx.studio, key), **_boxes_for(ui, key),
-                ui.learning_rate: gr.Textbox(info=h.learning_rate_hint(key),
-                                             placeholder=f"{h.default_learning_rate(key):g}")}
+        return {ui.method_help: ht.method_help(ctx.studio, key), **_boxes_for(ui, key),
+                ui.learning_rate: gr.Textbox(info=ht.learning_rate_hint(key),
+                                             placeholder=f"{ht.default_learning_rate(key):g}")}
 
     ui.method.change(on_method, ui.method, [ui.method_help, *ui.method_boxes.values(), ui.learning_rate],
                      **QUIET)
 
     @guarded
     def on_preset(name_):
-        values = h.preset_values(ctx.studio, name_)
+        values = ht.preset_values(ctx.studio, name_)
         return {ui.steps: values["steps"], ui.batch_size: values["batch_size"], ui.train_size: values["train_size"]}
 
     ui.preset.input(on_preset, ui.preset, [ui.steps, ui.batch_size, ui.train_size], **QUIET)
 
     def on_budget(steps, batch_size, train_size):
-        return h.budget_text(ctx.studio, steps, batch_size, train_size)
+        return ht.budget_text(ctx.studio, steps, batch_size, train_size)
 
     # Raw values: a half-typed number gets the budget line's own message, not Gradio's error toast.
     for box in (ui.steps, ui.batch_size, ui.train_size):
@@ -189,10 +189,11 @@ def _wire_start_and_stop(ctx: UiContext, ui: SimpleNamespace) -> None:
         if not owner:
             owner = studio.issue_owner_token()
             studio.people.remember(getattr(current_request(), "session_hash", None), owner)
-        job = h.start_training(studio, owner, h.TrainForm(**fields),
-                               client=current_caller(studio, token=owner), presenter=presenter is True)
+        job = ht.start_training(studio, owner, ht.TrainForm(**fields),
+                                client=current_caller(studio, token=owner), presenter=presenter is True)
+        figure = ht.loss_view(studio, job, owner, own_runs, smoothing, log_scale)
         return {ctx.owner: owner, ui.job_id: job.job_id, ui.timer: gr.Timer(active=True),
-                **_shown(ui, h.job_view(studio, job), h.loss_view(studio, job, owner, own_runs, smoothing, log_scale))}
+                **_shown(ui, ht.job_view(studio, job), figure)}
 
     inputs = {"owner": ctx.owner, **{f: getattr(ui, f) for f in FORM_FIELDS},
               "own_runs": ui.own_runs, "smoothing": ui.smoothing, "log_scale": ui.log_scale}
@@ -206,8 +207,8 @@ def _wire_start_and_stop(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     @guarded
     def stop_training(current, owner):
-        gr.Info(h.stop_training(studio, current, owner))
-        return {ui.status: h.job_view(studio, studio.job(current)).status}
+        gr.Info(ht.stop_training(studio, current, owner))
+        return {ui.status: ht.job_view(studio, studio.job(current)).status}
 
     ui.stop.click(stop_training, [ui.job_id, ctx.owner], ui.status, api_name="stop")
 
@@ -217,9 +218,9 @@ def _wire_poll(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     def poll(current, version, seen, owner, own_runs, smoothing, log_scale):
         job = studio.job(current)
-        view = h.job_view(studio, job)
+        view = ht.job_view(studio, job)
         redraw = view.steps_seen != seen or view.ended
-        figure = h.loss_view(studio, job, owner, own_runs, smoothing, log_scale) if redraw else gr.skip()
+        figure = ht.loss_view(studio, job, owner, own_runs, smoothing, log_scale) if redraw else gr.skip()
         out = {**_shown(ui, view, figure), ui.steps_seen: view.steps_seen}
         if view.ended:
             if job is not None and job.status == "completed":
@@ -238,11 +239,11 @@ def _wire_reattach(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     def reattach(owner):
         """After a reload, pick up this browser's queued or running job again, and show the form that asked for it."""
-        current = h.active_job_id(studio, owner)
+        current = ht.active_job_id(studio, owner)
         if not current:
             return _form_for_switched_base(ctx, ui)
         return {ui.job_id: current, ui.timer: gr.Timer(active=True), ui.steps_seen: -1,
-                **_form_shown(ctx, ui, h.form_of_job(studio.job(current)))}
+                **_form_shown(ctx, ui, ht.form_of_job(studio.job(current)))}
 
     form_boxes = [getattr(ui, f) for f in FORM_FIELDS]
     ctx.owner.change(reattach, ctx.owner, [ui.job_id, ui.timer, ui.steps_seen, *form_boxes, ui.method_help,
@@ -254,14 +255,14 @@ def _form_for_switched_base(ctx: UiContext, ui: SimpleNamespace):
     (e.g. a smaller batch on a bigger model); otherwise the form stays as built."""
     if ctx.studio.settings.base_model == ui.built_for_base:
         return gr.skip()
-    quick = h.preset_values(ctx.studio, "quick")
-    return _form_shown(ctx, ui, h.TrainForm(method=DEFAULT_METHOD, **quick))
+    quick = ht.preset_values(ctx.studio, "quick")
+    return _form_shown(ctx, ui, ht.TrainForm(method=DEFAULT_METHOD, **quick))
 
 
 def _wire_chart(ctx: UiContext, ui: SimpleNamespace) -> None:
     def redraw(current, owner, own_runs, smoothing, log_scale):
         """Earlier runs come from the run store now: a page opened later, or a rename, shows in the chart."""
-        return h.loss_view(ctx.studio, ctx.studio.job(current), owner, own_runs, smoothing, log_scale)
+        return ht.loss_view(ctx.studio, ctx.studio.job(current), owner, own_runs, smoothing, log_scale)
 
     redraw_inputs = [ui.job_id, ctx.owner, *_plot_options(ui)]
     for trigger in (ctx.demo.load, ctx.runs_version.change, ctx.owner.change, ui.own_runs.input,
@@ -273,10 +274,10 @@ def _wire_chart(ctx: UiContext, ui: SimpleNamespace) -> None:
 def _form_shown(ctx: UiContext, ui: SimpleNamespace, form) -> dict:
     """Every form widget set to `form`'s values, with the method's help, boxes and budget line to match."""
     out = {getattr(ui, f): getattr(form, f) for f in FORM_FIELDS}
-    out.update({ui.method_help: h.method_help(ctx.studio, form.method), **_boxes_for(ui, form.method),
-                ui.learning_rate: gr.Textbox(value=form.learning_rate, info=h.learning_rate_hint(form.method),
-                                             placeholder=f"{h.default_learning_rate(form.method):g}"),
-                ui.budget: h.budget_text(ctx.studio, form.steps, form.batch_size, form.train_size)})
+    out.update({ui.method_help: ht.method_help(ctx.studio, form.method), **_boxes_for(ui, form.method),
+                ui.learning_rate: gr.Textbox(value=form.learning_rate, info=ht.learning_rate_hint(form.method),
+                                             placeholder=f"{ht.default_learning_rate(form.method):g}"),
+                ui.budget: ht.budget_text(ctx.studio, form.steps, form.batch_size, form.train_size)})
     return out
 
 

@@ -4,8 +4,7 @@ import pytest
 
 from studio.config.settings import Settings
 from studio.service.zerogpu import GpuTimeError
-from studio.ui.handlers import TrainForm
-from studio.ui.handlers.train import train_stream
+from studio.ui.handlers.train import TrainForm, train_stream
 from tests.studios import offline_studio
 
 
