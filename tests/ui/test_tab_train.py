@@ -3,7 +3,7 @@ timer follows the job to its end, Stop, a reload's re-attachment, presenter mode
 import gradio as gr
 import pytest
 
-from studio.ui import tab_train
+from studio.ui import section_train_form, tab_train
 from studio.ui.handlers import train as ht
 from tests.ui.one_tab import all_wired, build_tab, by_elem_id, by_label, wired
 
@@ -20,7 +20,7 @@ def tab(studio, tmp_path):
 def _form(**values):
     """Every form field as the page sends it, TINY unless given."""
     form = ht.TrainForm(**{**TINY, **values})
-    return {field: getattr(form, field) for field in tab_train.FORM_FIELDS}
+    return {field: getattr(form, field) for field in section_train_form.FORM_FIELDS}
 
 
 def test_the_method_shows_its_own_settings_and_learning_rate(tab):
