@@ -8,7 +8,7 @@ matrix recomputes only its singular values, for the run whose map is on screen.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -25,31 +25,43 @@ INTRO = ("How far did training move each weight matrix? Each cell is the size of
          "directions it changed: LoRA's stop at its rank r.")
 
 
+@dataclass
+class WeightWidgets:
+    run: gr.Dropdown
+    show: gr.Button
+    note: gr.Markdown
+    map: gr.Plot              # layers x matrices, hidden for a run that changes no weight
+    values_box: gr.Column     # the matrix pick and its singular values
+    matrix: gr.Dropdown
+    values_note: gr.Markdown
+    values: gr.Plot
+    shown: gr.State           # the run whose map is on screen: a new matrix pick belongs to it
+
+
 def build(ctx: UiContext, tab: gr.Tab) -> None:
     ui = _layout(ctx)
     _wire(ctx, ui, tab)
 
 
-def _layout(ctx: UiContext) -> SimpleNamespace:
-    ui = SimpleNamespace()
+def _layout(ctx: UiContext) -> WeightWidgets:
     with gr.Accordion("Where each method changed the model", open=False, elem_id="weights-section"):
         gr.Markdown(INTRO, elem_classes=["tab-intro"])
         with gr.Row(equal_height=True):
             choices = hr.weight_run_choices(ctx.studio)
-            ui.run = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Run", scale=3,
-                                 elem_id="weights-run")
-            ui.show = gr.Button("Show the change", variant="primary", scale=1, min_width=160)
-        ui.note = gr.Markdown(elem_id="weights-note")
-        ui.map = gr.Plot(show_label=False, visible=False, elem_id="weights-map")
-        with gr.Column(visible=False) as ui.values_box:
-            ui.matrix = gr.Dropdown([], label="Weight matrix (its change in brackets)", elem_id="weights-matrix")
-            ui.values_note = gr.Markdown(elem_id="weights-values-note")
-            ui.values = gr.Plot(show_label=False, elem_id="weights-values")
-    ui.shown = gr.State(None)   # the run whose map is on screen: a new matrix pick belongs to it
-    return ui
+            run = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Run", scale=3,
+                              elem_id="weights-run")
+            show = gr.Button("Show the change", variant="primary", scale=1, min_width=160)
+        note = gr.Markdown(elem_id="weights-note")
+        map_plot = gr.Plot(show_label=False, visible=False, elem_id="weights-map")
+        with gr.Column(visible=False) as values_box:
+            matrix = gr.Dropdown([], label="Weight matrix (its change in brackets)", elem_id="weights-matrix")
+            values_note = gr.Markdown(elem_id="weights-values-note")
+            values = gr.Plot(show_label=False, elem_id="weights-values")
+    return WeightWidgets(run=run, show=show, note=note, map=map_plot, values_box=values_box, matrix=matrix,
+                         values_note=values_note, values=values, shown=gr.State(None))
 
 
-def _wire(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
+def _wire(ctx: UiContext, ui: WeightWidgets, tab: gr.Tab) -> None:
     @guarded
     @takes_turn(ctx.studio)
     def show(run_id):

@@ -7,7 +7,7 @@ marks the words behind the scores.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -20,8 +20,24 @@ from .errors import guarded
 from .handlers import compare as hc
 from .handlers.choices import compare_picks, keep_or_newest, run_choices
 from .handlers.common import COLUMNS
+from .section_overlap import ReferenceBox
 from .turns import takes_turn
 from .widgets import number, positional_names, refreshed_choices
+
+
+@dataclass
+class CompareTabWidgets:
+    """The Compare tab: a run picker per method, the generation settings, and a column per model."""
+    reference: ReferenceBox          # the reference summaries the columns are scored against
+    pickers: dict[str, gr.Dropdown]  # method -> its run dropdown, in registry order
+    max_tokens: gr.Number
+    beams: gr.Number
+    summarize: gr.Button
+    texts: list[gr.Textbox]          # one summary per column (COLUMNS: the original, then each method)
+    infos: list[gr.Markdown]         # under each: which run, its time and ROUGE-L, or how to get a run
+
+    def picker_list(self) -> list[gr.Dropdown]:
+        return [self.pickers[m] for m in registry.NAMES]
 
 
 def build(ctx: UiContext, tab: gr.Tab) -> None:
@@ -30,8 +46,8 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     _wire_refresh(ctx, ui, tab)
 
 
-def _layout(ctx: UiContext) -> SimpleNamespace:
-    studio, ui = ctx.studio, SimpleNamespace(pickers={})
+def _layout(ctx: UiContext) -> CompareTabWidgets:
+    studio, pickers = ctx.studio, {}
     with gr.Row():
         with gr.Column(scale=3):
             ctx.dialogue.render()
@@ -40,33 +56,32 @@ def _layout(ctx: UiContext) -> SimpleNamespace:
                 gr.Examples([[text] for _, text in examples], inputs=[ctx.dialogue],
                             example_labels=[label for label, _ in examples], label="Sample dialogues")
             # Beside the run pickers, not under them: the summaries then start higher.
-            ui.reference = section_overlap.reference_box()
+            reference = section_overlap.reference_box()
         with gr.Column(scale=2, min_width=300):
             for method in registry.NAMES:
                 choices = run_choices(studio, method)
-                ui.pickers[method] = gr.Dropdown(choices, value=keep_or_newest(choices, None),
-                                                 label=f"{registry.label(method)} run")
+                pickers[method] = gr.Dropdown(choices, value=keep_or_newest(choices, None),
+                                              label=f"{registry.label(method)} run")
             with gr.Row():
-                ui.max_tokens = number(GenerationSettings, "max_new_tokens")
-                ui.beams = number(GenerationSettings, "num_beams")
-            ui.summarize = gr.Button("Summarize", variant="primary", size="lg")
-    ui.texts, ui.infos = [], []
+                max_tokens = number(GenerationSettings, "max_new_tokens")
+                beams = number(GenerationSettings, "num_beams")
+            summarize = gr.Button("Summarize", variant="primary", size="lg")
+    texts, infos = [], []
     with gr.Row(elem_classes=["summary-columns"]):  # fixed-height boxes keep the columns level
         for key in COLUMNS:
             title = "Original" if key == ORIGINAL else registry.label(key)
             with gr.Column(scale=1, min_width=220, elem_classes=["summary-col", f"col-{key}"]):
                 # A fixed height keeps the columns level; longer text scrolls.
-                ui.texts.append(gr.Textbox(label=title, lines=7, max_lines=7, interactive=False,
-                                           elem_classes=["summary-text"], buttons=["copy"],
-                                           elem_id=f"summary-{key}"))
-                ui.infos.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"info-{key}"))
-    ui.picker_list = [ui.pickers[m] for m in registry.NAMES]
-    section_overlap.build(ctx, ui.reference, ui.texts)  # highlighted ROUGE and copied/new words
-    section_fool.build(ctx, ui.reference, ui.texts)  # "Can ROUGE be fooled?": three bad summaries scored
-    return ui
+                texts.append(gr.Textbox(label=title, lines=7, max_lines=7, interactive=False,
+                                        elem_classes=["summary-text"], buttons=["copy"], elem_id=f"summary-{key}"))
+                infos.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"info-{key}"))
+    section_overlap.build(ctx, reference, texts)  # highlighted ROUGE and copied/new words
+    section_fool.build(ctx, reference.text, texts)  # "Can ROUGE be fooled?": three bad summaries scored
+    return CompareTabWidgets(reference=reference, pickers=pickers, max_tokens=max_tokens, beams=beams,
+                             summarize=summarize, texts=texts, infos=infos)
 
 
-def _wire_summarize(ctx: UiContext, ui: SimpleNamespace) -> None:
+def _wire_summarize(ctx: UiContext, ui: CompareTabWidgets) -> None:
     @guarded
     @takes_turn(ctx.studio)
     @positional_names("dialogue", *(f"{m}_run" for m in registry.NAMES), "max_new_tokens", "num_beams", "sent")
@@ -78,17 +93,17 @@ def _wire_summarize(ctx: UiContext, ui: SimpleNamespace) -> None:
         columns = hc.compare(ctx.studio, dialogue, dict(zip(registry.NAMES, runs)), gen, references)
         return {**{box: c.text for box, c in zip(ui.texts, columns)},
                 **{box: c.info for box, c in zip(ui.infos, columns)},
-                ui.reference: _reference_update(references)}
+                ui.reference.text: _reference_update(references)}
 
-    ui.summarize.click(run, [ctx.dialogue, *ui.picker_list, ui.max_tokens, ui.beams, ctx.sent_example],
-                       [*ui.texts, *ui.infos, ui.reference], api_name="summarize", concurrency_id=GENERATE,
+    ui.summarize.click(run, [ctx.dialogue, *ui.picker_list(), ui.max_tokens, ui.beams, ctx.sent_example],
+                       [*ui.texts, *ui.infos, ui.reference.text], api_name="summarize", concurrency_id=GENERATE,
                        concurrency_limit=GENERATE_WORKERS,
                        # The handlers check raw values against the runs on disk now: the dropdowns'
                        # choices are fixed when a session starts, and scripts never refresh them.
                        preprocess=False)
 
 
-def _wire_refresh(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
+def _wire_refresh(ctx: UiContext, ui: CompareTabWidgets, tab: gr.Tab) -> None:
     studio = ctx.studio
 
     def dropdowns(picks) -> dict:
@@ -110,10 +125,10 @@ def _wire_refresh(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     # load's answer arrived ("none yet" from when the app started), while the session already has
     # the new choices; Gradio's own check then showed "Value: none is not in the list of choices"
     # in a red toast. The handlers check values against the runs on disk and replace stale ones.
-    ctx.runs_version.change(refresh, [ctx.owner, *ui.picker_list], ui.picker_list, preprocess=False, **QUIET)
-    tab.select(refresh, [ctx.owner, *ui.picker_list], ui.picker_list, preprocess=False, **QUIET)
-    ctx.demo.load(refresh_with_notes, ctx.owner, [*ui.picker_list, *ui.infos], **QUIET)
-    ctx.owner.change(refresh_with_notes, ctx.owner, [*ui.picker_list, *ui.infos], **QUIET)
+    ctx.runs_version.change(refresh, [ctx.owner, *ui.picker_list()], ui.picker_list(), preprocess=False, **QUIET)
+    tab.select(refresh, [ctx.owner, *ui.picker_list()], ui.picker_list(), preprocess=False, **QUIET)
+    ctx.demo.load(refresh_with_notes, ctx.owner, [*ui.picker_list(), *ui.infos], **QUIET)
+    ctx.owner.change(refresh_with_notes, ctx.owner, [*ui.picker_list(), *ui.infos], **QUIET)
 
 
 def _reference_update(references: list[str] | None):

@@ -2,7 +2,7 @@
 method learned (the soft-prompt readout) and where it changed the weights."""
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -11,6 +11,24 @@ from .context import QUIET, UiContext
 from .errors import guarded
 from .handlers import runs as hr
 from .widgets import refreshed_choices
+
+
+@dataclass
+class RunsWidgets:
+    """The Runs tab's listing, its run pick and what can be done with the picked run."""
+    refresh: gr.Button
+    empty: gr.Markdown
+    table: gr.Dataframe
+    picked: gr.Dropdown         # the run the buttons below act on
+    zip: gr.Button
+    zip_file: gr.DownloadButton
+    manage: gr.Column           # rename and delete: hidden on a presenter page
+    new_name: gr.Textbox
+    rename: gr.Button
+    sure: gr.Checkbox
+    delete: gr.Button
+    message: gr.Markdown
+    chart: gr.Plot              # quality vs. trained parameters
 
 
 def build(ctx: UiContext, tab: gr.Tab) -> None:
@@ -23,37 +41,39 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     section_hub.build(ctx, ui.picked)
 
 
-def _layout(ctx: UiContext) -> SimpleNamespace:
-    studio, ui = ctx.studio, SimpleNamespace()
+def _layout(ctx: UiContext) -> RunsWidgets:
+    studio = ctx.studio
     records = studio.runs()
     with gr.Row():
         gr.Markdown("Every training run saved on this machine, newest first. You can rename or delete runs "
                     "trained in this browser; anyone can download a run.", elem_classes=["tab-intro"])
-        ui.refresh = gr.Button("↻ Refresh", size="sm", scale=0, min_width=120)
-    ui.empty = gr.Markdown(hr.NO_RUNS_YET, visible=not records, elem_id="runs-empty")
-    ui.table = gr.Dataframe(hr.runs_table(records, notes=hr.experiment_notes(studio)), interactive=False, wrap=True,
-                            max_height=420, show_label=False, elem_id="runs-table",
-                            column_widths=["14%", "9%", "8%", "5%", "7%", "11%", "7%", "6%", "6%", "15%", "12%"])
+        refresh = gr.Button("↻ Refresh", size="sm", scale=0, min_width=120)
+    empty = gr.Markdown(hr.NO_RUNS_YET, visible=not records, elem_id="runs-empty")
+    table = gr.Dataframe(hr.runs_table(records, notes=hr.experiment_notes(studio)), interactive=False, wrap=True,
+                         max_height=420, show_label=False, elem_id="runs-table",
+                         column_widths=["14%", "9%", "8%", "5%", "7%", "11%", "7%", "6%", "6%", "15%", "12%"])
     with gr.Row():
         with gr.Column(scale=3):
-            ui.picked = gr.Dropdown(hr.run_dropdown(studio, records), value=None, label="Run", elem_id="runs-picked")
-            ui.zip = gr.Button("Zip the model")
-            ui.zip_file = gr.DownloadButton("Download zip", visible=False, variant="primary")
+            picked = gr.Dropdown(hr.run_dropdown(studio, records), value=None, label="Run", elem_id="runs-picked")
+            zip_button = gr.Button("Zip the model")
+            zip_file = gr.DownloadButton("Download zip", visible=False, variant="primary")
             # Renaming and deleting: hidden in presenter mode, so a stray click cannot derail a demo.
-            with gr.Column(visible=not studio.settings.presenter) as ui.manage:
+            with gr.Column(visible=not studio.settings.presenter) as manage:
                 with gr.Row(equal_height=True):
-                    ui.new_name = gr.Textbox(label="New name", max_length=80, scale=3)
-                    ui.rename = gr.Button("Rename", scale=1)
+                    new_name = gr.Textbox(label="New name", max_length=80, scale=3)
+                    rename = gr.Button("Rename", scale=1)
                 with gr.Row(equal_height=True, elem_classes=["danger-row"]):
-                    ui.sure = gr.Checkbox(label="I'm sure", value=False, scale=1, elem_id="runs-sure")
-                    ui.delete = gr.Button("Delete run", variant="stop", scale=1)
-            ui.message = gr.Markdown(elem_id="runs-message")
+                    sure = gr.Checkbox(label="I'm sure", value=False, scale=1, elem_id="runs-sure")
+                    delete = gr.Button("Delete run", variant="stop", scale=1)
+            message = gr.Markdown(elem_id="runs-message")
         with gr.Column(scale=4):
-            ui.chart = gr.Plot(hr.efficiency_view(studio), show_label=False)
-    return ui
+            chart = gr.Plot(hr.efficiency_view(studio), show_label=False)
+    return RunsWidgets(refresh=refresh, empty=empty, table=table, picked=picked, zip=zip_button, zip_file=zip_file,
+                       manage=manage, new_name=new_name, rename=rename, sure=sure, delete=delete, message=message,
+                       chart=chart)
 
 
-def _wire_listing(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
+def _wire_listing(ctx: UiContext, ui: RunsWidgets, tab: gr.Tab) -> None:
     studio = ctx.studio
 
     def listing(current=None, owner=None):
@@ -74,7 +94,7 @@ def _wire_listing(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
         trigger(listing, inputs, listed, preprocess=False, **QUIET)
 
 
-def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
+def _wire_actions(ctx: UiContext, ui: RunsWidgets) -> None:
     studio = ctx.studio
 
     @guarded
@@ -116,6 +136,6 @@ def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
     ui.picked.change(lambda _: gr.DownloadButton(value=None, visible=False), ui.picked, ui.zip_file, **QUIET)
 
 
-def _wire_presenter(ctx: UiContext, ui: SimpleNamespace) -> None:
+def _wire_presenter(ctx: UiContext, ui: RunsWidgets) -> None:
     if ctx.presenter is not None:
         ctx.presenter.change(lambda on: gr.Column(visible=on is not True), ctx.presenter, ui.manage, **QUIET)
