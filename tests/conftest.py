@@ -83,11 +83,11 @@ def trained(tmp_path_factory, cache_dir) -> TrainedStudio:
     TRAINED_OWNER, as a person would (trained once per test process; read only: tests that change
     runs make their own). `studio, runs = trained` or `trained.studio`, `trained.runs`."""
     from studio.model.methods import registry
-    from studio.ui import handlers as h
+    from studio.ui.handlers import train as ht
 
     studio = offline_studio(tmp_path_factory.mktemp("trained") / "runs", cache_dir)
     runs = {method: trained_through_the_form(studio, TRAINED_OWNER,
-                                             h.TrainForm(method=method, steps=TRAINED_STEPS, **TINY_TRAIN))
+                                              ht.TrainForm(method=method, steps=TRAINED_STEPS, **TINY_TRAIN))
             for method in registry.NAMES}
     return TrainedStudio(studio, runs)
 

@@ -1,25 +1,25 @@
 """Settings declared once: parsing what a person typed against a field's declaration."""
 import pytest
 
+from studio.config.declare import parse
 from studio.config.settings import TrainConfig
-from studio.ui import handlers as h
 
 
 @pytest.mark.parametrize("bad", [None, "", "abc", float("nan"), float("inf"), 1.5, True, 0, 6000])
 def test_declared_whole_numbers_reject_bad_values(bad):
     with pytest.raises(ValueError):
-        h.parse(TrainConfig, "steps", bad)
+        parse(TrainConfig, "steps", bad)
 
 
 def test_declared_whole_numbers_accept_whole_floats_and_text():
-    assert h.parse(TrainConfig, "steps", 5.0) == 5
-    assert h.parse(TrainConfig, "steps", "7") == 7
+    assert parse(TrainConfig, "steps", 5.0) == 5
+    assert parse(TrainConfig, "steps", "7") == 7
 
 
 def test_declared_fractions_blank_means_default_and_bad_values_are_refused():
-    assert h.parse(TrainConfig, "learning_rate", "", blank=None) is None
-    assert h.parse(TrainConfig, "learning_rate", None, blank=None) is None
-    assert h.parse(TrainConfig, "learning_rate", " 0.01 ".strip(), blank=None) == 0.01
+    assert parse(TrainConfig, "learning_rate", "", blank=None) is None
+    assert parse(TrainConfig, "learning_rate", None, blank=None) is None
+    assert parse(TrainConfig, "learning_rate", " 0.01 ".strip(), blank=None) == 0.01
     for bad in ("fast", "nan", -1, 11):
         with pytest.raises(ValueError):
-            h.parse(TrainConfig, "learning_rate", bad, blank=None)
+            parse(TrainConfig, "learning_rate", bad, blank=None)

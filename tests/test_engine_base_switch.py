@@ -65,15 +65,15 @@ def test_memory_estimate_follows_the_base_method_and_batch(two_bases):
 
 def test_the_train_tab_offers_the_switch_only_with_several_bases_and_shows_the_estimate(two_bases, studio):
     from studio.ui.app import build_app
-    from studio.ui.handlers import base_model as hb
+    from studio.ui.handlers import train as ht
 
     several, _, second = two_bases
     page = str(build_app(several).get_config_file())
     assert "base-switch" in page and "needs about" in page
     assert "base-switch" not in str(build_app(studio).get_config_file())
-    assert hb.memory_text(several, "full", 4).startswith("Training memory: needs about")
-    assert hb.memory_text(several, "full", "many") == ""
-    assert "Loaded" in hb.switch_base(several, second)
+    assert ht.memory_text(several, "full", 4).startswith("Training memory: needs about")
+    assert ht.memory_text(several, "full", "many") == ""
+    assert "Loaded" in ht.switch_base(several, second)
 
 
 def test_after_a_switch_the_header_and_a_new_pages_picker_name_the_loaded_base(two_bases):
@@ -111,7 +111,7 @@ def test_presets_fit_the_base_model_size():
 def test_the_train_tab_offers_the_loaded_bases_presets_and_a_switch_resets_the_form_to_them(two_bases,
                                                                                             monkeypatch):
     from studio.ui.app import build_app
-    from studio.ui.handlers import preset_info, preset_values
+    from studio.ui.handlers.train import preset_info, preset_values
 
     studio, _, second = two_bases
     assert preset_values(studio, "quick") == studio.presets()["quick"]
@@ -182,7 +182,7 @@ def test_the_switch_is_the_operators_hidden_and_refused_unless_allowed(tmp_path,
     import dataclasses
 
     from studio.ui.app import build_app
-    from studio.ui.handlers import base_model as hb
+    from studio.ui.handlers import train as ht
 
     first, second = tmp_path / "base-a", tmp_path / "base-b"
     shutil.copytree(cache_dir / STANDIN_NAME, first)
@@ -192,10 +192,10 @@ def test_the_switch_is_the_operators_hidden_and_refused_unless_allowed(tmp_path,
     studio = Studio(settings)
     assert "base-switch" not in str(build_app(studio).get_config_file())
     with pytest.raises(PermissionError, match="operator's choice"):
-        hb.switch_base(studio, str(second))
+        ht.switch_base(studio, str(second))
     studio.settings = dataclasses.replace(studio.settings, allow_base_switch=True, presenter=True)
     with pytest.raises(PermissionError, match="Presenter mode"):
-        hb.switch_base(studio, str(second))
+        ht.switch_base(studio, str(second))
     assert studio.base.path == str(first)
 
 

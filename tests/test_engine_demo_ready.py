@@ -3,7 +3,7 @@ from pathlib import Path
 
 from studio.config.settings import Settings, TrainConfig
 from studio.service.engine import Studio
-from studio.ui.handlers.hub import preparation_text
+from studio.ui.handlers.notices import preparation_text
 from tests.fake_hub import FakeHub
 from tests.studios import offline_settings
 

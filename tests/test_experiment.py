@@ -148,7 +148,7 @@ def _cut_short(studio, experiment_id: str, stage: str, methods: list[str], runs:
 
 def test_an_experiment_cut_short_says_where_it_stopped_and_its_owner_finishes_it(studio, settings):
     from studio.service.engine import Studio
-    from studio.ui.handlers import experiment as hx
+    from studio.ui.handlers import train_experiment as hx
 
     first = studio.run_experiment(["full"], BUDGET, limit=2, settings=GEN, owner="alice")
     full_run = first["runs"]["full"]
@@ -214,7 +214,7 @@ def test_cli_resume_finishes_an_experiment_cut_short(run_cli, studio):
 def test_an_experiment_whose_trainings_all_failed_says_it_failed_and_why(studio, monkeypatch):
     # On a full disk every training failed and the experiment was still headed "Experiment finished".
     from studio.train import training
-    from studio.ui.handlers import experiment as hx
+    from studio.ui.handlers import train_experiment as hx
 
     def no_room(base_path, method, *args, **kwargs):
         raise OSError(28, f"No space left on device ({method})")
@@ -234,7 +234,7 @@ def test_an_experiment_whose_trainings_all_failed_says_it_failed_and_why(studio,
 
 # ---------------------------------------------------------------- the verdict, with seeds
 def test_two_seeds_train_each_method_twice_and_the_verdict_uses_both(studio):
-    from studio.ui.handlers import experiment as hx
+    from studio.ui.handlers import train_experiment as hx
 
     stages = []
     out = studio.run_experiment(["lora", "prompt"], TrainConfig(steps=2, seed=5, **TINY_TRAIN), limit=2,

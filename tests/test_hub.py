@@ -344,7 +344,7 @@ def test_a_full_disk_during_an_import_is_one_clear_message_and_leaves_nothing(st
     """A bug this reproduces: the Runs tab's import said "Something went wrong (OSError)"; `pull`, a traceback."""
     import errno
 
-    from studio.ui.handlers.hub import import_files
+    from studio.ui.handlers.runs import import_files
 
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -356,7 +356,7 @@ def test_a_full_disk_during_an_import_is_one_clear_message_and_leaves_nothing(st
     uploads = [str(p) for p in adapter_folder.iterdir()]
     with pytest.raises(ValueError, match="disk is full"):
         import_files(studio, uploads, tmp_path / "scratch")
-    monkeypatch.setattr("studio.ui.handlers.hub.shutil.copy2", disk_full)  # the upload's own copy
+    monkeypatch.setattr("studio.ui.handlers.runs.shutil.copy2", disk_full)  # the upload's own copy
     with pytest.raises(ValueError, match="The uploaded files could not be imported: the disk is full"):
         import_files(studio, uploads, tmp_path / "scratch")
     assert _nothing_imported(studio)

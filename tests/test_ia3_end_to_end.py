@@ -13,9 +13,12 @@ from studio.generate.inference import GenerationSettings, ModelPool
 from studio.model.hub import import_folder, pull, push
 from studio.model.methods import registry
 from studio.service.engine import Studio
-from studio.ui import handlers as h
 from studio.ui import tab_train
-from studio.ui.handlers.experiment import ExperimentForm
+from studio.ui.handlers import compare as hc
+from studio.ui.handlers import runs as hr
+from studio.ui.handlers import train as ht
+from studio.ui.handlers.choices import default_models, run_choices
+from studio.ui.handlers.train_experiment import ExperimentForm
 from tests.fake_hub import FakeHub
 from tests.form_runs import trained_through_the_form
 from tests.ui.one_tab import build_tab, by_label, wired
@@ -34,7 +37,7 @@ def studio_with_runs(tmp_path_factory, cache_dir):
     studio = Studio(Settings(offline=True, runs_dir=tmp_path_factory.mktemp("ia3") / "runs", cache_dir=cache_dir,
                              data="bundled"))
     rates = {"ia3": "0.1"}
-    runs = {method: trained_through_the_form(studio, "alice", h.TrainForm(method=method, learning_rate=rates.get(
+    runs = {method: trained_through_the_form(studio, "alice", ht.TrainForm(method=method, learning_rate=rates.get(
         method, ""), **TINY)) for method in ("lora", "prompt", "ia3")}
     return studio, runs
 
@@ -71,12 +74,12 @@ def test_the_train_tab_offers_it_shows_its_box_and_restores_its_form(studio_with
     assert boxes[box].visible and sum(v.visible for v in boxes.values()) == 1   # its own box, shown alone
     assert "(IA)³" in out[next(c for c in out if getattr(c, "elem_id", None) == "method-help")]
     job = next(j for j in studio.jobs_of("alice") if j.run_id == runs["ia3"])
-    restored = h.form_of_job(job)
+    restored = ht.form_of_job(job)
     assert restored.method == "ia3" and restored.ia3_target_modules == ["k", "v", "wo"]
-    cfg, overrides = h.train_request(h.TrainForm(method="ia3", ia3_target_modules=["v", "wo"], **TINY))
+    cfg, overrides = ht.train_request(ht.TrainForm(method="ia3", ia3_target_modules=["v", "wo"], **TINY))
     assert overrides == {"ia3_target_modules": ("v", "wo")}
     with pytest.raises(ValueError, match="Tick at least one"):
-        h.train_request(h.TrainForm(method="ia3", ia3_target_modules=[], **TINY))
+        ht.train_request(ht.TrainForm(method="ia3", ia3_target_modules=[], **TINY))
 
 
 def test_the_api_starts_it_and_summarizes_with_it(studio_with_runs):
@@ -107,13 +110,13 @@ def test_the_api_starts_it_and_summarizes_with_it(studio_with_runs):
 
 def test_compare_and_evaluate_show_it(studio_with_runs):
     studio, runs = studio_with_runs
-    columns = h.compare(studio, DIALOGUE, {"ia3": runs["ia3"], "lora": runs["lora"]}, GEN)
+    columns = hc.compare(studio, DIALOGUE, {"ia3": runs["ia3"], "lora": runs["lora"]}, GEN)
     titles = [c.title for c in columns]
     assert titles == ["Original", *registry.LABELS.values()]
     ia3 = columns[titles.index("(IA)³")]
     assert ia3.text and runs["ia3"] in ia3.info or studio.run_label(runs["ia3"], method=False) in ia3.info
-    assert runs["ia3"] in [value for _, value in h.run_choices(studio, "ia3", "alice")]
-    assert runs["ia3"] in h.default_models(studio, "alice")            # the Evaluate tab ticks it for her
+    assert runs["ia3"] in [value for _, value in run_choices(studio, "ia3", "alice")]
+    assert runs["ia3"] in default_models(studio, "alice")            # the Evaluate tab ticks it for her
     result = studio.evaluate([ORIGINAL, runs["ia3"]], limit=2, settings=GEN)
     assert set(result.scores) == {ORIGINAL, runs["ia3"]}
     assert studio.run(runs["ia3"])["metrics"]["examples"] == 2
@@ -184,8 +187,8 @@ def test_a_plain_peft_ia3_adapter_folder_imports_as_an_ia3_run(studio_with_runs,
 def test_the_weight_change_view_lists_it_and_says_it_does_not_read_its_change_yet(studio_with_runs):
     """Its change is a rescaling, not B A: the view reads whole models and LoRA only, and says so."""
     studio, runs = studio_with_runs
-    assert runs["ia3"] in [value for _, value in h.weight_run_choices(studio, "alice")]
+    assert runs["ia3"] in [value for _, value in hr.weight_run_choices(studio, "alice")]
     out = studio.weight_change(runs["ia3"])
     assert out["changes_weights"] is None and out["message"].startswith("(IA)³ changes the model")
-    view = h.weight_change_view(studio, runs["ia3"])
+    view = hr.weight_change_view(studio, runs["ia3"])
     assert view.map_figure is None and "does not read yet" in view.note

@@ -19,9 +19,15 @@ from studio.config.declare import check, flag_values, parse
 from studio.config.settings import TRACKERS, TrainConfig
 from studio.config.train_command import train_args, train_command
 from studio.train.trackers import TrackerMissing, reporting, require_tracker, tracker_plan, without_secrets
-from studio.ui.handlers import TrainForm, form_of_job, start_training, tracker_choices, train_request
-from studio.ui.handlers.command import command_text
-from studio.ui.handlers.experiment import ExperimentForm, experiment_request, start_experiment
+from studio.ui.handlers.train import (
+    TrainForm,
+    command_text,
+    form_of_job,
+    start_training,
+    tracker_choices,
+    train_request,
+)
+from studio.ui.handlers.train_experiment import ExperimentForm, experiment_request, start_experiment
 from tests.conftest import TINY_TRAIN
 
 

@@ -25,8 +25,10 @@ import gradio as gr
 from studio.model.methods import registry
 from studio.service.engine import USER_ERRORS
 
-from . import handlers as h
 from .context import GENERATE, GENERATE_WORKERS, UiContext
+from .handlers import compare as hc
+from .handlers import train as ht
+from .handlers.common import NONE
 from .turns import current_caller, current_request, takes_turn
 
 log = logging.getLogger("studio.ui")
@@ -47,8 +49,8 @@ def build(ctx: UiContext) -> None:
         call /wait_job for the end). Blank numbers take the Train tab's defaults."""
         given = {k: v for k, v in fields.items() if v is not None}
         owner = session_owner(studio)
-        job = h.start_training(studio, owner, h.TrainForm(method=method, **given),
-                               client=current_caller(studio, token=owner))
+        job = ht.start_training(studio, owner, ht.TrainForm(method=method, **given),
+                                client=current_caller(studio, token=owner))
         return job_result(studio, job)
 
     @script_errors
@@ -74,10 +76,10 @@ def build(ctx: UiContext) -> None:
     def summaries(dialogue: str, max_new_tokens: float, num_beams: float, references: str, **runs) -> dict:
         """Original's summary and each picked run's ("none" leaves a method out); with references (one per
         line), each one's ROUGE-L. A run that cannot summarize is refused, not skipped."""
-        gen = h.generation_settings(max_new_tokens, num_beams)
-        refs = h.parse_references(references)
+        gen = hc.generation_settings(max_new_tokens, num_beams)
+        refs = hc.parse_references(references)
         picks = {method: runs[f"{method}_run"] for method in registry.NAMES}
-        return h.summaries_result(studio, dialogue, picks, gen, refs or None)
+        return hc.summaries_result(studio, dialogue, picks, gen, refs or None)
 
     for fn in (start_training, job, wait_job):
         # Waiting ties up no generation slot: these only read the job (or queue one).
@@ -104,7 +106,7 @@ def _train_parameters() -> list[inspect.Parameter]:
 def _summary_parameters() -> list[inspect.Parameter]:
     """/summaries' parameters: the dialogue, a run per method ("none" leaves it out), generation, references."""
     return [_parameter("dialogue", str, inspect.Parameter.empty),
-            *(_parameter(f"{method}_run", str, h.NONE) for method in registry.NAMES),
+            *(_parameter(f"{method}_run", str, NONE) for method in registry.NAMES),
             _parameter("max_new_tokens", float, 64), _parameter("num_beams", float, 1),
             _parameter("references", str, "")]
 
@@ -207,7 +209,7 @@ def job_result(studio, job, now: float | None = None) -> dict:
     """One training as a script reads it: ids, state, progress and the page's status line in plain text."""
     events = list(job.events)
     last = next((e for e in reversed(events) if e.get("type") == "step"), None)
-    view = h.job_view(studio, job, now or time.time())
+    view = ht.job_view(studio, job, now or time.time())
     return {"job_id": job.job_id, "run_id": job.run_id, "method": job.spec.method,
             "method_label": registry.label(job.spec.method),
             "status": job.status, "ended": job.ended,

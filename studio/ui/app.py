@@ -25,9 +25,9 @@ from . import (
     tab_runs,
     tab_train,
 )
-from . import handlers as h
 from .context import UiContext
 from .errors import guarded  # noqa: F401  (kept importable from here for older scripts)
+from .handlers import train as ht
 from .launch import blocked_paths, calm_idle_queue, launch_options  # noqa: F401  (likewise)
 from .scratch import scratch_folder
 
@@ -36,9 +36,9 @@ def presenter_page_js(whole_studio: bool) -> str:
     """Browser code run on load: marks a presenter page's html and body with the class `presenter-page`.
 
     It must run in the browser (gr.State never reaches it), so it reads ?presenter= with the
-    same values as h.presenter_mode; the server's own rule stays the one that refuses events.
+    same values as handlers.train.presenter_mode; the server's own rule stays the one that refuses events.
     """
-    values = ["1", "true", "yes", "on"]  # h.presenter_mode's
+    values = ["1", "true", "yes", "on"]  # handlers.train.presenter_mode's
     return ("() => { const asked = (new URLSearchParams(window.location.search).get('presenter') || '')"
             f".trim().toLowerCase(); const on = {str(whole_studio).lower()} || {values}.includes(asked); "
             "for (const el of [document.documentElement, document.body]) el.classList.toggle('presenter-page', on); "
@@ -117,7 +117,7 @@ def _wire_page_load(studio: Studio, demo: gr.Blocks, saved_owner: gr.BrowserStat
               show_progress="hidden")
 
     def presenter_on_load(request: gr.Request):
-        on = h.presenter_mode(studio, getattr(request, "query_params", None))
+        on = ht.presenter_mode(studio, getattr(request, "query_params", None))
         # The server remembers a presenter page, so the one presenter rule refuses every event it
         # sends (handlers/common.refuse_in_presenter_mode), whatever the page's own state says.
         studio.people.mark_presenter(getattr(request, "session_hash", None), on)

@@ -2,7 +2,7 @@
 
     @guarded
     def rename(run_id, name, owner):
-        return {message: h.rename_run(studio, run_id, name, owner), new_name: ""}
+        return {message: hr.rename_run(studio, run_id, name, owner), new_name: ""}   # hr: handlers.runs
 
 Handlers return dicts keyed by component, so on a user error `guarded` returns
 gr.skip(), which leaves every output of the event as it was, however many there are.

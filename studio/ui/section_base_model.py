@@ -1,18 +1,21 @@
-"""Train tab, base model: the memory a run needs before Start, and a switch where the operator allows several bases."""
-from __future__ import annotations
+"""Train tab, base model: the memory a run needs before Start, and a switch where the operator allows several bases.
 
-from types import SimpleNamespace
+    section_base_model.build(ctx, form)    # in the Train tab's form column; `form` is section_train_form's widgets
+
+The memory line follows the form's method and batch size; a switch refills the form's preset and budget
+with the new base's quick preset.
+"""
+from __future__ import annotations
 
 import gradio as gr
 
-from . import handlers as h
 from .context import QUIET, UiContext
 from .errors import guarded
-from .handlers import base_model as hb
+from .handlers import train as ht
+from .section_train_form import TrainFormWidgets
 
 
-def build(ctx: UiContext, ui: SimpleNamespace) -> None:
-    """`ui` holds the Train form's method and batch-size widgets."""
+def build(ctx: UiContext, form: TrainFormWidgets) -> None:
     studio = ctx.studio
     choices = studio.base_choices()
     # The switch is an operator's tool: shown only where the operator allows it (the handler
@@ -26,43 +29,43 @@ def build(ctx: UiContext, ui: SimpleNamespace) -> None:
 
         @guarded
         def on_switch(name, method, version):
-            message = hb.switch_base(studio, name)
+            message = ht.switch_base(studio, name)
             gr.Info(message)
             # The form takes the new base's quick preset (a smaller batch on a bigger model), and a
             # new runs version redraws the header and the run lists (other bases' runs do not load).
-            quick = h.preset_values(studio, "quick")
-            return {memory: hb.memory_text(studio, method, quick["batch_size"]), ctx.runs_version: (version or 0) + 1,
-                    ui.preset: gr.Radio(value="quick", info=h.preset_info(studio)),
-                    **{getattr(ui, field): value for field, value in quick.items()}}
+            quick = ht.preset_values(studio, "quick")
+            return {memory: ht.memory_text(studio, method, quick["batch_size"]), ctx.runs_version: (version or 0) + 1,
+                    form.preset: gr.Radio(value="quick", info=ht.preset_info(studio)),
+                    **{form.widgets()[field]: value for field, value in quick.items()}}
 
         def current_base():
             # A page opened after a switch names the base loaded now and its presets. Its form's numbers
             # follow once the page knows whose it is (tab_train's reattach: a running training's own
             # form, else the loaded base's quick preset).
             now = studio.base_choices()
-            return {picked: gr.Dropdown(choices=now, value=now[0]), ui.preset: gr.Radio(info=h.preset_info(studio))}
+            return {picked: gr.Dropdown(choices=now, value=now[0]), form.preset: gr.Radio(info=ht.preset_info(studio))}
 
-        ctx.demo.load(current_base, None, [picked, ui.preset], **QUIET)
+        ctx.demo.load(current_base, None, [picked, form.preset], **QUIET)
         if ctx.presenter is not None:
             ctx.presenter.change(lambda on: gr.Row(visible=on is not True), ctx.presenter, switch_row, **QUIET)
 
-    memory = gr.Markdown(_safe_memory(studio, ui.method.value, ui.batch_size.value), elem_id="train-memory")
+    memory = gr.Markdown(_safe_memory(studio, form.method.value, form.batch_size.value), elem_id="train-memory")
 
     def on_form(method, batch_size):
         return {memory: _safe_memory(studio, method, batch_size)}
 
-    for widget in (ui.method, ui.batch_size):
+    for widget in (form.method, form.batch_size):
         # Raw values (memory_text parses them): Gradio's minimum check would toast a red Error on a 0.
-        widget.change(on_form, [ui.method, ui.batch_size], [memory], preprocess=False, **QUIET)
+        widget.change(on_form, [form.method, form.batch_size], [memory], preprocess=False, **QUIET)
     if switchable:
-        switch.click(on_switch, [picked, ui.method, ctx.runs_version],
-                     [memory, ctx.runs_version, ui.preset, ui.steps, ui.batch_size, ui.train_size],
+        switch.click(on_switch, [picked, form.method, ctx.runs_version],
+                     [memory, ctx.runs_version, form.preset, form.steps, form.batch_size, form.train_size],
                      api_name="switch_base",
                      preprocess=False)
 
 
 def _safe_memory(studio, method, batch_size) -> str:
     try:
-        return hb.memory_text(studio, method, batch_size)
+        return ht.memory_text(studio, method, batch_size)
     except (ValueError, OSError):
         return ""  # no estimate for a model whose shape is unknown; the form still works

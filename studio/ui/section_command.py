@@ -1,20 +1,18 @@
-"""Train tab, "Copy as command": the `python -m studio train ...` line for the current form, and its torchrun form."""
-from __future__ import annotations
+"""Train tab, "Copy as command": the `python -m studio train ...` line for the current form, and its torchrun form.
 
-from dataclasses import fields
-from types import SimpleNamespace
+    section_command.build(form)      # in the Train tab's form column; `form` is section_train_form's widgets
+"""
+from __future__ import annotations
 
 import gradio as gr
 
 from .context import QUIET
 from .errors import guarded
-from .handlers import TrainForm
-from .handlers.command import command_text
+from .handlers.train import TrainForm, command_text
+from .section_train_form import TrainFormWidgets
 
 
-def build(ui: SimpleNamespace) -> None:
-    """`ui` holds the Train form's widgets, named like TrainForm's fields."""
-    names = [f.name for f in fields(TrainForm)]
+def build(form: TrainFormWidgets) -> None:
     with gr.Accordion("Copy as command", open=False, elem_id="train-command-section"):
         gr.Markdown("The same training from a terminal, e.g. on a bigger machine: run it in a clone of this "
                     "studio. The copy button is at the top right of the box.")
@@ -25,5 +23,4 @@ def build(ui: SimpleNamespace) -> None:
     def as_command(**values):
         return {code: command_text(TrainForm(**values))}
 
-    show.click(as_command, outputs=[code], inputs_kwargs={n: getattr(ui, n) for n in names}, preprocess=False,
-               **QUIET)
+    show.click(as_command, outputs=[code], inputs_kwargs=form.widgets(), preprocess=False, **QUIET)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from .context import QUIET, UiContext
-from .handlers.hub import preparation_text
+from .handlers.notices import preparation_text
 
 POLL_SECONDS = 3
 

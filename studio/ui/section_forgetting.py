@@ -8,9 +8,9 @@ import gradio as gr
 
 from studio.ui.plots import forgetting_figure
 
-from . import handlers as h
 from .context import GENERATE, GENERATE_WORKERS, UiContext
 from .errors import guarded
+from .handlers import evaluate as he
 from .turns import takes_turn
 
 INTRO = ("**What each method forgot.** Before DialogSum, FLAN-T5 could translate, answer yes/no questions, do small "
@@ -31,9 +31,9 @@ def build(ctx: UiContext, models: gr.CheckboxGroup) -> None:
     @takes_turn(ctx.studio)
     def run(model_ids, progress=gr.Progress()):  # noqa: B008 (how Gradio asks for a progress bar)
         progress((0, None), desc="Loading models")
-        view = h.forgetting_view(ctx.studio, model_ids,
-                                 progress=lambda done, total: progress((done, total), desc="Answering",
-                                                                       unit="answers"))
+        view = he.forgetting_view(ctx.studio, model_ids,
+                                  progress=lambda done, total: progress((done, total), desc="Answering",
+                                                                        unit="answers"))
         widths = ["220px", "100px"] + ["170px"] * (len(view.table.columns) - 2)  # model names wrap, numbers don't
         return {summary: view.summary, plot: view.figure,
                 table: gr.Dataframe(view.table, visible=True, column_widths=widths)}

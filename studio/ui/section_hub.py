@@ -9,7 +9,7 @@ import gradio as gr
 
 from .context import UiContext
 from .errors import guarded
-from .handlers import hub as hh
+from .handlers import runs as hr
 
 
 def build(ctx: UiContext, picked: gr.Dropdown) -> None:
@@ -26,7 +26,7 @@ def build(ctx: UiContext, picked: gr.Dropdown) -> None:
 
             @guarded
             def push_run(run_id, repo_id, is_private, owner):
-                return {message: hh.push_run(studio, run_id, repo_id, is_private, owner)}
+                return {message: hr.push_run(studio, run_id, repo_id, is_private, owner)}
 
             push.click(push_run, [picked, repo, private, ctx.owner], [message], api_name="push_run",
                        preprocess=False)
@@ -42,11 +42,11 @@ def build(ctx: UiContext, picked: gr.Dropdown) -> None:
 
         @guarded
         def pull_run(repo_id, version):
-            return {message: hh.import_from_hub(studio, repo_id), ctx.runs_version: (version or 0) + 1}
+            return {message: hr.import_from_hub(studio, repo_id), ctx.runs_version: (version or 0) + 1}
 
         @guarded
         def import_files(paths, version):
-            return {message: hh.import_files(studio, paths, ctx.scratch), files: None,
+            return {message: hr.import_files(studio, paths, ctx.scratch), files: None,
                     ctx.runs_version: (version or 0) + 1}
 
         pull.click(pull_run, [source, ctx.runs_version], [message, ctx.runs_version], api_name="import_run")

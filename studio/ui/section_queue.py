@@ -15,7 +15,7 @@ import gradio as gr
 
 from studio.service.engine import Studio
 
-from . import handlers as h
+from .handlers import queue as hq
 
 POLL_SECONDS = 3.0
 
@@ -26,19 +26,19 @@ CHECKING = "**Training queue:** checking…"
 def build(studio: Studio, demo: gr.Blocks, owner: gr.State, runs_version: gr.State) -> None:
     board = gr.Markdown(CHECKING, elem_id="queue-board", elem_classes=["queue-board"])
     # Who the person is comes later (the owner token's load event); the queue itself is known now.
-    demo.load(lambda: h.queue_view(studio, None), None, board, queue=False, api_visibility="private",
+    demo.load(lambda: hq.queue_view(studio, None), None, board, queue=False, api_visibility="private",
               show_progress="hidden")
     stamp = gr.State(studio.runs_stamp())
     timer = gr.Timer(POLL_SECONDS)
 
     def poll(token, seen, version):
         now = studio.runs_stamp()
-        out = {board: h.queue_view(studio, token), stamp: now}
+        out = {board: hq.queue_view(studio, token), stamp: now}
         if now != seen:
             out[runs_version] = (version or 0) + 1
         return out
 
     timer.tick(poll, [owner, stamp, runs_version], [board, stamp, runs_version],
                api_visibility="private", show_progress="hidden", concurrency_limit=None)
-    owner.change(lambda token: h.queue_view(studio, token), owner, board, api_visibility="private",
+    owner.change(lambda token: hq.queue_view(studio, token), owner, board, api_visibility="private",
                      show_progress="hidden")

@@ -8,13 +8,13 @@ matrix recomputes only its singular values, for the run whose map is on screen.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import dataclass
 
 import gradio as gr
 
-from . import handlers as h
 from .context import GENERATE, GENERATE_WORKERS, UiContext
 from .errors import guarded
+from .handlers import runs as hr
 from .turns import takes_turn
 from .widgets import follow_runs
 
@@ -25,35 +25,47 @@ INTRO = ("How far did training move each weight matrix? Each cell is the size of
          "directions it changed: LoRA's stop at its rank r.")
 
 
+@dataclass
+class WeightWidgets:
+    run: gr.Dropdown
+    show: gr.Button
+    note: gr.Markdown
+    map: gr.Plot              # layers x matrices, hidden for a run that changes no weight
+    values_box: gr.Column     # the matrix pick and its singular values
+    matrix: gr.Dropdown
+    values_note: gr.Markdown
+    values: gr.Plot
+    shown: gr.State           # the run whose map is on screen: a new matrix pick belongs to it
+
+
 def build(ctx: UiContext, tab: gr.Tab) -> None:
     ui = _layout(ctx)
     _wire(ctx, ui, tab)
 
 
-def _layout(ctx: UiContext) -> SimpleNamespace:
-    ui = SimpleNamespace()
+def _layout(ctx: UiContext) -> WeightWidgets:
     with gr.Accordion("Where each method changed the model", open=False, elem_id="weights-section"):
         gr.Markdown(INTRO, elem_classes=["tab-intro"])
         with gr.Row(equal_height=True):
-            choices = h.weight_run_choices(ctx.studio)
-            ui.run = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Run", scale=3,
-                                 elem_id="weights-run")
-            ui.show = gr.Button("Show the change", variant="primary", scale=1, min_width=160)
-        ui.note = gr.Markdown(elem_id="weights-note")
-        ui.map = gr.Plot(show_label=False, visible=False, elem_id="weights-map")
-        with gr.Column(visible=False) as ui.values_box:
-            ui.matrix = gr.Dropdown([], label="Weight matrix (its change in brackets)", elem_id="weights-matrix")
-            ui.values_note = gr.Markdown(elem_id="weights-values-note")
-            ui.values = gr.Plot(show_label=False, elem_id="weights-values")
-    ui.shown = gr.State(None)   # the run whose map is on screen: a new matrix pick belongs to it
-    return ui
+            choices = hr.weight_run_choices(ctx.studio)
+            run = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Run", scale=3,
+                              elem_id="weights-run")
+            show = gr.Button("Show the change", variant="primary", scale=1, min_width=160)
+        note = gr.Markdown(elem_id="weights-note")
+        map_plot = gr.Plot(show_label=False, visible=False, elem_id="weights-map")
+        with gr.Column(visible=False) as values_box:
+            matrix = gr.Dropdown([], label="Weight matrix (its change in brackets)", elem_id="weights-matrix")
+            values_note = gr.Markdown(elem_id="weights-values-note")
+            values = gr.Plot(show_label=False, elem_id="weights-values")
+    return WeightWidgets(run=run, show=show, note=note, map=map_plot, values_box=values_box, matrix=matrix,
+                         values_note=values_note, values=values, shown=gr.State(None))
 
 
-def _wire(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
+def _wire(ctx: UiContext, ui: WeightWidgets, tab: gr.Tab) -> None:
     @guarded
     @takes_turn(ctx.studio)
     def show(run_id):
-        view = h.weight_change_view(ctx.studio, run_id)
+        view = hr.weight_change_view(ctx.studio, run_id)
         return {ui.note: view.note, ui.map: gr.Plot(view.map_figure, visible=view.changes_weights),
                 ui.values_box: gr.Column(visible=view.changes_weights),
                 ui.matrix: gr.Dropdown(choices=view.matrix_choices, value=view.matrix),
@@ -67,11 +79,11 @@ def _wire(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
     @guarded
     @takes_turn(ctx.studio)
     def pick(run_id, matrix):
-        figure, note = h.singular_values_view(ctx.studio, run_id, matrix)
+        figure, note = hr.singular_values_view(ctx.studio, run_id, matrix)
         return {ui.values: figure, ui.values_note: note}
 
     # .input, not .change: filling the dropdown after "Show" must not compute the same values twice.
     ui.matrix.input(pick, [ui.shown, ui.matrix], [ui.values, ui.values_note], api_name="weight_singular_values",
                     concurrency_id=GENERATE, concurrency_limit=GENERATE_WORKERS, preprocess=False)
 
-    follow_runs(ctx, tab, ui.run, h.weight_run_choices)
+    follow_runs(ctx, tab, ui.run, hr.weight_run_choices)

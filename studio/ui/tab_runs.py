@@ -2,15 +2,33 @@
 method learned (the soft-prompt readout) and where it changed the weights."""
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import dataclass
 
 import gradio as gr
 
-from . import handlers as h
 from . import section_hub, section_readout, section_weights
 from .context import QUIET, UiContext
 from .errors import guarded
+from .handlers import runs as hr
 from .widgets import refreshed_choices
+
+
+@dataclass
+class RunsWidgets:
+    """The Runs tab's listing, its run pick and what can be done with the picked run."""
+    refresh: gr.Button
+    empty: gr.Markdown
+    table: gr.Dataframe
+    picked: gr.Dropdown         # the run the buttons below act on
+    zip: gr.Button
+    zip_file: gr.DownloadButton
+    manage: gr.Column           # rename and delete: hidden on a presenter page
+    new_name: gr.Textbox
+    rename: gr.Button
+    sure: gr.Checkbox
+    delete: gr.Button
+    message: gr.Markdown
+    chart: gr.Plot              # quality vs. trained parameters
 
 
 def build(ctx: UiContext, tab: gr.Tab) -> None:
@@ -23,47 +41,49 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     section_hub.build(ctx, ui.picked)
 
 
-def _layout(ctx: UiContext) -> SimpleNamespace:
-    studio, ui = ctx.studio, SimpleNamespace()
+def _layout(ctx: UiContext) -> RunsWidgets:
+    studio = ctx.studio
     records = studio.runs()
     with gr.Row():
         gr.Markdown("Every training run saved on this machine, newest first. You can rename or delete runs "
                     "trained in this browser; anyone can download a run.", elem_classes=["tab-intro"])
-        ui.refresh = gr.Button("↻ Refresh", size="sm", scale=0, min_width=120)
-    ui.empty = gr.Markdown(h.NO_RUNS_YET, visible=not records, elem_id="runs-empty")
-    ui.table = gr.Dataframe(h.runs_table(records, notes=h.experiment_notes(studio)), interactive=False, wrap=True,
-                            max_height=420, show_label=False, elem_id="runs-table",
-                            column_widths=["14%", "9%", "8%", "5%", "7%", "11%", "7%", "6%", "6%", "15%", "12%"])
+        refresh = gr.Button("↻ Refresh", size="sm", scale=0, min_width=120)
+    empty = gr.Markdown(hr.NO_RUNS_YET, visible=not records, elem_id="runs-empty")
+    table = gr.Dataframe(hr.runs_table(records, notes=hr.experiment_notes(studio)), interactive=False, wrap=True,
+                         max_height=420, show_label=False, elem_id="runs-table",
+                         column_widths=["14%", "9%", "8%", "5%", "7%", "11%", "7%", "6%", "6%", "15%", "12%"])
     with gr.Row():
         with gr.Column(scale=3):
-            ui.picked = gr.Dropdown(h.run_dropdown(studio, records), value=None, label="Run", elem_id="runs-picked")
-            ui.zip = gr.Button("Zip the model")
-            ui.zip_file = gr.DownloadButton("Download zip", visible=False, variant="primary")
+            picked = gr.Dropdown(hr.run_dropdown(studio, records), value=None, label="Run", elem_id="runs-picked")
+            zip_button = gr.Button("Zip the model")
+            zip_file = gr.DownloadButton("Download zip", visible=False, variant="primary")
             # Renaming and deleting: hidden in presenter mode, so a stray click cannot derail a demo.
-            with gr.Column(visible=not studio.settings.presenter) as ui.manage:
+            with gr.Column(visible=not studio.settings.presenter) as manage:
                 with gr.Row(equal_height=True):
-                    ui.new_name = gr.Textbox(label="New name", max_length=80, scale=3)
-                    ui.rename = gr.Button("Rename", scale=1)
+                    new_name = gr.Textbox(label="New name", max_length=80, scale=3)
+                    rename = gr.Button("Rename", scale=1)
                 with gr.Row(equal_height=True, elem_classes=["danger-row"]):
-                    ui.sure = gr.Checkbox(label="I'm sure", value=False, scale=1, elem_id="runs-sure")
-                    ui.delete = gr.Button("Delete run", variant="stop", scale=1)
-            ui.message = gr.Markdown(elem_id="runs-message")
+                    sure = gr.Checkbox(label="I'm sure", value=False, scale=1, elem_id="runs-sure")
+                    delete = gr.Button("Delete run", variant="stop", scale=1)
+            message = gr.Markdown(elem_id="runs-message")
         with gr.Column(scale=4):
-            ui.chart = gr.Plot(h.efficiency_view(studio), show_label=False)
-    return ui
+            chart = gr.Plot(hr.efficiency_view(studio), show_label=False)
+    return RunsWidgets(refresh=refresh, empty=empty, table=table, picked=picked, zip=zip_button, zip_file=zip_file,
+                       manage=manage, new_name=new_name, rename=rename, sure=sure, delete=delete, message=message,
+                       chart=chart)
 
 
-def _wire_listing(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
+def _wire_listing(ctx: UiContext, ui: RunsWidgets, tab: gr.Tab) -> None:
     studio = ctx.studio
 
     def listing(current=None, owner=None):
         records = studio.runs()
-        choices = h.run_dropdown(studio, records, owner)
+        choices = hr.run_dropdown(studio, records, owner)
         value = current if isinstance(current, str) and current in {v for _, v in choices} else None
-        return {ui.table: h.runs_table(records, h.yours(studio, records, owner), h.experiment_notes(studio)),
+        return {ui.table: hr.runs_table(records, hr.yours(studio, records, owner), hr.experiment_notes(studio)),
                 ui.empty: gr.Markdown(visible=not records),
                 ui.picked: refreshed_choices(gr.Dropdown, choices, current, value),
-                ui.chart: h.efficiency_view(studio)}
+                ui.chart: hr.efficiency_view(studio)}
 
     listed = [ui.table, ui.empty, ui.picked, ui.chart]
     inputs = [ui.picked, ctx.owner]
@@ -74,12 +94,12 @@ def _wire_listing(ctx: UiContext, ui: SimpleNamespace, tab: gr.Tab) -> None:
         trigger(listing, inputs, listed, preprocess=False, **QUIET)
 
 
-def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
+def _wire_actions(ctx: UiContext, ui: RunsWidgets) -> None:
     studio = ctx.studio
 
     @guarded
     def rename(run_id, name, owner, version):
-        return {ui.message: h.rename_run(studio, run_id, name, owner), ui.new_name: "",
+        return {ui.message: hr.rename_run(studio, run_id, name, owner), ui.new_name: "",
                 ctx.runs_version: (version or 0) + 1}
 
     rename_event = ui.rename.click(rename, [ui.picked, ui.new_name, ctx.owner, ctx.runs_version],
@@ -87,7 +107,7 @@ def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     @guarded
     def delete(run_id, confirmed, owner, version):
-        return {ui.message: h.delete_run(studio, run_id, owner, confirmed), ui.sure: False,
+        return {ui.message: hr.delete_run(studio, run_id, owner, confirmed), ui.sure: False,
                 ctx.runs_version: (version or 0) + 1}
 
     delete_event = ui.delete.click(delete, [ui.picked, ui.sure, ctx.owner, ctx.runs_version],
@@ -95,7 +115,7 @@ def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
 
     @guarded
     def make_zip(run_id):
-        path = h.zip_run(studio, run_id, ctx.scratch)
+        path = hr.zip_run(studio, run_id, ctx.scratch)
         return {ui.zip_file: gr.DownloadButton(f"Download {path.name}", value=str(path), visible=True)}
 
     ui.zip.click(make_zip, ui.picked, ui.zip_file, api_name="download_run", preprocess=False)
@@ -116,6 +136,6 @@ def _wire_actions(ctx: UiContext, ui: SimpleNamespace) -> None:
     ui.picked.change(lambda _: gr.DownloadButton(value=None, visible=False), ui.picked, ui.zip_file, **QUIET)
 
 
-def _wire_presenter(ctx: UiContext, ui: SimpleNamespace) -> None:
+def _wire_presenter(ctx: UiContext, ui: RunsWidgets) -> None:
     if ctx.presenter is not None:
         ctx.presenter.change(lambda on: gr.Column(visible=on is not True), ctx.presenter, ui.manage, **QUIET)

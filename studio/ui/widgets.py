@@ -16,6 +16,9 @@ from studio.config.declare import spec
 
 from .context import QUIET
 
+# What setting_widget builds for a declared setting, by its kind.
+SettingWidget = gr.Number | gr.Radio | gr.CheckboxGroup | gr.Textbox
+
 
 def widget_args(cls, field: str) -> dict:
     """label, info, minimum and maximum for a widget editing `cls.field`."""
@@ -39,7 +42,7 @@ def number(cls, field: str, value=None, **overrides) -> gr.Number:
     return gr.Number(s.default if value is None else value, **args)
 
 
-def setting_widget(cls, field: str, value=None):
+def setting_widget(cls, field: str, value=None) -> SettingWidget:
     """The widget a declared setting's kind calls for: a number box, a radio of its choices, ticks from its
     options (a tuple setting), or a text box as long as it allows."""
     s = spec(cls, field)

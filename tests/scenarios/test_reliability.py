@@ -26,7 +26,12 @@ from studio.model.base_model import ModelUnavailable
 from studio.service.engine import Studio
 from studio.service.jobs import QueueFull
 from studio.store.runs import RunNotFound, RunStore, clean_name
-from studio.ui import handlers as h
+from studio.ui.handlers import compare as hc
+from studio.ui.handlers import evaluate as he
+from studio.ui.handlers import runs as hr
+from studio.ui.handlers import train as ht
+from studio.ui.handlers.choices import run_choices
+from studio.ui.handlers.common import COLUMNS, NONE
 from tests.form_runs import trained_through_the_form
 from tests.studios import offline_studio
 from tests.waiting import wait_until
@@ -53,7 +58,7 @@ def snapshot(folder: Path) -> dict:
 def workshop(tmp_path_factory, cache_dir):
     """A studio with one finished run of each method, trained by the session "alice"."""
     studio = offline_studio(tmp_path_factory.mktemp("workshop") / "runs", cache_dir)
-    runs = {method: trained_through_the_form(studio, "alice", h.TrainForm(method=method, name=f"alice {method}",
+    runs = {method: trained_through_the_form(studio, "alice", ht.TrainForm(method=method, name=f"alice {method}",
                                                                            **TINY))
             for method in ("full", "lora", "prompt")}
     return studio, runs
@@ -70,7 +75,7 @@ def test_bad_dialogues_get_a_message_and_change_nothing(workshop, dialogue, mess
     studio, runs = workshop
     before = snapshot(studio.store.root)
     with pytest.raises(ValueError, match=message) as info:
-        h.compare(studio, dialogue, runs, GEN)
+        hc.compare(studio, dialogue, runs, GEN)
     assert len(str(info.value)) < 200  # a megabyte sent is not a megabyte echoed
     assert snapshot(studio.store.root) == before
 
@@ -78,8 +83,8 @@ def test_bad_dialogues_get_a_message_and_change_nothing(workshop, dialogue, mess
 @pytest.mark.parametrize("kind", sorted(WEIRD_TEXTS))
 def test_odd_but_real_dialogues_are_summarized_as_plain_text(workshop, kind):
     studio, runs = workshop
-    columns = h.compare(studio, WEIRD_TEXTS[kind], runs, GEN)
-    assert len(columns) == len(h.COLUMNS) and all(isinstance(c.text, str) for c in columns)
+    columns = hc.compare(studio, WEIRD_TEXTS[kind], runs, GEN)
+    assert len(columns) == len(COLUMNS) and all(isinstance(c.text, str) for c in columns)
     for column in columns:
         assert "\x00" not in column.text and "<script" not in column.info
 
@@ -88,10 +93,10 @@ def test_a_run_name_with_markup_is_shown_as_text(workshop):
     studio, runs = workshop
     studio.rename_run(runs["prompt"], "<script>alert(1)</script> **x**", owner="alice")
     try:
-        columns = h.compare(studio, "Anna: hi\nBen: hello", runs, GEN)
+        columns = hc.compare(studio, "Anna: hi\nBen: hello", runs, GEN)
         assert "&lt;script&gt;" in columns[3].info and "<script>" not in columns[3].info
         assert "\\*\\*x\\*\\*" in columns[3].info
-        assert "&lt;b&gt;again" in h.rename_run(studio, runs["prompt"], "<b>again</b>", "alice")
+        assert "&lt;b&gt;again" in hr.rename_run(studio, runs["prompt"], "<b>again</b>", "alice")
     finally:
         studio.rename_run(runs["prompt"], "alice prompt", owner="alice")
 
@@ -118,9 +123,9 @@ def _bad_numbers():
 
 @pytest.mark.parametrize("field, value", list(_bad_numbers()))
 def test_bad_training_numbers_are_refused_before_queueing(calm, field, value):
-    form = h.TrainForm(method="lora", **{**TINY, field: value})
+    form = ht.TrainForm(method="lora", **{**TINY, field: value})
     with pytest.raises(ValueError) as info:
-        h.start_training(calm, "zoe", form)
+        ht.start_training(calm, "zoe", form)
     assert len(str(info.value)) < 200
     assert calm.jobs.jobs_of("zoe") == [] and calm.store.list() == []
 
@@ -138,9 +143,9 @@ def test_bad_training_numbers_are_refused_before_queueing(calm, field, value):
     ({"name": {"a": 1}}, "must be text"), ({"name": "n" * 100_000}, "limit is 1,000"),
 ])
 def test_out_of_range_choices_and_texts_are_refused(calm, change, message):
-    form = h.TrainForm(**{**dict(method="lora", **TINY), **change})
+    form = ht.TrainForm(**{**dict(method="lora", **TINY), **change})
     with pytest.raises(ValueError, match=message):
-        h.start_training(calm, "zoe", form)
+        ht.start_training(calm, "zoe", form)
     assert calm.jobs.jobs_of("zoe") == [] and calm.store.list() == []
 
 
@@ -149,10 +154,10 @@ def test_out_of_range_choices_and_texts_are_refused(calm, change, message):
 def test_bad_token_counts_are_refused(workshop, tmp_path, tokens, beams):
     studio, _ = workshop
     with pytest.raises(ValueError):
-        h.generation_settings(tokens, beams)
+        hc.generation_settings(tokens, beams)
     if beams == 1:
         with pytest.raises(ValueError):
-            h.run_evaluation(studio, [ORIGINAL], 2, tokens, tmp_path)
+            he.run_evaluation(studio, [ORIGINAL], 2, tokens, tmp_path)
 
 
 @pytest.mark.parametrize("models, count", [([ORIGINAL], 0), ([ORIGINAL], 10**9), ([ORIGINAL], "all"),
@@ -160,7 +165,7 @@ def test_bad_token_counts_are_refused(workshop, tmp_path, tokens, beams):
 def test_bad_evaluation_requests_are_refused(workshop, tmp_path, models, count):
     studio, _ = workshop
     with pytest.raises(ValueError):
-        h.run_evaluation(studio, models, count, 8, tmp_path)
+        he.run_evaluation(studio, models, count, 8, tmp_path)
 
 
 # ------------------------------------------------------------------ 1. bad input: run ids
@@ -176,20 +181,20 @@ def test_path_like_and_unknown_run_ids_touch_nothing(workshop, tmp_path, run_id)
     outside.mkdir(exist_ok=True)
     (outside / "run.json").write_text('{"status": "completed", "method": "lora"}')
     before = snapshot(studio.store.root.parent)
-    for action in (lambda: h.delete_run(studio, run_id, "alice", True),
-                   lambda: h.rename_run(studio, run_id, "mine", "alice"),
-                   lambda: h.zip_run(studio, run_id, tmp_path),
-                   lambda: h.run_evaluation(studio, [ORIGINAL, run_id], 2, 8, tmp_path),
+    for action in (lambda: hr.delete_run(studio, run_id, "alice", True),
+                   lambda: hr.rename_run(studio, run_id, "mine", "alice"),
+                   lambda: hr.zip_run(studio, run_id, tmp_path),
+                   lambda: he.run_evaluation(studio, [ORIGINAL, run_id], 2, 8, tmp_path),
                    lambda: studio.summarize([run_id], "Anna: hi\nBen: hello", GEN)):
         with pytest.raises((RunNotFound, ValueError)) as info:
             action()
         assert len(str(info.value)) < 200
-    columns = h.compare(studio, "Anna: hi\nBen: hello", {"full": run_id, "lora": runs["lora"], "prompt": None}, GEN)
+    columns = hc.compare(studio, "Anna: hi\nBen: hello", {"full": run_id, "lora": runs["lora"], "prompt": None}, GEN)
     assert columns[1].text == "" and ("not a run" in columns[1].info or "gone" in columns[1].info)
     assert columns[2].text  # the good pick still works
     assert snapshot(studio.store.root.parent) == before
     with pytest.raises(RunNotFound):
-        h.delete_run(studio, "../victim", "alice", True)
+        hr.delete_run(studio, "../victim", "alice", True)
     assert (outside / "run.json").exists()
 
 
@@ -211,19 +216,19 @@ def test_delete_needs_a_real_yes(workshop):
     studio, runs = workshop
     for confirmed in ("yes", 1, "true", None, False):
         with pytest.raises(ValueError, match="sure"):
-            h.delete_run(studio, runs["lora"], "alice", confirmed)
+            hr.delete_run(studio, runs["lora"], "alice", confirmed)
     assert studio.store.is_loadable(studio.store.get(runs["lora"]))
 
 
 # ------------------------------------------------------------------ 1. pressing buttons twice
 
 def test_a_double_click_queues_one_training(studio):
-    form = h.TrainForm(method="lora", steps=2000, batch_size=4, train_size=16)
+    form = ht.TrainForm(method="lora", steps=2000, batch_size=4, train_size=16)
     results, errors = [], []
 
     def press():
         try:
-            results.append(h.start_training(studio, "bob", form))
+            results.append(ht.start_training(studio, "bob", form))
         except QueueFull as exc:
             errors.append(str(exc))
 
@@ -234,10 +239,10 @@ def test_a_double_click_queues_one_training(studio):
         thread.join()
     assert len(results) == 1 and len(errors) == 3 and "already have a training" in errors[0]
     job = results[0]
-    assert h.stop_training(studio, job.job_id, "bob")
+    assert ht.stop_training(studio, job.job_id, "bob")
     studio.jobs.wait(job.job_id, timeout=600)
     assert job.status == "stopped"
-    again = h.start_training(studio, "bob", h.TrainForm(method="lora", **TINY))  # ended: may train again
+    again = ht.start_training(studio, "bob", ht.TrainForm(method="lora", **TINY))  # ended: may train again
     studio.jobs.wait(again.job_id, timeout=600)
     assert again.status == "completed"
 
@@ -364,11 +369,11 @@ def test_sigkill_mid_training_loses_no_earlier_run(settings, cache_dir, tmp_path
     assert record["status"] == "interrupted" and "ended before it finished" in record["error"]
     assert restarted.store.events(killed)  # the loss curve so far is kept
     assert killed not in {r["run_id"] for r in restarted.loadable_runs()}
-    assert killed not in [value for _, value in h.run_choices(restarted, "lora")]
+    assert killed not in [value for _, value in run_choices(restarted, "lora")]
     with pytest.raises(RunNotFound):
         restarted.summarize([killed], "Anna: hi\nBen: hello", GEN)
     assert restarted.summarize([earlier.run_id], "Anna: Lunch?\nBen: Sure, at noon.", GEN)[0].text == expected
-    assert "interrupted" in h.runs_table(restarted.store.list()).set_index("Run id").loc[killed, "Status"]
+    assert "interrupted" in hr.runs_table(restarted.store.list()).set_index("Run id").loc[killed, "Status"]
     from studio.ui.handlers.notices import notice_html
     assert "1 run was interrupted" in notice_html(restarted)  # the notice above the tabs
 
@@ -430,7 +435,7 @@ def test_a_kill_during_the_save_leaves_nothing_half_written(settings, cache_dir,
         restarted.store.require_loadable(half.name)
     with pytest.raises(RunNotFound):
         restarted.summarize([half.name], "Anna: hi\nBen: hello", GEN)
-    assert [value for _, value in h.run_choices(restarted, "full")] == [h.NONE]
+    assert [value for _, value in run_choices(restarted, "full")] == [NONE]
     assert restarted.summarize([earlier.run_id], "Anna: hi\nBen: hello", GEN)[0].text
 
 
@@ -443,7 +448,7 @@ def _disk_full(*args, **kwargs):
 def test_a_full_disk_during_the_save_fails_the_run_and_keeps_the_others(studio, monkeypatch):
     import peft
 
-    earlier = h.start_training(studio, "alice", h.TrainForm(method="full", **TINY))
+    earlier = ht.start_training(studio, "alice", ht.TrainForm(method="full", **TINY))
     studio.jobs.wait(earlier.job_id, timeout=600)
     before = snapshot(studio.store.path(earlier.run_id))
 
@@ -453,10 +458,10 @@ def test_a_full_disk_during_the_save_fails_the_run_and_keeps_the_others(studio, 
         _disk_full()
 
     monkeypatch.setattr(peft.PeftModel, "save_pretrained", half_then_full)
-    job = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))
+    job = ht.start_training(studio, "alice", ht.TrainForm(method="lora", **TINY))
     studio.jobs.wait(job.job_id, timeout=600)
     assert job.status == "failed" and "No space left on device" in job.error
-    view = h.job_view(studio, job)
+    view = ht.job_view(studio, job)
     assert view.status.startswith("**Failed:**") and "disk is full" in view.status
     failed = studio.store.path(job.run_id)
     assert json.loads((failed / "run.json").read_text())["status"] == "failed"
@@ -466,7 +471,7 @@ def test_a_full_disk_during_the_save_fails_the_run_and_keeps_the_others(studio, 
     assert studio.summarize([earlier.run_id], "Anna: hi\nBen: hello", GEN)[0].text
 
     monkeypatch.undo()  # space again: the app goes on
-    again = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))
+    again = ht.start_training(studio, "alice", ht.TrainForm(method="lora", **TINY))
     studio.jobs.wait(again.job_id, timeout=600)
     assert again.status == "completed"
 
@@ -482,11 +487,11 @@ def test_a_full_disk_while_recording_the_run_leaves_a_readable_unloadable_run(st
         real_write(path, payload)
 
     monkeypatch.setattr(runs, "write_json_atomic", full_at_the_end)
-    job = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))
+    job = ht.start_training(studio, "alice", ht.TrainForm(method="lora", **TINY))
     studio.jobs.wait(job.job_id, timeout=600)
     monkeypatch.undo()
     assert job.status == "failed" and "No space left on device" in job.error
-    assert "disk is full" in h.job_view(studio, job).status
+    assert "disk is full" in ht.job_view(studio, job).status
     record = json.loads((studio.store.path(job.run_id) / "run.json").read_text())  # still whole JSON
     assert record["status"] == "running"  # never claims completion it could not record
     assert not studio.store.is_loadable(studio.store.get(job.run_id))
@@ -503,13 +508,13 @@ def test_out_of_memory_says_why_and_the_app_goes_on(studio, monkeypatch):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(training.Trainer, "train", oom)
-    job = h.start_training(studio, "carol", h.TrainForm(method="full", **TINY))
+    job = ht.start_training(studio, "carol", ht.TrainForm(method="full", **TINY))
     studio.jobs.wait(job.job_id, timeout=600)
     assert job.status == "failed"
-    assert "smaller batch size" in h.job_view(studio, job).status
+    assert "smaller batch size" in ht.job_view(studio, job).status
     monkeypatch.undo()
-    assert h.active_job_id(studio, "carol") is None  # the failed job does not block the session
-    again = h.start_training(studio, "carol", h.TrainForm(method="lora", **TINY))
+    assert ht.active_job_id(studio, "carol") is None  # the failed job does not block the session
+    again = ht.start_training(studio, "carol", ht.TrainForm(method="lora", **TINY))
     studio.jobs.wait(again.job_id, timeout=600)
     assert again.status == "completed"
     assert studio.summarize([ORIGINAL, again.run_id], "Anna: hi\nBen: hello", GEN)
@@ -519,21 +524,21 @@ def test_out_of_memory_says_why_and_the_app_goes_on(studio, monkeypatch):
 
 def test_sessions_cannot_stop_rename_or_delete_each_others_work(workshop):
     studio, runs = workshop
-    job = h.start_training(studio, "dave", h.TrainForm(method="lora", steps=2000, batch_size=4, train_size=16))
+    job = ht.start_training(studio, "dave", ht.TrainForm(method="lora", steps=2000, batch_size=4, train_size=16))
     try:
         wait_until(lambda: job.latest("step") is not None)
         for intruder in ("mallory", "", None):
             with pytest.raises((PermissionError, ValueError)):
-                h.stop_training(studio, job.job_id, intruder)
+                ht.stop_training(studio, job.job_id, intruder)
         assert job.status == "running" and not job.stop_requested
         for run_id in runs.values():
             with pytest.raises(PermissionError):
-                h.delete_run(studio, run_id, "mallory", True)
+                hr.delete_run(studio, run_id, "mallory", True)
             with pytest.raises(PermissionError):
-                h.rename_run(studio, run_id, "pwned", "mallory")
+                hr.rename_run(studio, run_id, "pwned", "mallory")
         assert {studio.store.get(r)["name"] for r in runs.values()} == {f"alice {m}" for m in runs}
     finally:
-        h.stop_training(studio, job.job_id, "dave")
+        ht.stop_training(studio, job.job_id, "dave")
         studio.jobs.wait(job.job_id, timeout=600)
     assert job.status == "stopped"
 

@@ -19,7 +19,8 @@ from studio.config.settings import TrainConfig
 from studio.service.engine import Studio
 from studio.service.owner_tokens import owner_hash
 from studio.store.runs import RunStore
-from studio.ui import handlers as h
+from studio.ui.handlers import runs as hr
+from studio.ui.handlers import train as ht
 from tests.conftest import TINY_TRAIN
 from tests.dead_process import dead_pid
 from tests.studios import offline_studio
@@ -79,8 +80,8 @@ def test_an_interrupted_run_can_be_deleted_by_its_session_only(studio):
     _orphan(studio.store, "lora-killed", owner="alice")
     assert studio.store.get("lora-killed")["status"] == "interrupted"
     with pytest.raises(PermissionError):
-        h.delete_run(studio, "lora-killed", "mallory", True)
-    assert "Deleted" in h.delete_run(studio, "lora-killed", "alice", True)
+        hr.delete_run(studio, "lora-killed", "mallory", True)
+    assert "Deleted" in hr.delete_run(studio, "lora-killed", "alice", True)
     assert studio.store.list() == []
 
 
@@ -99,20 +100,20 @@ def test_a_full_disk_while_recording_leaves_the_run_failed_not_running(studio, m
         real_write(path, payload)
 
     monkeypatch.setattr(runs, "write_json_atomic", disk_full_at_the_end)
-    job = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))
+    job = ht.start_training(studio, "alice", ht.TrainForm(method="lora", **TINY))
     studio.jobs.wait(job.job_id, timeout=600)
     assert job.status == "failed" and "disk is full" in job.error and "No space left" in job.error
     with pytest.raises(ValueError, match="already ended"):
-        h.stop_training(studio, job.job_id, "alice")
+        ht.stop_training(studio, job.job_id, "alice")
     on_disk = studio.store.path(job.run_id) / "run.json"
     assert json.loads(on_disk.read_text())["status"] == "running"  # the disk still refuses ...
     assert studio.store.get(job.run_id)["status"] == "failed"      # ... but the store tells the truth
     assert refused == ["completed", "failed", "failed"]            # (that read retried the write)
-    table = h.runs_table(studio.store.list()).set_index("Run id")
+    table = hr.runs_table(studio.store.list()).set_index("Run id")
     assert table.loc[job.run_id, "Status"] == "failed"
     assert json.loads(on_disk.read_text())["status"] == "failed"   # space again: the retry wrote it
     assert "disk is full" in json.loads(on_disk.read_text())["error"]
-    assert "Deleted" in h.delete_run(studio, job.run_id, "alice", True)
+    assert "Deleted" in hr.delete_run(studio, job.run_id, "alice", True)
 
 
 # ------------------------------------------------------------------ a second process sweeps
@@ -169,7 +170,7 @@ def test_the_app_and_the_cli_start_with_bad_records_and_report_them(settings, ru
     assert "6 run file(s) could not be read" in notice_html(app_studio)  # the notice above the tabs
     assert app_studio.store.events("lora-good") == []
     assert ("lora-good", "events.jsonl") in {(p["run_id"], p["file"]) for p in app_studio.store.problems}
-    assert h.runs_table(app_studio.store.list())["Run id"].tolist() == ["lora-good"]
+    assert hr.runs_table(app_studio.store.list())["Run id"].tolist() == ["lora-good"]
     build_app(app_studio)  # the whole UI builds over them
 
 
@@ -295,7 +296,7 @@ def test_a_runs_zip_holds_no_home_path_host_name_or_pid(trained, tmp_path, monke
     host, pid = socket.gethostname(), str(os.getpid())
     secrets_seen = {}
     for method, run_id in runs.items():
-        path = h.zip_run(studio, run_id, tmp_path / method)
+        path = hr.zip_run(studio, run_id, tmp_path / method)
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
             texts = {n: archive.read(n).decode("utf-8", "replace") for n in names}

@@ -14,9 +14,9 @@ def two_people(tmp_path_factory, cache_dir):
     """One studio with alice's LoRA run, then bob's newer one (trained once, read only): whose run is whose.
 
     Apart from `trained` (one owner, every method): these two people's runs are what the tests read."""
-    from studio.ui import handlers as h
+    from studio.ui.handlers import train as ht
 
     studio = offline_studio(tmp_path_factory.mktemp("two-people") / "runs", cache_dir)
-    runs = {owner: trained_through_the_form(studio, owner, h.TrainForm(method="lora", **TINY), timeout=300)
+    runs = {owner: trained_through_the_form(studio, owner, ht.TrainForm(method="lora", **TINY), timeout=300)
             for owner in ("alice", "bob")}   # in this order: bob's run is the newer
     return studio, runs

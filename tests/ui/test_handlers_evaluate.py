@@ -5,14 +5,14 @@ import pandas as pd
 import pytest
 
 from studio.store.runs import RunNotFound
-from studio.ui import handlers as h
+from studio.ui.handlers import evaluate as he
 
 
 def test_evaluation_view_has_chart_gains_outputs_and_csv(trained, tmp_path):
     studio, runs = trained.studio, trained.runs
     seen = []
-    view = h.run_evaluation(studio, ["original", runs["lora"]], 3, 16, tmp_path,
-                            progress=lambda done, total: seen.append((done, total)))
+    view = he.run_evaluation(studio, ["original", runs["lora"]], 3, 16, tmp_path,
+                             progress=lambda done, total: seen.append((done, total)))
     assert len(view.figure.data) == 2
     assert list(view.gains["Model"]) == ["Original", studio.run_label(runs["lora"])]
     assert view.gains.loc[0, "ROUGE-L gain"] == "+0.0 [+0.0, +0.0]"
@@ -29,7 +29,7 @@ def test_evaluation_view_shows_corpus_bleu_beside_rouge(trained, tmp_path):
     import sacrebleu
 
     studio, runs = trained.studio, trained.runs
-    view = h.run_evaluation(studio, ["original", runs["lora"]], 4, 16, tmp_path)
+    view = he.run_evaluation(studio, ["original", runs["lora"]], 4, 16, tmp_path)
     assert list(view.figure.data[0].y) == ["ROUGE-1", "ROUGE-2", "ROUGE-L", "BLEU"]
     assert "corpus BLEU" in view.figure.layout.title.text
     # The chart's BLEU bar is sacrebleu's corpus BLEU of the summaries shown, against every reference.
@@ -47,18 +47,18 @@ def test_evaluation_view_shows_corpus_bleu_beside_rouge(trained, tmp_path):
 @pytest.mark.parametrize("refs,count", [([], 3), (["original"], 0), (["original"], 10_000), (["original"], 2.5)])
 def test_evaluation_rejects_bad_requests(studio, tmp_path, refs, count):
     with pytest.raises(ValueError):
-        h.run_evaluation(studio, refs, count, 16, tmp_path)
+        he.run_evaluation(studio, refs, count, 16, tmp_path)
 
 
 def test_evaluation_of_an_unknown_run_is_a_clear_error(studio, tmp_path):
     with pytest.raises(RunNotFound):
-        h.run_evaluation(studio, ["original", "lora-19990101-000000-dead"], 2, 8, tmp_path)
+        he.run_evaluation(studio, ["original", "lora-19990101-000000-dead"], 2, 8, tmp_path)
 
 
 def test_scratch_files_older_than_an_hour_are_cleared(tmp_path):
-    old = h.write_scratch(tmp_path, "old", ".txt", "x")
+    old = he.write_scratch(tmp_path, "old", ".txt", "x")
     stamp = time.time() - 7200
     import os
     os.utime(old.parent, (stamp, stamp))
-    new = h.write_scratch(tmp_path, "new", ".txt", "y")
+    new = he.write_scratch(tmp_path, "new", ".txt", "y")
     assert new.exists() and not old.exists()

@@ -1,23 +1,24 @@
 """studio/ui/handlers/queue.py: the queue board everyone sees, anonymous but for "yours"."""
-from studio.ui import handlers as h
+from studio.ui.handlers import queue as hq
+from studio.ui.handlers import train as ht
 from tests.waiting import wait_until
 
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 
 
 def test_everyone_sees_what_trains_how_many_wait_and_their_own_place(studio):
-    assert "free" in h.queue_view(studio, "carol")
-    long_run = h.TrainForm(method="prompt", steps=4000, batch_size=2, train_size=16)
-    first = h.start_training(studio, "alice", long_run)
-    second = h.start_training(studio, "bob", h.TrainForm(method="lora", **TINY))
+    assert "free" in hq.queue_view(studio, "carol")
+    long_run = ht.TrainForm(method="prompt", steps=4000, batch_size=2, train_size=16)
+    first = ht.start_training(studio, "alice", long_run)
+    second = ht.start_training(studio, "bob", ht.TrainForm(method="lora", **TINY))
     try:
         wait_until(lambda: (first.latest("step") or {}).get("step", 0) >= 1)
-        carol = h.queue_view(studio, "carol")
+        carol = hq.queue_view(studio, "carol")
         assert "Training now:** Prompt tuning," in carol and "of 4000" in carol
         assert "yours" not in carol and "alice" not in carol          # whose it is stays anonymous
         assert "1 waiting" in carol and "your place" not in carol
-        assert "Prompt tuning (yours)" in h.queue_view(studio, "alice")
-        assert "your place: #1" in h.queue_view(studio, "bob")
+        assert "Prompt tuning (yours)" in hq.queue_view(studio, "alice")
+        assert "your place: #1" in hq.queue_view(studio, "bob")
     finally:
         for job, owner in ((second, "bob"), (first, "alice")):
             studio.stop_job(job.job_id, owner)

@@ -4,18 +4,19 @@ import zipfile
 import pytest
 
 from studio.store.runs import RunNotFound
-from studio.ui import handlers as h
+from studio.ui.handlers import runs as hr
+from studio.ui.handlers import train as ht
 
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 
 
 def test_runs_table_formatting():
-    table = h.runs_table([{"run_id": "lora-1", "name": "my lora", "method": "lora", "status": "completed",
-                           "steps": 60, "train_seconds": 65.2, "trainable_params": 688128,
-                           "trainable_share": 0.00886, "size_bytes": 2_831_155, "final_loss": 1.23456,
-                           "metrics": {"rougeL": 0.3123}},
-                          {"run_id": "full-1", "method": "full", "status": "failed"}])
-    assert list(table.columns) == h.RUN_COLUMNS
+    table = hr.runs_table([{"run_id": "lora-1", "name": "my lora", "method": "lora", "status": "completed",
+                            "steps": 60, "train_seconds": 65.2, "trainable_params": 688128,
+                            "trainable_share": 0.00886, "size_bytes": 2_831_155, "final_loss": 1.23456,
+                            "metrics": {"rougeL": 0.3123}},
+                           {"run_id": "full-1", "method": "full", "status": "failed"}])
+    assert list(table.columns) == hr.RUN_COLUMNS
     first = table.iloc[0].to_dict()
     assert first == {"Name": "my lora", "Method": "LoRA", "Status": "completed", "Steps": 60,
                      "Time": "65 s", "Trainable params": "688,128 (0.89%)", "Size on disk": "2.7 MB",
@@ -24,35 +25,35 @@ def test_runs_table_formatting():
 
 
 def test_rename_and_delete_only_for_the_owner(studio):
-    job = h.start_training(studio, "alice", h.TrainForm(method="prompt", **TINY))
+    job = ht.start_training(studio, "alice", ht.TrainForm(method="prompt", **TINY))
     studio.jobs.wait(job.job_id, timeout=600)
     run_id = job.run_id
     with pytest.raises(PermissionError):
-        h.rename_run(studio, run_id, "mine now", "bob")
+        hr.rename_run(studio, run_id, "mine now", "bob")
     with pytest.raises(ValueError):
-        h.rename_run(studio, run_id, "   ", "alice")
+        hr.rename_run(studio, run_id, "   ", "alice")
     with pytest.raises(ValueError):
-        h.rename_run(studio, None, "x", "alice")
-    assert "short prompt" in h.rename_run(studio, run_id, "  short   prompt ", "alice")
+        hr.rename_run(studio, None, "x", "alice")
+    assert "short prompt" in hr.rename_run(studio, run_id, "  short   prompt ", "alice")
     assert studio.store.get(run_id)["name"] == "short prompt"
     with pytest.raises(ValueError, match="sure"):
-        h.delete_run(studio, run_id, "alice", confirmed=False)
+        hr.delete_run(studio, run_id, "alice", confirmed=False)
     with pytest.raises(PermissionError):
-        h.delete_run(studio, run_id, "bob", confirmed=True)
+        hr.delete_run(studio, run_id, "bob", confirmed=True)
     assert studio.store.get(run_id)  # still there
-    assert "Deleted" in h.delete_run(studio, run_id, "alice", confirmed=True)
+    assert "Deleted" in hr.delete_run(studio, run_id, "alice", confirmed=True)
     assert studio.store.list() == []
 
 
 def test_zip_holds_the_model_and_its_record(trained, tmp_path):
-    path = h.zip_run(trained.studio, trained.runs["lora"], tmp_path)
+    path = hr.zip_run(trained.studio, trained.runs["lora"], tmp_path)
     names = zipfile.ZipFile(path).namelist()
     assert "run.json" in names and "model/adapter_config.json" in names
     assert any(n.startswith("model/") and n.endswith(".safetensors") for n in names)
     with pytest.raises(ValueError):
-        h.zip_run(trained.studio, None, tmp_path)
+        hr.zip_run(trained.studio, None, tmp_path)
     with pytest.raises(RunNotFound):
-        h.zip_run(trained.studio, "../../etc", tmp_path)
+        hr.zip_run(trained.studio, "../../etc", tmp_path)
 
 
 def test_the_runs_table_notes_an_experiment_a_restart_cut_short(studio, settings):
@@ -61,7 +62,6 @@ def test_the_runs_table_notes_an_experiment_a_restart_cut_short(studio, settings
     from studio.generate.inference import GenerationSettings
     from studio.service.engine import Studio
     from studio.store.experiment_records import ExperimentRecords
-    from studio.ui import handlers as h
     from tests.conftest import TINY_TRAIN
 
     out = studio.run_experiment(["lora"], TrainConfig(steps=1, **TINY_TRAIN), limit=1,
@@ -73,8 +73,8 @@ def test_the_runs_table_notes_an_experiment_a_restart_cut_short(studio, settings
     records.save(record)
 
     restarted = Studio(settings)
-    table = h.runs_table(restarted.runs(), notes=h.experiment_notes(restarted))
+    table = hr.runs_table(restarted.runs(), notes=hr.experiment_notes(restarted))
     cell = table.loc[table["Run id"] == out["runs"]["lora"], "Experiment"].item()
     assert cell.startswith(out["experiment"]) and "cut short while training Prompt tuning" in cell
     assert "its owner can finish it" in cell
-    assert h.experiment_notes(studio) == {}          # the process that ran it saw it complete
+    assert hr.experiment_notes(studio) == {}          # the process that ran it saw it complete

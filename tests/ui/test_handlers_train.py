@@ -10,7 +10,8 @@ import pytest
 from studio.config.settings import PRESETS, Settings, TrainConfig
 from studio.model.methods import registry
 from studio.service.jobs import Job, JobStatus
-from studio.ui import handlers as h
+from studio.ui.handlers import runs as hr
+from studio.ui.handlers import train as ht
 from tests.conftest import TRAINED_OWNER, TRAINED_STEPS
 from tests.studios import offline_settings
 from tests.waiting import wait_until
@@ -19,25 +20,25 @@ TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 
 
 def test_presets_fill_the_fields(studio):
-    assert h.preset_values(studio, "quick") == PRESETS["quick"]   # the stand-in is smaller than FLAN-T5-small
-    assert h.preset_values(studio, "standard")["steps"] == PRESETS["standard"]["steps"]
+    assert ht.preset_values(studio, "quick") == PRESETS["quick"]   # the stand-in is smaller than FLAN-T5-small
+    assert ht.preset_values(studio, "standard")["steps"] == PRESETS["standard"]["steps"]
     with pytest.raises(ValueError):
-        h.preset_values(studio, "turbo")
+        ht.preset_values(studio, "turbo")
 
 
 def test_learning_rate_hint_names_the_method_default():
-    assert "0.3" in h.learning_rate_hint("prompt")
-    assert "0.001" in h.learning_rate_hint("lora")
+    assert "0.3" in ht.learning_rate_hint("prompt")
+    assert "0.001" in ht.learning_rate_hint("lora")
 
 
 def test_train_request_builds_engine_config():
-    cfg, overrides = h.train_request(h.TrainForm(method="lora", steps=12.0, batch_size=4, train_size=16,
-                                                 learning_rate="", lora_r=8, lora_target_modules=["q", "k", "v"]))
+    cfg, overrides = ht.train_request(ht.TrainForm(method="lora", steps=12.0, batch_size=4, train_size=16,
+                                                   learning_rate="", lora_r=8, lora_target_modules=["q", "k", "v"]))
     assert isinstance(cfg, TrainConfig)
     assert (cfg.steps, cfg.batch_size, cfg.train_size, cfg.learning_rate) == (12, 4, 16, None)
     assert overrides["lora_r"] == 8 and overrides["lora_target_modules"] == ("q", "k", "v")
-    cfg, overrides = h.train_request(h.TrainForm(method="prompt", learning_rate="0.1", prompt_num_virtual_tokens=8,
-                                                 prompt_init="random"))
+    cfg, overrides = ht.train_request(ht.TrainForm(method="prompt", learning_rate="0.1", prompt_num_virtual_tokens=8,
+                                                   prompt_init="random"))
     assert cfg.learning_rate == 0.1
     assert overrides == {"prompt_num_virtual_tokens": 8, "prompt_init": "random"}
 
@@ -46,15 +47,15 @@ def test_train_request_builds_engine_config():
                                     {"learning_rate": "quick"}, {"lora_target_modules": []}, {"method": "qlora"},
                                     {"lora_dropout": 1.5}])
 def test_bad_input_changes_nothing(studio, change):
-    form = h.TrainForm(**{**dict(method="lora", **TINY), **change})
+    form = ht.TrainForm(**{**dict(method="lora", **TINY), **change})
     with pytest.raises(ValueError):
-        h.start_training(studio, "alice", form)
+        ht.start_training(studio, "alice", form)
     assert studio.jobs.jobs_of("alice") == [] and studio.store.list() == []
 
 
 def test_training_needs_a_session_token(studio):
     with pytest.raises(ValueError, match="loading"):
-        h.start_training(studio, "", h.TrainForm(**TINY))
+        ht.start_training(studio, "", ht.TrainForm(**TINY))
 
 
 def fake_job(status, events=(), error=None, record=None, method="lora", position=2, turns=0, resume_step=None,
@@ -72,7 +73,7 @@ def fake_studio(running=None):
 
 
 def test_job_view_queued_says_the_place_in_the_queue():
-    view = h.job_view(fake_studio(running=fake_job("running", method="full")), fake_job("queued", position=2))
+    view = ht.job_view(fake_studio(running=fake_job("running", method="full")), fake_job("queued", position=2))
     assert "You are #2 in the queue" in view.status
     assert "Full fine-tuning training is running" in view.status
     assert not view.ended
@@ -83,7 +84,7 @@ def test_job_view_running_shows_progress_time_left_and_parameters():
                "trainable_share": 688128 / 77649280},
               {"type": "status", "status": "training", "message": "Training"},
               {"type": "step", "step": 3, "max_steps": 10, "loss": 2.5, "elapsed": 6.0, "samples_per_second": 4}]
-    view = h.job_view(fake_studio(), fake_job("running", events))
+    view = ht.job_view(fake_studio(), fake_job("running", events))
     assert "LoRA is training" in view.status
     assert "Step 3 of 10 (30%)" in view.progress and "about 14 s left" in view.progress
     assert "688,128 of 77,649,280 (0.89%)" in view.params
@@ -93,33 +94,33 @@ def test_job_view_running_shows_progress_time_left_and_parameters():
 def test_job_view_of_a_paused_and_resumed_run_counts_training_not_waiting():
     paused = fake_job("paused", [{"type": "step", "step": 9, "max_steps": 600, "loss": 7.7, "elapsed": 2.5}],
                       position=1, turns=1, resume_step=9)
-    view = h.job_view(fake_studio(), paused)
+    view = ht.job_view(fake_studio(), paused)
     assert "LoRA paused at step 9" in view.status and "#1 in line" in view.status and not view.ended
     # first started 2 min ago, most of it waiting
     resumed = fake_job("running", [{"type": "step", "step": 12, "max_steps": 600, "loss": 7.6, "elapsed": 3.5}],
                        turns=2, started_ago=120)
-    status = h.job_view(fake_studio(), resumed).status
+    status = ht.job_view(fake_studio(), resumed).status
     assert "LoRA is training** again, turn 2 (3.5 s of training so far)" in status
 
 
 def test_job_view_final_messages():
-    done = h.job_view(fake_studio(), fake_job("completed", record={"steps": 30, "train_seconds": 125}))
+    done = ht.job_view(fake_studio(), fake_job("completed", record={"steps": 30, "train_seconds": 125}))
     assert done.ended and "Finished" in done.status and "2 min 05 s" in done.status
-    failed = h.job_view(fake_studio(), fake_job("failed", error="Out of memory: try a smaller batch size."))
+    failed = ht.job_view(fake_studio(), fake_job("failed", error="Out of memory: try a smaller batch size."))
     assert failed.ended and "Failed" in failed.status and "smaller batch size" in failed.status
-    stopped = h.job_view(fake_studio(), fake_job("stopped", [{"type": "step", "step": 4, "max_steps": 9,
+    stopped = ht.job_view(fake_studio(), fake_job("stopped", [{"type": "step", "step": 4, "max_steps": 9,
                                                                "loss": 1.0, "elapsed": 1.0}]))
     assert "Stopped" in stopped.status and "step 4" in stopped.status
-    assert h.job_view(fake_studio(), None).ended
+    assert ht.job_view(fake_studio(), None).ended
 
 
 def test_real_training_reports_finished_with_a_loss_curve(trained):
     studio = trained.studio
     job = max(studio.jobs.jobs_of(TRAINED_OWNER), key=lambda j: j.submitted_at)
-    view = h.job_view(studio, job)
+    view = ht.job_view(studio, job)
     assert view.ended and view.status.startswith("**Finished:**")
     assert "Trainable parameters" in view.params
-    figure = h.loss_view(studio, job)
+    figure = ht.loss_view(studio, job)
     names = [trace.name for trace in figure.data if not trace.name.endswith(": validation")]
     assert names[0].endswith("(this run)") and len(names) == len(registry.NAMES)  # every other method overlaid
     validation = [trace for trace in figure.data if trace.name == f"{names[0]}: validation"]  # this run's only
@@ -128,46 +129,46 @@ def test_real_training_reports_finished_with_a_loss_curve(trained):
 
 
 def test_only_the_owner_can_stop_and_a_stopped_run_is_kept(studio):
-    job = h.start_training(studio, "alice", h.TrainForm(method="lora", steps=400, batch_size=4, train_size=16))
-    assert h.active_job_id(studio, "alice") == job.job_id and h.active_job_id(studio, "bob") is None
+    job = ht.start_training(studio, "alice", ht.TrainForm(method="lora", steps=400, batch_size=4, train_size=16))
+    assert ht.active_job_id(studio, "alice") == job.job_id and ht.active_job_id(studio, "bob") is None
     with pytest.raises(PermissionError):
-        h.stop_training(studio, job.job_id, "bob")
+        ht.stop_training(studio, job.job_id, "bob")
     with pytest.raises(ValueError):
-        h.stop_training(studio, None, "alice")
+        ht.stop_training(studio, None, "alice")
     wait_until(lambda: job.latest("step") is not None)
-    assert "Stopping" in h.stop_training(studio, job.job_id, "alice")
+    assert "Stopping" in ht.stop_training(studio, job.job_id, "alice")
     studio.jobs.wait(job.job_id, timeout=600)
     assert job.status == "stopped" and job.record["steps"] < 400
-    assert "Stopped" in h.job_view(studio, job).status
+    assert "Stopped" in ht.job_view(studio, job).status
     with pytest.raises(ValueError, match="already ended"):
-        h.stop_training(studio, job.job_id, "alice")
+        ht.stop_training(studio, job.job_id, "alice")
 
 
 def test_the_form_of_a_job_is_restored(studio):
-    form = h.TrainForm(method="lora", steps=7, batch_size=2, train_size=12, learning_rate="0.002", seed=5,
-                       name="mine", lora_r=4, lora_alpha=8, lora_dropout=0.1, lora_target_modules=["q", "k"])
-    job = h.start_training(studio, "alice", form)
+    form = ht.TrainForm(method="lora", steps=7, batch_size=2, train_size=12, learning_rate="0.002", seed=5,
+                        name="mine", lora_r=4, lora_alpha=8, lora_dropout=0.1, lora_target_modules=["q", "k"])
+    job = ht.start_training(studio, "alice", form)
     studio.wait_job(job.job_id, timeout=300)
-    restored = h.form_of_job(studio.job(job.job_id))
+    restored = ht.form_of_job(studio.job(job.job_id))
     assert restored.method == "lora" and (restored.steps, restored.batch_size, restored.train_size) == (7, 2, 12)
     assert restored.learning_rate == "0.002" and restored.seed == 5 and restored.name == "mine"
     assert (restored.lora_r, restored.lora_alpha, restored.lora_dropout) == (4, 8, 0.1)
     assert restored.lora_target_modules == ["q", "k"]
-    prompt = h.start_training(studio, "alice", h.TrainForm(method="prompt", steps=2, batch_size=2, train_size=8,
-                                                           prompt_num_virtual_tokens=7, prompt_init="random"))
+    prompt = ht.start_training(studio, "alice", ht.TrainForm(method="prompt", steps=2, batch_size=2, train_size=8,
+                                                             prompt_num_virtual_tokens=7, prompt_init="random"))
     studio.wait_job(prompt.job_id, timeout=300)
-    again = h.form_of_job(prompt)
+    again = ht.form_of_job(prompt)
     assert (again.method, again.prompt_num_virtual_tokens, again.prompt_init, again.name) == ("prompt", 7, "random", "")
 
 
 def test_the_budget_says_what_will_happen_and_the_run_records_it(studio):
     available = sum(len(ex.references) for ex in studio.data.split("train"))
-    text = h.budget_text(studio, 60, 8, 400)
+    text = ht.budget_text(studio, 60, 8, 400)
     assert f"all **{available:,}**" in text and "subset of 400" in text
     assert f"{60 * 8 / available:.1f} passes" in text
-    assert "0.25** of one pass" in h.budget_text(studio, 1, 4, 16)
-    assert "must be" in h.budget_text(studio, 0, 8, 400)                   # a bad value: a message, no crash
-    job = h.start_training(studio, "alice", h.TrainForm(method="lora", steps=2, batch_size=4, train_size=1000))
+    assert "0.25** of one pass" in ht.budget_text(studio, 1, 4, 16)
+    assert "must be" in ht.budget_text(studio, 0, 8, 400)                   # a bad value: a message, no crash
+    job = ht.start_training(studio, "alice", ht.TrainForm(method="lora", steps=2, batch_size=4, train_size=1000))
     studio.wait_job(job.job_id, timeout=300)
     record = json.loads((studio.run_dir(job.run_id) / "run.json").read_text())
     assert record["budget"]["pairs_available"] == available
@@ -178,7 +179,7 @@ def test_the_budget_says_what_will_happen_and_the_run_records_it(studio):
 def test_method_help_states_the_share_the_loaded_model_trains(two_people):
     studio, runs = two_people
     record = studio.run(runs["alice"])
-    help_text = h.method_help(studio, "lora")
+    help_text = ht.method_help(studio, "lora")
     assert "under 1%" not in help_text
     assert f"{record['trainable_params']:,}** of {record['total_params']:,}" in help_text
     assert f"({100 * record['trainable_share']:.2f}%)" in help_text
@@ -188,39 +189,40 @@ def test_method_help_states_the_share_the_loaded_model_trains(two_people):
 def test_method_help_speaks_of_the_default_model_when_it_cannot_count(two_people, monkeypatch):
     studio, _ = two_people
     monkeypatch.setattr(studio, "method_shares", dict)
-    text = h.method_help(studio, "lora")
+    text = ht.method_help(studio, "lora")
     assert "FLAN-T5-small (the default model" in text and "688,128** of 77,649,280" in text and "0.89%" in text
 
 
 def test_presenter_mode_from_the_url_or_the_setting_refuses_training(studio, settings):
-    assert h.presenter_mode(studio, {"presenter": "1"}) and not h.presenter_mode(studio, {})
-    assert not h.presenter_mode(studio, {"presenter": "0"})
+    assert ht.presenter_mode(studio, {"presenter": "1"}) and not ht.presenter_mode(studio, {})
+    assert not ht.presenter_mode(studio, {"presenter": "0"})
     with pytest.raises(PermissionError, match="Presenter mode"):
-        h.start_training(studio, "alice", h.TrainForm(**TINY), presenter=True)
+        ht.start_training(studio, "alice", ht.TrainForm(**TINY), presenter=True)
     assert Settings.from_env(env={"STUDIO_PRESENTER": "1"}).presenter
     studio.settings.presenter = True
-    assert h.presenter_mode(studio, None)
+    assert ht.presenter_mode(studio, None)
     with pytest.raises(PermissionError):
-        h.start_training(studio, "alice", h.TrainForm(**TINY))
+        ht.start_training(studio, "alice", ht.TrainForm(**TINY))
 
 
 def test_presenter_mode_refuses_what_it_hides_to_scripts_too(studio, tmp_path):
     """The page hides training, renaming, deleting, pushing and importing; a script calling the
     API directly meets the same refusal, and nothing changes."""
-    from studio.ui.handlers import experiment, hub
+    from studio.ui.handlers import runs, train_experiment
 
-    job = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))
+    job = ht.start_training(studio, "alice", ht.TrainForm(method="lora", **TINY))
     studio.jobs.wait(job.job_id, timeout=600)
     before = studio.run(job.run_id)
     studio.settings.presenter = True
     refused = {
-        "training": lambda: h.start_training(studio, "alice", h.TrainForm(**TINY)),
-        "an experiment": lambda: experiment.start_experiment(studio, "alice", experiment.ExperimentForm(**TINY)),
-        "renaming": lambda: h.rename_run(studio, job.run_id, "new name", "alice"),
-        "deleting": lambda: h.delete_run(studio, job.run_id, "alice", True),
-        "pushing": lambda: hub.push_run(studio, job.run_id, "alice/run", False, "alice"),
-        "importing from the Hub": lambda: hub.import_from_hub(studio, "alice/run"),
-        "importing files": lambda: hub.import_files(studio, [str(tmp_path / "adapter_config.json")], tmp_path),
+        "training": lambda: ht.start_training(studio, "alice", ht.TrainForm(**TINY)),
+        "an experiment": lambda: train_experiment.start_experiment(studio, "alice",
+                                                                   train_experiment.ExperimentForm(**TINY)),
+        "renaming": lambda: hr.rename_run(studio, job.run_id, "new name", "alice"),
+        "deleting": lambda: hr.delete_run(studio, job.run_id, "alice", True),
+        "pushing": lambda: runs.push_run(studio, job.run_id, "alice/run", False, "alice"),
+        "importing from the Hub": lambda: runs.import_from_hub(studio, "alice/run"),
+        "importing files": lambda: runs.import_files(studio, [str(tmp_path / "adapter_config.json")], tmp_path),
     }
     for action, call in refused.items():
         with pytest.raises(PermissionError, match="Presenter mode"):
@@ -232,14 +234,14 @@ def test_presenter_mode_refuses_what_it_hides_to_scripts_too(studio, tmp_path):
 def test_the_loss_plot_overlays_own_earlier_runs_smooths_and_goes_log(two_people):
     studio, runs = two_people
     # Without the overlay: the newest run of each method, bob's LoRA, marked for bob only.
-    assert any(t.name.endswith("· yours") for t in h.loss_view(studio, None, "bob").data)
-    assert not any("yours" in t.name for t in h.loss_view(studio, None, "alice").data)
-    studio_runs_alice = [t for t in h.loss_view(studio, None, "alice", own_runs=True).data if "yours" in t.name]
+    assert any(t.name.endswith("· yours") for t in ht.loss_view(studio, None, "bob").data)
+    assert not any("yours" in t.name for t in ht.loss_view(studio, None, "alice").data)
+    studio_runs_alice = [t for t in ht.loss_view(studio, None, "alice", own_runs=True).data if "yours" in t.name]
     assert len(studio_runs_alice) == 1 and runs["alice"] in studio_runs_alice[0].name
-    smooth = h.loss_view(studio, None, "alice", own_runs=True, smoothing="3", log_scale=True)
+    smooth = ht.loss_view(studio, None, "alice", own_runs=True, smoothing="3", log_scale=True)
     assert any(t.opacity == 0.25 for t in smooth.data)         # raw points faint behind the average
     assert smooth.layout.yaxis.type == "log"
-    assert h.smoothing_window("abc") == 1 and h.smoothing_window(0) == 1 and h.smoothing_window(1e9) == 50
+    assert ht.smoothing_window("abc") == 1 and ht.smoothing_window(0) == 1 and ht.smoothing_window(1e9) == 50
 
 
 def test_the_form_says_how_long_a_run_takes_here_and_refuses_one_over_the_rooms_ceiling(tmp_path, cache_dir):
@@ -250,17 +252,17 @@ def test_the_form_says_how_long_a_run_takes_here_and_refuses_one_over_the_rooms_
 
     settings = offline_settings(tmp_path / "runs", cache_dir, env={"STUDIO_MAX_RUN_SECONDS": "30"})
     studio = Studio(settings)
-    first = h.start_training(studio, "alice", h.TrainForm(method="lora", **TINY))   # measures this machine
+    first = ht.start_training(studio, "alice", ht.TrainForm(method="lora", **TINY))   # measures this machine
     studio.wait_job(first.job_id, timeout=300)
     assert first.status == "completed", first.error
-    short = h.budget_text(studio, 2, 4, 16, method="lora")
+    short = ht.budget_text(studio, 2, 4, 16, method="lora")
     assert "**Time here:** about" in short and "measured on this machine over 1 earlier run" in short
     assert "this room allows 30 s per run." in short
-    long_text = h.budget_text(studio, 5000, 4, 16)                           # every method's estimate
+    long_text = ht.budget_text(studio, 5000, 4, 16)                           # every method's estimate
     assert "this room allows 30 s per run, so Start will refuse it: ask for at most" in long_text
     with pytest.raises(ValueError, match=r"would take about \d+(\.\d)? (min|h) here .* this room allows 30 s per run"):
-        h.start_training(studio, "bob", h.TrainForm(method="lora", steps=5000, batch_size=4, train_size=16))
+        ht.start_training(studio, "bob", ht.TrainForm(method="lora", steps=5000, batch_size=4, train_size=16))
     assert studio.jobs_of("bob") == [] and len(studio.runs()) == 1          # nothing queued, nothing written
     # Without a ceiling the same line gives the time alone.
     studio.settings = dataclasses.replace(settings, max_run_seconds=0)
-    assert "allows" not in h.budget_text(studio, 5000, 4, 16, method="lora")
+    assert "allows" not in ht.budget_text(studio, 5000, 4, 16, method="lora")

@@ -3,8 +3,8 @@ import gradio as gr
 import pytest
 
 from studio.model.methods import registry
-from studio.ui import handlers as h
 from studio.ui import tab_compare
+from studio.ui.handlers.common import COLUMNS, NONE, SKIP
 from tests.ui.one_tab import build_tab, by_elem_id, by_label, wired
 
 DIALOGUE = "#Person1#: Shall we meet at noon?\n#Person2#: Yes, at the cafe by the station."
@@ -19,7 +19,7 @@ def tab(trained, tmp_path):
 
 def _picks(trained) -> list[str]:
     """A run of each method, in the pickers' order ("none" for a method the fixture did not train)."""
-    return [trained.runs.get(m, h.NONE) for m in registry.NAMES]
+    return [trained.runs.get(m, NONE) for m in registry.NAMES]
 
 
 def test_the_pickers_start_at_the_newest_run_of_each_method(tab, trained):
@@ -35,7 +35,7 @@ def test_summarize_fills_four_columns_and_the_reference_only_for_a_sent_dialogue
     runs = _picks(trained)
     out = summarize.fn(DIALOGUE, *runs, 8, 1, None)
     texts = [out[by_label(demo, title)] for title in ("Original", *registry.LABELS.values())]
-    assert len(texts) == len(h.COLUMNS) and all(isinstance(text, str) for text in texts)
+    assert len(texts) == len(COLUMNS) and all(isinstance(text, str) for text in texts)
     reference_box = next(c for c in out if c not in {by_label(demo, t) for t in ("Original", *registry.LABELS.values())}
                          and isinstance(c, gr.Textbox))
     assert out[reference_box] == gr.skip()                 # a pasted dialogue: whatever was typed stays
@@ -46,7 +46,7 @@ def test_summarize_fills_four_columns_and_the_reference_only_for_a_sent_dialogue
 def test_a_gone_run_says_so_in_its_column_and_an_empty_dialogue_is_refused(tab, trained):
     demo, ctx, _ = tab
     summarize = next(fn for fn in demo.fns.values() if fn.api_name == "summarize")
-    out = summarize.fn(DIALOGUE, "full-20990101-000000-gone", *[h.NONE] * (len(registry.NAMES) - 1), 8, 1, None)
+    out = summarize.fn(DIALOGUE, "full-20990101-000000-gone", *[NONE] * (len(registry.NAMES) - 1), 8, 1, None)
     full_text, full_info = by_label(demo, "Full fine-tuning"), by_elem_id(demo, "info-full")
     assert out[full_text] == "" and "That run is gone" in out[full_info]
     with pytest.warns(UserWarning):
@@ -57,13 +57,13 @@ def test_new_runs_refresh_the_pickers_and_keep_a_pick_still_there(tab, trained):
     demo, ctx, pickers = tab
     refresh = wired(demo, ctx.runs_version, "change")
     current = _picks(trained)
-    kept = refresh.fn("alice", *[h.NONE if m == "lora" else run for m, run in zip(registry.NAMES, current)])
+    kept = refresh.fn("alice", *[NONE if m == "lora" else run for m, run in zip(registry.NAMES, current)])
     sent = [kept[p].constructor_args for p in pickers]
     # Picks still there are left to the page (a late refresh must not undo a newer pick); "none yet"
     # becomes the new run.
     assert "value" not in sent[0] and "value" not in sent[2]
     assert sent[1]["value"] == trained.runs["lora"]
-    skipped = refresh.fn("alice", h.SKIP, *current[1:])[pickers[0]]
+    skipped = refresh.fn("alice", SKIP, *current[1:])[pickers[0]]
     assert "value" not in skipped.constructor_args   # a column the person skipped stays skipped
     assert any("yours" in label for label, _ in kept[pickers[1]].choices)   # alice trained them
     opened = wired(demo, demo, "load").fn("bob")

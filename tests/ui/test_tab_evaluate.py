@@ -2,8 +2,8 @@
 import gradio as gr
 import pytest
 
-from studio.ui import handlers as h
 from studio.ui import tab_evaluate
+from studio.ui.handlers.choices import default_models
 from tests.ui.one_tab import build_tab, by_elem_id, by_label, wired
 
 
@@ -46,11 +46,11 @@ def test_a_new_page_ticks_the_persons_own_runs_and_remembers_what_it_offered(tab
     out = start.fn("alice")
     models = by_label(demo, "Models")
     everything = {"original", *trained.runs.values()}
-    assert set(out[models].value) == set(h.default_models(trained.studio, "alice")) == everything
+    assert set(out[models].value) == set(default_models(trained.studio, "alice")) == everything
     assert any("yours" in label for label, _ in out[models].choices)       # alice trained them
     assert set(next(v for c, v in out.items() if c is not models)) == everything   # offered: remembered
     carol = start.fn("carol")[models]
-    assert carol.value == h.default_models(trained.studio, "carol")
+    assert carol.value == default_models(trained.studio, "carol")
     assert not any("yours" in label for label, _ in carol.choices)
 
 

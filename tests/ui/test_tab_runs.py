@@ -5,15 +5,15 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from studio.ui import handlers as h
 from studio.ui import tab_runs
+from studio.ui.handlers import train as ht
 from tests.form_runs import trained_through_the_form
 from tests.ui.one_tab import all_wired, build_tab, by_elem_id, by_label, wired
 
 
 @pytest.fixture
 def tab(studio, tmp_path):
-    run_id = trained_through_the_form(studio, "alice", h.TrainForm(method="lora", steps=2, batch_size=4, train_size=8))
+    run_id = trained_through_the_form(studio, "alice", ht.TrainForm(method="lora", steps=2, batch_size=4, train_size=8))
     demo, ctx = build_tab(tab_runs, studio, tmp_path, with_tab=True)
     api = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
     return demo, ctx, api, run_id
@@ -69,7 +69,7 @@ def test_an_empty_store_says_where_runs_come_from_until_one_is_saved(studio, tmp
     note, listing = by_elem_id(demo, "runs-empty"), wired(demo, ctx.runs_version, "change")
     assert note.visible and "python -m studio prepare" in note.value
     assert listing.fn(None, "alice")[note].visible is True
-    trained_through_the_form(studio, "alice", h.TrainForm(method="lora", steps=2, batch_size=4, train_size=8))
+    trained_through_the_form(studio, "alice", ht.TrainForm(method="lora", steps=2, batch_size=4, train_size=8))
     assert listing.fn(None, "alice")[note].visible is False
 
 

@@ -3,8 +3,8 @@ timer follows the job to its end, Stop, a reload's re-attachment, presenter mode
 import gradio as gr
 import pytest
 
-from studio.ui import handlers as h
-from studio.ui import tab_train
+from studio.ui import section_train_form, tab_train
+from studio.ui.handlers import train as ht
 from tests.ui.one_tab import all_wired, build_tab, by_elem_id, by_label, wired
 
 TINY = {"method": "lora", "steps": 2, "batch_size": 4, "train_size": 8}
@@ -19,8 +19,8 @@ def tab(studio, tmp_path):
 
 def _form(**values):
     """Every form field as the page sends it, TINY unless given."""
-    form = h.TrainForm(**{**TINY, **values})
-    return {field: getattr(form, field) for field in tab_train.FORM_FIELDS}
+    form = ht.TrainForm(**{**TINY, **values})
+    return {field: getattr(form, field) for field in section_train_form.FORM_FIELDS}
 
 
 def test_the_method_shows_its_own_settings_and_learning_rate(tab):
@@ -29,14 +29,14 @@ def test_the_method_shows_its_own_settings_and_learning_rate(tab):
     out = on_method.fn("prompt")
     boxes = [v for c, v in out.items() if isinstance(c, gr.Group)]
     assert sorted(box.visible for box in boxes) == [False] * (len(boxes) - 1) + [True]   # the prompt's box alone
-    assert out[by_label(demo, "Learning rate")].placeholder == f"{h.default_learning_rate('prompt'):g}"
+    assert out[by_label(demo, "Learning rate")].placeholder == f"{ht.default_learning_rate('prompt'):g}"
     assert "Prompt tuning" in out[by_elem_id(demo, "method-help")]
 
 
 def test_a_preset_fills_the_budget_and_the_budget_line_follows_raw_numbers(tab, studio):
     demo, _, _ = tab
     out = wired(demo, by_label(demo, "Preset"), "input").fn("standard")
-    standard = h.preset_values(studio, "standard")
+    standard = ht.preset_values(studio, "standard")
     assert [out[by_label(demo, name)] for name in ("Steps", "Batch size", "Training subset size")] == \
         [standard["steps"], standard["batch_size"], standard["train_size"]]
     budget = wired(demo, by_label(demo, "Steps"), "change")

@@ -1,133 +1,21 @@
 """What the tabs do, as plain Python: typed values in, text, tables and figures out.
 
-    cfg, overrides = train_request(TrainForm(method="lora", steps=30))
-    view = job_view(studio, studio.job(job_id))              # the Train tab's status lines
-    columns = compare(studio, dialogue, {"lora": run_id}, gen)   # per method: a run id, or None to skip it
-    table = runs_table(studio.runs())
+    from studio.ui.handlers import train as ht
+    cfg, overrides = ht.train_request(ht.TrainForm(method="lora", steps=30))
+    view = ht.job_view(studio, studio.job(job_id))                # the Train tab's status lines
 
-Nothing here imports gradio or torch (the Studio is only named for type checks),
-so every rule a user meets (the queue message, a missing method's hint, the
-number checks) is tested without a browser, in milliseconds. Handlers talk to
-the Studio only, never to its store, queue or pool. Handlers
-raise ValueError, PermissionError, RunNotFound or QueueFull with a message a
-user can act on; the tab modules turn those into on-screen warnings.
+One module per tab, each holding every section of its tab: train (the form, Start and Stop,
+the job's status and loss, "Copy as command", the base model, ZeroGPU) with train_experiment
+("Train all three", apart for its size), compare (summaries, the overlap views, "Can ROUGE be
+fooled?"), evaluate (scores, topic groups, the forgetting probe), runs (the table and its
+actions, the prompt readout, weight change, the Hub) and dataset. Shared by several:
+common (input checks, formatting, the presenter rule), choices (which runs a dropdown
+offers), queue (the queue board above the tabs, the "yours" mark) and notices (the header's
+notes). Import a name from the module that defines it; this package re-exports nothing.
 
-One module per tab (train, compare, dataset, evaluate, runs) and per insight view (overlap,
-readout, forgetting, topic_groups, weight_change), plus `common` (text and
-choice checks, formatting) and `choices` (which runs a dropdown offers); everything is
-imported here, so `from studio.ui import handlers as h; h.compare(...)` works.
+The rules: nothing here imports gradio or torch (the Studio is only named for type checks),
+so every rule a user meets (the queue message, a missing method's hint, the number checks)
+is tested without a browser, in milliseconds. Handlers talk to the Studio only, never to its
+store, queue or pool. They raise ValueError, PermissionError, RunNotFound or QueueFull with
+a message a user can act on; the tab modules turn those into on-screen warnings.
 """
-from studio.config.declare import parse, shown  # noqa: F401
-
-from .choices import (  # noqa: F401
-    compare_picks,
-    default_models,
-    default_run,
-    evaluate_selection,
-    keep_or_newest,
-    model_choices,
-    run_choices,
-)
-from .common import (  # noqa: F401
-    ALL_TOPICS,
-    COLUMNS,
-    MISSING_HINT,
-    NONE,
-    PAGE_SIZE,
-    SKIP,
-    fmt_bytes,
-    fmt_params,
-    fmt_seconds,
-    missing_hint,
-    one_of,
-    plain,
-    some_of,
-    text,
-)
-from .compare import (  # noqa: F401
-    Column,
-    SentChange,
-    column_notes,
-    compare,
-    example_dialogues,
-    generation_settings,
-    references_for,
-    sent_change,
-    summaries_result,
-)
-from .dataset import (  # noqa: F401
-    DatasetPage,
-    DatasetStats,
-    PageRequest,
-    checked_page,
-    dataset_page,
-    example_title,
-    find_example,
-    references_text,
-)
-from .evaluate import (  # noqa: F401
-    EvaluationView,
-    column_names,
-    gains_table,
-    prune_scratch,
-    run_evaluation,
-    short_label,
-    write_scratch,
-)
-from .forgetting import ForgettingView, forgetting_view  # noqa: F401
-from .overlap import (  # noqa: F401
-    COPIED_COLORS,
-    OVERLAP_COLORS,
-    VIEW_CHOICES,
-    OverlapColumn,
-    overlap_columns,
-    parse_references,
-    reference_after_dialogue_change,
-    reference_note,
-    reference_text,
-    view_colors,
-)
-from .queue import YOURS, mark_yours, queue_view  # noqa: F401
-from .readout import CAVEAT_LINE, DEFAULT_TOP_K, prompt_run_choices, readout_table  # noqa: F401
-from .runs import (  # noqa: F401
-    NO_RUNS_YET,
-    RUN_COLUMNS,
-    delete_run,
-    efficiency_view,
-    experiment_notes,
-    rename_run,
-    run_dropdown,
-    runs_table,
-    yours,
-    zip_run,
-)
-from .topic_groups import styled, topic_group_table  # noqa: F401
-from .train import (  # noqa: F401
-    MAX_SMOOTHING,
-    JobView,
-    TrainForm,
-    active_job_id,
-    budget_text,
-    default_learning_rate,
-    form_of_job,
-    form_value,
-    job_view,
-    learning_rate_hint,
-    loss_view,
-    method_help,
-    presenter_mode,
-    preset_info,
-    preset_values,
-    smoothing_window,
-    start_training,
-    stop_training,
-    tracker_choices,
-    train_request,
-)
-from .weight_change import (  # noqa: F401
-    WeightChangeView,
-    matrix_label,
-    singular_values_view,
-    weight_change_view,
-    weight_run_choices,
-)

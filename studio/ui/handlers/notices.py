@@ -1,9 +1,12 @@
-"""The notice above the tabs: one short plain sentence per fact, the details (raw errors, commands) apart."""
+"""The header's notes: the notice above the tabs (one short plain sentence per fact, the details, raw errors
+and commands, apart), and the demo's preparation progress."""
 from __future__ import annotations
 
 import html
 import re
 from typing import TYPE_CHECKING
+
+from .common import plain
 
 if TYPE_CHECKING:
     from studio.service.engine import Studio
@@ -94,3 +97,12 @@ def _without_parentheses(text: str) -> str:
 def _inline(text: str) -> str:
     """Escaped text with `code` spans kept as code."""
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
+
+
+def preparation_text(status: dict) -> str:
+    """The header's progress note while STUDIO_PRELOAD_RUNS / STUDIO_PREPARE get the demo ready."""
+    if not status["lines"] and not status["running"]:
+        return ""
+    head = ("⏳ Getting the demo ready in the background (the app works meanwhile):" if status["running"]
+            else "✅ Demo ready:")
+    return head + "\n" + "\n".join(f"- {plain(line)}" for line in status["lines"])

@@ -1,24 +1,35 @@
-"""The Train tab: the form's checks, starting and stopping, the status and loss views.
+"""The Train tab: the form's checks, starting and stopping, the status and loss views, and what sits
+beside the form: "Copy as command", the base model's memory line and switch, and the ZeroGPU stream.
+
+    cfg, overrides = train_request(TrainForm(method="lora", steps=30))
+    job = start_training(studio, owner, TrainForm(method="lora"))     # queued; the tab polls job_view
+    view = job_view(studio, studio.job(job.job_id))                   # status, progress, parameters
+    command_text(TrainForm(method="lora"))                            # the CLI line for the same training
 
 The form holds what every method shares, then each method's own settings under their own
 names (lora_r, prompt_num_virtual_tokens): those fields, their checks, what a blank means,
 and the form a reloaded page restores all come from the methods' declarations (registry).
+
+"Train all three" (the fair experiment) is the Train tab's too, but has a module of its own,
+train_experiment.py: together the two would pass 800 lines.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, make_dataclass
 from typing import TYPE_CHECKING
 
 from studio.config.declare import Spec, parse
 from studio.config.settings import PRESETS, TRACKERS, TrainConfig
+from studio.config.train_command import train_command
 from studio.model.methods import registry
 from studio.store.runs import RunNotFound
 from studio.train.trackers import LABELS as TRACKER_LABELS
 from studio.train.trackers import installed_trackers
 from studio.ui.plots import loss_figure
 
-from .common import fmt_seconds, plain, refuse_in_presenter_mode, shown, some_of, text
+from .common import fmt_seconds, one_of, plain, refuse_in_presenter_mode, shown, some_of, text
 
 if TYPE_CHECKING:
     from studio.service.engine import Studio
@@ -383,3 +394,85 @@ def presenter_mode(studio: Studio, query_params) -> bool:
     """Presenter mode: set for the whole studio (STUDIO_PRESENTER=1) or for one page (?presenter=1)."""
     value = str((query_params or {}).get("presenter", "")).strip().lower()
     return bool(studio.settings.presenter) or value in ("1", "true", "yes", "on")
+
+
+# ------------------------------------------------------------------ "Copy as command"
+
+def command_text(form: TrainForm, gpus: int = 2) -> str:
+    """Shell lines for the form as it stands: plain, then with torchrun (raises ValueError on a bad form)."""
+    cfg, overrides = train_request(form)
+    settings = registry.method_settings(form.method, overrides)
+    name = text("run name", form.name, 1000)[:80]
+    single = train_command(form.method, cfg, settings, name=name)
+    several = train_command(form.method, cfg, settings, name=name, launcher="torchrun", gpus=gpus)
+    return (f"# this machine (CPU or one GPU)\n{single}\n\n"
+            f"# {gpus} GPUs on one machine (DDP; the batch size is per GPU)\n{several}\n")
+
+
+# ------------------------------------------------------------------ the base model: its memory line and switch
+
+def switch_base(studio: Studio, name) -> str:
+    """Switching the base changes the studio for everyone: only where the operator allows it
+    (STUDIO_ALLOW_BASE_SWITCH=1), and never in presenter mode."""
+    refuse_in_presenter_mode(studio, "switching the base model")
+    if not studio.settings.allow_base_switch:
+        raise PermissionError("Switching the base model is the operator's choice on this studio "
+                              "(STUDIO_ALLOW_BASE_SWITCH=1); it changes the studio for everyone.")
+    return plain(studio.switch_base(name))
+
+
+def memory_text(studio: Studio, method, batch_size) -> str:
+    """Training memory: needs about 2.1 GB (LoRA, batch size 8, on google/flan-t5-base; ...)"."""
+    method = one_of("method", method, registry.NAMES)
+    try:
+        batch = parse(TrainConfig, "batch_size", batch_size)
+    except ValueError:
+        return ""  # the form shows its own message for a bad batch size when Start is pressed
+    estimate = studio.memory_estimate(method, batch)
+    return (f"Training memory: {estimate['text']} ({registry.label(method)}, batch size {batch}, on "
+            f"{plain(studio.base.name)}; an estimate from the model's shape).")
+
+
+# ------------------------------------------------------------------ on ZeroGPU: Start itself trains and streams
+
+@dataclass
+class StreamView:
+    status: str
+    figure: object
+    ended: bool = False
+    run_id: str | None = None
+
+
+@dataclass
+class StreamedSpec:
+    method: str
+
+
+@dataclass
+class StreamedJob:
+    """What loss_view reads of a job, for a training streamed inside a GPU call: no queued Job exists there."""
+    spec: StreamedSpec
+    events: list[dict] = field(default_factory=list)   # the step events so far, appended as they arrive
+    run_id: str | None = None
+
+
+def train_stream(studio: Studio, owner: str, form: TrainForm) -> Iterator[StreamView]:
+    """One view per loss point while the run trains, then the final one; bad input raises before any GPU work."""
+    if not owner:
+        raise ValueError("The page has not finished loading; try again in a moment.")
+    cfg, overrides = train_request(form)
+    name = text("run name", form.name, 1000)
+    streamed = StreamedJob(StreamedSpec(form.method))
+    points = streamed.events
+    for event in studio.train_streaming(form.method, cfg, overrides, owner=owner, name=name):
+        if event["type"] == "step":
+            points.append(event)
+            yield StreamView(f"Training on the GPU: step {event['step']}/{event['max_steps']}, "
+                             f"loss {event['loss']:.4f}", loss_view(studio, streamed))
+        elif event["type"] == "done":
+            record = event["record"]
+            ending = ("finished" if record["status"] == "completed" else
+                      "stopped at the GPU time limit; the model so far is saved" if record["status"] == "stopped"
+                      else f"failed: {plain(record.get('error') or '')}")
+            yield StreamView(f"**{plain(studio.run_label(record))}** {ending}.", loss_view(studio, streamed),
+                             ended=True, run_id=record["run_id"])

@@ -1,11 +1,11 @@
-"""studio/ui/handlers/hub.py: the Runs tab's Hub section: push only with an operator token, only own runs."""
+"""studio/ui/handlers/runs.py: the Hub section's push only with an operator token, only own runs."""
 import json
 from pathlib import Path
 
 import pytest
 
 from studio.config.settings import Settings
-from studio.ui.handlers import hub as hh
+from studio.ui.handlers import runs as hr
 from tests.conftest import TRAINED_OWNER
 from tests.fake_hub import FakeHub
 
@@ -32,15 +32,15 @@ def test_push_needs_an_operator_token_and_the_runs_owner(own_run, monkeypatch):
     hub = FakeHub()
     monkeypatch.setattr(studio.settings, "hub_token_configured", False)
     with pytest.raises(PermissionError, match="HF_TOKEN"):
-        hh.push_run(studio, run_ids["lora"], "me/x", True, TRAINED_OWNER, client_factory=lambda t: hub)
+        hr.push_run(studio, run_ids["lora"], "me/x", True, TRAINED_OWNER, client_factory=lambda t: hub)
     monkeypatch.setattr(studio.settings, "hub_token_configured", True)
     monkeypatch.setattr("studio.model.hub.hub_token", lambda: FAKE_TOKEN)
     with pytest.raises(PermissionError, match="trained this run"):
-        hh.push_run(studio, run_ids["lora"], "me/x", True, "someone else", client_factory=lambda t: hub)
+        hr.push_run(studio, run_ids["lora"], "me/x", True, "someone else", client_factory=lambda t: hub)
     assert hub.calls == []
     with pytest.raises(ValueError, match="OWNER/NAME"):
-        hh.push_run(studio, run_ids["lora"], "not a repo", True, TRAINED_OWNER, client_factory=lambda t: hub)
-    message = hh.push_run(studio, run_ids["lora"], "me/x", True, TRAINED_OWNER, client_factory=lambda t: hub)
+        hr.push_run(studio, run_ids["lora"], "not a repo", True, TRAINED_OWNER, client_factory=lambda t: hub)
+    message = hr.push_run(studio, run_ids["lora"], "me/x", True, TRAINED_OWNER, client_factory=lambda t: hub)
     assert hub.calls[0] == ("create_repo", "me/x", True, "model")
     assert "private" in message and "me/x" in message and FAKE_TOKEN not in message
     assert "adapter_model.safetensors" in hub.uploaded
@@ -51,19 +51,19 @@ def test_import_from_the_hub_and_from_uploaded_files(own_run, tmp_path):
     served = Path(studio.push_run(run_ids["prompt"], "me/y", dry_run=True, folder=tmp_path / "served")["folder"])
     before = {r["run_id"] for r in studio.runs()}
     with pytest.raises(ValueError, match="OWNER/NAME"):
-        hh.import_from_hub(studio, str(served))  # a folder on the server is never read from the page
-    message = hh.import_from_hub(studio, "me/y", client_factory=lambda token: FakeHub(served))
+        hr.import_from_hub(studio, str(served))  # a folder on the server is never read from the page
+    message = hr.import_from_hub(studio, "me/y", client_factory=lambda token: FakeHub(served))
     added = [r for r in studio.runs() if r["run_id"] not in before]
     assert len(added) == 1 and added[0]["method"] == "prompt" and added[0]["pulled_from"] == "me/y"
     assert "Imported" in message
 
     uploads = [str(p) for p in served.iterdir()]
-    message = hh.import_files(studio, uploads, tmp_path / "scratch")
+    message = hr.import_files(studio, uploads, tmp_path / "scratch")
     added = [r for r in studio.runs() if r["run_id"] not in before]
     assert len(added) == 2 and "uploaded files" in message
     assert list((tmp_path / "scratch").iterdir()) == []  # the copies are gone
     with pytest.raises(ValueError, match="Choose the files"):
-        hh.import_files(studio, [], tmp_path / "scratch")
+        hr.import_files(studio, [], tmp_path / "scratch")
     for record in added:
         studio.delete_run(record["run_id"], owner=None)
 

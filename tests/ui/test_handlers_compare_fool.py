@@ -1,9 +1,9 @@
-"""studio/ui/handlers/fool.py: Compare's "Can ROUGE be fooled?" columns, notes and refusals."""
+"""studio/ui/handlers/compare.py: the "Can ROUGE be fooled?" columns, notes and refusals."""
 import pytest
 
 from studio.measure.fooling import fool
 from studio.model.methods import registry
-from studio.ui.handlers.fool import FOOL_CHOICES, fool_view
+from studio.ui.handlers.compare import FOOL_CHOICES, fool_view
 
 SUMMARY = "Anna invites Ben to her birthday party on Saturday and asks him to bring the cake."
 REFERENCE = "Anna invites Ben to the party on Saturday; Ben will bring the cake and the candles for the party."

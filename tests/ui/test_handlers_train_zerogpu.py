@@ -1,11 +1,10 @@
-"""studio/ui/handlers/zerogpu.py, ZeroGPU execution on the CPU: the Train event streams loss points
+"""studio/ui/handlers/train.py, ZeroGPU execution on the CPU: the Train event streams loss points
 through zerogpu.train_on_gpu (a no-op decorator off ZeroGPU), and Compare / Evaluate go through zerogpu's functions."""
 import pytest
 
 from studio.config.settings import Settings
 from studio.service.zerogpu import GpuTimeError
-from studio.ui.handlers import TrainForm
-from studio.ui.handlers.zerogpu import train_stream
+from studio.ui.handlers.train import TrainForm, train_stream
 from tests.studios import offline_studio
 
 

@@ -1,14 +1,14 @@
-"""studio/ui/handlers/forgetting.py: the Evaluate tab's forgetting probe, table and figure."""
+"""studio/ui/handlers/evaluate.py: the Evaluate tab's forgetting probe, table and figure."""
 import pytest
 
 from studio.measure.forgetting import load_probe
 from studio.store.runs import RunNotFound
-from studio.ui import handlers as h
+from studio.ui.handlers import evaluate as he
 
 
 def test_forgetting_view_table_and_figure(trained):
     studio, run_ids = trained.studio, trained.runs
-    view = h.forgetting_view(studio, ["original", run_ids["lora"], run_ids["full"]])
+    view = he.forgetting_view(studio, ["original", run_ids["lora"], run_ids["full"]])
     probe = load_probe()
     tasks = sorted({item["task"] for item in probe})
     assert sorted(view.table["Task"][: len(tasks)]) == sorted(t.replace("_", " ") for t in tasks)
@@ -36,9 +36,9 @@ def test_forgetting_change_agrees_with_the_scores(trained):
 def test_forgetting_refuses_nothing_ticked_and_gone_runs(trained):
     studio = trained.studio
     with pytest.raises(ValueError, match="Tick at least one"):
-        h.forgetting_view(studio, [], None)
+        he.forgetting_view(studio, [], None)
     with pytest.raises(RunNotFound):
-        h.forgetting_view(studio, ["original", "lora-20990101-000000-gone"])
+        he.forgetting_view(studio, ["original", "lora-20990101-000000-gone"])
 
 
 def test_a_model_that_knows_nothing_is_not_said_to_show_no_change(trained, monkeypatch):
@@ -51,7 +51,7 @@ def test_a_model_that_knows_nothing_is_not_said_to_show_no_change(trained, monke
                          model_ids)
 
     monkeypatch.setattr(studio, "forgetting", nothing_right)
-    view = h.forgetting_view(studio, ["original", run_ids["lora"]])
+    view = he.forgetting_view(studio, ["original", run_ids["lora"]])
     assert "Forgetting cannot be measured on this model" in view.summary
     assert "shows no change" not in view.summary
     assert "No model answered" in view.figure.layout.annotations[0].text

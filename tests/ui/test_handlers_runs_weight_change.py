@@ -1,29 +1,29 @@
-"""studio/ui/handlers/weight_change.py: the Runs tab's map of where a run changed the weights, in words."""
+"""studio/ui/handlers/runs.py: the Runs tab's map of where a run changed the weights, in words."""
 import pytest
 
 from studio.measure.weight_change import NO_CHANGE
 from studio.store.runs import RunNotFound
-from studio.ui import handlers as h
+from studio.ui.handlers import runs as hr
 
 
 def test_every_method_is_offered(trained):
     studio, run_ids = trained.studio, trained.runs
-    offered = [v for _, v in h.weight_run_choices(studio)]
+    offered = [v for _, v in hr.weight_run_choices(studio)]
     assert sorted(offered) == sorted(run_ids.values())
 
 
 def test_matrix_labels_name_the_layer_from_one():
-    assert h.matrix_label("decoder.block.1.layer.1.EncDecAttention.q.weight") == "decoder 2 · cross-attn q"
-    assert h.matrix_label("encoder.block.0.layer.1.DenseReluDense.wo.weight") == "encoder 1 · feed-forward wo"
-    assert h.matrix_label("lm_head.weight") == "output head (lm_head)"
-    assert h.matrix_label("shared.weight") == "input embeddings (shared)"
-    assert h.matrix_label("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight") == \
+    assert hr.matrix_label("decoder.block.1.layer.1.EncDecAttention.q.weight") == "decoder 2 · cross-attn q"
+    assert hr.matrix_label("encoder.block.0.layer.1.DenseReluDense.wo.weight") == "encoder 1 · feed-forward wo"
+    assert hr.matrix_label("lm_head.weight") == "output head (lm_head)"
+    assert hr.matrix_label("shared.weight") == "input embeddings (shared)"
+    assert hr.matrix_label("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight") == \
         "decoder position bias"
 
 
 def test_lora_view_shows_zeros_outside_its_targets_and_rank_at_most_r(trained):
     studio, run_id = trained.studio, trained.runs["lora"]
-    view = h.weight_change_view(studio, run_id)
+    view = hr.weight_change_view(studio, run_id)
     result = studio.weight_change(run_id)
     assert view.changes_weights and view.matrix == result["largest"]
     assert "target modules (v, q)" in view.note or "target modules (q, v)" in view.note
@@ -44,10 +44,10 @@ def test_lora_view_shows_zeros_outside_its_targets_and_rank_at_most_r(trained):
 def test_another_matrix_gets_its_own_singular_values(trained):
     studio, run_ids = trained.studio, trained.runs
     untouched = "encoder.block.0.layer.1.DenseReluDense.wo.weight"
-    figure, note = h.singular_values_view(studio, run_ids["lora"], untouched)
+    figure, note = hr.singular_values_view(studio, run_ids["lora"], untouched)
     assert "is zero" in note and "did not change" in figure.layout.annotations[0].text.replace("<br>", " ")
     name = "decoder.block.0.layer.0.SelfAttention.k.weight"
-    figure, note = h.singular_values_view(studio, run_ids["full"], name)
+    figure, note = hr.singular_values_view(studio, run_ids["full"], name)
     values = studio.weight_singular_values(run_ids["full"], name)
     assert "decoder 1 · self-attn k" in note and f"rank **{values['numerical_rank']}**" in note
     assert list(figure.data[0].y) == pytest.approx(values["values"][: values["numerical_rank"]])
@@ -56,7 +56,7 @@ def test_another_matrix_gets_its_own_singular_values(trained):
 
 def test_full_view_counts_every_matrix_changed(trained):
     studio, run_id = trained.studio, trained.runs["full"]
-    view = h.weight_change_view(studio, run_id)
+    view = hr.weight_change_view(studio, run_id)
     count = len(studio.weight_change(run_id)["matrices"])
     assert view.changes_weights and f"**{count} of {count}**" in view.note
     assert all(c is None or c > 0 for row in view.map_figure.data[0].z for c in row)
@@ -65,7 +65,7 @@ def test_full_view_counts_every_matrix_changed(trained):
 
 def test_prompt_tuning_says_it_changes_no_weight_and_points_to_the_readout(trained):
     studio, run_id = trained.studio, trained.runs["prompt"]
-    view = h.weight_change_view(studio, run_id)
+    view = hr.weight_change_view(studio, run_id)
     assert not view.changes_weights and view.map_figure is None and view.values_figure is None
     assert NO_CHANGE in view.note and "What prompt tuning learned" in view.note and "just above" in view.note
     assert view.matrix_choices == []
@@ -80,26 +80,26 @@ def test_prompt_tuning_says_it_changes_no_weight_and_points_to_the_readout(train
 def test_bad_picks_are_refused_with_a_message(trained, run, matrix, error, message):
     studio, run_ids = trained.studio, trained.runs
     with pytest.raises(error, match=message):
-        h.weight_change_view(studio, run_ids.get(run, run), matrix)
+        hr.weight_change_view(studio, run_ids.get(run, run), matrix)
 
 
 def test_a_matrix_pick_needs_a_shown_run_and_a_matrix(trained):
     studio, run_ids = trained.studio, trained.runs
     with pytest.raises(ValueError, match="Pick a run"):
-        h.singular_values_view(studio, None, "lm_head.weight")
+        hr.singular_values_view(studio, None, "lm_head.weight")
     with pytest.raises(ValueError, match="Pick a weight matrix"):
-        h.singular_values_view(studio, run_ids["full"], "")
+        hr.singular_values_view(studio, run_ids["full"], "")
     with pytest.raises(ValueError, match="changes no weight"):
-        h.singular_values_view(studio, run_ids["prompt"], "lm_head.weight")
+        hr.singular_values_view(studio, run_ids["prompt"], "lm_head.weight")
 
 
 def test_a_change_the_view_does_not_read_gets_its_note_without_the_readout_pointer(trained, monkeypatch):
     from studio.measure import weight_change
-    from studio.ui.handlers.weight_change import READOUT_POINTER
+    from studio.ui.handlers.runs import READOUT_POINTER
 
     studio, run_ids = trained.studio, trained.runs
     monkeypatch.setattr(weight_change, "READABLE_ADAPTERS", (None,))
-    view = h.weight_change_view(studio, run_ids["lora"])
+    view = hr.weight_change_view(studio, run_ids["lora"])
     assert not view.changes_weights and view.map_figure is None and "does not read yet" in view.note
     assert READOUT_POINTER not in view.note
-    assert READOUT_POINTER in h.weight_change_view(studio, run_ids["prompt"]).note   # a soft prompt: read above
+    assert READOUT_POINTER in hr.weight_change_view(studio, run_ids["prompt"]).note   # a soft prompt: read above

@@ -1,4 +1,4 @@
-"""studio/ui/handlers/command.py: "Copy as command", parsed back by the CLI's own parser, asks for the same training."""
+"""studio/ui/handlers/train.py: "Copy as command", parsed back by the CLI's own parser, asks for the same training."""
 import shlex
 
 import pytest
@@ -7,8 +7,7 @@ from studio import cli
 from studio.cli.training import train_config
 from studio.config.declare import flag_values
 from studio.model.methods import registry
-from studio.ui.handlers import TrainForm, train_request
-from studio.ui.handlers.command import command_text
+from studio.ui.handlers.train import TrainForm, command_text, train_request
 
 FORMS = [
     TrainForm(method="lora"),

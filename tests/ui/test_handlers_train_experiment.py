@@ -5,8 +5,8 @@ import pytest
 
 from studio.config.settings import PRESETS
 from studio.model.methods import registry
-from studio.ui import handlers as h
-from studio.ui.handlers import experiment as hx
+from studio.ui.handlers import runs as hr
+from studio.ui.handlers import train_experiment as hx
 
 BUDGET = {"steps": 30, "epochs": None, "batch_size": 8, "train_size": 400, "seed": 42, "learning_rate": None}
 
@@ -134,7 +134,7 @@ def test_runs_of_one_experiment_are_grouped_with_the_budget_shown_once():
     records = [{"run_id": "lora-x", "method": "lora", "status": "completed", "experiment": marker},
                {"run_id": "solo", "method": "prompt", "status": "completed"},  # trained between the two
                {"run_id": "full-x", "method": "full", "status": "completed", "experiment": marker}]
-    table = h.runs_table(records)
+    table = hr.runs_table(records)
     assert table["Run id"].tolist() == ["lora-x", "full-x", "solo"]
     assert table["Experiment"].tolist() == [
         "exp-7: 30 steps × batch 8, 400 pairs, seed 42, own learning rates", "↳ same experiment", ""]
