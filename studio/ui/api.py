@@ -104,11 +104,13 @@ def _train_parameters() -> list[inspect.Parameter]:
 
 
 def _summary_parameters() -> list[inspect.Parameter]:
-    """/summaries' parameters: the dialogue, a run per method ("none" leaves it out), generation, references."""
+    """/summaries' parameters: the dialogue, a run per default method ("none" leaves it out), generation,
+    references, then a run per optional method (after the rest: positional scripts keep their places)."""
     return [_parameter("dialogue", str, inspect.Parameter.empty),
-            *(_parameter(f"{method}_run", str, NONE) for method in registry.NAMES),
+            *(_parameter(f"{method}_run", str, NONE) for method in registry.DEFAULT_NAMES),
             _parameter("max_new_tokens", float, 64), _parameter("num_beams", float, 1),
-            _parameter("references", str, "")]
+            _parameter("references", str, ""),
+            *(_parameter(f"{method}_run", str, NONE) for method in registry.OPTIONAL_NAMES)]
 
 
 TRAIN_PARAMETERS = _train_parameters()

@@ -58,10 +58,14 @@ def _layout(ctx: UiContext) -> CompareTabWidgets:
             # Beside the run pickers, not under them: the summaries then start higher.
             reference = section_overlap.reference_box()
         with gr.Column(scale=2, min_width=300):
-            for method in registry.NAMES:
-                choices = run_choices(studio, method)
-                pickers[method] = gr.Dropdown(choices, value=keep_or_newest(choices, None),
-                                              label=f"{registry.label(method)} run")
+            # Two pickers a row (one on a phone): a method more adds half a row, and the summaries stay above a
+            # projector's fold.
+            for first in range(0, len(registry.NAMES), 2):
+                with gr.Row(equal_height=True, elem_classes=["picker-row"]):
+                    for method in registry.NAMES[first:first + 2]:
+                        choices = run_choices(studio, method)
+                        pickers[method] = gr.Dropdown(choices, value=keep_or_newest(choices, None),
+                                                      label=f"{registry.label(method)} run", min_width=160)
             with gr.Row():
                 max_tokens = number(GenerationSettings, "max_new_tokens")
                 beams = number(GenerationSettings, "num_beams")
@@ -82,21 +86,34 @@ def _layout(ctx: UiContext) -> CompareTabWidgets:
 
 
 def _wire_summarize(ctx: UiContext, ui: CompareTabWidgets) -> None:
+    # The endpoint's positions: the default methods' pickers and columns where scripts have always found
+    # them, an optional method's after everything else (registry.OPTIONAL_NAMES).
+    default, optional = registry.DEFAULT_NAMES, registry.OPTIONAL_NAMES
+    settings_count = 3   # max new tokens, beams, the example the dialogue came from
+
     @guarded
     @takes_turn(ctx.studio)
-    @positional_names("dialogue", *(f"{m}_run" for m in registry.NAMES), "max_new_tokens", "num_beams", "sent")
-    def run(dialogue, *picks_then_settings):
-        """The dialogue, a run pick per method (registry order), max new tokens, beams, the example it came from."""
-        *runs, max_new_tokens, num_beams, sent = picks_then_settings
+    @positional_names("dialogue", *(f"{m}_run" for m in default), "max_new_tokens", "num_beams", "sent",
+                      *(f"{m}_run" for m in optional))
+    def run(dialogue, *values):
+        """The dialogue, a run pick per default method, max new tokens, beams, the example it came from, then a
+        run pick per optional method."""
+        picks = dict(zip(default, values)) | dict(zip(optional, values[len(default) + settings_count:]))
+        max_new_tokens, num_beams, sent = values[len(default):len(default) + settings_count]
         gen = hc.generation_settings(max_new_tokens, num_beams)
         references = hc.references_for(dialogue, sent)
-        columns = hc.compare(ctx.studio, dialogue, dict(zip(registry.NAMES, runs)), gen, references)
+        columns = hc.compare(ctx.studio, dialogue, picks, gen, references)
         return {**{box: c.text for box, c in zip(ui.texts, columns)},
                 **{box: c.info for box, c in zip(ui.infos, columns)},
                 ui.reference.text: _reference_update(references)}
 
-    ui.summarize.click(run, [ctx.dialogue, *ui.picker_list(), ui.max_tokens, ui.beams, ctx.sent_example],
-                       [*ui.texts, *ui.infos, ui.reference.text], api_name="summarize", concurrency_id=GENERATE,
+    text_of, info_of = dict(zip(COLUMNS, ui.texts)), dict(zip(COLUMNS, ui.infos))
+    first = (COLUMNS[0], *default)
+    inputs = [ctx.dialogue, *(ui.pickers[m] for m in default), ui.max_tokens, ui.beams, ctx.sent_example,
+              *(ui.pickers[m] for m in optional)]
+    outputs = [*(text_of[c] for c in first), *(info_of[c] for c in first), ui.reference.text,
+               *(text_of[m] for m in optional), *(info_of[m] for m in optional)]
+    ui.summarize.click(run, inputs, outputs, api_name="summarize", concurrency_id=GENERATE,
                        concurrency_limit=GENERATE_WORKERS,
                        # The handlers check raw values against the runs on disk now: the dropdowns'
                        # choices are fixed when a session starts, and scripts never refresh them.

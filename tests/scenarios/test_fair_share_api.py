@@ -24,6 +24,7 @@ import urllib.request
 
 import pytest
 
+from studio.model.methods import registry
 from tests.app_server import running_app
 
 pytestmark = pytest.mark.slow  # one app server and a flood of generations
@@ -58,7 +59,11 @@ class Call:
     """A fire-and-forget /call/summarize from one address; result() reads its outcome later."""
 
     def __init__(self, base: str, address: str, dialogue: str, tokens: int, beams: int):
-        payload = json.dumps({"data": [dialogue, "none", "none", "none", tokens, beams, None]}).encode()
+        # The Compare button's inputs: the dialogue, a run per default method, tokens, beams, the example it came
+        # from, then a run per optional method.
+        data = [dialogue, *["none"] * len(registry.DEFAULT_NAMES), tokens, beams, None,
+                *["none"] * len(registry.OPTIONAL_NAMES)]
+        payload = json.dumps({"data": data}).encode()
         status, body = post(base + "gradio_api/call/summarize", payload,
                             {"Content-Type": "application/json", "X-Forwarded-For": address})
         assert status == 200, body[:300]

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from studio.model.methods import registry
 from tests.app_server import running_app
 from tests.scenarios.test_fair_share_api import HEAVY, LIGHT
 
@@ -54,7 +55,11 @@ class Summary:
     def __init__(self, base: str, source: str, forged: str | None, dialogue: str, tokens: int, beams: int):
         self.base, self.source = base, source
         self.headers = {"X-Forwarded-For": forged} if forged else {}
-        payload = json.dumps({"data": [dialogue, "none", "none", "none", tokens, beams, None]}).encode()
+        # The Compare button's inputs: the dialogue, a run per default method, tokens, beams, the example it came
+        # from, then a run per optional method.
+        data = [dialogue, *["none"] * len(registry.DEFAULT_NAMES), tokens, beams, None,
+                *["none"] * len(registry.OPTIONAL_NAMES)]
+        payload = json.dumps({"data": data}).encode()
         response = request(base, source, "POST", "/gradio_api/call/summarize", payload,
                            {"Content-Type": "application/json", **self.headers})
         body = response.read()

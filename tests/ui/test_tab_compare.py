@@ -22,6 +22,14 @@ def _picks(trained) -> list[str]:
     return [trained.runs.get(m, NONE) for m in registry.NAMES]
 
 
+def _inputs(dialogue, picks: list[str], tokens, beams, sent) -> list:
+    """The Summarize button's inputs in its endpoint's order: a run per default method, the settings, then a run
+    per optional method (positional scripts written before it was registered keep their places)."""
+    by_method = dict(zip(registry.NAMES, picks))
+    return [dialogue, *(by_method[m] for m in registry.DEFAULT_NAMES), tokens, beams, sent,
+            *(by_method[m] for m in registry.OPTIONAL_NAMES)]
+
+
 def test_the_pickers_start_at_the_newest_run_of_each_method(tab, trained):
     _, _, pickers = tab
     assert [p.value for p in pickers] == _picks(trained)
@@ -33,24 +41,25 @@ def test_summarize_fills_four_columns_and_the_reference_only_for_a_sent_dialogue
     summarize = wired(demo, button, "click")
     assert summarize.api_name == "summarize" and summarize.preprocess is False   # raw values: checked on disk
     runs = _picks(trained)
-    out = summarize.fn(DIALOGUE, *runs, 8, 1, None)
+    out = summarize.fn(*_inputs(DIALOGUE, runs, 8, 1, None))
     texts = [out[by_label(demo, title)] for title in ("Original", *registry.LABELS.values())]
     assert len(texts) == len(COLUMNS) and all(isinstance(text, str) for text in texts)
     reference_box = next(c for c in out if c not in {by_label(demo, t) for t in ("Original", *registry.LABELS.values())}
                          and isinstance(c, gr.Textbox))
     assert out[reference_box] == gr.skip()                 # a pasted dialogue: whatever was typed stays
     sent = {"dialogue": DIALOGUE, "references": ["They meet at noon at the cafe."]}
-    assert summarize.fn(DIALOGUE, *runs, 8, 1, sent)[reference_box] == "They meet at noon at the cafe."
+    assert summarize.fn(*_inputs(DIALOGUE, runs, 8, 1, sent))[reference_box] == "They meet at noon at the cafe."
 
 
 def test_a_gone_run_says_so_in_its_column_and_an_empty_dialogue_is_refused(tab, trained):
     demo, ctx, _ = tab
     summarize = next(fn for fn in demo.fns.values() if fn.api_name == "summarize")
-    out = summarize.fn(DIALOGUE, "full-20990101-000000-gone", *[NONE] * (len(registry.NAMES) - 1), 8, 1, None)
+    gone = ["full-20990101-000000-gone", *[NONE] * (len(registry.NAMES) - 1)]
+    out = summarize.fn(*_inputs(DIALOGUE, gone, 8, 1, None))
     full_text, full_info = by_label(demo, "Full fine-tuning"), by_elem_id(demo, "info-full")
     assert out[full_text] == "" and "That run is gone" in out[full_info]
     with pytest.warns(UserWarning):
-        assert summarize.fn("   ", *_picks(trained), 8, 1, None) == gr.skip()
+        assert summarize.fn(*_inputs("   ", _picks(trained), 8, 1, None)) == gr.skip()
 
 
 def test_new_runs_refresh_the_pickers_and_keep_a_pick_still_there(tab, trained):

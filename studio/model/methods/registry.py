@@ -38,6 +38,9 @@ DEFAULT_TRAINING = lora.LORA.name
 NAMES = tuple(m.name for m in METHODS)
 LABELS = {m.name: m.label for m in METHODS}
 DEFAULT_NAMES = tuple(m.name for m in METHODS if m.by_default)
+# Methods offered beside the default ones. In a positional API (an endpoint's parameters, an event's outputs)
+# they come after everything else, so a script written before one was registered keeps its positions.
+OPTIONAL_NAMES = tuple(m.name for m in METHODS if not m.by_default)
 _BY_NAME = {m.name: m for m in METHODS}
 
 
