@@ -86,3 +86,11 @@ def test_plain_text_drops_markdown_and_waits_are_bounded():
     for bad in (-1, "soon", float("nan"), True):
         with pytest.raises(ValueError, match="timeout_s"):
             api.checked_wait(bad)
+
+
+def test_an_optional_method_comes_after_the_parameters_scripts_already_send_by_position():
+    """A positional /summaries call written for the three default methods still means what it meant."""
+    names = [p.name for p in api.SUMMARY_PARAMETERS]
+    assert names[:7] == ["dialogue", "full_run", "lora_run", "prompt_run", "max_new_tokens", "num_beams",
+                         "references"]
+    assert names[7:] == [f"{m}_run" for m in registry.OPTIONAL_NAMES] and "ia3_run" in names[7:]
