@@ -117,8 +117,24 @@ def test_base_dropout_is_set_and_lora_keeps_its_own(studio):
     base_p = {m.p for name, m in model.named_modules() if isinstance(m, torch.nn.Dropout) and "lora" not in name}
     lora_p = {m.p for name, m in model.named_modules() if isinstance(m, torch.nn.Dropout) and "lora" in name}
     assert base_p == {0.0} and lora_p == {0.05}
+    # T5's attention drops attention weights at a rate it keeps as a number, not in a Dropout layer.
+    attention = [m.dropout for m in model.modules() if isinstance(getattr(m, "dropout", None), float)]
+    assert attention and set(attention) == {0.0}
     kept, _ = prepare_model(studio.base.path, "full", registry.method_settings("full"), False, "cpu", 0, dropout=None)
     assert {m.p for m in kept.modules() if isinstance(m, torch.nn.Dropout)} == {0.1}
+    assert {m.dropout for m in kept.modules() if isinstance(getattr(m, "dropout", None), float)} == {0.1}
+
+
+def test_with_dropout_off_a_training_forward_pass_draws_nothing_at_random(studio):
+    from studio.train.training import prepare_model
+
+    model, _ = prepare_model(studio.base.path, "full", registry.method_settings("full"), False, "cpu", 0, dropout=0.0)
+    model.train()
+    batch = {"input_ids": torch.randint(5, 100, (2, 24)), "labels": torch.randint(5, 100, (2, 6))}
+    torch.manual_seed(1)
+    first = model(**batch).loss
+    torch.manual_seed(2)
+    assert torch.equal(first, model(**batch).loss)
 
 
 def test_benchmark_course_recipe_pads_everything_to_512(studio):

@@ -218,10 +218,14 @@ def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str
     # Trainable values stay fp32 (PEFT keeps adapters in fp32 over a bf16 base).
     frozen_bf16 = bf16 and not found.whole_model
     model, tokenizer = load_base(base_path, device=device, dtype=torch.bfloat16 if frozen_bf16 else None)
-    if dropout is not None:  # the base's own dropout layers; LoRA's dropout is its own setting
+    if dropout is not None:  # the base's own dropout; LoRA's dropout is its own setting
         for module in model.modules():
             if isinstance(module, torch.nn.Dropout):
                 module.p = dropout
+            elif isinstance(getattr(module, "dropout", None), float):
+                # T5's attention keeps the rate it drops attention weights at as a plain number, read from
+                # the config when built: without this, "dropout off" still dropped 10% of them.
+                module.dropout = dropout
         model.config.dropout_rate = dropout
     set_seed(seed)  # LoRA and random prompts draw their initial values here, before the Trainer seeds
     model = found.build(model, settings, tokenizer_path=base_path)
