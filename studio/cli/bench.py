@@ -18,8 +18,9 @@ def _bench_arguments(p) -> None:
     add_json_flag(p)
     p.add_argument("--out", default="bench/results/latest.json", help="where to write the results as JSON")
     p.add_argument("--quick", action="store_true", help="fewer steps and dialogues (a smoke run)")
-    p.add_argument("--only", choices=("experiment", "validation"),
-                   help="one stage alone: the quick fair experiment, or the validation loss's cost")
+    p.add_argument("--only", choices=("experiment", "validation", "compile"),
+                   help="one stage alone: the quick fair experiment, the validation loss's cost, or compiled "
+                        "training against eager (it writes the profile `--compile auto` decides by)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="with --only: auto (bf16 where the CPU or GPU runs it natively), or force fp32 / bf16 "
                         "(fp32 on a bf16 CPU stands in for a CPU without it)")
@@ -42,6 +43,13 @@ def _load_benchmark():
 
 def cmd_bench(args) -> dict:
     run_benchmark = _load_benchmark()
+    if args.only == "compile":  # bench/compile_speed.py; its own precision: fp32, as a CPU without bf16 trains
+        from bench.compile_speed import bench_compile
+
+        out = bench_compile(Settings.from_env().cache_dir, say=lambda t: say(args, t))
+        if not args.json:
+            print(json.dumps(out, indent=2))
+        return out
     if args.only:  # one stage alone (bench/experiment.py)
         from bench.experiment import bench_experiment, bench_validation_cost
 

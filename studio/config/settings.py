@@ -32,6 +32,7 @@ PRECISIONS = ("auto", "fp32", "bf16")
 EXECUTION_MODES = ("queue", "zerogpu")
 # Where a run may also be reported, through the Trainer's own integrations (studio/train/trackers.py).
 TRACKERS = ("none", "tensorboard", "trackio", "mlflow", "wandb")
+COMPILE_CHOICES = ("auto", "on", "off")   # TrainConfig.compile
 
 # Server-side limits on inputs that are not hyperparameters (those carry their bounds below).
 MAX_DIALOGUE_CHARS = 20_000
@@ -48,6 +49,14 @@ def _default_runs_dir(data: Path = Path("/data")) -> Path:
 
 def _default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tuning-studio"
+
+
+def compile_cache_dir(env=None) -> Path:
+    """Where torch.compile keeps its caches and this machine's measured profile (STUDIO_CACHE_DIR/compile).
+
+    Read where a training compiles, which may be a child process with no Settings of its own."""
+    env = os.environ if env is None else env
+    return (Path(env["STUDIO_CACHE_DIR"]) if env.get("STUDIO_CACHE_DIR") else _default_cache_dir()) / "compile"
 
 
 def _is_on(value) -> bool:
@@ -297,6 +306,11 @@ class TrainConfig:
                              name="tracker", label="Report to", choices=TRACKERS,
                              info="TensorBoard files go in the run's folder; MLflow, Trackio and W&B stay local "
                                   "unless the operator configured them")
+
+    # torch.compile for the training step; "auto" compiles only where this machine's measured profile
+    # says the run's steps earn the compile back (train/compiling.py, docs/benchmark.md).
+    compile: str = setting("auto", "compile the training step with torch.compile (auto: where measured to pay "
+                           "here)", name="compile setting", label="Compile", choices=COMPILE_CHOICES)
 
     def validate(self) -> TrainConfig:
         if self.steps is None and self.epochs is None:

@@ -47,8 +47,9 @@ from studio.model.methods.method import parameter_report
 from studio.store.checkpoints import checkpoint_root, latest_checkpoint
 from studio.store.processes import TRAINER_SCRATCH, owned_scratch_dir, process_identity
 from studio.store.runs import RunStore, new_run_id, now_iso
+from studio.train.compiling import PAD_BUCKET, CompileDecision, compile_decision, use_compile_cache
 from studio.train.trackers import PROJECT, reporting, tracker_plan
-from studio.train.training_plan import plan_training
+from studio.train.training_plan import plan_training, planned_steps
 
 
 @dataclass
@@ -237,13 +238,14 @@ def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str
 
 def build_trainer(model, tokenizer, train_set, cfg: TrainConfig, learning_rate: float, bf16: bool, device: str,
                   output_dir: str, callbacks=(), group_by_length: bool = True, eval_set=None,
-                  report_to: str = "none", run_name: str | None = None) -> Trainer:
+                  report_to: str = "none", run_name: str | None = None, compiled: bool = False) -> Trainer:
     """The studio's Trainer: lean batches, no console bars, no reporting unless asked, and no checkpoints
     but the one a run's turn ends with (EventCallback asks for it; only the newest is kept).
 
     With an eval_set, the loss on it every `cfg.eval_every` steps (loss only: no logits are kept).
     `report_to` names one of transformers' own integrations (set up by trackers.reporting), which
     files the run under `run_name`; only the recording rank reports, so the default is "none".
+    `compiled`: the Trainer wraps the model in torch.compile, and batches are padded to a few lengths.
     """
     evaluating = eval_set is not None and cfg.eval_every > 0
     args = TrainingArguments(
@@ -267,9 +269,12 @@ def build_trainer(model, tokenizer, train_set, cfg: TrainConfig, learning_rate: 
         per_device_eval_batch_size=16, prediction_loss_only=True,
         # Under torchrun every trainable parameter gets a gradient each step, so DDP need not search for unused ones.
         ddp_find_unused_parameters=False,
+        torch_compile=compiled,
     )
-    # pad_to_multiple_of=8 keeps tensor shapes friendly to vectorised kernels at almost no padding cost.
-    collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, pad_to_multiple_of=8)
+    # pad_to_multiple_of=8 keeps tensor shapes friendly to vectorised kernels at almost no padding cost; a
+    # compiled run pads to coarser buckets, so the compiler meets a few shapes rather than one per batch.
+    collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100,
+                                      pad_to_multiple_of=PAD_BUCKET if compiled else 8)
     trainer = _StudioTrainer(model=model, args=args, train_dataset=train_set, data_collator=collator,
                              eval_dataset=eval_set if evaluating else None,
                              processing_class=tokenizer, callbacks=list(callbacks))
@@ -373,6 +378,7 @@ class _Run:
         train_set = tokenize_pairs(tokenizer, train_examples, cfg, cfg.seed)
         eval_set = tokenize_validation(tokenizer, validation, cfg)
         steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
+        compiling = self._compile_decision(len(train_set))
         callback = EventCallback(self.emit, self.stop_event, self.effective_batch, cfg.early_stop_patience,
                                  pause_event=pause_event, before=(resume or {}).get("callback"))
         checks = f"; validation loss every {cfg.eval_every} steps on {len(eval_set)} pairs" if eval_set else ""
@@ -380,7 +386,7 @@ class _Run:
         with reporting(self.tracker):   # the integration reads its settings when built and when training begins
             trainer = build_trainer(model, tokenizer, train_set, cfg, spec.learning_rate, self.bf16, self.device,
                                     output_dir, [callback], eval_set=eval_set, report_to=self.tracker.tracker,
-                                    run_name=self.run_id)
+                                    run_name=self.run_id, compiled=compiling.compile)
             self.emit({"type": "status", "status": "training", "message": f"{len(train_set)} training pairs, "
                        f"{steps_per_epoch} steps per epoch{checks}{again}"})
             output = trainer.train(resume_from_checkpoint=resume["checkpoint"] if resume else None)
@@ -391,7 +397,8 @@ class _Run:
         status = "stopped" if self.stop_event.is_set() else "completed"
         record = self.store.finish(self.run_id, status, save_model=self._saver(model, tokenizer),
                                    **self._results(output, len(train_set), steps_per_epoch, resume),
-                                   **self._validation_results(callback, eval_set))
+                                   **self._validation_results(callback, eval_set),
+                                   **self._compile_results(compiling))
         message = ("Stopped early; the model so far is saved." if status == "stopped" else
                    f"Finished early: {callback.early_stop_reason}." if callback.early_stop_reason else "Finished.")
         self.emit({"type": "status", "status": record["status"], "message": message})
@@ -415,6 +422,25 @@ class _Run:
                    "message": f"Paused at step {step} of {max_steps}: back in line while others train; "
                    "it resumes from its checkpoint."})
         return {"status": "paused", "run_id": self.run_id, "paused": paused}
+
+    def _compile_decision(self, train_pairs: int) -> CompileDecision:
+        """torch.compile for this run or not (compiling.py's rule); its caches on disk when it does."""
+        cfg = self.cfg
+        decision = compile_decision(cfg.compile, self.device, planned_steps(cfg, train_pairs), cfg.batch_size)
+        if decision.compile:
+            use_compile_cache()
+        return decision
+
+    def _compile_results(self, decision: CompileDecision) -> dict:
+        """compiled, why, and (compiled) the compile's cost: the first step's time beyond a typical step's."""
+        out = {"compiled": decision.compile, "compile_reason": decision.reason}
+        if decision.compile:
+            clock = [e["elapsed"] for e in self.store.events(self.run_id) if e.get("type") == "step"]
+            steps = [later - earlier for earlier, later in zip(clock, clock[1:])]
+            if clock:
+                typical = sorted(steps)[len(steps) // 2] if steps else 0.0
+                out["compile_seconds"] = round(max(0.0, clock[0] - typical), 3)
+        return out
 
     @staticmethod
     def _validation_results(callback: EventCallback, eval_set) -> dict:
@@ -479,8 +505,12 @@ def train_as_follower(spec: TrainSpec, base: BaseModelChoice, data: DialogData) 
     eval_set = tokenize_validation(tokenizer, validation, cfg)
     callback = EventCallback(lambda event: None, threading.Event(), cfg.batch_size, cfg.early_stop_patience)
     output_dir = owned_scratch_dir(TRAINER_SCRATCH)
+    # Every rank decides alike (same setting, steps and profile), so all compile or none do.
+    compiling = compile_decision(cfg.compile, device, planned_steps(cfg, len(train_set)), cfg.batch_size)
+    if compiling.compile:
+        use_compile_cache()
     try:
         build_trainer(model, tokenizer, train_set, cfg, spec.learning_rate, bf16, device, output_dir, [callback],
-                      eval_set=eval_set).train()
+                      eval_set=eval_set, compiled=compiling.compile).train()
     finally:
         shutil.rmtree(output_dir, ignore_errors=True)

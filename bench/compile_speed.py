@@ -1,0 +1,139 @@
+"""Compiled training, measured: eager and torch.compile steps side by side, and this machine's profile.
+
+    out = bench_compile(cache_dir)          # python -m studio bench --only compile
+    python -m bench.compile_speed eager|compiled STEPS   # one measurement in its own process (JSON on stdout)
+
+Each measurement runs in a process of its own, so a compiled one starts with nothing compiled in
+memory: the first compiled process finds inductor's on-disk cache empty (a cold compile), the
+second finds what the first left there (a warm one). The step is the one the studio trains: a
+FLAN-T5-small-shaped model (random weights), dropout off, fused AdamW, full fine-tuning, one
+fixed batch of 8 dialogues x 352 tokens -> 64 summary tokens, forward, backward and optimizer
+step timed together. The profile this writes is what `TrainConfig.compile="auto"` decides by
+(studio/train/compiling.py).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BATCH, SOURCE_TOKENS, TARGET_TOKENS = 8, 352, 64
+GEMM_SHAPE = (2816, 512, 1024)   # rows x inner x columns: the size of a FLAN-T5-small projection on this batch
+
+
+def _step_inputs():
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    return {"input_ids": torch.randint(5, 32000, (BATCH, SOURCE_TOKENS), generator=generator),
+            "attention_mask": torch.ones(BATCH, SOURCE_TOKENS, dtype=torch.long),
+            "labels": torch.randint(5, 32000, (BATCH, TARGET_TOKENS), generator=generator)}
+
+
+def measure(mode: str, steps: int) -> dict:
+    """Time `steps` training steps, eager or compiled, in this process; the losses to compare the two by."""
+    import torch
+
+    from bench.model import build_flan_t5_small_random
+
+    model = build_flan_t5_small_random(seed=0)
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+    forward = torch.compile(model) if mode == "compiled" else model
+    batch = _step_inputs()
+    seconds, losses = [], []
+    for _ in range(steps):
+        started = time.perf_counter()
+        loss = forward(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        seconds.append(time.perf_counter() - started)
+        losses.append(float(loss))
+    return {"mode": mode, "step_seconds": [round(s, 3) for s in seconds], "losses": losses}
+
+
+def step_flops() -> float:
+    """FLOPs of one training step (forward and backward) of the benchmark's batch, as PyTorch counts them."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from bench.model import build_flan_t5_small_random
+
+    model = build_flan_t5_small_random(seed=0)
+    with FlopCounterMode(display=False) as counter:
+        model(**_step_inputs()).loss.backward()
+    return float(counter.get_total_flops())
+
+
+def gemm_gflops(repeats: int = 20) -> float:
+    """This CPU's plain fp32 matrix-product rate on a projection-sized product, the best of `repeats`."""
+    import torch
+
+    rows, inner, columns = GEMM_SHAPE
+    a, b = torch.randn(rows, inner), torch.randn(inner, columns)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - started)
+    return 2 * rows * inner * columns / best / 1e9
+
+
+def _in_own_process(mode: str, steps: int, env: dict) -> dict:
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-m", "bench.compile_speed", mode, str(steps)], cwd=root, env=env,
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def bench_compile(cache_dir: Path, steps: int = 6, say=print, write=True) -> dict:
+    """Eager, compiled with a cold cache and compiled with a warm one; the profile for "auto" written."""
+    from bench.report import machine
+    from studio.train.compiling import machine_key, write_profile
+
+    compile_dir = cache_dir / "compile"
+    inductor = compile_dir / "bench-inductor"
+    shutil.rmtree(inductor, ignore_errors=True)
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(inductor), "TORCHINDUCTOR_FX_GRAPH_CACHE": "1",
+           "TORCHINDUCTOR_AUTOGRAD_CACHE": "1"}
+    runs = {}
+    for label, mode in (("eager", "eager"), ("compiled_cold", "compiled"), ("compiled_warm", "compiled")):
+        say(f"compile benchmark: {label}, {steps} steps in a process of its own ...")
+        runs[label] = _in_own_process(mode, steps, env)
+    eager = _median(runs["eager"]["step_seconds"][1:])
+    compiled = _median(runs["compiled_cold"]["step_seconds"][1:] + runs["compiled_warm"]["step_seconds"][1:])
+    cold = runs["compiled_cold"]["step_seconds"][0] - runs["eager"]["step_seconds"][0]
+    warm = runs["compiled_warm"]["step_seconds"][0] - runs["eager"]["step_seconds"][0]
+    say("compile benchmark: counting a step's FLOPs and timing a plain matrix product ...")
+    flops, gemm = step_flops(), gemm_gflops()
+    drift = max(abs(a - b) / abs(a) for a, b in zip(runs["eager"]["losses"], runs["compiled_cold"]["losses"]))
+    out = {"stage": "compile", "machine": machine(), "machine_key": machine_key(), "steps": steps,
+           "batch": f"{BATCH} x {SOURCE_TOKENS} -> {TARGET_TOKENS} tokens", "runs": runs,
+           "eager_step_seconds": round(eager, 3), "compiled_step_seconds": round(compiled, 3),
+           "speedup": round(eager / compiled, 3), "compile_seconds": round(max(cold, 0.0), 1),
+           "warm_compile_seconds": round(max(warm, 0.0), 1),
+           "step_gflop": round(flops / 1e9, 1), "gemm_gflops": round(gemm, 1),
+           "eager_share_of_gemm_rate": round(flops / eager / 1e9 / gemm, 3),
+           "compiled_share_of_gemm_rate": round(flops / compiled / 1e9 / gemm, 3),
+           "max_relative_loss_difference": drift, "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+    if write:
+        profile = {k: out[k] for k in ("eager_step_seconds", "compiled_step_seconds", "compile_seconds",
+                                       "warm_compile_seconds", "speedup")}
+        out["profile"] = str(write_profile(profile, compile_dir))
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]))))
