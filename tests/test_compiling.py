@@ -49,6 +49,8 @@ def test_auto_compiles_when_the_steps_earn_the_compile_back(cache):
     long = compile_decision("auto", "cpu", 200, 8)       # saves 200 s
     assert long.compile and "200 steps save about 200 s" in long.reason
     assert compile_decision("auto", "cpu", 100, 16).compile   # a step of twice the batch saves twice as much
+    # A model a hundredth the size saves a hundredth per step: 200 steps no longer earn the compile back.
+    assert not compile_decision("auto", "cpu", 200, 8, model_params=769_611).compile
     slower = {**PROFILE, "compiled_step_seconds": 5.0}   # a machine where compiling does not help at all
     assert not compile_decision("auto", "cpu", 100_000, 8, profile=slower).compile
 

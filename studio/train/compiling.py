@@ -10,7 +10,7 @@ the machine: measured with the same model and batch, 1.02x on a 2-core Xeon with
 1.9x on a 2-core EPYC with AVX2 (docs/benchmark.md). So the rule is measured per machine:
 `python -m studio bench --only compile` times eager and compiled steps of the FLAN-T5-small shape
 here and writes a profile; "auto" then compiles a run only when its steps, at the measured saving
-per step (scaled by batch size), earn back the measured compile time. Without a profile for this
+per step (scaled by batch size and model size), earn back the measured compile time. Without a profile for this
 machine "auto" stays eager; "on" and "off" decide for themselves. The run's record says which it
 got (`compiled`) and why (`compile_reason`).
 
@@ -30,6 +30,7 @@ from studio.config.settings import compile_cache_dir
 PAD_BUCKET = 64            # tokens: a compiled run's padded lengths are multiples of this
 PROFILE_NAME = "profile.json"
 PROFILE_BATCH = 8          # the batch the benchmark measures the profile with
+PROFILE_PARAMS = 76_961_152  # and the model: FLAN-T5-small's shape
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,12 @@ def write_profile(profile: dict, folder: Path | None = None) -> Path:
     return path
 
 
-def compile_decision(setting: str, device: str, steps: int, batch_size: int,
+def compile_decision(setting: str, device: str, steps: int, batch_size: int, model_params: int = PROFILE_PARAMS,
                      profile: dict | None = None) -> CompileDecision:
-    """Compile this run or not: "on"/"off" as asked; "auto" by the measured profile (read when not given)."""
+    """Compile this run or not: "on"/"off" as asked; "auto" by the measured profile (read when not given).
+
+    The profile's saving per step is scaled to this run's batch and model size (a step's work grows with
+    both); its compile time is taken as it is, the cost of a cold cache."""
     if setting == "on":
         return CompileDecision(True, "asked for")
     if setting == "off":
@@ -91,7 +95,7 @@ def compile_decision(setting: str, device: str, steps: int, batch_size: int,
     profile = profile if profile is not None else read_profile()
     if profile is None:
         return CompileDecision(False, f"no measured profile for this machine ({device}): eager")
-    scale = batch_size / PROFILE_BATCH
+    scale = batch_size / PROFILE_BATCH * model_params / PROFILE_PARAMS
     saving = (profile["eager_step_seconds"] - profile["compiled_step_seconds"]) * scale * steps
     cost = profile["compile_seconds"]
     if saving > cost:

@@ -370,15 +370,15 @@ class _Run:
         spec, cfg = self.spec, self.cfg
         model, tokenizer = prepare_model(base.path, spec.method, spec.settings, self.bf16, self.device, cfg.seed,
                                          cfg.dropout)
+        params = parameter_report(model)
         if resume is None:
-            params = parameter_report(model)
             self.store.update(self.run_id, **params)
             self.emit({"type": "params", **params})
         train_examples, validation = split_validation(data, cfg)
         train_set = tokenize_pairs(tokenizer, train_examples, cfg, cfg.seed)
         eval_set = tokenize_validation(tokenizer, validation, cfg)
         steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
-        compiling = self._compile_decision(len(train_set))
+        compiling = self._compile_decision(len(train_set), params["total_params"])
         callback = EventCallback(self.emit, self.stop_event, self.effective_batch, cfg.early_stop_patience,
                                  pause_event=pause_event, before=(resume or {}).get("callback"))
         checks = f"; validation loss every {cfg.eval_every} steps on {len(eval_set)} pairs" if eval_set else ""
@@ -423,10 +423,11 @@ class _Run:
                    "it resumes from its checkpoint."})
         return {"status": "paused", "run_id": self.run_id, "paused": paused}
 
-    def _compile_decision(self, train_pairs: int) -> CompileDecision:
+    def _compile_decision(self, train_pairs: int, model_params: int) -> CompileDecision:
         """torch.compile for this run or not (compiling.py's rule); its caches on disk when it does."""
         cfg = self.cfg
-        decision = compile_decision(cfg.compile, self.device, planned_steps(cfg, train_pairs), cfg.batch_size)
+        decision = compile_decision(cfg.compile, self.device, planned_steps(cfg, train_pairs), cfg.batch_size,
+                                    model_params)
         if decision.compile:
             use_compile_cache()
         return decision
@@ -506,7 +507,8 @@ def train_as_follower(spec: TrainSpec, base: BaseModelChoice, data: DialogData) 
     callback = EventCallback(lambda event: None, threading.Event(), cfg.batch_size, cfg.early_stop_patience)
     output_dir = owned_scratch_dir(TRAINER_SCRATCH)
     # Every rank decides alike (same setting, steps and profile), so all compile or none do.
-    compiling = compile_decision(cfg.compile, device, planned_steps(cfg, len(train_set)), cfg.batch_size)
+    compiling = compile_decision(cfg.compile, device, planned_steps(cfg, len(train_set)), cfg.batch_size,
+                                 parameter_report(model)["total_params"])
     if compiling.compile:
         use_compile_cache()
     try:
