@@ -210,6 +210,18 @@ class _StudioTrainer(Trainer):
         return sampler
 
 
+def set_base_dropout(model, rate: float) -> None:
+    """Every dropout of a (not yet adapted) base model at `rate`: its Dropout layers and attention's own."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = rate
+        elif isinstance(getattr(module, "dropout", None), float):
+            # T5's attention keeps the rate it drops attention weights at as a plain number, read from
+            # the config when built: without this, "dropout off" still dropped 10% of them.
+            module.dropout = rate
+    model.config.dropout_rate = rate
+
+
 def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str, seed: int,
                   dropout: float | None = None):
     """The base model wrapped for `method`, in the precision and dropout training will use."""
@@ -220,14 +232,7 @@ def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str
     frozen_bf16 = bf16 and not found.whole_model
     model, tokenizer = load_base(base_path, device=device, dtype=torch.bfloat16 if frozen_bf16 else None)
     if dropout is not None:  # the base's own dropout; LoRA's dropout is its own setting
-        for module in model.modules():
-            if isinstance(module, torch.nn.Dropout):
-                module.p = dropout
-            elif isinstance(getattr(module, "dropout", None), float):
-                # T5's attention keeps the rate it drops attention weights at as a plain number, read from
-                # the config when built: without this, "dropout off" still dropped 10% of them.
-                module.dropout = dropout
-        model.config.dropout_rate = dropout
+        set_base_dropout(model, dropout)
     set_seed(seed)  # LoRA and random prompts draw their initial values here, before the Trainer seeds
     model = found.build(model, settings, tokenizer_path=base_path)
     for param in model.parameters():
