@@ -134,5 +134,43 @@ def bench_compile(cache_dir: Path, steps: int = 10, say=print, write=True) -> di
     return out
 
 
+def bench_quick_runs(cache_dir: Path, steps: int = 30, say=print) -> dict:
+    """A whole quick run (full fine-tuning, `steps` x batch 8 on the bundled pairs), eager, compiled with a cold
+    cache and compiled with a warm one: each `python -m studio train` in a process of its own, end to end."""
+    import tempfile
+
+    from bench.model import bench_model
+
+    model_path, real = bench_model(cache_dir)
+    inductor = cache_dir / "compile" / "bench-quick-inductor"
+    shutil.rmtree(inductor, ignore_errors=True)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TORCHINDUCTOR_CACHE_DIR": str(inductor)}
+    out = {"stage": "compile-quick-run", "steps": steps, "batch_size": 8, "real_flan_t5_small": real, "runs": {}}
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as work:
+        for label, setting in (("eager", "off"), ("compiled_cold", "on"), ("compiled_warm", "on")):
+            say(f"quick run: {label} ...")
+            started = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "studio", "train", "--method", "full", "--steps", str(steps),
+                                   "--batch-size", "8", "--compile", setting, "--eval-every", "0", "--data", "bundled",
+                                   "--base-model", model_path, "--offline", "--runs-dir", str(Path(work) / "runs"),
+                                   "--json"], cwd=root, env=env, capture_output=True, text=True, check=True)
+            wall = time.perf_counter() - started
+            result = json.loads(proc.stdout)
+            record = json.loads((Path(result["run_dir"]) / "run.json").read_text())
+            events = [json.loads(line) for line in (Path(result["run_dir"]) / "events.jsonl").read_text().splitlines()]
+            out["runs"][label] = {"wall_seconds": round(wall, 1), "train_seconds": record["train_seconds"],
+                                  "samples_per_second": record["samples_per_second"],
+                                  "compiled": record["compiled"], "compile_seconds": record.get("compile_seconds"),
+                                  "losses": [e["loss"] for e in events if e.get("type") == "step"]}
+    runs = out["runs"]
+    for label in ("compiled_cold", "compiled_warm"):
+        out[f"{label}_end_to_end_speedup"] = round(runs["eager"]["wall_seconds"] / runs[label]["wall_seconds"], 3)
+    out["max_relative_loss_difference"] = max(
+        abs(a - b) / abs(a) for a, b in zip(runs["eager"]["losses"], runs["compiled_warm"]["losses"]))
+    out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    return out
+
+
 if __name__ == "__main__":
     print(json.dumps(measure(sys.argv[1], int(sys.argv[2]))))

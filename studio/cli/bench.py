@@ -18,9 +18,10 @@ def _bench_arguments(p) -> None:
     add_json_flag(p)
     p.add_argument("--out", default="bench/results/latest.json", help="where to write the results as JSON")
     p.add_argument("--quick", action="store_true", help="fewer steps and dialogues (a smoke run)")
-    p.add_argument("--only", choices=("experiment", "validation", "compile"),
-                   help="one stage alone: the quick fair experiment, the validation loss's cost, or compiled "
-                        "training against eager (it writes the profile `--compile auto` decides by)")
+    p.add_argument("--only", choices=("experiment", "validation", "compile", "compile-run"),
+                   help="one stage alone: the quick fair experiment, the validation loss's cost, compiled "
+                        "training steps against eager (it writes the profile `--compile auto` decides by), or a "
+                        "whole quick run eager and compiled")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="with --only: auto (bf16 where the CPU or GPU runs it natively), or force fp32 / bf16 "
                         "(fp32 on a bf16 CPU stands in for a CPU without it)")
@@ -43,10 +44,11 @@ def _load_benchmark():
 
 def cmd_bench(args) -> dict:
     run_benchmark = _load_benchmark()
-    if args.only == "compile":  # bench/compile_speed.py; its own precision: fp32, as a CPU without bf16 trains
-        from bench.compile_speed import bench_compile
+    if args.only in ("compile", "compile-run"):  # bench/compile_speed.py: fp32, as a CPU without bf16 trains
+        from bench.compile_speed import bench_compile, bench_quick_runs
 
-        out = bench_compile(Settings.from_env().cache_dir, say=lambda t: say(args, t))
+        stage = bench_compile if args.only == "compile" else bench_quick_runs
+        out = stage(Settings.from_env().cache_dir, say=lambda t: say(args, t))
         if not args.json:
             print(json.dumps(out, indent=2))
         return out
