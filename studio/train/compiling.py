@@ -6,11 +6,12 @@
 
 Compiling fuses the element-wise work between the matrix products (layer norms, softmax, the
 residual adds), but its first step costs minutes on a CPU and what it saves per step depends on
-the machine: measured with the same model and batch, 1.02x on a 2-core Xeon with AVX-512 and
-1.9x on a 2-core EPYC with AVX2 (docs/benchmark.md). So the rule is measured per machine:
-`python -m studio bench --only compile` times eager and compiled steps of the FLAN-T5-small shape
-here and writes a profile; "auto" then compiles a run only when its steps, at the measured saving
-per step (scaled by batch size and model size), earn back the measured compile time. Without a profile for this
+the machine and on the shapes a run meets (docs/benchmark.md: on a 2-core Xeon a fixed-shape step
+ran 1.33x faster compiled, a whole quick run on real, variously long dialogues 0.92x even with a warm
+cache). So the rule is measured per machine, on whole runs: `python -m studio bench --only
+compile-run` trains a quick run eager and compiled here and writes a profile; "auto" then compiles a
+run only when its steps, at the measured saving per step (scaled by batch size and model size), earn
+back the measured compile time. Without a profile for this
 machine "auto" stays eager; "on" and "off" decide for themselves. The run's record says which it
 got (`compiled`) and why (`compile_reason`).
 

@@ -438,14 +438,16 @@ class _Run:
         return decision
 
     def _compile_results(self, decision: CompileDecision) -> dict:
-        """compiled, why, and (compiled) the compile's cost: the first step's time beyond a typical step's."""
+        """compiled, why, and (compiled) what compiling cost: the time beyond a typical step's of every step that
+        took over twice as long (the first compile and a recompile for each new padded length; a validation
+        check between two steps counts too)."""
         out = {"compiled": decision.compile, "compile_reason": decision.reason}
         if decision.compile:
             clock = [e["elapsed"] for e in self.store.events(self.run_id) if e.get("type") == "step"]
-            steps = [later - earlier for earlier, later in zip(clock, clock[1:])]
-            if clock:
-                typical = sorted(steps)[len(steps) // 2] if steps else 0.0
-                out["compile_seconds"] = round(max(0.0, clock[0] - typical), 3)
+            durations = [later - earlier for earlier, later in zip([0.0, *clock], clock)]
+            if durations:
+                typical = sorted(durations)[len(durations) // 2]
+                out["compile_seconds"] = round(sum(d - typical for d in durations if d > 2 * typical), 3)
         return out
 
     @staticmethod
