@@ -4,11 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian's Chromium drives the browser test (Playwright's own browser download needs the internet).
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian's Chromium drives the browser test (Playwright's own browser download needs the internet);
+# a C++ compiler is what torch.compile's CPU backend builds its kernels with (tests/test_compiling.py).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v g++ >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver g++ >/dev/null
 fi
 
 bash scripts/install.sh requirements-dev.txt
