@@ -269,3 +269,21 @@ def test_two_seeds_train_each_method_twice_and_the_verdict_uses_both(studio):
                                                                              "Prompt tuning (2 seeds)"]
     with pytest.raises(ValueError, match="number of seeds"):
         studio.run_experiment(["lora"], BUDGET, seeds=9)
+
+
+def test_whoever_sees_it_ended_also_sees_its_result(studio, monkeypatch):
+    """A page polled between 'completed' and the result being kept showed 'finished' with nothing in it, and
+    stopped polling. Every time the status says the experiment ended, the result is already there."""
+    from studio.service.experiment import Experiment
+
+    seen = []
+    plain_setattr = Experiment.__setattr__
+
+    def watching(self, name, value):
+        if name == "status" and value in ("completed", "stopped", "failed"):
+            seen.append((value, getattr(self, "result", None) is not None))
+        plain_setattr(self, name, value)
+
+    monkeypatch.setattr(Experiment, "__setattr__", watching)
+    out = studio.run_experiment(["lora"], BUDGET, limit=2, settings=GEN)
+    assert out["status"] == "completed" and seen == [("completed", True)]

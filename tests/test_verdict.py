@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from studio.measure.verdict import experiment_verdict, headline
+from studio.measure.verdict import experiment_verdict, headline, points
 
 LABELS = {"original": "Original", "full": "Full fine-tuning", "lora": "LoRA", "prompt": "Prompt tuning"}
 METRICS = ("rouge1", "rouge2", "rougeL")
@@ -121,3 +121,9 @@ def test_without_bleu_statistics_for_every_model_the_verdict_keeps_to_rouge():
     tables = {"original": {None: table(BASE)}, "lora": {42: table(BASE + 0.1)}}
     verdict = experiment_verdict(tables, LABELS, seeds=[42], examples=20, bleu={})
     assert {p["metric"] for p in verdict["pairs"]} == set(METRICS)
+
+
+def test_a_difference_that_rounds_to_zero_reads_as_zero_without_a_sign():
+    """Seen on the stand-in: "(−0.0 to 0.0)" read as an interval of two values where one is printed."""
+    assert points(-0.0000004) == points(0.0000003) == "0.0"
+    assert points(-0.0123) == "\u22121.2" and points(0.5) == "50.0"

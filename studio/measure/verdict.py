@@ -39,8 +39,10 @@ HEADLINE_METRIC = "rougeL"   # the usual summary of a summary's quality; the oth
 
 
 def points(x: float) -> str:
-    """ROUGE points (F1 x 100), one decimal, with a typographic minus."""
-    return f"{100 * x:.1f}".replace("-", "\u2212")
+    """ROUGE points (F1 x 100), one decimal, with a typographic minus; a value that rounds to zero is "0.0",
+    never "−0.0" (an interval of −0.0 to 0.0 reads as two values where there is one)."""
+    shown = round(100 * x, 1) + 0.0   # + 0.0 turns -0.0 into 0.0
+    return f"{shown:.1f}".replace("-", "\u2212")
 
 
 def _per_example(tables_of_model: dict, metric: str) -> np.ndarray:

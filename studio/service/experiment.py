@@ -209,30 +209,30 @@ class Experiment:
         return bool(keys)
 
     def run(self) -> dict:
-        """Wait for the trainings, evaluate what finished, and keep (and return) the result."""
+        """Wait for the trainings, evaluate what finished, and keep (and return) the result.
+
+        The result is in place before the status says the experiment ended: a page polling between the
+        two would otherwise show "finished" with nothing in it, and stop polling."""
         try:
             self._wait_for_trainings()
             finished = [k for k in self.slots if k not in self.failed]
             if self.stop_event.is_set():
-                self.status = "stopped"
-                self.result = self._outcome(None)
+                self._end("stopped", self._outcome(None, "stopped"))
             elif not finished:
                 # Evaluating the original alone compares nothing: say that the experiment failed, and why.
-                self.status = "failed"
                 self.error = "no training finished: " + "; ".join(
                     f"{self.label_of(k)}: {why}" for k, why in self.failed.items())
-                self.result = {**self._outcome(None), "error": self.error}
+                self._end("failed", {**self._outcome(None, "failed"), "error": self.error})
             else:
                 evaluation = self._evaluate()
-                self.status = "completed"  # `failed` names any training that did not complete
-                self.result = self._outcome(evaluation)
+                # `failed` names any training that did not complete
+                self._end("completed", self._outcome(evaluation, "completed"))
         except ExperimentStopped:
-            self.status = "stopped"
-            self.result = self._outcome(None)
+            self._end("stopped", self._outcome(None, "stopped"))
         except Exception as exc:  # the experiment thread reports a bug; it never dies silently
             log.exception("Experiment %s failed", self.experiment_id)
-            self.status, self.error = "failed", f"{type(exc).__name__}: {exc}"
-            self.result = {**self._outcome(None), "error": self.error}
+            self.error = f"{type(exc).__name__}: {exc}"
+            self._end("failed", {**self._outcome(None, "failed"), "error": self.error})
         finally:
             self.finished_at = time.time()
             self._report({"stage": "done", "status": self.status})
@@ -320,8 +320,13 @@ class Experiment:
         labels = {ORIGINAL: "Original", **registry.LABELS}
         return experiment_verdict(tables, labels, self.seeds, result.examples, bleu=bleu)
 
-    def _outcome(self, result) -> dict:
-        out = {"experiment": self.experiment_id, "status": self.status, "methods": self.methods,
+    def _end(self, status: str, result: dict) -> None:
+        """The result first, then the status that says it is there (a poll may come in between)."""
+        self.result = result
+        self.status = status
+
+    def _outcome(self, result, status: str) -> dict:
+        out = {"experiment": self.experiment_id, "status": status, "methods": self.methods,
                "seeds": self.seeds, "runs": self.run_ids(), "budget": self.budget, "failed": dict(self.failed),
                "examples": 0, "labels": {ORIGINAL: "Original"}, "scores": {}, "paired": [], "verdict": None,
                "seconds": round(time.time() - self.started_at, 3)}
