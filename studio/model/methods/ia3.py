@@ -19,11 +19,10 @@ a fair experiment when ticked, but not among the three the studio trains by defa
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from studio.config.declare import setting, shown, validate_fields
-from studio.model.methods.method import Method
+from studio.config.declare import setting, validate_fields
+from studio.model.methods.method import Method, check_module_names
 
 IA3_TARGETS = ("q", "k", "v", "o", "wi_0", "wi_1", "wo")  # T5's attention and feed-forward projections
 # The projection fed by the feed-forward's inner activations: rescaled at its input, as the paper does.
@@ -40,11 +39,8 @@ class IA3Settings:
              "(its input); q, o, wi_0, wi_1 at their output")
 
     def validate(self) -> IA3Settings:
-        if not self.ia3_target_modules:
-            raise ValueError("(IA)³ needs at least one module to rescale.")
-        for name in self.ia3_target_modules:  # module names only: PEFT reads other strings as patterns
-            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,63}", name):
-                raise ValueError(f"{shown(str(name))} is not an (IA)³ target module name (e.g. k, v, wo).")
+        check_module_names(self.ia3_target_modules, none="(IA)³ needs at least one module to rescale.",
+                           kind="an (IA)³ target module", example="k, v, wo")
         return validate_fields(self)
 
 

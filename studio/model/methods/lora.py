@@ -9,11 +9,10 @@ PEFT adapters (a few MB), kept on the model pool's shared base.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from studio.config.declare import setting, shown, validate_fields
-from studio.model.methods.method import Method
+from studio.config.declare import setting, validate_fields
+from studio.model.methods.method import Method, check_module_names
 
 LORA_TARGETS = ("q", "k", "v", "o", "wi_0", "wi_1", "wo")  # T5's attention and feed-forward projections
 
@@ -33,11 +32,8 @@ class LoraSettings:
         info="q, k, v, o: attention projections; wi_0, wi_1, wo: feed-forward")
 
     def validate(self) -> LoraSettings:
-        if not self.lora_target_modules:
-            raise ValueError("LoRA needs at least one target module.")
-        for name in self.lora_target_modules:  # module names only: PEFT reads other strings as patterns
-            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,63}", name):
-                raise ValueError(f"{shown(str(name))} is not a LoRA target module name (e.g. q, v, wi_0).")
+        check_module_names(self.lora_target_modules, none="LoRA needs at least one target module.",
+                           kind="a LoRA target module", example="q, v, wi_0")
         return validate_fields(self)
 
 

@@ -27,8 +27,11 @@ labels and settings from here. build() imports what it needs.
 """
 from __future__ import annotations
 
+import re
 import typing
 from dataclasses import fields
+
+from studio.config.declare import shown
 
 
 class Method:
@@ -109,6 +112,20 @@ class Method:
     def extra_source_tokens(self, settings) -> int:
         """Positions it adds to every input (a soft prompt's virtual tokens): activations are kept for them too."""
         return 0
+
+
+# A target module as PEFT matches it by name; other strings it would read as regular expressions.
+MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,63}")
+
+
+def check_module_names(names, *, none: str, kind: str, example: str) -> None:
+    """An adapter's target modules: at least one (else `none`), each a plain module name (else "... is not
+    `kind` name (e.g. `example`)")."""
+    if not names:
+        raise ValueError(none)
+    for name in names:
+        if not isinstance(name, str) or not MODULE_NAME.fullmatch(name):
+            raise ValueError(f"{shown(str(name))} is not {kind} name (e.g. {example}).")
 
 
 def parameter_report(model) -> dict:
