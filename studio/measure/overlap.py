@@ -214,21 +214,22 @@ def highlight_spans(summary: str, tokens: list[dict], view: str, label: str | No
         raise ValueError(f"Unknown highlight {view!r}; choose one of {', '.join(LEGEND)}.")
     label = label or LEGEND[view]
     pieces: list[list] = []
-
-    def add(text, tag):
-        if not text:
-            return
-        if pieces and pieces[-1][1] == tag:
-            pieces[-1][0] += text
-        else:
-            pieces.append([text, tag])
-
     position, previous_marked = 0, False
     for token in tokens:
         marked = bool(token[view])
         gap = summary[position:token["start"]]
-        add(gap, label if marked and previous_marked and gap.isspace() else None)
-        add(summary[token["start"]:token["end"]], label if marked else None)
+        add_piece(pieces, gap, label if marked and previous_marked and gap.isspace() else None)
+        add_piece(pieces, summary[token["start"]:token["end"]], label if marked else None)
         position, previous_marked = token["end"], marked
-    add(summary[position:], None)
+    add_piece(pieces, summary[position:], None)
     return [tuple(p) for p in pieces]
+
+
+def add_piece(pieces: list[list], text: str, label) -> None:
+    """Append `text` to a highlighted-text list of [text, label] pieces, joining it to a last piece of its label."""
+    if not text:
+        return
+    if pieces and pieces[-1][1] == label:
+        pieces[-1][0] += text
+    else:
+        pieces.append([text, label])

@@ -27,6 +27,12 @@ def refuse_in_presenter_mode(studio, action: str, page: bool = False) -> None:
         raise PermissionError(f"Presenter mode: {action} is switched off here; the prepared runs are shown.")
 
 
+def require_session(owner) -> None:
+    """Work that belongs to a session needs its token: a page sends it once it has finished loading."""
+    if not owner:
+        raise ValueError("The page has not finished loading; try again in a moment.")
+
+
 def presenter_mode_on(studio, page: bool = False) -> bool:
     """Whether the event now running comes from a presenter (the studio's setting, or its page's mark)."""
     people = getattr(studio, "people", None)   # absent on the handler tests' stand-in studios

@@ -30,7 +30,7 @@ from studio.config.settings import MAX_DIALOGUE_CHARS, ORIGINAL, GenerationSetti
 from studio.data.dialogsum import DialogData
 from studio.measure.evaluation import rouge_table
 from studio.measure.fooling import CASES, LABELS, fool
-from studio.measure.overlap import LEGEND, VIEWS, highlight_spans
+from studio.measure.overlap import LEGEND, VIEWS, add_piece, highlight_spans
 from studio.model.methods import registry
 from studio.store.runs import RunNotFound, is_run_id
 from studio.ui.formatting import score_text
@@ -364,20 +364,11 @@ def copied_spans(summary: str, tokens: list[dict]) -> list[tuple]:
     for token in tokens:
         label = LEGEND["new"] if token["new"] else LEGEND["copied"]
         gap = summary[position:token["start"]]
-        _add(pieces, gap, label if previous == label and gap.isspace() else None)
-        _add(pieces, summary[token["start"]:token["end"]], label)
+        add_piece(pieces, gap, label if previous == label and gap.isspace() else None)
+        add_piece(pieces, summary[token["start"]:token["end"]], label)
         position, previous = token["end"], label
-    _add(pieces, summary[position:], None)
+    add_piece(pieces, summary[position:], None)
     return [tuple(p) for p in pieces]
-
-
-def _add(pieces: list[list], piece: str, label) -> None:
-    if not piece:
-        return
-    if pieces and pieces[-1][1] == label:
-        pieces[-1][0] += piece
-    else:
-        pieces.append([piece, label])
 
 
 # ------------------------------------------------------------------ "Can ROUGE be fooled?"

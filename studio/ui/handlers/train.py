@@ -29,7 +29,7 @@ from studio.train.trackers import LABELS as TRACKER_LABELS
 from studio.train.trackers import installed_trackers
 from studio.ui.plots import loss_figure
 
-from .common import fmt_seconds, one_of, plain, refuse_in_presenter_mode, shown, some_of, text
+from .common import fmt_seconds, one_of, plain, refuse_in_presenter_mode, require_session, shown, some_of, text
 
 if TYPE_CHECKING:
     from studio.service.engine import Studio
@@ -144,8 +144,7 @@ def start_training(studio: Studio, owner: str, form: TrainForm, client: str | No
 
     Refused in presenter mode (the setting, or this page's ?presenter=1)."""
     refuse_in_presenter_mode(studio, "training", page=presenter)
-    if not owner:
-        raise ValueError("The page has not finished loading; try again in a moment.")
+    require_session(owner)
     cfg, overrides = train_request(form)
     name = text("run name", form.name, 1000)  # longer names are cut to 80 characters, not refused
     # One at a time per session: the tab follows one job, and a double click must not queue two.
@@ -458,8 +457,7 @@ class StreamedJob:
 
 def train_stream(studio: Studio, owner: str, form: TrainForm) -> Iterator[StreamView]:
     """One view per loss point while the run trains, then the final one; bad input raises before any GPU work."""
-    if not owner:
-        raise ValueError("The page has not finished loading; try again in a moment.")
+    require_session(owner)
     cfg, overrides = train_request(form)
     name = text("run name", form.name, 1000)
     streamed = StreamedJob(StreamedSpec(form.method))

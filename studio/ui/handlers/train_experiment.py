@@ -19,7 +19,7 @@ from studio.service.experiment import ExperimentSettings, slot_parts
 from studio.ui.formatting import pairs_text
 from studio.ui.plots import loss_figure, rouge_figure
 
-from .common import fmt_seconds, plain, refuse_in_presenter_mode, some_of
+from .common import fmt_seconds, plain, refuse_in_presenter_mode, require_session, some_of
 
 if TYPE_CHECKING:
     from studio.service.engine import Studio
@@ -62,8 +62,7 @@ def experiment_request(form: ExperimentForm) -> tuple[list[str], TrainConfig, in
 def start_experiment(studio: Studio, owner: str, form: ExperimentForm, client=None) -> ExperimentStatus:
     """`client`: who asks (a Caller: person and address), charged like any other training."""
     refuse_in_presenter_mode(studio, "training")
-    if not owner:
-        raise ValueError("The page has not finished loading; try again in a moment.")
+    require_session(owner)
     methods, cfg, limit, seeds = experiment_request(form)
     return studio.start_experiment(methods, cfg, owner, limit=limit, settings=GenerationSettings(), client=client,
                                    seeds=seeds)
@@ -72,8 +71,7 @@ def start_experiment(studio: Studio, owner: str, form: ExperimentForm, client=No
 def finish_experiment(studio: Studio, experiment_id: str | None, owner: str, client=None) -> ExperimentStatus:
     """Finish an experiment a restart cut short: it trains again, so never from a presenter's page."""
     refuse_in_presenter_mode(studio, "training")
-    if not owner:
-        raise ValueError("The page has not finished loading; try again in a moment.")
+    require_session(owner)
     if studio.experiment(experiment_id) is None:
         raise ValueError("There is no experiment of yours to finish.")
     return studio.finish_experiment(experiment_id, owner, client=client)
