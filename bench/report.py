@@ -14,12 +14,12 @@ ISA_LIMITS = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_
 def machine() -> dict:
     import torch
 
-    from studio.model.hardware import cpu_flags, read_cpuinfo
+    from studio.model.hardware import cpu_flags, cpu_model, read_cpuinfo
 
     cpuinfo = read_cpuinfo()
     flags = cpu_flags(cpuinfo)
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "")
-    return {"cpu": model or platform.processor(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+    return {"cpu": cpu_model(cpuinfo) or platform.processor(), "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
             "avx512_bf16": "avx512_bf16" in flags, "amx": "amx_bf16" in flags,
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "python": platform.python_version(), "torch": torch.__version__,

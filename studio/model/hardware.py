@@ -47,6 +47,13 @@ def cpu_flags(cpuinfo: str | None = None) -> set[str]:
     return set(cpuinfo.split())
 
 
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU's name as /proc/cpuinfo gives it ("Intel(R) Xeon(R) Processor @ 2.80GHz"); "" where it has none."""
+    if cpuinfo is None:
+        cpuinfo = read_cpuinfo()
+    return next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "")
+
+
 def read_cpuinfo() -> str:
     """/proc/cpuinfo's text; "" where there is none (not Linux)."""
     try:

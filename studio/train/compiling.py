@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.config.settings import compile_cache_dir
+from studio.model.hardware import cpu_model
 
 PAD_BUCKET = 64            # tokens: a compiled run's padded lengths are multiples of this
 PROFILE_NAME = "profile.json"
@@ -47,18 +48,8 @@ def machine_key() -> str:
     if torch.cuda.is_available():
         chip = torch.cuda.get_device_name(0)
     else:
-        chip = _cpu_model() or platform.processor() or platform.machine()
+        chip = cpu_model() or platform.processor() or platform.machine()
     return f"{chip} | {os.cpu_count()} cores | torch {torch.__version__}"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 def read_profile(folder: Path | None = None) -> dict | None:

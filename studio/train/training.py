@@ -222,6 +222,16 @@ def set_base_dropout(model, rate: float) -> None:
     model.config.dropout_rate = rate
 
 
+def decide_compiling(cfg: TrainConfig, device: str, train_pairs: int, model) -> CompileDecision:
+    """torch.compile for this run or not (compiling.py's rule), its caches on disk when it does. Every rank
+    of a distributed run decides alike (same setting, steps, model and profile): all compile or none do."""
+    decision = compile_decision(cfg.compile, device, planned_steps(cfg, train_pairs), cfg.batch_size,
+                                parameter_report(model)["total_params"])
+    if decision.compile:
+        use_compile_cache()
+    return decision
+
+
 def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str, seed: int,
                   dropout: float | None = None):
     """The base model wrapped for `method`, in the precision and dropout training will use."""
@@ -375,15 +385,15 @@ class _Run:
         spec, cfg = self.spec, self.cfg
         model, tokenizer = prepare_model(base.path, spec.method, spec.settings, self.bf16, self.device, cfg.seed,
                                          cfg.dropout)
-        params = parameter_report(model)
         if resume is None:
+            params = parameter_report(model)
             self.store.update(self.run_id, **params)
             self.emit({"type": "params", **params})
         train_examples, validation = split_validation(data, cfg)
         train_set = tokenize_pairs(tokenizer, train_examples, cfg, cfg.seed)
         eval_set = tokenize_validation(tokenizer, validation, cfg)
         steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
-        compiling = self._compile_decision(len(train_set), params["total_params"])
+        compiling = decide_compiling(cfg, self.device, len(train_set), model)
         callback = EventCallback(self.emit, self.stop_event, self.effective_batch, cfg.early_stop_patience,
                                  pause_event=pause_event, before=(resume or {}).get("callback"))
         checks = f"; validation loss every {cfg.eval_every} steps on {len(eval_set)} pairs" if eval_set else ""
@@ -400,10 +410,11 @@ class _Run:
         model.eval()
         # A run the validation loss ended is complete (it did what was asked); a stop request is not.
         status = "stopped" if self.stop_event.is_set() else "completed"
+        steps = [e for e in self.store.events(self.run_id) if e.get("type") == "step"]
         record = self.store.finish(self.run_id, status, save_model=self._saver(model, tokenizer),
-                                   **self._results(output, len(train_set), steps_per_epoch, resume),
+                                   **self._results(output, len(train_set), steps_per_epoch, steps, resume),
                                    **self._validation_results(callback, eval_set),
-                                   **self._compile_results(compiling))
+                                   **self._compile_results(compiling, steps))
         message = ("Stopped early; the model so far is saved." if status == "stopped" else
                    f"Finished early: {callback.early_stop_reason}." if callback.early_stop_reason else "Finished.")
         self.emit({"type": "status", "status": record["status"], "message": message})
@@ -428,22 +439,14 @@ class _Run:
                    "it resumes from its checkpoint."})
         return {"status": "paused", "run_id": self.run_id, "paused": paused}
 
-    def _compile_decision(self, train_pairs: int, model_params: int) -> CompileDecision:
-        """torch.compile for this run or not (compiling.py's rule); its caches on disk when it does."""
-        cfg = self.cfg
-        decision = compile_decision(cfg.compile, self.device, planned_steps(cfg, train_pairs), cfg.batch_size,
-                                    model_params)
-        if decision.compile:
-            use_compile_cache()
-        return decision
-
-    def _compile_results(self, decision: CompileDecision) -> dict:
+    @staticmethod
+    def _compile_results(decision: CompileDecision, steps: list[dict]) -> dict:
         """compiled, why, and (compiled) what compiling cost: the time beyond a typical step's of every step that
         took over twice as long (the first compile and a recompile for each new padded length; a validation
         check between two steps counts too)."""
         out = {"compiled": decision.compile, "compile_reason": decision.reason}
         if decision.compile:
-            clock = [e["elapsed"] for e in self.store.events(self.run_id) if e.get("type") == "step"]
+            clock = [e["elapsed"] for e in steps]
             durations = [later - earlier for earlier, later in zip([0.0, *clock], clock)]
             if durations:
                 typical = sorted(durations)[len(durations) // 2]
@@ -467,11 +470,13 @@ class _Run:
             registry.get(self.spec.method).save(model, tokenizer, folder)
         return save
 
-    def _results(self, output, train_examples: int, steps_per_epoch: int, resume: dict | None = None) -> dict:
+    def _results(self, output, train_examples: int, steps_per_epoch: int, steps: list[dict],
+                 resume: dict | None = None) -> dict:
+        """`steps`: the run's step events (its loss curve), every turn's."""
         before = resume or {}   # the turns before this one count too
         train_seconds = before.get("train_seconds", 0.0) + time.perf_counter() - self.started
         loop_seconds = before.get("loop_seconds", 0.0) + output.metrics.get("train_runtime", train_seconds)
-        losses = [e["loss"] for e in self.store.events(self.run_id) if e.get("type") == "step"]
+        losses = [e["loss"] for e in steps]
         steps_done = output.global_step
         return {"steps": steps_done, "epochs": round(steps_done / steps_per_epoch, 3),
                 "train_examples": train_examples, "train_seconds": round(train_seconds, 3),
@@ -513,11 +518,7 @@ def train_as_follower(spec: TrainSpec, base: BaseModelChoice, data: DialogData) 
     eval_set = tokenize_validation(tokenizer, validation, cfg)
     callback = EventCallback(lambda event: None, threading.Event(), cfg.batch_size, cfg.early_stop_patience)
     output_dir = owned_scratch_dir(TRAINER_SCRATCH)
-    # Every rank decides alike (same setting, steps and profile), so all compile or none do.
-    compiling = compile_decision(cfg.compile, device, planned_steps(cfg, len(train_set)), cfg.batch_size,
-                                 parameter_report(model)["total_params"])
-    if compiling.compile:
-        use_compile_cache()
+    compiling = decide_compiling(cfg, device, len(train_set), model)
     try:
         build_trainer(model, tokenizer, train_set, cfg, spec.learning_rate, bf16, device, output_dir, [callback],
                       eval_set=eval_set, compiled=compiling.compile).train()
