@@ -48,9 +48,9 @@ def _conditions(precision: str) -> dict:
             "load_average_before": [round(x, 2) for x in os.getloadavg()]}
 
 
-def _trained_in(record: dict) -> str | None:
-    """The precision a run actually trained in, as its record says ("bf16" or "fp32")."""
-    return record["hyperparameters"].get("precision")
+def _trained_in(record) -> str | None:
+    """The precision a run actually trained in, as its record (a RunRecord) says ("bf16" or "fp32")."""
+    return (record.hyperparameters or {}).get("precision")
 
 
 def _precisions_used(studio, runs: dict) -> dict:
@@ -98,10 +98,10 @@ def bench_validation_cost(cache_dir: Path, steps: int = 30, precision: str = "au
             cfg = TrainConfig(steps=steps, batch_size=8, eval_every=every)
             spec = TrainSpec("lora", cfg, registry.method_settings("lora"), precision=precision)
             record = train_run(spec, studio.store, studio.base, studio.data)
-            out[label] = {"eval_every": every, "samples_per_second": record["samples_per_second"],
-                          "train_loop_seconds": record["train_loop_seconds"],
-                          "eval_seconds": record.get("eval_seconds", 0.0),
-                          "validation_pairs": record.get("validation_pairs", 0), "precision": _trained_in(record)}
+            out[label] = {"eval_every": every, "samples_per_second": record.samples_per_second,
+                          "train_loop_seconds": record.train_loop_seconds,
+                          "eval_seconds": record.eval_seconds or 0.0,
+                          "validation_pairs": record.validation_pairs or 0, "precision": _trained_in(record)}
     off, on = out["off"]["samples_per_second"], out["on"]["samples_per_second"]
     out["throughput_cost_percent"] = round(100 * (1 - on / off), 1) if off else None
     # Within the one run: the validation passes' share of its loop time. A busy machine slows both

@@ -75,8 +75,7 @@ def _evaluation_model(model_path: str, real: bool, data: DialogData, runs_dir: P
     cfg = TrainConfig(steps=steps, batch_size=BATCH_SIZE, train_size=None, seed=0, learning_rate=1e-3)
     spec = TrainSpec("full", cfg, registry.method_settings("full"))
     record = train_run(spec, RunStore(runs_dir), BaseModelChoice(model_path, model_path), data)
-    return str(RunStore(runs_dir).model_dir(record["run_id"])), {"steps": steps,
-                                                                 "final_loss": record.get("final_loss")}
+    return str(RunStore(runs_dir).model_dir(record.run_id)), {"steps": steps, "final_loss": record.final_loss}
 
 
 def _startup(say) -> dict:

@@ -34,7 +34,7 @@ def both_trainings_seconds(settings: Settings, steps: int) -> dict:
         if job.status != "completed":
             raise RuntimeError(f"{job.run_id} ended {job.status}: {job.error}")
     return {"seconds": round(time.perf_counter() - started, 2), "workers": studio.workers.describe(),
-            "train_seconds": [job.record["train_seconds"] for job in jobs]}
+            "train_seconds": [job.record.train_seconds for job in jobs]}
 
 
 def compare_workers(cache_dir: Path, runs_root: Path, steps: int = 30, rounds: int = 2) -> dict:

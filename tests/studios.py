@@ -22,3 +22,11 @@ def offline_studio(runs_dir, cache_dir, env: dict | None = None, **flags):
     from studio.service.engine import Studio
 
     return Studio(offline_settings(runs_dir, cache_dir, env, **flags))
+
+
+def a_record(run_id: str = "lora-20261207-000000-abcd", status: str = "completed", method: str = "lora", **fields):
+    """A run's final record as a stand-in training function returns it (the job queue reads its status and error)."""
+    from studio.store.records import typed_record
+
+    return typed_record({"run_id": run_id, "method": method, "status": status, "created_at": "2026-12-07T00:00:00",
+                         **fields})

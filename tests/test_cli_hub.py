@@ -85,7 +85,7 @@ def test_pull_imports_from_the_hub_into_the_store(trained, env, run_cli, tmp_pat
     assert result["status"] == "completed" and result["method"] == "lora" and result["pulled_from"] == "someone/x"
     assert [c[0] for c in hub.calls] == ["list_files", "download"]
     record = json.loads((runs / result["run_id"] / "run.json").read_text())
-    assert record["hyperparameters"] == studio.run(run_ids["lora"])["hyperparameters"]
+    assert record["hyperparameters"] == studio.run(run_ids["lora"]).hyperparameters
     assert (runs / result["run_id"] / "model" / "adapter_model.safetensors").is_file()
 
 

@@ -9,7 +9,7 @@ def test_runs_rename_and_delete_say_what_they_did(trained, run_cli, tmp_path):
     studio, run_ids = trained
     run_id = run_ids["lora"]
     shutil.copytree(studio.store.root / run_id, tmp_path / "runs" / run_id)
-    loss = studio.run(run_id)["final_loss"]
+    loss = studio.run(run_id).final_loss
 
     code, out, err = run_cli("runs")
     assert code == 0, err

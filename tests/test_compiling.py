@@ -73,7 +73,7 @@ def test_the_setting_is_one_of_three_and_has_its_flag():
 
 
 def _losses(studio, record) -> list[float]:
-    return [e["loss"] for e in studio.store.events(record["run_id"]) if e["type"] == "step"]
+    return [e["loss"] for e in studio.store.events(record.run_id) if e["type"] == "step"]
 
 
 def test_a_compiled_run_learns_as_an_eager_one_and_says_it_compiled(studio, cache):
@@ -86,13 +86,13 @@ def test_a_compiled_run_learns_as_an_eager_one_and_says_it_compiled(studio, cach
         spec = TrainSpec("lora", TrainConfig(steps=4, compile=setting, eval_every=0, **TINY_TRAIN),
                          registry.method_settings("lora", {"lora_dropout": 0.0}))
         record = train_run(spec, studio.store, studio.base, studio.data)
-        assert record["status"] == "completed", record.get("error")
+        assert record.status == "completed", record.error
         return record
 
     eager, compiled = run("off"), run("on")
-    assert eager["compiled"] is False and eager["compile_reason"] == "asked for eager"
-    assert "compile_seconds" not in eager
-    assert compiled["compiled"] is True and compiled["compile_seconds"] >= 0
+    assert eager.compiled is False and eager.compile_reason == "asked for eager"
+    assert "compile_seconds" not in eager.as_dict()
+    assert compiled.compiled is True and compiled.compile_seconds >= 0
     assert (cache / "inductor").is_dir() and any((cache / "inductor").iterdir())   # the cache is kept on disk
     for a, b in zip(_losses(studio, eager), _losses(studio, compiled), strict=True):
         assert math.isclose(a, b, rel_tol=1e-3), (_losses(studio, eager), _losses(studio, compiled))

@@ -37,7 +37,7 @@ def test_evaluate_records_metrics_on_runs(trained):
     assert result.models == [ORIGINAL, runs["prompt"]] and result.examples == 3
     assert set(result.gains["model"]) == {"Original", studio.run_label(runs["prompt"])}
     assert len(result.per_example) == 3 and f"{studio.run_label(runs['prompt'])}: summary" in result.per_example
-    assert studio.store.get(runs["prompt"])["metrics"]["examples"] == 3
+    assert studio.store.get(runs["prompt"]).metrics.examples == 3
     for bad in (0, -1, 10**6, 2.5, True):
         with pytest.raises(ValueError):
             studio.evaluate([ORIGINAL], limit=bad)
@@ -47,10 +47,10 @@ def test_only_the_training_session_may_delete_its_run(studio):
     job = studio.submit_training("lora", TrainConfig(steps=1, **TINY_TRAIN), owner="alice")
     studio.jobs.wait(job.job_id, timeout=600)
     record = studio.store.get(job.run_id)
-    assert record["owner_hash"] == owner_hash("alice") != "alice"
+    assert record.owner_hash == owner_hash("alice") != "alice"
     with pytest.raises(PermissionError):
         studio.delete_run(job.run_id, owner="mallory")
-    assert studio.store.get(job.run_id)["status"] == "completed"
+    assert studio.store.get(job.run_id).status == "completed"
     studio.delete_run(job.run_id, owner="alice")
     assert studio.store.list() == []
 

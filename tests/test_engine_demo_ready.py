@@ -51,9 +51,9 @@ def test_preload_then_prepare_fills_each_method_once_and_a_restart_repeats_nothi
     assert "Full fine-tuning: completed" in lines and "Prompt tuning: completed" in lines
     assert "LoRA: training" not in lines  # the pulled LoRA run counts
     runs = studio.runs()
-    assert sorted(r["method"] for r in runs) == ["full", "lora", "prompt"]
-    assert all(r["status"] == "completed" for r in runs)
-    assert [r["pulled_from"] for r in runs if r["method"] == "lora"] == ["me/a"]
+    assert sorted(r.method for r in runs) == ["full", "lora", "prompt"]
+    assert all(r.status == "completed" for r in runs)
+    assert [r.pulled_from for r in runs if r.method == "lora"] == ["me/a"]
     assert preparation_text(status).startswith("✅")
 
     restarted = Studio(settings)  # the same disk after a restart: nothing pulled or trained twice

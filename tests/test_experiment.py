@@ -18,16 +18,16 @@ def test_experiment_trains_every_method_on_one_budget_and_pairs_every_model(stud
     assert out["status"] == "completed" and out["failed"] == {}
     assert list(out["runs"]) == ["full", "lora", "prompt"]  # the usual order, whatever order was asked
     records = {m: studio.run(run_id) for m, run_id in out["runs"].items()}
-    assert {r["status"] for r in records.values()} == {"completed"}
-    assert {r["experiment"]["id"] for r in records.values()} == {out["experiment"]}
-    budgets = [r["experiment"]["budget"] for r in records.values()]
+    assert {r.status for r in records.values()} == {"completed"}
+    assert {r.experiment["id"] for r in records.values()} == {out["experiment"]}
+    budgets = [r.experiment["budget"] for r in records.values()]
     assert budgets[0] == budgets[1] == budgets[2] == out["budget"]
     assert out["budget"] == {"steps": 3, "epochs": None, "batch_size": 4, "train_size": 24, "seed": 7,
                              "learning_rate": None}
     for key in ("steps", "batch_size", "train_size", "seed"):  # what training really used, not just the label
-        assert len({r["hyperparameters"][key] for r in records.values()}) == 1
+        assert len({r.hyperparameters[key] for r in records.values()}) == 1
     # each method kept its own learning rate
-    assert len({r["hyperparameters"]["learning_rate"] for r in records.values()}) == 3
+    assert len({r.hyperparameters["learning_rate"] for r in records.values()}) == 3
 
     models = ["original", *out["runs"].values()]
     assert list(out["scores"]) == models and out["examples"] == 3
@@ -180,7 +180,7 @@ def test_an_experiment_cut_short_says_where_it_stopped_and_its_owner_finishes_it
     assert set(out["scores"]) == {"original", full_run, out["runs"]["lora"], out["runs"]["prompt"]}
     assert out["verdict"]["headline"].startswith("On ROUGE-L over 2 test dialogues")
     for method in ("lora", "prompt"):   # the new runs belong to the same experiment
-        assert restarted.run(out["runs"][method])["experiment"]["id"] == first["experiment"]
+        assert restarted.run(out["runs"][method]).experiment_id == first["experiment"]
     saved = json.loads(record_path.read_text())
     assert saved["status"] == "completed" and saved["stage"] == "done" and saved["result"]["runs"] == out["runs"]
 
@@ -243,8 +243,8 @@ def test_two_seeds_train_each_method_twice_and_the_verdict_uses_both(studio):
     assert list(out["runs"]) == ["lora@5", "prompt@5", "lora@6", "prompt@6"]   # one round of methods per seed
     for key, run_id in out["runs"].items():
         record = studio.run(run_id)
-        assert record["hyperparameters"]["seed"] == int(key.split("@")[1])
-        assert record["experiment"]["id"] == out["experiment"] and record["experiment"]["seeds"] == [5, 6]
+        assert record.hyperparameters["seed"] == int(key.split("@")[1])
+        assert record.experiment["id"] == out["experiment"] and record.experiment["seeds"] == [5, 6]
     trained = [(s["method"], s["seed"]) for s in stages if s["stage"] == "training" and s["status"] == "completed"]
     assert trained == [("lora", 5), ("prompt", 5), ("lora", 6), ("prompt", 6)]
     verdict = out["verdict"]

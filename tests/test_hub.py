@@ -45,18 +45,18 @@ def test_dry_run_writes_exactly_the_upload_folder_without_private_details(evalua
     everything = "\n".join((folder / name).read_text(encoding="utf-8") for name in files
                            if not name.endswith(".safetensors"))
     host = socket.gethostname()
-    for private in (record["base_model_path"], str(Path.home()), str(studio.store.root), "/tmp/",
+    for private in (record.base_model_path, str(Path.home()), str(studio.store.root), "/tmp/",
                     host if len(host) > 3 else "<no host check for a 3-letter host name>", '"pid"'):
         assert private not in everything, private
     public = json.loads((folder / "run.json").read_text())
     assert "owner" not in public and "base_model_path" not in public and "owner_hash" not in public
-    assert public["method"] == method and public["metrics"] == record["metrics"]
-    assert public["hyperparameters"] == record["hyperparameters"]
+    assert public["method"] == method and public["metrics"] == record.as_dict()["metrics"]
+    assert public["hyperparameters"] == record.hyperparameters
     steps = [e for e in map(json.loads, (folder / "events.jsonl").read_text().splitlines()) if e["type"] == "step"]
     assert steps == [e for e in studio.store.events(run_id) if e["type"] == "step"]
     if method != "full":  # the adapter names its base by its public name, not by this machine's folder
         adapter = json.loads((folder / "adapter_config.json").read_text())
-        assert adapter["base_model_name_or_path"] == record["base_model"]
+        assert adapter["base_model_name_or_path"] == record.base_model
 
 
 def test_model_card_metadata_and_body(evaluated, tmp_path):
@@ -67,7 +67,7 @@ def test_model_card_metadata_and_body(evaluated, tmp_path):
     try:
         folder = prepare_upload(studio.store, run_ids["lora"], "someone/flan-lora", tmp_path / "up")
     finally:
-        studio.store.update(run_ids["lora"], data=record["data"])
+        studio.store.update(run_ids["lora"], data=record.data)
     readme = (folder / "README.md").read_text()
     meta = _front_matter(readme)
     assert meta["library_name"] == "peft" and meta["pipeline_tag"] == "summarization"
@@ -77,13 +77,13 @@ def test_model_card_metadata_and_body(evaluated, tmp_path):
     assert results["task"]["type"] == "summarization"
     assert results["dataset"] == {"name": "DialogSum", "type": "knkarthick/dialogsum", "split": "test"}
     values = {m["type"]: m["value"] for m in results["metrics"]}
-    assert values["rouge1"] == pytest.approx(record["metrics"]["rouge1"], abs=1e-5)
-    assert values["rougeL"] == pytest.approx(record["metrics"]["rougeL"], abs=1e-5)
-    hyper = record["hyperparameters"]
-    for text in ("LoRA", f"{record['steps']} steps", f"batch size {hyper['batch_size']}",
+    assert values["rouge1"] == pytest.approx(record.metrics.rouge1, abs=1e-5)
+    assert values["rougeL"] == pytest.approx(record.metrics.rougeL, abs=1e-5)
+    hyper = record.hyperparameters
+    for text in ("LoRA", f"{record.steps} steps", f"batch size {hyper['batch_size']}",
                  f"training subset {hyper['train_size']}", f"seed {hyper['seed']}",
-                 f"{record['trainable_params']:,}", "AutoPeftModelForSeq2SeqLM.from_pretrained(\"someone/flan-lora\")",
-                 "stand-in", f"on {record['device']}"):
+                 f"{record.trainable_params:,}", "AutoPeftModelForSeq2SeqLM.from_pretrained(\"someone/flan-lora\")",
+                 "stand-in", f"on {record.device}"):
         assert text in readme, text
 
 
@@ -95,7 +95,7 @@ def test_full_model_card_says_transformers_and_names_a_hub_base(evaluated, tmp_p
     try:
         folder = prepare_upload(studio.store, run_id, "someone/flan-full", tmp_path / "up")
     finally:
-        studio.store.update(run_id, base_model=original["base_model"])
+        studio.store.update(run_id, base_model=original.base_model)
     meta = _front_matter((folder / "README.md").read_text())
     assert meta["library_name"] == "transformers" and meta["base_model"] == "google/flan-t5-small"
     assert "datasets" not in meta  # the bundled sample is no Hub dataset
@@ -145,13 +145,13 @@ def test_round_trip_dry_run_then_pull_gives_a_loadable_run_with_the_same_summari
     run_id = run_ids[method]
     folder = Path(push(studio.store, run_id, "someone/x", dry_run=True, folder=tmp_path / "up")["folder"])
     record = pull(str(folder), studio.store, studio.base)
-    new_id = record["run_id"]
-    assert new_id != run_id and record["status"] == "completed" and record["method"] == method
+    new_id = record.run_id
+    assert new_id != run_id and record.status == "completed" and record.method == method
     assert studio.store.is_loadable(studio.store.get(new_id))
     original = studio.store.get(run_id)
     for key in ("hyperparameters", "metrics", "steps", "trainable_params", "final_loss"):
-        assert record[key] == original[key], key
-    assert record["pulled_from"] == "up" and record["original_run_id"] == run_id
+        assert getattr(record, key) == getattr(original, key), key
+    assert record.pulled_from == "up" and record.original_run_id == run_id
     assert [e for e in studio.store.events(new_id) if e["type"] == "step"] == \
         [e for e in studio.store.events(run_id) if e["type"] == "step"]
     dialogues = [ex.dialogue for ex in studio.data.split("test")[:3]]
@@ -170,14 +170,14 @@ def test_pull_from_the_hub_downloads_safetensors_only_and_imports(evaluated, tmp
     kind, repo, repo_type, patterns = hub.calls[1]
     assert (kind, repo, repo_type) == ("download", "someone/x", "model")
     assert "*.safetensors" in patterns and not {"*", "*.bin", "*.pt", "*.pth", "*.ckpt"} & set(patterns)
-    assert record["pulled_from"] == "someone/x"
-    assert not any(p.suffix == ".bin" for p in studio.store.model_dir(record["run_id"]).iterdir())
-    studio.delete_run(record["run_id"], owner=None)
+    assert record.pulled_from == "someone/x"
+    assert not any(p.suffix == ".bin" for p in studio.store.model_dir(record.run_id).iterdir())
+    studio.delete_run(record.run_id, owner=None)
 
 
 def test_pull_refuses_pickled_only_weights_without_touching_the_store(evaluated, tmp_path):
     studio, run_ids = evaluated
-    before = {r["run_id"] for r in studio.store.list()}
+    before = {r.run_id for r in studio.store.list()}
     folder = prepare_upload(studio.store, run_ids["lora"], "someone/x", tmp_path / "up")
     (folder / "adapter_model.safetensors").unlink()
     (folder / "adapter_model.bin").write_bytes(b"pickled")
@@ -187,19 +187,19 @@ def test_pull_refuses_pickled_only_weights_without_touching_the_store(evaluated,
     with pytest.raises(HubError, match="pickled"):
         pull("someone/x", studio.store, studio.base, client=hub)
     assert [c[0] for c in hub.calls] == ["list_files"]  # refused before downloading anything
-    assert {r["run_id"] for r in studio.store.list()} == before
+    assert {r.run_id for r in studio.store.list()} == before
 
 
 def test_pull_refuses_an_adapter_for_another_base_model(evaluated, tmp_path):
     studio, run_ids = evaluated
-    before = {r["run_id"] for r in studio.store.list()}
+    before = {r.run_id for r in studio.store.list()}
     folder = prepare_upload(studio.store, run_ids["lora"], "someone/x", tmp_path / "up")
     meta = json.loads((folder / "run.json").read_text())
     meta["base_model"] = "google/flan-t5-large"
     (folder / "run.json").write_text(json.dumps(meta))
     with pytest.raises(HubError, match="flan-t5-large.*does not fit"):
         pull(str(folder), studio.store, studio.base)
-    assert {r["run_id"] for r in studio.store.list()} == before
+    assert {r.run_id for r in studio.store.list()} == before
 
 
 def test_pull_imports_a_plain_peft_adapter_folder(evaluated, tmp_path):
@@ -214,13 +214,13 @@ def test_pull_imports_a_plain_peft_adapter_folder(evaluated, tmp_path):
     peft_model.save_pretrained(tmp_path / "my-adapter")
     record = import_folder(tmp_path / "my-adapter", studio.store, studio.base, origin="my-adapter")
     try:   # the trained studio is shared: the imported run must not outlive this test
-        assert record["method"] == "lora" and record["status"] == "completed"
-        assert studio.store.is_loadable(studio.store.get(record["run_id"]))
-        summary = studio.pool.summarize([record["run_id"]], ["#Person1#: Hi.\n#Person2#: Hello."],
+        assert record.method == "lora" and record.status == "completed"
+        assert studio.store.is_loadable(studio.store.get(record.run_id))
+        summary = studio.pool.summarize([record.run_id], ["#Person1#: Hi.\n#Person2#: Hello."],
                                         GenerationSettings(max_new_tokens=8))
-        assert len(summary[record["run_id"]].summaries) == 1
+        assert len(summary[record.run_id].summaries) == 1
     finally:
-        studio.delete_run(record["run_id"], owner=None)
+        studio.delete_run(record.run_id, owner=None)
     # The same adapter, claiming another base model, is refused.
     config = json.loads((tmp_path / "my-adapter" / "adapter_config.json").read_text())
     config["base_model_name_or_path"] = "google/flan-t5-base"
@@ -279,9 +279,9 @@ def test_pull_refuses_links_out_of_the_folder_and_copies_only_model_files(studio
     (adapter_folder / "notes.txt").write_text("my own notes")  # a plain file: not part of a run, left behind
     (adapter_folder / "same.json").symlink_to(adapter_folder / "adapter_config.json")  # inside: fine
     record = pull(str(adapter_folder), studio.store, studio.base)
-    copied = sorted(p.name for p in studio.store.model_dir(record["run_id"]).iterdir())
+    copied = sorted(p.name for p in studio.store.model_dir(record.run_id).iterdir())
     assert copied == ["adapter_config.json", "adapter_model.safetensors", "same.json"]
-    assert not any(p.is_symlink() for p in studio.store.path(record["run_id"]).rglob("*"))
+    assert not any(p.is_symlink() for p in studio.store.path(record.run_id).rglob("*"))
 
 
 @pytest.mark.parametrize("damage", ["random", "truncated"])
@@ -335,8 +335,8 @@ def test_a_loss_curve_is_checked_line_by_line_and_written_once(studio, adapter_f
     monkeypatch.setattr(type(studio.store), "append_event",
                         lambda *a: pytest.fail("an import writes its curve in one go, not a line at a time"))
     record = pull(str(adapter_folder), studio.store, studio.base)
-    assert [e["step"] for e in studio.store.events(record["run_id"])] == [1, 2]
-    assert record["status"] == "completed" and record["steps"] == 2 and record["name"] == "shared (pulled)"
+    assert [e["step"] for e in studio.store.events(record.run_id)] == [1, 2]
+    assert record.status == "completed" and record.steps == 2 and record.name == "shared (pulled)"
 
 
 def test_a_full_disk_during_an_import_is_one_clear_message_and_leaves_nothing(studio, adapter_folder, monkeypatch,

@@ -119,7 +119,7 @@ def test_compare_and_evaluate_show_it(studio_with_runs):
     assert runs["ia3"] in default_models(studio, "alice")            # the Evaluate tab ticks it for her
     result = studio.evaluate([ORIGINAL, runs["ia3"]], limit=2, settings=GEN)
     assert set(result.scores) == {ORIGINAL, runs["ia3"]}
-    assert studio.run(runs["ia3"])["metrics"]["examples"] == 2
+    assert studio.run(runs["ia3"]).metrics.examples == 2
 
 
 def test_it_shares_the_base_with_lora_and_prompt_tuning_without_leaking(studio_with_runs, dialogues):
@@ -163,10 +163,10 @@ def test_it_pushes_and_pulls_back_as_the_same_run(studio_with_runs, tmp_path, di
     assert "ia3" in card["tags"] and card["library_name"] == "peft"
     assert json.loads(hub.uploaded["adapter_config.json"])["peft_type"] == "IA3"
     record = pull("someone/flan-ia3", studio.store, studio.base, client=FakeHub(served=Path(result["folder"])))
-    assert record["method"] == "ia3" and record["status"] == "completed" and record["run_id"].startswith("ia3-")
-    out = studio.pool.summarize([runs["ia3"], record["run_id"]], dialogues, GEN)
-    assert out[record["run_id"]].summaries == out[runs["ia3"]].summaries
-    studio.delete_run(record["run_id"], owner=None)
+    assert record.method == "ia3" and record.status == "completed" and record.run_id.startswith("ia3-")
+    out = studio.pool.summarize([runs["ia3"], record.run_id], dialogues, GEN)
+    assert out[record.run_id].summaries == out[runs["ia3"]].summaries
+    studio.delete_run(record.run_id, owner=None)
 
 
 def test_a_plain_peft_ia3_adapter_folder_imports_as_an_ia3_run(studio_with_runs, tmp_path):
@@ -180,8 +180,8 @@ def test_a_plain_peft_ia3_adapter_folder_imports_as_an_ia3_run(studio_with_runs,
     config = IA3Config(task_type=TaskType.SEQ_2_SEQ_LM, target_modules=["k", "v", "wo"], feedforward_modules=["wo"])
     get_peft_model(model, config).save_pretrained(tmp_path / "my-ia3")
     record = import_folder(tmp_path / "my-ia3", studio.store, studio.base, origin="my-ia3")
-    assert record["method"] == "ia3" and studio.store.is_loadable(studio.store.get(record["run_id"]))
-    studio.delete_run(record["run_id"], owner=None)
+    assert record.method == "ia3" and studio.store.is_loadable(studio.store.get(record.run_id))
+    studio.delete_run(record.run_id, owner=None)
 
 
 def test_the_weight_change_view_lists_it_and_says_it_does_not_read_its_change_yet(studio_with_runs):

@@ -85,7 +85,7 @@ def test_full_runs_are_capped_least_recently_used(trained, dialogues):
 
     studio, runs = trained
     second = train_run(TrainSpec("full", TrainConfig(steps=1, batch_size=2, train_size=2),
-                                 registry.method_settings("full")), studio.store, studio.base, studio.data)["run_id"]
+                                 registry.method_settings("full")), studio.store, studio.base, studio.data).run_id
     try:
         pool = ModelPool(studio.base, studio.store, max_full=1)
         pool.summarize([runs["full"]], dialogues[:1], GEN)

@@ -170,13 +170,13 @@ def test_a_broken_run_is_never_scored(faulty):
     # The copy carries whatever its source's record holds: an earlier test in this process may have
     # evaluated the good run. Start the broken one with no scores, so any found later came from here.
     studio.store.update(broken, metrics=None)
-    assert not studio.run(broken).get("metrics")
+    assert not studio.run(broken).metrics
     for _ in range(2):
         with pytest.raises(ModelLoadError):
             studio.summarize([broken], "Anna: Hi.\nBen: Hello.")
         with pytest.raises(ModelLoadError):
             studio.evaluate([ORIGINAL, broken], limit=2)
-    assert not studio.run(broken).get("metrics")
+    assert not studio.run(broken).metrics
 
 
 def test_the_error_survives_pickling():

@@ -4,6 +4,7 @@ import time
 import pytest
 
 from studio.service.jobs import JobQueue, QueueFull
+from tests.studios import a_record
 from tests.waiting import wait_until
 
 
@@ -17,11 +18,11 @@ def make_queue(log, gate=None):
         listener({"type": "step", "step": 1})
         for _ in range(60_000):  # held until the gate opens (a busy machine must not open it early)
             if stop_event.is_set():
-                return {"run_id": run_id, "status": "stopped"}
+                return a_record(run_id, "stopped")
             if gate is None or gate.is_set():
                 break
             time.sleep(0.01)
-        return {"run_id": run_id, "status": "completed"}
+        return a_record(run_id)
 
     return JobQueue(run)
 
@@ -63,7 +64,7 @@ def test_a_crashing_job_fails_and_the_worker_goes_on():
     def run(spec, listener, stop_event, run_id):
         if spec.method == "lora":
             raise RuntimeError("boom")
-        return {"run_id": run_id, "status": "completed"}
+        return a_record(run_id)
 
     queue = JobQueue(run)
     bad = queue.submit(FakeSpec(), owner="a")

@@ -4,6 +4,7 @@ import pytest
 from studio.config.settings import Settings, TrainConfig
 from studio.generate.inference import GenerationSettings
 from studio.service.limits import check_generation_cost, check_step_cap
+from studio.store.records import typed_record
 from studio.train.training_plan import planned_steps
 
 
@@ -44,9 +45,11 @@ def test_spaces_trusts_one_proxy_unless_told_otherwise():
 
 # ------------------------------------------------------------------ a time ceiling per run
 
-def _measured(method="lora", steps=30, seconds=60.0, batch=8, device="cpu", base="/models/small", when="2026-01-01"):
-    return {"method": method, "status": "completed", "steps": steps, "train_loop_seconds": seconds, "device": device,
-            "base_model_path": base, "hyperparameters": {"batch_size": batch}, "created_at": when}
+def _measured(method="lora", steps=30, seconds=60.0, batch=8, device="cpu", base="/models/small", when="2026-01-01",
+              status="completed"):
+    return typed_record({"method": method, "status": status, "steps": steps, "train_loop_seconds": seconds,
+                         "device": device, "base_model_path": base, "hyperparameters": {"batch_size": batch},
+                         "created_at": when})
 
 
 def test_the_ceiling_is_the_operators_setting_or_a_spaces_default():
@@ -68,7 +71,7 @@ def test_the_estimate_follows_the_runs_measured_on_this_machine():
                _measured(seconds=96.0, when="2026-01-01"),                   # 0.4 s per row: older, still counted
                _measured(seconds=999.0, device="cuda"),                      # another device: not this machine
                _measured(seconds=999.0, base="/models/large"),               # another base model
-               {**_measured(seconds=999.0), "status": "failed"}]             # no finished loop to learn from
+               _measured(seconds=999.0, status="failed")]             # no finished loop to learn from
     estimate = run_time_estimate(records, "lora", 200, 4, "/models/small", "cpu", total_params=None)
     assert estimate["measured_runs"] == 2
     assert estimate["step_seconds"] == pytest.approx(0.3 * 4)                # the median per row, times the batch

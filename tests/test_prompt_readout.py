@@ -12,6 +12,7 @@ from studio.model.methods import registry
 from studio.model.methods.prompt_tuning import PROMPT_TUNING, PromptSettings
 from studio.train.training import TrainSpec, train_run
 from tests.conftest import TINY_TRAIN
+from tests.studios import a_record
 
 
 def peft_init_ids(tokenizer, text: str, n: int) -> list[int]:
@@ -45,12 +46,12 @@ def test_prompt_trained_at_a_negligible_rate_reads_back_its_init_text(studio):
     spec = TrainSpec("prompt", TrainConfig(steps=2, learning_rate=1e-9, **TINY_TRAIN),
                      registry.method_settings("prompt"))
     record = train_run(spec, studio.store, studio.base, studio.data)
-    assert record["status"] == "completed", record.get("error")
+    assert record.status == "completed", record.error
     base, tokenizer = load_base(studio.base.path)
-    result = readout_run(studio.store, record["run_id"], base, tokenizer, top_k=5)
+    result = readout_run(studio.store, record.run_id, base, tokenizer, top_k=5)
     settings = PromptSettings()
     expected = peft_init_ids(tokenizer, settings.prompt_init_text, settings.prompt_num_virtual_tokens)
-    assert result["run_id"] == record["run_id"] and result["num_virtual_tokens"] == settings.prompt_num_virtual_tokens
+    assert result["run_id"] == record.run_id and result["num_virtual_tokens"] == settings.prompt_num_virtual_tokens
     assert [v["nearest"][0]["token_id"] for v in result["virtual_tokens"]] == expected
     assert all(v["nearest"][0]["cosine"] > 0.999 for v in result["virtual_tokens"])
 
@@ -82,7 +83,7 @@ def test_nearest_tokens_by_cosine_not_length():
 def test_readout_refuses_runs_without_a_prompt(tmp_path):
     class OneLoraRun:
         def require_loadable(self, run_id):
-            return {"run_id": run_id, "method": "lora"}
+            return a_record(run_id)
 
         def model_dir(self, run_id):
             return tmp_path
@@ -91,6 +92,6 @@ def test_readout_refuses_runs_without_a_prompt(tmp_path):
         readout_run(OneLoraRun(), "lora-1", None, None)
     (tmp_path / "adapter_config.json").write_text('{"peft_type": "LORA"}')
     (tmp_path / "adapter_model.safetensors").write_bytes(b"")
-    OneLoraRun.require_loadable = lambda self, run_id: {"run_id": run_id, "method": "prompt"}
+    OneLoraRun.require_loadable = lambda self, run_id: a_record(run_id, method="prompt")
     with pytest.raises(ValueError, match="not prompt tuning"):
         readout_run(OneLoraRun(), "mislabelled", None, None)

@@ -12,6 +12,7 @@ import threading
 from studio.config.settings import TrainConfig
 from studio.store.queued_runs import NEVER_STARTED, QUEUED, QueuedRuns
 from studio.store.runs import RunStore
+from studio.train.outcome import NoRecord
 from tests.conftest import TINY_TRAIN
 from tests.dead_process import dead_pid
 from tests.waiting import wait_until
@@ -30,7 +31,7 @@ def test_a_training_queued_when_the_studio_died_is_shown_to_its_owner_after_a_re
 
     studio = Studio(settings)
     gate = threading.Event()
-    studio.jobs._run_fn = lambda *args, **kwargs: (gate.wait(), {"status": "failed", "error": "test"})[1]
+    studio.jobs._run_fn = lambda *args, **kwargs: (gate.wait(), NoRecord("test"))[1]
     anna = studio.submit_training("lora", TrainConfig(steps=5, **TINY_TRAIN), owner="anna-token", client="anna",
                                   name="anna's lora")
     wait_until(lambda: anna.status == "running")
@@ -41,13 +42,13 @@ def test_a_training_queued_when_the_studio_died_is_shown_to_its_owner_after_a_re
 
     restarted = Studio(settings)
     record = restarted.run(ben.run_id)
-    assert record["status"] == "interrupted" and record["never_started"] is True
-    assert record["error"] == NEVER_STARTED and "never started" in record["error"]
-    assert record["name"] == "ben's full run" and record["method"] == "full"
-    assert record["hyperparameters"]["steps"] == 7
+    assert record.status == "interrupted" and record.never_started is True
+    assert record.error == NEVER_STARTED and "never started" in record.error
+    assert record.name == "ben's full run" and record.method == "full"
+    assert record.hyperparameters["steps"] == 7
     assert restarted.owns(record, "ben-token") and not restarted.owns(record, "anna-token")
     assert ben.run_id in restarted.never_started
-    assert ben.run_id not in {r["run_id"] for r in restarted.loadable_runs()}   # nothing to summarize with
+    assert ben.run_id not in {r.run_id for r in restarted.loadable_runs()}   # nothing to summarize with
     assert not list((settings.runs_dir / QUEUED).glob("*.json"))                 # each promise settled once
     # The page says so, and the owner can delete the record.
     from studio.ui.handlers.notices import notice_facts
@@ -78,7 +79,7 @@ def test_cancelling_a_queued_training_drops_its_promise(settings):
 
     studio = Studio(settings)
     gate = threading.Event()
-    studio.jobs._run_fn = lambda *args, **kwargs: (gate.wait(), {"status": "failed", "error": "test"})[1]
+    studio.jobs._run_fn = lambda *args, **kwargs: (gate.wait(), NoRecord("test"))[1]
     first = studio.submit_training("lora", TrainConfig(steps=2, **TINY_TRAIN), owner="anna-token", client="anna")
     wait_until(lambda: first.status == "running")
     second = studio.submit_training("lora", TrainConfig(steps=2, **TINY_TRAIN), owner="ben-token", client="ben")
@@ -101,5 +102,5 @@ def test_a_promise_for_a_run_that_exists_or_that_cannot_be_read_is_dropped_witho
 
     assert queued.settle() == []
     assert queued.waiting() == []
-    assert store.get("lora-20261207-000001-abcd")["name"] == "started"   # the real run is untouched
-    assert {r["run_id"] for r in store.list()} == {"lora-20261207-000001-abcd"}
+    assert store.get("lora-20261207-000001-abcd").name == "started"   # the real run is untouched
+    assert {r.run_id for r in store.list()} == {"lora-20261207-000001-abcd"}

@@ -61,7 +61,7 @@ def test_two_peoples_trainings_run_as_ray_tasks_and_the_page_follows_them(local_
         studio.wait_job(job.job_id)
         assert job.status == "completed", job.error
         record = studio.run(job.run_id)
-        assert record["process"]["pid"] != os.getpid()   # trained by a Ray worker process, not this one
+        assert record.process.pid != os.getpid()   # trained by a Ray worker process, not this one
         # The events streamed back are the run's own, and the page's plot draws them.
         stored = [e["loss"] for e in studio.run_events(job.run_id) if e.get("type") == "step"]
         streamed = [e["loss"] for e in job.events if e.get("type") == "step"]
@@ -85,5 +85,5 @@ def test_a_stop_reaches_the_ray_task_and_the_model_so_far_is_saved(local_ray, se
     assert not job.ended   # its loss points arrive while the task still trains (the live plot)
     assert studio.stop_job(job.job_id, "ann")
     studio.wait_job(job.job_id)
-    assert job.status == studio.run(job.run_id)["status"] == "stopped"
-    assert studio.loadable_run(job.run_id)["steps"] < 5000
+    assert job.status == studio.run(job.run_id).status == "stopped"
+    assert studio.loadable_run(job.run_id).steps < 5000

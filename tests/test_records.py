@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from studio.store.records import BadRecord, parse_event, parse_record
+from studio.store.records import BadRecord, parse_event, parse_record, typed_record
 
 GOOD = {"method": "lora", "status": "completed", "created_at": "2026-12-02T06:00:00.000001",
         "process": {"host": "h", "pid": 4242, "started": 1.5}, "steps": 30, "final_loss": 2.5,
@@ -59,3 +59,32 @@ def test_step_events_need_a_numeric_step_and_loss_and_other_events_only_a_type()
         parse_event('{"type": "step", "step": "3", "loss": 2.5}')
     with pytest.raises(BadRecord, match="^type: "):
         parse_event('{"step": 3}')
+
+
+def test_the_typed_record_reads_fields_and_writes_back_exactly_the_keys_it_was_read_with():
+    written = {**GOOD, "run_id": "lora-1", "experiment": {"id": "exp-7", "seeds": [42]}, "carbon_grams": 1.2}
+    record = typed_record(written)
+    assert record.status == "completed" and record.steps == 30 and record.process.pid == 4242
+    assert record.rouge_l == 0.31 and record.metrics.examples == 50 and record.experiment_id == "exp-7"
+    assert record.carbon_grams == 1.2                       # a newer version's key stays readable
+    assert record.error is None and record.name == ""       # a field never written reads as its default ...
+    assert record.as_dict() == written                      # ... and is not added when the record is written out
+    assert typed_record({**GOOD, "run_id": "x"}).rouge_l == 0.31
+    assert typed_record({key: value for key, value in GOOD.items() if key != "metrics"}).rouge_l is None
+
+
+def test_the_typed_record_is_no_dict_and_cannot_be_changed_in_place():
+    record = typed_record(GOOD)
+    with pytest.raises(TypeError, match="not a dict"):
+        "error" in record   # noqa: B015 - a model iterates over pairs, so this would quietly be False
+    with pytest.raises(TypeError):
+        record["status"]    # noqa: B018
+    with pytest.raises(ValueError, match="frozen"):
+        record.status = "failed"
+
+
+def test_a_record_of_the_wrong_shape_is_no_typed_record():
+    with pytest.raises(BadRecord, match="steps"):
+        typed_record({**GOOD, "steps": "30"})
+    with pytest.raises(BadRecord, match="method"):
+        typed_record({key: value for key, value in GOOD.items() if key != "method"})

@@ -27,8 +27,8 @@ def _finished_run(store, run_id, payload=b"weights"):
 def test_create_finish_list_and_read_back(tmp_path):
     store = RunStore(tmp_path)
     record = _finished_run(store, "lora-a")
-    assert record["status"] == "completed" and record["size_bytes"] == len(b"weights")
-    assert [r["run_id"] for r in store.list()] == ["lora-a"]
+    assert record.status == "completed" and record.size_bytes == len(b"weights")
+    assert [r.run_id for r in store.list()] == ["lora-a"]
     assert store.events("lora-a") == [{"type": "step", "step": 1, "loss": 2.0}]
     assert store.is_loadable(store.get("lora-a"))
 
@@ -38,7 +38,7 @@ def test_runs_started_in_the_same_second_list_newest_first(tmp_path):
     store = RunStore(tmp_path)
     for run_id in ("lora-z", "lora-a", "lora-m"):
         _finished_run(store, run_id)
-    assert [r["run_id"] for r in store.list()] == ["lora-m", "lora-a", "lora-z"]
+    assert [r.run_id for r in store.list()] == ["lora-m", "lora-a", "lora-z"]
 
 
 def test_older_records_with_whole_seconds_tie_break_by_run_id(tmp_path):
@@ -46,7 +46,7 @@ def test_older_records_with_whole_seconds_tie_break_by_run_id(tmp_path):
     for run_id in ("lora-b", "lora-c", "lora-a"):
         _finished_run(store, run_id)
         store.update(run_id, created_at="2026-11-24T01:32:42+00:00")
-    assert [r["run_id"] for r in store.list()] == ["lora-c", "lora-b", "lora-a"]
+    assert [r.run_id for r in store.list()] == ["lora-c", "lora-b", "lora-a"]
 
 
 def test_crash_during_save_keeps_earlier_runs_and_leaves_no_model(tmp_path):
@@ -63,7 +63,7 @@ def test_crash_during_save_keeps_earlier_runs_and_leaves_no_model(tmp_path):
         store.finish("lora-bad", "completed", save_model=crash)
     assert not (tmp_path / "lora-bad" / "model").exists()
     assert not list((tmp_path / "lora-bad").glob("model.tmp-*"))
-    assert store.get("lora-bad")["status"] == "running"  # never claims completion
+    assert store.get("lora-bad").status == "running"  # never claims completion
     assert not store.is_loadable(store.get("lora-bad"))
     with pytest.raises(RunNotFound):
         store.require_loadable("lora-bad")
@@ -87,14 +87,14 @@ def test_sweep_marks_orphans_interrupted_and_removes_leftovers(tmp_path):
     (tmp_path / "prompt-live" / f"model.tmp-{os.getpid()}").mkdir()  # ... and what it is saving
 
     assert store.sweep() == ["full-orphan"]
-    assert store.get("full-orphan")["status"] == "interrupted"
-    assert store.get("prompt-live")["status"] == "running"
+    assert store.get("full-orphan").status == "interrupted"
+    assert store.get("prompt-live").status == "running"
     assert not (tmp_path / "full-orphan" / f"model.tmp-{gone}").exists()
     assert not (tmp_path / f".deleting-x-{gone}").exists()
     assert not (tmp_path / "lora-done" / f".run.json.tmp-{gone}-6").exists()
     assert (tmp_path / "lora-done" / f".run.json.tmp-{os.getpid()}-6").exists()
     assert (tmp_path / "prompt-live" / f"model.tmp-{os.getpid()}").is_dir()
-    assert {r["run_id"] for r in store.list()} == {"lora-done", "full-orphan", "prompt-live"}
+    assert {r.run_id for r in store.list()} == {"lora-done", "full-orphan", "prompt-live"}
 
 
 def test_corrupt_run_json_is_not_listed(tmp_path):
@@ -102,7 +102,7 @@ def test_corrupt_run_json_is_not_listed(tmp_path):
     _finished_run(store, "lora-ok")
     (tmp_path / "lora-broken").mkdir()
     (tmp_path / "lora-broken" / "run.json").write_text('{"method": "lo')
-    assert [r["run_id"] for r in store.list()] == ["lora-ok"]
+    assert [r.run_id for r in store.list()] == ["lora-ok"]
 
 
 @pytest.mark.parametrize("bad", ["../../etc", "/etc/passwd", "..", ".", "", "a/b", "UPPER", "x" * 200,
@@ -118,11 +118,11 @@ def test_path_like_run_ids_are_refused(tmp_path, bad):
 def test_rename_validates_and_delete_removes(tmp_path):
     store = RunStore(tmp_path)
     _finished_run(store, "lora-r")
-    assert store.rename("lora-r", "  My   best run ")["name"] == "My best run"
+    assert store.rename("lora-r", "  My   best run ").name == "My best run"
     for bad in ("", "   ", "x" * 81):
         with pytest.raises(ValueError):
             store.rename("lora-r", bad)
-    assert store.get("lora-r")["name"] == "My best run"
+    assert store.get("lora-r").name == "My best run"
     store.delete("lora-r")
     assert store.list() == [] and not (tmp_path / "lora-r").exists()
     with pytest.raises(RunNotFound):
@@ -141,7 +141,7 @@ def test_run_ids_are_never_reused(tmp_path):
     _finished_run(store, "lora-same")
     with pytest.raises(FileExistsError):
         store.create("lora-same", {"method": "lora"})
-    assert store.get("lora-same")["status"] == "completed"
+    assert store.get("lora-same").status == "completed"
 
 
 def test_truncated_event_line_ends_the_curve(tmp_path):
@@ -163,7 +163,7 @@ def test_the_record_holds_owner_and_process_from_creation(tmp_path):
     assert on_disk["process"]["pid"] == os.getpid() and "owner" not in on_disk
     store.rename("lora-own", "renamed while training")
     record = store.finish("lora-own", "failed", error="x")
-    assert record["owner_hash"] == "abc123" and record["process"] == on_disk["process"]
+    assert record.owner_hash == "abc123" and record.process.model_dump() == on_disk["process"]
 
 
 def test_old_records_with_owner_as_process_still_read(tmp_path):
@@ -173,8 +173,8 @@ def test_old_records_with_owner_as_process_still_read(tmp_path):
     record = json.loads(path.read_text())
     record["owner"] = record.pop("process")  # how records were written before
     path.write_text(json.dumps(record))
-    assert store.get("lora-old")["status"] == "running"  # this process, alive
-    assert store.get("lora-old")["process"]["pid"] == os.getpid()
+    assert store.get("lora-old").status == "running"  # this process, alive
+    assert store.get("lora-old").process.pid == os.getpid()
     store.rename("lora-old", "new")
     assert "owner" not in json.loads(path.read_text())
 
@@ -199,7 +199,7 @@ def test_a_record_of_the_wrong_shape_is_skipped_and_reported(tmp_path, shape):
     (tmp_path / "lora-bad").mkdir()
     (tmp_path / "lora-bad" / "run.json").write_text(BAD_RECORDS[shape])
     assert store.sweep() == []
-    assert [r["run_id"] for r in store.list()] == ["lora-good"]
+    assert [r.run_id for r in store.list()] == ["lora-good"]
     assert [(p["run_id"], p["file"]) for p in store.problems] == [("lora-bad", "run.json")]
     assert store.problems[0]["reason"]
     with pytest.raises(RunNotFound, match="unreadable record"):
@@ -228,7 +228,7 @@ def test_a_record_that_becomes_readable_again_leaves_the_problems(tmp_path):
     (tmp_path / "lora-x" / "run.json").write_text("[]")
     assert store.list() == [] and store.problems
     (tmp_path / "lora-x" / "run.json").write_text(good)
-    assert [r["run_id"] for r in store.list()] == ["lora-x"] and store.problems == []
+    assert [r.run_id for r in store.list()] == ["lora-x"] and store.problems == []
 
 
 def test_run_ids_must_match_in_full(tmp_path):
@@ -249,9 +249,9 @@ def test_a_running_run_of_a_dead_process_lists_as_interrupted_without_a_write(tm
     record["process"]["pid"] = dead_pid()
     path.write_text(json.dumps(record))
     before = path.read_bytes(), path.stat().st_mtime_ns
-    listed = {r["run_id"]: r for r in RunStore(tmp_path).list()}
-    assert listed["lora-dead"]["status"] == "interrupted" and "ended before it finished" in listed["lora-dead"]["error"]
-    assert store.get("lora-dead")["status"] == "interrupted"
+    listed = {r.run_id: r for r in RunStore(tmp_path).list()}
+    assert listed["lora-dead"].status == "interrupted" and "ended before it finished" in listed["lora-dead"].error
+    assert store.get("lora-dead").status == "interrupted"
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
     store.delete("lora-dead")  # an interrupted run may go
     assert not (tmp_path / "lora-dead").exists()
@@ -264,11 +264,11 @@ def test_pid_reuse_does_not_keep_a_dead_run_alive(tmp_path):
     record = json.loads(path.read_text())
     record["process"]["started"] -= 3600  # same pid as ours, but a process started an hour earlier
     path.write_text(json.dumps(record))
-    assert store.get("lora-reused")["status"] == "interrupted"
+    assert store.get("lora-reused").status == "interrupted"
     record["process"]["host"] = "another-machine"
     record["process"]["started"] += 3600
     path.write_text(json.dumps(record))
-    assert store.get("lora-reused")["status"] == "interrupted"
+    assert store.get("lora-reused").status == "interrupted"
 
 
 # ------------------------------------------------------------------ a final state the disk refuses
@@ -290,12 +290,12 @@ def test_a_failed_state_the_disk_refuses_is_kept_shown_and_written_later(tmp_pat
     with pytest.raises(OSError):  # "completed" must be on disk before anyone believes it
         store.finish("lora-full", "completed", final_loss=1.0)
     record = store.finish("lora-full", "failed", error="The disk is full")  # kept, not raised
-    assert record["status"] == "failed"
+    assert record.status == "failed"
     on_disk = tmp_path / "lora-full" / "run.json"
     assert json.loads(on_disk.read_text())["status"] == "running"
-    assert store.get("lora-full")["status"] == "failed"  # retried (refused again), shown from memory
+    assert store.get("lora-full").status == "failed"  # retried (refused again), shown from memory
     assert refusals == ["completed", "failed", "failed"]
-    assert [r["status"] for r in store.list()] == ["failed"]  # the retry on this read gets through
+    assert [r.status for r in store.list()] == ["failed"]  # the retry on this read gets through
     assert json.loads(on_disk.read_text())["status"] == "failed"
     assert json.loads(on_disk.read_text())["error"] == "The disk is full"
     assert store.flush() == []
@@ -330,7 +330,7 @@ def test_a_sweep_from_another_process_spares_a_live_save(tmp_path):
                          check=True)
     assert out.stdout.strip() == "[]"
     assert (saving / "model.safetensors").read_bytes() == b"half written"
-    assert store.get("full-saving")["status"] == "running"
+    assert store.get("full-saving").status == "running"
 
 
 def test_two_sweeps_never_run_at_once(tmp_path):

@@ -65,7 +65,7 @@ def test_a_nested_run_json_is_skipped_and_reported_by_list_get_and_sweep(tmp_pat
     _finished_run(store, "lora-good")
     _bad_run(tmp_path, "lora-nested", NESTED.encode())
     assert store.sweep() == []
-    assert [r["run_id"] for r in store.list()] == ["lora-good"]
+    assert [r.run_id for r in store.list()] == ["lora-good"]
     with pytest.raises(RunNotFound, match="unreadable record"):
         store.get("lora-nested")
     assert "nested more than" in _reasons(store)[("lora-nested", "run.json")]
@@ -115,7 +115,7 @@ def test_every_run_folder_that_is_not_listed_is_reported_with_its_reason(tmp_pat
         return real_read(path, *args, **kwargs)
 
     monkeypatch.setattr(runs, "read_text_bounded", permission_denied_in_locked)
-    assert [r["run_id"] for r in store.list()] == ["lora-good"]
+    assert [r.run_id for r in store.list()] == ["lora-good"]
     reasons = _reasons(store)
     assert set(reasons) == {(run_id, "run.json") for run_id in ("lora-latin1", "lora-dir", "lora-norecord",
                                                                 "lora-locked")}
@@ -132,7 +132,7 @@ def test_garbage_in_a_loss_curve_is_reported_by_a_listing_alone(tmp_path):
     with open(tmp_path / "lora-good" / "events.jsonl", "a") as handle:
         handle.write("garbage\n" + json.dumps({"type": "step", "step": 2, "loss": 1.0}) + "\n")
     listing = RunStore(tmp_path)
-    assert [r["run_id"] for r in listing.list()] == ["lora-good"]
+    assert [r.run_id for r in listing.list()] == ["lora-good"]
     assert _reasons(listing)[("lora-good", "events.jsonl")].startswith("line 2: not JSON")
     (tmp_path / "lora-good" / "events.jsonl").write_text(json.dumps({"type": "step", "step": 1, "loss": 2.0}) + "\n")
     assert listing.problems == []  # mended: asked again, the changed file is read again
@@ -146,7 +146,7 @@ def test_a_finished_run_whose_model_was_deleted_is_not_listed_with_a_size(tmp_pa
     _finished_run(store, "lora-gone")
     (tmp_path / "lora-gone" / "model" / "adapter_model.safetensors").unlink()
     (record,) = store.list()
-    assert record["size_bytes"] is None and "saved model is gone" in record["model_missing"]
+    assert record.size_bytes is None and "saved model is gone" in record.model_missing
     assert not store.is_loadable(record)
     row = runs_table([record]).iloc[0]
     assert row["Size on disk"] == "" and row["Status"] == "completed, model missing"
@@ -186,12 +186,12 @@ def test_a_run_killed_after_its_model_landed_comes_back_finished_not_interrupted
 
     after_restart = RunStore(tmp_path)
     record = after_restart.get("lora-cut")  # reading already tells the truth ...
-    assert record["status"] == "stopped" and record["steps"] == 7 and record["size_bytes"] == len(b"weights")
-    assert after_restart.is_loadable(record) and "finishing" not in record
+    assert record.status == "stopped" and record.steps == 7 and record.size_bytes == len(b"weights")
+    assert after_restart.is_loadable(record) and "finishing" not in record.as_dict()
     assert after_restart.sweep() == []  # ... and the sweep writes it down, not "interrupted"
     on_disk = json.loads((tmp_path / "lora-cut" / "run.json").read_text())
     assert on_disk["status"] == "stopped" and on_disk["final_loss"] == 1.5 and "finishing" not in on_disk
-    assert after_restart.require_loadable("lora-cut")["name"] == "cut short"
+    assert after_restart.require_loadable("lora-cut").name == "cut short"
 
 
 def test_a_run_killed_before_its_model_landed_is_interrupted(tmp_path, monkeypatch):
@@ -207,7 +207,7 @@ def test_a_run_killed_before_its_model_landed_is_interrupted(tmp_path, monkeypat
         store.finish("lora-early", "completed", save_model=killed_while_saving)
     _kill_the_process_of(tmp_path / "lora-early" / "run.json")
     assert RunStore(tmp_path).sweep() == ["lora-early"]
-    assert RunStore(tmp_path).get("lora-early")["status"] == "interrupted"
+    assert RunStore(tmp_path).get("lora-early").status == "interrupted"
 
 
 # ------------------------------------------------------------------ a full disk at creation

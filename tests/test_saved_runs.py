@@ -23,9 +23,9 @@ def folder(trained, tmp_path):
 def test_list_rename_and_delete_act_on_the_folder(folder):
     settings, run_id = folder
     records, skipped = saved_runs(settings)
-    assert [r["run_id"] for r in records] == [run_id] and skipped == []
-    assert rename_saved_run(settings, run_id, "the demo run")["name"] == "the demo run"
-    assert delete_saved_run(settings, run_id)["name"] == "the demo run"   # the record it had
+    assert [r.run_id for r in records] == [run_id] and skipped == []
+    assert rename_saved_run(settings, run_id, "the demo run").name == "the demo run"
+    assert delete_saved_run(settings, run_id).name == "the demo run"   # the record it had
     assert saved_runs(settings) == ([], [])
     with pytest.raises(RunNotFound):
         delete_saved_run(settings, run_id)
@@ -37,7 +37,7 @@ def test_listing_and_renaming_load_neither_torch_nor_a_model(folder):
     code = ("import sys; from pathlib import Path; from studio.config.settings import Settings; "
             "from studio.service.saved_runs import rename_saved_run, saved_runs; "
             "s = Settings(runs_dir=Path(sys.argv[1]), offline=True); "
-            "print(len(saved_runs(s)[0]), rename_saved_run(s, sys.argv[2], 'renamed')['name'], "
+            "print(len(saved_runs(s)[0]), rename_saved_run(s, sys.argv[2], 'renamed').name, "
             "'torch' in sys.modules, 'studio.service.engine' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(settings.runs_dir), run_id], capture_output=True,
                          text=True, cwd=Path(__file__).resolve().parents[1])

@@ -4,6 +4,7 @@ import socket
 import zipfile
 from pathlib import Path
 
+from studio.store.records import typed_record
 from studio.store.sharing import public_model_name, scrub, shareable_zip, shared_record
 
 
@@ -14,9 +15,11 @@ def test_a_hub_id_stays_and_a_local_folder_becomes_its_name():
 
 
 def test_the_shared_record_drops_the_server_keys():
-    record = {"run_id": "lora-1", "method": "lora", "base_model": "/srv/models/base", "base_model_path": "/srv/x",
-              "owner_hash": "abc", "process": {"host": "h", "pid": 1, "started": 0.0}, "traceback": "File /srv"}
-    assert shared_record(record) == {"run_id": "lora-1", "method": "lora", "base_model": "./base"}
+    record = typed_record({"run_id": "lora-1", "method": "lora", "status": "completed", "created_at": "2026-12-07",
+                           "base_model": "/srv/models/base", "base_model_path": "/srv/x", "owner_hash": "abc",
+                           "process": {"host": "h", "pid": 1, "started": 0.0}, "traceback": "File /srv"})
+    assert shared_record(record) == {"run_id": "lora-1", "method": "lora", "status": "completed",
+                                     "created_at": "2026-12-07", "base_model": "./base"}
 
 
 def test_scrub_replaces_known_paths_also_inside_json_strings_and_optionally_every_other():
@@ -39,9 +42,10 @@ def test_the_zip_holds_the_model_record_and_curve_without_host_or_local_paths(tm
     (run / "model" / "adapter_model.safetensors").write_bytes(b"\x00weights")
     (run / "model" / ".cache" / "lock").write_text("x")
     (run / "run.json.lock").write_text("")
-    record = {"run_id": "lora-1", "method": "lora", "base_model": base, "base_model_path": base,
-              "process": {"host": "workshop-host-7", "pid": 1, "started": 0.0},
-              "note": f"trained on workshop-host-7 in {run}"}
+    record = typed_record({"run_id": "lora-1", "method": "lora", "status": "completed", "created_at": "2026-12-07",
+                           "base_model": base, "base_model_path": base,
+                           "process": {"host": "workshop-host-7", "pid": 1, "started": 0.0},
+                           "note": f"trained on workshop-host-7 in {run}"})
     with zipfile.ZipFile(shareable_zip(run, record, tmp_path)) as archive:
         names = set(archive.namelist())
         texts = {name: archive.read(name).decode("utf-8", "replace") for name in names}

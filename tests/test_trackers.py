@@ -74,7 +74,7 @@ def test_a_run_reported_to_nothing_writes_no_tracker_files_and_no_record_of_one(
     studio.wait_job(job.job_id, timeout=600)
     assert job.status == "completed", job.error
     folder = studio.run_dir(job.run_id)
-    assert "reported_to" not in studio.run(job.run_id) and not (folder / "tensorboard").exists()
+    assert "reported_to" not in studio.run(job.run_id).as_dict() and not (folder / "tensorboard").exists()
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
         "events.jsonl", "model", "run.json"]
 

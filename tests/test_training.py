@@ -48,13 +48,13 @@ def test_training_subset_is_seeded(studio):
 def test_each_method_trains_saves_and_records(studio, method):
     events = []
     record = train_run(_spec(method), studio.store, studio.base, studio.data, listener=events.append)
-    assert record["status"] == "completed", record.get("error")
+    assert record.status == "completed", record.error
     steps = [e for e in events if e["type"] == "step"]
     assert [e["step"] for e in steps] == [1, 2, 3]
     for e in steps:
         assert math.isfinite(e["loss"]) and e["samples_per_second"] > 0 and e["elapsed"] > 0
         assert {"learning_rate", "epoch", "max_steps"} <= e.keys()
-    folder = studio.store.path(record["run_id"])
+    folder = studio.store.path(record.run_id)
     on_disk = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
     assert [e for e in on_disk if e["type"] == "step"] == steps
     saved = {p.name for p in (folder / "model").iterdir()}
@@ -65,9 +65,9 @@ def test_each_method_trains_saves_and_records(studio, method):
     assert not any(name.endswith((".bin", ".pt", ".pth")) for name in saved)
     for key in ("trainable_params", "total_params", "train_seconds", "samples_per_second", "final_loss",
                 "size_bytes", "hyperparameters", "base_model", "steps"):
-        assert record.get(key) is not None, key
-    assert record["steps"] == 3
-    assert record["hyperparameters"]["learning_rate"] == registry.get(method).learning_rate
+        assert getattr(record, key) is not None, key
+    assert record.steps == 3
+    assert record.hyperparameters["learning_rate"] == registry.get(method).learning_rate
 
 
 def test_stop_takes_effect_within_one_step_and_is_recorded_as_stopped(studio):
@@ -81,8 +81,8 @@ def test_stop_takes_effect_within_one_step_and_is_recorded_as_stopped(studio):
                 stop.set()
 
     record = train_run(_spec("lora", steps=50), studio.store, studio.base, studio.data, listener, stop)
-    assert record["status"] == "stopped"
-    assert record["steps"] <= 3 and max(steps_seen) <= 3
+    assert record.status == "stopped"
+    assert record.steps <= 3 and max(steps_seen) <= 3
     assert studio.store.is_loadable(record)  # what was learned so far is kept
 
 
@@ -94,9 +94,9 @@ def test_a_failure_is_recorded_and_the_error_explained(studio, monkeypatch):
 
     monkeypatch.setattr(training.Trainer, "train", boom)
     record = train_run(_spec("full"), studio.store, studio.base, studio.data)
-    assert record["status"] == "failed" and "smaller batch size" in record["error"]
+    assert record.status == "failed" and "smaller batch size" in record.error
     assert not studio.store.is_loadable(record)
-    assert studio.store.get(record["run_id"])["status"] == "failed"
+    assert studio.store.get(record.run_id).status == "failed"
 
 
 def test_equal_seeds_give_equal_losses_in_fp32(studio):
@@ -104,9 +104,9 @@ def test_equal_seeds_give_equal_losses_in_fp32(studio):
     spec.precision = "fp32"  # bf16 autocast reorders sums between runs; fp32 on a CPU repeats exactly
     a = train_run(spec, studio.store, studio.base, studio.data)
     b = train_run(spec, studio.store, studio.base, studio.data)
-    assert a["hyperparameters"]["precision"] == "fp32"
+    assert a.hyperparameters["precision"] == "fp32"
     def losses(r):
-        return [e["loss"] for e in studio.store.events(r["run_id"]) if e["type"] == "step"]
+        return [e["loss"] for e in studio.store.events(r.run_id) if e["type"] == "step"]
     assert losses(a) == pytest.approx(losses(b), rel=1e-5)
 
 
@@ -166,6 +166,6 @@ def test_the_record_is_complete_from_creation_and_final_after_any_failure(studio
     record = train_run(spec, studio.store, studio.base, studio.data, listener=listener)
     assert first["status"] == "running" and first["owner_hash"] == spec.owner_hash
     assert first["process"]["pid"] == os.getpid() and first["method"] == "lora" and first["hyperparameters"]
-    assert record["status"] == "failed" and record["error"] == "RuntimeError: the Trainer broke"
-    assert record["owner_hash"] == spec.owner_hash and studio.store.get(record["run_id"])["status"] == "failed"
+    assert record.status == "failed" and record.error == "RuntimeError: the Trainer broke"
+    assert record.owner_hash == spec.owner_hash and studio.store.get(record.run_id).status == "failed"
     assert not any(Path(tempfile.gettempdir()).glob(f"studio-trainer-{os.getpid()}-*"))  # its scratch is gone

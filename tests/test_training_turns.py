@@ -18,8 +18,10 @@ from studio.model.methods import registry
 from studio.service.fairshare import QueueFull
 from studio.service.jobs import JobQueue
 from studio.store.checkpoints import CHECKPOINTS, checkpoint_root
+from studio.train.outcome import PausedTurn
 from studio.train.training import TrainSpec, train_run
 from tests.conftest import TINY_TRAIN
+from tests.studios import a_record
 from tests.waiting import wait_until
 
 STEPS = 12
@@ -50,9 +52,9 @@ def _train_in_turns(studio, spec, pause_at: set[int]) -> tuple[dict, list, int]:
         outcome = train_run(spec, studio.store, studio.base, studio.data, _pausing_at(pause_at, pause, events),
                             run_id=run_id, pause_event=pause, resume=resume)
         turns += 1
-        if outcome.get("status") != "paused":
+        if outcome.status != "paused":
             return outcome, events, turns
-        run_id, resume = outcome["run_id"], outcome["paused"]
+        run_id, resume = outcome.run_id, outcome.paused
         pause_at = {s for s in pause_at if s > resume["step"]}
 
 
@@ -62,21 +64,21 @@ def test_a_run_sliced_three_times_draws_the_unsliced_curve_step_for_step(studio,
     whole = train_run(_spec(method), studio.store, studio.base, studio.data, whole_events.append)
     sliced, sliced_events, turns = _train_in_turns(studio, _spec(method), {3, 6, 9})
 
-    assert whole["status"] == sliced["status"] == "completed", sliced.get("error")
+    assert whole.status == sliced.status == "completed", sliced.error
     assert turns == 4
     assert [s for s, _ in _losses(sliced_events)] == list(range(1, STEPS + 1))
     # Same seed, same batches, optimizer and scheduler restored: the same loss at every step.
     assert [s for s, _ in _losses(whole_events)] == list(range(1, STEPS + 1))
     sliced_losses, whole_losses = [x for _, x in _losses(sliced_events)], [x for _, x in _losses(whole_events)]
     assert sliced_losses == pytest.approx(whole_losses, rel=1e-5, abs=1e-6)
-    assert sliced["steps"] == STEPS and sliced["final_loss"] == pytest.approx(whole["final_loss"], rel=1e-5)
-    assert sliced["turns"] == 4 and whole["turns"] == 1
+    assert sliced.steps == STEPS and sliced.final_loss == pytest.approx(whole.final_loss, rel=1e-5)
+    assert sliced.turns == 4 and whole.turns == 1
     # The curve on disk is the one the page drew: each step once, and the checkpoint is gone.
-    on_disk = [json.loads(line) for line in (studio.store.path(sliced["run_id"]) / "events.jsonl").read_text()
+    on_disk = [json.loads(line) for line in (studio.store.path(sliced.run_id) / "events.jsonl").read_text()
                .splitlines()]
     assert [e["step"] for e in on_disk if e["type"] == "step"] == list(range(1, STEPS + 1))
-    assert not checkpoint_root(studio.store, sliced["run_id"]).exists()
-    assert "paused" not in sliced or not sliced["paused"]
+    assert not checkpoint_root(studio.store, sliced.run_id).exists()
+    assert not sliced.paused
 
 
 
@@ -104,7 +106,7 @@ def test_a_quick_run_queued_behind_a_long_one_trains_between_its_slices(settings
     assert quick_job.status == "completed" and long_job.status == "completed", (quick_job.error, long_job.error)
     long_steps = [e["step"] for e in long_job.events if e.get("type") == "step"]
     assert long_steps == list(range(1, 9))           # every step once, in order, across its turns
-    assert long_job.turns >= 2 and long_job.record["steps"] == 8
+    assert long_job.turns >= 2 and long_job.record.steps == 8
     # The quick run finished before the long one did: it was not held for the long run's whole length.
     assert quick_job.finished_at <= long_job.finished_at
     paused_at = [e["step"] for e in long_job.events if e.get("status") == "paused"]
@@ -150,12 +152,12 @@ class _FakeTraining:
             step += 1
             listener({"type": "step", "step": step, "max_steps": spec.train.steps, "loss": 1.0})
             if stop_event.is_set():
-                return {"status": "stopped", "steps": step}
+                return a_record(run_id, "stopped", steps=step)
             if pause_event is not None and pause_event.is_set() and step < spec.train.steps:
                 listener({"type": "status", "status": "paused", "step": step})
-                return {"status": "paused", "run_id": run_id, "paused": {"step": step}}
+                return PausedTurn(run_id, {"step": step})
         self.ended.append(run_id)
-        return {"status": "completed", "steps": step}
+        return a_record(run_id, steps=step)
 
 
 def _job_spec(steps):
@@ -167,7 +169,7 @@ def test_stop_while_paused_ends_the_job_from_its_checkpoint_at_once():
 
     def end_paused(job):
         ended_paused.append((job.run_id, job.resume["step"]))
-        return {"status": "stopped", "steps": job.resume["step"]}
+        return a_record(job.run_id, "stopped", steps=job.resume["step"])
 
     queue = JobQueue(fake, slice_steps=1, end_paused=end_paused)
     anna = queue.submit(_job_spec(5), owner="anna", client="anna")
@@ -179,7 +181,7 @@ def test_stop_while_paused_ends_the_job_from_its_checkpoint_at_once():
 
     assert not queue.stop(anna.job_id, owner="ben")               # only its owner may stop it
     assert queue.stop(anna.job_id, owner="anna")
-    assert anna.ended and anna.status == "stopped" and anna.record["steps"] == anna.resume["step"]
+    assert anna.ended and anna.status == "stopped" and anna.record.steps == anna.resume["step"]
     assert ended_paused == [(anna.run_id, anna.resume["step"])]
     assert queue.position(anna.job_id) == 0 and queue.waiting_count() == 0
     fake.open(ben)
@@ -189,7 +191,7 @@ def test_stop_while_paused_ends_the_job_from_its_checkpoint_at_once():
 
 def test_paused_jobs_count_against_a_persons_limit():
     fake = _FakeTraining()
-    queue = JobQueue(fake, slice_steps=1, end_paused=lambda job: {"status": "stopped"})
+    queue = JobQueue(fake, slice_steps=1, end_paused=lambda job: a_record(job.run_id, "stopped"))
     anna = queue.submit(_job_spec(4), owner="anna", client="anna")
     fake.step(anna)
     ben = queue.submit(_job_spec(2), owner="ben", client="ben")
@@ -221,7 +223,7 @@ def test_the_slice_counts_training_time_not_the_models_loading(monkeypatch):
             return super().__call__(spec, timed_listener, stop_event, run_id, pause_event, resume)
 
     fake = Timed()
-    queue = JobQueue(fake, slice_seconds=10, end_paused=lambda job: {"status": "stopped"})
+    queue = JobQueue(fake, slice_seconds=10, end_paused=lambda job: a_record(job.run_id, "stopped"))
     anna = queue.submit(_job_spec(6), owner="anna", client="anna")
     fake.step(anna)                                               # 100 s to its first step: loading
     ben = queue.submit(_job_spec(1), owner="ben", client="ben")   # someone waits from now on
@@ -240,7 +242,7 @@ def test_a_persons_own_waiting_jobs_do_not_pause_their_run():
     """An experiment queues its three methods at once for one person: they must not take turns among
     themselves (a checkpoint and a reload every slice, for nobody's benefit)."""
     fake = _FakeTraining()
-    queue = JobQueue(fake, slice_steps=1, end_paused=lambda job: {"status": "stopped"})
+    queue = JobQueue(fake, slice_steps=1, end_paused=lambda job: a_record(job.run_id, "stopped"))
     first = queue.submit(_job_spec(3), owner="anna", client="anna")
     fake.step(first)
     second = queue.submit(_job_spec(1), owner="anna-2", client="anna")   # the same person, another session
@@ -258,7 +260,7 @@ def test_only_runs_reported_nowhere_or_to_tensorboard_take_turns(studio, monkeyp
 
     seen = {}
     monkeypatch.setattr(training, "train_run", lambda *args, **kwargs: seen.setdefault(
-        args[0].train.report_to, kwargs["pause_event"]) or {"status": "completed"})
+        args[0].train.report_to, kwargs["pause_event"]) or a_record())
     pause = threading.Event()
     for tracker in ("none", "tensorboard", "mlflow", "wandb", "trackio"):
         spec = TrainSpec("lora", TrainConfig(steps=2, report_to=tracker), registry.method_settings("lora"))

@@ -16,22 +16,22 @@ def test_validation_loss_is_measured_every_few_steps_and_kept(studio):
     events = []
     record = train_run(_spec("lora", 6, eval_every=2, eval_size=5), studio.store, studio.base, studio.data,
                        listener=events.append)
-    assert record["status"] == "completed", record.get("error")
+    assert record.status == "completed", record.error
     evals = [e for e in events if e["type"] == "eval"]
     assert [e["step"] for e in evals] == [2, 4, 6]
     assert all(math.isfinite(e["eval_loss"]) and e["eval_loss"] > 0 for e in evals)
-    on_disk = [e for e in studio.store.events(record["run_id"]) if e["type"] == "eval"]
+    on_disk = [e for e in studio.store.events(record.run_id) if e["type"] == "eval"]
     assert on_disk == evals
-    assert record["validation_pairs"] == 5 and record["final_eval_loss"] == evals[-1]["eval_loss"]
-    assert record["best_eval_loss"] == min(e["eval_loss"] for e in evals)
-    assert "stopped_early" not in record and record["steps"] == 6
+    assert record.validation_pairs == 5 and record.final_eval_loss == evals[-1]["eval_loss"]
+    assert record.best_eval_loss == min(e["eval_loss"] for e in evals)
+    assert "stopped_early" not in record.as_dict() and record.steps == 6
 
 
 def test_validation_off_means_no_eval_events(studio):
     record = train_run(_spec("prompt", 3, eval_every=0), studio.store, studio.base, studio.data)
-    assert record["status"] == "completed", record.get("error")
-    assert not [e for e in studio.store.events(record["run_id"]) if e["type"] == "eval"]
-    assert "final_eval_loss" not in record
+    assert record.status == "completed", record.error
+    assert not [e for e in studio.store.events(record.run_id) if e["type"] == "eval"]
+    assert "final_eval_loss" not in record.as_dict()
 
 
 def test_early_stop_when_validation_loss_rises(studio, monkeypatch):
@@ -44,11 +44,11 @@ def test_early_stop_when_validation_loss_rises(studio, monkeypatch):
     monkeypatch.setattr(EventCallback, "on_evaluate", rising)
     record = train_run(_spec("lora", 20, eval_every=2, eval_size=4, early_stop_patience=1), studio.store,
                        studio.base, studio.data)
-    assert record["status"] == "completed" and record["stopped_early"] is True
-    assert record["steps"] == 4  # best at step 2, worse at step 4: one check without a gain is the patience
-    assert "did not improve" in record["stop_reason"] and "step 2" in record["stop_reason"]
+    assert record.status == "completed" and record.stopped_early is True
+    assert record.steps == 4  # best at step 2, worse at step 4: one check without a gain is the patience
+    assert "did not improve" in record.stop_reason and "step 2" in record.stop_reason
     assert studio.store.is_loadable(record)
-    assert [e["step"] for e in studio.store.events(record["run_id"]) if e["type"] == "eval"] == [2, 4]
+    assert [e["step"] for e in studio.store.events(record.run_id) if e["type"] == "eval"] == [2, 4]
 
 
 def test_validation_comes_from_its_split_or_is_held_out_of_train():

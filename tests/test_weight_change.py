@@ -151,7 +151,8 @@ def test_refusals_say_what_is_wrong(trained, tmp_path):
 
 def test_a_run_on_another_base_is_refused(trained, monkeypatch):
     studio, run_ids = trained
-    record = dict(studio.run(run_ids["full"]), base_model="google/flan-t5-base", base_model_path="elsewhere")
+    record = studio.run(run_ids["full"]).model_copy(update={"base_model": "google/flan-t5-base",
+                                                            "base_model_path": "elsewhere"})
     monkeypatch.setattr(studio.store, "require_loadable", lambda run_id: record)
     with pytest.raises(ValueError, match="trained on google/flan-t5-base"):
         studio.weight_change(run_ids["full"])

@@ -200,8 +200,8 @@ def test_a_killed_worker_process_leaves_a_true_record(settings):
     os.kill(children[0].pid, signal.SIGKILL)
     studio.wait_job(job.job_id)
     record = studio.run(job.run_id)
-    assert job.status == record["status"] == "interrupted"
-    assert "ended unexpectedly" in record["error"] and "-9" in record["error"]
+    assert job.status == record.status == "interrupted"
+    assert "ended unexpectedly" in record.error and "-9" in record.error
     # The worker slot is free again: the next training runs.
     after = studio.submit_training("lora", TrainConfig(steps=2, **TINY), owner="ben", client="ben")
     assert studio.wait_job(after.job_id).status == "completed"

@@ -49,7 +49,7 @@ def test_training_yields_loss_points_and_the_run_is_saved_before_the_last_yield(
     for item in train_on_gpu(request):
         if item["type"] == "step":
             points.append(item)
-            statuses.append(studio.store.get("lora-zerogpu-1")["status"])
+            statuses.append(studio.store.get("lora-zerogpu-1").status)
         else:
             assert item["type"] == "done"
             # By the time the caller sees "done" the run is complete on disk.
@@ -57,7 +57,7 @@ def test_training_yields_loss_points_and_the_run_is_saved_before_the_last_yield(
             record = item["record"]
     assert [p["step"] for p in points] == [1, 2, 3, 4] and all(p["loss"] > 0 for p in points)
     assert set(statuses) == {"running"}  # the points stream while training, not after it
-    assert record["status"] == "completed" and record["run_id"] == "lora-zerogpu-1"
+    assert record.status == "completed" and record.run_id == "lora-zerogpu-1"
 
 
 def test_closing_the_generator_stops_the_run_and_saves_it_as_stopped(studio):
@@ -65,7 +65,7 @@ def test_closing_the_generator_stops_the_run_and_saves_it_as_stopped(studio):
     assert next(stream)["step"] == 1
     stream.close()
     record = studio.store.get("lora-zerogpu-2")
-    assert record["status"] == "stopped" and record["steps"] < 200
+    assert record.status == "stopped" and record.steps < 200
     assert studio.store.is_loadable(record)
 
 

@@ -73,5 +73,11 @@ def main(argv=None) -> int:
         print(f"error: {user_message(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json and out is not None:  # None: a distributed rank other than 0, which stays silent
-        print(json.dumps(out, default=str), file=stdout)
+        print(json.dumps(out, default=_json_value), file=stdout)
     return 0
+
+
+def _json_value(value):
+    """How --json writes what JSON has no form for: a run record as its fields, a path (or else) as text."""
+    as_dict = getattr(value, "as_dict", None)
+    return as_dict() if callable(as_dict) else str(value)

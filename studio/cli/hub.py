@@ -54,10 +54,10 @@ def cmd_pull(args) -> dict:
     studio = studio_from(args)
     record = studio.pull_run(args.source, client_factory=HUB_CLIENT_FACTORY)
     if not args.json:
-        print(f"imported {args.source} as {record['run_id']} ({studio.run_label(record)})")
-    return {"run_id": record["run_id"], "method": record["method"], "name": record.get("name"),
-            "status": record["status"], "pulled_from": record.get("pulled_from"),
-            "run_dir": str(studio.run_dir(record["run_id"]))}
+        print(f"imported {args.source} as {record.run_id} ({studio.run_label(record)})")
+    return {"run_id": record.run_id, "method": record.method, "name": record.name,
+            "status": record.status, "pulled_from": record.pulled_from,
+            "run_dir": str(studio.run_dir(record.run_id))}
 
 
 COMMANDS = (

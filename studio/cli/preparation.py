@@ -30,8 +30,8 @@ def cmd_prepare(args) -> dict:
     out = {}
     for method, kept in studio.preparation_plan(force=args.force):
         if kept is not None:
-            say(args, f"{method}: keeping {kept['run_id']} (use --force to train anew)")
-            out[method] = {"run_id": kept["run_id"], "status": "kept"}
+            say(args, f"{method}: keeping {kept.run_id} (use --force to train anew)")
+            out[method] = {"run_id": kept.run_id, "status": "kept"}
             continue
         say(args, f"{method}: training {cfg.steps} steps ...")
         out[method] = follow_training(studio, args, method, studio.start_preparation(method, cfg, owner=CLI_OWNER))

@@ -33,11 +33,11 @@ def cmd_runs(args) -> dict:
     runs, problems = saved_runs(Settings.from_env(runs_dir=args.runs_dir))
     if not args.json:
         for r in runs:
-            loss = f"{r['final_loss']:.4f}" if r.get("final_loss") is not None else "-"
-            print(f"{r['run_id']:<36} {r['method']:<7} {r['status']:<11} loss {loss}")
+            loss = f"{r.final_loss:.4f}" if r.final_loss is not None else "-"
+            print(f"{r.run_id:<36} {r.method:<7} {r.status:<11} loss {loss}")
     for problem in problems:
         say(args, f"skipped: {problem['run_id']}/{problem['file']}: {problem['reason']}")
-    return {"runs": runs, "skipped": problems}
+    return {"runs": [r.as_dict() for r in runs], "skipped": problems}
 
 
 def cmd_delete(args) -> dict:
@@ -45,7 +45,7 @@ def cmd_delete(args) -> dict:
 
     record = delete_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id)
     if not args.json:
-        print(f"deleted {args.run_id} ({record.get('name') or args.run_id})")
+        print(f"deleted {args.run_id} ({record.name or args.run_id})")
     return {"run_id": args.run_id, "deleted": True}
 
 
@@ -54,8 +54,8 @@ def cmd_rename(args) -> dict:
 
     record = rename_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id, args.name)
     if not args.json:
-        print(f"{args.run_id} is now named {record['name']!r}")
-    return {"run_id": args.run_id, "name": record["name"]}
+        print(f"{args.run_id} is now named {record.name!r}")
+    return {"run_id": args.run_id, "name": record.name}
 
 
 COMMANDS = (

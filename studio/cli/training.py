@@ -58,12 +58,12 @@ def follow_training(studio, args, method: str, job) -> dict:
         studio.stop_job(job.job_id, CLI_OWNER)
         studio.wait_job(job.job_id)
     record = job.record or studio.run(job.run_id)
-    return {"run_id": record["run_id"], "method": method, "status": record["status"],
-            "trainable_params": record.get("trainable_params"), "total_params": record.get("total_params"),
-            "train_seconds": record.get("train_seconds"), "samples_per_second": record.get("samples_per_second"),
-            "final_loss": record.get("final_loss"), "run_dir": str(studio.run_dir(record["run_id"])),
-            **({"reported_to": record["reported_to"]} if record.get("reported_to") else {}),
-            **({"error": record["error"]} if record.get("error") else {})}
+    return {"run_id": record.run_id, "method": method, "status": record.status,
+            "trainable_params": record.trainable_params, "total_params": record.total_params,
+            "train_seconds": record.train_seconds, "samples_per_second": record.samples_per_second,
+            "final_loss": record.final_loss, "run_dir": str(studio.run_dir(record.run_id)),
+            **({"reported_to": record.reported_to} if record.reported_to else {}),
+            **({"error": record.error} if record.error else {})}
 
 
 def cmd_train(args) -> dict | None:

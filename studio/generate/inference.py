@@ -50,6 +50,7 @@ from studio.data.dialogsum import make_prompt
 from studio.generate.decoding import EveryStep, greedy_decode, is_plain_greedy, use_eager_attention_on_cpu
 from studio.model.base_model import BaseModelChoice, ModelUnavailable, load_base
 from studio.model.methods import registry
+from studio.store.records import RunRecord
 from studio.store.runs import RunStore
 
 __all__ = ["ORIGINAL", "GenerationSettings", "ModelLoadError", "ModelPool", "SummaryResult"]  # first two: config
@@ -80,13 +81,13 @@ def _bad_file_errors() -> tuple:
     return OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError, ModelUnavailable
 
 
-def _run_named(record: dict) -> str:
-    name, run_id = record.get("name"), record["run_id"]
+def _run_named(record: RunRecord) -> str:
+    name, run_id = record.name, record.run_id
     return f"Run {name!r} ({run_id})" if name and name != run_id else f"Run {run_id}"
 
 
-def _load_error(record: dict, problem: str) -> ModelLoadError:
-    return ModelLoadError(record["run_id"], f"{_run_named(record)} cannot be loaded: {problem}. "
+def _load_error(record: RunRecord, problem: str) -> ModelLoadError:
+    return ModelLoadError(record.run_id, f"{_run_named(record)} cannot be loaded: {problem}. "
                                             "Delete it, or train or import it again.")
 
 
@@ -98,7 +99,7 @@ def _one_line(exc: BaseException, folder: Path | None = None) -> str:
     return text[:300]
 
 
-def check_safetensors(path: Path, record: dict) -> None:
+def check_safetensors(path: Path, record: RunRecord) -> None:
     """ModelLoadError unless `path` is a whole safetensors file holding some weights.
 
     Reads the header only: a truncated file or random bytes fail here, before any model changes."""
@@ -115,7 +116,7 @@ def check_safetensors(path: Path, record: dict) -> None:
         raise _load_error(record, f"its {path.name} holds no weights")
 
 
-def read_adapter_config(folder: Path, record: dict, expected: str):
+def read_adapter_config(folder: Path, record: RunRecord, expected: str):
     """The run's PeftConfig, or ModelLoadError saying what is wrong with adapter_config.json.
 
     `expected`: the PEFT type the run's method saves (registry: Method.peft_type)."""
@@ -316,30 +317,30 @@ class ModelPool:
         """The loaded PeftModels whose adapters are layers inside the shared base."""
         return [w for w in self._wrappers.values() if injects_layers(w)]
 
-    def _check_base(self, record: dict) -> None:
-        if record.get("base_model_path") != self.base_choice.path and record.get("base_model") != self.base_choice.name:
-            raise ValueError(f"Run {record['run_id']} was trained on {record.get('base_model')}, but the "
+    def _check_base(self, record: RunRecord) -> None:
+        if record.base_model_path != self.base_choice.path and record.base_model != self.base_choice.name:
+            raise ValueError(f"Run {record.run_id} was trained on {record.base_model}, but the "
                              f"studio now runs {self.base_choice.name}; its adapter does not fit.")
 
-    def _adapter_wrapper(self, record: dict, method):
+    def _adapter_wrapper(self, record: RunRecord, method):
         """The PeftModel holding this run's adapter (of `method`, a registry Method), loading it on first use."""
         self._check_base(record)
         wrapper = self._wrappers.get(method.name)
-        if wrapper is not None and record["run_id"] in wrapper.peft_config:
+        if wrapper is not None and record.run_id in wrapper.peft_config:
             return wrapper  # only a load that succeeded leaves an adapter registered
         # Check the files before anything shared changes. The run store calls a folder loadable
         # only when it holds safetensors and no pickle files, so nothing here can unpickle.
-        folder = self.store.model_dir(record["run_id"])
+        folder = self.store.model_dir(record.run_id)
         config = read_adapter_config(folder, record, method.peft_type)
         check_safetensors(folder / ADAPTER_WEIGHTS, record)
         return self._attach_adapter(record, folder, config, method)
 
-    def _attach_adapter(self, record: dict, folder: Path, config, method):
+    def _attach_adapter(self, record: RunRecord, folder: Path, config, method):
         """Load the adapter into its method's wrapper (made here for the method's first run); undone if it fails.
 
         The same steps as PeftModel.from_pretrained, kept apart so that a failed first load
         still has the wrapper in hand to take its layers back out of the shared base."""
-        run_id = record["run_id"]
+        run_id = record.run_id
         wrapper = self._wrappers.get(method.name)
         created = wrapper is None
         try:
@@ -398,9 +399,9 @@ class ModelPool:
         self._base = None
         self._wrappers = {}
 
-    def _full_model(self, record: dict):
+    def _full_model(self, record: RunRecord):
         """A whole-model run's own (model, tokenizer), loaded on first use; the least recently used go."""
-        run_id = record["run_id"]
+        run_id = record.run_id
         self._full_used[run_id] = time.monotonic()
         if run_id in self._full:
             self._full.move_to_end(run_id)
@@ -413,7 +414,7 @@ class ModelPool:
         except _bad_file_errors() as exc:
             raise _load_error(record, f"its saved model does not load ({_one_line(exc, folder)})") from exc
         use_eager_attention_on_cpu(model, self.device)
-        self._full[run_id] = (model, tokenizer, record["method"])
+        self._full[run_id] = (model, tokenizer, record.method)
         while len(self._full) > self.max_full:
             gone, _ = self._full.popitem(last=False)  # least recently used goes; its memory is freed
             self._full_used.pop(gone, None)
@@ -469,9 +470,9 @@ class ModelPool:
                 undo.enter_context(layers_switched_off(other))
             return self._base, self.tokenizer
         record = self.store.require_loadable(model_id)
-        method = registry.find(record["method"])
+        method = registry.find(record.method)
         if method is None:
-            raise ValueError(f"Run {model_id} has an unknown method {str(record['method'])[:40]!r}.")
+            raise ValueError(f"Run {model_id} has an unknown method {str(record.method)[:40]!r}.")
         if method.whole_model:
             return self._full_model(record)
         wrapper = self._adapter_wrapper(record, method)

@@ -100,8 +100,8 @@ def readout_run(store, run_id: str, base_model, tokenizer, top_k: int = 5) -> di
     """Nearest tokens of a prompt-tuning run's virtual tokens; `store` is the studio's RunStore."""
     _check_top_k(top_k)
     record = store.require_loadable(run_id)
-    method = registry.find(record.get("method"))
+    method = registry.find(record.method)
     if method is None or not method.soft_prompt:
-        raise ValueError(f"Run {run_id} is a {record.get('method')} run; only prompt-tuning runs have virtual tokens.")
+        raise ValueError(f"Run {run_id} is a {record.method} run; only prompt-tuning runs have virtual tokens.")
     prompt, config = load_prompt(store.model_dir(run_id))
     return {"run_id": run_id, **readout(prompt, config, base_model, tokenizer, top_k)}

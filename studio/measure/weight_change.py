@@ -39,6 +39,8 @@ from studio.model.methods import registry
 if TYPE_CHECKING:  # torch loads when a change is measured, so the UI's handlers can import this cheaply
     import torch
 
+    from studio.store.records import RunRecord
+
 NO_CHANGE = ("Prompt tuning changes no weight of the model: every matrix is exactly the base model's. What it "
              "learned is a few vectors placed before every dialogue; see \u201cWhat prompt tuning learned\u201d "
              "for what they read as.")
@@ -320,17 +322,17 @@ def singular_values(source: Updates, name: str) -> dict:
             "tolerance": tolerance, "rank_limit": source.rank_limit(name)}
 
 
-def check_same_base(record: dict, base) -> None:
+def check_same_base(record: RunRecord, base) -> None:
     """A run measured against a base it was not trained on would show that difference, not training's."""
-    if record.get("base_model_path") != base.path and record.get("base_model") != base.name:
-        raise ValueError(f"Run {record['run_id']} was trained on {record.get('base_model')}, but the studio now runs "
+    if record.base_model_path != base.path and record.base_model != base.name:
+        raise ValueError(f"Run {record.run_id} was trained on {record.base_model}, but the studio now runs "
                          f"{base.name}; its change cannot be measured against it.")
 
 
 def weight_change_run(store, run_id: str, base, matrix: str | None = None, offline: bool | None = None) -> dict:
     """The `weight-change --json` object of a run in the studio's RunStore; `matrix` defaults to the largest change."""
     record = store.require_loadable(run_id)
-    method = record.get("method")
+    method = record.method
     out = {"run_id": run_id, "method": method, "base_model": base.name}
     if _soft_prompt(method):
         return {**out, "changes_weights": False, "message": NO_CHANGE}
@@ -356,8 +358,8 @@ def _soft_prompt(method_name) -> bool:
 def singular_values_run(store, run_id: str, base, matrix: str, offline: bool | None = None) -> dict:
     """Only the singular values of one matrix's update (a new pick in the view: the map is already shown)."""
     record = store.require_loadable(run_id)
-    if _soft_prompt(record.get("method")):
+    if _soft_prompt(record.method):
         raise ValueError(NO_CHANGE)
     check_same_base(record, base)
-    with updates(base_weight_files(base.path, offline), store.model_dir(run_id), record.get("method")) as source:
+    with updates(base_weight_files(base.path, offline), store.model_dir(run_id), record.method) as source:
         return singular_values(source, matrix)

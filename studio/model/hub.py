@@ -45,7 +45,7 @@ from typing import Protocol
 
 from studio.config.settings import hub_offline
 from studio.model.methods import registry
-from studio.store.records import BadRecord, load_json, parse_event
+from studio.store.records import BadRecord, RunRecord, load_json, parse_event
 from studio.store.runs import (
     MAX_RECORD_BYTES,
     PICKLE_SUFFIXES,
@@ -150,13 +150,14 @@ def is_hub_id(value) -> bool:
             and not Path(value).expanduser().exists())
 
 
-def public_record(record: dict) -> dict:
+def public_record(record: RunRecord) -> dict:
     """run.json as published, before scrubbing: the allow-listed fields; the data source only if it is public."""
-    public = {k: record[k] for k in PUBLIC_RUN_FIELDS if k in record}
+    written = record.as_dict()
+    public = {k: written[k] for k in PUBLIC_RUN_FIELDS if k in written}
     data = public.get("data")
     if data is not None and not (is_hub_id(data) or data == "bundled"):
         public["data"] = "local file"
-    public["base_model"] = public_model_name(str(record.get("base_model") or ""))
+    public["base_model"] = public_model_name(record.base_model or "")
     public["exported_by"] = "tuning-studio"
     return public
 
@@ -203,15 +204,15 @@ def prepare_upload(store: RunStore, run_id: str, repo_id: str, folder: Path | No
 
 # --------------------------------------------------------------------------- the model card
 
-def card_metadata(record: dict, repo_id: str):
+def card_metadata(public: dict, repo_id: str):
     from huggingface_hub import EvalResult, ModelCardData
 
-    method = registry.get(record["method"])
-    data = record.get("data")
-    base = record.get("base_model")
+    method = registry.get(public["method"])
+    data = public.get("data")
+    base = public.get("base_model")
     tags = ["tuning-studio", "summarization", "dialogsum", method.hub_tag]
     eval_results = None
-    metrics = record.get("metrics") or {}
+    metrics = public.get("metrics") or {}
     dataset_type = data if is_hub_id(data) else "dialogsum-sample"
     results = [EvalResult(task_type="summarization", task_name="Summarization", dataset_type=dataset_type,
                           dataset_name="DialogSum" if is_hub_id(data) else "DialogSum (bundled sample)",
@@ -230,9 +231,9 @@ def card_metadata(record: dict, repo_id: str):
     )
 
 
-def _load_snippet(record: dict, repo_id: str) -> str:
-    base = record.get("base_model") or "google/flan-t5-small"
-    if registry.get(record["method"]).whole_model:
+def _load_snippet(public: dict, repo_id: str) -> str:
+    base = public.get("base_model") or "google/flan-t5-small"
+    if registry.get(public["method"]).whole_model:
         lines = ["from transformers import AutoModelForSeq2SeqLM, AutoTokenizer",
                  f'model = AutoModelForSeq2SeqLM.from_pretrained("{repo_id}")',
                  f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}")']
@@ -247,25 +248,25 @@ def _fmt(value, spec: str = ",") -> str:
     return "unknown" if value is None else format(value, spec)
 
 
-def model_card(record: dict, repo_id: str):
+def model_card(public: dict, repo_id: str):
     """README.md for the repo: metadata for the Hub, and a body a person can act on."""
     from huggingface_hub import ModelCard
 
-    method = record["method"]
+    method = public["method"]
     label = registry.label(method)
-    hyper = record.get("hyperparameters") or {}
-    metrics = record.get("metrics") or {}
-    base = record.get("base_model", "unknown")
+    hyper = public.get("hyperparameters") or {}
+    metrics = public.get("metrics") or {}
+    base = public.get("base_model", "unknown")
     standin = (" This run used the tiny stand-in model the studio builds offline, not FLAN-T5: it shows the "
-               "mechanics, not real quality.") if record.get("base_is_standin") else ""
-    data = record.get("data")
+               "mechanics, not real quality.") if public.get("base_is_standin") else ""
+    data = public.get("data")
     data_line = (f"[{data}](https://huggingface.co/datasets/{data})" if is_hub_id(data)
                  else "the studio's bundled sample dialogues" if data == "bundled" else "a local file")
     subset = hyper.get("train_size")
     rouge = ", ".join(f"{name} {metrics[name]:.4f}" for name in ("rouge1", "rouge2", "rougeL") if name in metrics)
     rouge_line = (f"ROUGE F1 on {metrics.get('examples', '?')} dialogues of the {metrics.get('split', '?')} split: "
                   f"{rouge}." if rouge else "Not evaluated yet.")
-    train_seconds = record.get("train_seconds")
+    train_seconds = public.get("train_seconds")
     body = f"""
 # {repo_id.split('/', 1)[1]}
 
@@ -274,27 +275,27 @@ Tuning Studio.{standin}
 
 ## Training
 - Method: {label} ({method})
-- Budget: {_fmt(record.get('steps') or hyper.get('steps'))} steps, batch size {_fmt(hyper.get('batch_size'))}, \
+- Budget: {_fmt(public.get('steps') or hyper.get('steps'))} steps, batch size {_fmt(hyper.get('batch_size'))}, \
 training subset {_fmt(subset) if subset else 'the whole split'} pairs, seed {_fmt(hyper.get('seed'), '')}
 - Learning rate: {_fmt(hyper.get('learning_rate'), 'g')}
-- Trainable parameters: {_fmt(record.get('trainable_params'))} of {_fmt(record.get('total_params'))} \
-({100 * (record.get('trainable_share') or 0):.2f}%)
-- Training time: {_fmt(train_seconds, '.1f')} s on {record.get('device', 'unknown')} \
+- Trainable parameters: {_fmt(public.get('trainable_params'))} of {_fmt(public.get('total_params'))} \
+({100 * (public.get('trainable_share') or 0):.2f}%)
+- Training time: {_fmt(train_seconds, '.1f')} s on {public.get('device', 'unknown')} \
 ({hyper.get('precision', 'fp32')})
-- Final training loss: {_fmt(record.get('final_loss'), '.4f')}
+- Final training loss: {_fmt(public.get('final_loss'), '.4f')}
 
 ## Evaluation
 {rouge_line}
 
 ## Use it
 ```python
-{_load_snippet(record, repo_id)}
+{_load_snippet(public, repo_id)}
 ```
 Prompt it as it was trained: `Summarize the following conversation.\\n\\n{{dialogue}}\\n\\nSummary: `.
-`run.json` and `events.jsonl` hold the full record and the loss curve;
+`run.json` and `events.jsonl` hold the full public and the loss curve;
 `python -m studio pull {repo_id}` brings the run into another studio.
 """
-    return ModelCard(f"---\n{card_metadata(record, repo_id).to_yaml()}\n---\n{body}")
+    return ModelCard(f"---\n{card_metadata(public, repo_id).to_yaml()}\n---\n{body}")
 
 
 # --------------------------------------------------------------------------- push
@@ -336,14 +337,13 @@ def push(store: RunStore, run_id: str, repo_id: str, private: bool = False, dry_
 
 
 def record_label(store: RunStore, run_id: str) -> str:
-    record = store.get(run_id)
-    return f"{registry.label(record['method'])} run {run_id}"
+    return f"{registry.label(store.get(run_id).method)} run {run_id}"
 
 
 # --------------------------------------------------------------------------- pull
 
 def pull(source: str, store: RunStore, base, client: HubClient | None = None,
-         client_factory: Callable[[str | None], HubClient] = default_client_factory) -> dict:
+         client_factory: Callable[[str | None], HubClient] = default_client_factory) -> RunRecord:
     """Import a pushed run, or a plain PEFT adapter folder, as a new completed run; returns its record.
 
     `source` is a local folder or a Hub repo id; `base` is the studio's BaseModelChoice: adapters
@@ -431,7 +431,7 @@ def _full_matches_base(config: dict, base) -> bool:
     return all(config.get(k) == getattr(base_config, k, None) for k in keys)
 
 
-def import_folder(folder: Path, store: RunStore, base, origin: str) -> dict:
+def import_folder(folder: Path, store: RunStore, base, origin: str) -> RunRecord:
     """Check a folder and copy it into the store as a new run (nothing is written when a check fails).
 
     Only the folder's own plain files are read, and only those a run consists of are copied: a link
@@ -551,7 +551,7 @@ RESULT_FIELDS = ("trainable_params", "total_params", "trainable_share", "steps",
                  "metrics")
 
 
-def _store_import(store, base, files, model_names, method, pushed, events, origin) -> dict:
+def _store_import(store, base, files, model_names, method, pushed, events, origin) -> RunRecord:
     """Put the run in place in one step (runs.RunStore.add_complete): all of it, or nothing."""
     run_id = new_run_id(method)
     name = clean_name(f"{pushed.get('name') or origin} (pulled)")

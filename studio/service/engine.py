@@ -47,6 +47,7 @@ from studio.service.workers import Workers
 from studio.store.checkpoints import orphaned_checkpoints, remove_checkpoints, stop_from_checkpoint
 from studio.store.processes import TRAINER_SCRATCH, remove_dead_scratch
 from studio.store.queued_runs import QueuedRuns
+from studio.store.records import RunRecord
 from studio.store.runs import RunNotFound, RunStore, clean_name
 from studio.train.trackers import require_tracker
 
@@ -148,7 +149,7 @@ class Studio:
         self._shares: dict | None = None
 
     # ------------------------------------------------------------------ runs
-    def run_label(self, run: str | dict, *, method: bool = True, details: bool = False,
+    def run_label(self, run: str | RunRecord, *, method: bool = True, details: bool = False,
                   width: int | None = None) -> str:
         """How a run reads everywhere: "LoRA: my run"; "Original" for the base model.
 
@@ -158,36 +159,34 @@ class Studio:
         if run == ORIGINAL:
             return "Original"
         record = self.store.get(run) if isinstance(run, str) else run
-        name = record.get("name") or record["run_id"]
+        name = record.name or record.run_id
         label = name[:width] if width else name
         if details:
-            bits = [f"{record['steps']} steps"] if record.get("steps") else []
-            rouge_l = (record.get("metrics") or {}).get("rougeL")
-            if rouge_l is not None:
-                bits.append(f"ROUGE-L {100 * rouge_l:.1f}")
-            status = record.get("status")
-            if status == "stopped":
+            bits = [f"{record.steps} steps"] if record.steps else []
+            if record.rouge_l is not None:
+                bits.append(f"ROUGE-L {100 * record.rouge_l:.1f}")
+            if record.status == "stopped":
                 bits.append("stopped early")
-            elif status not in (None, "completed"):
-                bits.append(status)
+            elif record.status != "completed":
+                bits.append(record.status)
             label = f"{label} ({', '.join(bits)})" if bits else label
         if method:
-            label = f"{registry.label(record.get('method'))}: {label}"
+            label = f"{registry.label(record.method)}: {label}"
         return label
 
-    def runs(self, method: str | None = None) -> list[dict]:
+    def runs(self, method: str | None = None) -> list[RunRecord]:
         """Every run record on disk, newest first."""
         return self.store.list(method=method)
 
-    def loadable_runs(self, method: str | None = None) -> list[dict]:
+    def loadable_runs(self, method: str | None = None) -> list[RunRecord]:
         """Runs with a saved model to summarize with, newest first."""
         return self.store.list(method=method, loadable_only=True)
 
-    def run(self, run_id: str) -> dict:
+    def run(self, run_id: str) -> RunRecord:
         """One run's record (RunNotFound if there is none)."""
         return self.store.get(run_id)
 
-    def loadable_run(self, run_id: str) -> dict:
+    def loadable_run(self, run_id: str) -> RunRecord:
         """One run's record, if it has a model to summarize with (else RunNotFound)."""
         return self.store.require_loadable(run_id)
 
@@ -203,18 +202,18 @@ class Studio:
         record = self.store.get(run_id)
         if not self.store.model_dir(run_id).is_dir():
             raise ValueError(f"Run {self.run_label(record, method=False)} has no saved model "
-                             f"(status: {record.get('status')}).")
+                             f"(status: {record.status}).")
         target = Path(tempfile.mkdtemp(prefix="zip-", dir=folder))
         return self.store.export_zip(run_id, target)  # without the server's paths, host name or pid
 
-    def _require_owner(self, run_id: str, owner: str | None, action: str) -> dict:
+    def _require_owner(self, run_id: str, owner: str | None, action: str) -> RunRecord:
         """A UI session (owner given) may change only runs it started; the CLI (None) any."""
         record = self.store.get(run_id)
-        if owner is not None and (not owner or record.get("owner_hash") != owner_hash(owner)):
+        if owner is not None and (not owner or record.owner_hash != owner_hash(owner)):
             raise PermissionError(f"Only the session that trained this run can {action} it.")
         return record
 
-    def rename_run(self, run_id: str, name: str, owner: str | None) -> dict:
+    def rename_run(self, run_id: str, name: str, owner: str | None) -> RunRecord:
         self._require_owner(run_id, owner, "rename")
         return self.store.rename(run_id, name)
 
@@ -241,7 +240,7 @@ class Studio:
             self._require_owner(run_id, owner, "push")
         return push_saved_run(self.settings, run_id, repo_id, private, dry_run, folder, client_factory)
 
-    def pull_run(self, source: str, client_factory=None) -> dict:
+    def pull_run(self, source: str, client_factory=None) -> RunRecord:
         """Import a pushed run or a PEFT adapter folder for this base model; returns the new run's record."""
         from studio.model.hub import default_client_factory, pull
 
@@ -249,7 +248,7 @@ class Studio:
 
     def pulled_sources(self) -> set[str]:
         """Where the runs in the store were pulled from (so a preload does not import them twice)."""
-        return {r["pulled_from"] for r in self.store.list() if r.get("pulled_from")}
+        return {r.pulled_from for r in self.store.list() if r.pulled_from}
 
     # ------------------------------------------------------------------ demo-ready at start
     def prepare_in_background(self, train: TrainConfig | None = None, client_factory=None):
@@ -309,7 +308,7 @@ class Studio:
         has ended, so a run completed meanwhile is kept. `force` trains every method anew.
         """
         for method in registry.DEFAULT_NAMES:
-            completed = [r for r in self.loadable_runs(method) if r.get("status") == "completed"]
+            completed = [r for r in self.loadable_runs(method) if r.status == "completed"]
             yield method, completed[0] if completed and not force else None
 
     def start_preparation(self, method: str, train: TrainConfig, owner: str = PREPARE_OWNER) -> JobStatus:
@@ -498,7 +497,7 @@ class Studio:
         finally:
             self.queued.forget(run_id)   # its run exists now (or its failure is recorded): no promise left
 
-    def _end_paused_job(self, job: Job) -> dict:
+    def _end_paused_job(self, job: Job) -> RunRecord:
         """Stop pressed while a run waits for its next turn: it ends now, with the model of its last step."""
         step = (job.resume or {}).get("step")
         try:
@@ -509,18 +508,18 @@ class Studio:
                                        error=f"Stopped while paused at step {step}, but its model could not be "
                                              f"saved: {type(exc).__name__}: {exc}")
         message = (f"Stopped while waiting for its next turn; the model at step {step} is saved."
-                   if record.get("status") == "stopped" else record.get("error") or "It could not be saved.")
+                   if record.status == "stopped" else record.error or "It could not be saved.")
         with job.changed:
-            job.events.append({"type": "status", "status": record.get("status"), "message": message})
+            job.events.append({"type": "status", "status": record.status, "message": message})
             job.changed.notify_all()
         return record
 
     # ------------------------------------------------------------------ what a participant sees
     # (the shared queue, whose runs are whose, what a budget means, the methods' shares)
-    def owns(self, run: str | dict, owner: str | None) -> bool:
+    def owns(self, run: str | RunRecord, owner: str | None) -> bool:
         """True when the session with token `owner` trained this run."""
         record = self.store.get(run) if isinstance(run, str) else run
-        return bool(owner) and record.get("owner_hash") == owner_hash(owner)
+        return bool(owner) and record.owner_hash == owner_hash(owner)
 
     def queue_status(self) -> dict:
         """The shared worker now: the running job's method and progress (not whose), and how many wait."""
@@ -777,10 +776,10 @@ class Studio:
 
         _check_top_k(top_k)  # before the base model loads
         record = self.store.require_loadable(run_id)
-        method = registry.find(record.get("method"))
+        method = registry.find(record.method)
         if method is None or not method.soft_prompt:
             raise ValueError(f"Run {self.run_label(record, method=False)} is a "
-                             f"{registry.label(record.get('method'))} run; only prompt-tuning runs have "
+                             f"{registry.label(record.method)} run; only prompt-tuning runs have "
                              "virtual tokens to read.")
         base = self.pool.base()
         return readout_run(self.store, run_id, base, self.pool.tokenizer, top_k)

@@ -337,7 +337,7 @@ class Experiment:
                        scores={m: result.scores[m] for m in result.models},
                        paired=pairwise_differences(result) if result.per_model else [],
                        verdict=self._verdict(result), evaluation_seconds=round(result.seconds, 3))
-        out["train_seconds"] = {k: (j.record or {}).get("train_seconds") for k, j in self.trainings.items()}
+        out["train_seconds"] = {k: j.record.train_seconds if j.record else None for k, j in self.trainings.items()}
         return out
 
     def _report(self, stage: dict) -> None:
@@ -408,7 +408,7 @@ class Experiment:
                 record = self.studio.run(run_id)
             except RunNotFound:
                 continue
-            if record.get("status") == "completed" and not record.get("model_missing"):
+            if record.status == "completed" and not record.model_missing:
                 kept[key] = run_id
         return kept
 

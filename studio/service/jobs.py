@@ -1,6 +1,6 @@
 """The training queue: background workers (one by default), clients served in turn.
 
-    queue = JobQueue(run_fn)                 # run_fn(spec, listener, stop_event, run_id) -> record
+    queue = JobQueue(run_fn)                 # run_fn(spec, listener, stop_event, run_id) -> a TrainOutcome
     job = queue.submit(spec, owner="session-token", client="token:ab12", address="10.0.0.7")
     queue.get(job.job_id).status             # queued / running / completed / stopped / failed / interrupted
     queue.position(job.job_id)               # 1 = next to run
@@ -35,7 +35,9 @@ import time
 from dataclasses import dataclass, field
 
 from studio.service.fairshare import QueueFull, RoundRobin
+from studio.store.records import RunRecord
 from studio.store.runs import new_run_id
+from studio.train.outcome import NoRecord, PausedTurn, TrainOutcome
 
 ACTIVE = ("queued", "running", "paused", "stopping")   # "paused": had a turn, back in line; "stopping": saving
 MAX_QUEUED_PER_OWNER = 2
@@ -59,7 +61,7 @@ class Job:
     started_at: float | None = None
     finished_at: float | None = None
     events: list = field(default_factory=list)
-    record: dict | None = None
+    record: RunRecord | None = None   # the run's final record, once it has ended with one
     error: str | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     client: str = ""               # who asked, for fair turns: a person (the UI passes it)
@@ -79,9 +81,10 @@ class Job:
         with self.changed:
             return self.changed.wait_for(lambda: len(self.events) > seen or self.done.is_set(), timeout)
 
-    def _end(self, record: dict) -> None:
-        """The job's final state, taken from its run's final record."""
-        self.record, self.status, self.error = record, record.get("status", "failed"), record.get("error")
+    def _end(self, outcome: TrainOutcome) -> None:
+        """The job's final state, taken from its run's final record (or what ended it without one)."""
+        self.record = outcome if isinstance(outcome, RunRecord) else None
+        self.status, self.error = outcome.status, outcome.error
         self.finished_at = time.time()
         self._finish()
 
@@ -267,10 +270,10 @@ class JobQueue:
 
     def _end_paused_job(self, job: Job) -> None:
         try:
-            record = self._end_paused(job)
+            outcome = self._end_paused(job)
         except Exception as exc:  # noqa: BLE001 - the queue must survive a broken checkpoint
-            record = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-        job._end(record)
+            outcome = NoRecord(f"{type(exc).__name__}: {exc}")
+        job._end(outcome)
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
         """Block until the job has ended (for the CLI and tests); TimeoutError after `timeout` seconds."""
@@ -289,14 +292,14 @@ class JobQueue:
                 job = self._jobs[self._waiting.pop()]
                 job.status, job.turns = "running", job.turns + 1
                 job.started_at = job.started_at or time.time()
-            record = self._run_turn(job, placement)
-            if record.get("status") == "paused":
-                self._requeue(job, record)
+            outcome = self._run_turn(job, placement)
+            if isinstance(outcome, PausedTurn):
+                self._requeue(job, outcome)
             else:
-                job._end(record)
+                job._end(outcome)
             self._release(placement)   # after the end is recorded: the next job starts after it, in every record
 
-    def _run_turn(self, job: Job, placement) -> dict:
+    def _run_turn(self, job: Job, placement) -> TrainOutcome:
         """One turn of `job`: to its end, or (sliced) until it pauses for those waiting."""
         # The slice is training time: the clock starts at the turn's first step, not while the model loads
         # (counting the loading, a run whose loading outlasts the slice would pause after every step).
@@ -325,7 +328,7 @@ class JobQueue:
         try:
             return self._run_fn(job.spec, listener, job.stop_event, job.run_id, **extra)
         except Exception as exc:  # noqa: BLE001 - the worker must survive any job
-            return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+            return NoRecord(f"{type(exc).__name__}: {exc}")
 
     def _turn_is_over(self, job: Job, steps: int, seconds: float) -> bool:
         """The turn has lasted its slice and another person is waiting for the worker. The person's own
@@ -337,10 +340,10 @@ class JobQueue:
         with self._lock:
             return self._waiting.others_waiting(job.client)
 
-    def _requeue(self, job: Job, record: dict) -> None:
+    def _requeue(self, job: Job, turn: PausedTurn) -> None:
         """A paused job goes back in line under its person, behind those served less recently."""
         with self._lock:
-            job.resume = record["paused"]
+            job.resume = turn.paused
             # Decided under the lock: a Stop arriving after it sees "paused" and ends the job itself.
             stopping = job.stop_event.is_set()
             if stopping:   # Stop arrived as it paused: end it, do not requeue

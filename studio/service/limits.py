@@ -21,6 +21,10 @@ from __future__ import annotations
 
 import math
 import statistics
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from studio.store.records import RunRecord
 
 # The ceiling when the operator set none (STUDIO_MAX_RUN_SECONDS): on a shared Space, a few minutes,
 # so a queue of quick runs keeps moving; elsewhere (a laptop, a lab machine) there is none.
@@ -62,25 +66,26 @@ def run_ceiling_seconds(settings, device: str) -> float | None:
     return float(ceiling) or None
 
 
-def measured_row_seconds(records, method: str, base_path: str, device: str) -> tuple[float, int] | None:
+def measured_row_seconds(records: list[RunRecord], method: str, base_path: str,
+                         device: str) -> tuple[float, int] | None:
     """(seconds per training row, runs it comes from): the median over the newest runs of this base on
     this device, those of `method` when there are any (methods differ by about a third)."""
     def rate(record):
-        steps, seconds = record.get("steps"), record.get("train_loop_seconds")
-        hyper = record.get("hyperparameters") or {}
-        rows = record.get("effective_batch_size") or hyper.get("batch_size")
+        steps, seconds = record.steps, record.train_loop_seconds
+        hyper = record.hyperparameters or {}
+        rows = record.effective_batch_size or hyper.get("batch_size")
         if not (isinstance(steps, int) and isinstance(seconds, (int, float)) and isinstance(rows, int)):
             return None
         return seconds / (steps * rows) if steps > 0 and rows > 0 and seconds > 0 else None
 
-    here = [r for r in records if r.get("status") in ("completed", "stopped") and r.get("device") == device
-            and r.get("base_model_path") == base_path and rate(r) is not None]
-    same = [r for r in here if r.get("method") == method] or here
-    newest = sorted(same, key=lambda r: r.get("created_at", ""), reverse=True)[:MEASURED_RUNS]
+    here = [r for r in records if r.status in ("completed", "stopped") and r.device == device
+            and r.base_model_path == base_path and rate(r) is not None]
+    same = [r for r in here if r.method == method] or here
+    newest = sorted(same, key=lambda r: r.created_at, reverse=True)[:MEASURED_RUNS]
     return (statistics.median(rate(r) for r in newest), len(newest)) if newest else None
 
 
-def run_time_estimate(records, method: str, steps: int, batch_size: int, base_path: str, device: str,
+def run_time_estimate(records: list[RunRecord], method: str, steps: int, batch_size: int, base_path: str, device: str,
                       total_params: int | None) -> dict | None:
     """How long `steps` steps of `batch_size` rows train here: {"seconds", "step_seconds", "measured_runs"}.
 

@@ -16,16 +16,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from studio.config.settings import Settings
+from studio.store.records import RunRecord
 from studio.store.runs import RunStore
 
 
-def saved_runs(settings: Settings) -> tuple[list[dict], list[dict]]:
+def saved_runs(settings: Settings) -> tuple[list[RunRecord], list[dict]]:
     """The run records, newest first, and the files skipped as unreadable (run id, file, reason)."""
     store = RunStore(settings.runs_dir)
     return store.list(), store.problems
 
 
-def delete_saved_run(settings: Settings, run_id: str) -> dict:
+def delete_saved_run(settings: Settings, run_id: str) -> RunRecord:
     """Delete a run (not one that is still training); returns the record it had."""
     store = RunStore(settings.runs_dir)
     record = store.get(run_id)
@@ -33,7 +34,7 @@ def delete_saved_run(settings: Settings, run_id: str) -> dict:
     return record
 
 
-def rename_saved_run(settings: Settings, run_id: str, name: str) -> dict:
+def rename_saved_run(settings: Settings, run_id: str, name: str) -> RunRecord:
     return RunStore(settings.runs_dir).rename(run_id, name)
 
 

@@ -27,7 +27,8 @@ N then caps how many are handed to Ray at once, and Ray's scheduler places them.
 The child reads its request (one line of JSON, from the studio that started it, over
 its stdin; request_to_json names every dataclass it may hold, so nothing else can be built
 from it) and then "stop" lines; it writes one JSON object per line to its stdout:
-{"event": {...}} as the run goes, then {"record": {...}}. Its own prints go to stderr.
+{"event": {...}} as the run goes, then {"record": {...}} (or {"paused": {...}} when its turn ended
+early). Its own prints go to stderr.
 If the studio goes away (stdin closes), the child stops the run and saves it as stopped.
 """
 from __future__ import annotations
@@ -40,6 +41,9 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from studio.store.records import BadRecord, RunRecord, typed_record
+from studio.train.outcome import NoRecord, PausedTurn, TrainOutcome
 
 GB = 1024 ** 3
 # Of the memory free at start-up, the share trainings may fill together: the rest stays for the
@@ -193,7 +197,8 @@ class Workers:
         if placement is not None and placement in self._running:
             self._running.remove(placement)
 
-    def run(self, placement: Placement, spec, store, base, data, listener, stop_event, run_id, **extra) -> dict:
+    def run(self, placement: Placement, spec, store, base, data, listener, stop_event, run_id,
+            **extra) -> TrainOutcome:
         """Train in the placement's worker; returns the run's final record (as train_run does)."""
         if placement.kind == "thread":
             from studio.train.training import train_run
@@ -283,7 +288,7 @@ def child_environment(threads: int, gpu: int | None, base_env=None) -> dict:
     return env
 
 
-def train_in_child(request: WorkerRequest, device: Device | None, listener, stop_event, store) -> dict:
+def train_in_child(request: WorkerRequest, device: Device | None, listener, stop_event, store) -> TrainOutcome:
     """Train one run in a child process; relay its events to `listener` and `stop_event` to it."""
     child = subprocess.Popen([sys.executable, "-m", "studio.service.workers"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=None,
@@ -293,24 +298,40 @@ def train_in_child(request: WorkerRequest, device: Device | None, listener, stop
     ended = threading.Event()
     threading.Thread(target=_forward_stop, args=(child, stop_event, ended), daemon=True,
                      name=f"studio-stop-{request.run_id}").start()
-    record = None
+    outcome = None
     try:
         for line in child.stdout:
             message = _message(line)
             if "event" in message and listener is not None:
                 listener(message["event"])
-            elif "record" in message:
-                record = message["record"]
+            elif "record" in message or "paused" in message:
+                outcome = _outcome_from_message(message)
         child.wait()
     finally:
         ended.set()
         if child.poll() is None:
             child.kill()
             child.wait()
-    if record is not None:
-        return record
+    if outcome is not None:
+        return outcome
     return lost_worker_record(store, request.run_id, "The worker process training this run ended unexpectedly "
                               f"(exit code {child.returncode}).")
+
+
+def _outcome_message(outcome: RunRecord | PausedTurn) -> dict:
+    """What the child sends when its training ends: {"record": run.json's fields} or {"paused": ...}."""
+    if isinstance(outcome, PausedTurn):
+        return {"paused": outcome.paused, "run_id": outcome.run_id}
+    return {"record": outcome.as_dict()}
+
+
+def _outcome_from_message(message: dict) -> TrainOutcome:
+    if "paused" in message:
+        return PausedTurn(str(message.get("run_id")), message["paused"])
+    try:
+        return typed_record(message["record"])
+    except BadRecord as exc:
+        return NoRecord(f"The worker process sent back a record of the wrong shape ({exc}).")
 
 
 def _message(line: bytes) -> dict:
@@ -333,16 +354,16 @@ def _forward_stop(child, stop_event, ended: threading.Event) -> None:
             return
 
 
-def lost_worker_record(store, run_id: str, message: str) -> dict:
+def lost_worker_record(store, run_id: str, message: str) -> RunRecord | NoRecord:
     """A worker that ended without its record (killed, or out of memory): its run says so, once."""
     from studio.store.runs import RunNotFound
 
     try:
         record = store.get(run_id)
     except RunNotFound:
-        return {"status": "failed", "error": message + " It had not created the run yet."}
+        return NoRecord(message + " It had not created the run yet.")
     # The store already reads a run whose process has gone as interrupted; this writes it down, with the cause.
-    if record.get("status") in ("running", "interrupted") and not record.get("finished_at"):
+    if record.status in ("running", "interrupted") and not record.finished_at:
         record = store.finish(run_id, "interrupted", error=message)
     return record
 
@@ -370,10 +391,11 @@ def child_main() -> None:
         with lock:
             channel.write(json.dumps({"event": event}) + "\n")
 
-    record = train_run(request.spec, store, request.base, request.data, emit, stop, request.run_id, **request.extra)
+    outcome = train_run(request.spec, store, request.base, request.data, emit, stop, request.run_id,
+                        **request.extra)
     store.flush()   # a final state the disk refused gets its last try here (os._exit skips atexit)
     with lock:
-        channel.write(json.dumps({"record": record}, default=str) + "\n")
+        channel.write(json.dumps(_outcome_message(outcome)) + "\n")
     channel.flush()
     sys.stderr.flush()
     # Not a normal exit: the command reader is blocked on stdin, and interpreter shutdown would wait on it.

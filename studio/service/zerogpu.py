@@ -214,7 +214,7 @@ def train_on_gpu(request: TrainRequest) -> Iterator[dict]:
     run_id = request.run_id or new_run_id(request.method)
     events: queue.Queue = queue.Queue()
     stop = threading.Event()
-    outcome: dict = {}
+    outcome: dict = {}   # "record": the run's final record, or "error": what train_run raised
 
     def work() -> None:
         try:
@@ -294,7 +294,7 @@ def evaluate_on_gpu(request: EvaluateRequest):
                            settings=_generation_settings(request.settings))
 
 
-def run_training(request: TrainRequest) -> dict:
+def run_training(request: TrainRequest):
     """Drive train_on_gpu to its end and return the final record (for a child process or a script)."""
     record = None
     for event in train_on_gpu(request):

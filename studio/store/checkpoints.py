@@ -99,7 +99,7 @@ def orphaned_checkpoints(store) -> list[str]:
         if not is_run_id(run_id):   # not the studio's: left alone
             continue
         try:
-            if store.get(run_id).get("status") == "running":   # as_seen: its process is alive
+            if store.get(run_id).status == "running":   # as_seen: its process is alive
                 continue
         except RunNotFound:
             pass

@@ -5,6 +5,7 @@
     store.append_event(run_id, {"step": 1, "loss": 2.3})
     store.finish(run_id, save_model=lambda folder: model.save_pretrained(folder), **fields)
     store.list(); store.get(run_id); store.rename(run_id, "nicer name"); store.delete(run_id)
+    store.get(run_id).status                                # every read gives a typed RunRecord (records.py)
     store.problems                                          # run folders and files that could not be read, and why
     store.add_complete(run_id, record, write_files)         # an import: the whole run put in place at once
     store.export_zip(run_id, out_dir)                       # what a user may download (sharing.py)
@@ -53,7 +54,16 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from studio.store.processes import is_alive, pid_alive, process_identity
-from studio.store.records import STATUSES, BadRecord, check_record, load_json, parse_event, parse_record
+from studio.store.records import (
+    STATUSES,
+    BadRecord,
+    RunRecord,
+    check_record,
+    load_json,
+    parse_event,
+    parse_record,
+    typed_record,
+)
 
 RUN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")   # use fullmatch (is_run_id): "$" lets "id\n" through
 FINAL_STATUSES = tuple(s for s in STATUSES if s != "running")
@@ -320,9 +330,18 @@ class RunStore:
         return [{"run_id": run_id, "file": file, "reason": reason}
                 for (run_id, file), reason in sorted(self._problems.items())]
 
-    def get(self, run_id: str) -> dict:
+    def get(self, run_id: str) -> RunRecord:
         """The run's record as it stands now (see as_seen); never writes anything but a pending final state."""
-        return as_seen(self._read(run_id), self.model_dir(run_id))
+        return self._typed(run_id, as_seen(self._read(run_id), self.model_dir(run_id)))
+
+    def _typed(self, run_id: str, record: dict) -> RunRecord:
+        """The typed record. What _read returned was checked already; what as_seen or an update
+        added to it could still break the shape, and then the run is as unreadable as a bad run.json."""
+        try:
+            return typed_record(record)
+        except BadRecord as exc:
+            self._problems[(run_id, "run.json")] = str(exc)
+            raise RunNotFound(f"Run {run_id!r} has an unreadable record ({exc}).") from None
 
     def _read(self, run_id: str) -> dict:
         """The record as written (or as it should have been written, when the disk refused it)."""
@@ -344,7 +363,7 @@ class RunStore:
         record["run_id"] = run_id
         return record
 
-    def list(self, method: str | None = None, loadable_only: bool = False) -> list[dict]:
+    def list(self, method: str | None = None, loadable_only: bool = False) -> list[RunRecord]:
         """Every readable run, newest first; unreadable ones are left out and noted in `problems`."""
         records, seen = [], set()
         for folder in self.root.iterdir():
@@ -355,7 +374,7 @@ class RunStore:
             except RunNotFound:
                 continue
             seen.add(folder.name)
-            if method and record.get("method") != method:
+            if method and record.method != method:
                 continue
             if loadable_only and not self.is_loadable(record):
                 continue
@@ -364,16 +383,16 @@ class RunStore:
             self._seen = seen
             self._forget_problems_of_gone_runs()
         # The run id breaks any remaining tie (runs written by older versions carry whole seconds).
-        return sorted(records, key=lambda r: (r["created_at"], r["run_id"]), reverse=True)
+        return sorted(records, key=lambda r: (r.created_at, r.run_id), reverse=True)
 
     def _forget_problems_of_gone_runs(self) -> None:
         """A folder deleted or renamed away (by another process too) has no problems left."""
         for key in [k for k in self._problems if not (self.root / k[0]).is_dir()]:
             self._problems.pop(key, None)
 
-    def is_loadable(self, record: dict) -> bool:
+    def is_loadable(self, record: RunRecord) -> bool:
         """Finished, with a complete model folder in safetensors (only those are ever loaded)."""
-        return record.get("status") in LOADABLE_STATUSES and has_safe_weights(self.model_dir(record["run_id"]))
+        return record.status in LOADABLE_STATUSES and has_safe_weights(self.model_dir(record.run_id))
 
     def events(self, run_id: str) -> list[dict]:
         """The loss curve; a line of the wrong shape is skipped and noted (a last line cut short is just the end).
@@ -414,10 +433,10 @@ class RunStore:
             if self._events_checked.get(run_id, ()) != _signature(self.path(run_id) / "events.jsonl"):
                 self.events(run_id)
 
-    def require_loadable(self, run_id: str) -> dict:
+    def require_loadable(self, run_id: str) -> RunRecord:
         record = self.get(run_id)
         if not self.is_loadable(record):
-            raise RunNotFound(f"Run {run_id!r} has no saved model (status: {record.get('status')}).")
+            raise RunNotFound(f"Run {run_id!r} has no saved model (status: {record.status}).")
         return record
 
     # ------------------------------------------------------------------ writing
@@ -427,7 +446,7 @@ class RunStore:
         record.pop("owner", None)
         return self._place(run_id, lambda folder: record)
 
-    def add_complete(self, run_id: str, record: dict, write_files) -> dict:
+    def add_complete(self, run_id: str, record: dict, write_files) -> RunRecord:
         """Add a finished run (an import) in one step: write_files(folder) writes its model/ and
         events.jsonl into a temporary folder, which is renamed into place with run.json already
         saying "completed". A crash at any point leaves either the whole run or no run.
@@ -447,7 +466,7 @@ class RunStore:
         self._place(run_id, build)
         return self.get(run_id)
 
-    def add_unstarted(self, run_id: str, record: dict, reason: str, queued_at: str | None = None) -> dict:
+    def add_unstarted(self, run_id: str, record: dict, reason: str, queued_at: str | None = None) -> RunRecord:
         """Record a training that was queued and never started (queued_runs.py): no model, its reason."""
         now = now_iso()
         record = dict(record, run_id=run_id, status="interrupted", created_at=queued_at or now, finished_at=now,
@@ -480,13 +499,13 @@ class RunStore:
                 raise
         return folder
 
-    def update(self, run_id: str, **fields) -> dict:
-        """Merge fields into run.json under the run's lock (other processes write it too).
+    def update(self, run_id: str, **fields) -> RunRecord:
+        """Merge fields into run.json under the run's lock (other processes write it too); the record as written.
 
         A final "failed" / "interrupted" state the disk refuses (full, or the lock unobtainable)
         is kept in memory instead of raising: get() and list() show it, reads and exit retry it.
         """
-        return self._update(run_id, fields)
+        return self._typed(run_id, self._update(run_id, fields))
 
     def _update(self, run_id: str, fields: dict, drop: tuple[str, ...] = ()) -> dict:
         if not self.path(run_id).is_dir():  # filelock would make the folder for its lock: a record-less shell
@@ -513,14 +532,14 @@ class RunStore:
         with open(self.path(run_id) / "events.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(event) + "\n")
 
-    def finish(self, run_id: str, status: str, save_model=None, **fields) -> dict:
+    def finish(self, run_id: str, status: str, save_model=None, **fields) -> RunRecord:
         """Save the model (if given) through a temporary folder, then record the final status."""
         if status not in FINAL_STATUSES:
             raise ValueError(f"{status!r} is not a final status.")
         final = {"status": status, "finished_at": now_iso(), **fields}
         if save_model is not None:
             final["size_bytes"] = self._save_model(run_id, save_model, final)
-        return self._update(run_id, final, drop=(FINISHING,))
+        return self._typed(run_id, self._update(run_id, final, drop=(FINISHING,)))
 
     def _save_model(self, run_id: str, save_model, final: dict) -> int:
         """Write model/ through model.tmp-<pid>/; returns its size.
@@ -564,7 +583,7 @@ class RunStore:
                 pass  # still refused: keep showing it from memory
             return dict(record)
 
-    def rename(self, run_id: str, name: str) -> dict:
+    def rename(self, run_id: str, name: str) -> RunRecord:
         if not isinstance(name, str):
             raise ValueError("A run's name must be text.")  # noqa: TRY004 - callers report ValueErrors as bad input
         if len(" ".join(name.split())) > MAX_NAME_CHARS:
@@ -576,8 +595,7 @@ class RunStore:
 
     def delete(self, run_id: str) -> None:
         with self._lock:
-            record = self.get(run_id)
-            if record.get("status") == "running":  # as_seen: its process is alive
+            if self.get(run_id).status == "running":  # as_seen: its process is alive
                 raise ValueError(f"Run {run_id!r} is still training; stop it first.")
             folder = self.path(run_id)
             # Rename first so a half-deleted folder is never listed as a run.

@@ -19,6 +19,8 @@ import socket
 import zipfile
 from pathlib import Path
 
+from studio.store.records import RunRecord
+
 # Kept out of the shared run.json: they describe the server, not the run. `reported_to` says where on
 # this server (or which tracking server) the run was logged; hyperparameters.report_to still names the tracker.
 PRIVATE_KEYS = ("process", "owner", "owner_hash", "traceback", "base_model_path", "reported_to")
@@ -33,11 +35,11 @@ def public_model_name(name: str) -> str:
     return name
 
 
-def replacements(record: dict, run_folder: Path) -> list[tuple[str, str]]:
+def replacements(record: RunRecord, run_folder: Path) -> list[tuple[str, str]]:
     """(server text, shared text) pairs, longest first so a path is replaced before its parents."""
-    public = public_model_name(str(record.get("base_model") or ""))
+    public = public_model_name(record.base_model or "")
     pairs = {}
-    for local in (record.get("base_model_path"), record.get("base_model")):
+    for local in (record.base_model_path, record.base_model):
         if local and local != public and local.startswith(("/", "~", ".")):
             for form in {local, str(Path(local).expanduser()), str(Path(local).expanduser().resolve())}:
                 pairs[form] = public
@@ -83,16 +85,16 @@ def scrub_value(value, pairs: list[tuple[str, str]], other_paths: str | None = N
     return value
 
 
-def shared_record(record: dict) -> dict:
-    shared = {key: value for key, value in record.items() if key not in PRIVATE_KEYS}
-    shared["base_model"] = public_model_name(str(record.get("base_model") or ""))
+def shared_record(record: RunRecord) -> dict:
+    shared = {key: value for key, value in record.as_dict().items() if key not in PRIVATE_KEYS}
+    shared["base_model"] = public_model_name(record.base_model or "")
     return shared
 
 
-def shareable_zip(run_folder: Path, record: dict, out_dir: Path) -> Path:
+def shareable_zip(run_folder: Path, record: RunRecord, out_dir: Path) -> Path:
     """Write `<out_dir>/<run_id>.zip`: run.json and events.jsonl, and model/ if saved."""
     pairs = replacements(record, run_folder)
-    target = Path(out_dir) / f"{record['run_id']}.zip"
+    target = Path(out_dir) / f"{record.run_id}.zip"
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("run.json", scrub(json.dumps(shared_record(record), indent=2, sort_keys=True), pairs))
         for path in _shared_files(run_folder):

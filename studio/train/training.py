@@ -15,9 +15,9 @@ with `early_stop_patience` it ends the run once that loss stops improving.
 Turns (jobs.py): given a `pause_event`, the run trains into its checkpoint folder in the
 run store (checkpoints.py) and, once the event is set, the callback has the Trainer save a
 checkpoint of model, optimizer, scheduler and RNG states at the end of that step and stop;
-train_run then returns {"status": "paused", "paused": {...}} instead of a final record, and
+train_run then returns a PausedTurn instead of the final record, and
 the run.json stays "running" (its process still holds it) with a `paused` note. Called
-again with that dict as `resume`, it carries on with `trainer.train(resume_from_checkpoint=...)`:
+again with its `paused` dict as `resume`, it carries on with `trainer.train(resume_from_checkpoint=...)`:
 the Trainer skips the batches already seen and restores the RNG, so the loss curve goes on
 as if it had never stopped (tests/test_training_turns.py checks it step for step).
 """
@@ -46,8 +46,10 @@ from studio.model.methods import registry
 from studio.model.methods.method import parameter_report
 from studio.store.checkpoints import checkpoint_root, latest_checkpoint
 from studio.store.processes import TRAINER_SCRATCH, owned_scratch_dir, process_identity
+from studio.store.records import RunRecord
 from studio.store.runs import RunStore, new_run_id, now_iso
 from studio.train.compiling import PAD_BUCKET, CompileDecision, compile_decision, use_compile_cache
+from studio.train.outcome import PausedTurn
 from studio.train.trackers import PROJECT, reporting, tracker_plan
 from studio.train.training_plan import plan_training, planned_steps
 
@@ -299,11 +301,11 @@ def build_trainer(model, tokenizer, train_set, cfg: TrainConfig, learning_rate: 
 
 def train_run(spec: TrainSpec, store: RunStore, base: BaseModelChoice, data: DialogData,
               listener=None, stop_event: threading.Event | None = None, run_id: str | None = None,
-              pause_event: threading.Event | None = None, resume: dict | None = None) -> dict:
-    """Train one run to the end (or the stop flag); returns its final run.json record.
+              pause_event: threading.Event | None = None, resume: dict | None = None) -> RunRecord | PausedTurn:
+    """Train one run to the end (or the stop flag); returns its final record.
 
-    With `pause_event`, the run may end its turn early: it then returns {"status": "paused",
-    "paused": {...}} and is carried on by a later call with `resume` set to that dict.
+    With `pause_event`, the run may end its turn early: it then returns a PausedTurn and is
+    carried on by a later call with `resume` set to its `paused`.
     Never raises for a training failure: the run is recorded as failed with the reason
     (kept in memory by the store if even that record cannot be written).
     """
@@ -318,7 +320,7 @@ def train_run(spec: TrainSpec, store: RunStore, base: BaseModelChoice, data: Dia
     # A run that may pause trains into its checkpoint folder in the run store: that survives a restart.
     turns = pause_event is not None or resume is not None
     output_dir = str(checkpoint_root(store, run.run_id)) if turns else owned_scratch_dir(TRAINER_SCRATCH)
-    outcome: dict = {}
+    outcome = None
     try:
         if resume is not None:   # this process holds the run again, for its next turn
             store.update(run.run_id, status="running", process=process_identity(), paused=None, error=None,
@@ -330,7 +332,7 @@ def train_run(spec: TrainSpec, store: RunStore, base: BaseModelChoice, data: Dia
     except Exception as exc:  # noqa: BLE001 - recorded, not raised: a failed run must leave the app usable
         return run.record_failure(exc)
     finally:
-        if outcome.get("status") != "paused":
+        if not isinstance(outcome, PausedTurn):
             shutil.rmtree(output_dir, ignore_errors=True)
 
 
@@ -381,7 +383,8 @@ class _Run:
             self.listener(event)
 
     def train_and_save(self, base: BaseModelChoice, data: DialogData, output_dir: str,
-                       pause_event: threading.Event | None = None, resume: dict | None = None) -> dict:
+                       pause_event: threading.Event | None = None,
+                       resume: dict | None = None) -> RunRecord | PausedTurn:
         spec, cfg = self.spec, self.cfg
         model, tokenizer = prepare_model(base.path, spec.method, spec.settings, self.bf16, self.device, cfg.seed,
                                          cfg.dropout)
@@ -417,11 +420,11 @@ class _Run:
                                    **self._compile_results(compiling, steps))
         message = ("Stopped early; the model so far is saved." if status == "stopped" else
                    f"Finished early: {callback.early_stop_reason}." if callback.early_stop_reason else "Finished.")
-        self.emit({"type": "status", "status": record["status"], "message": message})
+        self.emit({"type": "status", "status": record.status, "message": message})
         return record
 
     def _pause(self, trainer, output, callback: EventCallback, output_dir: str, resume: dict | None,
-               train_examples: int, steps_per_epoch: int) -> dict:
+               train_examples: int, steps_per_epoch: int) -> PausedTurn:
         """End this turn: the checkpoint the Trainer just saved, and everything the next turn needs."""
         checkpoint = latest_checkpoint(Path(output_dir))
         if checkpoint is None or checkpoint.name != f"checkpoint-{output.global_step}":
@@ -437,7 +440,7 @@ class _Run:
         self.emit({"type": "status", "status": "paused", "step": step, "max_steps": max_steps,
                    "message": f"Paused at step {step} of {max_steps}: back in line while others train; "
                    "it resumes from its checkpoint."})
-        return {"status": "paused", "run_id": self.run_id, "paused": paused}
+        return PausedTurn(self.run_id, paused)
 
     @staticmethod
     def _compile_results(decision: CompileDecision, steps: list[dict]) -> dict:
@@ -488,7 +491,7 @@ class _Run:
                 # which train_seconds includes.
                 "turns": before.get("turns", 0) + 1}
 
-    def record_failure(self, exc: Exception) -> dict:
+    def record_failure(self, exc: Exception) -> RunRecord:
         """Make the record final (failed, with the reason), whatever else breaks on the way."""
         message = failure_message(exc)
         record = self.store.finish(self.run_id, "failed", error=message, traceback=traceback.format_exc()[-4000:],

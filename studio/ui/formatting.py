@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from studio.store.records import RunRecord
 
 DECIMALS = 1
 MISSING = "–"
@@ -64,7 +68,7 @@ def count_text(count: int, noun: str = "dialogue") -> str:
 _STAMPED_ID = re.compile(r"^(?:[a-z]+-)?\d{8}-(\d{6}-[0-9a-f]{4})")
 
 
-def short_run_name(record: dict, width: int = 24) -> str:
+def short_run_name(record: RunRecord, width: int = 24) -> str:
     """A run's name short enough for a chart's point label or legend, still telling runs apart.
 
     An experiment names its runs "<experiment id> <method>" and an unnamed run shows its id:
@@ -72,12 +76,12 @@ def short_run_name(record: dict, width: int = 24) -> str:
     and the legend already, so "exp 020806-48ab" (the time and the tag) is what tells them apart.
     Other names are cut at `width` with an ellipsis.
     """
-    name = str(record.get("name") or record.get("run_id") or "")
-    experiment = str((record.get("experiment") or {}).get("id") or "")
+    name = record.name or record.run_id
+    experiment = record.experiment_id or ""
     stamp = _STAMPED_ID.match(experiment)
     if stamp and name.startswith(experiment[len("exp-"):]):
         name = f"exp {stamp.group(1)}"
-    elif name == record.get("run_id") and _STAMPED_ID.match(name):
+    elif name == record.run_id and _STAMPED_ID.match(name):
         name = _STAMPED_ID.match(name).group(1)
     return name if len(name) <= width else name[:width - 1].rstrip() + "…"
 

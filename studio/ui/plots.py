@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ import plotly.graph_objects as go
 from studio.config.settings import ORIGINAL
 from studio.model.methods import registry
 from studio.ui.formatting import points, score_text, score_with_interval, short_run_name
+
+if TYPE_CHECKING:
+    from studio.store.records import RunRecord
 
 METHOD_COLORS = {ORIGINAL: "#7f7f7f", **{m.name: m.color for m in registry.METHODS}}   # each method declares its own
 OTHER_COLOR = "#9467bd"
@@ -296,21 +300,21 @@ MARKER_PX = 16
 POINT_NAME_CHARS = 18
 
 
-def efficiency_figure(runs: list[dict]) -> go.Figure:
+def efficiency_figure(runs: list[RunRecord]) -> go.Figure:
     """Quality (ROUGE-L when known) against trainable parameters, log scale; each point labelled
     with the run's short name, placed inside the plot and clear of the other labels and points."""
-    scored = [r for r in runs if r.get("trainable_params") and (r.get("metrics") or {}).get("rougeL")]
+    scored = [r for r in runs if r.trainable_params and r.rouge_l]
     if not scored:
         return _empty("Quality vs. size", "Evaluate some runs to fill this chart")
     fig = go.Figure()
     for method in registry.METHODS:
-        mine = [r for r in scored if r.get("method") == method.name]
+        mine = [r for r in scored if r.method == method.name]
         if mine:
             fig.add_trace(go.Scatter(
-                x=[r["trainable_params"] for r in mine], y=[points(r["metrics"]["rougeL"]) for r in mine],
+                x=[r.trainable_params for r in mine], y=[points(r.rouge_l) for r in mine],
                 mode="markers", name=method.label, marker={"size": MARKER_PX, "color": method.color},
                 text=[as_text(short_run_name(r, POINT_NAME_CHARS)) for r in mine],
-                customdata=[score_text(r["metrics"]["rougeL"]) for r in mine],
+                customdata=[score_text(r.rouge_l) for r in mine],
                 hovertemplate="%{text}: ROUGE-L %{customdata}, %{x:,} trainable<extra></extra>"))
     x_range, y_range = _efficiency_ranges(scored)
     for annotation, _box in place_point_labels(scored, x_range, y_range):
@@ -322,10 +326,10 @@ def efficiency_figure(runs: list[dict]) -> go.Figure:
     return fig
 
 
-def _efficiency_ranges(scored: list[dict]) -> tuple[list[float], list[float]]:
+def _efficiency_ranges(scored: list[RunRecord]) -> tuple[list[float], list[float]]:
     """The axes' ranges (x in decades, as Plotly's log axis takes them), with room around the points."""
-    xs = [math.log10(r["trainable_params"]) for r in scored]
-    ys = [points(r["metrics"]["rougeL"]) for r in scored]
+    xs = [math.log10(r.trainable_params) for r in scored]
+    ys = [points(r.rouge_l) for r in scored]
     x_pad = max(0.5, (4 - (max(xs) - min(xs))) / 2)   # at least four decades wide: labels need the room
     y_pad = max(2.0, (max(ys) - min(ys)) * 0.25)
     return [min(xs) - x_pad, max(xs) + x_pad], [max(0.0, min(ys) - y_pad), max(ys) + y_pad]
@@ -350,7 +354,7 @@ def _overlap(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def place_point_labels(scored: list[dict], x_range, y_range,
+def place_point_labels(scored: list[RunRecord], x_range, y_range,
                        plot_px=EFFICIENCY_PLOT_PX) -> list[tuple[dict, tuple]]:
     """(annotation, box) per run: its short name, in the first spot (see _label_candidates) that lies
     inside the plot and touches no other label or marker, on a plot of `plot_px` pixels; box is the
@@ -359,8 +363,8 @@ def place_point_labels(scored: list[dict], x_range, y_range,
     width_px, height_px = plot_px
 
     def pixel(run):
-        x = (math.log10(run["trainable_params"]) - x_range[0]) / (x_range[1] - x_range[0]) * width_px
-        y = (y_range[1] - points(run["metrics"]["rougeL"])) / (y_range[1] - y_range[0]) * height_px
+        x = (math.log10(run.trainable_params) - x_range[0]) / (x_range[1] - x_range[0]) * width_px
+        y = (y_range[1] - points(run.rouge_l)) / (y_range[1] - y_range[0]) * height_px
         return x, y
 
     centres = [pixel(r) for r in scored]
@@ -377,11 +381,11 @@ def place_point_labels(scored: list[dict], x_range, y_range,
         # A faint line from the point to its label (Plotly's arrow: the head at the point, the label
         # at the tail, placed by its left edge and vertical middle), so a label moved a few rows
         # away still says whose it is.
-        out.append(({"x": math.log10(run["trainable_params"]), "y": points(run["metrics"]["rougeL"]),
+        out.append(({"x": math.log10(run.trainable_params), "y": points(run.rouge_l),
                      "text": as_text(text), "showarrow": True, "arrowhead": 0, "arrowwidth": 1,
                      "arrowcolor": "#999", "standoff": MARKER_PX / 2, "xanchor": "left", "yanchor": "middle",
                      "ax": box[0] - px, "ay": (box[1] + box[3]) / 2 - py,
-                     "font": {"size": LABEL_FONT_SIZE}, "name": f"label {run['run_id']}"}, box))
+                     "font": {"size": LABEL_FONT_SIZE}, "name": f"label {run.run_id}"}, box))
     return out
 
 

@@ -26,11 +26,11 @@ def test_each_method_trains_a_few_steps_on_cuda_and_frees_its_memory(studio, met
     events = []
     spec = TrainSpec(method, TrainConfig(steps=4, **TINY_TRAIN), registry.method_settings(method))
     record = train_run(spec, studio.store, studio.base, studio.data, listener=events.append)
-    assert record["status"] == "completed", record.get("error")
-    assert record["device"] == "cuda"
+    assert record.status == "completed", record.error
+    assert record.device == "cuda"
     losses = [e["loss"] for e in events if e["type"] == "step"]
     assert len(losses) == 4 and all(torch.isfinite(torch.tensor(losses)))
-    assert studio.store.is_loadable(studio.store.get(record["run_id"]))
+    assert studio.store.is_loadable(studio.store.get(record.run_id))
     gc.collect()
     torch.cuda.empty_cache()
     # The model, optimizer state and activations are gone: allow a small allocator remainder.

@@ -122,7 +122,7 @@ def owned_studio(settings, cache_dir, tmp_path):
     token = studio.issue_owner_token()
     job = studio.submit_training("lora", TrainConfig(steps=2, **TINY_TRAIN), owner=token, name="walker's run")
     studio.wait_job(job.job_id, timeout=600)
-    assert studio.run(job.run_id)["status"] == "completed"
+    assert studio.run(job.run_id).status == "completed"
     studio.jobs._jobs.clear()        # the walk counts the jobs it queues itself
     return studio, token, job.run_id, str(other)
 

@@ -209,7 +209,7 @@ def test_rename_refuses_junk_and_keeps_the_old_name(workshop):
     for bad in ("", " \x00 \u202e ", "y" * 81, None, 5):
         with pytest.raises(ValueError):
             studio.rename_run(runs["lora"], bad, owner="alice")
-    assert studio.store.get(runs["lora"])["name"] == "alice lora"
+    assert studio.store.get(runs["lora"]).name == "alice lora"
 
 
 def test_delete_needs_a_real_yes(workshop):
@@ -366,9 +366,9 @@ def test_sigkill_mid_training_loses_no_earlier_run(settings, cache_dir, tmp_path
           f" of 2000; next start swept in {time.perf_counter() - started:.2f} s")
     assert restarted.interrupted == [killed]
     record = restarted.store.get(killed)
-    assert record["status"] == "interrupted" and "ended before it finished" in record["error"]
+    assert record.status == "interrupted" and "ended before it finished" in record.error
     assert restarted.store.events(killed)  # the loss curve so far is kept
-    assert killed not in {r["run_id"] for r in restarted.loadable_runs()}
+    assert killed not in {r.run_id for r in restarted.loadable_runs()}
     assert killed not in [value for _, value in run_choices(restarted, "lora")]
     with pytest.raises(RunNotFound):
         restarted.summarize([killed], "Anna: hi\nBen: hello", GEN)
@@ -423,14 +423,14 @@ def test_a_kill_during_the_save_leaves_nothing_half_written(settings, cache_dir,
         # While it is half-saved, nothing offers it as a model.
         store = RunStore(runs_dir)
         assert not (half / "model").exists()
-        assert half.name not in {r["run_id"] for r in store.list(loadable_only=True)}
+        assert half.name not in {r.run_id for r in store.list(loadable_only=True)}
     finally:
         _kill(process)
 
     restarted = Studio(settings)
     assert restarted.interrupted == [half.name]
     assert not list(half.glob("model.tmp-*")) and not (half / "model").exists()
-    assert restarted.store.get(half.name)["status"] == "interrupted"
+    assert restarted.store.get(half.name).status == "interrupted"
     with pytest.raises(RunNotFound):
         restarted.store.require_loadable(half.name)
     with pytest.raises(RunNotFound):
@@ -466,7 +466,7 @@ def test_a_full_disk_during_the_save_fails_the_run_and_keeps_the_others(studio, 
     failed = studio.store.path(job.run_id)
     assert json.loads((failed / "run.json").read_text())["status"] == "failed"
     assert not (failed / "model").exists() and not list(failed.glob("model.tmp-*"))
-    assert job.run_id not in {r["run_id"] for r in studio.loadable_runs()}
+    assert job.run_id not in {r.run_id for r in studio.loadable_runs()}
     assert snapshot(studio.store.path(earlier.run_id)) == before
     assert studio.summarize([earlier.run_id], "Anna: hi\nBen: hello", GEN)[0].text
 
@@ -495,7 +495,7 @@ def test_a_full_disk_while_recording_the_run_leaves_a_readable_unloadable_run(st
     record = json.loads((studio.store.path(job.run_id) / "run.json").read_text())  # still whole JSON
     assert record["status"] == "running"  # never claims completion it could not record
     assert not studio.store.is_loadable(studio.store.get(job.run_id))
-    assert studio.store.get(job.run_id)["status"] == "failed"  # the final state: kept in memory, then written
+    assert studio.store.get(job.run_id).status == "failed"  # the final state: kept in memory, then written
     assert json.loads((studio.store.path(job.run_id) / "run.json").read_text())["status"] == "failed"
 
 
@@ -536,7 +536,7 @@ def test_sessions_cannot_stop_rename_or_delete_each_others_work(workshop):
                 hr.delete_run(studio, run_id, "mallory", True)
             with pytest.raises(PermissionError):
                 hr.rename_run(studio, run_id, "pwned", "mallory")
-        assert {studio.store.get(r)["name"] for r in runs.values()} == {f"alice {m}" for m in runs}
+        assert {studio.store.get(r).name for r in runs.values()} == {f"alice {m}" for m in runs}
     finally:
         ht.stop_training(studio, job.job_id, "dave")
         studio.jobs.wait(job.job_id, timeout=600)
@@ -578,7 +578,7 @@ def test_only_safetensors_are_ever_loaded(workshop):
     (mixed / "pytorch_model.bin").write_bytes(b"not loaded")
     try:
         for run_id in ("lora-pickled", "full-mixed"):
-            assert run_id not in {r["run_id"] for r in studio.loadable_runs()}
+            assert run_id not in {r.run_id for r in studio.loadable_runs()}
             with pytest.raises(RunNotFound, match="no saved model"):
                 studio.summarize([run_id], "Anna: hi\nBen: hello", GEN)
     finally:

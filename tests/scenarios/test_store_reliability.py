@@ -63,7 +63,7 @@ def test_the_owner_is_recorded_before_training_and_may_rename_while_it_trains(st
         seen.update(status=on_disk["status"], owner=on_disk.get("owner_hash"), process=on_disk.get("process"))
         with pytest.raises(PermissionError):
             studio.rename_run(job.run_id, "not yours", owner="mallory")
-        assert studio.rename_run(job.run_id, "renamed mid-run", owner="alice")["name"] == "renamed mid-run"
+        assert studio.rename_run(job.run_id, "renamed mid-run", owner="alice").name == "renamed mid-run"
         with pytest.raises(ValueError, match="still training"):
             studio.delete_run(job.run_id, owner="alice")
     finally:
@@ -72,13 +72,13 @@ def test_the_owner_is_recorded_before_training_and_may_rename_while_it_trains(st
     assert seen["status"] == "running" and seen["owner"] == owner_hash("alice")
     assert seen["process"]["pid"] == os.getpid() and "owner" not in on_disk
     record = studio.store.get(job.run_id)
-    assert record["status"] == "stopped" and record["name"] == "renamed mid-run"  # the rename was not lost
-    assert record["owner_hash"] == owner_hash("alice")
+    assert record.status == "stopped" and record.name == "renamed mid-run"  # the rename was not lost
+    assert record.owner_hash == owner_hash("alice")
 
 
 def test_an_interrupted_run_can_be_deleted_by_its_session_only(studio):
     _orphan(studio.store, "lora-killed", owner="alice")
-    assert studio.store.get("lora-killed")["status"] == "interrupted"
+    assert studio.store.get("lora-killed").status == "interrupted"
     with pytest.raises(PermissionError):
         hr.delete_run(studio, "lora-killed", "mallory", True)
     assert "Deleted" in hr.delete_run(studio, "lora-killed", "alice", True)
@@ -107,7 +107,7 @@ def test_a_full_disk_while_recording_leaves_the_run_failed_not_running(studio, m
         ht.stop_training(studio, job.job_id, "alice")
     on_disk = studio.store.path(job.run_id) / "run.json"
     assert json.loads(on_disk.read_text())["status"] == "running"  # the disk still refuses ...
-    assert studio.store.get(job.run_id)["status"] == "failed"      # ... but the store tells the truth
+    assert studio.store.get(job.run_id).status == "failed"      # ... but the store tells the truth
     assert refused == ["completed", "failed", "failed"]            # (that read retried the write)
     table = hr.runs_table(studio.store.list()).set_index("Run id")
     assert table.loc[job.run_id, "Status"] == "failed"
@@ -131,7 +131,7 @@ def test_a_cli_command_while_the_app_saves_leaves_the_save_alone(studio, cache_d
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert (saving / "model.safetensors").read_bytes() == b"\0" * 1024
-    assert studio.store.get("full-saving")["status"] == "running"
+    assert studio.store.get("full-saving").status == "running"
     assert Studio(studio.settings).interrupted == []  # another start in a live process changes nothing
 
 
@@ -266,7 +266,7 @@ def test_cli_renames_and_deletes_any_run_and_refuses_unknown_ids(run_cli, tmp_pa
     code, out, err = run_cli("rename", "lora-cli", "  from the  CLI ", "--json")
     assert code == 0, err
     assert json.loads(out) == {"run_id": "lora-cli", "name": "from the CLI"}
-    assert store.get("lora-cli")["name"] == "from the CLI"
+    assert store.get("lora-cli").name == "from the CLI"
     for argv, message in ((("rename", "lora-nope", "x"), "No run 'lora-nope'"),
                           (("delete", "lora-nope"), "No run 'lora-nope'"),
                           (("delete", "../etc"), "not a valid run id"),
@@ -284,7 +284,7 @@ def test_cli_will_not_delete_a_run_that_is_training(run_cli, tmp_path):
     store.create("lora-live", {"method": "lora"})  # this very process is training it
     code, _, err = run_cli("delete", "lora-live")
     assert code == 2 and "still training" in err
-    assert store.get("lora-live")["status"] == "running"
+    assert store.get("lora-live").status == "running"
 
 
 # ------------------------------------------------------------------ the shared zip
@@ -322,7 +322,7 @@ def test_a_runs_zip_holds_no_home_path_host_name_or_pid(trained, tmp_path, monke
         assert texts["events.jsonl"] == (studio.store.path(run_id) / "events.jsonl").read_text()
     assert secrets_seen == {}
     # On disk the run keeps what the server needs.
-    assert studio.store.get(runs["lora"])["base_model_path"] == studio.base.path
+    assert studio.store.get(runs["lora"]).base_model_path == studio.base.path
 
 
 # ------------------------------------------------------------------ files no parser should trust
@@ -351,7 +351,7 @@ def test_a_nested_or_non_utf8_run_json_stops_neither_the_app_nor_the_cli(setting
     from studio.ui.handlers.notices import notice_html
 
     assert "2 run file(s) could not be read" in notice_html(app_studio)
-    assert [r["run_id"] for r in app_studio.runs()] == ["lora-good"]
+    assert [r.run_id for r in app_studio.runs()] == ["lora-good"]
 
 
 # ------------------------------------------------------------------ `pull` killed part-way
@@ -399,9 +399,9 @@ def test_a_pull_killed_part_way_leaves_the_whole_run_or_nothing(studio, tmp_path
     after_restart = RunStore(studio.settings.runs_dir)
     after_restart.sweep()
     listed = after_restart.list()
-    assert [r["status"] for r in listed] in ([], ["completed"])  # never an interrupted half-import
+    assert [r.status for r in listed] in ([], ["completed"])  # never an interrupted half-import
     for record in listed:
         assert after_restart.is_loadable(record)
     leftovers = [p.name for p in studio.settings.runs_dir.iterdir() if not p.name.startswith(".")]
-    assert leftovers == [r["run_id"] for r in listed]
+    assert leftovers == [r.run_id for r in listed]
     assert after_restart.problems == []

@@ -41,7 +41,7 @@ def test_a_training_started_by_a_script_returns_its_ids_and_can_be_waited_for(se
     assert done["ended"] and done["status"] == "completed", done
     assert done["run_id"] == job["run_id"] and done["step"] == 3
     assert done["message"].startswith("Finished:") and "**" not in done["message"]
-    assert studio.run(done["run_id"])["status"] == "completed"
+    assert studio.run(done["run_id"]).status == "completed"
     # Blank job_id: this session's newest training.
     assert app.predict(api_name="/job")["job_id"] == job["job_id"]
 

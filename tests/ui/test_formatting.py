@@ -1,5 +1,6 @@
 """studio/ui/formatting.py: one way to write a score, a gain, an interval and a count, everywhere."""
 from studio.ui.formatting import count_text, gain_text, interval_text, points, score_text, score_with_interval
+from tests.studios import a_record
 
 
 def test_scores_are_points_with_one_decimal_everywhere():
@@ -22,11 +23,11 @@ def test_scores_are_points_with_one_decimal_everywhere():
 def test_short_run_names_tell_experiment_runs_apart_without_the_shared_date():
     from studio.ui.formatting import short_run_name
     experiment = {"id": "exp-20261204-020806-48ab"}
-    assert short_run_name({"run_id": "full-1", "name": "20261204-020806-48ab Full fine-tuning",
-                           "experiment": experiment}) == "exp 020806-48ab"
-    assert short_run_name({"run_id": "lora-20261204-175755-1148", "name": None}) == "175755-1148"
-    assert short_run_name({"run_id": "lora-20261204-175755-1148", "name": "my run"}) == "my run"
-    long = short_run_name({"run_id": "x", "name": "a LoRA run with a long name of its own"}, width=18)
+    assert short_run_name(a_record("full-1", name="20261204-020806-48ab Full fine-tuning",
+                                   experiment=experiment)) == "exp 020806-48ab"
+    assert short_run_name(a_record("lora-20261204-175755-1148")) == "175755-1148"   # an unnamed run
+    assert short_run_name(a_record("lora-20261204-175755-1148", name="my run")) == "my run"
+    long = short_run_name(a_record("x", name="a LoRA run with a long name of its own"), width=18)
     assert len(long) == 18 and long.endswith("…")
     # Renamed by its owner: the name they chose stays.
-    assert short_run_name({"run_id": "x", "name": "mine", "experiment": experiment}) == "mine"
+    assert short_run_name(a_record("x", name="mine", experiment=experiment)) == "mine"

@@ -6,16 +6,16 @@ import pytest
 from studio.store.runs import RunNotFound
 from studio.ui.handlers import runs as hr
 from studio.ui.handlers import train as ht
+from tests.studios import a_record
 
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 
 
 def test_runs_table_formatting():
-    table = hr.runs_table([{"run_id": "lora-1", "name": "my lora", "method": "lora", "status": "completed",
-                            "steps": 60, "train_seconds": 65.2, "trainable_params": 688128,
-                            "trainable_share": 0.00886, "size_bytes": 2_831_155, "final_loss": 1.23456,
-                            "metrics": {"rougeL": 0.3123}},
-                           {"run_id": "full-1", "method": "full", "status": "failed"}])
+    table = hr.runs_table([a_record("lora-1", name="my lora", steps=60, train_seconds=65.2, trainable_params=688128,
+                                    trainable_share=0.00886, size_bytes=2_831_155, final_loss=1.23456,
+                                    metrics={"rougeL": 0.3123}),
+                           a_record("full-1", "failed", "full")])
     assert list(table.columns) == hr.RUN_COLUMNS
     first = table.iloc[0].to_dict()
     assert first == {"Name": "my lora", "Method": "LoRA", "Status": "completed", "Steps": 60,
@@ -35,7 +35,7 @@ def test_rename_and_delete_only_for_the_owner(studio):
     with pytest.raises(ValueError):
         hr.rename_run(studio, None, "x", "alice")
     assert "short prompt" in hr.rename_run(studio, run_id, "  short   prompt ", "alice")
-    assert studio.store.get(run_id)["name"] == "short prompt"
+    assert studio.store.get(run_id).name == "short prompt"
     with pytest.raises(ValueError, match="sure"):
         hr.delete_run(studio, run_id, "alice", confirmed=False)
     with pytest.raises(PermissionError):

@@ -49,23 +49,23 @@ def test_push_needs_an_operator_token_and_the_runs_owner(own_run, monkeypatch):
 def test_import_from_the_hub_and_from_uploaded_files(own_run, tmp_path):
     studio, run_ids = own_run
     served = Path(studio.push_run(run_ids["prompt"], "me/y", dry_run=True, folder=tmp_path / "served")["folder"])
-    before = {r["run_id"] for r in studio.runs()}
+    before = {r.run_id for r in studio.runs()}
     with pytest.raises(ValueError, match="OWNER/NAME"):
         hr.import_from_hub(studio, str(served))  # a folder on the server is never read from the page
     message = hr.import_from_hub(studio, "me/y", client_factory=lambda token: FakeHub(served))
-    added = [r for r in studio.runs() if r["run_id"] not in before]
-    assert len(added) == 1 and added[0]["method"] == "prompt" and added[0]["pulled_from"] == "me/y"
+    added = [r for r in studio.runs() if r.run_id not in before]
+    assert len(added) == 1 and added[0].method == "prompt" and added[0].pulled_from == "me/y"
     assert "Imported" in message
 
     uploads = [str(p) for p in served.iterdir()]
     message = hr.import_files(studio, uploads, tmp_path / "scratch")
-    added = [r for r in studio.runs() if r["run_id"] not in before]
+    added = [r for r in studio.runs() if r.run_id not in before]
     assert len(added) == 2 and "uploaded files" in message
     assert list((tmp_path / "scratch").iterdir()) == []  # the copies are gone
     with pytest.raises(ValueError, match="Choose the files"):
         hr.import_files(studio, [], tmp_path / "scratch")
     for record in added:
-        studio.delete_run(record["run_id"], owner=None)
+        studio.delete_run(record.run_id, owner=None)
 
 
 @pytest.mark.parametrize("configured", [False, True])

@@ -13,7 +13,7 @@ from studio.service.jobs import Job, JobStatus
 from studio.ui.handlers import runs as hr
 from studio.ui.handlers import train as ht
 from tests.conftest import TRAINED_OWNER, TRAINED_STEPS
-from tests.studios import offline_settings
+from tests.studios import a_record, offline_settings
 from tests.waiting import wait_until
 
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
@@ -104,7 +104,7 @@ def test_job_view_of_a_paused_and_resumed_run_counts_training_not_waiting():
 
 
 def test_job_view_final_messages():
-    done = ht.job_view(fake_studio(), fake_job("completed", record={"steps": 30, "train_seconds": 125}))
+    done = ht.job_view(fake_studio(), fake_job("completed", record=a_record(steps=30, train_seconds=125.0)))
     assert done.ended and "Finished" in done.status and "2 min 05 s" in done.status
     failed = ht.job_view(fake_studio(), fake_job("failed", error="Out of memory: try a smaller batch size."))
     assert failed.ended and "Failed" in failed.status and "smaller batch size" in failed.status
@@ -138,7 +138,7 @@ def test_only_the_owner_can_stop_and_a_stopped_run_is_kept(studio):
     wait_until(lambda: job.latest("step") is not None)
     assert "Stopping" in ht.stop_training(studio, job.job_id, "alice")
     studio.jobs.wait(job.job_id, timeout=600)
-    assert job.status == "stopped" and job.record["steps"] < 400
+    assert job.status == "stopped" and job.record.steps < 400
     assert "Stopped" in ht.job_view(studio, job).status
     with pytest.raises(ValueError, match="already ended"):
         ht.stop_training(studio, job.job_id, "alice")
@@ -181,8 +181,8 @@ def test_method_help_states_the_share_the_loaded_model_trains(two_people):
     record = studio.run(runs["alice"])
     help_text = ht.method_help(studio, "lora")
     assert "under 1%" not in help_text
-    assert f"{record['trainable_params']:,}** of {record['total_params']:,}" in help_text
-    assert f"({100 * record['trainable_share']:.2f}%)" in help_text
+    assert f"{record.trainable_params:,}** of {record.total_params:,}" in help_text
+    assert f"({100 * record.trainable_share:.2f}%)" in help_text
     assert "stand-in" in help_text
 
 
@@ -228,7 +228,7 @@ def test_presenter_mode_refuses_what_it_hides_to_scripts_too(studio, tmp_path):
         with pytest.raises(PermissionError, match="Presenter mode"):
             call()
         assert studio.run(job.run_id) == before, action
-    assert [r["run_id"] for r in studio.runs()] == [job.run_id] and len(studio.jobs_of("alice")) == 1
+    assert [r.run_id for r in studio.runs()] == [job.run_id] and len(studio.jobs_of("alice")) == 1
 
 
 def test_the_loss_plot_overlays_own_earlier_runs_smooths_and_goes_log(two_people):

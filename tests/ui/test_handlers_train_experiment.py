@@ -7,6 +7,7 @@ from studio.config.settings import PRESETS
 from studio.model.methods import registry
 from studio.ui.handlers import runs as hr
 from studio.ui.handlers import train_experiment as hx
+from tests.studios import a_record
 
 BUDGET = {"steps": 30, "epochs": None, "batch_size": 8, "train_size": 400, "seed": 42, "learning_rate": None}
 
@@ -41,7 +42,7 @@ class FakeStudio:
 
 
 def _experiment(status="training", stage=None, result=None, ended=False):
-    trainings = {"full": _job("completed", record={"steps": 30, "train_seconds": 61.0}),
+    trainings = {"full": _job("completed", record=a_record(steps=30, train_seconds=61.0)),
                  "lora": _job("running", [{"type": "step", "step": 12, "max_steps": 30, "loss": 1.234},
                                           {"type": "eval", "step": 10, "eval_loss": 1.5}]),
                  "prompt": _job("queued")}
@@ -131,9 +132,9 @@ def test_stop_and_reattach_are_for_the_owner_only():
 
 def test_runs_of_one_experiment_are_grouped_with_the_budget_shown_once():
     marker = {"id": "exp-7", "budget": BUDGET, "methods": ["full", "lora"]}
-    records = [{"run_id": "lora-x", "method": "lora", "status": "completed", "experiment": marker},
-               {"run_id": "solo", "method": "prompt", "status": "completed"},  # trained between the two
-               {"run_id": "full-x", "method": "full", "status": "completed", "experiment": marker}]
+    records = [a_record("lora-x", experiment=marker),
+               a_record("solo", method="prompt"),  # trained between the two
+               a_record("full-x", method="full", experiment=marker)]
     table = hr.runs_table(records)
     assert table["Run id"].tolist() == ["lora-x", "full-x", "solo"]
     assert table["Experiment"].tolist() == [

@@ -36,7 +36,7 @@ def test_train_event_streams_loss_points_and_the_run_is_complete_when_it_ends(gp
     assert [v.status.split(",")[0] for v in steps] == [f"Training on the GPU: step {i}/3" for i in (1, 2, 3)]
     assert last.ended and "finished" in last.status and not any(v.ended for v in steps)
     record = gpu_studio.run(last.run_id)
-    assert record["status"] == "completed" and record["steps"] == 3 and record["name"] == "on the gpu"
+    assert record.status == "completed" and record.steps == 3 and record.name == "on the gpu"
     assert gpu_studio.loadable_run(last.run_id)
     gpu_studio.rename_run(last.run_id, "mine", "session-1")  # the session that trained it owns it
     with pytest.raises(PermissionError):
@@ -54,7 +54,7 @@ def test_compare_and_evaluate_go_through_zerogpu(gpu_studio, monkeypatch):
     from studio.service import zerogpu
 
     list(train_stream(gpu_studio, "s", TrainForm(method="prompt", steps=2, batch_size=2, train_size=8)))
-    run_id = gpu_studio.runs()[0]["run_id"]
+    run_id = gpu_studio.runs()[0].run_id
     used = []
     for name in ("summarize_on_gpu", "evaluate_on_gpu"):
         real = getattr(zerogpu, name)
@@ -64,7 +64,7 @@ def test_compare_and_evaluate_go_through_zerogpu(gpu_studio, monkeypatch):
     result = gpu_studio.evaluate(["original", run_id], limit=2)
     assert used == ["summarize_on_gpu", "evaluate_on_gpu"]
     assert result.examples == 2 and set(result.models) == {"original", run_id}
-    assert gpu_studio.run(run_id)["metrics"]["examples"] == 2  # remembered as on the queue path
+    assert gpu_studio.run(run_id).metrics.examples == 2  # remembered as on the queue path
 
 
 def test_the_train_tabs_start_event_streams_in_zerogpu_mode(gpu_studio):
@@ -83,7 +83,7 @@ def test_the_train_tabs_start_event_streams_in_zerogpu_mode(gpu_studio):
                 for out in outputs]
     assert statuses[0].startswith("Training on the GPU: step 1/2") and "finished" in statuses[-1]
     assert 4 in outputs[-1].values()  # runs_version bumped once the run is on disk
-    assert len(gpu_studio.runs()) == 1 and gpu_studio.runs()[0]["status"] == "completed"
+    assert len(gpu_studio.runs()) == 1 and gpu_studio.runs()[0].status == "completed"
 
 
 def test_stop_in_zerogpu_mode_closes_the_stream_and_the_stopped_run_stays_the_sessions(gpu_studio):
@@ -105,7 +105,7 @@ def test_stop_in_zerogpu_mode_closes_the_stream_and_the_stopped_run_stays_the_se
     assert first.status.startswith("Training on the GPU: step 1/200")
     stream.close()
     [record] = gpu_studio.runs()
-    assert record["status"] == "stopped" and 1 <= record["steps"] < 200 and gpu_studio.loadable_run(record["run_id"])
-    gpu_studio.rename_run(record["run_id"], "stopped early", "session-1")   # the owner from its first record on
+    assert record.status == "stopped" and 1 <= record.steps < 200 and gpu_studio.loadable_run(record.run_id)
+    gpu_studio.rename_run(record.run_id, "stopped early", "session-1")   # the owner from its first record on
     with pytest.raises(PermissionError):
-        gpu_studio.delete_run(record["run_id"], "session-2")
+        gpu_studio.delete_run(record.run_id, "session-2")

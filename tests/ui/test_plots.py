@@ -7,6 +7,7 @@ import re
 import pytest
 
 from studio.ui import plots
+from tests.studios import a_record
 
 
 def _summary(mean, low, high):
@@ -165,8 +166,8 @@ def test_run_names_reach_every_figure_as_text_never_as_markup():
     rouge = plots.rouge_figure({name: SCORES["run-a"] for name in HOSTILE}, {n: n for n in HOSTILE})
     scores = {name: {"per_task": {"trans<b>lation</b>": {"exact_match": 0.5, "f1": 0.5}}} for name in HOSTILE}
     forgetting = plots.forgetting_figure(scores, {n: n for n in HOSTILE})
-    runs = [{"run_id": f"lora-{i}", "name": name, "method": "lora", "trainable_params": 1000 * (i + 1),
-             "metrics": {"rougeL": 0.2 + i / 100}} for i, name in enumerate(HOSTILE)]
+    runs = [a_record(f"lora-{i}", name=name, trainable_params=1000 * (i + 1), metrics={"rougeL": 0.2 + i / 100})
+            for i, name in enumerate(HOSTILE)]
     efficiency = plots.efficiency_figure(runs)
     import pandas as pd
     topics = plots.topic_figure(pd.DataFrame({"topic": ["<a href='//x.io'>job</a>"]}))
@@ -196,19 +197,17 @@ def test_log_scale_labels_a_narrow_loss_range():
 
 def _experiment_run(method, params, rouge, experiment="exp-20261204-020806-48ab"):
     label = {"full": "Full fine-tuning", "lora": "LoRA", "prompt": "Prompt tuning"}[method]
-    return {"run_id": f"{method}-20261204-020806-{len(label):04x}", "name": f"{experiment[4:]} {label}",
-            "method": method, "trainable_params": params, "metrics": {"rougeL": rouge},
-            "experiment": {"id": experiment}}
+    return a_record(f"{method}-20261204-020806-{len(label):04x}", name=f"{experiment[4:]} {label}", method=method,
+                    trainable_params=params, metrics={"rougeL": rouge}, experiment={"id": experiment})
 
 
 def test_quality_vs_size_labels_are_short_names_inside_the_plot_and_apart():
     runs = [_experiment_run("full", 76_961_152, 0.31), _experiment_run("lora", 688_128, 0.30),
             _experiment_run("prompt", 10_240, 0.22),
             _experiment_run("full", 76_961_152, 0.305, "exp-20261204-030101-9a9a"),
-            {"run_id": "lora-20261204-030101-5555", "name": None, "method": "lora", "trainable_params": 688_128,
-             "metrics": {"rougeL": 0.302}},
-            {"run_id": "lora-x", "name": "a LoRA run with a long name of its own", "method": "lora",
-             "trainable_params": 344_064, "metrics": {"rougeL": 0.29}}]
+            a_record("lora-20261204-030101-5555", trainable_params=688_128, metrics={"rougeL": 0.302}),
+            a_record("lora-x", name="a LoRA run with a long name of its own", trainable_params=344_064,
+                     metrics={"rougeL": 0.29})]
     fig = plots.efficiency_figure(runs)
     texts = [a.text for a in fig.layout.annotations]
     assert texts.count("exp 020806-48ab") == 3 and "exp 030101-9a9a" in texts and "030101-5555" in texts

@@ -36,7 +36,7 @@ def test_only_the_owner_renames_and_the_lists_are_told(tab, studio):
         assert api["rename_run"].fn(run_id, "bobs now", "bob", 3) == gr.skip()
     out = api["rename_run"].fn(run_id, "anna's quick lora", "alice", 3)
     assert "Renamed" in out[by_elem_id(demo, "runs-message")] and out[by_label(demo, "New name")] == ""
-    assert out[ctx.runs_version] == 4 and studio.run(run_id)["name"] == "anna's quick lora"
+    assert out[ctx.runs_version] == 4 and studio.run(run_id).name == "anna's quick lora"
 
 
 def test_delete_needs_i_am_sure_then_unticks_it_and_removes_the_run(tab, studio):
@@ -47,7 +47,7 @@ def test_delete_needs_i_am_sure_then_unticks_it_and_removes_the_run(tab, studio)
     assert studio.run(run_id)
     out = api["delete_run"].fn(run_id, True, "alice", 0)
     assert out[sure] is False and out[ctx.runs_version] == 1
-    assert run_id not in [r["run_id"] for r in studio.runs()]
+    assert run_id not in [r.run_id for r in studio.runs()]
 
 
 def test_zip_offers_a_download_of_the_run(tab):

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def run_choices(studio: Studio, method: str, owner: str | None = None) -> list[tuple[str, str]]:
     """(label, run id) for each loadable run of `method`, newest first; 'skip' (or 'none yet') ends the list."""
     runs = studio.loadable_runs(method)
-    choices = [(mark_yours(studio.run_label(r, method=False, details=True), studio.owns(r, owner)), r["run_id"])
+    choices = [(mark_yours(studio.run_label(r, method=False, details=True), studio.owns(r, owner)), r.run_id)
                for r in runs]
     choices.append(("— skip —", SKIP) if runs else ("none yet: train one first", NONE))
     return choices
@@ -26,7 +26,7 @@ def default_run(studio: Studio, method: str, owner: str | None = None) -> str | 
     """The person's own newest run of `method`; the newest of anyone only when they have none."""
     runs = studio.loadable_runs(method)
     own = [r for r in runs if studio.owns(r, owner)]
-    return (own or runs)[0]["run_id"] if runs else None
+    return (own or runs)[0].run_id if runs else None
 
 
 def keep_or_newest(choices: list[tuple[str, str]], current: str | None, preferred: str | None = None) -> str:
@@ -52,7 +52,7 @@ def compare_picks(studio: Studio, owner: str | None, current=None) -> dict[str, 
 
 def model_choices(studio: Studio, owner: str | None = None) -> list[tuple[str, str]]:
     return [("Original", ORIGINAL)] + [(mark_yours(studio.run_label(r, details=True), studio.owns(r, owner)),
-                                        r["run_id"]) for r in studio.loadable_runs()]
+                                        r.run_id) for r in studio.loadable_runs()]
 
 
 def default_models(studio: Studio, owner: str | None = None) -> list[str]:

@@ -162,7 +162,7 @@ def _pick_problem(studio: Studio, method: str, run_id, markup=plain) -> str:
         record = studio.loadable_run(run_id)
     except RunNotFound:
         return unusable_run_note(studio, run_id, markup)
-    if record.get("method") != method:
+    if record.method != method:
         return f"That run is not a {registry.label(method)} run."
     return ""
 
@@ -178,8 +178,8 @@ def unusable_run_note(studio: Studio, run_id, markup=plain) -> str:
         record = studio.run(run_id)
     except RunNotFound:
         return "That run is gone: no run with that id is on disk (deleted?). Pick another one above."
-    status = record.get("status")
-    error = " ".join(str(record.get("error") or "").split()).rstrip(".")
+    status = record.status
+    error = " ".join((record.error or "").split()).rstrip(".")
     reason = f" ({markup(error[:200])})." if error else "."
     if status in ("interrupted", "failed"):
         return f"That run was {status} and has no saved model{reason} Pick another one above."

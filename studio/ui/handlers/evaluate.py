@@ -64,7 +64,7 @@ def run_evaluation(studio: Studio, model_ids: list[str], count, max_new_tokens, 
     # A presenter's evaluation is shown, not kept: presenter mode changes nothing others see.
     result = studio.evaluate(list(model_ids), limit=limit, settings=gen, progress=progress,
                              remember=not presenter_mode_on(studio))
-    methods = {m: (ORIGINAL if m == ORIGINAL else studio.run(m).get("method", m)) for m in result.models}
+    methods = {m: (ORIGINAL if m == ORIGINAL else studio.run(m).method) for m in result.models}
     figure = rouge_figure(result.scores, {m: short_label(studio, m) for m in result.models}, methods,
                           metrics=CHART_METRICS)
     baseline = result.labels[ORIGINAL] if ORIGINAL in result.models else result.labels[result.models[0]]
@@ -91,7 +91,7 @@ def _on_screen(studio: Studio, result) -> pd.DataFrame:
 
 def column_names(studio: Studio, model_ids: list[str]) -> dict[str, str]:
     """Method names as column headers; the run name is added only where a method appears twice."""
-    methods = {m: ORIGINAL if m == ORIGINAL else studio.run(m).get("method", "") for m in model_ids}
+    methods = {m: ORIGINAL if m == ORIGINAL else studio.run(m).method for m in model_ids}
     names = {}
     for model_id, method in methods.items():
         name = "Original" if method == ORIGINAL else registry.label(method)
@@ -190,7 +190,7 @@ def forgetting_view(studio: Studio, model_ids, progress=None) -> ForgettingView:
     result = studio.forgetting(list(model_ids), progress=progress)
     models = list(result["scores"])
     labels = {m: studio.run_label(m, width=40) for m in models}
-    methods = {m: ORIGINAL if m == ORIGINAL else studio.run(m).get("method", "") for m in models}
+    methods = {m: ORIGINAL if m == ORIGINAL else studio.run(m).method for m in models}
     tasks = list(result["tasks"])
     rows = []
     for task in tasks:
@@ -211,7 +211,7 @@ def forgetting_view(studio: Studio, model_ids, progress=None) -> ForgettingView:
         rows.append(row)
     row = {"Task": "DialogSum ROUGE-L (last evaluation)", "Questions": ""}
     for model in models:
-        rouge = None if model == ORIGINAL else (studio.run(model).get("metrics") or {}).get("rougeL")
+        rouge = None if model == ORIGINAL else studio.run(model).rouge_l
         row[labels[model]] = score_text(rouge)
     rows.append(row)
     summary = _summary(result, labels, fmt_seconds(result["seconds"]))

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from studio.service.engine import Studio
+    from studio.store.records import RunRecord
 
 
 # Shown above the empty table, so a first visitor learns where runs come from.
@@ -45,11 +46,11 @@ RUN_COLUMNS = ["Name", "Method", "Status", "Steps", "Time", "Trainable params", 
                "Final loss", "ROUGE-L", "Experiment", "Run id"]
 
 
-def grouped_by_experiment(records: list[dict]) -> list[dict]:
+def grouped_by_experiment(records: list[RunRecord]) -> list[RunRecord]:
     """Newest first, but the runs of one experiment together, where its newest run stands."""
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[RunRecord]] = {}
     for r in records:
-        key = (r.get("experiment") or {}).get("id") or r["run_id"]
+        key = r.experiment_id or r.run_id
         groups.setdefault(key, []).append(r)
     return [r for group in groups.values() for r in group]
 
@@ -69,9 +70,9 @@ def experiment_notes(studio: Studio) -> dict[str, str]:
     return notes
 
 
-def experiment_cell(record: dict, first: bool, notes: dict[str, str] | None = None) -> str:
+def experiment_cell(record: RunRecord, first: bool, notes: dict[str, str] | None = None) -> str:
     """The experiment's id and budget on its first row; the rows below only point up to it."""
-    experiment = record.get("experiment") or {}
+    experiment = record.experiment or {}
     if not experiment:
         return ""
     if not first:
@@ -83,44 +84,44 @@ def experiment_cell(record: dict, first: bool, notes: dict[str, str] | None = No
             f"{b.get('train_size')} pairs, seed {b.get('seed')}, {rate}" + (f" · {note}" if note else ""))
 
 
-def status_cell(record: dict) -> str:
+def status_cell(record: RunRecord) -> str:
     """The status, and whether the saved model it speaks of is still there."""
-    status = record.get("status", "")
-    return f"{status}, model missing" if record.get("model_missing") else status
+    status = record.status
+    return f"{status}, model missing" if record.model_missing else status
 
 
-def runs_table(records: list[dict], yours: set[str] | frozenset = frozenset(),
+def runs_table(records: list[RunRecord], yours: set[str] | frozenset = frozenset(),
                notes: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per run; runs whose id is in `yours` (this session's) say so after their name;
     `notes`: experiment id -> what went wrong with it (experiment_notes)."""
     rows, seen = [], set()
     for r in grouped_by_experiment(records):
-        loss = r.get("final_loss")
-        experiment_id = (r.get("experiment") or {}).get("id")
+        loss = r.final_loss
+        experiment_id = r.experiment_id
         rows.append({
-            "Name": mark_yours(r.get("name") or r["run_id"], r["run_id"] in yours),
-            "Method": registry.label(r.get("method", "")),
+            "Name": mark_yours(r.name or r.run_id, r.run_id in yours),
+            "Method": registry.label(r.method),
             "Status": status_cell(r),
-            "Steps": r.get("steps") if r.get("steps") is not None else "",
-            "Time": fmt_seconds(r.get("train_seconds")),
-            "Trainable params": fmt_params(r.get("trainable_params"), r.get("trainable_share")),
-            "Size on disk": fmt_bytes(r.get("size_bytes")),
+            "Steps": r.steps if r.steps is not None else "",
+            "Time": fmt_seconds(r.train_seconds),
+            "Trainable params": fmt_params(r.trainable_params, r.trainable_share),
+            "Size on disk": fmt_bytes(r.size_bytes),
             "Final loss": f"{loss:.3f}" if isinstance(loss, (int, float)) else "",
-            "ROUGE-L": score_text((r.get("metrics") or {}).get("rougeL")),
+            "ROUGE-L": score_text(r.rouge_l),
             "Experiment": experiment_cell(r, experiment_id not in seen, notes),
-            "Run id": r["run_id"],
+            "Run id": r.run_id,
         })
         seen.add(experiment_id)
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
-def run_dropdown(studio: Studio, records: list[dict], owner: str | None = None) -> list[tuple[str, str]]:
-    return [(mark_yours(studio.run_label(r, details=True), studio.owns(r, owner)), r["run_id"]) for r in records]
+def run_dropdown(studio: Studio, records: list[RunRecord], owner: str | None = None) -> list[tuple[str, str]]:
+    return [(mark_yours(studio.run_label(r, details=True), studio.owns(r, owner)), r.run_id) for r in records]
 
 
-def yours(studio: Studio, records: list[dict], owner: str | None) -> set[str]:
+def yours(studio: Studio, records: list[RunRecord], owner: str | None) -> set[str]:
     """The ids of the runs this session trained."""
-    return {r["run_id"] for r in records if studio.owns(r, owner)}
+    return {r.run_id for r in records if studio.owns(r, owner)}
 
 
 def rename_run(studio: Studio, run_id: str | None, name: str, owner: str) -> str:
@@ -129,7 +130,7 @@ def rename_run(studio: Studio, run_id: str | None, name: str, owner: str) -> str
     if not run_id:
         raise ValueError("Pick a run first.")
     record = studio.rename_run(run_id, name, owner)
-    return f"Renamed to **{plain(record['name'])}**."
+    return f"Renamed to **{plain(record.name)}**."
 
 
 def delete_run(studio: Studio, run_id: str | None, owner: str, confirmed: bool) -> str:
@@ -166,8 +167,8 @@ def prompt_run_choices(studio: Studio, owner: str | None = None) -> list[tuple[s
     """(label, run id) for every soft-prompt run (prompt tuning) with a saved prompt, newest first; the person's
     own marked."""
     soft_prompts = {m.name for m in registry.METHODS if m.soft_prompt}
-    return [(mark_yours(studio.run_label(r, method=False, details=True), studio.owns(r, owner)), r["run_id"])
-            for r in studio.loadable_runs() if r.get("method") in soft_prompts]
+    return [(mark_yours(studio.run_label(r, method=False, details=True), studio.owns(r, owner)), r.run_id)
+            for r in studio.loadable_runs() if r.method in soft_prompts]
 
 
 def _top_k(value) -> int:
@@ -215,8 +216,8 @@ class WeightChangeView:
 def weight_run_choices(studio: Studio, owner: str | None = None) -> list[tuple[str, str]]:
     """(label, run id) for every run of a known method with a saved model, newest first; prompt tuning too, and
     a change the view does not read (each says why there is no map); the person's own marked."""
-    return [(mark_yours(studio.run_label(r, details=True), studio.owns(r, owner)), r["run_id"])
-            for r in studio.loadable_runs() if registry.find(r.get("method")) is not None]
+    return [(mark_yours(studio.run_label(r, details=True), studio.owns(r, owner)), r.run_id)
+            for r in studio.loadable_runs() if registry.find(r.method) is not None]
 
 
 WHOLE_MODEL = {"shared": "input embeddings (shared)", "lm_head": "output head (lm_head)"}
@@ -307,7 +308,7 @@ def singular_values_view(studio: Studio, run_id, matrix) -> tuple[go.Figure, str
     run_id, matrix = _run_id(run_id), _matrix(matrix)
     if matrix is None:
         raise ValueError("Pick a weight matrix from the list.")
-    method = studio.run(run_id).get("method")
+    method = studio.run(run_id).method
     values = studio.weight_singular_values(run_id, matrix)
     return singular_values_figure(values, method, matrix_label(matrix)), _values_note(values)
 

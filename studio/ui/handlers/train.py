@@ -242,9 +242,10 @@ def _job_status(studio: Studio, job: JobStatus, events: list[dict], steps: list[
                     "training so far).")
         return f"**{label} is {doing}** ({fmt_seconds(now - (job.started_at or now))} so far)."
     if job.status == "completed":
-        record = job.record or {}
-        return (f"**Finished:** {label} trained {record.get('steps', len(steps))} steps in "
-                f"{fmt_seconds(record.get('train_seconds'))}. Try it in the Compare tab.")
+        record = job.record
+        trained = record.steps if record and record.steps is not None else len(steps)
+        return (f"**Finished:** {label} trained {trained} steps in "
+                f"{fmt_seconds(record.train_seconds if record else None)}. Try it in the Compare tab.")
     if job.status == "stopped":
         return (f"**Stopped:** {plain(job.error)}" if job.error else
                 f"**Stopped** at step {last['step'] if last else 0}; the model so far is saved "
@@ -276,20 +277,20 @@ def loss_view(studio: Studio, job: JobStatus | None = None, owner: str | None = 
         curves[f"{registry.label(current_method)} (this run)"] = (current_method, steps)
     earlier = []
     if own_runs is True and owner:
-        mine = [r for r in studio.runs() if studio.owns(r, owner) and r.get("status") in ("completed", "stopped")
-                and (job is None or r["run_id"] != job.run_id)]
+        mine = [r for r in studio.runs() if studio.owns(r, owner) and r.status in ("completed", "stopped")
+                and (job is None or r.run_id != job.run_id)]
         earlier += [(r, True) for r in mine[:MAX_OWN_OVERLAYS]]
     for method in registry.NAMES:
-        done = [r for r in studio.loadable_runs(method) if r.get("status") == "completed"]
-        if method != current_method and done and all(r["run_id"] != done[0]["run_id"] for r, _ in earlier):
+        done = [r for r in studio.loadable_runs(method) if r.status == "completed"]
+        if method != current_method and done and all(r.run_id != done[0].run_id for r, _ in earlier):
             earlier.append((done[0], studio.owns(done[0], owner)))
     for record, yours in earlier:
         try:
-            events = [e for e in studio.run_events(record["run_id"]) if e.get("type") == "step"]
+            events = [e for e in studio.run_events(record.run_id) if e.get("type") == "step"]
         except RunNotFound:
             continue
         label = studio.run_label(record)[:48] + (" · yours" if yours else "")
-        curves[label] = (record.get("method"), events)
+        curves[label] = (record.method, events)
     return loss_figure(curves, title="Training loss" if job is not None else "Training loss of earlier runs",
                        smoothing=smoothing_window(smoothing), log_scale=log_scale is True)
 
@@ -469,8 +470,8 @@ def train_stream(studio: Studio, owner: str, form: TrainForm) -> Iterator[Stream
                              f"loss {event['loss']:.4f}", loss_view(studio, streamed))
         elif event["type"] == "done":
             record = event["record"]
-            ending = ("finished" if record["status"] == "completed" else
-                      "stopped at the GPU time limit; the model so far is saved" if record["status"] == "stopped"
-                      else f"failed: {plain(record.get('error') or '')}")
+            ending = ("finished" if record.status == "completed" else
+                      "stopped at the GPU time limit; the model so far is saved" if record.status == "stopped"
+                      else f"failed: {plain(record.error or '')}")
             yield StreamView(f"**{plain(studio.run_label(record))}** {ending}.", loss_view(studio, streamed),
-                             ended=True, run_id=record["run_id"])
+                             ended=True, run_id=record.run_id)

@@ -134,11 +134,10 @@ def _slot_line(studio: Studio, experiment: ExperimentStatus, key: str) -> str:
     except KeyError:   # RunNotFound: cut short before its run was saved, or deleted since
         return f"- {label}: not finished (no run {plain(run_id)} on disk)"
     kept = " (kept from before the restart)" if key in experiment.reused else ""
-    if record.get("status") == "completed" and not record.get("model_missing"):
-        return (f"- {label}: finished {record.get('steps', '?')} steps in "
-                f"{fmt_seconds(record.get('train_seconds'))}{kept}")
-    status = record.get("status") or "unknown"
-    return f"- {label}: {plain(status)}, not finished" + (f": {plain(record['error'])}" if record.get("error") else "")
+    if record.status == "completed" and not record.model_missing:
+        return (f"- {label}: finished {'?' if record.steps is None else record.steps} steps in "
+                f"{fmt_seconds(record.train_seconds)}{kept}")
+    return f"- {label}: {plain(record.status)}, not finished" + (f": {plain(record.error)}" if record.error else "")
 
 
 def _budget_text(budget: dict, pairs_used: int | None = None, seeds: list | None = None) -> str:
@@ -243,8 +242,9 @@ def _method_line(studio: Studio, label: str, job) -> str:
         extra = f" · validation {val['eval_loss']:.3f}" if val else ""
         return f"- {label}: step {last['step']} of {total} · loss {last['loss']:.3f}{extra}"
     if job.status == "completed":
-        record = job.record or {}
-        return f"- {label}: finished {record.get('steps', '?')} steps in {fmt_seconds(record.get('train_seconds'))}"
+        record = job.record
+        steps = record.steps if record and record.steps is not None else "?"
+        return f"- {label}: finished {steps} steps in {fmt_seconds(record.train_seconds if record else None)}"
     if job.status == "failed":
         return f"- {label}: **failed**: {plain(job.error or 'unknown error')}"
     return f"- {label}: {job.status}"
