@@ -88,3 +88,10 @@ def test_a_record_of_the_wrong_shape_is_no_typed_record():
         typed_record({**GOOD, "steps": "30"})
     with pytest.raises(BadRecord, match="method"):
         typed_record({key: value for key, value in GOOD.items() if key != "method"})
+
+
+def test_a_run_was_trained_on_a_base_when_its_folder_or_its_name_matches():
+    record = typed_record({**GOOD, "base_model": "google/flan-t5-small", "base_model_path": "/cache/flan"})
+    assert record.trained_on("/cache/flan", "another name")          # the same folder
+    assert record.trained_on("/moved/flan", "google/flan-t5-small")  # the same model, cached elsewhere now
+    assert not record.trained_on("/cache/base", "google/flan-t5-base")

@@ -318,7 +318,7 @@ class ModelPool:
         return [w for w in self._wrappers.values() if injects_layers(w)]
 
     def _check_base(self, record: RunRecord) -> None:
-        if record.base_model_path != self.base_choice.path and record.base_model != self.base_choice.name:
+        if not record.trained_on(self.base_choice.path, self.base_choice.name):
             raise ValueError(f"Run {record.run_id} was trained on {record.base_model}, but the "
                              f"studio now runs {self.base_choice.name}; its adapter does not fit.")
 

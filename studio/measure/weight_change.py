@@ -324,7 +324,7 @@ def singular_values(source: Updates, name: str) -> dict:
 
 def check_same_base(record: RunRecord, base) -> None:
     """A run measured against a base it was not trained on would show that difference, not training's."""
-    if record.base_model_path != base.path and record.base_model != base.name:
+    if not record.trained_on(base.path, base.name):
         raise ValueError(f"Run {record.run_id} was trained on {record.base_model}, but the studio now runs "
                          f"{base.name}; its change cannot be measured against it.")
 

@@ -121,6 +121,10 @@ class RunRecord(_Checked):
         """The ROUGE-L kept by the last evaluation, if any."""
         return self.metrics.rougeL if self.metrics else None
 
+    def trained_on(self, base_path: str, base_name: str) -> bool:
+        """Whether the run was trained on this base model (its folder, or its name where the folder moved)."""
+        return self.base_model_path == base_path or self.base_model == base_name
+
     @property
     def experiment_id(self) -> str | None:
         """The fair experiment the run belongs to, if any."""
