@@ -51,12 +51,16 @@ def _default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tuning-studio"
 
 
+def cache_dir_from(env) -> Path:
+    """The studio's cache folder: STUDIO_CACHE_DIR, else the user's cache folder."""
+    return Path(env["STUDIO_CACHE_DIR"]) if env.get("STUDIO_CACHE_DIR") else _default_cache_dir()
+
+
 def compile_cache_dir(env=None) -> Path:
     """Where torch.compile keeps its caches and this machine's measured profile (STUDIO_CACHE_DIR/compile).
 
     Read where a training compiles, which may be a child process with no Settings of its own."""
-    env = os.environ if env is None else env
-    return (Path(env["STUDIO_CACHE_DIR"]) if env.get("STUDIO_CACHE_DIR") else _default_cache_dir()) / "compile"
+    return cache_dir_from(os.environ if env is None else env) / "compile"
 
 
 def _is_on(value) -> bool:
@@ -189,8 +193,7 @@ class Settings:
             values["data_explicit"] = True
         if env.get("STUDIO_RUNS_DIR"):
             values["runs_dir"] = Path(env["STUDIO_RUNS_DIR"])
-        if env.get("STUDIO_CACHE_DIR"):
-            values["cache_dir"] = Path(env["STUDIO_CACHE_DIR"])
+        values["cache_dir"] = cache_dir_from(env)
         if hub_offline(env):
             values["offline"] = True
         if env.get("STUDIO_ALLOWED_MODELS"):
