@@ -24,6 +24,7 @@ from .common import fmt_seconds, plain, refuse_in_presenter_mode, require_sessio
 if TYPE_CHECKING:
     from studio.service.engine import Studio
     from studio.service.experiment import ExperimentStatus
+    from studio.store.records import RunRecord
 
 
 def _preset(name: str):
@@ -135,9 +136,14 @@ def _slot_line(studio: Studio, experiment: ExperimentStatus, key: str) -> str:
         return f"- {label}: not finished (no run {plain(run_id)} on disk)"
     kept = " (kept from before the restart)" if key in experiment.reused else ""
     if record.status == "completed" and not record.model_missing:
-        return (f"- {label}: finished {'?' if record.steps is None else record.steps} steps in "
-                f"{fmt_seconds(record.train_seconds)}{kept}")
+        return _finished_line(label, record, kept)
     return f"- {label}: {plain(record.status)}, not finished" + (f": {plain(record.error)}" if record.error else "")
+
+
+def _finished_line(label: str, record: RunRecord | None, kept: str = "") -> str:
+    """A finished training's line: its steps and time as its record says ("?" where it has none)."""
+    steps = "?" if record is None or record.steps is None else record.steps
+    return f"- {label}: finished {steps} steps in {fmt_seconds(record.train_seconds if record else None)}{kept}"
 
 
 def _budget_text(budget: dict, pairs_used: int | None = None, seeds: list | None = None) -> str:
@@ -242,9 +248,7 @@ def _method_line(studio: Studio, label: str, job) -> str:
         extra = f" · validation {val['eval_loss']:.3f}" if val else ""
         return f"- {label}: step {last['step']} of {total} · loss {last['loss']:.3f}{extra}"
     if job.status == "completed":
-        record = job.record
-        steps = record.steps if record and record.steps is not None else "?"
-        return f"- {label}: finished {steps} steps in {fmt_seconds(record.train_seconds if record else None)}"
+        return _finished_line(label, job.record)
     if job.status == "failed":
         return f"- {label}: **failed**: {plain(job.error or 'unknown error')}"
     return f"- {label}: {job.status}"
