@@ -37,7 +37,7 @@ def cmd_runs(args) -> dict:
             print(f"{r.run_id:<36} {r.method:<7} {r.status:<11} loss {loss}")
     for problem in problems:
         say(args, f"skipped: {problem['run_id']}/{problem['file']}: {problem['reason']}")
-    return {"runs": [r.as_dict() for r in runs], "skipped": problems}
+    return {"runs": runs, "skipped": problems}   # --json writes each record as_dict() (cli._json_value)
 
 
 def cmd_delete(args) -> dict:
