@@ -23,3 +23,19 @@ def test_declared_fractions_blank_means_default_and_bad_values_are_refused():
     for bad in ("fast", "nan", -1, 11):
         with pytest.raises(ValueError):
             parse(TrainConfig, "learning_rate", bad, blank=None)
+
+
+def test_text_numbers_read_as_the_number_they_are_and_messages_say_what_is_wrong():
+    """The rules a form's or API client's text meets, each with its own message. These are why no library
+    checks the values (see declare.py's docstring): pydantic's lax mode takes True as 1, cannot tell "8.5"
+    from "abc" for a whole number, and refuses "1e2"; its strict mode refuses the 5.0 a number box sends."""
+    assert parse(TrainConfig, "steps", "1e2") == 100
+    assert parse(TrainConfig, "steps", " 8 ") == 8
+    with pytest.raises(ValueError, match=r"^The number of steps must be a whole number, not 8.5\.$"):
+        parse(TrainConfig, "steps", "8.5")
+    with pytest.raises(ValueError, match=r"^The number of steps must be a number, not 'abc'\.$"):
+        parse(TrainConfig, "steps", "abc")
+    with pytest.raises(ValueError, match=r"^The number of steps must be a number, not True\.$"):
+        parse(TrainConfig, "steps", True)
+    with pytest.raises(ValueError, match=r"^The number of steps must be between 1 and 5,000, not 0\.$"):
+        parse(TrainConfig, "steps", "0")

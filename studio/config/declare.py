@@ -14,6 +14,17 @@ A new hyperparameter is one `setting(...)` line (in config/settings.py, or in it
 module under model/methods/) plus the code that uses it; its flag, its form field and API
 parameter, its widget and its validation follow from that line. Field names are unique
 across all settings (a method's carry its prefix: lora_r), so one name serves everywhere.
+
+Why no library checks or parses these (weighed against pydantic 2.14 and HfArgumentParser):
+- pydantic's `Field(ge=, le=)` in lax mode takes True as 1 for a whole number, answers "8.5" and
+  "abc" with the same int_parsing error (the studio says "must be a whole number" for one and
+  "must be a number" for the other) and refuses "1e2"; strict mode refuses the 5.0 a Gradio number
+  box sends for 5. Either way the text-to-number step and every message would stay here, with a
+  table from pydantic's error types to them on top: more code than the comparisons it would save.
+- HfArgumentParser fills unset flags with the dataclass's defaults, but an unset flag must leave
+  the method's own default in charge (LoRA's learning rate is not prompt tuning's); it has no
+  mutually exclusive groups (--steps or --epochs). argparse, which it wraps, is used directly below.
+tests/test_declare.py pins the behaviour a swap would have to keep.
 """
 from __future__ import annotations
 
