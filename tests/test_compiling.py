@@ -1,14 +1,16 @@
 """studio/train/compiling.py: when a run compiles its training step, and that a compiled run learns as an eager one."""
 import json
 import math
+import os
 
 import pytest
 
 from studio.config.declare import flag_values
 from studio.config.settings import TrainConfig
+from studio.model.base_model import load_base
 from studio.model.methods import registry
-from studio.train.compiling import compile_decision, read_profile, write_profile
-from studio.train.training import TrainSpec, train_run
+from studio.train.compiling import PAD_BUCKET, compile_decision, read_profile, use_compile_cache, write_profile
+from studio.train.training import TrainSpec, batch_collator, train_run
 from tests.conftest import TINY_TRAIN
 
 # Eager 4 s a step, compiled 3 s, 120 s to compile: at batch 8 a run saves 1 s a step, so 120 steps break even.
@@ -81,9 +83,14 @@ def test_a_compiled_run_learns_as_an_eager_one_and_says_it_compiled(studio, cach
     masked positions only); the record says which run compiled, why, and what the compile cost.
 
     LoRA's dropout is off: the compiled graph draws its random masks with its own generator, and masks of
-    differently padded batches differ anyway, so with dropout on the curves part from the first step."""
+    differently padded batches differ anyway, so with dropout on the curves part from the first step.
+
+    Dialogues are cut at 128 tokens, so every batch has one dialogue shape and the compiler compiles once
+    (each shape costs 30-40 s here); summaries still pad to 64 compiled against 8 eager, so the curves
+    agreeing shows the compiled run's extra padding is masked."""
     def run(setting):
-        spec = TrainSpec("lora", TrainConfig(steps=4, compile=setting, eval_every=0, **TINY_TRAIN),
+        spec = TrainSpec("lora", TrainConfig(steps=4, compile=setting, eval_every=0, max_source_tokens=128,
+                                             **TINY_TRAIN),
                          registry.method_settings("lora", {"lora_dropout": 0.0}))
         record = train_run(spec, studio.store, studio.base, studio.data)
         assert record.status == "completed", record.error
@@ -97,3 +104,26 @@ def test_a_compiled_run_learns_as_an_eager_one_and_says_it_compiled(studio, cach
     for a, b in zip(_losses(studio, eager), _losses(studio, compiled), strict=True):
         assert math.isclose(a, b, rel_tol=1e-3), (_losses(studio, eager), _losses(studio, compiled))
 
+
+
+def test_inductor_caches_go_to_the_studio_folder_unless_the_operator_chose_one(cache, monkeypatch):
+    """Importing transformers' Trainer writes inductor's /tmp default into TORCHINDUCTOR_CACHE_DIR: that value
+    must not count as a choice, or the studio's cache would never be used."""
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", default_cache_dir())
+    assert use_compile_cache() == cache / "inductor"
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(cache / "inductor") and (cache / "inductor").is_dir()
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(cache.parent / "operators-own"))
+    assert use_compile_cache() == cache.parent / "operators-own"
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(cache.parent / "operators-own")
+
+
+def test_a_compiled_run_pads_to_the_compilers_buckets_and_an_eager_one_to_eight(studio):
+    _, tokenizer = load_base(studio.base.path)
+    pairs = [{"input_ids": [5] * 70, "labels": [6] * 9}, {"input_ids": [5] * 3, "labels": [6] * 20}]
+    for compiled, multiple in ((True, PAD_BUCKET), (False, 8)):
+        batch = batch_collator(tokenizer, compiled)(pairs)
+        assert batch["input_ids"].shape == (2, math.ceil(70 / multiple) * multiple)
+        assert batch["labels"].shape == (2, math.ceil(20 / multiple) * multiple)
+        assert (batch["labels"][0, 9:] == -100).all()   # padding never counts in the loss

@@ -63,6 +63,17 @@ def compile_cache_dir(env=None) -> Path:
     return cache_dir_from(os.environ if env is None else env) / "compile"
 
 
+def inductor_cache_dir(default: str, env=None) -> Path:
+    """Where inductor keeps compiled kernels and graphs: the operator's TORCHINDUCTOR_CACHE_DIR, else
+    the studio's (compile_cache_dir()/inductor). `default` is inductor's own /tmp folder: importing
+    transformers' Trainer writes it into the variable, so that value is taken as unset, not as a choice."""
+    env = os.environ if env is None else env
+    chosen = env.get("TORCHINDUCTOR_CACHE_DIR")
+    if chosen and Path(chosen) != Path(default):
+        return Path(chosen)
+    return compile_cache_dir(env) / "inductor"
+
+
 def _is_on(value) -> bool:
     return str(value or "").strip().lower() in ("1", "true", "yes", "on")
 

@@ -26,7 +26,7 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.config.settings import compile_cache_dir
+from studio.config.settings import compile_cache_dir, inductor_cache_dir
 from studio.model.hardware import cpu_model
 
 PAD_BUCKET = 64            # tokens: a compiled run's padded lengths are multiples of this
@@ -97,10 +97,15 @@ def compile_decision(setting: str, device: str, steps: int, batch_size: int, mod
 
 
 def use_compile_cache() -> Path:
-    """Point inductor's on-disk caches at the studio's cache folder, so a shape compiled once starts fast."""
-    folder = compile_cache_dir() / "inductor"
+    """Point inductor's on-disk caches at the studio's cache folder, so a shape compiled once starts fast.
+
+    Set, not defaulted: by now importing the Trainer has written inductor's /tmp default into the
+    variable (inductor reads it on every use, so changing it still counts)."""
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    folder = inductor_cache_dir(default_cache_dir())
     folder.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(folder))
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder)
     os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
     os.environ.setdefault("TORCHINDUCTOR_AUTOGRAD_CACHE", "1")
     return folder

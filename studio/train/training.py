@@ -253,6 +253,13 @@ def prepare_model(base_path: str, method: str, settings, bf16: bool, device: str
     return model, tokenizer
 
 
+def batch_collator(tokenizer, compiled: bool) -> DataCollatorForSeq2Seq:
+    """Pads a batch: to a multiple of 8, which keeps shapes friendly to vectorised kernels at almost no
+    padding cost, or on a compiled run to coarser buckets, so the compiler meets a few shapes, not one
+    per batch."""
+    return DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, pad_to_multiple_of=PAD_BUCKET if compiled else 8)
+
+
 def build_trainer(model, tokenizer, train_set, cfg: TrainConfig, learning_rate: float, bf16: bool, device: str,
                   output_dir: str, callbacks=(), group_by_length: bool = True, eval_set=None,
                   report_to: str = "none", run_name: str | None = None, compiled: bool = False) -> Trainer:
@@ -288,11 +295,8 @@ def build_trainer(model, tokenizer, train_set, cfg: TrainConfig, learning_rate: 
         ddp_find_unused_parameters=False,
         torch_compile=compiled,
     )
-    # pad_to_multiple_of=8 keeps tensor shapes friendly to vectorised kernels at almost no padding cost; a
-    # compiled run pads to coarser buckets, so the compiler meets a few shapes rather than one per batch.
-    collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100,
-                                      pad_to_multiple_of=PAD_BUCKET if compiled else 8)
-    trainer = _StudioTrainer(model=model, args=args, train_dataset=train_set, data_collator=collator,
+    trainer = _StudioTrainer(model=model, args=args, train_dataset=train_set,
+                             data_collator=batch_collator(tokenizer, compiled),
                              eval_dataset=eval_set if evaluating else None,
                              processing_class=tokenizer, callbacks=list(callbacks))
     trainer.remove_callback(PrinterCallback)  # with tqdm off it would print every log line
