@@ -366,6 +366,21 @@ def failure_message(exc: BaseException) -> str:
     return message
 
 
+def compile_results(decision: CompileDecision, steps: list[dict]) -> dict:
+    """compiled, why, and (compiled) what compiling cost: the time beyond a typical step's of every step that
+    took over twice as long (the first compile and a recompile for each new padded length; a validation
+    check between two steps counts too). Typical is the lower quartile, not the median: in a short run
+    half the steps or more may be compiles (4 steps, 2 shapes)."""
+    out = {"compiled": decision.compile, "compile_reason": decision.reason}
+    if decision.compile:
+        clock = [e["elapsed"] for e in steps]
+        durations = [later - earlier for earlier, later in zip([0.0, *clock], clock)]
+        if durations:
+            typical = sorted(durations)[len(durations) // 4]
+            out["compile_seconds"] = round(sum(d - typical for d in durations if d > 2 * typical), 3)
+    return out
+
+
 class _Run:
     """One training in progress: where its events go, and the steps from a model to a saved run."""
 
@@ -421,7 +436,7 @@ class _Run:
         record = self.store.finish(self.run_id, status, save_model=self._saver(model, tokenizer),
                                    **self._results(output, len(train_set), steps_per_epoch, steps, resume),
                                    **self._validation_results(callback, eval_set),
-                                   **self._compile_results(compiling, steps))
+                                   **compile_results(compiling, steps))
         message = ("Stopped early; the model so far is saved." if status == "stopped" else
                    f"Finished early: {callback.early_stop_reason}." if callback.early_stop_reason else "Finished.")
         self.emit({"type": "status", "status": record.status, "message": message})
@@ -445,20 +460,6 @@ class _Run:
                    "message": f"Paused at step {step} of {max_steps}: back in line while others train; "
                    "it resumes from its checkpoint."})
         return PausedTurn(self.run_id, paused)
-
-    @staticmethod
-    def _compile_results(decision: CompileDecision, steps: list[dict]) -> dict:
-        """compiled, why, and (compiled) what compiling cost: the time beyond a typical step's of every step that
-        took over twice as long (the first compile and a recompile for each new padded length; a validation
-        check between two steps counts too)."""
-        out = {"compiled": decision.compile, "compile_reason": decision.reason}
-        if decision.compile:
-            clock = [e["elapsed"] for e in steps]
-            durations = [later - earlier for earlier, later in zip([0.0, *clock], clock)]
-            if durations:
-                typical = sorted(durations)[len(durations) // 2]
-                out["compile_seconds"] = round(sum(d - typical for d in durations if d > 2 * typical), 3)
-        return out
 
     @staticmethod
     def _validation_results(callback: EventCallback, eval_set) -> dict:
