@@ -29,7 +29,10 @@ def cache(tmp_path, monkeypatch):
     """The studio's cache folder for this test (the profile and inductor's caches go under it)."""
     monkeypatch.setenv("STUDIO_CACHE_DIR", str(tmp_path))
     for name in ("TORCHINDUCTOR_CACHE_DIR", "TORCHINDUCTOR_FX_GRAPH_CACHE", "TORCHINDUCTOR_AUTOGRAD_CACHE"):
-        monkeypatch.delenv(name, raising=False)
+        # Set, then removed: monkeypatch then puts back what was there before (or nothing), also over
+        # the value use_compile_cache writes, so this test's folder does not outlive it.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     return tmp_path / "compile"
 
 

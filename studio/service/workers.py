@@ -199,7 +199,7 @@ class Workers:
 
     def run(self, placement: Placement, spec, store, base, data, listener, stop_event, run_id,
             **extra) -> TrainOutcome:
-        """Train in the placement's worker; returns the run's final record (as train_run does)."""
+        """Train in the placement's worker; returns how the training ended (as train_run does: a TrainOutcome)."""
         if placement.kind == "thread":
             from studio.train.training import train_run
 
