@@ -1,12 +1,13 @@
 """Compiled training, measured: eager and torch.compile steps side by side, and this machine's profile.
 
-    out = bench_compile(cache_dir)          # python -m studio bench --only compile
-    python -m bench.compile_speed eager|compiled STEPS   # one measurement in its own process (JSON on stdout)
+    out = bench_compile(cache_dir)          # python -m studio bench --only compile [--method lora]
+    python -m bench.compile_speed eager|compiled STEPS [METHOD]   # one measurement in its own process (JSON)
 
 Each measurement runs in a process of its own, so a compiled one starts with nothing compiled in
 memory: the first compiled process finds inductor's on-disk cache empty (a cold compile), the
 second finds what the first left there (a warm one). The step is the one the studio trains: a
-FLAN-T5-small-shaped model (random weights), dropout off, fused AdamW, full fine-tuning, one
+FLAN-T5-small-shaped model (random weights), dropout off, fused AdamW, full fine-tuning (or another
+method of the registry, e.g. LoRA with its default settings, its dropout off too), one
 fixed batch of 8 dialogues x 352 tokens -> 64 summary tokens, forward, backward and optimizer
 step timed together. `bench_quick_runs` times whole quick runs the same three ways and writes the
 profile `TrainConfig.compile="auto"` decides by (studio/train/compiling.py).
@@ -34,17 +35,28 @@ def _step_inputs():
             "labels": torch.randint(5, 32000, (BATCH, TARGET_TOKENS), generator=generator)}
 
 
-def measure(mode: str, steps: int) -> dict:
+def build_trainable(method: str | None = None):
+    """The benchmark's model as `method` (a registry name; None: full fine-tuning) trains it, every dropout off
+    (as the studio trains: no random masks, so eager and compiled steps compute the same function)."""
+    from bench.model import build_flan_t5_small_random
+    from studio.model.methods import registry
+    from studio.train.training import set_base_dropout
+
+    chosen = registry.get(method) if method else registry.whole_model_method()
+    model = build_flan_t5_small_random(seed=0)
+    set_base_dropout(model, 0.0)
+    model = chosen.build(model, registry.method_settings(chosen.name))
+    set_base_dropout(model, 0.0)   # again: the method's own dropout layers (LoRA's) came with it
+    return model
+
+
+def measure(mode: str, steps: int, method: str | None = None) -> dict:
     """Time `steps` training steps, eager or compiled, in this process; the losses to compare the two by."""
     import torch
 
-    from bench.model import build_flan_t5_small_random
-    from studio.train.training import set_base_dropout
-
-    model = build_flan_t5_small_random(seed=0)
-    set_base_dropout(model, 0.0)   # as the studio trains: no random masks, so the two paths can be compared
+    model = build_trainable(method)
     model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, fused=True)
     forward = torch.compile(model) if mode == "compiled" else model
     batch = _step_inputs()
     seconds, losses = [], []
@@ -59,13 +71,11 @@ def measure(mode: str, steps: int) -> dict:
     return {"mode": mode, "step_seconds": [round(s, 3) for s in seconds], "losses": losses}
 
 
-def step_flops() -> float:
+def step_flops(method: str | None = None) -> float:
     """FLOPs of one training step (forward and backward) of the benchmark's batch, as PyTorch counts them."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from bench.model import build_flan_t5_small_random
-
-    model = build_flan_t5_small_random(seed=0)
+    model = build_trainable(method)
     with FlopCounterMode(display=False) as counter:
         model(**_step_inputs()).loss.backward()
     return float(counter.get_total_flops())
@@ -85,10 +95,10 @@ def gemm_gflops(repeats: int = 20) -> float:
     return 2 * rows * inner * columns / best / 1e9
 
 
-def _in_own_process(mode: str, steps: int, env: dict) -> dict:
+def _in_own_process(mode: str, steps: int, env: dict, method: str | None) -> dict:
     root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-m", "bench.compile_speed", mode, str(steps)], cwd=root, env=env,
-                          capture_output=True, text=True, check=True)
+    command = [sys.executable, "-m", "bench.compile_speed", mode, str(steps), *([method] if method else [])]
+    proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -97,9 +107,10 @@ def _median(values: list[float]) -> float:
     return ordered[len(ordered) // 2]
 
 
-def bench_compile(cache_dir: Path, steps: int = 10, say=print) -> dict:
+def bench_compile(cache_dir: Path, steps: int = 10, say=print, method: str | None = None) -> dict:
     """One fixed-shape step eager, compiled with a cold cache and with a warm one: what compiling does to the
-    arithmetic (share of the GEMM rate), apart from the shapes a real run meets (bench_quick_runs)."""
+    arithmetic (share of the GEMM rate), apart from the shapes a real run meets (bench_quick_runs).
+    `method`: a registry name (None: full fine-tuning)."""
     from bench.report import machine
     from studio.train.compiling import machine_key
 
@@ -111,15 +122,16 @@ def bench_compile(cache_dir: Path, steps: int = 10, say=print) -> dict:
     runs = {}
     for label, mode in (("eager", "eager"), ("compiled_cold", "compiled"), ("compiled_warm", "compiled")):
         say(f"compile benchmark: {label}, {steps} steps in a process of its own ...")
-        runs[label] = _in_own_process(mode, steps, env)
+        runs[label] = _in_own_process(mode, steps, env, method)
     eager = _median(runs["eager"]["step_seconds"][1:])
     compiled = _median(runs["compiled_cold"]["step_seconds"][1:] + runs["compiled_warm"]["step_seconds"][1:])
     cold = runs["compiled_cold"]["step_seconds"][0] - runs["eager"]["step_seconds"][0]
     warm = runs["compiled_warm"]["step_seconds"][0] - runs["eager"]["step_seconds"][0]
     say("compile benchmark: counting a step's FLOPs and timing a plain matrix product ...")
-    flops, gemm = step_flops(), gemm_gflops()
+    flops, gemm = step_flops(method), gemm_gflops()
     drift = max(abs(a - b) / abs(a) for a, b in zip(runs["eager"]["losses"], runs["compiled_cold"]["losses"]))
-    out = {"stage": "compile", "machine": machine(), "machine_key": machine_key(), "steps": steps,
+    out = {"stage": "compile", "method": method or "full", "machine": machine(), "machine_key": machine_key(),
+           "steps": steps,
            "batch": f"{BATCH} x {SOURCE_TOKENS} -> {TARGET_TOKENS} tokens", "runs": runs,
            "eager_step_seconds": round(eager, 3), "compiled_step_seconds": round(compiled, 3),
            "speedup": round(eager / compiled, 3), "compile_seconds": round(max(cold, 0.0), 1),
@@ -186,4 +198,4 @@ def bench_quick_runs(cache_dir: Path, steps: int = 30, say=print) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]))))
+    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]), *sys.argv[3:4])))

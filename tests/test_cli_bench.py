@@ -23,3 +23,22 @@ def test_the_bench_command_passes_the_precision_to_the_stage(monkeypatch, capsys
     with pytest.raises(SystemExit) as refused:                      # fp16 is no choice: T5 overflows in it
         cli.main(["bench", "--only", "experiment", "--precision", "fp16"])
     assert refused.value.code == 2 and asked == {"precision": "fp32"}
+
+
+def test_the_bench_command_passes_the_method_to_the_compile_stage(monkeypatch, capsys):
+    from bench import compile_speed
+
+    asked = {}
+
+    def stage(cache_dir, steps=10, say=print, method=None):
+        asked["method"] = method
+        return {"stage": "compile", "method": method or "full"}
+
+    monkeypatch.setattr(compile_speed, "bench_compile", stage)
+    assert cli.main(["bench", "--only", "compile", "--method", "lora", "--json"]) == 0
+    assert asked == {"method": "lora"} and json.loads(capsys.readouterr().out)["method"] == "lora"
+    assert cli.main(["bench", "--only", "compile", "--json"]) == 0    # no --method: full fine-tuning
+    assert asked == {"method": None} and json.loads(capsys.readouterr().out)["method"] == "full"
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["bench", "--only", "compile", "--method", "adapters"])
+    assert refused.value.code == 2

@@ -12,6 +12,7 @@ from pathlib import Path
 from studio.cli.command import Command, add_json_flag, say
 from studio.cli.errors import CliError
 from studio.config.settings import PRECISIONS, Settings
+from studio.model.methods import registry
 
 
 def _bench_arguments(p) -> None:
@@ -22,6 +23,8 @@ def _bench_arguments(p) -> None:
                    help="one stage alone: the quick fair experiment, the validation loss's cost, compiled "
                         "training steps against eager (it writes the profile `--compile auto` decides by), or a "
                         "whole quick run eager and compiled")
+    p.add_argument("--method", choices=registry.NAMES, default=None,
+                   help="with --only compile: the method whose training step is timed (default: full fine-tuning)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="with --only: auto (bf16 where the CPU or GPU runs it natively), or force fp32 / bf16 "
                         "(fp32 on a bf16 CPU stands in for a CPU without it)")
@@ -47,8 +50,9 @@ def cmd_bench(args) -> dict:
     if args.only in ("compile", "compile-run"):  # bench/compile_speed.py: fp32, as a CPU without bf16 trains
         from bench.compile_speed import bench_compile, bench_quick_runs
 
-        stage = bench_compile if args.only == "compile" else bench_quick_runs
-        out = stage(Settings.from_env().cache_dir, say=lambda t: say(args, t))
+        cache_dir, progress = Settings.from_env().cache_dir, lambda t: say(args, t)
+        out = bench_compile(cache_dir, say=progress, method=args.method) if args.only == "compile" else \
+            bench_quick_runs(cache_dir, say=progress)
         if not args.json:
             print(json.dumps(out, indent=2))
         return out
