@@ -15,9 +15,14 @@ from studio.store.runs import RunsDirUnusable, RunStore
 settings = Settings.from_env()
 try:
     RunStore(settings.runs_dir)  # checked before gradio and torch load: a bad setting fails in a second
+    from studio import freeze_startup_objects
+    from studio.service.engine import Studio
     from studio.ui import build_app, launch_options
 
-    demo = build_app(settings)
+    studio = Studio(settings)  # imports torch and transformers; loads no model yet
+    if __name__ == "__main__":  # a process of its own (not `gradio app.py`, not a test importing `demo`)
+        freeze_startup_objects()   # every training then skips ~440,000 objects in its forced collection
+    demo = build_app(studio)
 except RunsDirUnusable as exc:  # an operator's setting: say which, without a traceback
     print(f"error: {exc}", file=sys.stderr)
     sys.exit(2)

@@ -377,11 +377,12 @@ def child_main() -> None:
     threading.Thread(target=_read_commands, args=(stop,), daemon=True, name="studio-commands").start()
     import torch
 
-    from studio import quiet_libraries
+    from studio import freeze_startup_objects, quiet_libraries
     from studio.store.runs import RunStore
     from studio.train.training import train_run
 
     quiet_libraries()   # as in the studio's own process: no progress bars or notices on the console
+    freeze_startup_objects()   # the Trainer's forced collection then skips the imported libraries
     if request.threads:
         torch.set_num_threads(request.threads)
     store = RunStore(Path(request.runs_dir))
