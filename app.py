@@ -19,10 +19,10 @@ try:
     from studio.service.engine import Studio
     from studio.ui import build_app, launch_options
 
-    studio = Studio(settings)  # imports torch and transformers; loads no model yet
+    engine = Studio(settings)  # imports torch and transformers; loads no model yet
     if __name__ == "__main__":  # a process of its own (not `gradio app.py`, not a test importing `demo`)
-        freeze_startup_objects()   # every training then skips ~440,000 objects in its forced collection
-    demo = build_app(studio)
+        freeze_startup_objects()   # each training's forced full collection then skips ~335,000 objects
+    demo = build_app(engine)
 except RunsDirUnusable as exc:  # an operator's setting: say which, without a traceback
     print(f"error: {exc}", file=sys.stderr)
     sys.exit(2)

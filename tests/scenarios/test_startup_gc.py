@@ -14,11 +14,11 @@ import gc, json, runpy
 import gradio as gr
 gr.Blocks.launch = lambda self, **kwargs: None
 namespace = runpy.run_path("app.py", run_name="__main__")
-demo, studio = namespace["demo"], namespace["studio"]
+demo, engine = namespace["demo"], namespace["engine"]
 unfrozen = gc.get_objects()
 print(json.dumps({"frozen": gc.get_freeze_count(), "unfrozen": len(unfrozen),
                   "demo_unfrozen": any(o is demo for o in unfrozen),
-                  "studio_frozen": not any(o is studio for o in unfrozen)}))
+                  "engine_frozen": not any(o is engine for o in unfrozen)}))
 """
 
 
@@ -33,7 +33,7 @@ def test_app_start_freezes_the_imported_libraries_but_not_the_page_it_builds(tmp
     assert seen["frozen"] > 100_000 and seen["frozen"] > 2 * seen["unfrozen"], seen
     assert seen["demo_unfrozen"], seen
     # The studio itself was made before the freeze (it imports torch and transformers), no model in it yet.
-    assert seen["studio_frozen"], seen
+    assert seen["engine_frozen"], seen
 
 
 def test_a_frozen_process_still_collects_what_it_makes_afterwards():
