@@ -130,7 +130,10 @@ def bench_compile(cache_dir: Path, steps: int = 10, say=print, method: str | Non
     say("compile benchmark: counting a step's FLOPs and timing a plain matrix product ...")
     flops, gemm = step_flops(method), gemm_gflops()
     drift = max(abs(a - b) / abs(a) for a, b in zip(runs["eager"]["losses"], runs["compiled_cold"]["losses"]))
-    out = {"stage": "compile", "method": method or "full", "machine": machine(), "machine_key": machine_key(),
+    from studio.model.methods import registry
+
+    whole_model = registry.whole_model_method().name
+    out = {"stage": "compile", "method": method or whole_model, "machine": machine(), "machine_key": machine_key(),
            "steps": steps,
            "batch": f"{BATCH} x {SOURCE_TOKENS} -> {TARGET_TOKENS} tokens", "runs": runs,
            "eager_step_seconds": round(eager, 3), "compiled_step_seconds": round(compiled, 3),
