@@ -81,8 +81,13 @@ def phone(server, page):
     context.close()
 
 
-def _prepare_other_runs(server):
-    """Full and prompt-tuning runs made by the engine, as `python -m studio prepare` would leave them."""
+@pytest.fixture(scope="module")
+def other_runs(server):
+    """Full and prompt-tuning runs made by the engine, as `python -m studio prepare` would leave them.
+
+    Module-scoped, so each test that needs them asks for them and they are made once per server,
+    whichever test comes first: the walk asks only midway (its open page must pick up runs another
+    process wrote), the phone test at its start, so it passes alone or on a worker of its own."""
     from studio.config.settings import Settings, TrainConfig
     from studio.service.engine import Studio
 
@@ -92,6 +97,7 @@ def _prepare_other_runs(server):
         job = studio.submit_training(method, TrainConfig(**TINY), owner="presenter")
         studio.jobs.wait(job.job_id, timeout=JOB_TIMEOUT_S)
         assert job.status == "completed", job.error
+    return tmp / "runs"
 
 
 def _open(page, name):
@@ -146,7 +152,7 @@ def _check_steadily(box, attempts: int = 10) -> None:
     assert box.is_checked(), "the checkbox never stayed ticked"
 
 
-def test_a_participant_uses_every_tab(server, page):
+def test_a_participant_uses_every_tab(server, page, request):
     from playwright.sync_api import expect
 
     expect(page.get_by_text("Offline: a tiny stand-in model replaces FLAN-T5")).to_be_visible()
@@ -177,7 +183,7 @@ def test_a_participant_uses_every_tab(server, page):
     expect(plot).to_contain_text("(this run)")
     _shoot(page, "train")
 
-    _prepare_other_runs(server)
+    request.getfixturevalue("other_runs")   # now, with the page already open
 
     # Compare: paste a dialogue, four summaries.
     _open(page, "Compare")
@@ -264,9 +270,10 @@ def boxes_overlap(a, b) -> bool:
     return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
 
 
-def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(phone):  # the one phone test (the workshop's too)
-    """390x844: all five tab names on screen (no "More tabs" menu), the Runs table scrolls instead
-    of squeezing its columns, and chart titles and placeholders stay inside their charts."""
+def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(other_runs, phone):
+    """The one phone test (the workshop's too). 390x844: all five tab names on screen (no "More tabs"
+    menu), the Runs table scrolls instead of squeezing its columns, and chart titles and placeholders
+    stay inside their charts."""
     from playwright.sync_api import expect
 
     for name in ("Dataset", "Train", "Compare", "Evaluate", "Runs"):
@@ -297,7 +304,7 @@ def test_a_phone_reaches_every_tab_and_tables_scroll_sideways(phone):  # the one
 
     _open(phone, "Runs")
     table = phone.locator("#runs-table")
-    expect(table).to_contain_text("lora-")           # the participant's runs, in a table that scrolls
+    expect(table).to_contain_text("Prompt tuning")   # the runs saved so far, in a table that scrolls
     expect(table.get_by_role("columnheader").first).to_be_visible()
     widths = table.get_by_role("columnheader").evaluate_all("cells => cells.map(c => c.getBoundingClientRect().width)")
     assert min(widths) >= 80, widths  # a column at least a short word wide, not one letter
