@@ -42,3 +42,15 @@ def test_the_bench_command_passes_the_method_to_the_compile_stage(monkeypatch, c
     with pytest.raises(SystemExit) as refused:
         cli.main(["bench", "--only", "compile", "--method", "adapters"])
     assert refused.value.code == 2
+
+
+def test_the_method_flag_elsewhere_is_refused_not_ignored(monkeypatch, capsys):
+    """Only the compile stage reads --method: with another stage it would time something other than what
+    was asked, so the command says so and runs nothing."""
+    ran = []
+    monkeypatch.setattr(experiment, "bench_experiment", lambda *a, **k: ran.append("experiment") or {})
+    for argv in (["bench", "--only", "experiment", "--method", "lora"], ["bench", "--method", "ia3", "--quick"],
+                 ["bench", "--only", "compile-run", "--method", "lora"]):
+        assert cli.main(argv) == 2
+        assert "--method applies only to `bench --only compile`" in capsys.readouterr().err
+    assert ran == []

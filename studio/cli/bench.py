@@ -46,6 +46,9 @@ def _load_benchmark():
 
 
 def cmd_bench(args) -> dict:
+    if args.method and args.only != "compile":  # nothing else reads it: refused, not silently ignored
+        raise CliError("--method applies only to `bench --only compile` (the timed training step); the other "
+                       "stages use their own methods.")
     run_benchmark = _load_benchmark()
     if args.only in ("compile", "compile-run"):  # bench/compile_speed.py: fp32, as a CPU without bf16 trains
         from bench.compile_speed import bench_compile, bench_quick_runs
