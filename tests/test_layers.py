@@ -3,6 +3,7 @@ and the environment is read in one place."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,30 @@ def test_module_names_are_unique_across_the_layers():
             continue
         assert path.stem not in seen, f"{relative} and {seen[path.stem]}"
         seen[path.stem] = relative
+
+
+def test_the_readme_map_names_every_module_below_the_entry_points():
+    """README's "How it is built" is where a new engineer finds a module: each engine module has its line,
+    under its own folder's heading. ui/ and cli/ are described by their patterns (tab_*, section_*, one
+    module per command group); the metrics/ evaluate module by its folder."""
+    readme = (STUDIO.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## How it is built", 1)[1].split("```", 2)[1]
+    sections: dict[str, str] = {}   # a layer's folder -> the text under its heading
+    folder = None
+    for line in block.splitlines():
+        words = line.split()
+        if line.startswith("  ") and not line.startswith("   ") and words and words[0].endswith("/"):
+            folder = words[0].rstrip("/")
+        if folder:
+            sections[folder] = sections.get(folder, "") + line + "\n"
+    missing = []
+    for path in sorted(STUDIO.rglob("*.py")):
+        relative = path.relative_to(STUDIO)
+        if path.name == "__init__.py" or len(relative.parts) != 2 or relative.parts[0] in ("ui", "cli"):
+            continue
+        if path.name not in re.findall(r"\w+\.py", sections.get(relative.parts[0], "")):
+            missing.append(relative.as_posix())
+    assert not missing, f"README's 'How it is built' has no line for {missing}"
 
 
 def test_handlers_and_cli_use_the_studio_not_its_parts():
