@@ -75,7 +75,7 @@ def test_a_room_of_participants(server, browser):
     # 2. Ben's page opened before the run finished; a new page shows it in the earlier-runs chart.
     late_context, late = _person(browser, server)
     _open(late, "Train")
-    expect(late.locator("#loss-plot")).to_contain_text("lora-", timeout=STEP_TIMEOUT)
+    expect(late.locator("#loss-plot")).to_contain_text("LoRA: ", timeout=STEP_TIMEOUT)   # Anna's run, the only one
 
     # 3. Anna starts a long training: Ben sees it in the queue, anonymous; Anna sees it is hers.
     _train(anna, "Prompt tuning", 3000)

@@ -237,11 +237,37 @@ def test_the_loss_plot_overlays_own_earlier_runs_smooths_and_goes_log(two_people
     assert any(t.name.endswith("· yours") for t in ht.loss_view(studio, None, "bob").data)
     assert not any("yours" in t.name for t in ht.loss_view(studio, None, "alice").data)
     studio_runs_alice = [t for t in ht.loss_view(studio, None, "alice", own_runs=True).data if "yours" in t.name]
-    assert len(studio_runs_alice) == 1 and runs["alice"] in studio_runs_alice[0].name
+    assert len(studio_runs_alice) == 1 and studio_runs_alice[0].name == f"LoRA: {time_and_tag(runs['alice'])} · yours"
     smooth = ht.loss_view(studio, None, "alice", own_runs=True, smoothing="3", log_scale=True)
     assert any(t.opacity == 0.25 for t in smooth.data)         # raw points faint behind the average
     assert smooth.layout.yaxis.type == "log"
     assert ht.smoothing_window("abc") == 1 and ht.smoothing_window(0) == 1 and ht.smoothing_window(1e9) == 50
+
+
+def time_and_tag(run_id: str) -> str:
+    """An unnamed run's short name in a chart: "lora-20261207-214847-e7d6" -> "214847-e7d6"."""
+    return run_id.split("-", 2)[2]
+
+
+def test_the_loss_legend_names_runs_whole_and_apart():
+    """An experiment's runs read "exp <time-tag>" (not a name cut mid-word: "Full fine", "Prompt tunin"), a
+    long name of the person's own ends in an ellipsis, and two runs whose short names agree get their ids."""
+    experiment = {"id": "exp-20261207-213754-71eb"}
+    records = [a_record("full-20261207-213801-aaaa", method="full", name="20261207-213754-71eb Full fine-tuning",
+                        experiment=experiment),
+               a_record("prompt-20261207-213802-bbbb", method="prompt", name="20261207-213754-71eb Prompt tuning",
+                        experiment=experiment),
+               a_record("lora-20261207-213803-cccc", name="a LoRA run with a name far longer than a legend line"),
+               a_record("lora-20261207-213804-dddd", name="twin"), a_record("lora-20261207-213805-eeee", name="twin")]
+    studio = SimpleNamespace(
+        runs=lambda: records, owns=lambda record, owner: record.name == "twin",
+        loadable_runs=lambda method: [r for r in records if r.method == method],
+        run_events=lambda run_id: [{"type": "step", "step": 1, "loss": 2.0}, {"type": "step", "step": 2, "loss": 1.5}])
+    names = [t.name for t in ht.loss_view(studio, None, "me", own_runs=True).data]
+    assert names == ["LoRA: twin · yours", "LoRA: twin (lora-20261207-213805-eeee) · yours",
+                     "Full fine-tuning: exp 213754-71eb", "LoRA: a LoRA run with a name far long…",
+                     "Prompt tuning: exp 213754-71eb"]
+    assert all(len(n.split(": ", 1)[1].split(" · ")[0]) <= ht.LEGEND_NAME_CHARS for n in names if "(" not in n)
 
 
 def test_the_form_says_how_long_a_run_takes_here_and_refuses_one_over_the_rooms_ceiling(tmp_path, cache_dir):

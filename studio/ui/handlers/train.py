@@ -27,6 +27,7 @@ from studio.model.methods import registry
 from studio.store.runs import RunNotFound
 from studio.train.trackers import LABELS as TRACKER_LABELS
 from studio.train.trackers import installed_trackers
+from studio.ui.formatting import short_run_name
 from studio.ui.plots import loss_figure
 
 from .common import fmt_seconds, one_of, plain, refuse_in_presenter_mode, require_session, shown, some_of, text
@@ -261,6 +262,7 @@ def _job_status(studio: Studio, job: JobStatus, events: list[dict], steps: list[
 
 MAX_SMOOTHING = 50
 MAX_OWN_OVERLAYS = 5   # more curves than this make the chart unreadable on a projector
+LEGEND_NAME_CHARS = 32   # a run's name in the loss chart's legend; one entry still fits a phone's line
 
 
 def loss_view(studio: Studio, job: JobStatus | None = None, owner: str | None = None, own_runs: bool = False,
@@ -284,13 +286,19 @@ def loss_view(studio: Studio, job: JobStatus | None = None, owner: str | None = 
         done = [r for r in studio.loadable_runs(method) if r.status == "completed"]
         if method != current_method and done and all(r.run_id != done[0].run_id for r, _ in earlier):
             earlier.append((done[0], studio.owns(done[0], owner)))
+    named: set[str] = set()
     for record, yours in earlier:
         try:
             events = [e for e in studio.run_events(record.run_id) if e.get("type") == "step"]
         except RunNotFound:
             continue
-        label = studio.run_label(record)[:48] + (" · yours" if yours else "")
-        curves[label] = (record.method, events)
+        # The chart's short name (an experiment's run reads "exp 213754-71eb"), cut with an ellipsis:
+        # cutting the whole label at a width left "Full fine" and "Prompt tunin" in the legend.
+        label = f"{registry.label(record.method)}: {short_run_name(record, width=LEGEND_NAME_CHARS)}"
+        if label in named:   # two runs whose short names agree: the run id tells them apart
+            label = f"{label} ({record.run_id})"
+        named.add(label)
+        curves[label + (" · yours" if yours else "")] = (record.method, events)
     return loss_figure(curves, title="Training loss" if job is not None else "Training loss of earlier runs",
                        smoothing=smoothing_window(smoothing), log_scale=log_scale is True)
 
