@@ -83,10 +83,11 @@ def _wire_run(ctx: UiContext, ui: EvaluateWidgets) -> None:
         view = he.run_evaluation(ctx.studio, refs, n, max_new_tokens, ctx.scratch,
                                  progress=lambda done, total: progress((done, total), desc="Summarizing",
                                                                        unit="summaries"))
-        return {ui.summary: view.summary, ui.plot: view.figure, ui.gains: gr.Dataframe(view.gains, visible=True),
+        return {ui.summary: view.summary, ui.plot: view.figure,
+                ui.gains: gr.Dataframe(he.one_decimal(view.gains), visible=True),
                 ui.per_topic: he.styled(view.per_topic, view.per_topic_too_few),
                 ui.topic_box: gr.Accordion(visible=len(view.per_topic) > 0),
-                ui.per_example: gr.Dataframe(view.per_example, visible=True,
+                ui.per_example: gr.Dataframe(he.one_decimal(view.per_example), visible=True,
                                              column_widths=_widths(view.per_example)),
                 ui.download: gr.DownloadButton(value=str(view.csv_path), visible=True)}
 

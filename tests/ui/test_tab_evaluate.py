@@ -1,4 +1,6 @@
 """studio/ui/tab_evaluate.py: the Evaluate tab's wiring: one click scores the ticked models; ticks follow new runs."""
+import re
+
 import gradio as gr
 import pytest
 
@@ -29,6 +31,16 @@ def test_run_evaluation_fills_chart_tables_and_download(tab, trained):
     assert {trace.name for trace in figure.data} >= {"Original"}
     gains = next(v for c, v in out.items() if isinstance(c, gr.Dataframe) and "gain" in (c.label or ""))
     assert gains.visible and len(gains.value["data"]) == 2          # one row per model
+    # Scores stay numbers for sorting and scripts but read with one decimal on the page: 4.0 as "4.0", not "4".
+    headers, shown = gains.value["headers"], gains.value["metadata"]["display_value"]
+    for name in ("ROUGE-1", "ROUGE-2", "ROUGE-L", "BLEU"):
+        column = headers.index(name)
+        assert all(isinstance(row[column], float) for row in gains.value["data"])
+        assert all(re.fullmatch(r"\d+\.\d", row[column]) for row in shown), [row[column] for row in shown]
+    per_example = next(v for c, v in out.items() if isinstance(c, gr.Dataframe) and "Every dialogue" in (c.label or ""))
+    rouge_l = [i for i, h in enumerate(per_example.value["headers"]) if h.endswith("ROUGE-L")]
+    assert rouge_l and all(re.fullmatch(r"\d+\.\d", row[i]) for row in per_example.value["metadata"]["display_value"]
+                           for i in rouge_l)
     download = next(v for c, v in out.items() if isinstance(c, gr.DownloadButton))
     assert download.visible and download.value["path"].endswith(".csv")
     assert "Scored **3** test dialogues with 2 model(s)" in out[next(c for c in out if isinstance(c, gr.Markdown))]

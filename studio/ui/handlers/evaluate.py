@@ -24,7 +24,7 @@ from studio.config.declare import parse, spec
 from studio.config.settings import ORIGINAL, EvaluationSettings, GenerationSettings
 from studio.measure.evaluation import BLEU, METRIC_NAMES
 from studio.model.methods import registry
-from studio.ui.formatting import score_text
+from studio.ui.formatting import DECIMALS, MISSING, score_text
 from studio.ui.plots import forgetting_figure, rouge_figure
 
 from .common import fmt_seconds, plain, presenter_mode_on
@@ -161,7 +161,15 @@ def topic_group_table(studio: Studio, result, names: dict[str, str]) -> tuple[pd
 
 def styled(table: pd.DataFrame, too_few: list[bool]):
     """The table with too-small groups greyed out (a pandas Styler; tables render it as shown)."""
-    return table.style.apply(lambda row: [TOO_FEW_STYLE if too_few[row.name] else ""] * len(row), axis=1)
+    return one_decimal(table).apply(lambda row: [TOO_FEW_STYLE if too_few[row.name] else ""] * len(row), axis=1)
+
+
+def one_decimal(table: pd.DataFrame):
+    """The table as a pandas Styler that writes every score with one decimal, as the text and the chart do:
+    a table shows a float as JavaScript writes it, so 4.0 read "4" beside "5.4". The values stay numbers
+    (a column still sorts by value, and the API returns them as numbers)."""
+    scores = [c for c in table.columns if pd.api.types.is_float_dtype(table[c])]
+    return table.style.format(f"{{:.{DECIMALS}f}}", subset=scores, na_rep=MISSING)
 
 
 # ------------------------------------------------------------------ "What each method forgot"
