@@ -12,6 +12,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.config.settings import MAX_DIALOGUE_CHARS, Settings
+from studio.model.methods import registry
 from studio.service.engine import Studio
 
 from . import (
@@ -45,11 +46,18 @@ def presenter_page_js(whole_studio: bool) -> str:
             "return []; }")
 
 
+NUMBER_WORDS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
+
+
 def header_markdown(studio: Studio) -> str:
+    """The title and one line under it: the methods (every one the registry holds), the model, the data."""
     base = studio.base.name + (" (offline stand-in)" if studio.base.is_standin else "")
+    labels = [registry.label(name) for name in registry.NAMES]
+    methods = ", ".join(labels[:-1]) + f" and {labels[-1]}" if len(labels) > 1 else labels[0]
+    count = NUMBER_WORDS.get(len(labels), str(len(labels)))
     return ("# Tuning Studio\n"
-            f"Full fine-tuning, LoRA and prompt tuning of **{base}** on "
-            f"{studio.data.description or studio.data.source}, side by side.")
+            f"{count} ways to tune **{base}** on {studio.data.description or studio.data.source}, side by side: "
+            f"{methods}.")
 
 
 def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:

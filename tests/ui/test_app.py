@@ -67,3 +67,15 @@ def test_every_number_box_reaches_its_checks_raw(app):
     for fn in app.fns.values():
         if any(getattr(i, "_id", None) in numbers for i in fn.inputs):
             assert fn.preprocess is False, f"{fn.name} preprocesses a number box"
+
+
+def test_the_header_names_every_method_the_registry_holds(studio):
+    """The line under the title lists the methods from the registry, so a fourth (IA3) is not left out of it."""
+    from studio.model.methods import registry
+    from studio.ui.app import header_markdown
+
+    header = header_markdown(studio)
+    assert header.startswith("# Tuning Studio\n")
+    assert "Four ways to tune **tiny-t5-standin-v1 (offline stand-in)**" in header
+    assert header.endswith(": Full fine-tuning, LoRA, Prompt tuning and (IA)³.")
+    assert len(registry.NAMES) == 4 and all(registry.label(name) in header for name in registry.NAMES)
