@@ -46,7 +46,7 @@ def presenter_page_js(whole_studio: bool) -> str:
             "return []; }")
 
 
-NUMBER_WORDS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
+NUMBER_WORDS = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
 
 
 def header_markdown(studio: Studio) -> str:
@@ -54,9 +54,9 @@ def header_markdown(studio: Studio) -> str:
     base = studio.base.name + (" (offline stand-in)" if studio.base.is_standin else "")
     labels = [registry.label(name) for name in registry.NAMES]
     methods = ", ".join(labels[:-1]) + f" and {labels[-1]}" if len(labels) > 1 else labels[0]
-    count = NUMBER_WORDS.get(len(labels), str(len(labels)))
+    ways = NUMBER_WORDS.get(len(labels), str(len(labels))) + (" ways" if len(labels) > 1 else " way")
     return ("# Tuning Studio\n"
-            f"{count} ways to tune **{base}** on {studio.data.description or studio.data.source}, side by side: "
+            f"{ways} to tune **{base}** on {studio.data.description or studio.data.source}, side by side: "
             f"{methods}.")
 
 
