@@ -262,7 +262,7 @@ def _job_status(studio: Studio, job: JobStatus, events: list[dict], steps: list[
 
 MAX_SMOOTHING = 50
 MAX_OWN_OVERLAYS = 5   # more curves than this make the chart unreadable on a projector
-LEGEND_NAME_CHARS = 32   # a run's name in the loss chart's legend; one entry still fits a phone's line
+LEGEND_NAME_CHARS = 32   # a run's name in the loss chart's legend is cut beyond this, with an ellipsis
 
 
 def loss_view(studio: Studio, job: JobStatus | None = None, owner: str | None = None, own_runs: bool = False,
