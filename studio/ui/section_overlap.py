@@ -43,7 +43,7 @@ class OverlapWidgets:
     scores: list[gr.Markdown]
     copied: list[gr.HighlightedText]
     novelty: list[gr.Markdown]
-    source: gr.State               # the dialogue the summaries on screen were written from
+    source: gr.State               # {"texts": the summaries on screen, "dialogue": the one they were written from}
 
     def outputs(self) -> list:
         return [self.section, self.view, *self.marks, *self.scores, *self.copied, *self.novelty, self.source]
@@ -84,7 +84,7 @@ def _layout() -> OverlapWidgets:
                                                      visible=False, elem_id=f"copied-{key}",
                                                      elem_classes=["overlap-text"]))
                     novelty.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"novelty-{key}"))
-    source = gr.State("")
+    source = gr.State({})
     return OverlapWidgets(section=section, view=view, marks=marks, scores=scores, copied=copied, novelty=novelty,
                           source=source)
 
@@ -98,7 +98,7 @@ def _wire(ctx: UiContext, ui: OverlapWidgets, reference: ReferenceBox, summaries
         any_summary = any(isinstance(t, str) and t.strip() for t in texts)
         has_reference = any(c.spans is not None for c in columns)
         out = {ui.section: gr.Column(visible=any_summary), ui.view: gr.Radio(visible=has_reference),
-               ui.source: dialogue}
+               ui.source: {"texts": list(texts), "dialogue": dialogue}}
         for column, marks, score, copied, novelty in zip(columns, ui.marks, ui.scores, ui.copied, ui.novelty):
             out[marks] = gr.HighlightedText(column.spans, color_map=hc.view_colors(view),
                                             visible=column.spans is not None)
@@ -108,20 +108,21 @@ def _wire(ctx: UiContext, ui: OverlapWidgets, reference: ReferenceBox, summaries
         return out
 
     @guarded
-    def on_summaries(*values):
-        *texts, references, dialogue, view = values
+    def on_change(*values):
+        """New summaries are marked against the dialogue in the box now (they were just written from it);
+        a new reference or highlight keeps the dialogue the summaries on screen came from, even if the box
+        has been edited since. Told apart by the summaries themselves, not by which event fired."""
+        *texts, references, dialogue, seen, view = values
+        if isinstance(seen, dict) and seen.get("texts") == list(texts):
+            dialogue = seen.get("dialogue", "")
         return show(texts, references, dialogue, view)
 
-    @guarded
-    def on_switch(*values):
-        *texts, references, source, view = values
-        return show(texts, references, source, view)
-
+    # One event for every trigger: two events writing these outputs could finish out of order, and the
+    # marks of a reference the person had already replaced would then stay on screen (seen in a browser
+    # test under load). always_last runs it once more, with the latest values, after a run in flight.
     box = reference.text
-    gr.on([summary.change for summary in summaries], on_summaries, [*summaries, box, ctx.dialogue, ui.view],
-          outputs, trigger_mode="always_last", **QUIET)
-    gr.on([box.change, ui.view.change], on_switch, [*summaries, box, ui.source, ui.view], outputs,
-          trigger_mode="always_last", **QUIET)
+    gr.on([*(summary.change for summary in summaries), box.change, ui.view.change], on_change,
+          [*summaries, box, ctx.dialogue, ui.source, ui.view], outputs, trigger_mode="always_last", **QUIET)
 
     def follow_dialogue(dialogue, sent, current):
         value = hc.reference_after_dialogue_change(dialogue, sent, current)

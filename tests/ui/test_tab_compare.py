@@ -78,3 +78,34 @@ def test_new_runs_refresh_the_pickers_and_keep_a_pick_still_there(tab, trained):
     opened = wired(demo, demo, "load").fn("bob")
     assert [opened[p].value for p in pickers] == _picks(trained)
     assert not any("yours" in label for label, _ in opened[pickers[0]].choices)
+
+
+def test_one_event_marks_the_summaries_so_a_late_run_never_undoes_a_new_reference(tab):
+    """Every trigger of the ROUGE marks (new summaries, an edited reference, another highlight) runs one event:
+    two events writing the same marks could finish out of order under load, leaving the marks of a reference
+    the person had replaced. New summaries are marked against the dialogue in the box; a new reference keeps
+    the dialogue the summaries on screen came from, even after the box was edited."""
+    demo, _, _ = tab
+    score, box = by_elem_id(demo, "overlap-score-original"), by_elem_id(demo, "compare-reference")
+    writers = [fn for fn in demo.fns.values() if score in fn.outputs]
+    assert len(writers) == 1
+    marks = writers[0]
+    triggers = [tuple(t) for t in marks.targets]
+    assert (box._id, "change") in triggers and len(triggers) == len(COLUMNS) + 2   # summaries, reference, view
+    source = next(c for c in marks.outputs if isinstance(c, gr.State))
+    novelty = by_elem_id(demo, "novelty-original")
+
+    summary = "Person1 and Person2 meet at the cafe at noon."
+    texts = [summary] + [""] * (len(COLUMNS) - 1)
+    out = marks.fn(*texts, "They meet for lunch.", DIALOGUE, {}, "unigram")
+    assert out[source] == {"texts": texts, "dialogue": DIALOGUE}
+    copied_from_dialogue = out[novelty]
+    # The reference replaced by the summary itself, the dialogue box edited meanwhile: every word is marked,
+    # and copied-or-new still counts against the dialogue the summary was written from.
+    out = marks.fn(*texts, summary, "Someone pasted another dialogue.", out[source], "unigram")
+    assert "ROUGE-1: 9 of 9 words marked" in out[score]
+    assert out[source]["dialogue"] == DIALOGUE and out[novelty] == copied_from_dialogue
+    # New summaries: now the box's dialogue is theirs.
+    fresh = ["Someone pasted a dialogue."] + [""] * (len(COLUMNS) - 1)
+    out = marks.fn(*fresh, summary, "Someone pasted another dialogue.", out[source], "unigram")
+    assert out[source] == {"texts": fresh, "dialogue": "Someone pasted another dialogue."}
