@@ -17,7 +17,7 @@ from studio.measure.fooling import CASES, LABELS
 
 from .context import QUIET, UiContext
 from .errors import guarded
-from .handlers.compare import FOOL_CHOICES, fool_view
+from .handlers.compare import FOOL_CHOICES, fool_view, summaries_source
 
 INTRO = ("**Can ROUGE be fooled?** The lecture warns that a bad summary can get a good score. Here is the proof on "
          "this summary: the same words in a random order, the reference's most frequent word over and over, and "
@@ -33,7 +33,7 @@ class FoolWidgets:
     texts: list[gr.Textbox]
     scores: list[gr.Markdown]
     whys: list[gr.Markdown]
-    source: gr.State               # the dialogue the summaries on screen were written from
+    source: gr.State               # {"texts": the summaries on screen, "dialogue": the one they were written from}
 
     def outputs(self) -> list:
         return [self.section, self.note, *self.texts, *self.scores, *self.whys, self.source]
@@ -57,7 +57,7 @@ def _layout() -> FoolWidgets:
                                             elem_id=f"fool-text-{case}", elem_classes=["summary-text"]))
                     scores.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"fool-scores-{case}"))
                     whys.append(gr.Markdown(elem_classes=["summary-info"], elem_id=f"fool-why-{case}"))
-    source = gr.State("")
+    source = gr.State({})
     return FoolWidgets(section=section, which=which, note=note, texts=texts, scores=scores, whys=whys,
                        source=source)
 
@@ -65,24 +65,16 @@ def _layout() -> FoolWidgets:
 def _wire(ctx: UiContext, ui: FoolWidgets, reference: gr.Textbox, summaries: list[gr.Textbox]) -> None:
     outputs = ui.outputs()
 
-    def show(texts, references, dialogue, which) -> dict:
-        view = fool_view(list(texts), references, dialogue, which)
-        out = {ui.section: gr.Accordion(visible=view.visible), ui.note: view.note, ui.source: dialogue}
+    @guarded
+    def show(*values) -> dict:
+        *texts, references, dialogue, seen, which = values
+        source = summaries_source(texts, dialogue, seen)
+        view = fool_view(list(texts), references, source["dialogue"], which)
+        out = {ui.section: gr.Accordion(visible=view.visible), ui.note: view.note, ui.source: source}
         for column, box, scores, why in zip(view.columns, ui.texts, ui.scores, ui.whys):
             out[box], out[scores], out[why] = column.text, column.scores, column.why
         return out
 
-    @guarded
-    def on_summaries(*values):
-        *texts, references, dialogue, which = values
-        return show(texts, references, dialogue, which)
-
-    @guarded
-    def on_switch(*values):
-        *texts, references, source, which = values
-        return show(texts, references, source, which)
-
-    gr.on([box.change for box in summaries], on_summaries, [*summaries, reference, ctx.dialogue, ui.which],
-          outputs, trigger_mode="always_last", **QUIET)
-    gr.on([reference.change, ui.which.change], on_switch, [*summaries, reference, ui.source, ui.which], outputs,
-          trigger_mode="always_last", **QUIET)
+    # One event for every trigger, as the ROUGE marks have (section_overlap.py says why).
+    gr.on([*(box.change for box in summaries), reference.change, ui.which.change], show,
+          [*summaries, reference, ctx.dialogue, ui.source, ui.which], outputs, trigger_mode="always_last", **QUIET)

@@ -93,12 +93,15 @@ def _wire(ctx: UiContext, ui: OverlapWidgets, reference: ReferenceBox, summaries
     studio = ctx.studio
     outputs = ui.outputs()
 
-    def show(texts, references, dialogue, view) -> dict:
-        columns = hc.overlap_columns(studio, list(texts), references, dialogue, view)
+    @guarded
+    def show(*values) -> dict:
+        *texts, references, dialogue, seen, view = values
+        source = hc.summaries_source(texts, dialogue, seen)
+        columns = hc.overlap_columns(studio, list(texts), references, source["dialogue"], view)
         any_summary = any(isinstance(t, str) and t.strip() for t in texts)
         has_reference = any(c.spans is not None for c in columns)
         out = {ui.section: gr.Column(visible=any_summary), ui.view: gr.Radio(visible=has_reference),
-               ui.source: {"texts": list(texts), "dialogue": dialogue}}
+               ui.source: source}
         for column, marks, score, copied, novelty in zip(columns, ui.marks, ui.scores, ui.copied, ui.novelty):
             out[marks] = gr.HighlightedText(column.spans, color_map=hc.view_colors(view),
                                             visible=column.spans is not None)
@@ -107,21 +110,11 @@ def _wire(ctx: UiContext, ui: OverlapWidgets, reference: ReferenceBox, summaries
             out[novelty] = column.novelty
         return out
 
-    @guarded
-    def on_change(*values):
-        """New summaries are marked against the dialogue in the box now (they were just written from it);
-        a new reference or highlight keeps the dialogue the summaries on screen came from, even if the box
-        has been edited since. Told apart by the summaries themselves, not by which event fired."""
-        *texts, references, dialogue, seen, view = values
-        if isinstance(seen, dict) and seen.get("texts") == list(texts):
-            dialogue = seen.get("dialogue", "")
-        return show(texts, references, dialogue, view)
-
     # One event for every trigger: two events writing these outputs could finish out of order, and the
     # marks of a reference the person had already replaced would then stay on screen (seen in a browser
     # test under load). always_last runs it once more, with the latest values, after a run in flight.
     box = reference.text
-    gr.on([*(summary.change for summary in summaries), box.change, ui.view.change], on_change,
+    gr.on([*(summary.change for summary in summaries), box.change, ui.view.change], show,
           [*summaries, box, ctx.dialogue, ui.source, ui.view], outputs, trigger_mode="always_last", **QUIET)
 
     def follow_dialogue(dialogue, sent, current):

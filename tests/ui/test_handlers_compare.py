@@ -102,3 +102,11 @@ def test_sample_dialogues_come_in_the_formats_people_paste(studio):
     assert samples[0][1].startswith("Anna:") and "#Person" not in samples[0][1]
     assert "#Person" not in samples[1][1] and ":" not in samples[1][1].splitlines()[0][:12]
     assert samples[2][1].startswith("#Person1#:")
+
+
+def test_the_summaries_source_follows_new_summaries_and_keeps_their_dialogue_otherwise():
+    first = hc.summaries_source(["A summary."], "Dialogue one", {})
+    assert first == {"texts": ["A summary."], "dialogue": "Dialogue one"}
+    assert hc.summaries_source(["A summary."], "Edited since", first) == first           # same summaries
+    assert hc.summaries_source(["Another."], "Edited since", first)["dialogue"] == "Edited since"
+    assert hc.summaries_source(["A summary."], "Dialogue two", "not a record")["dialogue"] == "Dialogue two"

@@ -89,6 +89,8 @@ def test_one_event_marks_the_summaries_so_a_late_run_never_undoes_a_new_referenc
     score, box = by_elem_id(demo, "overlap-score-original"), by_elem_id(demo, "compare-reference")
     writers = [fn for fn in demo.fns.values() if score in fn.outputs]
     assert len(writers) == 1
+    fooling = by_elem_id(demo, "fool-note")   # "Can ROUGE be fooled?" follows the same summaries and reference
+    assert len([fn for fn in demo.fns.values() if fooling in fn.outputs]) == 1
     marks = writers[0]
     triggers = [tuple(t) for t in marks.targets]
     assert (box._id, "change") in triggers and len(triggers) == len(COLUMNS) + 2   # summaries, reference, view

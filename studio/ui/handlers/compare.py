@@ -258,6 +258,18 @@ def reference_text(references: list[str] | None) -> str:
     return "\n".join(references or [])
 
 
+def summaries_source(texts: list, dialogue: str, seen) -> dict:
+    """Which dialogue the summaries on screen were written from, kept as {"texts", "dialogue"} in a page State.
+
+    New summaries were just written from the dialogue in the box; the same summaries again (the reference
+    or the highlight changed) keep the dialogue they came from, even if the box has been edited since.
+    Told apart by the summaries themselves, so one event can serve every trigger (Compare's views)."""
+    texts = list(texts)
+    if isinstance(seen, dict) and seen.get("texts") == texts:
+        return {"texts": texts, "dialogue": seen.get("dialogue", "")}
+    return {"texts": texts, "dialogue": dialogue}
+
+
 def reference_after_dialogue_change(dialogue, sent, current) -> str | None:
     """What the reference box should hold once the dialogue or the sent example changed (None: leave it).
 
