@@ -134,7 +134,8 @@ def _pair(a: str, b: str, metric: str, tables: dict, labels: dict, seeds: list, 
             "per_seed": per_seed, "winner": winner, "sentence": sentence}
 
 
-def _and(names: list[str]) -> str:
+def and_joined(names: list[str]) -> str:
+    """["A"] -> "A"; ["A", "B", "C"] -> "A, B and C"."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -154,8 +155,8 @@ def headline(pairs: list[dict], labels: dict, examples: int, seeds: list, metric
     unclear = [p for p in pairs if not p["winner"]]
     if not beaten:
         return f"{over}, no model is clearly better than another."
-    wins = [f"{labels.get(w, w)} is clearly better than {_and(losers)}" if i == 0 else
-            f"{labels.get(w, w)} than {_and(losers)}" for i, (w, losers) in enumerate(beaten.items())]
+    wins = [f"{labels.get(w, w)} is clearly better than {and_joined(losers)}" if i == 0 else
+            f"{labels.get(w, w)} than {and_joined(losers)}" for i, (w, losers) in enumerate(beaten.items())]
     text = f"{over}, " + (wins[0] if len(wins) == 1 else ", ".join(wins[:-1]) + ", and " + wins[-1])
     if len(unclear) == 1:
         a, b = unclear[0]["a"], unclear[0]["b"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.config.settings import MAX_DIALOGUE_CHARS, Settings
+from studio.measure.verdict import and_joined
 from studio.model.methods import registry
 from studio.service.engine import Studio
 
@@ -53,11 +54,10 @@ def header_markdown(studio: Studio) -> str:
     """The title and one line under it: the methods (every one the registry holds), the model, the data."""
     base = studio.base.name + (" (offline stand-in)" if studio.base.is_standin else "")
     labels = [registry.label(name) for name in registry.NAMES]
-    methods = ", ".join(labels[:-1]) + f" and {labels[-1]}" if len(labels) > 1 else labels[0]
     ways = NUMBER_WORDS.get(len(labels), str(len(labels))) + (" ways" if len(labels) > 1 else " way")
     return ("# Tuning Studio\n"
             f"{ways} to tune **{base}** on {studio.data.description or studio.data.source}, side by side: "
-            f"{methods}.")
+            f"{and_joined(labels)}.")
 
 
 def build_app(settings: Settings | Studio | None = None) -> gr.Blocks:
