@@ -251,7 +251,7 @@ def time_and_tag(run_id: str) -> str:
 
 def test_the_loss_legend_names_runs_whole_and_apart():
     """An experiment's runs read "exp <time-tag>" (not a name cut mid-word: "Full fine", "Prompt tunin"), a
-    long name of the person's own ends in an ellipsis, and two runs whose short names agree get their ids."""
+    long name ends in an ellipsis, and two runs whose short names agree get their ids."""
     experiment = {"id": "exp-20261207-213754-71eb"}
     records = [a_record("full-20261207-213801-aaaa", method="full", name="20261207-213754-71eb Full fine-tuning",
                         experiment=experiment),
