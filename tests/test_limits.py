@@ -46,10 +46,10 @@ def test_spaces_trusts_one_proxy_unless_told_otherwise():
 # ------------------------------------------------------------------ a time ceiling per run
 
 def _measured(method="lora", steps=30, seconds=60.0, batch=8, device="cpu", base="/models/small", when="2026-01-01",
-              status="completed"):
+              status="completed", pulled_from=None):
     return typed_record({"method": method, "status": status, "steps": steps, "train_loop_seconds": seconds,
                          "device": device, "base_model_path": base, "hyperparameters": {"batch_size": batch},
-                         "created_at": when})
+                         "created_at": when, "pulled_from": pulled_from})
 
 
 def test_the_ceiling_is_the_operators_setting_or_a_spaces_default():
@@ -98,3 +98,30 @@ def test_a_run_estimated_over_the_ceiling_is_refused_with_what_would_fit():
     assert "measured on this machine over 1 earlier run" in message
     assert "at most 50 steps" in message and "not queued" in message
     check_run_time(Settings.from_env({}), long_run, "cpu")                    # no ceiling set: not refused
+
+
+def test_imported_runs_timings_never_set_the_estimate():
+    """An imported run's run.json says whatever its uploader wrote: three forged ones, newest of all, once made
+    every training here (even of one step) "take 2777 h"; a tiny figure would lift the ceiling instead."""
+    from studio.service.limits import run_time_estimate
+
+    mine = _measured(seconds=0.45 * 8 * 30, when="2026-01-01")
+    forged = [_measured(seconds=1e7, steps=1, batch=1, when=f"2026-02-0{i}", pulled_from="uploaded files")
+              for i in range(1, 4)]
+    estimate = run_time_estimate([mine, *forged], "lora", 30, 8, "/models/small", "cpu", None)
+    assert estimate["measured_runs"] == 1 and estimate["step_seconds"] == pytest.approx(3.6)
+    tiny = [_measured(seconds=1e-6, when="2026-02-01", pulled_from="someone/repo")]
+    assert run_time_estimate(tiny, "lora", 30, 8, "/models/small", "cpu", total_params=77_000_000)["measured_runs"] == 0
+
+
+def test_when_even_one_step_is_over_the_ceiling_the_advice_is_a_smaller_batch():
+    from studio.service.limits import check_run_time, run_time_estimate
+
+    settings = Settings.from_env({"STUDIO_MAX_RUN_SECONDS": "10"})
+    slow = [_measured(seconds=2.0 * 8 * 30)]                                  # 16 s per step of 8 rows
+    with pytest.raises(ValueError) as refused:
+        check_run_time(settings, run_time_estimate(slow, "lora", 5, 8, "/models/small", "cpu", None), "cpu")
+    assert "Even one step of this batch would take longer: ask for a smaller batch." in str(refused.value)
+    assert "at most" not in str(refused.value)
+    with pytest.raises(ValueError, match=r"at most 1 step, or"):               # one step fits: "1 step", not "1 steps"
+        check_run_time(settings, run_time_estimate(slow, "lora", 5, 4, "/models/small", "cpu", None), "cpu")

@@ -69,7 +69,10 @@ def run_ceiling_seconds(settings, device: str) -> float | None:
 def measured_row_seconds(records: list[RunRecord], method: str, base_path: str,
                          device: str) -> tuple[float, int] | None:
     """(seconds per training row, runs it comes from): the median over the newest runs of this base on
-    this device, those of `method` when there are any (methods differ by about a third)."""
+    this device, those of `method` when there are any (methods differ by about a third).
+
+    Only runs trained here count: an imported run's timings are whatever its run.json says (anyone can
+    upload one), so a forged one could refuse every training or lift the operator's ceiling."""
     def rate(record):
         steps, seconds = record.steps, record.train_loop_seconds
         hyper = record.hyperparameters or {}
@@ -78,8 +81,8 @@ def measured_row_seconds(records: list[RunRecord], method: str, base_path: str,
             return None
         return seconds / (steps * rows) if steps > 0 and rows > 0 and seconds > 0 else None
 
-    here = [r for r in records if r.status in ("completed", "stopped") and r.device == device
-            and r.base_model_path == base_path and rate(r) is not None]
+    here = [r for r in records if r.status in ("completed", "stopped") and r.pulled_from is None
+            and r.device == device and r.base_model_path == base_path and rate(r) is not None]
     same = [r for r in here if r.method == method] or here
     newest = sorted(same, key=lambda r: r.created_at, reverse=True)[:MEASURED_RUNS]
     return (statistics.median(rate(r) for r in newest), len(newest)) if newest else None
@@ -108,11 +111,13 @@ def check_run_time(settings, estimate: dict | None, device: str) -> None:
     ceiling = run_ceiling_seconds(settings, device)
     if ceiling is None or estimate is None or estimate["seconds"] <= ceiling:
         return
-    fits = max(1, math.floor(ceiling / estimate["step_seconds"])) if estimate["step_seconds"] > 0 else 1
+    fits = math.floor(ceiling / estimate["step_seconds"]) if estimate["step_seconds"] > 0 else 0
+    advice = (f"Ask for at most {fits:,} step{'s' if fits != 1 else ''}, or a smaller batch." if fits >= 1 else
+              "Even one step of this batch would take longer: ask for a smaller batch.")
     raise ValueError(f"This training would take {duration(estimate['seconds'])} here ({estimate['steps']:,} "
                      f"steps at {estimate['step_seconds']:.2g} s each, {basis(estimate)}); this room allows "
                      f"{duration(ceiling, about=False)} per run (STUDIO_MAX_RUN_SECONDS), so it was not queued. "
-                     f"Ask for at most {fits:,} steps, or a smaller batch.")
+                     f"{advice}")
 
 
 def basis(estimate: dict) -> str:
