@@ -343,17 +343,18 @@ def record_label(store: RunStore, run_id: str) -> str:
 # --------------------------------------------------------------------------- pull
 
 def pull(source: str, store: RunStore, base, client: HubClient | None = None,
-         client_factory: Callable[[str | None], HubClient] = default_client_factory) -> RunRecord:
+         client_factory: Callable[[str | None], HubClient] = default_client_factory, owner_hash: str = "") -> RunRecord:
     """Import a pushed run, or a plain PEFT adapter folder, as a new completed run; returns its record.
 
     `source` is a local folder or a Hub repo id; `base` is the studio's BaseModelChoice: adapters
-    for another base model are refused, as are folders whose weights are pickled only.
+    for another base model are refused, as are folders whose weights are pickled only. `owner_hash`:
+    the importing session's, so it may rename or delete its import ("": the operator's, nobody's).
     """
     if not isinstance(source, str) or not source.strip():
         raise HubError("Name a Hub repository (OWNER/NAME) or a local folder to pull from.")
     local = Path(source).expanduser()
     if _is_folder(local):
-        return import_folder(local, store, base, origin=str(local.name))
+        return import_folder(local, store, base, origin=str(local.name), owner_hash=owner_hash)
     check_repo_id(source)
     if client is None:
         client = client_factory(hub_token())  # public repos need no token; private ones use it
@@ -370,7 +371,7 @@ def pull(source: str, store: RunStore, base, client: HubClient | None = None,
                                          allow_patterns=DOWNLOAD_PATTERNS)
             except OSError as exc:
                 raise HubError(f"Could not download {source} from the Hub: {os_error_text(exc)}") from None
-            return import_folder(Path(folder), store, base, origin=source)
+            return import_folder(Path(folder), store, base, origin=source, owner_hash=owner_hash)
     except OSError as exc:  # the temporary folder itself (a full disk)
         raise HubError(f"Could not pull {source}: {os_error_text(exc)}") from None
 
@@ -431,7 +432,7 @@ def _full_matches_base(config: dict, base) -> bool:
     return all(config.get(k) == getattr(base_config, k, None) for k in keys)
 
 
-def import_folder(folder: Path, store: RunStore, base, origin: str) -> RunRecord:
+def import_folder(folder: Path, store: RunStore, base, origin: str, owner_hash: str = "") -> RunRecord:
     """Check a folder and copy it into the store as a new run (nothing is written when a check fails).
 
     Only the folder's own plain files are read, and only those a run consists of are copied: a link
@@ -468,7 +469,7 @@ def import_folder(folder: Path, store: RunStore, base, origin: str) -> RunRecord
     if pushed and pushed.get("method") not in (None, method):
         raise HubError(f"{origin}: run.json says {pushed.get('method')}, but the folder holds a {method} model.")
     events = _read_events(files.get("events.jsonl"), origin)
-    return _store_import(store, base, files, model_names, method, pushed, events, origin)
+    return _store_import(store, base, files, model_names, method, pushed, events, origin, owner_hash)
 
 
 def _folder_files(folder: Path, origin: str) -> dict[str, Path]:
@@ -551,14 +552,14 @@ RESULT_FIELDS = ("trainable_params", "total_params", "trainable_share", "steps",
                  "metrics")
 
 
-def _store_import(store, base, files, model_names, method, pushed, events, origin) -> RunRecord:
+def _store_import(store, base, files, model_names, method, pushed, events, origin, owner_hash="") -> RunRecord:
     """Put the run in place in one step (runs.RunStore.add_complete): all of it, or nothing."""
     run_id = new_run_id(method)
     name = clean_name(f"{pushed.get('name') or origin} (pulled)")
     record = {"method": method, "name": name, "base_model": base.name, "base_model_path": base.path,
               **{k: pushed[k] for k in IDENTITY_FIELDS if k in pushed},
               "pulled_from": origin, "original_run_id": pushed.get("run_id"), "trained_at": pushed.get("created_at"),
-              "pulled_at": now_iso(), **{k: pushed[k] for k in RESULT_FIELDS if k in pushed}}
+              "pulled_at": now_iso(), "owner_hash": owner_hash, **{k: pushed[k] for k in RESULT_FIELDS if k in pushed}}
 
     def write_files(folder: Path) -> None:
         model = folder / "model"

@@ -158,7 +158,7 @@ class Studio:
         """
         if run == ORIGINAL:
             return "Original"
-        record = self.store.get(run) if isinstance(run, str) else run
+        record = run if isinstance(run, RunRecord) else self.store.get(run)  # anything else: 'not a valid run id'
         name = record.name or record.run_id
         label = name[:width] if width else name
         if details:
@@ -240,11 +240,15 @@ class Studio:
             self._require_owner(run_id, owner, "push")
         return push_saved_run(self.settings, run_id, repo_id, private, dry_run, folder, client_factory)
 
-    def pull_run(self, source: str, client_factory=None) -> RunRecord:
-        """Import a pushed run or a PEFT adapter folder for this base model; returns the new run's record."""
+    def pull_run(self, source: str, client_factory=None, owner: str | None = None) -> RunRecord:
+        """Import a pushed run or a PEFT adapter folder for this base model; returns the new run's record.
+
+        A UI session (owner given) owns what it imports, as it owns what it trains; the CLI's imports
+        belong to no session."""
         from studio.model.hub import default_client_factory, pull
 
-        return pull(source, self.store, self.base, client_factory=client_factory or default_client_factory)
+        return pull(source, self.store, self.base, client_factory=client_factory or default_client_factory,
+                    owner_hash=owner_hash(owner) if owner else "")
 
     def pulled_sources(self) -> set[str]:
         """Where the runs in the store were pulled from (so a preload does not import them twice)."""
@@ -518,7 +522,7 @@ class Studio:
     # (the shared queue, whose runs are whose, what a budget means, the methods' shares)
     def owns(self, run: str | RunRecord, owner: str | None) -> bool:
         """True when the session with token `owner` trained this run."""
-        record = self.store.get(run) if isinstance(run, str) else run
+        record = run if isinstance(run, RunRecord) else self.store.get(run)  # anything else: 'not a valid run id'
         return bool(owner) and record.owner_hash == owner_hash(owner)
 
     def queue_status(self) -> dict:

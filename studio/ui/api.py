@@ -29,7 +29,7 @@ from .context import GENERATE, GENERATE_WORKERS, UiContext
 from .handlers import compare as hc
 from .handlers import train as ht
 from .handlers.common import NONE
-from .turns import current_caller, current_request, takes_turn
+from .turns import current_caller, session_owner, takes_turn
 
 log = logging.getLogger("studio.ui")
 MAX_WAIT_SECONDS = 600.0   # one /wait_job call; a longer training is waited for by calling again
@@ -48,7 +48,7 @@ def build(ctx: UiContext) -> None:
         """Queue a training for this session; returns its job_id, run_id and status at once (poll /job or
         call /wait_job for the end). Blank numbers take the Train tab's defaults."""
         given = {k: v for k, v in fields.items() if v is not None}
-        owner = session_owner(studio)
+        owner = session_owner(studio, issue=True)
         job = ht.start_training(studio, owner, ht.TrainForm(method=method, **given),
                                 client=current_caller(studio, token=owner))
         return job_result(studio, job)
@@ -172,21 +172,11 @@ def plain_text(message) -> str:
     return _MARKUP.sub(lambda m: m.group(1) or "", str(message)).strip()[:400] or "Refused."
 
 
-def session_owner(studio) -> str:
-    """This client's owner token: the one its session already has (the page's /train gave one), else a new one."""
-    session = getattr(current_request(), "session_hash", None)
-    owner = studio.people.token(session)
-    if not owner:
-        owner = studio.issue_owner_token()
-        studio.people.remember(session, owner)
-    return owner
-
-
 def own_job(studio, job_id):
     """This session's job `job_id` (its newest when blank); another session's job is not found."""
     if not isinstance(job_id, str):
         raise ValueError("job_id must be text: the job_id /start_training returned.")
-    owner = studio.people.token(getattr(current_request(), "session_hash", None))
+    owner = session_owner(studio)
     mine = studio.jobs_of(owner) if owner else []
     if not job_id.strip():
         if not mine:

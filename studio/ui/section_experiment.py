@@ -21,7 +21,7 @@ from .context import QUIET, UiContext
 from .errors import guarded
 from .handlers import train_experiment as hx
 from .handlers.train import tracker_choices
-from .turns import current_caller, current_request
+from .turns import current_caller, session_owner
 from .widgets import number, widget_args
 
 POLL_SECONDS = 1.5
@@ -130,9 +130,7 @@ def _wire_controls(ctx: UiContext, ui: ExperimentWidgets) -> None:
 
     @guarded
     def start(owner, methods, steps, batch_size, train_size, learning_rate, seed, limit, seeds, report_to="none"):
-        if not owner:   # API clients never run the page's load event: a signed token, remembered
-            owner = studio.issue_owner_token()
-            studio.people.remember(getattr(current_request(), "session_hash", None), owner)
+        owner = session_owner(studio, owner, issue=True)  # a script's session has no page State
         form = hx.ExperimentForm(methods, steps, batch_size, train_size, learning_rate, seed, limit, seeds,
                                  report_to)
         experiment = hx.start_experiment(studio, owner, form, client=current_caller(studio, token=owner))
@@ -146,6 +144,8 @@ def _wire_controls(ctx: UiContext, ui: ExperimentWidgets) -> None:
 
     @guarded
     def finish(current, owner):
+        owner = session_owner(studio, owner)
+        current = current or hx.newest_experiment_id(studio, owner)  # a script's session: its experiment
         experiment = hx.finish_experiment(studio, current, owner, client=current_caller(studio, token=owner))
         return {ui.timer: gr.Timer(active=True), ui.seen: -1, **_shown(ctx, ui, experiment)}
 
@@ -154,6 +154,8 @@ def _wire_controls(ctx: UiContext, ui: ExperimentWidgets) -> None:
 
     @guarded
     def stop(current, owner):
+        owner = session_owner(studio, owner)
+        current = current or hx.newest_experiment_id(studio, owner, running=True)
         gr.Info(hx.stop_experiment(studio, current, owner))
         return {ui.status: hx.experiment_view(studio, studio.experiment(current)).status}
 

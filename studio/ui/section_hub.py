@@ -10,6 +10,7 @@ import gradio as gr
 from .context import UiContext
 from .errors import guarded
 from .handlers import runs as hr
+from .turns import session_owner
 
 
 def build(ctx: UiContext, picked: gr.Dropdown) -> None:
@@ -26,7 +27,7 @@ def build(ctx: UiContext, picked: gr.Dropdown) -> None:
 
             @guarded
             def push_run(run_id, repo_id, is_private, owner):
-                return {message: hr.push_run(studio, run_id, repo_id, is_private, owner)}
+                return {message: hr.push_run(studio, run_id, repo_id, is_private, session_owner(studio, owner))}
 
             push.click(push_run, [picked, repo, private, ctx.owner], [message], api_name="push_run",
                        preprocess=False)
@@ -41,14 +42,17 @@ def build(ctx: UiContext, picked: gr.Dropdown) -> None:
             upload = gr.Button("Import these files", scale=1, elem_id="hub-import-files")
 
         @guarded
-        def pull_run(repo_id, version):
-            return {message: hr.import_from_hub(studio, repo_id), ctx.runs_version: (version or 0) + 1}
+        def pull_run(repo_id, version, owner):
+            owner = session_owner(studio, owner, issue=True)   # the importer may rename or delete it
+            return {message: hr.import_from_hub(studio, repo_id, owner=owner), ctx.runs_version: (version or 0) + 1}
 
         @guarded
-        def import_files(paths, version):
-            return {message: hr.import_files(studio, paths, ctx.scratch), files: None,
+        def import_files(paths, version, owner):
+            owner = session_owner(studio, owner, issue=True)
+            return {message: hr.import_files(studio, paths, ctx.scratch, owner=owner), files: None,
                     ctx.runs_version: (version or 0) + 1}
 
-        pull.click(pull_run, [source, ctx.runs_version], [message, ctx.runs_version], api_name="import_run")
-        upload.click(import_files, [files, ctx.runs_version], [message, files, ctx.runs_version],
+        pull.click(pull_run, [source, ctx.runs_version, ctx.owner], [message, ctx.runs_version],
+                   api_name="import_run")
+        upload.click(import_files, [files, ctx.runs_version, ctx.owner], [message, files, ctx.runs_version],
                      api_name="import_run_files")

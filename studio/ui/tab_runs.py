@@ -10,6 +10,7 @@ from . import section_hub, section_readout, section_weights
 from .context import QUIET, UiContext
 from .errors import guarded
 from .handlers import runs as hr
+from .turns import session_owner
 from .widgets import refreshed_choices
 
 
@@ -46,7 +47,7 @@ def _layout(ctx: UiContext) -> RunsWidgets:
     records = studio.runs()
     with gr.Row():
         gr.Markdown("Every training run saved on this machine, newest first. You can rename or delete runs "
-                    "trained in this browser; anyone can download a run.", elem_classes=["tab-intro"])
+                    "trained or imported in this browser; anyone can download a run.", elem_classes=["tab-intro"])
         refresh = gr.Button("↻ Refresh", size="sm", scale=0, min_width=120)
     empty = gr.Markdown(hr.NO_RUNS_YET, visible=not records, elem_id="runs-empty")
     table = gr.Dataframe(hr.runs_table(records, notes=hr.experiment_notes(studio)), interactive=False, wrap=True,
@@ -99,6 +100,7 @@ def _wire_actions(ctx: UiContext, ui: RunsWidgets) -> None:
 
     @guarded
     def rename(run_id, name, owner, version):
+        owner = session_owner(studio, owner)
         return {ui.message: hr.rename_run(studio, run_id, name, owner), ui.new_name: "",
                 ctx.runs_version: (version or 0) + 1}
 
@@ -107,6 +109,7 @@ def _wire_actions(ctx: UiContext, ui: RunsWidgets) -> None:
 
     @guarded
     def delete(run_id, confirmed, owner, version):
+        owner = session_owner(studio, owner)
         return {ui.message: hr.delete_run(studio, run_id, owner, confirmed), ui.sure: False,
                 ctx.runs_version: (version or 0) + 1}
 

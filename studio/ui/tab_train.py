@@ -11,7 +11,6 @@ itself trains, inside a GPU call, and streams its loss points (no background que
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 import gradio as gr
@@ -23,7 +22,7 @@ from .context import QUIET, UiContext
 from .errors import guarded
 from .handlers import train as ht
 from .section_train_form import DEFAULT_METHOD, TrainFormWidgets
-from .turns import current_caller, current_request
+from .turns import current_caller, session_owner
 
 POLL_SECONDS = 1.5
 # After Start, bring the status into view if the page is scrolled away from it (on a wide screen
@@ -120,11 +119,7 @@ def _wire_start_and_stop(ctx: UiContext, ui: TrainTabWidgets) -> None:
 
     @guarded
     def start_training(owner, presenter=False, own_runs=False, smoothing=1, log_scale=False, **fields):
-        # API clients never run the page's load event: give their session a token here, and
-        # remember it, so the session's later requests are charged to the same person.
-        if not owner:
-            owner = studio.issue_owner_token()
-            studio.people.remember(getattr(current_request(), "session_hash", None), owner)
+        owner = session_owner(studio, owner, issue=True)  # a script's session has no page State
         job = ht.start_training(studio, owner, ht.TrainForm(**fields),
                                 client=current_caller(studio, token=owner), presenter=presenter is True)
         figure = ht.loss_view(studio, job, owner, own_runs, smoothing, log_scale)
@@ -143,6 +138,8 @@ def _wire_start_and_stop(ctx: UiContext, ui: TrainTabWidgets) -> None:
 
     @guarded
     def stop_training(current, owner):
+        owner = session_owner(studio, owner)
+        current = current or ht.newest_active_job_id(studio, owner)  # a script's session: its training
         gr.Info(ht.stop_training(studio, current, owner))
         return {ui.status: ht.job_view(studio, studio.job(current)).status}
 
@@ -154,7 +151,7 @@ def _wire_start_on_zerogpu(ctx: UiContext, ui: TrainTabWidgets) -> None:
     studio = ctx.studio
 
     def start(owner, version, **fields):
-        owner = owner or secrets.token_hex(16)
+        owner = session_owner(studio, owner, issue=True)
         views = guarded(lambda: _first_and_rest(ht.train_stream(studio, owner, ht.TrainForm(**fields))))()
         if not isinstance(views, tuple):  # a user error: guarded showed it and changed nothing
             yield views

@@ -95,6 +95,26 @@ def current_request():
     return LocalContext.request.get(None)
 
 
+def session_owner(studio, token: str | None = "", issue: bool = False) -> str:
+    """The owner token of the session sending this event: one rule for pages and scripts alike.
+
+    A page holds its token in a State, set by its load event. A script (gradio_client) never runs
+    that event, so its token is the one its session got with its first training (/start_training,
+    /train, /experiment), remembered in studio.people; every later call of the same Client (stop,
+    rename, delete, push, a job's status) then acts as the same person. `issue`: give a session
+    with no token one now (starting work). Acting on work never issues one: a new token owns nothing.
+    """
+    if isinstance(token, str) and token:
+        return token
+    session = getattr(current_request(), "session_hash", None)
+    found = studio.people.token(session)
+    if found or not issue:
+        return found
+    found = studio.issue_owner_token()
+    studio.people.remember(session, found)
+    return found
+
+
 def current_caller(studio, token: str = "", hf_user: str = "") -> Caller:
     return caller_of(current_request(), studio, token=token, hf_user=hf_user)
 

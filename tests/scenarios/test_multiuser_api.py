@@ -241,6 +241,27 @@ def test_a_session_trains_one_job_at_a_time(server):
     session.wait_for("Stopped")
 
 
+def test_a_script_acts_on_what_its_start_training_began(server):
+    """/start_training, then the page's own endpoints from the same Client: they act as the same person.
+
+    (A script never runs the page's load event, so the page's State holds no token; /stop, /rename_run
+    and /delete_run once answered "no training of yours" and "Only the session that trained this run",
+    and a /train after it started a second "you" with a second training.)"""
+    session, other = Session(server["url"]), Session(server["url"])
+    job = session.call("/start_training", method="lora", steps=2000, batch_size=4, train_size=16, name="scripted")
+    assert "already have a training" in session.refused("/train", **_train_values("lora", "a second one"))
+    assert "no training of yours" in other.refused("/stop")        # another Client is another person
+    session.call("/stop")
+    ended = session.call("/wait_job", job_id=job["job_id"], timeout_s=300)
+    assert ended["ended"] and ended["status"] == "stopped", ended
+    run_id = job["run_id"]
+    assert "Only the session that trained this run" in other.refused("/rename_run", run_id=run_id, name="theirs")
+    session.call("/rename_run", run_id=run_id, name="scripted, renamed")
+    assert _run_id(session, "scripted, renamed") == run_id
+    session.call("/delete_run", run_id=run_id, confirmed=True)
+    assert run_id not in {row["Run id"] for row in session.runs()}
+
+
 def _train_values(method, name, **numbers):
     values = {"method": method, "steps": 3, "batch_size": 4, "train_size": 16, "learning_rate": "", "seed": 42,
               "name": name, "lora_r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "lora_target_modules": ["q", "v"],
@@ -282,6 +303,7 @@ BAD_OTHER = [
     ("/evaluate", {"max_new_tokens": -1}, "max new tokens"),
     ("/delete_run", {"run_id": "../../etc", "confirmed": True}, "not a valid run id"),
     ("/delete_run", {"run_id": "/etc/passwd", "confirmed": True}, "not a valid run id"),
+    ("/delete_run", {"run_id": 5, "confirmed": True}, "not a valid run id"),
     ("/rename_run", {"run_id": "../runs", "name": "x"}, "not a valid run id"),
     ("/download_run", {"run_id": "/etc/passwd"}, "not a valid run id"),
     ("/download_run", {"run_id": "lora-19990101-000000-dead"}, "No run"),

@@ -68,6 +68,26 @@ def test_import_from_the_hub_and_from_uploaded_files(own_run, tmp_path):
         studio.delete_run(record.run_id, owner=None)
 
 
+def test_an_import_belongs_to_the_session_that_made_it(own_run, tmp_path):
+    """The importer may rename and delete what it imported (it could not before: imports belonged to nobody,
+    so a mistaken or forged upload stayed until the operator removed it); others may not. The CLI's stay unowned."""
+    studio, run_ids = own_run
+    served = Path(studio.push_run(run_ids["lora"], "me/z", dry_run=True, folder=tmp_path / "served")["folder"])
+    before = {r.run_id for r in studio.runs()}
+    hr.import_files(studio, [str(p) for p in served.iterdir()], tmp_path / "scratch", owner="importer")
+    hr.import_from_hub(studio, "me/z", client_factory=lambda token: FakeHub(served), owner="importer")
+    added = [r for r in studio.runs() if r.run_id not in before]
+    assert len(added) == 2 and all(studio.owns(r, "importer") and not studio.owns(r, "someone else") for r in added)
+    with pytest.raises(PermissionError, match="Only the session"):
+        hr.delete_run(studio, added[0].run_id, "someone else", confirmed=True)
+    assert "Renamed" in hr.rename_run(studio, added[0].run_id, "my import", "importer")
+    for record in added:
+        assert "Deleted" in hr.delete_run(studio, record.run_id, "importer", confirmed=True)
+    by_cli = studio.pull_run(str(served))
+    assert by_cli.owner_hash == "" and not studio.owns(by_cli, "importer")
+    studio.delete_run(by_cli.run_id, owner=None)
+
+
 @pytest.mark.parametrize("configured", [False, True])
 def test_the_push_button_shows_only_with_a_token_and_the_page_never_holds_it(own_run, monkeypatch, configured):
     from studio.ui.app import build_app

@@ -54,7 +54,7 @@ def test_bad_input_changes_nothing(studio, change):
 
 
 def test_training_needs_a_session_token(studio):
-    with pytest.raises(ValueError, match="loading"):
+    with pytest.raises(ValueError, match="started nothing yet"):
         ht.start_training(studio, "", ht.TrainForm(**TINY))
 
 

@@ -76,7 +76,7 @@ def test_bad_forms_start_nothing(form, message):
     with pytest.raises(ValueError, match=message):
         hx.start_experiment(studio, "alice", form)
     assert studio.started == []
-    with pytest.raises(ValueError, match="not finished loading"):
+    with pytest.raises(ValueError, match="started nothing yet"):
         hx.start_experiment(studio, "", hx.ExperimentForm())
 
 
@@ -185,7 +185,7 @@ def test_finishing_is_refused_to_a_presenter_and_without_an_experiment():
     studio.settings.presenter = False
     with pytest.raises(ValueError, match="no experiment of yours to finish"):
         hx.finish_experiment(studio, "exp-unknown", "alice")
-    with pytest.raises(ValueError, match="not finished loading"):
+    with pytest.raises(ValueError, match="started nothing yet"):
         hx.finish_experiment(studio, "exp-1", "")
     hx.finish_experiment(studio, "exp-1", "alice")
     assert studio.finished == ("exp-1", "alice")

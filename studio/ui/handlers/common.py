@@ -28,9 +28,11 @@ def refuse_in_presenter_mode(studio, action: str, page: bool = False) -> None:
 
 
 def require_session(owner) -> None:
-    """Work that belongs to a session needs its token: a page sends it once it has finished loading."""
+    """Work that belongs to a session needs its token: a page has one once it has finished loading, a
+    script once it has started a training."""
     if not owner:
-        raise ValueError("The page has not finished loading; try again in a moment.")
+        raise ValueError("This session has started nothing yet (a page that has just opened needs a moment "
+                         "more to load).")
 
 
 def presenter_mode_on(studio, page: bool = False) -> bool:

@@ -336,14 +336,14 @@ def push_run(studio: Studio, run_id: str | None, repo: str, private: bool, owner
             f"[{plain(repo)}](https://huggingface.co/{repo}): {len(result['files'])} files.")
 
 
-def import_from_hub(studio: Studio, repo: str, client_factory=None) -> str:
+def import_from_hub(studio: Studio, repo: str, client_factory=None, owner: str = "") -> str:
     """A pushed run or a PEFT adapter repo on the Hub, as a new run here."""
     refuse_in_presenter_mode(studio, "importing runs")
     from studio.model.hub import check_repo_id
 
     repo = check_repo_id(text("repository", repo, 200).strip())  # never a folder on the server
     try:
-        record = studio.pull_run(repo, client_factory=client_factory)
+        record = studio.pull_run(repo, client_factory=client_factory, owner=owner or None)
     except PermissionError:
         raise
     except OSError as exc:  # unreachable, unknown or private repo
@@ -352,7 +352,7 @@ def import_from_hub(studio: Studio, repo: str, client_factory=None) -> str:
     return f"Imported {plain(repo)} as **{plain(studio.run_label(record))}**."
 
 
-def import_files(studio: Studio, paths: list[str] | None, scratch: Path) -> str:
+def import_files(studio: Studio, paths: list[str] | None, scratch: Path, owner: str = "") -> str:
     """Uploaded files of one run or adapter folder (weights as safetensors, configs), as a new run."""
     refuse_in_presenter_mode(studio, "importing runs")
     paths = [p for p in (paths or []) if p]
@@ -374,7 +374,7 @@ def import_files(studio: Studio, paths: list[str] | None, scratch: Path) -> str:
             if not name or name.startswith("."):
                 continue
             shutil.copy2(path, folder / name)
-        record = studio.pull_run(str(folder))
+        record = studio.pull_run(str(folder), owner=owner or None)
     except OSError as exc:  # the server's disk (full, say) while copying the upload: the person's words
         raise ValueError(f"The uploaded files could not be imported: {os_error_text(exc)}") from None
     finally:

@@ -78,6 +78,12 @@ def finish_experiment(studio: Studio, experiment_id: str | None, owner: str, cli
     return studio.finish_experiment(experiment_id, owner, client=client)
 
 
+def newest_experiment_id(studio: Studio, owner: str, running: bool = False) -> str | None:
+    """The session's newest experiment (with `running`, the newest not yet ended), for a call that names none."""
+    mine = [e for e in (studio.experiments_of(owner) if owner else []) if not (running and e.ended)]
+    return max(mine, key=lambda e: e.started_at or 0).experiment_id if mine else None
+
+
 def stop_experiment(studio: Studio, experiment_id: str | None, owner: str) -> str:
     experiment = studio.experiment(experiment_id)
     if experiment is None:
