@@ -39,3 +39,30 @@ def test_text_numbers_read_as_the_number_they_are_and_messages_say_what_is_wrong
         parse(TrainConfig, "steps", True)
     with pytest.raises(ValueError, match=r"^The number of steps must be between 1 and 5,000, not 0\.$"):
         parse(TrainConfig, "steps", "0")
+
+
+def test_what_a_setting_declares_for_blanks_steps_and_labels_reaches_its_spec():
+    """`setting(blank=..., step=..., choice_labels=...)` once lost all three (only the rest went into the
+    field's metadata): a blank LoRA dropout or prompt text was refused as missing, the dropout box stepped by
+    1 and the prompt start read "Text" instead of "From text"."""
+    from studio.config.declare import REQUIRED, spec
+    from studio.model.methods.lora import LoraSettings
+    from studio.model.methods.prompt_tuning import PROMPT_INIT_TEXT, PromptSettings
+
+    dropout = spec(LoraSettings, "lora_dropout")
+    assert dropout.blank == 0.0 and dropout.step == 0.05
+    init = spec(PromptSettings, "prompt_init")
+    assert init.blank == "text" and init.choice_labels == ("From text", "Random")
+    assert spec(PromptSettings, "prompt_init_text").blank == PROMPT_INIT_TEXT
+    assert spec(LoraSettings, "lora_r").blank is REQUIRED            # undeclared: a blank rank is refused
+
+
+def test_blank_form_values_take_the_declared_meaning():
+    from studio.ui.handlers.train import TrainForm, train_request
+
+    _, overrides = train_request(TrainForm(method="lora", steps=3, lora_dropout=""))
+    assert overrides["lora_dropout"] == 0.0                            # blank dropout: none
+    _, overrides = train_request(TrainForm(method="prompt", steps=3, prompt_init="", prompt_init_text=""))
+    assert "prompt_init" not in overrides and "prompt_init_text" not in overrides   # the defaults
+    with pytest.raises(ValueError, match="LoRA rank"):
+        train_request(TrainForm(method="lora", steps=3, lora_r=""))

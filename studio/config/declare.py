@@ -53,7 +53,7 @@ def setting(default=MISSING, help: str = "", *, name: str = "", label: str = "",
     """
     metadata = {"help": help, "name": name, "label": label, "low": low, "high": high, "above": above,
                 "choices": choices, "options": options, "chars": chars, "flag": flag, "aliases": tuple(aliases),
-                "cli": cli, "group": group, "info": info}
+                "cli": cli, "group": group, "info": info, "blank": blank, "step": step, "choice_labels": choice_labels}
     if default_factory is not MISSING:
         return field(default_factory=default_factory, metadata=metadata)
     return field(default=default, metadata=metadata)
