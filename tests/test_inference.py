@@ -96,6 +96,36 @@ def test_full_runs_are_capped_least_recently_used(trained, dialogues):
         studio.store.delete(second)
 
 
+def test_forgetting_a_run_never_waits_for_someone_elses_generation(trained, dialogues):
+    """A delete once hung for as long as another person's evaluation held the pool (267 s in a review);
+    now the run is dropped as soon as that generation lets go, and the delete returns at once."""
+    import threading
+
+    studio, runs = trained
+    pool = fresh_pool(studio)
+    pool.summarize([runs["full"]], dialogues[:1], GEN)
+    assert pool.loaded()["full"] == [runs["full"]]
+    holding, let_go = threading.Event(), threading.Event()
+
+    def a_long_generation():
+        with pool._lock:
+            holding.set()
+            let_go.wait()
+
+    holder = threading.Thread(target=a_long_generation)
+    holder.start()
+    holding.wait()
+    forgetting = threading.Thread(target=pool.forget, args=(runs["full"],))
+    forgetting.start()
+    forgetting.join(timeout=120)   # generous: the point is that it ends while the pool is still held
+    still_held = holder.is_alive()
+    let_go.set()
+    holder.join()
+    assert not forgetting.is_alive() and still_held
+    pool.summarize([ORIGINAL], dialogues[:1], GEN)      # the next generation drops what was forgotten
+    assert pool.loaded()["full"] == []
+
+
 def test_a_full_run_nobody_asks_for_is_let_go_and_comes_back_the_same(trained, dialogues):
     """The app once kept two FLAN-T5 copies loaded for ever after a busy session."""
     import time

@@ -241,6 +241,13 @@ class _PoolLock:
         self._local.depth = self.depth() + 1
         return self
 
+    def try_enter(self) -> bool:
+        """Take the lock if no one else holds it; False at once if someone does."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        self._local.depth = self.depth() + 1
+        return True
+
     def __exit__(self, *exc):
         self._local.depth -= 1
         self._lock.release()
@@ -291,6 +298,8 @@ class ModelPool:
         self._full_used: dict[str, float] = {}                 # run_id -> when it was last set up
         self.full_idle_seconds = full_idle_seconds
         self._sweeper: threading.Thread | None = None
+        self._to_forget: set[str] = set()     # deleted runs still in memory (forget() found the pool busy)
+        self._to_forget_lock = threading.Lock()
 
     # ------------------------------------------------------------------ loading
     def base(self):
@@ -451,8 +460,24 @@ class ModelPool:
         self._sweeper.start()
 
     def forget(self, run_id: str) -> None:
-        """Drop a (deleted) run from memory."""
-        with self._lock:
+        """Drop a (deleted) run from memory: now if no generation holds the pool, else as soon as it lets go.
+
+        A delete must not wait behind someone's evaluation (it once hung for the whole 4-minute run);
+        its folder is gone already, so nothing can load the run in the meantime. Adapters are only
+        taken out under the lock: a generation may be using the shared modules they sit in."""
+        with self._to_forget_lock:
+            self._to_forget.add(run_id)
+        if self._lock.try_enter():
+            try:
+                self._forget_pending()
+            finally:
+                self._lock.__exit__()
+
+    def _forget_pending(self) -> None:
+        """Drop the runs forget() was asked to; call with the pool's lock held."""
+        with self._to_forget_lock:
+            gone, self._to_forget = self._to_forget, set()
+        for run_id in gone:
             self._full.pop(run_id, None)
             self._full_used.pop(run_id, None)
             for wrapper in self._wrappers.values():
@@ -464,6 +489,7 @@ class ModelPool:
     def _set_up(self, model_id: str, undo: contextlib.ExitStack):
         """(model, tokenizer) for `model_id`, with the shared modules switched for it; what
         switches them back goes on `undo`."""
+        self._forget_pending()
         self.base()
         if model_id == ORIGINAL:
             for other in self._layer_wrappers():
@@ -535,6 +561,7 @@ class ModelPool:
                                                     lambda n, before=done: progress and progress(before + n, total))
                 results[model_id] = SummaryResult(model_id, outputs, time.perf_counter() - started)
                 done += len(prompts)
+            self._forget_pending()   # runs deleted while this generation held the pool
         return results
 
     def _generate_sorted(self, setup: _Setup, prompts, settings, on_batch):
