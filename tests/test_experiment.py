@@ -86,6 +86,31 @@ def test_a_stop_ends_every_training_and_skips_the_evaluation(studio):
     assert experiment.result["runs"] == {"lora": first.run_id, "prompt": experiment.trainings["prompt"].run_id}
 
 
+def test_a_stop_that_lands_while_the_next_round_is_being_queued_stops_that_round_too(studio, monkeypatch):
+    """The experiment checks for a stop, then queues the next seed's trainings, which takes a moment (the
+    queue reads every run.json for its estimate). A Stop inside that moment once found nothing new to stop,
+    and the next round trained to its end for an experiment already "stopped"."""
+    import threading
+
+    submit, calls, started = studio.submit_training, [], threading.Event()
+    holder = {}
+
+    def stop_arrives_meanwhile(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 2:              # the second round, after the experiment looked for a stop
+            started.wait()
+            assert studio.stop_experiment(holder["id"], "alice")
+        return submit(*args, **kwargs)
+
+    monkeypatch.setattr(studio, "submit_training", stop_arrives_meanwhile)
+    experiment = studio.start_experiment(["lora"], BUDGET, owner="alice", limit=2, settings=GEN, seeds=2)
+    holder["id"] = experiment.experiment_id
+    started.set()
+    studio.wait_experiment(experiment.experiment_id, 600)
+    assert len(calls) == 2 and experiment.status == "stopped"
+    assert [job.status for job in experiment.trainings.values()] == ["completed", "stopped"]
+
+
 @pytest.mark.parametrize("methods, message", [([], "at least one method"), (["dreambooth"], "Unknown method")])
 def test_bad_requests_queue_nothing(studio, methods, message):
     with pytest.raises(ValueError, match=message):

@@ -205,6 +205,10 @@ class Experiment:
                 name=name, max_active=index + 1, client=self.client, experiment=marker)
             self.trainings[key] = job
             self.runs[key] = job.run_id
+            # A Stop that came while this was being queued went through the trainings before this one was
+            # among them: stop it here. (stop() sets the event before it looks, so one of the two sees it.)
+            if self.stop_event.is_set():
+                self.studio.stop_job(job.job_id, self.owner)
             self._save()   # the run id is kept as soon as it exists: a restart knows which run was this
         return bool(keys)
 
