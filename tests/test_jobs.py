@@ -150,3 +150,25 @@ def test_cancelling_a_queued_job_ends_its_wait():
     assert queue.wait(waiting.job_id, timeout=30).status == "stopped" and waiting.done.is_set()
     assert waiting.wait_for_news(0, timeout=30)
     gate.set()
+
+
+def test_old_ended_jobs_are_let_go_and_the_newest_kept(monkeypatch):
+    """A Space that runs for days once kept every job (and its loss curve) since it started."""
+    import studio.service.jobs as jobs_module
+
+    monkeypatch.setattr(jobs_module, "MAX_ENDED_JOBS_KEPT", 2)
+    gate = threading.Event()
+    queue = make_queue([], gate)
+    busy = queue.submit(FakeSpec(), owner="busy")             # holds the worker, so the rest stay queued
+    cancelled = []
+    for i in range(4):
+        job = queue.submit(FakeSpec(), owner=f"user{i}")
+        assert queue.stop(job.job_id, owner=f"user{i}")       # cancelled while queued: ended at once
+        cancelled.append(job)
+    newest = queue.submit(FakeSpec(), owner="last")
+    kept = [job.job_id for job in cancelled if queue.get(job.job_id) is not None]
+    assert kept == [job.job_id for job in cancelled[-2:]]     # the two newest ended ones
+    assert queue.get(busy.job_id) is busy and queue.get(newest.job_id) is newest   # active jobs always stay
+    assert queue.jobs_of("user0") == [] and queue.jobs_of("user3") == [cancelled[3]]
+    gate.set()
+    queue.wait(newest.job_id, timeout=600)

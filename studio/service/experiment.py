@@ -580,7 +580,9 @@ class Experiments:
 
     def of(self, owner: str) -> list[Experiment]:
         """The owner's experiments, oldest first: those of this process, and those an earlier one left."""
-        return [e for e in self._all.values() if owner and (e.owner == owner or owner_matches(e.owner_hash, owner))]
+        # list() first: another session's start adds to the dict while owner_matches() runs
+        return [e for e in list(self._all.values())
+                if owner and (e.owner == owner or owner_matches(e.owner_hash, owner))]
 
     def stop(self, experiment_id: str, owner: str) -> bool:
         """Stop an experiment; False when `owner` did not start it."""

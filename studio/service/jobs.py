@@ -45,6 +45,9 @@ MAX_QUEUED_PER_CLIENT = 3      # one person, however many sessions they open
 # Room for a workshop: thirty participants each waiting with a run, and a few more.
 MAX_QUEUE = 64
 MAX_EVENTS_KEPT = 20_000
+# Ended jobs kept in memory (their status and curve for the pages and /job); older ones are let go, or a
+# long-running Space would hold every job since it started. Their runs stay on disk.
+MAX_ENDED_JOBS_KEPT = 300
 _clock = time.monotonic   # the slices' clock (a test sets its own)
 
 __all__ = ["ACTIVE", "Job", "JobQueue", "JobStatus", "QueueFull"]
@@ -210,11 +213,21 @@ class JobQueue:
                       address=address or "")
             self._jobs[job.job_id] = job
             self._waiting.push(client, job.job_id)
+            self._let_go_of_old_ended_jobs()
             self._wake.notify()
         return job
 
+    def _let_go_of_old_ended_jobs(self) -> None:
+        """Keep the newest MAX_ENDED_JOBS_KEPT ended jobs; call with the lock held."""
+        ended = [j for j in self._jobs.values() if j.ended]
+        if len(ended) > MAX_ENDED_JOBS_KEPT:
+            ended.sort(key=lambda j: j.finished_at or 0)
+            for job in ended[:len(ended) - MAX_ENDED_JOBS_KEPT]:
+                del self._jobs[job.job_id]
+
     def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
+        with self._lock:
+            return self._jobs.get(job_id)
 
     def view(self, job: Job | None) -> JobStatus | None:
         """The job as the UI and CLI may see it."""
@@ -244,7 +257,8 @@ class JobQueue:
             return [j for j in self._jobs.values() if j.status in ACTIVE]
 
     def jobs_of(self, owner: str) -> list[Job]:
-        return [j for j in self._jobs.values() if j.owner == owner]
+        with self._lock:   # submit() adds to the dict from other threads
+            return [j for j in self._jobs.values() if j.owner == owner]
 
     def stop(self, job_id: str, owner: str) -> bool:
         """Stop (or cancel, if still queued) a job; False when `owner` does not own it."""

@@ -387,7 +387,8 @@ class RunStore:
 
     def _forget_problems_of_gone_runs(self) -> None:
         """A folder deleted or renamed away (by another process too) has no problems left."""
-        for key in [k for k in self._problems if not (self.root / k[0]).is_dir()]:
+        # list() first: other threads note problems while is_dir() waits on the disk
+        for key in [k for k in list(self._problems) if not (self.root / k[0]).is_dir()]:
             self._problems.pop(key, None)
 
     def is_loadable(self, record: RunRecord) -> bool:
