@@ -32,3 +32,18 @@ def test_a_secret_from_the_environment_wins_and_writes_nothing(tmp_path):
     token = OwnerTokens.for_settings(settings).issue()
     assert OwnerTokens("from-env").valid(token)
     assert not (tmp_path / "runs" / SECRET_FILE).exists()
+
+
+def test_a_secret_file_too_short_to_sign_with_is_replaced(tmp_path):
+    """An empty file (a crash mid-write) once stopped the studio from starting, and "abc" became a
+    three-character HMAC key; both are now replaced by a proper secret, kept from then on."""
+    for content in ("", "abc\n"):
+        runs = tmp_path / f"runs-{len(content)}"
+        runs.mkdir()
+        (runs / SECRET_FILE).write_text(content)
+        secret = load_or_create_secret(runs)
+        assert len(secret) == 64 and (runs / SECRET_FILE).read_text().strip() == secret
+        assert stat.S_IMODE((runs / SECRET_FILE).stat().st_mode) == 0o600
+        assert load_or_create_secret(runs) == secret
+        assert sorted(p.name for p in runs.iterdir()) == [SECRET_FILE]     # nothing left beside it
+        assert OwnerTokens(secret).valid(OwnerTokens(secret).issue())

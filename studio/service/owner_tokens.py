@@ -19,6 +19,7 @@ import secrets
 from pathlib import Path
 
 SECRET_FILE = ".owner-secret"
+MIN_SECRET_CHARS = 32   # a file with less is not a secret to sign with (one we write has 64 hex characters)
 TOKEN_PATTERN = re.compile(r"[0-9a-f]{32}\.[0-9a-f]{32}")
 
 
@@ -47,28 +48,52 @@ class OwnerTokens:
 
 
 def load_or_create_secret(runs_dir: Path) -> str:
-    """The runs folder's signing secret, created once with owner-only permissions (0600)."""
+    """The runs folder's signing secret, created once with owner-only permissions (0600).
+
+    A file too short to be one (empty after a crash mid-write, or edited by hand) is never used as a
+    key: it is replaced, as if there were none."""
     path = runs_dir / SECRET_FILE
-    try:
-        text = path.read_text().strip()
-        if len(text) >= 32:
-            return text
-    except FileNotFoundError:
-        pass
+    found = _read_secret(path)
+    if found:
+        return found
     runs_dir.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        # Moved aside first, so the link below stays the one step that decides between processes.
+        aside = runs_dir / f"{SECRET_FILE}.unusable-{os.getpid()}"
+        try:
+            os.replace(path, aside)
+            aside.unlink()
+        except FileNotFoundError:   # another process moved it first
+            pass
     secret = secrets.token_hex(32)
-    # Created 0600 from the start (no window where others could read it), then moved into place.
+    # Created 0600 from the start (no window where others could read it), on disk before it is linked
+    # into place (a crash never leaves an empty secret), then linked: if another process made one
+    # meanwhile, the link fails and theirs is used.
     temp = runs_dir / f"{SECRET_FILE}.tmp-{os.getpid()}"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(secret + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
     try:
-        os.link(temp, path)         # fails if another process made one meanwhile: use theirs
+        os.link(temp, path)
     except FileExistsError:
         temp.unlink()
-        return path.read_text().strip()
+        theirs = _read_secret(path)
+        if not theirs:
+            raise RuntimeError(f"{path} is not a usable owner secret (too short); remove it and start again.") from None
+        return theirs
     temp.unlink()
     return secret
+
+
+def _read_secret(path: Path) -> str | None:
+    """The secret in `path`, or None when there is none or it is too short to sign with."""
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return text if len(text) >= MIN_SECRET_CHARS else None
 
 
 def owner_hash(owner: str) -> str:
