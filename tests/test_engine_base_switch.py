@@ -212,3 +212,52 @@ def test_a_switch_back_to_the_starting_base_works_offline_on_the_stand_in(tmp_pa
     assert studio.base.path == str(other)
     assert "Loaded" in studio.switch_base("google/flan-t5-small")
     assert studio.base.is_standin and studio.settings.base_model == "google/flan-t5-small"
+
+
+def test_a_training_asked_for_during_a_switch_is_refused_not_queued_on_the_old_base(two_bases, monkeypatch):
+    """The switch checked "no training active", then took a moment to resolve the new base: a training
+    queued in that moment was asked for on one base and ran on another."""
+    import threading
+
+    import studio.service.engine as engine_module
+
+    studio, first, second = two_bases
+    resolving, go_on = threading.Event(), threading.Event()
+    resolve = engine_module.resolve_base_model
+
+    def slow_resolve(settings):
+        resolving.set()
+        go_on.wait()
+        return resolve(settings)
+
+    monkeypatch.setattr(engine_module, "resolve_base_model", slow_resolve)
+    switch = threading.Thread(target=studio.switch_base, args=(second,))
+    switch.start()
+    resolving.wait()
+    outcome = {}
+
+    def ask_for_a_training():
+        try:
+            outcome["job"] = studio.submit_training("lora", TrainConfig(steps=2, batch_size=4, train_size=16),
+                                                    owner="me")
+        except ValueError as exc:
+            outcome["refused"] = str(exc)
+
+    asked = threading.Event()
+    make_spec = studio.make_spec
+
+    def spec_made(*args, **kwargs):   # made after the request read which base is loaded
+        try:
+            return make_spec(*args, **kwargs)
+        finally:
+            asked.set()
+
+    monkeypatch.setattr(studio, "make_spec", spec_made)
+    asking = threading.Thread(target=ask_for_a_training)
+    asking.start()
+    asked.wait()
+    go_on.set()
+    switch.join()
+    asking.join()
+    assert studio.base.path == second
+    assert "job" not in outcome and "switched" in outcome["refused"] and studio.jobs.active() == []

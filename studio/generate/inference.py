@@ -535,7 +535,7 @@ class ModelPool:
             return
         model, _ = self._set_up(setup.model_id, setup.undo)
         if model is not setup.model:
-            raise RuntimeError("The studio's models were replaced while this summary waited its turn; ask again.")
+            raise ValueError("The studio's models were replaced while this summary waited its turn; ask again.")
 
     # ------------------------------------------------------------------ generating
     def summarize(self, model_ids: list[str], dialogues: list[str], settings: GenerationSettings | None = None,

@@ -104,6 +104,9 @@ class Studio:
         self.offline = is_offline(settings)
         self.notices: list[str] = []
         self.base = resolve_base_model(settings)
+        # A base switch and a training's submission never interleave: a training asked for on one base
+        # is queued before a switch or refused after it, never queued in between.
+        self._base_lock = threading.Lock()
         self._shapes_by_base_path: dict = {}   # T5 shapes read from base configs (_base_shape)
         if self.base.notice:
             self.notices.append(self.base.notice)
@@ -334,6 +337,10 @@ class Studio:
         if not isinstance(name, str) or not any(_same_model(name, m) for m in self.settings.allowed_base_models):
             raise ValueError(f"{str(name)[:100]!r} is not on this studio's list of base models "
                              f"({', '.join(self.settings.allowed_base_models)}).")
+        with self._base_lock:   # one switch at a time, and no training queued halfway through one
+            return self._switch_base(name)
+
+    def _switch_base(self, name: str) -> str:
         if _same_model(name, self.settings.base_model):
             return f"{self.base.name} is already loaded."
         if self.jobs.active():
@@ -357,7 +364,7 @@ class Studio:
         self.settings, self.base = settings, base
         del old  # the pool held the only references to the old base and its adapters
         gc.collect()
-        return f"Loaded {base.name}; the previous base model was freed."
+        return f"Loaded {base.name}; the previous base model is freed once nothing uses it."
 
     def memory_estimate(self, method: str, batch_size: int) -> dict:
         """studio.model.memory's estimate of training `method` on the loaded base model ("needs about N GB")."""
@@ -414,6 +421,7 @@ class Studio:
         With STUDIO_REQUIRE_LOGIN only a signed-in person may train.
 
         `experiment` ({"id", "budget", "methods"}) marks the run as part of a fair experiment."""
+        base = self.base   # what the person saw when they asked
         if precision == "auto":
             precision = self.settings.precision
         spec = self.make_spec(method, train, overrides, name, precision)
@@ -425,12 +433,16 @@ class Studio:
                                   "(the Sign in button at the top of the page).")
         spec.owner_hash = owner_hash(owner)  # written with the run's first record
         spec.experiment = experiment
-        job = self.jobs.submit(spec, owner, limit=max_active, client=caller.person if caller else client,
-                               client_limit=self.settings.max_trainings_per_client,
-                               address=caller.address if caller else None,
-                               address_limit=self.settings.people_per_address)
-        if job.status == "queued":   # kept on disk until its run exists, so a restart cannot lose it
-            self.queued.remember(job.run_id, self._queued_record(spec))
+        with self._base_lock:
+            if self.base is not base:
+                raise ValueError(f"The base model was switched to {self.base.name} while this training was "
+                                 "being asked for; nothing was queued. Check the settings and start it again.")
+            job = self.jobs.submit(spec, owner, limit=max_active, client=caller.person if caller else client,
+                                   client_limit=self.settings.max_trainings_per_client,
+                                   address=caller.address if caller else None,
+                                   address_limit=self.settings.people_per_address)
+            if job.status == "queued":   # kept on disk until its run exists, so a restart cannot lose it
+                self.queued.remember(job.run_id, self._queued_record(spec))
         return self.jobs.view(job)
 
     def _queued_record(self, spec) -> dict:
