@@ -64,6 +64,8 @@ def test_a_training_started_by_a_script_returns_its_ids_and_can_be_waited_for(se
     (dict(dialogue="Anna: Hi.", lora_run="lora-19990101-000000-dead", api_name="/summaries"),
      "lora_run: That run is gone"),
     (dict(dialogue="Anna: Hi.", full_run="my best run", api_name="/summaries"), "full_run: 'my best run' is not a run"),
+    (dict(dialogue="Anna: Hi.", lora_run="original", api_name="/summaries"),   # once "That run is gone (deleted?)"
+     "lora_run: The original model has a column of its own"),
     (dict(dialogue="   ", api_name="/summaries"), "empty"),
     (dict(dialogue="Anna: Hi.", num_beams=0, api_name="/summaries"), "Beams"),
     (dict(method="dora", api_name="/start_training"), "dora"),

@@ -172,6 +172,8 @@ def unusable_run_note(studio: Studio, run_id, markup=plain) -> str:
 
     `markup` makes quoted text safe for where it is shown: Markdown on the page (plain), as is for scripts (str).
     """
+    if run_id == ORIGINAL:
+        return "The original model has a column of its own; pick a run of this method here, or none."
     if not is_run_id(run_id):
         return f"{markup(shown(run_id))} is not a run. Pick one above."
     try:
