@@ -94,6 +94,12 @@ def test_plain_words_name_a_winner_only_when_the_interval_excludes_zero():
     assert describe_difference("LoRA", "full fine-tuning", "rougeL",
                                {"difference": 0.003, "low": -0.008, "high": 0.015}) == \
         "No clear difference between LoRA and full fine-tuning on ROUGE-L (\u22120.8 to 1.5)"
+    # Over too few dialogues nothing is called a win, and a difference that rounds to zero is never "−0.0".
+    assert describe_difference("A", "B", "rougeL", {"difference": 0.2, "low": 0.2, "high": 0.2, "examples": 1}) == \
+        "B is ahead of A on ROUGE-L by 20.0 points over this one dialogue, too few to tell (at least 10 are needed)"
+    assert describe_difference("A", "B", "rougeL", {"difference": -0.0001, "low": -0.0004, "high": 0.0003,
+                                                    "examples": 50}) == \
+        "No clear difference between A and B on ROUGE-L (less than 0.1 points apart)"
     # An interval touching zero is not a win.
     assert describe_difference("A", "B", "rouge2", {"difference": 0.01, "low": 0.0, "high": 0.02}).startswith(
         "No clear difference")
@@ -229,3 +235,25 @@ def test_bleu_refuses_mismatched_or_empty_references():
         corpus_bleu(["one"], [["  ", ""]])
     with pytest.raises(ValueError, match="at least one prediction"):
         corpus_bleu([], [])
+
+
+def test_the_per_dialogue_table_shows_every_reference_rouge_chose_from():
+    """ROUGE keeps the best-matching reference; the table once showed only the first, so a summary that
+    copied the second read as scoring 100 against a reference it shares no word with."""
+    from studio.data.dialogsum import DialogData, Example
+    from studio.generate.inference import SummaryResult
+    from studio.measure.evaluation import evaluate_models
+
+    first, second = "Person1 complains about the noise.", "Tom and Mary plan a trip to Paris."
+    data = DialogData({"test": [Example("t1", "A: Paris?\nB: Yes.", [first, second], "travel")]}, "test")
+
+    class CopiesTheSecond:
+        def summarize(self, refs, dialogues, settings=None, progress=None):
+            return {ref: SummaryResult(ref, [second], 0.0) for ref in refs}
+
+    result = evaluate_models(CopiesTheSecond(), data, ["model"], limit=1)
+    row = result.per_example.iloc[0]
+    assert row["model: rougeL"] == 1.0
+    assert row["references"] == f"1. {first}\n2. {second}" and row["reference"] == first
+    single = Example("t2", "A: Hi.", [first])
+    assert single.references_text == first

@@ -127,3 +127,25 @@ def test_a_difference_that_rounds_to_zero_reads_as_zero_without_a_sign():
     """Seen on the stand-in: "(−0.0 to 0.0)" read as an interval of two values where one is printed."""
     assert points(-0.0000004) == points(0.0000003) == "0.0"
     assert points(-0.0123) == "\u22121.2" and points(0.5) == "50.0"
+
+
+def test_too_few_dialogues_name_no_winner_however_narrow_the_interval():
+    """With one dialogue the bootstrap "interval" has no width; with no true difference at all the percentile
+    bootstrap named a winner in 55% of pairs over 2 dialogues and 13% over 10. Below ten, none is named."""
+    from studio.measure.evaluation import MIN_DIALOGUES_TO_JUDGE
+
+    for count in (1, 3, MIN_DIALOGUES_TO_JUDGE - 1):
+        base = BASE[:count]
+        tables = {"original": {None: table(base)}, "lora": {42: table(base + 0.2)}}
+        verdict = experiment_verdict(tables, LABELS, seeds=[42], examples=count)
+        assert all(pair["winner"] is None for pair in verdict["pairs"])
+        assert verdict["headline"].endswith(f"too few to tell the models apart (at least {MIN_DIALOGUES_TO_JUDGE} "
+                                            "are needed).")
+        pair = verdict["pairs"][0]
+        over = "this one dialogue" if count == 1 else f"these {count} dialogues"
+        assert pair["sentence"] == (f"LoRA is ahead of Original on ROUGE-L by 20.0 points over {over}, too few to "
+                                    f"tell (at least {MIN_DIALOGUES_TO_JUDGE} are needed)")
+    base = BASE[:MIN_DIALOGUES_TO_JUDGE]
+    enough = experiment_verdict({"original": {None: table(base)}, "lora": {42: table(base + 0.2)}}, LABELS,
+                                seeds=[42], examples=MIN_DIALOGUES_TO_JUDGE)
+    assert enough["pairs"][0]["winner"] == "lora"

@@ -42,6 +42,13 @@ class Example:
     references: list[str]
     topic: str = ""
 
+    @property
+    def references_text(self) -> str:
+        """Every reference as one text: alone when there is one, numbered one per line when there are several."""
+        if len(self.references) == 1:
+            return self.references[0]
+        return "\n".join(f"{n}. {text}" for n, text in enumerate(self.references, start=1))
+
 
 @dataclass
 class DialogData:

@@ -24,6 +24,7 @@ from studio.measure.evaluation import (
     BLEU,
     BOOTSTRAP_SAMPLES,
     METRIC_NAMES,
+    MIN_DIALOGUES_TO_JUDGE,
     PAIRED_METRICS,
     _resampled_bleu,
     bleu_from_statistics,
@@ -31,18 +32,14 @@ from studio.measure.evaluation import (
     bootstrap_interval,
     paired_difference,
     percentile_interval,
+    points,
+    too_few_to_judge,
+    too_few_words,
 )
 from studio.model.methods import registry
 
 ORDER = (ORIGINAL, *registry.NAMES)
 HEADLINE_METRIC = "rougeL"   # the usual summary of a summary's quality; the others follow in the pairs
-
-
-def points(x: float) -> str:
-    """ROUGE points (F1 x 100), one decimal, with a typographic minus; a value that rounds to zero is "0.0",
-    never "−0.0" (an interval of −0.0 to 0.0 reads as two values where there is one)."""
-    shown = round(100 * x, 1) + 0.0   # + 0.0 turns -0.0 into 0.0
-    return f"{shown:.1f}".replace("-", "\u2212")
 
 
 def _per_example(tables_of_model: dict, metric: str) -> np.ndarray:
@@ -97,6 +94,7 @@ def _pair(a: str, b: str, metric: str, tables: dict, labels: dict, seeds: list, 
     numbers = (_bleu_numbers(bleu[a], bleu[b], seeds, seed) if metric == BLEU else
                _rouge_numbers(tables[a], tables[b], metric, seeds, seed))
     difference, low, high, means_a, means_b, same, both_zero, score_a = numbers
+    examples = len(next(iter((bleu[a] if metric == BLEU else tables[a]).values())))
     shared = [s for s in seeds if s in means_a and s in means_b]   # a seed whose training failed drops out
     per_seed = [means_b[s] - means_a[s] for s in shared]
     several = len(seeds) > 1
@@ -111,6 +109,9 @@ def _pair(a: str, b: str, metric: str, tables: dict, labels: dict, seeds: list, 
         else:
             sentence = (f"{name_a} and {name_b} score the same on {metric_name} on every dialogue "
                         f"({points(score_a)}): they cannot be told apart")
+    elif (low > 0 or high < 0) and too_few_to_judge(examples):
+        ahead, behind, sign = (name_b, name_a, 1) if low > 0 else (name_a, name_b, -1)
+        sentence = too_few_words(ahead, behind, metric_name, sign * difference, examples)
     elif low > 0 and all(d > 0 for d in per_seed):
         winner = b
         sentence = (f"{name_b} beats {name_a} on {metric_name} by {points(difference)} points "
@@ -147,6 +148,8 @@ def headline(pairs: list[dict], labels: dict, examples: int, seeds: list, metric
         over += f" and {len(seeds)} seeds"
     if not pairs:
         return f"{over}, there is only one model: nothing to compare."
+    if too_few_to_judge(examples):
+        return f"{over}, too few to tell the models apart (at least {MIN_DIALOGUES_TO_JUDGE} are needed)."
     beaten: dict[str, list[str]] = {}
     for pair in pairs:
         if pair["winner"]:

@@ -99,7 +99,7 @@ def _wire_pages(ctx: UiContext, ui: DatasetWidgets) -> None:
             ex = result.examples[index] if index < len(result.examples) else None
             out.update({slot.group: gr.Group(visible=ex is not None),
                         slot.title: hd.example_title(ex) if ex else "", slot.dialogue: ex.dialogue if ex else "",
-                        slot.references: hd.references_text(ex) if ex else ""})
+                        slot.references: ex.references_text if ex else ""})
         return out
 
     def first_page(split_name, topic_name, text):

@@ -120,5 +120,5 @@ def _wire_refresh(ctx: UiContext, ui: EvaluateWidgets, tab: gr.Tab) -> None:
 
 def _widths(table) -> list[str]:
     """Room for text columns, narrow score columns: otherwise long headers wrap into a tall header row."""
-    fixed = {"id": "130px", "topic": "130px", "reference": "320px"}
+    fixed = {"id": "130px", "topic": "130px", "references": "320px"}
     return [fixed.get(c, "100px" if c.endswith("ROUGE-L") else "280px") for c in table.columns]

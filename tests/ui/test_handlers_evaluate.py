@@ -17,7 +17,7 @@ def test_evaluation_view_has_chart_gains_outputs_and_csv(trained, tmp_path):
     assert list(view.gains["Model"]) == ["Original", studio.run_label(runs["lora"])]
     assert view.gains.loc[0, "ROUGE-L gain"] == "+0.0 [+0.0, +0.0]"
     assert len(view.per_example) == 3
-    assert list(view.per_example.columns) == ["id", "topic", "reference", "Original", "Original ROUGE-L",
+    assert list(view.per_example.columns) == ["id", "topic", "references", "Original", "Original ROUGE-L",
                                               "LoRA", "LoRA ROUGE-L"]
     frame = pd.read_csv(view.csv_path)
     assert len(frame) == 3 and any(c.endswith(": rouge2") for c in frame.columns)
@@ -62,3 +62,16 @@ def test_scratch_files_older_than_an_hour_are_cleared(tmp_path):
     os.utime(old.parent, (stamp, stamp))
     new = he.write_scratch(tmp_path, "new", ".txt", "y")
     assert new.exists() and not old.exists()
+
+
+def test_the_gains_table_never_writes_minus_zero():
+    import pandas as pd
+
+    from studio.ui.handlers.evaluate import gains_table
+
+    gains = pd.DataFrame([{"model": "LoRA", "metric": "rougeL", "score": 0.31, "gain": -0.0004,
+                           "gain_low": -0.0004, "gain_high": 0.0003},
+                          {"model": "Full", "metric": "rougeL", "score": 0.35, "gain": 0.021,
+                           "gain_low": -0.012, "gain_high": 0.038}])
+    table = gains_table(gains)
+    assert list(table["ROUGE-L gain"]) == ["+0.0 [+0.0, +0.0]", "+2.1 [-1.2, +3.8]"]

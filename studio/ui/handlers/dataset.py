@@ -68,12 +68,6 @@ def example_title(ex: Example) -> str:
     return f"**{plain(ex.topic or 'no topic')}** · {plain(ex.id)} · {references}"
 
 
-def references_text(ex: Example) -> str:
-    if len(ex.references) == 1:
-        return ex.references[0]
-    return "\n".join(f"{i}. {ref}" for i, ref in enumerate(ex.references, 1))
-
-
 def find_example(data: DialogData, split: str, example_id: str) -> Example:
     for ex in data.split(split):
         if ex.id == example_id:

@@ -24,7 +24,7 @@ from studio.config.declare import parse, spec
 from studio.config.settings import ORIGINAL, EvaluationSettings, GenerationSettings
 from studio.measure.evaluation import BLEU, METRIC_NAMES
 from studio.model.methods import registry
-from studio.ui.formatting import DECIMALS, MISSING, score_text
+from studio.ui.formatting import DECIMALS, MISSING, points, score_text
 from studio.ui.plots import forgetting_figure, rouge_figure
 
 from .common import fmt_seconds, plain, presenter_mode_on
@@ -72,7 +72,8 @@ def run_evaluation(studio: Studio, model_ids: list[str], count, max_new_tokens, 
     per_topic, too_few = topic_group_table(studio, result, column_names(studio, result.models))
     summary = (f"Scored **{result.examples}** test dialogues with {len(result.models)} model(s) in "
                f"{fmt_seconds(result.seconds)}. Gains are against **{baseline}**, on the same dialogues; "
-               "an interval that includes 0 means the difference may be chance. BLEU is sacrebleu's corpus "
+               "an interval that includes 0 means the difference may be chance. Where a dialogue has several "
+               "references, ROUGE scores each summary against the one it matches best. BLEU is sacrebleu's corpus "
                "BLEU against every reference: n-gram precision over all the summaries at once, with a "
                "penalty for being shorter than the references.")
     return EvaluationView(figure, gains_table(result.gains), _on_screen(studio, result), per_topic, csv_path,
@@ -82,7 +83,7 @@ def run_evaluation(studio: Studio, model_ids: list[str], count, max_new_tokens, 
 def _on_screen(studio: Studio, result) -> pd.DataFrame:
     """Short column names, summaries and ROUGE-L only (the CSV keeps the full labels and every metric)."""
     short = column_names(studio, result.models)
-    table = result.per_example[["id", "topic", "reference"]].copy()
+    table = result.per_example[["id", "topic", "references"]].copy()   # all of them: ROUGE takes the best match
     for model_id in result.models:
         table[short[model_id]] = result.per_example[f"{result.labels[model_id]}: summary"]
         table[f"{short[model_id]} ROUGE-L"] = (100 * result.per_example[f"{result.labels[model_id]}: rougeL"]).round(1)
@@ -108,8 +109,8 @@ def gains_table(gains: pd.DataFrame) -> pd.DataFrame:
         row = rows.setdefault(record["model"], {"Model": record["model"]})
         name = METRIC_NAMES.get(record["metric"], record["metric"])
         row[name] = round(100 * record["score"], 1)
-        row[f"{name} gain"] = (f"{100 * record['gain']:+.1f} "
-                               f"[{100 * record['gain_low']:+.1f}, {100 * record['gain_high']:+.1f}]")
+        gain, low, high = (points(record[key]) for key in ("gain", "gain_low", "gain_high"))   # never "-0.0"
+        row[f"{name} gain"] = f"{gain:+.1f} [{low:+.1f}, {high:+.1f}]"
     return pd.DataFrame(list(rows.values()))
 
 
