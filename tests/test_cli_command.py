@@ -37,3 +37,39 @@ def test_progress_goes_to_stderr_when_stdout_holds_the_json(capsys):
     say(SimpleNamespace(json=False), "kept")
     out = capsys.readouterr()
     assert (out.out, out.err) == ("kept\n", "training ...\n")
+
+
+def test_with_json_stdout_holds_the_object_alone_whatever_writes_to_it(capfd, monkeypatch):
+    """The stand-in's tokenizer trainer (Rust) once wrote two blank lines to file descriptor 1 before the JSON."""
+    import os
+
+    from studio import cli
+
+    def noisy(args):
+        os.write(1, b"\n\nfrom a library, straight to the descriptor\n")
+        print("from Python")
+        return {"ok": True}
+    monkeypatch.setitem(cli.COMMANDS, "runs", noisy)
+    assert cli.main(["runs", "--json"]) == 0
+    out, err = capfd.readouterr()
+    assert out == '{"ok": true}\n'
+    assert "straight to the descriptor" in err and "from Python" in err
+
+
+def test_ctrl_c_is_one_line_and_exit_130(capfd, monkeypatch):
+    from studio import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+    monkeypatch.setitem(cli.COMMANDS, "runs", interrupted)
+    assert cli.main(["runs", "--json"]) == 130
+    out, err = capfd.readouterr()
+    assert out == "" and err == "interrupted\n"
+
+
+def test_an_empty_path_flag_is_refused_not_read_as_the_current_folder(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for argv in (("runs", "--runs-dir", ""), ("summarize", "--model", "original", "--text", "Hi", "--base-model", " ")):
+        code, out, err = run_cli(*argv)
+        assert code == 2 and err.startswith("error: --") and "is empty" in err, err
+    assert list(tmp_path.iterdir()) == []     # nothing written where the command was run

@@ -82,8 +82,11 @@ def test_prompt_tokens_refuses_other_runs_and_bad_top_k(run_cli):
     code, lora, _ = run_cli.json("train", "--method", "lora", "--steps", "1", "--batch-size", "4", "--train-size",
                                  "8", "--json")
     assert code == 0
+    # Named by its id (a name is free text, and may even read as another run's id), then its name.
+    assert run_cli("rename", lora["run_id"], "prompt-20990101-000000-beef")[0] == 0
     code, _, err = run_cli.json("prompt-tokens", lora["run_id"], "--json")
-    assert code == cli.EXIT_BAD_INPUT and "LoRA run" in err and "only prompt-tuning runs" in err
+    assert code == cli.EXIT_BAD_INPUT and "only prompt-tuning runs" in err
+    assert f"Run {lora['run_id']} (prompt-20990101-000000-beef) is a LoRA run" in err
     code, _, err = run_cli.json("prompt-tokens", lora["run_id"], "--top-k", "0", "--json")
     assert code == cli.EXIT_BAD_INPUT and "1 to 50" in err
     code, _, err = run_cli.json("prompt-tokens", "no-such-run", "--json")

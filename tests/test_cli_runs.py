@@ -34,3 +34,15 @@ def test_runs_lists_what_it_could_read_and_names_what_it_skipped(trained, run_cl
     assert [r["run_id"] for r in listing["runs"]] == [run_ids["prompt"]]
     assert [(p["run_id"], p["file"]) for p in listing["skipped"]] == [(broken.name, "run.json")]
     assert err.startswith(f"skipped: {broken.name}/run.json: ")   # stdout holds the JSON alone
+
+
+def test_the_operator_can_delete_a_run_whose_record_is_damaged(run_cli, tmp_path):
+    """`runs` names it as skipped; `delete` once refused it ("has an unreadable record") and left it there."""
+    broken = tmp_path / "runs" / "lora-20250101-000000-dead"
+    broken.mkdir(parents=True)
+    (broken / "run.json").write_text('{"method": "lora", "sta')   # cut short
+    code, out, err = run_cli("delete", broken.name)
+    assert code == 0 and out == f"deleted {broken.name} (its record could not be read)\n", err
+    assert not broken.exists()
+    code, out, err = run_cli("delete", broken.name)               # gone now: the usual refusal
+    assert code == 2 and "No run" in err

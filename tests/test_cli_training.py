@@ -4,6 +4,7 @@ process: see conftest's run_cli and cli), then the commands that use its runs.
 The true subprocess runs (`python -m studio` itself, a killed training) are in test_main.py and
 test_reliability.py; torchrun's ranks in test_distributed.py.
 """
+import json
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,24 @@ def test_train_all_methods_then_evaluate_summarize_and_list(cli):
     listed = {r["run_id"]: r for r in runs}
     assert set(listed) == set(run_ids.values())
     assert all(r["status"] == "completed" and "metrics" in r for r in listed.values())
+
+
+def test_ctrl_c_during_a_training_saves_it_stopped_and_exits_130(run_cli, monkeypatch):
+    """The run was saved and said so, but the exit status was 0, as for a finished run: `train && next` went on."""
+    from studio.service.engine import Studio
+
+    news = Studio.wait_for_job_news
+    pressed = []
+
+    def ctrl_c_at_the_first_step(self, job_id, seen, timeout=None):
+        if seen >= 1 and not pressed:
+            pressed.append(seen)
+            raise KeyboardInterrupt
+        return news(self, job_id, seen, timeout)
+    monkeypatch.setattr(Studio, "wait_for_job_news", ctrl_c_at_the_first_step)
+    code, out, err = run_cli("train", "--method", "lora", "--steps", "400", "--batch-size", "2", "--train-size", "8",
+                             "--json")
+    assert pressed and code == 130, err
+    result = json.loads(out)
+    assert result["status"] == "stopped" and "stopping after this step" in err
+    assert Path(result["run_dir"], "model").is_dir()

@@ -28,12 +28,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
 from studio.cli import bench, data, evaluation, experiment, hub, insight, preparation, runs, training
 from studio.cli.command import Command
-from studio.cli.errors import EXIT_BAD_INPUT, user_errors, user_message
+from studio.cli.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, user_errors, user_message
 
 # The groups in the order `--help` lists their commands.
 GROUPS = (data, training, evaluation, runs, hub, preparation, bench, experiment, insight)
@@ -64,17 +65,38 @@ def main(argv=None) -> int:
     stdout = sys.stdout
     try:
         # With --json, stdout holds the one JSON object: whatever a library prints meanwhile (a tracker
-        # announcing its run) is talk for the person, and goes to stderr with the studio's own progress.
-        with contextlib.redirect_stdout(sys.stderr) if getattr(args, "json", False) else contextlib.nullcontext():
+        # announcing its run, a Rust or C++ library writing to the file descriptor itself) is talk for the
+        # person, and goes to stderr with the studio's own progress.
+        with _talk_to_stderr() if getattr(args, "json", False) else contextlib.nullcontext():
             out = COMMANDS[args.command](args)
     except caught as exc:
         # A user's mistake or their machine's refusal (a path, a file, the network, the hub): one line.
         # Anything else is a bug in the studio and keeps its traceback.
         print(f"error: {user_message(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:   # Ctrl-C before any training began (loading): nothing was saved or changed
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if args.json and out is not None:  # None: a distributed rank other than 0, which stays silent
         print(json.dumps(out, default=_json_value), file=stdout)
-    return 0
+    # A training that Ctrl-C stopped was saved ("stopped") and said so; the exit status says it did not
+    # finish, so `train ... && next-step` does not go on as if it had.
+    return EXIT_INTERRUPTED if getattr(args, "interrupted", False) else 0
+
+
+@contextlib.contextmanager
+def _talk_to_stderr():
+    """Python's stdout and file descriptor 1 both go to stderr for the duration."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _json_value(value):

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from studio.cli.errors import CliError
 from studio.config.settings import Settings
 
 
@@ -45,9 +46,26 @@ def add_common(parser: argparse.ArgumentParser, model: bool = True) -> None:
 
 
 def settings_from(args) -> Settings:
-    """The environment's settings, with the common flags the command was given."""
+    """The environment's settings, with the common flags the command was given.
+
+    An empty flag is refused: `--runs-dir "$UNSET"` once made the current folder the runs folder, and
+    `--base-model ""` was read as "." (the environment's empty variables mean "not set" instead)."""
+    _refuse_empty(args, ("base_model", "data", "runs_dir"))
     return Settings.from_env(base_model=getattr(args, "base_model", None), data=args.data,
                              runs_dir=args.runs_dir, offline=getattr(args, "offline", None))
+
+
+def runs_settings(args) -> Settings:
+    """The environment's settings with --runs-dir only: for the commands that read the store and load no model."""
+    _refuse_empty(args, ("runs_dir",))
+    return Settings.from_env(runs_dir=args.runs_dir)
+
+
+def _refuse_empty(args, names) -> None:
+    for name in names:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and not value.strip():
+            raise CliError(f"--{name.replace('_', '-')} is empty; give a value, or leave the flag out for the default.")
 
 
 def studio_from(args):

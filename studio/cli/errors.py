@@ -11,6 +11,7 @@ Anything else a command raises is a bug in the studio and keeps its traceback.
 from __future__ import annotations
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130   # the shells' convention for Ctrl-C (128 + SIGINT)
 MAX_ERROR_CHARS = 600     # one readable line, whatever an exception carries
 MAX_PATH_CHARS = 120
 

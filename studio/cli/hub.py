@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.cli.command import Command, add_common, studio_from
+from studio.cli.command import Command, add_common, runs_settings, studio_from
 from studio.cli.errors import CliError, short_path
-from studio.config.settings import Settings
 
 # The Hub client builder push/pull use; tests replace it with a fake that records what would be sent.
 HUB_CLIENT_FACTORY = None
@@ -37,7 +36,7 @@ def cmd_push(args) -> dict:
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
         raise CliError(f"--out {short_path(args.out)} is an existing file: give a new or empty folder.")
     # The run store alone, as the operator: no model is resolved or loaded to upload a run.
-    out = push_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id, args.repo,
+    out = push_saved_run(runs_settings(args), args.run_id, args.repo,
                                 private=args.private, dry_run=args.dry_run,
                                 folder=Path(args.out) if args.out else None, client_factory=HUB_CLIENT_FACTORY)
     if not args.json:

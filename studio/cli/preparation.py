@@ -35,6 +35,8 @@ def cmd_prepare(args) -> dict:
             continue
         say(args, f"{method}: training {cfg.steps} steps ...")
         out[method] = follow_training(studio, args, method, studio.start_preparation(method, cfg, owner=CLI_OWNER))
+        if getattr(args, "interrupted", False):   # Ctrl-C stops the preparation, not just this method
+            break
     return {"runs": out}
 
 

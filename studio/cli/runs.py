@@ -8,8 +8,7 @@ it may change any run.
 """
 from __future__ import annotations
 
-from studio.cli.command import Command, add_common, say
-from studio.config.settings import Settings
+from studio.cli.command import Command, add_common, runs_settings, say
 
 
 def _runs_arguments(p) -> None:
@@ -30,7 +29,7 @@ def _rename_arguments(p) -> None:
 def cmd_runs(args) -> dict:
     from studio.service.saved_runs import saved_runs
 
-    runs, problems = saved_runs(Settings.from_env(runs_dir=args.runs_dir))
+    runs, problems = saved_runs(runs_settings(args))
     if not args.json:
         for r in runs:
             loss = f"{r.final_loss:.4f}" if r.final_loss is not None else "-"
@@ -43,16 +42,17 @@ def cmd_runs(args) -> dict:
 def cmd_delete(args) -> dict:
     from studio.service.saved_runs import delete_saved_run
 
-    record = delete_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id)
+    record = delete_saved_run(runs_settings(args), args.run_id)
     if not args.json:
-        print(f"deleted {args.run_id} ({record.name or args.run_id})")
+        print(f"deleted {args.run_id} ({record.name or args.run_id})" if record else
+              f"deleted {args.run_id} (its record could not be read)")
     return {"run_id": args.run_id, "deleted": True}
 
 
 def cmd_rename(args) -> dict:
     from studio.service.saved_runs import rename_saved_run
 
-    record = rename_saved_run(Settings.from_env(runs_dir=args.runs_dir), args.run_id, args.name)
+    record = rename_saved_run(runs_settings(args), args.run_id, args.name)
     if not args.json:
         print(f"{args.run_id} is now named {record.name!r}")
     return {"run_id": args.run_id, "name": record.name}

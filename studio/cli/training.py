@@ -57,6 +57,7 @@ def follow_training(studio, args, method: str, job) -> dict:
         say(args, "  stopping after this step ...")
         studio.stop_job(job.job_id, CLI_OWNER)
         studio.wait_job(job.job_id)
+        args.interrupted = True   # main() exits 130 once the result is out; prepare trains no further method
     record = job.record or studio.run(job.run_id)
     return {"run_id": record.run_id, "method": method, "status": record.status,
             "trainable_params": record.trainable_params, "total_params": record.total_params,

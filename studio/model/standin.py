@@ -50,7 +50,7 @@ def train_tokenizer(texts: list[str], vocab_size: int = 2000):
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
     trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"],
-                                      unk_token="<unk>", max_piece_length=12)
+                                      unk_token="<unk>", max_piece_length=12, show_progress=False)
     tok.train_from_iterator(texts, trainer=trainer)
     # Like T5's tokenizer: every encoded text ends with </s>.
     tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",

@@ -794,9 +794,10 @@ class Studio:
         record = self.store.require_loadable(run_id)
         method = registry.find(record.method)
         if method is None or not method.soft_prompt:
-            raise ValueError(f"Run {self.run_label(record, method=False)} is a "
-                             f"{registry.label(record.method)} run; only prompt-tuning runs have "
-                             "virtual tokens to read.")
+            # By its id, with its name: a name is free text and may even be another run's id.
+            named = f" ({record.name})" if record.name and record.name != record.run_id else ""
+            raise ValueError(f"Run {record.run_id}{named} is a {registry.label(record.method)} run; only "
+                             "prompt-tuning runs have virtual tokens to read.")
         base = self.pool.base()
         return readout_run(self.store, run_id, base, self.pool.tokenizer, top_k)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from studio.config.settings import Settings
 from studio.store.records import RunRecord
-from studio.store.runs import RunStore
+from studio.store.runs import RunNotFound, RunStore
 
 
 def saved_runs(settings: Settings) -> tuple[list[RunRecord], list[dict]]:
@@ -26,11 +26,15 @@ def saved_runs(settings: Settings) -> tuple[list[RunRecord], list[dict]]:
     return store.list(), store.problems
 
 
-def delete_saved_run(settings: Settings, run_id: str) -> RunRecord:
-    """Delete a run (not one that is still training); returns the record it had."""
+def delete_saved_run(settings: Settings, run_id: str) -> RunRecord | None:
+    """Delete a run (not one that is still training); returns the record it had, None when it could not be
+    read: the operator may clear a run whose run.json is damaged (the page cannot: it cannot tell whose it was)."""
     store = RunStore(settings.runs_dir)
-    record = store.get(run_id)
-    store.delete(run_id)
+    try:
+        record = store.get(run_id)
+    except RunNotFound:
+        record = None
+    store.delete(run_id, unreadable=True)
     return record
 
 

@@ -594,9 +594,17 @@ class RunStore:
             raise ValueError("A run's name cannot be empty.")
         return self.update(run_id, name=name)
 
-    def delete(self, run_id: str) -> None:
+    def delete(self, run_id: str, unreadable: bool = False) -> None:
+        """Delete a run (not one still training). `unreadable`: also a run folder whose record cannot be read
+        (the operator's way to clear one; a record is always written whole, so none is half-written)."""
         with self._lock:
-            if self.get(run_id).status == "running":  # as_seen: its process is alive
+            try:
+                running = self.get(run_id).status == "running"  # as_seen: its process is alive
+            except RunNotFound:
+                if not (unreadable and self.path(run_id).is_dir()):
+                    raise
+                running = False
+            if running:
                 raise ValueError(f"Run {run_id!r} is still training; stop it first.")
             folder = self.path(run_id)
             # Rename first so a half-deleted folder is never listed as a run.
