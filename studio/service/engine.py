@@ -759,7 +759,11 @@ class Studio:
         return result
 
     def _remember_metrics(self, result: EvaluationResult, split: str) -> None:
-        """Keep each run's latest ROUGE in its run.json, for the Runs tab and its chart."""
+        """Keep each run's ROUGE in its run.json, for the Runs tab, Compare's pickers and the size chart.
+
+        Anyone may evaluate anyone's runs, so a quick look must not replace a fuller score: the latest
+        evaluation is kept unless the one already kept (same split) scored more dialogues (a participant's
+        4-dialogue check once replaced an experiment's 50-dialogue ROUGE-L in every list)."""
         with self._metrics_lock:
             for model_id in result.models:
                 if model_id == ORIGINAL:
@@ -767,6 +771,9 @@ class Studio:
                 metrics = {m: round(v["mean"], 5) for m, v in result.scores[model_id].items()}
                 metrics.update(split=split, examples=result.examples)
                 try:
+                    kept = self.store.get(model_id).metrics
+                    if kept is not None and kept.split == split and (kept.examples or 0) > result.examples:
+                        continue
                     self.store.update(model_id, metrics=metrics)
                 except RunNotFound:
                     pass  # deleted while we evaluated

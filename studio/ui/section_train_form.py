@@ -61,7 +61,8 @@ class TrainFormWidgets:
         out.update({self.method_help: ht.method_help(studio, form.method), **self.boxes_for(form.method),
                     self.learning_rate: gr.Textbox(value=form.learning_rate, info=ht.learning_rate_hint(form.method),
                                                    placeholder=f"{ht.default_learning_rate(form.method):g}"),
-                    self.budget: ht.budget_text(studio, form.steps, form.batch_size, form.train_size)})
+                    self.budget: ht.budget_text(studio, form.steps, form.batch_size, form.train_size,
+                                                method=form.method)})
         return out
 
     def showing_outputs(self) -> list:
@@ -146,10 +147,13 @@ def _wire(ctx: UiContext, form: TrainFormWidgets) -> None:
 
     form.preset.input(on_preset, form.preset, [form.steps, form.batch_size, form.train_size], **QUIET)
 
-    def on_budget(steps, batch_size, train_size):
-        return ht.budget_text(ctx.studio, steps, batch_size, train_size)
+    def on_budget(method, steps, batch_size, train_size):
+        return ht.budget_text(ctx.studio, steps, batch_size, train_size, method=method)
 
+    # One event for every trigger (one writer). On page load too: the line built with the page is the
+    # app's start-up estimate, from the model's size, and runs measured since then change it. For the
+    # picked method: methods train at different speeds.
     # Raw values: a half-typed number gets the budget line's own message, not Gradio's error toast.
-    budget_inputs = [form.steps, form.batch_size, form.train_size]
-    for box in budget_inputs:
-        box.change(on_budget, budget_inputs, form.budget, preprocess=False, trigger_mode="always_last", **QUIET)
+    budget_inputs = [form.method, form.steps, form.batch_size, form.train_size]
+    gr.on([*(box.change for box in budget_inputs), ctx.demo.load], on_budget, budget_inputs, form.budget,
+          preprocess=False, trigger_mode="always_last", **QUIET)

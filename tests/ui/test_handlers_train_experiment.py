@@ -88,6 +88,12 @@ def test_progress_shows_one_line_per_method_and_the_stage():
     assert lines[2] == "- Prompt tuning: queued (#2 in the queue)"
     assert view.status.startswith("**Training LoRA** (2 of 3)") and "30 steps × batch 8 from 400 pairs" in view.status
     assert not view.ended and not view.has_result and view.sentences == ""
+    # The stage said "training" while another person's run had gone ahead of this one: the job's own status wins.
+    waiting = hx.experiment_view(FakeStudio(), _experiment(stage={"stage": "training", "method": "prompt",
+                                                                  "index": 3, "of": 3, "run_id": "run-queued",
+                                                                  "status": "running"}))
+    assert waiting.status.startswith("**Waiting to train Prompt tuning** (3 of 3): another person's training "
+                                     "goes first · 30 steps")
     evaluating = hx.experiment_view(FakeStudio(), _experiment(
         "evaluating", {"stage": "evaluating", "model": "original", "index": 1, "of": 4}))
     assert evaluating.status.startswith("**Evaluating the original model** (1 of 4) on 50 test dialogues")

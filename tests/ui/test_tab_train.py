@@ -40,8 +40,8 @@ def test_a_preset_fills_the_budget_and_the_budget_line_follows_raw_numbers(tab, 
     assert [out[by_label(demo, name)] for name in ("Steps", "Batch size", "Training subset size")] == \
         [standard["steps"], standard["batch_size"], standard["train_size"]]
     budget = wired(demo, by_label(demo, "Steps"), "change")
-    assert budget.preprocess is False and budget.fn(30, 8, 400).startswith("**Start will train**")
-    assert "Start will train" not in budget.fn("1e", 8, 400)      # half-typed: its own message, no toast
+    assert budget.preprocess is False and budget.fn("lora", 30, 8, 400).startswith("**Start will train**")
+    assert "Start will train" not in budget.fn("lora", "1e", 8, 400)      # half-typed: its own message, no toast
 
 
 def test_start_trains_and_the_timer_follows_the_job_to_its_end(tab, studio):
@@ -85,3 +85,21 @@ def test_presenter_mode_hides_the_controls_and_shows_the_note(tab):
     on = show.fn(True)
     assert on[by_elem_id(demo, "presenter-note")].visible is True
     assert next(v for c, v in on.items() if isinstance(c, gr.Column)).visible is False
+
+
+def test_the_time_estimate_is_worked_out_again_when_a_page_opens_and_for_the_picked_method(tab, studio):
+    """The line built with the page is the app's start-up estimate (from the model's size): a page opened after
+    runs were measured once kept saying "about 2 s ... until a run has been measured here" until a field
+    changed, and for every method at once ("depending on the method") with one picked."""
+    demo, ctx, _ = tab
+    budget = by_elem_id(demo, "train-budget")
+    writers = [fn for fn in demo.fns.values() if budget in fn.outputs and fn.name == "on_budget"]
+    assert len(writers) == 1
+    triggers = {tuple(t) for t in writers[0].targets}
+    assert (demo._id, "load") in triggers and (by_label(demo, "Method")._id, "change") in triggers
+    from studio.config.settings import TrainConfig
+
+    job = studio.submit_training("lora", TrainConfig(steps=2, batch_size=4, train_size=8), owner="alice")
+    studio.wait_job(job.job_id, timeout=600)
+    text = writers[0].fn("lora", 30, 8, 400)
+    assert "measured on this machine over 1 earlier run" in text and "depending on the method" not in text

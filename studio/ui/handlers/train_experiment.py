@@ -220,9 +220,17 @@ def _headline(experiment: ExperimentStatus, studio: Studio | None = None) -> str
         return (f"**Under way in another process** ({plain(experiment.where)}): it is followed "
                 "there, not on this page.")
     if experiment.status == "training":
+        if stage.get("stage") != "training":
+            return f"**Training** · {budget}"
         seed = f", seed {stage['seed']}" if len(experiment.seeds) > 1 and "seed" in stage else ""
-        return (f"**Training {registry.label(stage['method'])}** ({stage['index']} of {stage['of']}{seed}) · {budget}"
-                if stage.get("stage") == "training" else f"**Training** · {budget}")
+        where = f"({stage['index']} of {stage['of']}{seed})"
+        # The job's own status, live: the stage is written between waits, and another person's training
+        # may have gone ahead of this one in the fair queue meanwhile.
+        job = next((j for j in experiment.trainings.values() if j.run_id == stage.get("run_id")), None)
+        if (job.status if job is not None else stage.get("status")) in ("queued", "paused"):
+            return (f"**Waiting to train {registry.label(stage['method'])}** {where}: another person's training "
+                    f"goes first · {budget}")
+        return f"**Training {registry.label(stage['method'])}** {where} · {budget}"
     if experiment.status == "evaluating":
         which = "the original model" if stage.get("model") == ORIGINAL else registry.label(stage.get("method") or "")
         shown = test_dialogues(studio, experiment.limit)
