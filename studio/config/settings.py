@@ -115,7 +115,7 @@ class Settings:
     # or AMX), else fp32. Never fp16: T5's activations overflow to NaN.
     precision: str = "auto"
     # A Space shown to an audience (STUDIO_PRESENTER=1): the UI hides training, rename and
-    # delete, and shows the prepared runs, so a stray click cannot derail the demo.
+    # delete, and shows the runs already saved, so a stray click cannot derail the demo.
     presenter: bool = False
     # Fair sharing between the people of one studio (docs/reliability.md, "Sharing fairly"); each
     # is read from the environment variable named in its help. Defaults allow all the form allows.

@@ -46,8 +46,8 @@ def _layout(ctx: UiContext) -> RunsWidgets:
     studio = ctx.studio
     records = studio.runs()
     with gr.Row():
-        gr.Markdown("Every training run saved on this machine, newest first. You can rename or delete runs "
-                    "trained or imported in this browser; anyone can download a run.", elem_classes=["tab-intro"])
+        gr.Markdown("Every training run saved on this machine, newest first; anyone can download a run.",
+                    elem_classes=["tab-intro"])
         refresh = gr.Button("↻ Refresh", size="sm", scale=0, min_width=120)
     empty = gr.Markdown(hr.NO_RUNS_YET, visible=not records, elem_id="runs-empty")
     table = gr.Dataframe(hr.runs_table(records, notes=hr.experiment_notes(studio)), interactive=False, wrap=True,
@@ -60,6 +60,8 @@ def _layout(ctx: UiContext) -> RunsWidgets:
             zip_file = gr.DownloadButton("Download zip", visible=False, variant="primary")
             # Renaming and deleting: hidden in presenter mode, so a stray click cannot derail a demo.
             with gr.Column(visible=not studio.settings.presenter) as manage:
+                gr.Markdown("You can rename or delete the runs trained or imported in this browser.",
+                            elem_classes=["runs-manage-note"])
                 with gr.Row(equal_height=True):
                     new_name = gr.Textbox(label="New name", max_length=80, scale=3)
                     rename = gr.Button("Rename", scale=1)

@@ -82,7 +82,7 @@ def _layout(ctx: UiContext) -> TrainTabWidgets:
         # down to the Start button, where a long form would otherwise push them off screen.
         with gr.Column(scale=3, min_width=420, elem_id="train-live"):
             presenter_note = gr.Markdown("**Presenter mode:** training is switched off on this page; the "
-                                         "chart shows the prepared runs.", visible=presenter,
+                                         "chart shows the runs already saved.", visible=presenter,
                                          elem_id="presenter-note")
             status = gr.Markdown(ht.job_view(ctx.studio, None).status, elem_classes=["job-status"],
                                  elem_id="job-status")

@@ -6,6 +6,12 @@ from tests.waiting import wait_until
 TINY = {"steps": 3, "batch_size": 4, "train_size": 16}
 
 
+def test_a_presenters_page_is_not_told_a_training_it_starts_begins_at_once(studio, monkeypatch):
+    assert hq.queue_view(studio, "carol").endswith("free; a training you start begins at once.")
+    monkeypatch.setattr(studio.settings, "presenter", True)
+    assert hq.queue_view(studio, "carol") == "**Training queue:** the shared worker is free."
+
+
 def test_everyone_sees_what_trains_how_many_wait_and_their_own_place(studio):
     assert "free" in hq.queue_view(studio, "carol")
     long_run = ht.TrainForm(method="prompt", steps=4000, batch_size=2, train_size=16)

@@ -24,7 +24,7 @@ def refuse_in_presenter_mode(studio, action: str, page: bool = False) -> None:
     every event of the built app to check that none can train or change the store in this mode.
     """
     if presenter_mode_on(studio, page):
-        raise PermissionError(f"Presenter mode: {action} is switched off here; the prepared runs are shown.")
+        raise PermissionError(f"Presenter mode: {action} is switched off here; the runs already saved are shown.")
 
 
 def require_session(owner) -> None:

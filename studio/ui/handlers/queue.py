@@ -13,11 +13,15 @@ YOURS = "yours"
 
 def queue_view(studio: Studio, owner: str | None) -> str:
     """One line: the running training (method, steps, progress; whose only if it is yours), waiting, your place."""
+    from .common import presenter_mode_on
+
     status = studio.queue_status()
     running, waiting = status["running"], status["waiting"]
     mine = [j for j in studio.jobs_of(owner) if not j.ended] if owner else []
     if running is None and not waiting:
-        return "**Training queue:** the shared worker is free; a training you start begins at once."
+        # A presenter's page starts no training: it is told only that the worker is free.
+        return ("**Training queue:** the shared worker is free." if presenter_mode_on(studio) else
+                "**Training queue:** the shared worker is free; a training you start begins at once.")
     parts = []
     if running is not None:
         label = registry.label(running["method"])
