@@ -153,16 +153,17 @@ class Studio:
 
     # ------------------------------------------------------------------ runs
     def run_label(self, run: str | RunRecord, *, method: bool = True, details: bool = False,
-                  width: int | None = None) -> str:
+                  width: int | None = None, name: str | None = None) -> str:
         """How a run reads everywhere: "LoRA: my run"; "Original" for the base model.
 
         method=False drops the method; details=True adds steps, ROUGE-L and an unusual status
-        ("my run (30 steps, ROUGE-L 31.2, stopped early)"); width cuts the name.
+        ("my run (30 steps, ROUGE-L 31.2, stopped early)"); width cuts the name; `name` replaces
+        it (a shorter form where room is short).
         """
         if run == ORIGINAL:
             return "Original"
         record = run if isinstance(run, RunRecord) else self.store.get(run)  # anything else: 'not a valid run id'
-        name = record.name or record.run_id
+        name = name or record.name or record.run_id
         label = name[:width] if width else name
         if details:
             bits = [f"{record.steps} steps"] if record.steps else []

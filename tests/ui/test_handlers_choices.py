@@ -47,3 +47,17 @@ def test_evaluate_keeps_ticks_and_ticks_only_the_persons_own_new_run(two_people)
     assert ticked == ["original"]                  # she unticked her run: it stays unticked
     _, ticked, _ = evaluate_selection(studio, "bob", ["original"], seen_before_bob)
     assert ticked == ["original", runs["bob"]]    # bob's own new run is ticked for him
+
+
+def test_an_experiments_run_reads_short_in_a_compare_picker(studio, monkeypatch):
+    """A picker is narrow and its label names the method: "20261208-004049-8746 Full fi" ran under the
+    dropdown's arrow; now the experiment's tag and the details come first."""
+    from studio.store.records import typed_record
+
+    record = typed_record({"run_id": "full-20261208-004049-aaaa", "method": "full", "status": "completed",
+                           "name": "20261208-004049-8746 Full fine-tuning",
+                           "experiment": {"id": "exp-20261208-004049-8746"},
+                           "steps": 30, "created_at": "2026-12-08T00:40:49",
+                           "metrics": {"rougeL": 0.025, "split": "test", "examples": 50}})
+    monkeypatch.setattr(studio, "loadable_runs", lambda method=None: [record])
+    assert run_choices(studio, "full")[0] == ("exp 004049-8746 (30 steps, ROUGE-L 2.5)", record.run_id)

@@ -6,8 +6,11 @@ from typing import TYPE_CHECKING
 from studio.config.settings import ORIGINAL
 from studio.model.methods import registry
 
+from ..formatting import short_run_name
 from .common import NONE, SKIP
 from .queue import mark_yours
+
+PICKER_NAME_CHARS = 28   # a run's name in a Compare picker, two pickers a row
 
 if TYPE_CHECKING:
     from studio.service.engine import Studio
@@ -16,8 +19,10 @@ if TYPE_CHECKING:
 def run_choices(studio: Studio, method: str, owner: str | None = None) -> list[tuple[str, str]]:
     """(label, run id) for each loadable run of `method`, newest first; 'skip' (or 'none yet') ends the list."""
     runs = studio.loadable_runs(method)
-    choices = [(mark_yours(studio.run_label(r, method=False, details=True), studio.owns(r, owner)), r.run_id)
-               for r in runs]
+    # The picker's label already names the method and a dropdown is narrow: an experiment's run reads
+    # "exp 004049-8746 (30 steps, ROUGE-L 2.5)", not "20261208-004049-8746 Full fine-tuning (30 ..." cut short.
+    choices = [(mark_yours(studio.run_label(r, method=False, details=True, name=short_run_name(r, PICKER_NAME_CHARS)),
+                           studio.owns(r, owner)), r.run_id) for r in runs]
     choices.append(("— skip —", SKIP) if runs else ("none yet: train one first", NONE))
     return choices
 
