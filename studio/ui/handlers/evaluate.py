@@ -76,7 +76,7 @@ def run_evaluation(studio: Studio, model_ids: list[str], count, max_new_tokens, 
                "references, ROUGE scores each summary against the one it matches best. BLEU is sacrebleu's corpus "
                "BLEU against every reference: n-gram precision over all the summaries at once, with a "
                "penalty for being shorter than the references.")
-    return EvaluationView(figure, gains_table(result.gains), _on_screen(studio, result), per_topic, csv_path,
+    return EvaluationView(figure, gains_table(result.gains, baseline), _on_screen(studio, result), per_topic, csv_path,
                           summary, too_few)
 
 
@@ -102,13 +102,17 @@ def column_names(studio: Studio, model_ids: list[str]) -> dict[str, str]:
     return names
 
 
-def gains_table(gains: pd.DataFrame) -> pd.DataFrame:
-    """One row per model: each metric's score and its gain with a 95% interval, in ROUGE (or BLEU) points."""
+def gains_table(gains: pd.DataFrame, baseline: str | None = None) -> pd.DataFrame:
+    """One row per model: each metric's score and its gain with a 95% interval, in ROUGE (or BLEU) points.
+    The `baseline` (the model gains are measured against) says so instead of "+0.0 [+0.0, +0.0]"."""
     rows = {}
     for record in gains.to_dict("records"):
         row = rows.setdefault(record["model"], {"Model": record["model"]})
         name = METRIC_NAMES.get(record["metric"], record["metric"])
         row[name] = round(100 * record["score"], 1)
+        if record["model"] == baseline:
+            row[f"{name} gain"] = "baseline"
+            continue
         gain, low, high = (points(record[key]) for key in ("gain", "gain_low", "gain_high"))   # never "-0.0"
         row[f"{name} gain"] = f"{gain:+.1f} [{low:+.1f}, {high:+.1f}]"
     return pd.DataFrame(list(rows.values()))
