@@ -139,7 +139,7 @@ def _wire_start_and_stop(ctx: UiContext, ui: TrainTabWidgets) -> None:
     @guarded
     def stop_training(current, owner):
         owner = session_owner(studio, owner)
-        current = current or ht.newest_active_job_id(studio, owner)  # a script's session: its training
+        current = current or ht.active_job_id(studio, owner)  # a script's session: its training
         gr.Info(ht.stop_training(studio, current, owner))
         return {ui.status: ht.job_view(studio, studio.job(current)).status}
 

@@ -152,12 +152,6 @@ def start_training(studio: Studio, owner: str, form: TrainForm, client: str | No
     return studio.submit_training(form.method, cfg, overrides, owner=owner, name=name, max_active=1, client=client)
 
 
-def newest_active_job_id(studio: Studio, owner: str) -> str | None:
-    """The session's training that has not ended (a session has at most one), for a Stop that names none."""
-    active = [job for job in (studio.jobs_of(owner) if owner else []) if not job.ended]
-    return max(active, key=lambda job: job.submitted_at).job_id if active else None
-
-
 def stop_training(studio: Studio, job_id: str | None, owner: str) -> str:
     """Ask the worker to stop this session's job; the message says what happens next."""
     job = studio.job(job_id)
@@ -181,7 +175,8 @@ def stop_training(studio: Studio, job_id: str | None, owner: str) -> str:
 
 
 def active_job_id(studio: Studio, owner: str) -> str | None:
-    """This session's newest queued or running job, to re-attach to after a page reload."""
+    """This session's newest queued or running job: what a reloaded page re-attaches to, and what a Stop
+    from a script (whose session has no page State) stops."""
     mine = [j for j in studio.jobs_of(owner) if not j.ended] if owner else []
     return max(mine, key=lambda j: j.submitted_at).job_id if mine else None
 
