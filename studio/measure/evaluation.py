@@ -279,10 +279,18 @@ def too_few_to_judge(examples: int | None) -> bool:
     return examples is not None and examples < MIN_DIALOGUES_TO_JUDGE
 
 
-def too_few_words(ahead: str, behind: str, name: str, difference: float, examples: int) -> str:
+def too_few_sentence(a: str, b: str, name: str, difference: float, low: float, examples: int) -> str:
+    """b minus a is `difference`, and its interval excludes 0, but over too few dialogues to name a winner."""
+    ahead, behind, sign = (b, a, 1) if low > 0 else (a, b, -1)
     over = "this one dialogue" if examples == 1 else f"these {examples} dialogues"
-    return (f"{ahead} is ahead of {behind} on {name} by {points(difference)} points over {over}, too few to tell "
-            f"(at least {MIN_DIALOGUES_TO_JUDGE} are needed)")
+    return (f"{ahead} is ahead of {behind} on {name} by {points(sign * difference)} points over {over}, too few "
+            f"to tell (at least {MIN_DIALOGUES_TO_JUDGE} are needed)")
+
+
+def no_clear_difference(a: str, b: str, name: str, low: float, high: float) -> str:
+    if points(low) == points(high):   # an interval of one printed value reads as certainty: say how close
+        return f"No clear difference between {a} and {b} on {name} (less than 0.1 points apart)"
+    return f"No clear difference between {a} and {b} on {name} ({points(low)} to {points(high)})"
 
 
 def describe_difference(a: str, b: str, metric: str, diff: dict) -> str:
@@ -294,15 +302,12 @@ def describe_difference(a: str, b: str, metric: str, diff: dict) -> str:
     name = METRIC_NAMES.get(metric, metric)
     difference, low, high, examples = diff["difference"], diff["low"], diff["high"], diff.get("examples")
     if (low > 0 or high < 0) and too_few_to_judge(examples):
-        ahead, behind, sign = (b, a, 1) if low > 0 else (a, b, -1)
-        return too_few_words(ahead, behind, name, sign * difference, examples)
+        return too_few_sentence(a, b, name, difference, low, examples)
     if low > 0:
         return f"{b} beats {a} on {name} by {points(difference)} points ({points(low)} to {points(high)})"
     if high < 0:
         return f"{a} beats {b} on {name} by {points(-difference)} points ({points(-high)} to {points(-low)})"
-    if points(low) == points(high):   # an interval of one printed value reads as certainty: say how close
-        return f"No clear difference between {a} and {b} on {name} (less than 0.1 points apart)"
-    return f"No clear difference between {a} and {b} on {name} ({points(low)} to {points(high)})"
+    return no_clear_difference(a, b, name, low, high)
 
 
 def pairwise_differences(result: EvaluationResult, metrics=(*PAIRED_METRICS, BLEU), seed: int = 0) -> list[dict]:

@@ -30,11 +30,12 @@ from studio.measure.evaluation import (
     bleu_from_statistics,
     bootstrap,
     bootstrap_interval,
+    no_clear_difference,
     paired_difference,
     percentile_interval,
     points,
+    too_few_sentence,
     too_few_to_judge,
-    too_few_words,
 )
 from studio.model.methods import registry
 
@@ -110,8 +111,7 @@ def _pair(a: str, b: str, metric: str, tables: dict, labels: dict, seeds: list, 
             sentence = (f"{name_a} and {name_b} score the same on {metric_name} on every dialogue "
                         f"({points(score_a)}): they cannot be told apart")
     elif (low > 0 or high < 0) and too_few_to_judge(examples):
-        ahead, behind, sign = (name_b, name_a, 1) if low > 0 else (name_a, name_b, -1)
-        sentence = too_few_words(ahead, behind, metric_name, sign * difference, examples)
+        sentence = too_few_sentence(name_a, name_b, metric_name, difference, low, examples)
     elif low > 0 and all(d > 0 for d in per_seed):
         winner = b
         sentence = (f"{name_b} beats {name_a} on {metric_name} by {points(difference)} points "
@@ -125,12 +125,8 @@ def _pair(a: str, b: str, metric: str, tables: dict, labels: dict, seeds: list, 
         ahead, behind, sign = (name_b, name_a, 1) if low > 0 else (name_a, name_b, -1)
         sentence = (f"{ahead} is ahead of {behind} on {metric_name} by {points(sign * difference)} points over "
                     f"these dialogues, but not with every seed{each(sign)}: not clearly better")
-    elif points(low) == points(high):   # an interval of one printed value reads as certainty: say how close
-        sentence = (f"No clear difference between {name_a} and {name_b} on {metric_name} "
-                    f"(less than 0.1 points apart)")
     else:
-        sentence = (f"No clear difference between {name_a} and {name_b} on {metric_name} "
-                    f"({points(low)} to {points(high)})")
+        sentence = no_clear_difference(name_a, name_b, metric_name, low, high)
     return {"a": a, "b": b, "metric": metric, "difference": difference, "low": low, "high": high,
             "per_seed": per_seed, "winner": winner, "sentence": sentence}
 
