@@ -47,3 +47,21 @@ def test_a_secret_file_too_short_to_sign_with_is_replaced(tmp_path):
         assert load_or_create_secret(runs) == secret
         assert sorted(p.name for p in runs.iterdir()) == [SECRET_FILE]     # nothing left beside it
         assert OwnerTokens(secret).valid(OwnerTokens(secret).issue())
+
+
+def test_a_secret_another_process_made_a_moment_ago_is_used_not_removed(tmp_path, monkeypatch):
+    """Only a damaged file is removed: a secret that appeared after this process found none (another process
+    starting on the same runs folder) stands, and both use it."""
+    import studio.service.owner_tokens as owner_tokens
+
+    theirs = "f" * 64
+    (tmp_path / SECRET_FILE).write_text(theirs + "\n")
+    read = owner_tokens._read_file
+    calls = []
+
+    def none_at_first(path):   # this process looked before the other one's link
+        calls.append(path)
+        return None if len(calls) == 1 else read(path)
+    monkeypatch.setattr(owner_tokens, "_read_file", none_at_first)
+    assert load_or_create_secret(tmp_path) == theirs
+    assert (tmp_path / SECRET_FILE).read_text().strip() == theirs

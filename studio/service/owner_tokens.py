@@ -53,18 +53,15 @@ def load_or_create_secret(runs_dir: Path) -> str:
     A file too short to be one (empty after a crash mid-write, or edited by hand) is never used as a
     key: it is replaced, as if there were none."""
     path = runs_dir / SECRET_FILE
-    found = _read_secret(path)
-    if found:
+    found = _read_file(path)
+    if found is not None and len(found) >= MIN_SECRET_CHARS:
         return found
     runs_dir.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        # Moved aside first, so the link below stays the one step that decides between processes.
-        aside = runs_dir / f"{SECRET_FILE}.unusable-{os.getpid()}"
-        try:
-            os.replace(path, aside)
-            aside.unlink()
-        except FileNotFoundError:   # another process moved it first
-            pass
+    if found is not None:
+        # A damaged file goes; a missing one is left to the link below, which lets one process's secret stand
+        # when several start at once. (Two starting at the same moment on a damaged file could each remove
+        # the other's fresh secret: rare, and a restart settles it.)
+        path.unlink(missing_ok=True)
     secret = secrets.token_hex(32)
     # Created 0600 from the start (no window where others could read it), on disk before it is linked
     # into place (a crash never leaves an empty secret), then linked: if another process made one
@@ -79,21 +76,20 @@ def load_or_create_secret(runs_dir: Path) -> str:
         os.link(temp, path)
     except FileExistsError:
         temp.unlink()
-        theirs = _read_secret(path)
-        if not theirs:
+        theirs = _read_file(path)
+        if theirs is None or len(theirs) < MIN_SECRET_CHARS:
             raise RuntimeError(f"{path} is not a usable owner secret (too short); remove it and start again.") from None
         return theirs
     temp.unlink()
     return secret
 
 
-def _read_secret(path: Path) -> str | None:
-    """The secret in `path`, or None when there is none or it is too short to sign with."""
+def _read_file(path: Path) -> str | None:
+    """The stripped text of `path`, None when there is no such file."""
     try:
-        text = path.read_text().strip()
+        return path.read_text().strip()
     except FileNotFoundError:
         return None
-    return text if len(text) >= MIN_SECRET_CHARS else None
 
 
 def owner_hash(owner: str) -> str:
